@@ -1,0 +1,105 @@
+"""toolrm-agent: a tool-use reward model between an agent's model and its tools.
+
+The public surface is re-exported here and loaded lazily, so ``import toolrm_agent``
+is cheap and never imports torch, transformers or vLLM::
+
+    from toolrm_agent import ToolRMCritic, SchemaJudge, GenerativeJudge
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # calls and specs
+    "ToolCall": "toolrm_agent.calls",
+    "ParseFailure": "toolrm_agent.calls",
+    "Proposal": "toolrm_agent.calls",
+    "ToolSpec": "toolrm_agent.specs",
+    "JudgeContext": "toolrm_agent.context",
+    "Turn": "toolrm_agent.context",
+    # verdicts
+    "Critique": "toolrm_agent.verdicts",
+    "CallVerdict": "toolrm_agent.verdicts",
+    "Issue": "toolrm_agent.verdicts",
+    "IssueCode": "toolrm_agent.verdicts",
+    "Preference": "toolrm_agent.verdicts",
+    "Ranking": "toolrm_agent.verdicts",
+    "TokenUsage": "toolrm_agent.verdicts",
+    # judges
+    "Judge": "toolrm_agent.judges.base",
+    "BaseJudge": "toolrm_agent.judges.base",
+    "SchemaJudge": "toolrm_agent.judges.schema",
+    "GenerativeJudge": "toolrm_agent.judges.generative",
+    "CascadeJudge": "toolrm_agent.judges.cascade",
+    "DiscriminativeJudge": "toolrm_agent.judges.discriminative",
+    "load_judge": "toolrm_agent.judges.specs",
+    # the critic
+    "ToolRMCritic": "toolrm_agent.critic",
+    "ToolRMState": "toolrm_agent.critic",
+    "add_critic": "toolrm_agent.critic",
+    "ToolRMMiddleware": "toolrm_agent.middleware",
+    # models
+    "resolve_model": "toolrm_agent.models",
+    "LocalChatModel": "toolrm_agent.models",
+    # errors
+    "ToolRMError": "toolrm_agent.errors",
+    "ToolSpecError": "toolrm_agent.errors",
+    "JudgeError": "toolrm_agent.errors",
+    "JudgeBackendError": "toolrm_agent.errors",
+    "JudgeParseError": "toolrm_agent.errors",
+    "BudgetExhaustedError": "toolrm_agent.errors",
+    "ModelProvisioningError": "toolrm_agent.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolrm_agent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
+    from toolrm_agent.context import JudgeContext, Turn
+    from toolrm_agent.critic import ToolRMCritic, ToolRMState, add_critic
+    from toolrm_agent.errors import (
+        BudgetExhaustedError,
+        JudgeBackendError,
+        JudgeError,
+        JudgeParseError,
+        ModelProvisioningError,
+        ToolRMError,
+        ToolSpecError,
+    )
+    from toolrm_agent.judges.base import BaseJudge, Judge
+    from toolrm_agent.judges.cascade import CascadeJudge
+    from toolrm_agent.judges.discriminative import DiscriminativeJudge
+    from toolrm_agent.judges.generative import GenerativeJudge
+    from toolrm_agent.judges.schema import SchemaJudge
+    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.middleware import ToolRMMiddleware
+    from toolrm_agent.models import LocalChatModel, resolve_model
+    from toolrm_agent.specs import ToolSpec
+    from toolrm_agent.verdicts import (
+        CallVerdict,
+        Critique,
+        Issue,
+        IssueCode,
+        Preference,
+        Ranking,
+        TokenUsage,
+    )

@@ -1,0 +1,101 @@
+"""The one typed shape of a proposed function call, and its canonical rendering.
+
+Every call shape the world produces (LangChain ``AIMessage.tool_calls``, OpenAI
+``tool_calls``, Hermes ``<tool_call>`` text, BFCL strings and FC lists) is parsed by
+:mod:`toolrm_agent.parsing` into these models. A call that cannot be parsed becomes a
+:class:`ParseFailure` that carries the reason; nothing here raises on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def new_call_id() -> str:
+    """A fresh tool call id in the OpenAI style (``call_<hex>``)."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+class ToolCall(BaseModel):
+    """One function call: an id, a function name and its keyword arguments."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_call_id)
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+    def canonical(self) -> str:
+        """The call as one Hermes-style JSON object, argument keys sorted, no id."""
+        return json.dumps(
+            {"name": self.name, "arguments": _canonical_value(self.arguments)},
+            ensure_ascii=False,
+        )
+
+    def override(self, **changes: Any) -> ToolCall:
+        """A copy with ``changes`` applied (the object itself is immutable)."""
+        return self.model_copy(update=changes)
+
+
+class ParseFailure(BaseModel):
+    """A call that could not be parsed: what was seen and why it was refused."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_call_id)
+    name: str | None = None
+    raw: str
+    reason: str
+
+
+class Proposal(BaseModel):
+    """What a model proposed in one assistant turn: parsed calls, failures and text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    calls: tuple[ToolCall, ...] = ()
+    failures: tuple[ParseFailure, ...] = ()
+    content: str = ""
+
+    @property
+    def ids(self) -> list[str]:
+        """Every tool call id in the proposal, valid calls first, then failures."""
+        return [c.id for c in self.calls] + [f.id for f in self.failures]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the proposal holds no call at all (not even a broken one)."""
+        return not self.calls and not self.failures
+
+    def override(self, **changes: Any) -> Proposal:
+        """A copy with ``changes`` applied."""
+        return self.model_copy(update=changes)
+
+    def render(self) -> str:
+        """Canonical Hermes rendering for critic prompts.
+
+        Two proposals that mean the same render the same: argument keys are sorted,
+        ids are dropped, the calls are sorted (parallel calls are a set) and free text
+        around the calls is left out. Broken calls are shown verbatim, marked as such.
+        """
+        blocks = sorted(f"<tool_call>\n{c.canonical()}\n</tool_call>" for c in self.calls)
+        blocks += [
+            f"<tool_call_unparsed reason={json.dumps(f.reason)}>\n{f.raw}\n</tool_call_unparsed>"
+            for f in self.failures
+        ]
+        if not blocks:
+            return "(no function call)"
+        return "\n".join(blocks)
+
+
+def _canonical_value(value: Any) -> Any:
+    """Normalise values so equal meanings serialise equally (sorted keys, tuples → lists)."""
+    if isinstance(value, dict):
+        return {str(k): _canonical_value(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [_canonical_value(v) for v in value]
+    return value

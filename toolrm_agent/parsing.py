@@ -1,0 +1,341 @@
+"""Parse every common tool-call shape into a :class:`Proposal`, and render it back.
+
+Shapes in: LangChain ``AIMessage`` (``tool_calls`` and ``invalid_tool_calls``), OpenAI
+``tool_calls`` (JSON-string arguments), Hermes text (``<tool_call>{...}</tool_call>``,
+several per message), JSON objects or lists (bare or in code fences, also xLAM's
+``{"tool_calls": [...]}``), BFCL prompting strings (``[f(a=1), g(b='x')]``) and BFCL FC
+lists (``[{"f": "{\\"a\\": 1}"}]``).
+
+Nothing here raises on bad input: a call that cannot be read becomes a
+:class:`ParseFailure` with the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, new_call_id
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """Arguments as given (dict or JSON string) → (dict, None) or (None, reason)."""
+    if raw is None or raw == "":
+        return {}, None
+    if isinstance(raw, Mapping):
+        return dict(raw), None
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            return None, f"arguments are not valid JSON: {exc.msg} at char {exc.pos}"
+        if isinstance(value, str):  # doubly encoded JSON
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        if isinstance(value, dict):
+            return value, None
+        return None, f"arguments must be a JSON object, got {type(value).__name__}"
+    return None, f"arguments must be an object, got {type(raw).__name__}"
+
+
+def _call_or_failure(
+    name: Any, raw_args: Any, call_id: str | None, raw: str
+) -> ToolCall | ParseFailure:
+    cid = call_id or new_call_id()
+    if not isinstance(name, str) or not name.strip():
+        return ParseFailure(id=cid, raw=raw, reason="call has no function name")
+    args, reason = _load_arguments(raw_args)
+    if args is None:
+        return ParseFailure(id=cid, name=name, raw=raw, reason=reason or "bad arguments")
+    return ToolCall(id=cid, name=name.strip(), arguments=args)
+
+
+def _split(items: Sequence[ToolCall | ParseFailure], content: str = "") -> Proposal:
+    return Proposal(
+        calls=tuple(i for i in items if isinstance(i, ToolCall)),
+        failures=tuple(i for i in items if isinstance(i, ParseFailure)),
+        content=content,
+    )
+
+
+# ------------------------------------------------------------------ LangChain / OpenAI
+
+
+def proposal_from_message(message: Any, *, parse_content: bool = True) -> Proposal:
+    """A LangChain ``AIMessage`` → Proposal.
+
+    ``tool_calls`` become calls and ``invalid_tool_calls`` become failures. When the
+    message has neither and ``parse_content`` is set, the text content is parsed with
+    :func:`parse_text` (models without native tool calling write calls as text).
+    """
+    content = message.content if isinstance(getattr(message, "content", ""), str) else ""
+    items: list[ToolCall | ParseFailure] = []
+    for tc in getattr(message, "tool_calls", None) or []:
+        items.append(
+            _call_or_failure(tc.get("name"), tc.get("args"), tc.get("id"), json.dumps(tc, default=str))
+        )
+    for bad in getattr(message, "invalid_tool_calls", None) or []:
+        items.append(
+            ParseFailure(
+                id=bad.get("id") or new_call_id(),
+                name=bad.get("name"),
+                raw=str(bad.get("args") or ""),
+                reason=str(bad.get("error") or "invalid tool call"),
+            )
+        )
+    if not items and parse_content and content:
+        parsed = parse_text(content)
+        return parsed.override(content=content)
+    return _split(items, content)
+
+
+def proposal_from_openai(tool_calls: Sequence[Mapping[str, Any]] | None, content: str = "") -> Proposal:
+    """OpenAI ``message.tool_calls`` (``{"id", "function": {"name", "arguments"}}``)."""
+    items: list[ToolCall | ParseFailure] = []
+    for tc in tool_calls or []:
+        fn = tc.get("function", tc)
+        items.append(
+            _call_or_failure(
+                fn.get("name"), fn.get("arguments"), tc.get("id"), json.dumps(tc, default=str)
+            )
+        )
+    return _split(items, content)
+
+
+def to_langchain_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
+    """LangChain ``ToolCall`` dicts for the valid calls."""
+    return [
+        {"name": c.name, "args": dict(c.arguments), "id": c.id, "type": "tool_call"}
+        for c in proposal.calls
+    ]
+
+
+def to_langchain_message(proposal: Proposal, *, message_id: str | None = None) -> Any:
+    """An ``AIMessage`` carrying the proposal (failures as ``invalid_tool_calls``)."""
+    from langchain_core.messages import AIMessage
+
+    kwargs: dict[str, Any] = {}
+    if message_id is not None:
+        kwargs["id"] = message_id
+    return AIMessage(
+        content=proposal.content,
+        tool_calls=to_langchain_tool_calls(proposal),
+        invalid_tool_calls=[
+            {"name": f.name, "args": f.raw, "id": f.id, "error": f.reason, "type": "invalid_tool_call"}
+            for f in proposal.failures
+        ],
+        **kwargs,
+    )
+
+
+def to_openai(proposal: Proposal) -> list[dict[str, Any]]:
+    """OpenAI ``tool_calls`` with JSON-string arguments."""
+    return [
+        {
+            "id": c.id,
+            "type": "function",
+            "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)},
+        }
+        for c in proposal.calls
+    ]
+
+
+# ------------------------------------------------------------------------------ Hermes
+
+_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+
+
+def parse_hermes(text: str) -> Proposal:
+    """Every ``<tool_call>{"name": .., "arguments": ..}</tool_call>`` block in ``text``.
+
+    An unterminated last block is read to the end of the text (truncated generations).
+    """
+    items: list[ToolCall | ParseFailure] = []
+    for match in _HERMES.finditer(text or ""):
+        body = _strip_fence(match.group(1))
+        items.extend(_json_calls(body))
+    return _split(items, text or "")
+
+
+def to_hermes(proposal: Proposal) -> str:
+    """Hermes text, one block per call, in the proposal's order (not canonicalised)."""
+    return "\n".join(
+        "<tool_call>\n"
+        + json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False)
+        + "\n</tool_call>"
+        for c in proposal.calls
+    )
+
+
+# -------------------------------------------------------------------------------- JSON
+
+_FENCE = re.compile(r"```(?:json|python|tool_call|tool_code)?\s*(.*?)```", re.DOTALL)
+
+
+def _strip_fence(text: str) -> str:
+    match = _FENCE.search(text)
+    return match.group(1).strip() if match else text.strip()
+
+
+def _json_item(obj: Any, raw: str) -> list[ToolCall | ParseFailure]:
+    """One decoded JSON value → calls. Accepts several dialects."""
+    if isinstance(obj, list):
+        out: list[ToolCall | ParseFailure] = []
+        for item in obj:
+            out.extend(_json_item(item, json.dumps(item, default=str)))
+        return out
+    if not isinstance(obj, dict):
+        return [ParseFailure(raw=raw, reason=f"expected a call object, got {type(obj).__name__}")]
+    if "tool_calls" in obj and isinstance(obj["tool_calls"], list):  # xLAM / OpenAI message
+        return _json_item(obj["tool_calls"], raw)
+    if "function" in obj and isinstance(obj["function"], dict):  # OpenAI tool call
+        fn = obj["function"]
+        return [_call_or_failure(fn.get("name"), fn.get("arguments"), obj.get("id"), raw)]
+    if "name" in obj:
+        args = obj.get("arguments", obj.get("parameters", obj.get("args", {})))
+        return [_call_or_failure(obj.get("name"), args, obj.get("id"), raw)]
+    if len(obj) == 1:  # BFCL FC item {name: arguments}
+        (name, args), = obj.items()
+        if isinstance(args, (dict, str)):
+            return [_call_or_failure(name, args, None, raw)]
+    return [ParseFailure(raw=raw, reason="call object has no 'name'")]
+
+
+def _json_calls(body: str) -> list[ToolCall | ParseFailure]:
+    try:
+        obj = json.loads(body)
+    except json.JSONDecodeError as exc:
+        name_match = re.search(r'"name"\s*:\s*"([^"]+)"', body)
+        return [
+            ParseFailure(
+                name=name_match.group(1) if name_match else None,
+                raw=body,
+                reason=f"not valid JSON: {exc.msg} at char {exc.pos}",
+            )
+        ]
+    return _json_item(obj, body)
+
+
+def parse_json_calls(text: str) -> Proposal:
+    """Calls written as JSON: an object, a list, or xLAM's ``{"tool_calls": [...]}``."""
+    return _split(_json_calls(_strip_fence(text or "")), text or "")
+
+
+# -------------------------------------------------------------------------------- BFCL
+
+
+def parse_bfcl_fc(items: Any) -> Proposal:
+    """A BFCL FC list ``[{"f": "{\\"a\\": 1}"}, ...]`` (arguments as JSON string or dict)."""
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        return Proposal(failures=(ParseFailure(raw=str(items), reason="FC output is not a list"),))
+    out: list[ToolCall | ParseFailure] = []
+    for item in items:
+        raw = json.dumps(item, default=str)
+        if isinstance(item, dict) and len(item) == 1:
+            (name, args), = item.items()
+            out.append(_call_or_failure(name, args, None, raw))
+        else:
+            out.append(ParseFailure(raw=raw, reason="FC item must be {name: arguments}"))
+    return _split(out)
+
+
+def _ast_value(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    if isinstance(node, ast.Name):  # BFCL: a bare name stands for its string
+        return node.id
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_ast_value(e) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        return {
+            (_ast_value(k) if k is not None else "**"): _ast_value(v)
+            for k, v in zip(node.keys, node.values, strict=True)
+        }
+    return ast.unparse(node)
+
+
+def _ast_calls(node: ast.expr, raw: str) -> list[ToolCall | ParseFailure]:
+    if isinstance(node, (ast.List, ast.Tuple)):
+        out: list[ToolCall | ParseFailure] = []
+        for elt in node.elts:
+            out.extend(_ast_calls(elt, ast.unparse(elt)))
+        return out
+    if not isinstance(node, ast.Call):
+        return [ParseFailure(raw=raw, reason="expected a function call like f(a=1)")]
+    name = ast.unparse(node.func)
+    if node.args:
+        return [
+            ParseFailure(
+                name=name, raw=raw, reason="positional arguments; calls must use keyword arguments"
+            )
+        ]
+    args: dict[str, Any] = {}
+    for kw in node.keywords:
+        if kw.arg is None:
+            return [ParseFailure(name=name, raw=raw, reason="**kwargs expansion is not a call")]
+        args[kw.arg] = _ast_value(kw.value)
+    return [ToolCall(name=name, arguments=args)]
+
+
+def parse_bfcl_string(text: str) -> Proposal:
+    """A BFCL prompting answer such as ``[f(a=1), g(b='x')]`` (brackets optional)."""
+    body = _strip_fence(text or "").strip().strip("`").strip()
+    if body.startswith("[") is False:
+        body = f"[{body}]"
+    try:
+        tree = ast.parse(body, mode="eval")
+    except SyntaxError as exc:
+        return Proposal(
+            failures=(ParseFailure(raw=text, reason=f"not a Python call list: {exc.msg}"),),
+            content=text,
+        )
+    return _split(_ast_calls(tree.body, text), text)
+
+
+def to_bfcl_string(proposal: Proposal) -> str:
+    """``[f(a=1), g(b='x')]`` with Python literals."""
+    parts = []
+    for c in proposal.calls:
+        args = ", ".join(f"{k}={v!r}" for k, v in c.arguments.items())
+        parts.append(f"{c.name}({args})")
+    return "[" + ", ".join(parts) + "]"
+
+
+def to_bfcl_fc(proposal: Proposal) -> list[dict[str, str]]:
+    """``[{"f": "{\\"a\\": 1}"}]``."""
+    return [{c.name: json.dumps(c.arguments, ensure_ascii=False)} for c in proposal.calls]
+
+
+# ------------------------------------------------------------------------- any text
+
+
+def parse_text(text: str) -> Proposal:
+    """Calls written as text, in whatever style: Hermes, JSON (fenced or bare), BFCL.
+
+    Returns an empty proposal (no calls, no failures) when the text holds no attempt at
+    a call, e.g. a plain answer to the user.
+    """
+    text = text or ""
+    if "<tool_call>" in text:
+        return parse_hermes(text)
+    stripped = _strip_fence(text)
+    if stripped[:1] in "{[" and stripped:
+        parsed = parse_json_calls(stripped)
+        if parsed.calls or not stripped.startswith("["):
+            return parsed.override(content=text)
+        bfcl = parse_bfcl_string(stripped)
+        return (bfcl if bfcl.calls else parsed).override(content=text)
+    if re.match(r"^[A-Za-z_][\w.]*\(.*\)\s*$", stripped, re.DOTALL):
+        return parse_bfcl_string(stripped).override(content=text)
+    return Proposal(content=text)
