@@ -34,6 +34,7 @@ class ToolCall(BaseModel):
         return json.dumps(
             {"name": self.name, "arguments": _canonical_value(self.arguments)},
             ensure_ascii=False,
+            default=str,  # a value JSON cannot hold (a datetime, say) renders as its str
         )
 
     def override(self, **changes: Any) -> ToolCall:
@@ -98,4 +99,6 @@ def _canonical_value(value: Any) -> Any:
         return {str(k): _canonical_value(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, (list, tuple)):
         return [_canonical_value(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical_value(v) for v in value), key=repr)
     return value

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, new_call_id
@@ -75,7 +75,7 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
     message has neither and ``parse_content`` is set, the text content is parsed with
     :func:`parse_text` (models without native tool calling write calls as text).
     """
-    content = message.content if isinstance(getattr(message, "content", ""), str) else ""
+    content = _message_text(getattr(message, "content", ""))
     items: list[ToolCall | ParseFailure] = []
     for tc in getattr(message, "tool_calls", None) or []:
         items.append(
@@ -94,6 +94,19 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
         parsed = parse_text(content)
         return parsed.override(content=content)
     return _split(items, content)
+
+
+def _message_text(content: Any) -> str:
+    """Message content as text: a string, or the text blocks of a content list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            b if isinstance(b, str) else str(b.get("text", ""))
+            for b in content
+            if isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text")
+        )
+    return ""
 
 
 def proposal_from_openai(tool_calls: Sequence[Mapping[str, Any]] | None, content: str = "") -> Proposal:
@@ -149,7 +162,9 @@ def to_openai(proposal: Proposal) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------ Hermes
 
-_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+# a block ends at its closing tag, at the next opening tag (a forgotten closing tag) or
+# at the end of the text (a truncated generation)
+_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|(?=<tool_call>)|\Z)", re.DOTALL)
 
 
 def parse_hermes(text: str) -> Proposal:
@@ -176,7 +191,12 @@ def to_hermes(proposal: Proposal) -> str:
 
 # -------------------------------------------------------------------------------- JSON
 
-_FENCE = re.compile(r"```(?:json|python|tool_call|tool_code)?\s*(.*?)```", re.DOTALL)
+# a code fence with an optional language tag (any word followed by a newline, or one of
+# the usual tags); an unterminated fence (truncated generation) runs to the end
+_FENCE = re.compile(
+    r"```(?:(?:json|python|py|tool_calls?|tool_code)\b|[\w+-]+(?=[ \t]*\n))?\s*(.*?)(?:```|\Z)",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 def _strip_fence(text: str) -> str:
@@ -208,19 +228,38 @@ def _json_item(obj: Any, raw: str) -> list[ToolCall | ParseFailure]:
     return [ParseFailure(raw=raw, reason="call object has no 'name'")]
 
 
+_DECODER = json.JSONDecoder()
+
+
+def _json_failure(body: str, exc: json.JSONDecodeError) -> ParseFailure:
+    name_match = re.search(r'"name"\s*:\s*"([^"]+)"', body)
+    return ParseFailure(
+        name=name_match.group(1) if name_match else None,
+        raw=body,
+        reason=f"not valid JSON: {exc.msg} at char {exc.pos}",
+    )
+
+
 def _json_calls(body: str) -> list[ToolCall | ParseFailure]:
+    """One JSON value, or several in a row (one call object per line is common)."""
     try:
-        obj = json.loads(body)
+        return _json_item(json.loads(body), body)
     except json.JSONDecodeError as exc:
-        name_match = re.search(r'"name"\s*:\s*"([^"]+)"', body)
-        return [
-            ParseFailure(
-                name=name_match.group(1) if name_match else None,
-                raw=body,
-                reason=f"not valid JSON: {exc.msg} at char {exc.pos}",
-            )
-        ]
-    return _json_item(obj, body)
+        if exc.msg != "Extra data":
+            return [_json_failure(body, exc)]
+    out: list[ToolCall | ParseFailure] = []
+    pos = 0
+    while pos < len(body):
+        try:
+            obj, end = _DECODER.raw_decode(body, pos)
+        except json.JSONDecodeError as exc:
+            out.append(_json_failure(body[pos:], exc))
+            break
+        out.extend(_json_item(obj, body[pos:end]))
+        pos = end
+        while pos < len(body) and body[pos] in " \t\r\n,;":
+            pos += 1
+    return out
 
 
 def parse_json_calls(text: str) -> Proposal:
@@ -233,6 +272,11 @@ def parse_json_calls(text: str) -> Proposal:
 
 def parse_bfcl_fc(items: Any) -> Proposal:
     """A BFCL FC list ``[{"f": "{\\"a\\": 1}"}, ...]`` (arguments as JSON string or dict)."""
+    if isinstance(items, str):  # the list as JSON text
+        try:
+            items = json.loads(items)
+        except json.JSONDecodeError as exc:
+            return Proposal(failures=(_json_failure(items, exc),), content=items)
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list):
@@ -248,21 +292,84 @@ def parse_bfcl_fc(items: Any) -> Proposal:
     return _split(out)
 
 
+_ARITHMETIC: dict[type[ast.operator], Any] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+    ast.Pow: lambda a, b: a**b,
+}
+
+
+def _plain(value: Any) -> Any:
+    """A Python literal as JSON-able data: tuples and sets → lists, bytes → text."""
+    if isinstance(value, dict):
+        return {
+            k if isinstance(k, str | int | float | bool) or k is None else str(k): _plain(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v) for v in value), key=repr)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, complex) or value is Ellipsis:
+        return str(value)
+    return value
+
+
+def _arithmetic(node: ast.BinOp) -> Any:
+    """``3 * 10**8`` → 300000000 (numbers only, small exponents); else ``None``."""
+    left, right = _ast_value(node.left), _ast_value(node.right)
+    op = _ARITHMETIC.get(type(node.op))
+    numeric = (int, float)
+    if (
+        op is None
+        or not isinstance(left, numeric)
+        or not isinstance(right, numeric)
+        or isinstance(left, bool)
+        or isinstance(right, bool)
+        or (isinstance(node.op, ast.Pow) and abs(right) > 64)
+    ):
+        return None
+    try:
+        return op(left, right)
+    except (ArithmeticError, ValueError):
+        return None
+
+
 def _ast_value(node: ast.expr) -> Any:
     try:
-        return ast.literal_eval(node)
+        return _plain(ast.literal_eval(node))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
     if isinstance(node, ast.Name):  # BFCL: a bare name stands for its string
         return node.id
-    if isinstance(node, (ast.List, ast.Tuple)):
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
         return [_ast_value(e) for e in node.elts]
     if isinstance(node, ast.Dict):
         return {
             (_ast_value(k) if k is not None else "**"): _ast_value(v)
             for k, v in zip(node.keys, node.values, strict=True)
         }
+    if isinstance(node, ast.BinOp):
+        value = _arithmetic(node)
+        if value is not None:
+            return value
     return ast.unparse(node)
+
+
+def _dotted_name(node: ast.expr) -> str | None:
+    """``f`` or ``a.b.c`` → the name; anything else (``f(x)(y)``, ``a[0]``) → None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted_name(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
 
 
 def _ast_calls(node: ast.expr, raw: str) -> list[ToolCall | ParseFailure]:
@@ -273,7 +380,9 @@ def _ast_calls(node: ast.expr, raw: str) -> list[ToolCall | ParseFailure]:
         return out
     if not isinstance(node, ast.Call):
         return [ParseFailure(raw=raw, reason="expected a function call like f(a=1)")]
-    name = ast.unparse(node.func)
+    name = _dotted_name(node.func)
+    if name is None:
+        return [ParseFailure(raw=raw, reason=f"not a function name: {ast.unparse(node.func)!r}")]
     if node.args:
         return [
             ParseFailure(
@@ -329,7 +438,9 @@ def parse_text(text: str) -> Proposal:
     text = text or ""
     if "<tool_call>" in text:
         return parse_hermes(text)
-    stripped = _strip_fence(text)
+    stripped = _CALL_PREFIX.sub("", _strip_fence(text), count=1)
+    if _PY_CALL_LIST.match(stripped):  # [f(a=1), ...]: Python, not JSON
+        return parse_bfcl_string(stripped).override(content=text)
     if stripped[:1] in "{[" and stripped:
         parsed = parse_json_calls(stripped)
         if parsed.calls or not stripped.startswith("["):
@@ -339,3 +450,8 @@ def parse_text(text: str) -> Proposal:
     if re.match(r"^[A-Za-z_][\w.]*\(.*\)\s*$", stripped, re.DOTALL):
         return parse_bfcl_string(stripped).override(content=text)
     return Proposal(content=text)
+
+
+# markers some models put before their calls (Mistral, FireFunction)
+_CALL_PREFIX = re.compile(r"^\s*(?:\[TOOL_CALLS\]|functools|<\|tool_calls?\|>)\s*")
+_PY_CALL_LIST = re.compile(r"^\[\s*[A-Za-z_][\w.]*\s*\(")

@@ -1,0 +1,602 @@
+"""BFCL questions as agent tasks: stub tools, the prompt, one run of a graph, the checker.
+
+The demo (``toolrm demo``) and the live self-correction benchmark (``toolrm eval
+selfcorrect``) share this runner, so both measure the same thing:
+
+1. :meth:`AgentTask.from_question` turns a BFCL question into the messages the agent
+   sees (a short system message plus BFCL's own turn) and the functions it is offered.
+2. :meth:`AgentTask.toolbox` builds fresh stub tools for one run: LangChain
+   ``StructuredTool``\\ s with the BFCL function's JSON schema, each of which records the
+   call and answers with a short JSON acknowledgement. Function names with dots (``math.
+   factorial``) are not valid tool names for most APIs, so the tools are called
+   ``math_factorial``; :meth:`StubToolbox.original_name` maps them back for checking.
+3. :func:`run_task` streams the graph (model node → critic → ToolNode → model) and stops
+   after the first executed tool round (BFCL single-turn: the executed calls are the
+   answer), when the model answers in text, when the critic halts, or at the step bound.
+   It reads the stream into :class:`Event`\\ s (proposal, critique, best-of-N pick,
+   executed calls) and checks the executed proposal with BFCL's AST checker.
+4. :func:`summarize` turns the runs of one arm into accuracy, calls, tokens and seconds;
+   :func:`lift_report` compares a baseline arm with a critic arm.
+
+Policy calls and tokens are counted by a :class:`UsageMeter` attached to the policy
+model (and to the best-of-N proposer): every call of those models counts, wherever in
+the graph it happens. Critic calls and tokens come from the critic's own bookkeeping in
+graph state (``toolrm_usage``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.outputs import LLMResult
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.parsing import proposal_from_message
+from toolrm_agent.specs import ToolSpec
+
+__all__ = [
+    "SYSTEM_PROMPT",
+    "AgentTask",
+    "ArmSummary",
+    "Event",
+    "GraphFactory",
+    "StubToolbox",
+    "TaskRun",
+    "UsageMeter",
+    "lift_report",
+    "load_tasks",
+    "run_task",
+    "safe_tool_names",
+    "summarize",
+]
+
+SYSTEM_PROMPT = (
+    "You are a function-calling assistant. Answer the user's request by calling the "
+    "offered functions, with argument values taken from the request. When the request "
+    "needs several calls, make all of them in one answer. Call only the offered "
+    "functions, and do not answer in prose."
+)
+"""The agent's system message (ours); BFCL's own turn follows it unchanged."""
+
+ACK = "ok"
+"""Status each stub tool reports (in its JSON acknowledgement)."""
+
+GraphFactory = Callable[[Sequence[BaseTool]], Any]
+"""Builds a compiled LangGraph graph for one run from that run's stub tools."""
+
+StopReason = Literal["executed", "text", "halted", "step_limit", "error"]
+EventKind = Literal["proposal", "critique", "accepted", "best_of_n", "executed", "text", "halt"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+# ------------------------------------------------------------------------- tool names
+
+
+def safe_tool_names(names: Iterable[str]) -> dict[str, str]:
+    """Original function name → a tool name APIs accept (``[A-Za-z0-9_-]{1,64}``).
+
+    Dots and other characters become ``_`` (``math.factorial`` → ``math_factorial``);
+    a name that would collide with another gets a numeric suffix, so the mapping is
+    one-to-one and can be reversed.
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    names = list(dict.fromkeys(names))
+    # names that are already safe keep themselves, whatever order they come in
+    for name in names:
+        if not _UNSAFE.search(name) and 0 < len(name) <= 64:
+            out[name] = name
+            taken.add(name)
+    for name in names:
+        if name in out:
+            continue
+        base = (_UNSAFE.sub("_", name) or "tool")[:60]
+        candidate, i = base, 2
+        while candidate in taken:
+            candidate, i = f"{base}_{i}", i + 1
+        out[name] = candidate
+        taken.add(candidate)
+    return out
+
+
+# -------------------------------------------------------------------------- stub tools
+
+
+class StubToolbox:
+    """Stub tools for one run: each records its call and returns a short JSON ack.
+
+    ``calls`` holds what executed, in order, under the *original* function names.
+    """
+
+    def __init__(self, specs: Sequence[ToolSpec]) -> None:
+        self.specs = tuple(specs)
+        self.to_safe = safe_tool_names(s.name for s in self.specs)
+        self.to_original = {safe: name for name, safe in self.to_safe.items()}
+        self.calls: list[ToolCall] = []
+        self.tools: list[BaseTool] = [self._stub(spec) for spec in self.specs]
+
+    def _stub(self, spec: ToolSpec) -> BaseTool:
+        original = spec.name
+
+        def record(**arguments: Any) -> str:
+            self.calls.append(ToolCall(name=original, arguments=arguments))
+            return json.dumps({"status": ACK, "function": original}, ensure_ascii=False)
+
+        return StructuredTool.from_function(
+            func=record,
+            name=self.to_safe[original],
+            description=spec.description or original,
+            # a dict schema: the model sees BFCL's own parameters, and the stub records
+            # whatever arguments were passed without validating them (the checker judges)
+            args_schema=dict(spec.parameters),
+        )
+
+    def original_name(self, name: str) -> str:
+        """The BFCL name of a tool name (names the toolbox does not know stay as given)."""
+        return self.to_original.get(name, name)
+
+    def to_original_proposal(self, proposal: Proposal) -> Proposal:
+        """``proposal`` with every tool name mapped back to its BFCL name."""
+        return proposal.override(
+            calls=tuple(c.override(name=self.original_name(c.name)) for c in proposal.calls),
+            failures=tuple(
+                f.model_copy(update={"name": self.original_name(f.name)}) if f.name else f
+                for f in proposal.failures
+            ),
+        )
+
+
+# ------------------------------------------------------------------------------ tasks
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    """One BFCL question as the agent sees it."""
+
+    question: Any
+    """The :class:`eval.bfcl.BfclQuestion`."""
+    messages: tuple[BaseMessage, ...]
+
+    @property
+    def id(self) -> str:
+        return str(self.question.id)
+
+    @property
+    def category(self) -> str:
+        return str(self.question.category)
+
+    @property
+    def specs(self) -> tuple[ToolSpec, ...]:
+        return tuple(self.question.specs)
+
+    @property
+    def request(self) -> str:
+        """The last user message (for display)."""
+        for m in reversed(self.messages):
+            if isinstance(m, HumanMessage):
+                return str(m.content)
+        return ""
+
+    @classmethod
+    def from_question(cls, question: Any, *, system_prompt: str | None = SYSTEM_PROMPT) -> AgentTask:
+        """Messages of the question's first turn, after our system message.
+
+        A system message of BFCL's own (some live questions have one) is kept and
+        follows ours. Multi-turn questions are not agent tasks here.
+        """
+        if not question.turns:
+            raise ValueError(f"{question.id}: the question has no turns")
+        if len(question.turns) > 1:
+            raise ValueError(f"{question.id}: multi-turn questions are not supported")
+        messages: list[BaseMessage] = []
+        if system_prompt:
+            messages.append(SystemMessage(content=system_prompt))
+        for m in question.turns[0]:
+            role, content = m.get("role", "user"), str(m.get("content") or "")
+            if role == "system":
+                messages.append(SystemMessage(content=content))
+            elif role == "assistant":
+                messages.append(AIMessage(content=content))
+            else:
+                messages.append(HumanMessage(content=content))
+        return cls(question=question, messages=tuple(messages))
+
+    def toolbox(self) -> StubToolbox:
+        """Fresh stub tools for one run."""
+        return StubToolbox(self.specs)
+
+
+def load_tasks(category: str, ids: Sequence[str] | None = None, limit: int | None = None) -> list[AgentTask]:
+    """Tasks of one BFCL category: the given ids (in that order) or the first ``limit``
+    ids in BFCL's order (all when ``limit`` is None)."""
+    from eval.bfcl import load_questions
+
+    questions = load_questions(category)
+    if ids is not None:
+        missing = [i for i in ids if i not in questions]
+        if missing:
+            raise ValueError(f"unknown {category} ids: {', '.join(missing[:5])}")
+        chosen = [questions[i] for i in ids]
+    else:
+        chosen = list(questions.values())
+    if limit is not None:
+        chosen = chosen[: max(0, limit)]
+    return [AgentTask.from_question(q) for q in chosen]
+
+
+# -------------------------------------------------------------------------- metering
+
+
+class UsageMeter(BaseCallbackHandler):
+    """Counts the calls and tokens of the chat models it is attached to.
+
+    Attach it to a model with :meth:`attach` (it joins the model's own callbacks, so
+    every call of that model counts, in whatever node of the graph it is made).
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.samples = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+
+    def attach(self, model: Any) -> Any:
+        """Add this meter to ``model``'s callbacks (once); returns the model."""
+        callbacks = list(getattr(model, "callbacks", None) or [])
+        if self not in callbacks:
+            model.callbacks = [*callbacks, self]
+        return model
+
+    def reset(self) -> None:
+        self.calls = self.samples = self.input_tokens = self.output_tokens = 0
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "calls": self.calls,
+            "samples": self.samples,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.calls += 1
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        for generations in response.generations:
+            input_counted = False
+            for gen in generations:
+                self.samples += 1
+                usage = getattr(getattr(gen, "message", None), "usage_metadata", None) or {}
+                self.output_tokens += int(usage.get("output_tokens", 0) or 0)
+                # n samples of one prompt share its input tokens: count them once
+                if not input_counted:
+                    self.input_tokens += int(usage.get("input_tokens", 0) or 0)
+                    input_counted = True
+
+
+# ------------------------------------------------------------------------------- runs
+
+
+class Event(BaseModel):
+    """One thing that happened in a run, for people to read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: EventKind
+    text: str
+    """``proposal``/``best_of_n``/``executed``: calls as ``[f(a=1)]`` with BFCL names;
+    ``critique``/``halt``: the critic's words; ``text``: the model's prose answer."""
+
+
+class TaskRun(BaseModel):
+    """One task run by one arm: what happened, what executed, what BFCL's checker said."""
+
+    id: str
+    category: str
+    arm: str
+    events: list[Event] = Field(default_factory=list)
+    executed: list[dict[str, Any]] = Field(default_factory=list)
+    """The answer, in BFCL's decoded format ``[{name: {arg: value}}]``."""
+    stop: StopReason
+    valid: bool
+    error_type: str | None = None
+    errors: list[str] = Field(default_factory=list)
+    policy_calls: int = 0
+    policy_input_tokens: int = 0
+    policy_output_tokens: int = 0
+    critic_calls: int = 0
+    critic_input_tokens: int = 0
+    critic_output_tokens: int = 0
+    retries: int = 0
+    """Proposals the critic sent back to the model."""
+    seconds: float = 0.0
+    error: str | None = None
+    """An exception that ended the run (the run counts as wrong)."""
+
+    @property
+    def proposals(self) -> list[str]:
+        return [e.text for e in self.events if e.kind == "proposal"]
+
+    @property
+    def critiques(self) -> list[str]:
+        return [e.text for e in self.events if e.kind == "critique"]
+
+
+def calls_text(proposal: Proposal) -> str:
+    """``[f(a=1), g(b='x')]`` (BFCL style), broken calls shown as ``<unparsed: reason>``."""
+    parts = []
+    for c in proposal.calls:
+        args = ", ".join(f"{k}={v!r}" for k, v in c.arguments.items())
+        parts.append(f"{c.name}({args})")
+    parts += [f"<unparsed {f.name or '?'}: {f.reason}>" for f in proposal.failures]
+    return "[" + ", ".join(parts) + "]"
+
+
+def _messages_of(update: Any) -> list[BaseMessage]:
+    if not isinstance(update, Mapping):
+        return []
+    value = update.get("messages")
+    if value is None:
+        return []
+    if isinstance(value, BaseMessage):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [m for m in value if isinstance(m, BaseMessage)]
+    return []
+
+
+def _critic_decision(message: ToolMessage) -> str | None:
+    """The critic's decision when it wrote this ToolMessage (else ``None``)."""
+    artifact = getattr(message, "artifact", None)
+    if isinstance(artifact, Mapping) and isinstance(artifact.get("toolrm"), Mapping):
+        return str(artifact["toolrm"].get("decision") or "retry")
+    return None
+
+
+@dataclass
+class _Reader:
+    """Reads a graph's ``updates`` stream into events; knows when to stop.
+
+    The policy speaks in ``model_node``, the tools run in ``tools_node``; anything else
+    that writes messages is the critic (its ToolMessages carry a ``toolrm`` artifact).
+    """
+
+    toolbox: StubToolbox
+    model_node: str = "agent"
+    tools_node: str = "tools"
+    events: list[Event] = field(default_factory=list)
+    seen_ids: set[str] = field(default_factory=set)
+    last_ai: AIMessage | None = None
+    executed_message: AIMessage | None = None
+    stop: StopReason | None = None
+    critic_usage: dict[str, int] = field(default_factory=dict)
+
+    def _calls(self, message: AIMessage) -> str:
+        return calls_text(self.toolbox.to_original_proposal(proposal_from_message(message)))
+
+    def feed(self, node: str, update: Any) -> None:
+        if isinstance(update, Mapping):
+            usage = update.get("toolrm_usage")
+            if isinstance(usage, Mapping):
+                for key, value in usage.items():
+                    self.critic_usage[key] = self.critic_usage.get(key, 0) + int(value or 0)
+        messages = _messages_of(update)
+        if node == self.tools_node:
+            if messages and self.last_ai is not None:
+                self.executed_message = self.last_ai
+                self.events.append(Event(kind="executed", text=self._calls(self.last_ai)))
+                self.stop = "executed"
+            return
+        verdicts = update.get("toolrm_verdicts") if isinstance(update, Mapping) else None
+        critique_written = False
+        for message in messages:
+            if isinstance(message, AIMessage):
+                self._ai(node, message)
+            elif isinstance(message, ToolMessage) and not critique_written:
+                if _critic_decision(message) == "retry":
+                    # one critique per proposal: every tool_call_id gets the same text
+                    self.events.append(Event(kind="critique", text=str(message.content)))
+                    critique_written = True
+        if isinstance(verdicts, Mapping) and verdicts:
+            records = [v for v in verdicts.values() if isinstance(v, Mapping)]
+            if records and all(r.get("decision") == "execute" for r in records):
+                reasons = sorted({str(r.get("reason") or "accepted") for r in records})
+                self.events.append(Event(kind="accepted", text=", ".join(reasons)))
+
+    def _ai(self, node: str, message: AIMessage) -> None:
+        proposal = proposal_from_message(message)
+        replaced = message.id is not None and message.id in self.seen_ids
+        if message.id is not None:
+            self.seen_ids.add(message.id)
+        if node == self.model_node:
+            if proposal.is_empty:
+                self.events.append(Event(kind="text", text=str(message.content or "").strip()))
+                self.stop = "text"
+            else:
+                self.events.append(Event(kind="proposal", text=self._calls(message)))
+        elif replaced:  # the critic swapped in the best-of-N winner under the same id
+            self.events.append(Event(kind="best_of_n", text=self._calls(message)))
+        else:  # the critic's closing message
+            self.events.append(Event(kind="halt", text=str(message.content or "").strip()))
+            self.stop = "halted"
+            return
+        self.last_ai = message
+
+
+def run_task(
+    task: AgentTask,
+    make_graph: GraphFactory,
+    *,
+    arm: str,
+    meter: UsageMeter | None = None,
+    max_steps: int = 12,
+    model_node: str = "agent",
+    tools_node: str = "tools",
+) -> TaskRun:
+    """Run one task with the graph ``make_graph`` builds over fresh stub tools.
+
+    Stops after the first executed tool round, a prose answer, a halt by the critic, or
+    ``max_steps`` graph steps (``stop="step_limit"``). ``model_node`` and ``tools_node``
+    name the graph's policy and ToolNode nodes (those of
+    :func:`toolrm_agent.critic.build_agent_graph` by default). An exception in the graph ends the
+    run (``stop="error"``, counted as wrong) instead of the whole benchmark.
+    """
+    from langgraph.errors import GraphRecursionError
+
+    from eval.bfcl import check
+
+    toolbox = task.toolbox()
+    reader = _Reader(toolbox, model_node=model_node, tools_node=tools_node)
+    if meter is not None:
+        meter.reset()
+    error: str | None = None
+    started = time.perf_counter()
+    try:
+        graph = make_graph(toolbox.tools)
+        for chunk in _stream(graph, task, max_steps):
+            for node, update in chunk.items():
+                reader.feed(node, update)
+            if reader.stop is not None:
+                break
+    except GraphRecursionError:
+        reader.stop = "step_limit"
+    except Exception as exc:  # noqa: BLE001 - one broken run must not end the benchmark
+        reader.stop = "error"
+        error = f"{type(exc).__name__}: {exc}"
+    seconds = time.perf_counter() - started
+
+    stop: StopReason = reader.stop or "text"
+    if reader.stop is None and reader.last_ai is not None and reader.last_ai.tool_calls:
+        stop = "step_limit"  # the stream ended with calls that never ran
+    answer = (
+        toolbox.to_original_proposal(proposal_from_message(reader.executed_message))
+        if reader.executed_message is not None
+        else Proposal()
+    )
+    result = check(task.question, answer)
+    usage = meter.snapshot() if meter is not None else {}
+    cu = reader.critic_usage
+    return TaskRun(
+        id=task.id,
+        category=task.category,
+        arm=arm,
+        events=reader.events,
+        executed=[{c.name: dict(c.arguments)} for c in answer.calls],
+        stop=stop,
+        valid=result.valid,
+        error_type=result.error_type,
+        errors=list(result.errors),
+        policy_calls=usage.get("calls", 0),
+        policy_input_tokens=usage.get("input_tokens", 0),
+        policy_output_tokens=usage.get("output_tokens", 0),
+        critic_calls=int(cu.get("critic_calls", 0)),
+        critic_input_tokens=int(cu.get("input_tokens", 0)),
+        critic_output_tokens=int(cu.get("output_tokens", 0)),
+        retries=int(cu.get("retries", 0)),
+        seconds=round(seconds, 3),
+        error=error,
+    )
+
+
+def _stream(graph: Any, task: AgentTask, max_steps: int) -> Iterator[dict[str, Any]]:
+    config = {"recursion_limit": max_steps, "configurable": {"thread_id": f"toolrm-{task.id}"}}
+    for chunk in graph.stream({"messages": list(task.messages)}, config, stream_mode="updates"):
+        if isinstance(chunk, Mapping):
+            yield dict(chunk)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+class ArmSummary(BaseModel):
+    """Totals of one arm over a task set."""
+
+    arm: str
+    n: int
+    correct: int
+    accuracy: float | None
+    policy_calls: int
+    policy_tokens: dict[str, int]
+    critic_calls: int
+    critic_tokens: dict[str, int]
+    retries: int
+    seconds: float
+    errors: int
+    """Runs that ended in an exception."""
+    stops: dict[str, int]
+
+
+def summarize(runs: Sequence[TaskRun], arm: str) -> ArmSummary:
+    """Accuracy, calls, tokens and seconds of one arm's runs."""
+    runs = [r for r in runs if r.arm == arm]
+    n = len(runs)
+    correct = sum(r.valid for r in runs)
+    stops: dict[str, int] = {}
+    for r in runs:
+        stops[r.stop] = stops.get(r.stop, 0) + 1
+    return ArmSummary(
+        arm=arm,
+        n=n,
+        correct=correct,
+        accuracy=correct / n if n else None,
+        policy_calls=sum(r.policy_calls for r in runs),
+        policy_tokens={
+            "prompt": sum(r.policy_input_tokens for r in runs),
+            "completion": sum(r.policy_output_tokens for r in runs),
+        },
+        critic_calls=sum(r.critic_calls for r in runs),
+        critic_tokens={
+            "prompt": sum(r.critic_input_tokens for r in runs),
+            "completion": sum(r.critic_output_tokens for r in runs),
+        },
+        retries=sum(r.retries for r in runs),
+        seconds=round(sum(r.seconds for r in runs), 3),
+        errors=sum(r.error is not None for r in runs),
+        stops=dict(sorted(stops.items())),
+    )
+
+
+def lift_report(runs: Sequence[TaskRun], *, baseline: str = "baseline", critic: str = "critic") -> dict[str, Any]:
+    """Baseline vs critic on the same tasks: accuracies, lift and the per-task flips.
+
+    ``lift`` = critic accuracy − baseline accuracy (fractions). ``fixed``: tasks wrong
+    without the critic and right with it; ``broken``: the reverse.
+    """
+    base, crit = summarize(runs, baseline), summarize(runs, critic)
+    by_id: dict[str, dict[str, TaskRun]] = {}
+    for r in runs:
+        by_id.setdefault(r.id, {})[r.arm] = r
+    fixed = sorted(i for i, arms in by_id.items() if baseline in arms and critic in arms and not arms[baseline].valid and arms[critic].valid)
+    broken = sorted(i for i, arms in by_id.items() if baseline in arms and critic in arms and arms[baseline].valid and not arms[critic].valid)
+    lift = (
+        crit.accuracy - base.accuracy
+        if crit.accuracy is not None and base.accuracy is not None
+        else None
+    )
+    return {
+        "n": base.n,
+        "baseline_acc": base.accuracy,
+        "critic_acc": crit.accuracy,
+        "lift": lift,
+        "fixed": fixed,
+        "broken": broken,
+        "baseline": base.model_dump(),
+        "critic": crit.model_dump(),
+    }
+

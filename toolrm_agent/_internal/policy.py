@@ -1,0 +1,122 @@
+"""The critic's configuration: what it does with a proposal, and when it stops.
+
+Both are frozen dataclasses shared by :class:`toolrm_agent.critic.ToolRMCritic` and
+:class:`toolrm_agent.middleware.ToolRMMiddleware`; change one with ``.override()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Mode = Literal["retry", "best_of_n"]
+"""``retry``: judge the proposal, send a rejected one back to the model with the critique.
+``best_of_n``: sample more proposals, keep the one the judge ranks best (then as retry)."""
+
+BudgetPolicy = Literal["execute", "halt", "raise"]
+"""What happens when a budget is spent: let the proposal run, end the run with a final
+message, or raise :class:`~toolrm_agent.errors.BudgetExhaustedError`."""
+
+JudgeErrorPolicy = Literal["execute", "reject", "halt"]
+"""What happens when the judge raises or times out: let the proposal run (fail open),
+treat it as rejected (fail closed, still bounded by ``max_retries``), or end the run."""
+
+MODES: tuple[str, ...] = ("retry", "best_of_n")
+BUDGET_POLICIES: tuple[str, ...] = ("execute", "halt", "raise")
+JUDGE_ERROR_POLICIES: tuple[str, ...] = ("execute", "reject", "halt")
+
+
+@dataclass(frozen=True, slots=True)
+class CriticBudget:
+    """How much criticism one agent may buy. ``None`` means unlimited.
+
+    * ``max_retries``: rejections sent back to the model per *turn* (the messages since
+      the last ``HumanMessage``); counted from the transcript, so it survives checkpoints.
+    * ``max_critic_calls``: judge calls per *run* (one ``invoke``/``ainvoke``/``stream``
+      of the graph); a ranking of k candidates costs k calls (or the ranking's number of
+      comparisons, if larger, plus one critique of the winner).
+    * ``max_critic_tokens``: judge tokens (input + output) per run, checked before each
+      judging step, so the last step may overshoot by its own cost.
+    """
+
+    max_retries: int = 2
+    max_critic_calls: int | None = 100
+    max_critic_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        for name in ("max_critic_calls", "max_critic_tokens"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0 or None, got {value}")
+
+    def override(self, **changes: Any) -> CriticBudget:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class CriticConfig:
+    """Everything that decides what the critic does, apart from the judge itself.
+
+    * ``mode``, ``n``: see :data:`Mode`; ``n`` is the number of candidates in
+      ``best_of_n`` mode, the model's own proposal included.
+    * ``budget``: see :class:`CriticBudget`.
+    * ``on_budget_exhausted``: see :data:`BudgetPolicy`.
+    * ``on_judge_error``: see :data:`JudgeErrorPolicy`.
+    * ``judge_timeout_s``: seconds one judge call may take before it counts as a judge
+      error (``None``: no limit of the critic's own; judges have their own timeouts).
+      A sync call that times out is left to finish in a daemon thread, its answer dropped.
+    """
+
+    mode: Mode = "retry"
+    n: int = 4
+    budget: CriticBudget = field(default_factory=CriticBudget)
+    on_budget_exhausted: BudgetPolicy = "execute"
+    on_judge_error: JudgeErrorPolicy = "execute"
+    judge_timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.n < 1:
+            raise ValueError(f"n must be >= 1, got {self.n}")
+        if self.on_budget_exhausted not in BUDGET_POLICIES:
+            raise ValueError(
+                f"on_budget_exhausted must be one of {BUDGET_POLICIES}, got {self.on_budget_exhausted!r}"
+            )
+        if self.on_judge_error not in JUDGE_ERROR_POLICIES:
+            raise ValueError(
+                f"on_judge_error must be one of {JUDGE_ERROR_POLICIES}, got {self.on_judge_error!r}"
+            )
+        if self.judge_timeout_s is not None and self.judge_timeout_s <= 0:
+            raise ValueError(f"judge_timeout_s must be > 0 or None, got {self.judge_timeout_s}")
+        if not isinstance(self.budget, CriticBudget):
+            raise TypeError(f"budget must be a CriticBudget, got {type(self.budget).__name__}")
+
+    def override(self, **changes: Any) -> CriticConfig:
+        """A copy with ``changes`` applied; budget fields may be given directly
+        (``config.override(max_retries=1)``)."""
+        budget_changes = {k: changes.pop(k) for k in list(changes) if k in _BUDGET_FIELDS}
+        if budget_changes:
+            changes["budget"] = changes.get("budget", self.budget).override(**budget_changes)
+        return replace(self, **changes)
+
+
+_BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens"})
+
+
+def make_config(
+    config: CriticConfig | None = None,
+    *,
+    budget: CriticBudget | None = None,
+    **options: Any,
+) -> CriticConfig:
+    """A config from an optional base plus keyword options; ``None`` options are ignored
+    (so ``max_retries=None`` keeps the budget's value)."""
+    base = config or CriticConfig()
+    changes = {k: v for k, v in options.items() if v is not None}
+    if budget is not None:
+        changes["budget"] = budget
+    return base.override(**changes) if changes else base

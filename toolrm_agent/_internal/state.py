@@ -1,0 +1,156 @@
+"""What the critic keeps in graph state, and how it reads the transcript.
+
+State keys (shared by the LangGraph node and the ``create_agent`` middleware):
+
+``toolrm_verdicts``  ``dict[tool_call_id, dict]``, merged key by key (:func:`merge_verdicts`).
+                     One :class:`VerdictRecord` (as a JSON dict) per judged tool call.
+``toolrm_usage``     ``dict[str, int]``, summed (:func:`add_usage`): the critic's totals over
+                     the whole thread (checkpointed). Keys: :data:`USAGE_KEYS`.
+``toolrm_run_usage`` the same counters for the current run only (an ``UntrackedValue``:
+                     never checkpointed, so it starts empty on every ``invoke``); the
+                     per-run budgets are checked against it.
+
+Retries per turn are counted from the transcript itself: every ``ToolMessage`` the critic
+writes carries ``artifact={"toolrm": {"decision": ..., "reason": ...}}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from pydantic import BaseModel, ConfigDict
+
+from toolrm_agent.calls import Proposal
+
+VERDICTS_KEY = "toolrm_verdicts"
+USAGE_KEY = "toolrm_usage"
+RUN_USAGE_KEY = "toolrm_run_usage"
+ARTIFACT_KEY = "toolrm"
+
+USAGE_KEYS: tuple[str, ...] = (
+    "critic_calls",  # judge calls (a ranking of k candidates counts k)
+    "input_tokens",  # judge tokens in
+    "output_tokens",  # judge tokens out
+    "proposals_judged",  # proposals the critic decided on (reused verdicts excluded)
+    "retries",  # proposals sent back to the model
+    "samples",  # extra candidates drawn in best-of-N mode
+    "replaced",  # proposals replaced by a better-ranked candidate
+    "judge_errors",  # judge raised or timed out
+    "budget_exhausted",  # a budget decided instead of the judge
+    "halts",  # runs the critic ended
+)
+
+Decision = Literal["execute", "retry", "halt"]
+
+
+def merge_verdicts(
+    left: Mapping[str, Any] | None, right: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Reducer of ``toolrm_verdicts``: later records replace earlier ones per tool_call_id."""
+    return {**(left or {}), **(right or {})}
+
+
+def add_usage(left: Mapping[str, int] | None, right: Mapping[str, int] | None) -> dict[str, int]:
+    """Reducer of ``toolrm_usage``: counters are summed key by key."""
+    out = dict(left or {})
+    for key, value in (right or {}).items():
+        out[key] = out.get(key, 0) + int(value)
+    return out
+
+
+def usage_tokens(usage: Mapping[str, int] | None) -> int:
+    usage = usage or {}
+    return int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
+
+
+class VerdictRecord(BaseModel):
+    """What the critic decided about one tool call, stored under its tool_call_id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool_call_id: str
+    name: str | None = None
+    message_id: str | None = None
+    """Id of the AIMessage that holds the call (after a best-of-N replacement, the id it
+    took over)."""
+    fingerprint: str
+    """Hash of the proposal's canonical rendering: a stored verdict is reused only for the
+    very proposal it was made for."""
+    decision: Decision
+    reason: str
+    """``accepted``, ``rejected``, ``judge_error``, ``nothing_runnable`` or
+    ``budget:<max_retries|max_critic_calls|max_critic_tokens>``."""
+    accepted: bool | None = None
+    """The judge's verdict on the whole proposal; ``None`` when it was not asked."""
+    ok: bool | None = None
+    """The judge's verdict on this call, when it gave one."""
+    score: float | None = None
+    judge: str | None = None
+    status: str = "ok"
+    """The judge's status (``ok``, ``unparseable``, ``backend_error``), ``error`` when it
+    raised or timed out, ``skipped`` when a budget decided."""
+    critique: str = ""
+    codes: tuple[str, ...] = ()
+    message: str = ""
+    """The ToolMessage text the critic answers this call with (empty when it executes)."""
+    final_message: str = ""
+    """The closing AIMessage text when the decision is ``halt``."""
+    mode: str = "retry"
+    candidates: int = 1
+    attempt: int = 0
+    """Retries already spent in this turn when the decision was made."""
+    error: str | None = None
+
+
+def fingerprint(proposal: Proposal) -> str:
+    return hashlib.sha256(proposal.render().encode()).hexdigest()[:16]
+
+
+def last_ai_index(messages: Sequence[BaseMessage]) -> int | None:
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], AIMessage):
+            return i
+    return None
+
+
+def answered_ids(messages: Sequence[BaseMessage]) -> set[str]:
+    return {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+
+
+def critic_marker(message: BaseMessage) -> dict[str, Any] | None:
+    """The critic's marker on a ToolMessage it wrote, or ``None``."""
+    artifact = getattr(message, "artifact", None)
+    if isinstance(message, ToolMessage) and isinstance(artifact, dict):
+        marker = artifact.get(ARTIFACT_KEY)
+        if isinstance(marker, dict):
+            return marker
+    return None
+
+
+def retries_in_turn(messages: Sequence[BaseMessage]) -> int:
+    """Proposals the critic sent back since the last ``HumanMessage``."""
+    start = 0
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], HumanMessage):
+            start = i + 1
+            break
+    count, counted = 0, False
+    for message in messages[start:]:
+        if isinstance(message, AIMessage):
+            counted = False
+        elif not counted and (marker := critic_marker(message)) and marker.get("decision") == "retry":
+            count += 1
+            counted = True
+    return count
+
+
+def state_get(state: Any, key: str, default: Any = None) -> Any:
+    """``state[key]`` for dict states, ``state.key`` for pydantic/dataclass states."""
+    if isinstance(state, Mapping):
+        value = state.get(key, default)
+    else:
+        value = getattr(state, key, default)
+    return default if value is None else value

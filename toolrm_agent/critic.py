@@ -1,0 +1,426 @@
+"""``ToolRMCritic``: a LangGraph node between an agent's model node and its ``ToolNode``.
+
+It reads the last ``AIMessage`` of ``state["messages"]``, asks a judge about its tool
+calls, and routes with a ``Command``::
+
+    from toolrm_agent import SchemaJudge, ToolRMCritic, add_critic
+
+    critic = ToolRMCritic(SchemaJudge(), mode="retry", max_retries=2, tools=tools)
+    builder = StateGraph(ToolRMState)
+    builder.add_node("agent", call_model)
+    builder.add_node("tools", ToolNode(tools))
+    builder.add_edge(START, "agent")
+    add_critic(builder, critic)          # agent -> critic -> tools -> agent, critic -> agent
+    graph = builder.compile()
+
+or all at once: ``build_agent_graph(model, tools, critic=critic)``.
+
+Decisions
+    * accepted → ``Command(goto=tools_node)``, the message unchanged.
+    * rejected, ``mode="retry"`` → nothing runs: every tool_call_id of the message (valid
+      and malformed calls alike) gets a ``ToolMessage(status="error")`` with the critique
+      and the call's own feedback (a good call of a rejected parallel proposal is told it
+      did not run because another call was rejected), and ``Command(goto=model_node)``.
+    * ``mode="best_of_n"`` → ``n - 1`` more proposals are drawn from ``proposer`` (the
+      same bound chat model, or a callable), identical ones are judged once, the judge
+      ranks them (pointwise scores or its own tournament) and the winner takes the
+      original message's id, so ``add_messages`` replaces the proposal and only the winner
+      is in the transcript. A rejected winner takes the retry path.
+    * A malformed call (``invalid_tool_calls``) can never run: the proposal is rejected
+      whatever the judge says. If a policy lets such a proposal through, its malformed
+      calls are answered with error ToolMessages and the valid ones run; with no valid
+      call at all the run ends as on ``halt``.
+
+Budgets (:class:`CriticBudget`; LangGraph's recursion limit is ~10,000, so nothing else
+stops a critic loop)
+    * ``max_retries`` rejections sent back per turn (messages since the last
+      ``HumanMessage``), counted from the transcript;
+    * ``max_critic_calls`` judge calls per run (one ``invoke``/``ainvoke``/``stream``);
+    * ``max_critic_tokens`` judge tokens per run (checked before judging).
+    When one is spent, ``on_budget_exhausted`` decides: ``"execute"`` lets the proposal run
+    (recorded with ``reason="budget:<name>"``), ``"halt"`` answers every tool_call_id with
+    an error ToolMessage, adds a final ``AIMessage`` that says why, and ends the run;
+    ``"raise"`` raises :class:`~toolrm_agent.errors.BudgetExhaustedError`.
+
+Judge failures (an exception, or ``judge_timeout_s`` passed) never kill the run:
+``on_judge_error="execute"`` (default, fail open), ``"reject"`` (retry path, bounded by
+``max_retries``) or ``"halt"``; recorded with ``status="error"`` and the error text. A
+judge answer that could not be parsed (``Critique.status == "unparseable"``) was already
+decided by the judge's own policy (``fail_open`` / ``fail_closed``); the critic follows
+``accepted``.
+
+State keys (:class:`ToolRMState`; the node adds them to any graph it is added to)
+    ``messages``          the transcript (``add_messages``).
+    ``toolrm_verdicts``   ``{tool_call_id: record}``, merged per key. A record (a JSON
+                          dict of :class:`~toolrm_agent._internal.state.VerdictRecord`):
+                          ``tool_call_id, name, message_id, fingerprint, decision``
+                          (``execute|retry|halt``), ``reason`` (``accepted``, ``rejected``,
+                          ``judge_error``, ``budget:max_retries|max_critic_calls|
+                          max_critic_tokens``), ``accepted, ok, score, judge, status,
+                          critique, codes, message, final_message, mode, candidates,
+                          attempt, error``. When every tool_call_id of the message already
+                          has a record for this very proposal, the critic replays it
+                          without calling the judge: a resumed run neither re-judges nor
+                          re-bills.
+    ``toolrm_usage``      counters summed over the thread: ``critic_calls, input_tokens,
+                          output_tokens, proposals_judged, retries, samples, replaced,
+                          judge_errors, budget_exhausted, halts``.
+    ``toolrm_run_usage``  the same counters for the current run only (never checkpointed);
+                          the per-run budgets are checked against it.
+    Every ToolMessage the critic writes has ``artifact={"toolrm": {"decision", "reason"}}``.
+
+Streaming: the judge's own model calls run under the critic's config with LangGraph's
+``TAG_NOSTREAM`` added, so ``stream_mode="messages"`` never shows their tokens; so do the
+best-of-N samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeAlias
+
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langgraph._internal._runnable import RunnableCallable
+from langgraph.channels.untracked_value import UntrackedValue
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.types import Command
+
+from toolrm_agent._internal.calling import nostream_config
+from toolrm_agent._internal.engine import CriticEngine, Outcome, Step
+from toolrm_agent._internal.policy import (
+    BudgetPolicy,
+    CriticBudget,
+    CriticConfig,
+    JudgeErrorPolicy,
+    Mode,
+    make_config,
+)
+from toolrm_agent._internal.state import (
+    RUN_USAGE_KEY,
+    USAGE_KEYS,
+    VERDICTS_KEY,
+    VerdictRecord,
+    add_usage,
+    merge_verdicts,
+    state_get,
+)
+from toolrm_agent.judges.base import Judge
+from toolrm_agent.specs import ToolSpec, to_specs
+
+__all__ = [
+    "USAGE_KEYS",
+    "CriticBudget",
+    "CriticConfig",
+    "Proposer",
+    "ToolRMCritic",
+    "ToolRMState",
+    "VerdictRecord",
+    "add_critic",
+    "build_agent_graph",
+    "route_to_critic",
+]
+
+logger = logging.getLogger("toolrm_agent.critic")
+
+Proposer: TypeAlias = Runnable[Any, Any] | Callable[[list[BaseMessage], int], Any]
+"""Where best-of-N draws extra candidates: a Runnable (the agent's chat model with its
+tools bound; called with ``batch``/``abatch``) or a callable ``(messages, k) -> list of
+AIMessage`` (an async function works in ``ainvoke``)."""
+
+
+class ToolRMState(MessagesState, total=False):
+    """``MessagesState`` plus the critic's keys (see the module docstring)."""
+
+    toolrm_verdicts: Annotated[dict[str, dict[str, Any]], merge_verdicts]
+    toolrm_usage: Annotated[dict[str, int], add_usage]
+    toolrm_run_usage: Annotated[dict[str, int], UntrackedValue]
+
+
+class ToolRMCritic:
+    """A LangGraph node that judges each proposed tool call before it runs.
+
+    Args:
+        judge: any :class:`~toolrm_agent.judges.base.Judge` (schema, generative, cascade).
+        mode: ``"retry"`` or ``"best_of_n"``.
+        max_retries: rejections sent back to the model per turn (overrides ``budget``).
+        n: candidates in best-of-N mode, the model's own included.
+        proposer: where best-of-N draws its extra candidates (see :data:`Proposer`).
+        tools: the tools the agent was offered (LangChain tools, OpenAI dicts, BFCL docs
+            or ToolSpecs), shown to the judge. :func:`add_critic` fills them in from the
+            ``ToolNode`` when left out.
+        budget, on_budget_exhausted, on_judge_error, judge_timeout_s: see
+            :class:`CriticConfig`.
+        config: a base :class:`CriticConfig`; the keyword options above override it.
+        model_node, tools_node: where the critic routes (names of graph nodes).
+
+    The object is the node: ``builder.add_node("critic", critic)`` works in ``invoke``
+    and ``ainvoke`` (there its sync path runs in a worker thread). ``critic.as_node()``
+    (what :func:`add_critic` uses) gives a node with a native async path too.
+    """
+
+    def __init__(
+        self,
+        judge: Judge,
+        *,
+        mode: Mode | None = None,
+        max_retries: int | None = None,
+        n: int | None = None,
+        proposer: Proposer | None = None,
+        tools: Sequence[Any] | None = None,
+        budget: CriticBudget | None = None,
+        on_budget_exhausted: BudgetPolicy | None = None,
+        on_judge_error: JudgeErrorPolicy | None = None,
+        judge_timeout_s: float | None = None,
+        config: CriticConfig | None = None,
+        model_node: str = "agent",
+        tools_node: str = "tools",
+    ) -> None:
+        self.judge = judge
+        self.config = make_config(
+            config,
+            budget=budget,
+            mode=mode,
+            n=n,
+            max_retries=max_retries,
+            on_budget_exhausted=on_budget_exhausted,
+            on_judge_error=on_judge_error,
+            judge_timeout_s=judge_timeout_s,
+        )
+        self.proposer = proposer
+        self.tools: tuple[ToolSpec, ...] | None = to_specs(tools) if tools is not None else None
+        self.model_node = model_node
+        self.tools_node = tools_node
+        self._engine = CriticEngine(judge, self.config, self.tools or ())
+
+    def __repr__(self) -> str:
+        return (
+            f"ToolRMCritic(judge={getattr(self.judge, 'name', self.judge)!r}, "
+            f"config={self.config!r}, model_node={self.model_node!r}, tools_node={self.tools_node!r})"
+        )
+
+    # --------------------------------------------------------------------- copies
+
+    def override(self, **changes: Any) -> ToolRMCritic:
+        """A copy with ``changes`` applied: ``judge``, ``proposer``, ``tools``,
+        ``model_node``, ``tools_node``, or any :class:`CriticConfig` / budget field."""
+        own = {k: changes.pop(k) for k in ("judge", "proposer", "tools", "model_node", "tools_node") if k in changes}
+        return ToolRMCritic(
+            own.get("judge", self.judge),
+            proposer=own.get("proposer", self.proposer),
+            tools=own.get("tools", self.tools),
+            config=self.config.override(**changes) if changes else self.config,
+            model_node=own.get("model_node", self.model_node),
+            tools_node=own.get("tools_node", self.tools_node),
+        )
+
+    def as_node(self, name: str = "critic") -> Runnable[Any, Any]:
+        """The critic as a node with both a sync and a native async path."""
+        return RunnableCallable(self.__call__, self.acall, name=name, trace=False)
+
+    # ---------------------------------------------------------------------- the node
+
+    def __call__(self, state: ToolRMState, config: RunnableConfig) -> Command:
+        """Judge the last AIMessage and route (sync)."""
+        begun = self._begin(state)
+        if isinstance(begun, Outcome):
+            return self._command(begun)
+        samples = self._sample(begun, config)
+        judged = None if begun.blocked else self._engine.ask(begun, samples, config)
+        return self._command(self._engine.finish(begun, judged))
+
+    async def acall(self, state: ToolRMState, config: RunnableConfig) -> Command:
+        """Judge the last AIMessage and route (async twin of ``__call__``)."""
+        begun = self._begin(state)
+        if isinstance(begun, Outcome):
+            return self._command(begun)
+        samples = await self._asample(begun, config)
+        judged = None if begun.blocked else await self._engine.aask(begun, samples, config)
+        return self._command(self._engine.finish(begun, judged))
+
+    ainvoke = acall
+
+    def _begin(self, state: Any) -> Step | Outcome:
+        return self._engine.begin(
+            state_get(state, "messages", []),
+            verdicts=state_get(state, VERDICTS_KEY, {}),
+            run_usage=state_get(state, RUN_USAGE_KEY, {}),
+        )
+
+    def _command(self, outcome: Outcome) -> Command:
+        goto = {
+            "execute": self.tools_node,
+            "retry": self.model_node,
+            "halt": END,
+            "end": END,
+        }[outcome.route]
+        return Command(goto=goto, update=outcome.state_update())
+
+    # ------------------------------------------------------------------- sampling
+
+    def _sample(self, step: Step, config: RunnableConfig | None) -> list[BaseMessage]:
+        k = self._engine.samples_wanted(step)
+        if k <= 0 or self.proposer is None:
+            return []
+        before = list(step.before)
+        try:
+            if isinstance(self.proposer, Runnable):
+                outputs = self.proposer.batch(
+                    [before] * k, config=nostream_config(config), return_exceptions=True
+                )
+            else:
+                outputs = self.proposer(before, k)
+        except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
+            logger.warning("best-of-N proposer failed: %s", exc)
+            return []
+        return _messages(outputs)
+
+    async def _asample(self, step: Step, config: RunnableConfig | None) -> list[BaseMessage]:
+        k = self._engine.samples_wanted(step)
+        if k <= 0 or self.proposer is None:
+            return []
+        before = list(step.before)
+        try:
+            if isinstance(self.proposer, Runnable):
+                outputs = await self.proposer.abatch(
+                    [before] * k, config=nostream_config(config), return_exceptions=True
+                )
+            elif inspect.iscoroutinefunction(self.proposer):
+                outputs = await self.proposer(before, k)
+            else:
+                outputs = await asyncio.to_thread(self.proposer, before, k)
+        except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
+            logger.warning("best-of-N proposer failed: %s", exc)
+            return []
+        return _messages(outputs)
+
+
+def _messages(outputs: Any) -> list[BaseMessage]:
+    out: list[BaseMessage] = []
+    for item in outputs or ():
+        if isinstance(item, AIMessage):
+            out.append(item)
+        elif isinstance(item, Exception):
+            logger.warning("best-of-N sample failed: %s", item)
+    return out
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+def route_to_critic(critic_node: str = "critic") -> Callable[[Any], str]:
+    """A routing function for the model node: to ``critic_node`` when the last message
+    proposes tool calls (valid or malformed), else to ``END``."""
+
+    def route(state: Any) -> str:
+        messages = state_get(state, "messages", [])
+        last = messages[-1] if messages else None
+        if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
+            return critic_node
+        return END
+
+    route.__name__ = f"route_to_{critic_node}"
+    return route
+
+
+def add_critic(
+    builder: StateGraph,
+    critic: ToolRMCritic,
+    *,
+    model_node: str = "agent",
+    tools_node: str = "tools",
+    critic_node: str = "critic",
+) -> StateGraph:
+    """Put ``critic`` between ``model_node`` and ``tools_node`` of ``builder``.
+
+    Adds the critic node (with the ``toolrm_*`` state keys), the edge model → critic when
+    the model proposes calls (else → END), and tools → model if the tools node has no
+    outgoing edge yet. The model node must not be wired to the tools already (no
+    ``tools_condition``): every call has to pass the critic. When the critic has no
+    ``tools``, they are taken from the ``ToolNode``. Returns ``builder``.
+    """
+    for name in (model_node, tools_node):
+        if name not in builder.nodes:
+            raise ValueError(f"add_critic: the graph has no node {name!r}; add it first")
+    if critic_node in builder.nodes:
+        raise ValueError(f"add_critic: the graph already has a node {critic_node!r}")
+    if any(start == model_node for start, _ in builder.edges) or builder.branches.get(model_node):
+        raise ValueError(
+            f"add_critic: node {model_node!r} already has outgoing edges; remove them (e.g. "
+            "tools_condition) so that every proposed call passes through the critic"
+        )
+    changes: dict[str, Any] = {}
+    if critic.model_node != model_node:
+        changes["model_node"] = model_node
+    if critic.tools_node != tools_node:
+        changes["tools_node"] = tools_node
+    if critic.tools is None:
+        tools_by_name = getattr(builder.nodes[tools_node].runnable, "tools_by_name", None)
+        if tools_by_name:
+            changes["tools"] = list(tools_by_name.values())
+    if changes:
+        critic = critic.override(**changes)
+    builder.add_node(
+        critic_node,
+        critic.as_node(critic_node),
+        input_schema=ToolRMState,
+        destinations=(tools_node, model_node, END),
+    )
+    builder.add_conditional_edges(model_node, route_to_critic(critic_node), [critic_node, END])
+    if not any(start == tools_node for start, _ in builder.edges) and not builder.branches.get(tools_node):
+        builder.add_edge(tools_node, model_node)
+    return builder
+
+
+def build_agent_graph(
+    model: Any,
+    tools: Sequence[Any],
+    critic: ToolRMCritic | None = None,
+    *,
+    checkpointer: Any = None,
+    system_prompt: str | None = None,
+    model_node: str = "agent",
+    tools_node: str = "tools",
+    critic_node: str = "critic",
+    **compile_kwargs: Any,
+) -> Any:
+    """A ReAct agent graph: model → critic → ``ToolNode`` → model (compiled).
+
+    ``model`` is a chat model (its ``bind_tools(tools)`` is the policy). Without a critic
+    the model routes to the tools directly (``tools_condition``), which makes a baseline.
+    In best-of-N mode a critic without a proposer gets one that samples the same bound
+    model with the same system prompt. ``compile_kwargs`` go to ``compile()`` (e.g.
+    ``interrupt_before=["tools"]``).
+    """
+    from langgraph.prebuilt import ToolNode, tools_condition
+
+    bound = model.bind_tools(list(tools))
+    system = SystemMessage(content=system_prompt) if system_prompt else None
+
+    def prompt(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+        return [system, *messages] if system is not None else list(messages)
+
+    def agent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
+        return {"messages": [bound.invoke(prompt(state["messages"]), config)]}
+
+    async def aagent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
+        return {"messages": [await bound.ainvoke(prompt(state["messages"]), config)]}
+
+    builder = StateGraph(ToolRMState)
+    builder.add_node(model_node, RunnableCallable(agent, aagent, name=model_node, trace=False))
+    builder.add_node(tools_node, ToolNode(list(tools)))
+    builder.add_edge(START, model_node)
+    if critic is None:
+        builder.add_conditional_edges(
+            model_node, tools_condition, {"tools": tools_node, END: END}
+        )
+        builder.add_edge(tools_node, model_node)
+    else:
+        if critic.config.mode == "best_of_n" and critic.proposer is None:
+            critic = critic.override(proposer=RunnableLambda(prompt, name="toolrm_prompt") | bound)
+        add_critic(builder, critic, model_node=model_node, tools_node=tools_node, critic_node=critic_node)
+    return builder.compile(checkpointer=checkpointer, **compile_kwargs)
+

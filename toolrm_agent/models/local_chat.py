@@ -1,0 +1,515 @@
+"""A LangChain chat model over a local transformers model, with tool calling.
+
+:class:`LocalChatModel` renders the model's own chat template with ``tools=...``,
+generates on the CPU (or a GPU where there is one), and parses whatever the model wrote
+(Hermes ``<tool_call>`` blocks, JSON in code fences, bare JSON, xLAM objects, BFCL call
+strings) into ``AIMessage.tool_calls``; calls that cannot be read become
+``invalid_tool_calls``. It serves as an agent's policy and as a generative judge::
+
+    from toolrm_agent import LocalChatModel
+
+    llm = LocalChatModel()                                  # offline Qwen2.5-Coder-0.5B
+    agent_llm = llm.bind_tools([get_weather])               # LangChain tools, dicts, ToolSpecs
+    msg = agent_llm.invoke("Weather in Paris?")             # msg.tool_calls
+
+    sampler = LocalChatModel(temperature=0.8, n=4, seed=0)  # best-of-N proposals
+    result = sampler.generate([messages])                   # result.generations[0]: 4 messages
+
+``invoke`` returns the first of the ``n`` samples (LangChain's contract); ``generate``
+returns all of them. Loaded weights are shared by every instance in the process that
+uses the same directory and dtype.
+
+``langchain-huggingface`` was considered instead: its ``ChatHuggingFace`` over a local
+``HuggingFacePipeline`` does not pass bound tools to the chat template, cannot render
+``ToolMessage`` history, and never parses tool calls out of the generated text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from pydantic import ConfigDict, Field
+
+from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.parsing import parse_json_calls, parse_text
+from toolrm_agent.specs import to_specs
+
+__all__ = [
+    "LocalChatModel",
+    "clear_model_cache",
+    "message_from_text",
+    "messages_to_template",
+    "tools_to_openai",
+]
+
+DType = Literal["bfloat16", "float32", "float16"]
+
+# ------------------------------------------------------------------------ model cache
+
+
+@dataclass
+class _LoadedModel:
+    """Weights and tokenizer of one directory in one dtype, shared by all instances."""
+
+    path: Path
+    model: Any
+    tokenizer: Any
+    eos_token_ids: list[int]
+    pad_token_id: int | None
+    device: str
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one generate at a time
+
+
+_MODELS: dict[tuple[str, str, str], _LoadedModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def clear_model_cache() -> None:
+    """Forget every loaded model (frees memory once no instance holds it)."""
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+def _load(path: Path, dtype: str, device: str) -> _LoadedModel:
+    key = (str(path), dtype, device)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
+        model.to(device)
+        model.eval()
+        eos = model.generation_config.eos_token_id
+        eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
+        if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_ids:
+            eos_ids.append(tokenizer.eos_token_id)
+        pad = model.generation_config.pad_token_id
+        if pad is None:
+            pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos_ids or [None])[0]
+        loaded = _LoadedModel(path, model, tokenizer, eos_ids, pad, device)
+        _MODELS[key] = loaded
+        return loaded
+
+
+# ------------------------------------------------------------------ tools and messages
+
+
+def tools_to_openai(tools: Sequence[Any] | None) -> list[dict[str, Any]]:
+    """LangChain tools, OpenAI dicts, BFCL docs or ToolSpecs → OpenAI ``tools`` entries."""
+    return [spec.to_openai() for spec in to_specs(tools)]
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks: keep the text ones
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict) and block.get("type") == "text":
+                parts.append(str(block.get("text", "")))
+        return "".join(parts)
+    return "" if content is None else str(content)
+
+
+def messages_to_template(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages → the dicts chat templates expect.
+
+    An ``AIMessage`` with calls becomes ``{"role": "assistant", "content": ..,
+    "tool_calls": [{"type": "function", "function": {"name", "arguments"}}]}`` (arguments
+    as a dict: Hermes templates serialise them with ``tojson``); its ``invalid_tool_calls``
+    are shown as the raw text the model wrote. A ``ToolMessage`` becomes ``{"role": "tool",
+    "content": .., "tool_call_id": .., "name": ..}``.
+    """
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        content = _text(m.content)
+        if isinstance(m, SystemMessage):
+            out.append({"role": "system", "content": content})
+        elif isinstance(m, HumanMessage):
+            out.append({"role": "user", "content": content})
+        elif isinstance(m, AIMessage):
+            for bad in m.invalid_tool_calls or []:
+                raw = bad.get("args") or ""
+                content = f"{content}\n<tool_call>\n{raw}\n</tool_call>".strip()
+            entry: dict[str, Any] = {"role": "assistant", "content": content}
+            if m.tool_calls:
+                entry["tool_calls"] = [
+                    {
+                        "id": tc.get("id"),
+                        "type": "function",
+                        "function": {"name": tc["name"], "arguments": dict(tc.get("args") or {})},
+                    }
+                    for tc in m.tool_calls
+                ]
+            out.append(entry)
+        elif isinstance(m, ToolMessage):
+            out.append(
+                {
+                    "role": "tool",
+                    "content": content,
+                    "tool_call_id": m.tool_call_id,
+                    "name": m.name or "",
+                }
+            )
+        elif isinstance(m, ChatMessage):
+            out.append({"role": m.role, "content": content})
+        else:
+            raise ValueError(f"LocalChatModel cannot render a {type(m).__name__}")
+    return out
+
+
+# ---------------------------------------------------------------------- output parsing
+
+_THINK = re.compile(r"<think>(.*?)(?:</think>|$)\s*", re.DOTALL)
+_HERMES_BLOCK = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
+_FENCE_BLOCK = re.compile(r"```[\w-]*\s*.*?```", re.DOTALL)
+
+
+def _embedded_json(text: str) -> tuple[Proposal, tuple[int, int]] | None:
+    """The first JSON object or list inside prose that reads as calls, and its span."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", text):
+        try:
+            _, end = decoder.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            continue
+        parsed = parse_json_calls(text[match.start() : end])
+        if parsed.calls:
+            return parsed, (match.start(), end)
+    return None
+
+
+def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
+    """The ``AIMessage`` for one generated text: calls parsed out, the rest as content.
+
+    Recognises Hermes ``<tool_call>`` blocks (several, or an unterminated last one),
+    JSON in a code fence, bare JSON (an object, a list, xLAM's ``{"tool_calls": [...]}``),
+    BFCL call strings (``[f(a=1)]``) and, as a last resort, a JSON call embedded in prose.
+    Broken calls become ``invalid_tool_calls``; a ``<think>`` block goes to
+    ``additional_kwargs["reasoning_content"]``. ``parse_calls=False`` keeps the text as is.
+    """
+    additional: dict[str, Any] = {}
+    body = text
+    think = _THINK.search(body) if "<think>" in body else None
+    if think is not None:
+        additional["reasoning_content"] = think.group(1).strip()
+        body = (body[: think.start()] + body[think.end() :]).strip()
+    if not parse_calls:
+        return AIMessage(content=body, additional_kwargs=additional)
+
+    proposal = parse_text(body)
+    content = body
+    if proposal.is_empty:
+        embedded = _embedded_json(body)
+        if embedded is not None:
+            proposal, (start, end) = embedded
+            content = (body[:start] + body[end:]).strip()
+    elif "<tool_call>" in body:
+        content = _HERMES_BLOCK.sub("", body).strip()
+    elif "```" in body:
+        content = _FENCE_BLOCK.sub("", body, count=1).strip()
+    else:
+        content = ""  # the whole text was the call(s)
+    return AIMessage(
+        content=content,
+        tool_calls=[_lc_call(c) for c in proposal.calls],
+        invalid_tool_calls=[_lc_invalid(f) for f in proposal.failures],
+        additional_kwargs=additional,
+    )
+
+
+def _lc_call(call: ToolCall) -> dict[str, Any]:
+    return {"name": call.name, "args": dict(call.arguments), "id": call.id, "type": "tool_call"}
+
+
+def _lc_invalid(failure: ParseFailure) -> dict[str, Any]:
+    return {
+        "name": failure.name,
+        "args": failure.raw,
+        "id": failure.id,
+        "error": failure.reason,
+        "type": "invalid_tool_call",
+    }
+
+
+# ------------------------------------------------------------------------- the model
+
+
+def _forced_prefix(tool_choice: Any, tools: list[dict[str, Any]]) -> str:
+    """Text to start the answer with so that the model must call a (named) tool."""
+    if tool_choice in (None, "auto", "none", False) or not tools:
+        return ""
+    name = None
+    if isinstance(tool_choice, dict):
+        name = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
+    elif isinstance(tool_choice, str) and tool_choice not in ("any", "required"):
+        name = tool_choice
+    elif tool_choice is True and len(tools) == 1:
+        name = tools[0]["function"]["name"]
+    if name:
+        return '<tool_call>\n{"name": ' + json.dumps(name) + ', "arguments": '
+    return '<tool_call>\n{"name": "'
+
+
+class LocalChatModel(BaseChatModel):
+    """A transformers causal LM as a LangChain chat model with tool calling.
+
+    Fields (each can also be passed per call, e.g. ``llm.invoke(msgs, n=4)``, or bound
+    with ``llm.bind(temperature=0.7)``): ``max_new_tokens``, ``temperature`` (0 = greedy),
+    ``top_p``, ``top_k``, ``repetition_penalty``, ``seed``, ``n`` and
+    ``chat_template_kwargs`` (e.g. ``{"enable_thinking": False}`` for Qwen3).
+
+    ``n`` samples come from one ``generate`` call with ``num_return_sequences=n``;
+    ``invoke`` returns the first, ``generate``/``agenerate`` return all. With greedy
+    decoding the ``n`` samples would be identical, so one is generated and repeated.
+
+    ``tool_choice`` (from ``bind_tools``): ``"none"`` renders no tools; ``"any"``,
+    ``"required"``, ``True`` or a tool name start the answer with ``<tool_call>`` (and the
+    name), which makes Hermes-style models call a tool; ``"auto"`` lets the model choose.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+
+    model_path: str = "default"
+    """Anything :func:`~toolrm_agent.models.resolve_model` accepts."""
+    cache_dir: str | None = None
+    """Where offline models are built (default ``$TOOLRM_CACHE`` or ``~/.cache/toolrm``)."""
+    torch_dtype: DType = "bfloat16"
+    """bfloat16 is faster than float32 for the 0.5B model on this project's CPUs
+    (AVX512-BF16); see ``eval/bench_local_model.py``."""
+    device: str | None = None
+    """``"cpu"``, ``"cuda"``...; default: cuda when available, else cpu."""
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    n: int = Field(default=1, ge=1)
+    chat_template_kwargs: dict[str, Any] = Field(default_factory=dict)
+    parse_tool_calls: bool | None = None
+    """Parse calls out of the text: None (default) = only when tools were given."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "toolrm-local-transformers"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "torch_dtype": self.torch_dtype,
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "n": self.n,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "transformers"
+        params["ls_model_name"] = str(self.model_path)
+        return params
+
+    # ----------------------------------------------------------------- loading
+
+    def load(self) -> _LoadedModel:
+        """Resolve and load the model (shared per process); later calls are free."""
+        from toolrm_agent.models.provision import resolve_model
+
+        path = resolve_model(self.model_path, cache_dir=self.cache_dir)
+        device = self.device
+        if device is None:
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        return _load(path, self.torch_dtype, device)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer (loads the model on first use)."""
+        return self.load().tokenizer
+
+    def get_num_tokens(self, text: str) -> int:
+        """Tokens in ``text`` by the model's own tokenizer."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    # ------------------------------------------------------------------- tools
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | Any],
+        *,
+        tool_choice: str | dict[str, Any] | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (LangChain tools, functions, pydantic models, OpenAI dicts, BFCL
+        docs or :class:`~toolrm_agent.specs.ToolSpec`) as OpenAI function dicts."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=tools_to_openai(tools), **kwargs)
+
+    # --------------------------------------------------------------- rendering
+
+    def render_prompt(
+        self,
+        messages: Sequence[BaseMessage],
+        tools: Sequence[Any] | None = None,
+        **chat_template_kwargs: Any,
+    ) -> str:
+        """The exact prompt text the model sees (chat template, generation prompt)."""
+        tokenizer = self.tokenizer
+        kwargs = {**self.chat_template_kwargs, **chat_template_kwargs}
+        openai_tools = tools_to_openai(tools) if tools else None
+        return tokenizer.apply_chat_template(
+            messages_to_template(messages),
+            tools=openai_tools,
+            tokenize=False,
+            add_generation_prompt=True,
+            **kwargs,
+        )
+
+    # -------------------------------------------------------------- generation
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        import torch
+
+        tools = kwargs.pop("tools", None) or []
+        tools = tools_to_openai(tools) if tools else []
+        tool_choice = kwargs.pop("tool_choice", None)
+        if tool_choice == "none":
+            tools = []
+        template_kwargs = {**self.chat_template_kwargs, **(kwargs.pop("chat_template_kwargs", None) or {})}
+        n = int(kwargs.pop("n", self.n))
+        temperature = float(kwargs.pop("temperature", self.temperature))
+        top_p = float(kwargs.pop("top_p", self.top_p))
+        top_k = kwargs.pop("top_k", self.top_k)
+        repetition_penalty = kwargs.pop("repetition_penalty", self.repetition_penalty)
+        seed = kwargs.pop("seed", self.seed)
+        max_new_tokens = int(kwargs.pop("max_new_tokens", kwargs.pop("max_tokens", self.max_new_tokens)))
+        parse_calls = kwargs.pop("parse_tool_calls", self.parse_tool_calls)
+        if parse_calls is None:
+            parse_calls = bool(tools)
+        if kwargs:
+            raise TypeError(f"LocalChatModel got unexpected arguments: {sorted(kwargs)}")
+
+        loaded = self.load()
+        tok = loaded.tokenizer
+        prompt = tok.apply_chat_template(
+            messages_to_template(messages),
+            tools=tools or None,
+            tokenize=False,
+            add_generation_prompt=True,
+            **template_kwargs,
+        )
+        prefix = _forced_prefix(tool_choice, tools) if "<tool_call>" in prompt else ""
+        inputs = tok(prompt + prefix, return_tensors="pt", add_special_tokens=False).to(loaded.device)
+        prompt_len = int(inputs["input_ids"].shape[1])
+
+        sample = temperature > 0.0
+        runs = n if sample else 1
+        gen_kwargs: dict[str, Any] = {
+            "max_new_tokens": max_new_tokens,
+            "do_sample": sample,
+            "num_return_sequences": runs,
+            "eos_token_id": loaded.eos_token_ids or None,
+            "pad_token_id": loaded.pad_token_id,
+        }
+        if sample:
+            gen_kwargs.update(temperature=temperature, top_p=top_p)
+            gen_kwargs["top_k"] = top_k if top_k is not None else 0
+        else:  # silence the sampling defaults of generation_config.json
+            gen_kwargs.update(temperature=None, top_p=None, top_k=None)
+        if repetition_penalty is not None:
+            gen_kwargs["repetition_penalty"] = float(repetition_penalty)
+        if stop:
+            gen_kwargs.update(stop_strings=list(stop), tokenizer=tok)
+
+        with loaded.lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            started = time.perf_counter()
+            output = loaded.model.generate(**inputs, **gen_kwargs)
+            seconds = time.perf_counter() - started
+
+        eos = set(loaded.eos_token_ids)
+        samples: list[tuple[str, int, str]] = []
+        for row in output[:, prompt_len:].tolist():
+            n_out, finish = len(row), "length"
+            for i, token in enumerate(row):
+                if token in eos:
+                    n_out, finish = i + 1, "stop"
+                    break
+            text = prefix + tok.decode(row[:n_out], skip_special_tokens=True)
+            if stop:
+                cut = min((text.find(s) for s in stop if s in text), default=-1)
+                if cut >= 0:
+                    text, finish = text[:cut], "stop"
+            samples.append((text, n_out, finish))
+        samples = (samples * n)[:n] if not sample else samples
+
+        total_out = sum(s[1] for s in samples[:runs])
+        speed = round(total_out / seconds, 2) if seconds > 0 else None
+        generations = []
+        for text, n_out, finish in samples:
+            message = message_from_text(text, parse_calls=parse_calls)
+            if message.tool_calls and finish == "stop":
+                finish = "tool_calls"
+            message.usage_metadata = {
+                "input_tokens": prompt_len,
+                "output_tokens": n_out,
+                "total_tokens": prompt_len + n_out,
+            }
+            message.response_metadata = {
+                "model_name": str(self.model_path),
+                "model_dir": str(loaded.path),
+                "finish_reason": finish,
+                "torch_dtype": self.torch_dtype,
+                "generation_seconds": round(seconds, 3),
+                "tokens_per_second": speed,
+                "raw_text": text,
+            }
+            generations.append(ChatGeneration(message=message, generation_info={"finish_reason": finish}))
+        completion = sum(s[1] for s in samples)
+        return ChatResult(
+            generations=generations,
+            llm_output={
+                "model_name": str(self.model_path),
+                "token_usage": {
+                    "prompt_tokens": prompt_len * len(samples),
+                    "completion_tokens": completion,
+                    "total_tokens": prompt_len * len(samples) + completion,
+                },
+            },
+        )
