@@ -52,16 +52,22 @@ from toolrm_agent.specs import ToolSpec
 __all__ = [
     "SYSTEM_PROMPT",
     "AgentTask",
+    "Arm",
     "ArmSummary",
     "Event",
     "GraphFactory",
     "StubToolbox",
     "TaskRun",
     "UsageMeter",
+    "agent_arm",
     "lift_report",
+    "load_policy",
     "load_tasks",
+    "max_steps_for",
+    "run_arms",
     "run_task",
     "safe_tool_names",
+    "sampling_proposer",
     "summarize",
 ]
 
@@ -172,6 +178,8 @@ class AgentTask:
     question: Any
     """The :class:`eval.bfcl.BfclQuestion`."""
     messages: tuple[BaseMessage, ...]
+    answer: Any = None
+    """BFCL's possible answer; ``None``: looked up in ``bfcl_eval`` by id when checking."""
 
     @property
     def id(self) -> str:
@@ -194,11 +202,14 @@ class AgentTask:
         return ""
 
     @classmethod
-    def from_question(cls, question: Any, *, system_prompt: str | None = SYSTEM_PROMPT) -> AgentTask:
+    def from_question(
+        cls, question: Any, *, answer: Any = None, system_prompt: str | None = SYSTEM_PROMPT
+    ) -> AgentTask:
         """Messages of the question's first turn, after our system message.
 
         A system message of BFCL's own (some live questions have one) is kept and
-        follows ours. Multi-turn questions are not agent tasks here.
+        follows ours. Multi-turn questions are not agent tasks here. ``answer`` is BFCL's
+        possible answer (default: looked up by id when the run is checked).
         """
         if not question.turns:
             raise ValueError(f"{question.id}: the question has no turns")
@@ -215,14 +226,16 @@ class AgentTask:
                 messages.append(AIMessage(content=content))
             else:
                 messages.append(HumanMessage(content=content))
-        return cls(question=question, messages=tuple(messages))
+        return cls(question=question, messages=tuple(messages), answer=answer)
 
     def toolbox(self) -> StubToolbox:
         """Fresh stub tools for one run."""
         return StubToolbox(self.specs)
 
 
-def load_tasks(category: str, ids: Sequence[str] | None = None, limit: int | None = None) -> list[AgentTask]:
+def load_tasks(
+    category: str, ids: Sequence[str] | None = None, limit: int | None = None
+) -> list[AgentTask]:
     """Tasks of one BFCL category: the given ids (in that order) or the first ``limit``
     ids in BFCL's order (all when ``limit`` is None)."""
     from eval.bfcl import load_questions
@@ -484,12 +497,12 @@ def run_task(
     stop: StopReason = reader.stop or "text"
     if reader.stop is None and reader.last_ai is not None and reader.last_ai.tool_calls:
         stop = "step_limit"  # the stream ended with calls that never ran
-    answer = (
+    final = (
         toolbox.to_original_proposal(proposal_from_message(reader.executed_message))
         if reader.executed_message is not None
         else Proposal()
     )
-    result = check(task.question, answer)
+    result = check(task.question, final, answer=task.answer)
     usage = meter.snapshot() if meter is not None else {}
     cu = reader.critic_usage
     return TaskRun(
@@ -497,7 +510,7 @@ def run_task(
         category=task.category,
         arm=arm,
         events=reader.events,
-        executed=[{c.name: dict(c.arguments)} for c in answer.calls],
+        executed=[{c.name: dict(c.arguments)} for c in final.calls],
         stop=stop,
         valid=result.valid,
         error_type=result.error_type,
@@ -519,6 +532,125 @@ def _stream(graph: Any, task: AgentTask, max_steps: int) -> Iterator[dict[str, A
     for chunk in graph.stream({"messages": list(task.messages)}, config, stream_mode="updates"):
         if isinstance(chunk, Mapping):
             yield dict(chunk)
+
+
+# ------------------------------------------------------------------------------ arms
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way of running the agent over the task set: a name, a graph, a meter."""
+
+    name: str
+    make_graph: GraphFactory
+    meter: UsageMeter | None = None
+    """Attached to the policy (and proposer) models of this arm; see :class:`UsageMeter`."""
+
+
+def load_policy(spec: str = "default", *, max_new_tokens: int = 256, temperature: float = 0.0, **options: Any) -> Any:
+    """The policy chat model a spec names.
+
+    ``openai:<model>@<base_url>`` is a model behind an OpenAI-compatible server (vLLM);
+    anything else goes to :class:`~toolrm_agent.models.LocalChatModel` (``default`` =
+    the offline Qwen2.5-Coder-0.5B-Instruct, ``smollm2``, a local dir or a hub id).
+    """
+    if spec.startswith("openai:"):
+        from toolrm_agent.judges.specs import parse_judge_spec
+
+        parsed = parse_judge_spec(spec)
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            model=parsed.target,
+            base_url=parsed.base_url,
+            api_key="EMPTY",
+            max_tokens=max_new_tokens,
+            temperature=temperature,
+            **options,
+        )
+    from toolrm_agent.models import LocalChatModel
+
+    return LocalChatModel(model_path=spec, max_new_tokens=max_new_tokens, temperature=temperature, **options)
+
+
+def sampling_proposer(sampler: Any, tools: Sequence[BaseTool]) -> Callable[[list[BaseMessage], int], list[AIMessage]]:
+    """A best-of-N proposer: ``k`` samples of ``sampler`` (a chat model that samples,
+    temperature > 0) on the transcript, with ``tools`` bound.
+
+    A model with an ``n`` field (:class:`~toolrm_agent.models.LocalChatModel`) draws the
+    ``k`` samples in one ``generate`` call (one prompt, ``num_return_sequences=k``); any
+    other chat model is asked ``k`` times.
+    """
+    tools = list(tools)
+
+    def propose(messages: list[BaseMessage], k: int) -> list[AIMessage]:
+        if k <= 0:
+            return []
+        if "n" in type(sampler).model_fields:
+            result = sampler.generate([list(messages)], tools=tools, n=k)
+            return [g.message for g in result.generations[0] if isinstance(g.message, AIMessage)]
+        bound = sampler.bind_tools(tools)
+        return [m for m in bound.batch([list(messages)] * k) if isinstance(m, AIMessage)]
+
+    return propose
+
+
+def agent_arm(
+    name: str,
+    policy: Any,
+    critic: Any = None,
+    *,
+    sampler: Any = None,
+    meter: UsageMeter | None = None,
+) -> Arm:
+    """An arm running :func:`toolrm_agent.critic.build_agent_graph` over ``policy``.
+
+    ``critic`` (a :class:`~toolrm_agent.critic.ToolRMCritic`, ``None`` for the baseline)
+    is copied per run with that run's tools; in best-of-N mode ``sampler`` (a sampling
+    chat model, see :func:`sampling_proposer`) draws the extra candidates, else the
+    critic samples the bound policy itself. ``meter`` (default: a new one) is attached
+    to ``policy`` and ``sampler``.
+    """
+    from toolrm_agent.critic import build_agent_graph
+
+    meter = meter or UsageMeter()
+    meter.attach(policy)
+    if sampler is not None:
+        meter.attach(sampler)
+
+    def make_graph(tools: Sequence[BaseTool]) -> Any:
+        run_critic = critic
+        if run_critic is not None and sampler is not None and run_critic.config.mode == "best_of_n":
+            run_critic = run_critic.override(proposer=sampling_proposer(sampler, tools))
+        return build_agent_graph(policy, list(tools), critic=run_critic)
+
+    return Arm(name=name, make_graph=make_graph, meter=meter)
+
+
+def max_steps_for(max_retries: int) -> int:
+    """Graph steps one task may take: (model, critic) per attempt, then the tools, + slack."""
+    return 2 * (max_retries + 1) + 3
+
+
+def run_arms(
+    tasks: Sequence[AgentTask],
+    arms: Sequence[Arm],
+    *,
+    max_steps: int = 12,
+    on_run: Callable[[AgentTask, TaskRun], None] | None = None,
+) -> list[TaskRun]:
+    """Every task by every arm (task by task, arms in order); ``on_run`` after each run."""
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        raise ValueError(f"arm names must be unique, got {names}")
+    runs: list[TaskRun] = []
+    for task in tasks:
+        for arm in arms:
+            run = run_task(task, arm.make_graph, arm=arm.name, meter=arm.meter, max_steps=max_steps)
+            runs.append(run)
+            if on_run is not None:
+                on_run(task, run)
+    return runs
 
 
 # --------------------------------------------------------------------------- reports
@@ -572,7 +704,9 @@ def summarize(runs: Sequence[TaskRun], arm: str) -> ArmSummary:
     )
 
 
-def lift_report(runs: Sequence[TaskRun], *, baseline: str = "baseline", critic: str = "critic") -> dict[str, Any]:
+def lift_report(
+    runs: Sequence[TaskRun], *, baseline: str = "baseline", critic: str = "critic"
+) -> dict[str, Any]:
     """Baseline vs critic on the same tasks: accuracies, lift and the per-task flips.
 
     ``lift`` = critic accuracy − baseline accuracy (fractions). ``fixed``: tasks wrong
@@ -582,8 +716,16 @@ def lift_report(runs: Sequence[TaskRun], *, baseline: str = "baseline", critic: 
     by_id: dict[str, dict[str, TaskRun]] = {}
     for r in runs:
         by_id.setdefault(r.id, {})[r.arm] = r
-    fixed = sorted(i for i, arms in by_id.items() if baseline in arms and critic in arms and not arms[baseline].valid and arms[critic].valid)
-    broken = sorted(i for i, arms in by_id.items() if baseline in arms and critic in arms and arms[baseline].valid and not arms[critic].valid)
+    fixed = sorted(
+        i
+        for i, arms in by_id.items()
+        if baseline in arms and critic in arms and not arms[baseline].valid and arms[critic].valid
+    )
+    broken = sorted(
+        i
+        for i, arms in by_id.items()
+        if baseline in arms and critic in arms and arms[baseline].valid and not arms[critic].valid
+    )
     lift = (
         crit.accuracy - base.accuracy
         if crit.accuracy is not None and base.accuracy is not None
@@ -599,4 +741,3 @@ def lift_report(runs: Sequence[TaskRun], *, baseline: str = "baseline", critic: 
         "baseline": base.model_dump(),
         "critic": crit.model_dump(),
     }
-

@@ -51,7 +51,10 @@ TOOLS: list[dict[str, Any]] = [
             "properties": {
                 "base": {"type": "integer", "description": "The base of the triangle."},
                 "height": {"type": "integer", "description": "The height of the triangle."},
-                "unit": {"type": "string", "description": "The unit of measure (defaults to 'units')."},
+                "unit": {
+                    "type": "string",
+                    "description": "The unit of measure (defaults to 'units').",
+                },
             },
             "required": ["base", "height"],
         },
@@ -92,7 +95,9 @@ def _decode_once(llm: Any, new_tokens: int) -> dict[str, float]:
 
     loaded = llm.load()
     prompt = llm.render_prompt(_messages(), tools=TOOLS)
-    inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.device)
+    inputs = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(
+        loaded.device
+    )
     with torch.inference_mode():
         started = time.perf_counter()
         out = loaded.model.generate(
@@ -107,8 +112,12 @@ def _decode_once(llm: Any, new_tokens: int) -> dict[str, float]:
         )
         seconds = time.perf_counter() - started
     produced = int(out.shape[1] - inputs["input_ids"].shape[1])
-    return {"prompt_tokens": int(inputs["input_ids"].shape[1]), "new_tokens": produced,
-            "seconds": seconds, "tokens_per_second": produced / seconds}
+    return {
+        "prompt_tokens": int(inputs["input_ids"].shape[1]),
+        "new_tokens": produced,
+        "seconds": seconds,
+        "tokens_per_second": produced / seconds,
+    }
 
 
 def _call_once(llm: Any, **kwargs: Any) -> dict[str, Any]:
@@ -136,7 +145,9 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 @app.command()
 def main(
-    out: Annotated[Path, typer.Option(help="where to write the JSON report")] = Path("bench_local_model.json"),
+    out: Annotated[Path, typer.Option(help="where to write the JSON report")] = Path(
+        "bench_local_model.json"
+    ),
     model: Annotated[str, typer.Option(help="anything resolve_model accepts")] = "default",
     dtypes: Annotated[str, typer.Option(help="comma-separated torch dtypes")] = "bfloat16,float32",
     new_tokens: Annotated[int, typer.Option(help="tokens per decode run")] = 64,
@@ -186,20 +197,30 @@ def main(
             "call_output_tokens": _median(call, "output_tokens"),
             "call_parsed_fraction": sum(r["calls_parsed"] for r in call) / len(call),
             "call_example": call[0]["first_text"],
-            "runs": {"decode": decode, "call": [{k: v for k, v in r.items() if k != "first_text"} for r in call]},
+            "runs": {
+                "decode": decode,
+                "call": [{k: v for k, v in r.items() if k != "first_text"} for r in call],
+            },
         }
         if samples > 1:
             sampled = [
-                _call_once(llm, n=samples, temperature=0.7, top_p=0.95, seed=i) for i in range(repeats)
+                _call_once(llm, n=samples, temperature=0.7, top_p=0.95, seed=i)
+                for i in range(repeats)
             ]
             entry["sampled_n"] = samples
             entry["sampled_tokens_per_second"] = _median(sampled, "tokens_per_second")
             entry["sampled_seconds"] = _median(sampled, "seconds")
-            entry["runs"]["sampled"] = [{k: v for k, v in r.items() if k != "first_text"} for r in sampled]
+            entry["runs"]["sampled"] = [
+                {k: v for k, v in r.items() if k != "first_text"} for r in sampled
+            ]
         report["results"][dtype] = entry
         console.print(
             f"  decode {entry['decode_tokens_per_second']} tok/s, call {entry['call_tokens_per_second']} tok/s"
-            + (f", n={samples} sampled {entry['sampled_tokens_per_second']} tok/s" if samples > 1 else "")
+            + (
+                f", n={samples} sampled {entry['sampled_tokens_per_second']} tok/s"
+                if samples > 1
+                else ""
+            )
         )
     clear_model_cache()
     report["machine"]["load_avg_after"] = list(os.getloadavg())
@@ -208,13 +229,20 @@ def main(
         report["fastest_dtype"] = max(results, key=lambda d: results[d]["decode_tokens_per_second"])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    table = Table(title=f"{model} on {report['machine']['cpu']} ({report['machine']['cores']} cores, shared)")
+    table = Table(
+        title=f"{model} on {report['machine']['cpu']} ({report['machine']['cores']} cores, shared)"
+    )
     for col in ("dtype", "load s", "decode tok/s", "call tok/s", "call s", f"n={samples} tok/s"):
         table.add_column(col)
     for dtype, e in results.items():
-        table.add_row(dtype, str(e["load_seconds"]), str(e["decode_tokens_per_second"]),
-                      str(e["call_tokens_per_second"]), str(e["call_seconds"]),
-                      str(e.get("sampled_tokens_per_second", "-")))
+        table.add_row(
+            dtype,
+            str(e["load_seconds"]),
+            str(e["decode_tokens_per_second"]),
+            str(e["call_tokens_per_second"]),
+            str(e["call_seconds"]),
+            str(e.get("sampled_tokens_per_second", "-")),
+        )
     console.print(table)
     console.print(f"wrote {out}")
 

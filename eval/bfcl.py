@@ -196,9 +196,7 @@ def _questions(category: str) -> dict[str, BfclQuestion]:
     for entry in _read_jsonl(path):
         functions = entry.get("function")
         if functions is None and entry.get("involved_classes"):
-            functions = [
-                doc for cls in entry["involved_classes"] for doc in _multi_turn_docs(cls)
-            ]
+            functions = [doc for cls in entry["involved_classes"] for doc in _multi_turn_docs(cls)]
         out[entry["id"]] = BfclQuestion(
             id=entry["id"],
             category=category,
@@ -411,7 +409,9 @@ def execution_strings(calls: Proposal | Sequence[Any]) -> list[str]:
     for name, args in items:
         if args is None:  # already a call string
             tree = ast.parse(name, mode="eval")
-            if not isinstance(tree.body, ast.Call) or not _SAFE_NAME.match(ast.unparse(tree.body.func)):
+            if not isinstance(tree.body, ast.Call) or not _SAFE_NAME.match(
+                ast.unparse(tree.body.func)
+            ):
                 raise ValueError(f"not a plain function call: {name!r}")
             out.append(name)
             continue
@@ -450,9 +450,7 @@ def _check_multi_turn(question: BfclQuestion, calls: Any, *, answer: Any) -> Che
     try:
         decoded = [_steps(turn) for turn in calls]
     except (ValueError, SyntaxError) as exc:
-        return CheckResult(
-            valid=False, error_type="multi_turn:decoder_failed", errors=[str(exc)]
-        )
+        return CheckResult(valid=False, error_type="multi_turn:decoder_failed", errors=[str(exc)])
     from eval._bfcl_stub import multi_turn_modules
 
     checker, utils = multi_turn_modules()
@@ -467,9 +465,7 @@ def _check_multi_turn(question: BfclQuestion, calls: Any, *, answer: Any) -> Che
     try:
         result = checker.multi_turn_irrelevance_checker(decoded, answer)
         if result.get("valid"):
-            result = checker.multi_turn_checker(
-                decoded, answer, entry, question.category, run_name
-            )
+            result = checker.multi_turn_checker(decoded, answer, entry, question.category, run_name)
     except Exception as exc:  # noqa: BLE001 - simulator errors must not kill a run
         result = {
             "valid": False,

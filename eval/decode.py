@@ -1,34 +1,48 @@
 """Decode recorded model outputs (every style found in BFCL result files) into Proposals.
 
 A recorded ``result`` is either a list (function-calling APIs: ``[{name: arguments}]``)
-or a string written by the model. Strings come in many dialects; the style is detected
-from the content, not from the model name, so models never seen before decode too:
+or a string written by the model. Strings come in many dialects. Styles are detected
+from the content, never from the model name, so models never seen before decode too:
 
 ==================  ===========================================================
 style               looks like
 ==================  ===========================================================
-``fc_list``         ``[{"f": "{\\"a\\": 1}"}]`` (arguments a JSON string or a dict)
+``fc_list``         ``[{"f": "{\\"a\\": 1}"}]`` (arguments a JSON string or a dict);
+                    a text answer of such a model is no call
 ``hermes``          ``<tool_call>{"name": "f", "arguments": {...}}</tool_call>``
+                    (JSON, or JSON written with single quotes)
 ``tagged_json``     ``<function_call> {"name": ..., "arguments": ...}`` (granite),
                     ``<|python_tag|>``, ``[TOOL_CALLS]``, ``<functioncall>``, ...
 ``json``            ``{"tool_calls": [...]}`` (xLAM), ``[{"name", "arguments"}]``,
-                    ``[{"function": "f", "parameters": {...}}]``, Python-literal dicts
-``name_json``       ``f\\n{"a": 1}`` (glm), also after a line of prose
+                    ``[{"function": "f", "parameters": {...}}]``
+``name_json``       ``f\\n{"a": 1}`` (glm), also after a sentence of prose
 ``python``          ``[f(a=1), g(b='x')]`` (BFCL prompting), with or without brackets,
-                    ``f(a=1); g(b=2);`` (Raven), quoted call strings ``['f(a=1)']``
+                    ``f(a=1); g(b=2);`` (Raven)
+``python_quoted``   like ``python``, plus calls quoted as strings: ``['f(a=1)']``
 ==================  ===========================================================
 
-Before parsing, the text is cleaned: reasoning traces (``<think>...</think>``) and chat
-special tokens are dropped, code fences are opened, markdown-escaped underscores
-(``get\\_x``) are unescaped, and prose around a call list is cut away.
+BFCL's leaderboard scores all outputs of a model with one handler, so the style is
+decided once per model (:func:`dominant_style`, the most common style of its outputs)
+and an output in another style counts as a format error, as it did there. Without a
+model style, :func:`decode` detects each output's own style.
 
-With ``functions`` (the BFCL docs or names offered), FC-style names are mapped back to
-the offered ones: ``math_factorial`` → ``math.factorial`` when only ``math.factorial``
-was offered.
+Every output is cleaned first: reasoning traces (``<think>...</think>``) and trailing
+end-of-turn tokens are dropped and markdown-escaped underscores (``get\\_x``) are
+unescaped. Calls to a "no function fits" pseudo-function (:data:`DECLINE_NAMES`, e.g.
+Raven's ``out_of_domain``) are dropped. With ``functions`` (the BFCL docs or names
+offered), FC-style names are mapped back to the offered ones: ``math_factorial`` →
+``math.factorial`` when only ``math.factorial`` was offered.
 
-Python call strings are read like BFCL's own ``ast_parse`` (keyword arguments; a bare
-name stands for its string; arithmetic is evaluated; tuples stay tuples), with no
-``eval`` of anything but number arithmetic.
+Python call strings are read like BFCL's own ``ast_parse`` (keyword arguments only;
+arithmetic is evaluated; tuples stay tuples; a call without keywords inside a value is
+kept as its source text), with no ``eval`` of anything but number arithmetic. A bare
+name as a value (``angle=theta``) is a variable, not a value: such a call is a parse
+failure, as on the 2024 leaderboard (BFCL v4 would read the string ``"theta"``).
+
+By default outputs are read strictly, as the leaderboard read them: backticks around an
+answer are stripped, but a call list inside a language-tagged fence (`````python``) or
+followed by prose is a format error. ``decode(..., lenient=True)`` reads what the model
+meant instead: it opens code fences and takes a leading call list followed by prose.
 """
 
 from __future__ import annotations
@@ -43,7 +57,16 @@ from typing import Any
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.parsing import parse_bfcl_fc, parse_json_calls
 
-__all__ = ["STYLES", "clean_text", "decode", "detect_style", "dominant_style", "map_names"]
+__all__ = [
+    "DECLINE_NAMES",
+    "STYLES",
+    "clean_text",
+    "decode",
+    "detect_style",
+    "dominant_style",
+    "format_notes",
+    "map_names",
+]
 
 STYLES: tuple[str, ...] = (
     "fc_list",
@@ -564,7 +587,9 @@ def decode(
 #: Names some models call to say that no offered function fits (Raven's
 #: ``out_of_domain``, granite's ``no_function``): such a call is no call, unless a
 #: function of that name was offered.
-DECLINE_NAMES: frozenset[str] = frozenset({"out_of_domain", "no_function", "no_tool", "no_tool_call"})
+DECLINE_NAMES: frozenset[str] = frozenset(
+    {"out_of_domain", "no_function", "no_tool", "no_tool_call"}
+)
 
 
 def _drop_declines(proposal: Proposal, offered: set[str]) -> Proposal:
@@ -634,6 +659,37 @@ def _no_call(raw: str, text: str, reason: str) -> Proposal:
     if _looks_like_call(text) or text.lstrip().startswith(("{", "[{")):
         return Proposal(failures=(ParseFailure(raw=text[:2000], reason=reason),), content=raw)
     return Proposal(content=raw)
+
+
+def format_notes(raw: Any, style: str) -> list[str]:
+    """What is unusual about one output for a model of ``style`` (for reports).
+
+    Notes name the formats that BFCL's leaderboard and this decoder may read
+    differently: ``code fence``, ``prose after the call list``, an output in another
+    style than the model's (``json output``), ``quoted call strings``, ``variable as an
+    argument value``, ``chat template tokens``.
+    """
+    if isinstance(raw, (list, dict)) or raw is None:
+        return []
+    text = clean_text(str(raw))
+    notes = []
+    if "```" in text:
+        notes.append("code fence")
+    if re.search(r"<\|[a-z_]+\|>", text):
+        notes.append("chat template tokens")
+    own = detect_style(text)
+    body = _call_body(text)
+    if own != style and own != "python" and not (own, style) == ("python_quoted", "python"):
+        notes.append(f"{own} output")
+    if own == "python_quoted" and style == "python":
+        notes.append("quoted call strings")
+    if style in ("python", "python_quoted") and own in ("python", "python_quoted"):
+        strict = _parse_python(body, style == "python_quoted")
+        if strict is None and _leading_python(body, style == "python_quoted") is not None:
+            notes.append("prose after the call list")
+        elif strict is not None and any("variable" in f.reason for f in strict.failures):
+            notes.append("variable as an argument value")
+    return notes
 
 
 def _leading_python(text: str, quoted: bool = False) -> Proposal | None:

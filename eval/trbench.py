@@ -331,9 +331,10 @@ def load_all_results(paths: Sequence[Path]) -> list[Any]:
         raise typer.BadParameter("give at least one --results DIR", param_hint="--results")
     out: list[Any] = []
     for path in paths:
-        if not path.exists():
-            raise typer.BadParameter(f"{path} does not exist", param_hint="--results")
-        out.extend(load_results(path))
+        try:
+            out.extend(load_results(path))
+        except ValueError as exc:  # ResultsError: nothing readable there
+            raise typer.BadParameter(str(exc), param_hint="--results") from exc
     return out
 
 

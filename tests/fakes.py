@@ -41,6 +41,8 @@ class ScriptedChatModel(BaseChatModel):
     call_kwargs: list[dict[str, Any]] = Field(default_factory=list)
     bound_tools: list[Any] = Field(default_factory=list)
     position: int = 0
+    id_prefix: str = "fake"
+    """Answers get ids ``<id_prefix>-<call number>``; give two fakes in one graph different prefixes."""
 
     @property
     def _llm_type(self) -> str:
@@ -85,7 +87,7 @@ class ScriptedChatModel(BaseChatModel):
                 }
             )
         # a fresh id per answer, like a real model, unless the script fixed one
-        return item if item.id else item.model_copy(update={"id": f"fake-{self.position}"})
+        return item if item.id else item.model_copy(update={"id": f"{self.id_prefix}-{len(self.calls)}"})
 
     def _generate(
         self,

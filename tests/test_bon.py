@@ -201,15 +201,15 @@ def test_limit_questions() -> None:
     assert one == limit_questions(GRADED, 1, seed=0)
 
 
-def test_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("toolrm_agent.judges.schema")
     import typer
     from typer.testing import CliRunner
 
     import eval.bon as bon
-    from tests.test_pairs import fake_results
+    from tests.test_pairs import write_results_dir
 
-    monkeypatch.setattr(bon, "load_all_results", lambda paths: fake_results())
+    results = write_results_dir(tmp_path / "results")
     app = typer.Typer()
     app.command()(bon.command)
     out = tmp_path / "bon.json"
@@ -217,7 +217,7 @@ def test_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         app,
         [
             "--results",
-            str(tmp_path),
+            str(results),
             "--judge",
             "schema",
             "--k",
@@ -241,5 +241,5 @@ def test_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     )
     assert set(report["by_k"]["2"]["per_category"]) == {"simple_python", "parallel", "irrelevance"}
 
-    too_many = CliRunner().invoke(app, ["--results", str(tmp_path), "--k", "9", "--out", str(out)])
+    too_many = CliRunner().invoke(app, ["--results", str(results), "--k", "9", "--out", str(out)])
     assert too_many.exit_code != 0 and "no question has 9" in too_many.output

@@ -227,3 +227,15 @@ def test_load_judge_builds_disc_with_options(chat_ckpt: Path, context: JudgeCont
     assert judge.threshold == 0.25 and judge.batch_size == 4
     assert judge.name == f"disc:{chat_ckpt}?threshold=0.25&batch_size=4"
     assert 0.0 <= judge.critique(context, _proposals()[0]).score <= 1.0
+
+
+def test_cascade_spec_with_a_real_reward_model(chat_ckpt: Path, context: JudgeContext) -> None:
+    cascade_mod = pytest.importorskip("toolrm_agent.judges.cascade")
+    pytest.importorskip("toolrm_agent.judges.schema")
+    from toolrm_agent.judges.specs import load_judge
+
+    judge = load_judge(f"cascade:schema,disc:{chat_ckpt}?threshold=0.0")
+    assert isinstance(judge, cascade_mod.CascadeJudge)
+    assert isinstance(judge.second, DiscriminativeJudge) and judge.second.threshold == 0.0
+    verdict = judge.critique(context, _proposals()[0])
+    assert verdict.accepted and 0.0 <= verdict.score <= 1.0

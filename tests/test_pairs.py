@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import re
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from eval.bfcl import load_answers, load_questions
+from eval.bfcl import category_of, load_answers, load_questions
 from eval.pairs import (
     NO_CALL_REPLY,
     PAIR_COLUMNS,
@@ -27,6 +27,7 @@ from eval.pairs import (
     pairs_from_graded,
     sample_pairs,
 )
+from eval.results import ModelResults, RecordedOutput, load_results
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 
 # Recorded outputs of five fake models on four questions, in BFCL's prompting style,
@@ -70,19 +71,32 @@ OUTPUTS: dict[str, dict[str, Any]] = {
 }
 
 
-def fake_results() -> list[SimpleNamespace]:
-    """Objects shaped like eval.results.ModelResults (model, style, entries)."""
-    models: dict[str, dict[str, SimpleNamespace]] = {}
+def fake_results() -> list[ModelResults]:
+    """Six fake models' outputs on four questions, as eval.results reads them."""
+    models: dict[str, dict[str, RecordedOutput]] = {}
     for qid, by_model in OUTPUTS.items():
-        category = qid.rsplit("_", 1)[0]
         for model, raw in by_model.items():
-            models.setdefault(model, {})[qid] = SimpleNamespace(id=qid, category=category, raw=raw)
+            models.setdefault(model, {})[qid] = RecordedOutput(
+                id=qid, category=category_of(qid), raw=raw
+            )
     return [
-        SimpleNamespace(
-            model=m, style="fc_list" if m == "fc" else "prompt_string", recorded={}, entries=e
-        )
+        ModelResults(model=m, style="fc_list" if m == "fc" else "prompt_string", entries=e)
         for m, e in sorted(models.items())
     ]
+
+
+def write_results_dir(folder: Path) -> Path:
+    """The same outputs as a results directory (gzip JSONL per model + manifest.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {"models": []}
+    for res in fake_results():
+        name = f"{res.model}.jsonl.gz"
+        with gzip.open(folder / name, "wt", encoding="utf-8") as fh:
+            for entry in res.entries.values():
+                fh.write(json.dumps({"id": entry.id, "result": entry.raw}) + "\n")
+        manifest["models"].append({"model": res.model, "file": name, "style": res.style})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -318,3 +332,17 @@ def test_failures_only_output_keeps_no_content() -> None:
     assert rejected_candidate(failing) is None
     assert rejected_candidate(failing, include_unparsed=True).content == ""
     assert rejected_candidate(failing.model_copy(update={"valid": True})) is None
+
+
+def test_results_dir_round_trip(tmp_path: Path) -> None:
+    loaded = load_results(write_results_dir(tmp_path / "results"))
+    assert sorted(r.model for r in loaded) == sorted(OUTPUTS["simple_python_0"])
+    def summary(graded) -> list[tuple]:  # noqa: ANN001
+        return [
+            (c, q, o.model, o.proposal.render(), o.valid, o.error_type)
+            for c, per_q in graded.items()
+            for q, outs in per_q.items()
+            for o in outs
+        ]
+
+    assert summary(grade_outputs(loaded)[0]) == summary(grade_outputs(fake_results())[0])

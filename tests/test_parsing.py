@@ -224,6 +224,11 @@ def test_json_dialects(text: str) -> None:
     assert proposal.content == text
 
 
+def test_call_markers_are_dropped_but_not_from_names() -> None:
+    assert calls_of(parse_text('functools[{"name": "f", "arguments": {}}]')) == [("f", {})]
+    assert calls_of(parse_text("functools.reduce(a=1)")) == [("functools.reduce", {"a": 1})]
+
+
 def test_xlam_several_calls() -> None:
     text = json.dumps(
         {"tool_calls": [{"name": "f", "arguments": {"a": 1}}, {"name": "g", "arguments": {}}]}
@@ -348,6 +353,23 @@ def test_bfcl_fc_failures() -> None:
 
 
 # --------------------------------------------------------------------- never raises
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name": "f", "arguments": {"a": ' + "1" * 5000 + "}}",  # over Python's int limit
+        "[f(a=" + "1" * 5000 + ")]",
+        "[" * 100_000,
+        '{"name": "f", "arguments": ' + "[" * 100_000 + "}",
+        "[f(a=1)]\x00",
+    ],
+)
+def test_pathological_input_becomes_a_failure(text: str) -> None:
+    proposal = parse_text(text)
+    assert proposal.calls == () and len(proposal.failures) == 1
+    assert proposal.failures[0].reason
+    assert proposal_from_openai([_openai("f", text)]).failures
 
 
 @pytest.mark.parametrize(

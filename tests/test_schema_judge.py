@@ -425,6 +425,48 @@ def test_number_normalisation() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("charges of 1e-9 coulomb", 1e-9),
+        ("a population of 213 million", 213_000_000),
+        ("the next three days", 3),
+        ("a dozen eggs", 12),
+        ("roll it twice", 2),
+        ("a tiny 2e-12 farad", 2e-12),
+    ],
+)
+def test_numbers_in_other_spellings(text: str, value: float) -> None:
+    ctx = context(text=f"Paris: {text}")
+    assert (
+        SchemaJudge()
+        .critique(ctx, proposal(("get_weather", {"city": "Paris", "threshold": value})))
+        .codes
+        == []
+    )
+
+
+def test_tiny_numbers_are_not_rounded_to_zero() -> None:
+    ctx = context(text="Paris at 0 degrees")
+    critique = SchemaJudge().critique(
+        ctx, proposal(("get_weather", {"city": "Paris", "threshold": 2e-12}))
+    )
+    assert critique.codes == [IssueCode.UNGROUNDED_VALUE]
+
+
+def test_huge_numbers_do_not_break_the_judge() -> None:
+    critique = judge_one("get_weather", {"city": "Paris", "days": 10**400, "threshold": 1e308})
+    assert critique.accepted and critique.codes == [IssueCode.UNGROUNDED_VALUE] * 2
+
+
+def test_snake_case_values_count_as_their_words() -> None:
+    ctx = context(text="Predict car price from engine size in Paris")
+    p = proposal(
+        ("get_weather", {"city": "Paris", "stations": [{"id": "engine_size"}, {"id": "car-price"}]})
+    )
+    assert SchemaJudge().critique(ctx, p).codes == []
+
+
 def test_default_values_are_not_checked() -> None:
     ctx = context(text="Weather in Paris please")
     assert (

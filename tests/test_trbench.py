@@ -271,15 +271,15 @@ def test_known_judges_modes() -> None:
 # -- the command, end to end on fake results ----------------------------------------------------
 
 
-def test_command_writes_report_and_pairs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
     pytest.importorskip("toolrm_agent.judges.schema")
     import typer
     from typer.testing import CliRunner
 
     import eval.trbench as trbench
-    from tests.test_pairs import fake_results
+    from tests.test_pairs import write_results_dir
 
-    monkeypatch.setattr(trbench, "load_all_results", lambda paths: fake_results())
+    results = write_results_dir(tmp_path / "results")
     app = typer.Typer()
     app.command()(trbench.command)
     out = tmp_path / "report.json"
@@ -287,7 +287,7 @@ def test_command_writes_report_and_pairs(tmp_path: Path, monkeypatch: pytest.Mon
         app,
         [
             "--results",
-            str(tmp_path),
+            str(results),
             "--judge",
             "schema",
             "--out",
@@ -309,13 +309,15 @@ def test_command_writes_report_and_pairs(tmp_path: Path, monkeypatch: pytest.Mon
 
     limited = CliRunner().invoke(
         app,
-        ["--results", str(tmp_path), "--out", str(out), "--limit", "3", "--category", "parallel"],
+        ["--results", str(results), "--out", str(out), "--limit", "3", "--category", "parallel"],
     )
     assert limited.exit_code == 0, limited.output
     report = json.loads(out.read_text())
     assert report["n_pairs"] == 3 and set(report["per_category"]) == {"parallel"}
 
     bad = CliRunner().invoke(
-        app, ["--results", str(tmp_path), "--judge", "llm:x", "--out", str(out)]
+        app, ["--results", str(results), "--judge", "llm:x", "--out", str(out)]
     )
     assert bad.exit_code != 0 and "Valid forms" in bad.output
+    missing = CliRunner().invoke(app, ["--results", str(tmp_path / "nope"), "--out", str(out)])
+    assert missing.exit_code == 2 and "--results" in missing.output

@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     "ToolRMCritic": "toolrm_agent.critic",
     "ToolRMState": "toolrm_agent.critic",
     "add_critic": "toolrm_agent.critic",
+    "build_agent_graph": "toolrm_agent.critic",
+    "CriticBudget": "toolrm_agent.critic",
+    "CriticConfig": "toolrm_agent.critic",
     "ToolRMMiddleware": "toolrm_agent.middleware",
     # models
     "resolve_model": "toolrm_agent.models",
@@ -75,7 +78,14 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
     from toolrm_agent.context import JudgeContext, Turn
-    from toolrm_agent.critic import ToolRMCritic, ToolRMState, add_critic
+    from toolrm_agent.critic import (
+        CriticBudget,
+        CriticConfig,
+        ToolRMCritic,
+        ToolRMState,
+        add_critic,
+        build_agent_graph,
+    )
     from toolrm_agent.errors import (
         BudgetExhaustedError,
         JudgeBackendError,

@@ -20,8 +20,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# group name -> module holding its typer app (imported lazily)
-LAZY_GROUPS: dict[str, str] = {"eval": "eval.cli", "train": "train.cli"}
+# group name -> module holding its typer app (imported lazily). ``demo`` is dispatched the
+# same way, so that `toolrm demo --help` shows the demo's own options.
+LAZY_GROUPS: dict[str, str] = {"eval": "eval.cli", "train": "train.cli", "demo": "eval.demo"}
 
 
 @app.command()

@@ -86,10 +86,11 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.channels.untracked_value import UntrackedValue
+from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command
 
-from toolrm_agent._internal.calling import nostream_config
+from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step
 from toolrm_agent._internal.policy import (
     BudgetPolicy,
@@ -272,7 +273,9 @@ class ToolRMCritic:
                     [before] * k, config=nostream_config(config), return_exceptions=True
                 )
             else:
-                outputs = self.proposer(before, k)
+                outputs = call_nostream(config, self.proposer, before, k)
+        except GraphBubbleUp:
+            raise
         except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
             logger.warning("best-of-N proposer failed: %s", exc)
             return []
@@ -289,9 +292,11 @@ class ToolRMCritic:
                     [before] * k, config=nostream_config(config), return_exceptions=True
                 )
             elif inspect.iscoroutinefunction(self.proposer):
-                outputs = await self.proposer(before, k)
+                outputs = await acall_nostream(config, self.proposer, before, k)
             else:
-                outputs = await asyncio.to_thread(self.proposer, before, k)
+                outputs = await asyncio.to_thread(call_nostream, config, self.proposer, before, k)
+        except GraphBubbleUp:
+            raise
         except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
             logger.warning("best-of-N proposer failed: %s", exc)
             return []
@@ -351,6 +356,11 @@ def add_critic(
         raise ValueError(
             f"add_critic: node {model_node!r} already has outgoing edges; remove them (e.g. "
             "tools_condition) so that every proposed call passes through the critic"
+        )
+    if critic.config.mode == "best_of_n" and critic.proposer is None:
+        raise ValueError(
+            "add_critic: a best_of_n critic needs a proposer to draw samples from (the "
+            "agent's chat model with its tools bound); build_agent_graph sets one for you"
         )
     changes: dict[str, Any] = {}
     if critic.model_node != model_node:

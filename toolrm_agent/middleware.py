@@ -14,8 +14,9 @@ docstring), split over two hooks:
 * ``wrap_model_call`` / ``awrap_model_call`` judge the model's answer where the offered
   tools and system prompt are known. In ``best_of_n`` mode they call the model handler
   ``n`` times (only when the first answer proposes calls), rank the candidates and return
-  the winner, so only the winner enters the transcript. The verdicts go into state
-  through ``ExtendedModelResponse.command``.
+  the winner, so only the winner enters the transcript (the first answer streams as
+  usual; the extra samples and the judge's calls are tagged ``TAG_NOSTREAM``). The
+  verdicts go into state through ``ExtendedModelResponse.command``.
 * ``after_model`` / ``aafter_model`` (``can_jump_to=["model", "end"]``) read the stored
   verdict and route: a rejection returns ``{"jump_to": "model", "messages": [error
   ToolMessage for every tool_call_id]}``, a halt returns ``{"jump_to": "end", ...}`` with
@@ -49,6 +50,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from toolrm_agent._internal.calling import acall_nostream, call_nostream
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step
 from toolrm_agent._internal.policy import (
     BudgetPolicy,
@@ -144,7 +146,7 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         samples: list[ModelResponse[Any]] = []
         for _ in range(self._engine.samples_wanted(begun)):
             try:
-                samples.append(handler(request))
+                samples.append(call_nostream(config, handler, request))
             except GraphBubbleUp:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
@@ -164,7 +166,8 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         config = _current_config()
         k = self._engine.samples_wanted(begun)
         samples: list[ModelResponse[Any]] = []
-        for result in await asyncio.gather(*(handler(request) for _ in range(k)), return_exceptions=True):
+        draws = (acall_nostream(config, handler, request) for _ in range(k))
+        for result in await asyncio.gather(*draws, return_exceptions=True):
             if isinstance(result, GraphBubbleUp):
                 raise result
             if isinstance(result, BaseException):
@@ -178,6 +181,8 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         """The proposal in ``response`` ready to judge, or ``None`` when there is none."""
         ai = _ai_of(response)
         if ai is None or not (ai.tool_calls or ai.invalid_tool_calls):
+            return None
+        if response.structured_response is not None:  # a final structured answer, no tool run
             return None
         if ai.id is None:  # give it an id now, so the stored verdict matches it later
             ai.id = f"lc_run-{uuid.uuid4()}"

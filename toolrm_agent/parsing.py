@@ -32,12 +32,12 @@ def _load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            return None, f"arguments are not valid JSON: {exc.msg} at char {exc.pos}"
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            return None, f"arguments are not valid JSON: {_why(exc)}"
         if isinstance(value, str):  # doubly encoded JSON
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 pass
         if isinstance(value, dict):
             return value, None
@@ -231,28 +231,39 @@ def _json_item(obj: Any, raw: str) -> list[ToolCall | ParseFailure]:
 _DECODER = json.JSONDecoder()
 
 
-def _json_failure(body: str, exc: json.JSONDecodeError) -> ParseFailure:
+def _why(exc: BaseException) -> str:
+    """A decoding error as a short reason (position included for JSON syntax errors)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at char {exc.pos}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)[:200]
+
+
+def _json_failure(body: str, exc: BaseException) -> ParseFailure:
     name_match = re.search(r'"name"\s*:\s*"([^"]+)"', body)
     return ParseFailure(
         name=name_match.group(1) if name_match else None,
         raw=body,
-        reason=f"not valid JSON: {exc.msg} at char {exc.pos}",
+        reason=f"not valid JSON: {_why(exc)}",
     )
 
 
 def _json_calls(body: str) -> list[ToolCall | ParseFailure]:
     """One JSON value, or several in a row (one call object per line is common)."""
     try:
-        return _json_item(json.loads(body), body)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":
+        value = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        if not isinstance(exc, json.JSONDecodeError) or exc.msg != "Extra data":
             return [_json_failure(body, exc)]
+    else:
+        return _json_item(value, body)
     out: list[ToolCall | ParseFailure] = []
     pos = 0
     while pos < len(body):
         try:
             obj, end = _DECODER.raw_decode(body, pos)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
             out.append(_json_failure(body[pos:], exc))
             break
         out.extend(_json_item(obj, body[pos:end]))
@@ -275,7 +286,7 @@ def parse_bfcl_fc(items: Any) -> Proposal:
     if isinstance(items, str):  # the list as JSON text
         try:
             items = json.loads(items)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
             return Proposal(failures=(_json_failure(items, exc),), content=items)
     if isinstance(items, dict):
         items = [items]
@@ -404,9 +415,10 @@ def parse_bfcl_string(text: str) -> Proposal:
         body = f"[{body}]"
     try:
         tree = ast.parse(body, mode="eval")
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:  # ValueError: NUL
+        why = exc.msg if isinstance(exc, SyntaxError) else _why(exc)
         return Proposal(
-            failures=(ParseFailure(raw=text, reason=f"not a Python call list: {exc.msg}"),),
+            failures=(ParseFailure(raw=text, reason=f"not a Python call list: {why}"),),
             content=text,
         )
     return _split(_ast_calls(tree.body, text), text)
@@ -453,5 +465,5 @@ def parse_text(text: str) -> Proposal:
 
 
 # markers some models put before their calls (Mistral, FireFunction)
-_CALL_PREFIX = re.compile(r"^\s*(?:\[TOOL_CALLS\]|functools|<\|tool_calls?\|>)\s*")
+_CALL_PREFIX = re.compile(r"^\s*(?:\[TOOL_CALLS\]|functools(?=\s*\[)|<\|tool_calls?\|>)\s*")
 _PY_CALL_LIST = re.compile(r"^\[\s*[A-Za-z_][\w.]*\s*\(")

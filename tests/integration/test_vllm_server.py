@@ -7,7 +7,6 @@ Policy and critic both talk to the server through ``langchain-openai``. Greedy d
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import urllib.request
 from typing import Any, Literal
@@ -142,8 +141,11 @@ def test_generative_judge_round_trip(vllm_server: VLLMServer) -> None:
     assert preference.usage.input_tokens > critique.usage.input_tokens
 
 
-def test_critic_judges_a_server_proposal(vllm_server: VLLMServer, policy: Any) -> None:
-    """A proposal made by the served policy, judged by a critic reached through the server."""
+def test_critic_graph_with_policy_and_judge_on_the_server(
+    vllm_server: VLLMServer, policy: Any
+) -> None:
+    """model -> ToolRMCritic -> ToolNode, the policy and the generative judge both served."""
+    from toolrm_agent.critic import CriticBudget, ToolRMCritic, build_agent_graph
     from toolrm_agent.judges.generative import GenerativeJudge
 
     judge = GenerativeJudge(
@@ -151,23 +153,45 @@ def test_critic_judges_a_server_proposal(vllm_server: VLLMServer, policy: Any) -
         max_retries=1,
         timeout_s=180,
     )
-    messages = [HumanMessage(QUESTION)]
-    proposal_message = policy.bind_tools([get_weather]).invoke(messages)
-    if importlib.util.find_spec("toolrm_agent.critic") is None:
-        context = JudgeContext.from_messages(messages, tools=[get_weather])
-        critique = judge.critique(context, proposal_from_message(proposal_message))
-    else:
-        critique = _critique_through_critic(judge, messages, proposal_message)
-    assert critique.judge == judge.name
-    assert critique.usage.input_tokens > 0
+    critic = ToolRMCritic(
+        judge, mode="retry", budget=CriticBudget(max_retries=1, max_critic_calls=3)
+    )
+    graph = build_agent_graph(policy, [get_weather], critic=critic)
+    state = graph.invoke({"messages": [HumanMessage(QUESTION)]}, {"recursion_limit": 20})
+
+    proposal = next(m for m in state["messages"] if isinstance(m, AIMessage) and m.tool_calls)
+    assert proposal.tool_calls[0]["name"] == "get_weather"
+    verdicts = state["toolrm_verdicts"]
+    assert proposal.tool_calls[0]["id"] in verdicts
+    assert {v["judge"] for v in verdicts.values() if v.get("judge")} <= {judge.name}
+    usage = state["toolrm_usage"]
+    assert 1 <= usage["critic_calls"] <= 3
+    assert usage["input_tokens"] > 0
 
 
-def _critique_through_critic(judge: Any, messages: list[Any], message: AIMessage) -> Any:
-    """Run ``ToolRMCritic`` on the state after the policy's turn; return its verdict."""
+def test_best_of_n_critic_samples_the_server_in_one_request(policy: Any) -> None:
+    """ToolRMCritic(mode="best_of_n") with ``server_proposer``: k extra candidates, one call."""
     from toolrm_agent.critic import ToolRMCritic
+    from toolrm_agent.integrations.openai_server import server_proposer
+    from toolrm_agent.judges.schema import SchemaJudge
 
-    critic = ToolRMCritic(judge=judge, tools=[get_weather], mode="retry", max_retries=1)
-    update = critic.invoke({"messages": [*messages, message]})
-    verdicts = update.get("toolrm_verdicts") or update.get("verdicts") or {}
-    assert verdicts, f"the critic stored no verdict: {update!r}"
-    return next(iter(verdicts.values()))
+    requests: list[tuple[int, int]] = []
+    sample = server_proposer(policy, [get_weather])
+
+    def proposer(messages: list[Any], k: int) -> list[AIMessage]:
+        out = sample(messages, k)
+        requests.append((k, len(out)))
+        return out
+
+    critic = ToolRMCritic(
+        SchemaJudge(), mode="best_of_n", n=3, proposer=proposer, tools=[get_weather]
+    )
+    first = policy.bind_tools([get_weather]).invoke([HumanMessage(QUESTION)])
+    command = critic({"messages": [HumanMessage(QUESTION), first]}, {})
+
+    assert requests == [(2, 2)]  # n - 1 extra candidates, from one request
+    assert command.goto == "tools"  # a schema-valid get_weather call won
+    winner = command.update["messages"][-1] if command.update.get("messages") else first
+    assert winner.id == first.id  # the winner replaces the proposal in place
+    assert winner.tool_calls[0]["name"] == "get_weather"
+    assert command.update["toolrm_usage"]["samples"] == 2

@@ -35,6 +35,25 @@ def nostream_config(config: RunnableConfig | None) -> RunnableConfig | None:
     return {**config, "tags": tags}
 
 
+def call_nostream(config: RunnableConfig | None, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` with ``config`` plus ``TAG_NOSTREAM`` as the current config (used for
+    best-of-N samples drawn through a model handler that takes no config)."""
+    if config is None:
+        return fn(*args)
+    with set_config_context(nostream_config(config)) as ctx:  # type: ignore[arg-type]
+        return ctx.run(fn, *args)
+
+
+async def acall_nostream(
+    config: RunnableConfig | None, fn: Callable[..., Awaitable[T]], *args: Any
+) -> T:
+    """Async twin of :func:`call_nostream`."""
+    if config is None:
+        return await fn(*args)
+    with set_config_context(nostream_config(config)) as ctx:  # type: ignore[arg-type]
+        return await asyncio.create_task(fn(*args), context=ctx.copy())  # type: ignore[arg-type]
+
+
 class JudgeCaller:
     """Calls judge methods; counts calls and tokens, also of calls that failed."""
 

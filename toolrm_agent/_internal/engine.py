@@ -515,6 +515,7 @@ def _call_text(
     critique_text: str,
 ) -> str:
     """The ToolMessage text for one call that does not run."""
+    detail = ""
     if isinstance(item, ParseFailure):
         head = f"Not executed: this call could not be parsed ({item.reason})."
     elif route == "execute":
@@ -537,7 +538,8 @@ def _call_text(
     if route == "execute":
         return head
     parts = [head]
-    if critique_text and route == "retry":
+    said = bool(detail) and detail in critique_text  # the critique adds nothing for this call
+    if critique_text and route == "retry" and not said:
         parts.append(f"Critique: {critique_text}")
     if route == "retry":
         parts.append("Revise the call(s) and try again.")
@@ -558,10 +560,10 @@ def _final_text(reason: str, critique_text: str, nothing_runnable: bool, max_ret
 
 
 def _ranks_pointwise(judge: Judge) -> bool:
-    """True when the judge's ranking is BaseJudge's (scores of pointwise critiques): the
-    critic then computes those critiques itself and keeps the winner's."""
-    cls = type(judge)
-    return isinstance(judge, BaseJudge) and cls.rank is BaseJudge.rank and cls.arank is BaseJudge.arank
+    """True when the judge ranks by BaseJudge's pointwise scores (it does not override
+    ``rank``; an ``arank`` that only avoids a worker thread does not count): the critic
+    then computes those critiques itself and keeps the winner's."""
+    return isinstance(judge, BaseJudge) and type(judge).rank is BaseJudge.rank
 
 
 def _name(judge: Judge) -> str:

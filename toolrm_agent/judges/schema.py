@@ -21,6 +21,9 @@ code                        severity  when
 
 Errors reject the proposal; warnings only lower its score. A context without tools means
 the tool set is unknown: then only parse failures, duplicates and grounding are checked.
+The ``no_call`` issue sits on a verdict with ``tool_call_id=""`` (there is no call to key
+it by). A function meant to be called twice alike in one turn (a random draw, say) trips
+``duplicate_call``: turn it off with ``check_duplicates=False``.
 
 Types follow BFCL's Python leniency: an integer is a valid ``number`` (BFCL's ``float``),
 a list or tuple is a valid ``array`` (BFCL's ``tuple``), a boolean is never a number, and a
@@ -46,8 +49,10 @@ Grounding
 A value is *grounded* when it can be found in the conversation (system, user and tool
 messages). Strings are matched case-insensitively with whitespace collapsed, first as a
 whole, then word by word (at least ``grounding_token_share`` of their words of three or
-more letters must appear). Numbers are matched as numbers (``5`` finds ``5.0``, ``1,000``
-and ``5%`` finds ``0.05``); words for numbers (``five``) are not understood. Skipped:
+more letters must appear; ``snake_case`` counts as its words). Numbers are matched as
+numbers: ``5`` finds ``5.0``, ``1000`` finds ``1,000``, ``0.05`` finds ``5%``, ``1e-09``
+finds ``1e-9``, ``213000000`` finds ``213 million``, ``3`` finds ``three`` (small number
+words, ``dozen``, ``twice``); units are not converted (``100µF`` is not ``0.0001``). Skipped:
 booleans, ``0`` and ``1``, strings shorter than ``grounding_min_chars``, a parameter's
 ``default`` and its ``enum`` values, and text found in the parameter's own description.
 Calls that already have errors are not checked for grounding (their critique is about the
@@ -578,7 +583,10 @@ def _describe_param(schema: Any) -> str:
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:  # an int past Python's digit limit
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -593,27 +601,92 @@ def _capital(text: str) -> str:
 
 # ---------------------------------------------------------------------------- grounding
 
-_WS = re.compile(r"\s+")
-_WORD = re.compile(r"\w{3,}")
-_NUMBER = re.compile(r"\d+(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+")
+_WORD = re.compile(r"[^\W_]{3,}")  # snake_case splits into its words
+_DIGITS = re.compile(r"\d[\d,]*(?:\.\d+)?|\.\d+")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_EXPONENT = re.compile(r"e([-+]?\d{1,3})\b")
+_SCALE = re.compile(r"\s*(thousand|million|billion|trillion)\b")
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_NUMBER_WORDS: dict[str, float] = {
+    **{
+        w: float(i)
+        for i, w in enumerate(
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+        )
+    },
+    **{
+        w: float(10 * i)
+        for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)
+    },
+    "hundred": 100.0,
+    "thousand": 1e3,
+    "million": 1e6,
+    "billion": 1e9,
+    "dozen": 12.0,
+    "twice": 2.0,
+    "thrice": 3.0,
+    "double": 2.0,
+    "triple": 3.0,
+    "half": 0.5,
+}
+_LETTERS = re.compile(r"[a-z]+")
+
+
+def _text_numbers(text: str) -> set[float]:
+    """Every number written in digits in ``text``: ``1,000``, ``1e-9``, ``213 million``."""
+    numbers: set[float] = set()
+    for match in _DIGITS.finditer(text):
+        raw = match.group().rstrip(",")
+        parts = [raw.replace(",", "")] if _THOUSANDS.fullmatch(raw) else raw.split(",")
+        end = match.end()
+        value = None
+        for part in parts:
+            if part:
+                value = float(part)
+                numbers.add(_number_key(value))
+        if value is None or end >= len(text):
+            continue
+        follower = text[end]
+        if follower == "e":
+            exponent = _EXPONENT.match(text, end)
+            if exponent:
+                power = max(-300, min(300, int(exponent.group(1))))
+                numbers.add(_number_key(value * 10.0**power))
+        elif follower == " ":
+            scale = _SCALE.match(text, end)
+            if scale:
+                numbers.add(_number_key(value * _SCALES[scale.group(1)]))
+    return numbers
+
+
+def _word_numbers(text: str) -> set[float]:
+    """Numbers written as words: ``three``, ``dozen``, ``twice``."""
+    return {_number_key(_NUMBER_WORDS[w]) for w in _LETTERS.findall(text) if w in _NUMBER_WORDS}
 
 
 def _normalise(text: str) -> str:
-    return _WS.sub(" ", text.lower()).strip()
+    return " ".join(text.lower().split())
 
 
 def _number_key(value: float) -> float:
-    return round(abs(float(value)), 9)
+    """A number as a set key: sign dropped, nine significant digits (``5 == 5.0``)."""
+    try:
+        value = abs(float(value))
+    except OverflowError:  # an int too large for a float
+        return math.inf
+    return value if value.is_integer() else float(f"{value:.9g}")
 
 
 class _Grounding:
     """The conversation's text, prepared once for many lookups."""
 
-    __slots__ = ("_numbers", "text")
+    __slots__ = ("_numbers", "_words", "text")
 
     def __init__(self, text: str) -> None:
         self.text = _normalise(text)
         self._numbers: set[float] | None = None
+        self._words: set[float] | None = None
 
     def has_text(self, value: str, token_share: float) -> bool:
         needle = _normalise(value)
@@ -629,15 +702,16 @@ class _Grounding:
         if isinstance(value, float) and not math.isfinite(value):
             return False
         if self._numbers is None:
-            self._numbers = {
-                _number_key(float(m.replace(",", ""))) for m in _NUMBER.findall(self.text)
-            }
-        key = _number_key(value)
-        return (
-            key in self._numbers
-            or _number_key(value * 100) in self._numbers  # 0.05 for "5%"
-            or _number_key(value / 100) in self._numbers
-        )
+            self._numbers = _text_numbers(self.text)
+        try:
+            keys = (_number_key(value), _number_key(value * 100), _number_key(value / 100))
+        except OverflowError:  # an int too large for a float is found nowhere
+            return False
+        if any(k in self._numbers for k in keys):  # 0.05 for "5%" too
+            return True
+        if self._words is None:
+            self._words = _word_numbers(self.text)
+        return keys[0] in self._words
 
 
 def _leaves(

@@ -1,0 +1,402 @@
+"""``toolrm demo``: a real agent corrected by a real critic on BFCL tasks, offline.
+
+The agent is a LangGraph ReAct graph (:func:`toolrm_agent.critic.build_agent_graph`:
+model node → :class:`~toolrm_agent.critic.ToolRMCritic` → ``ToolNode``) whose policy is
+the offline Qwen2.5-Coder-0.5B-Instruct (greedy decoding). Its tools are stubs that
+record each call and answer with a short JSON ack (:mod:`eval.agent_tasks`). Every task
+runs twice, without the critic and with it; the demo prints, per task, the proposal,
+the critique, the revision, the executed calls and BFCL's verdict on them, then a
+summary table (accuracy, policy and critic calls, tokens, seconds).
+
+The task set (:data:`DEMO_TASKS`) is fixed; see :data:`SELECTION_RULE` for how it was
+chosen. Several ``--judge`` options compare judges on the same tasks (the baseline runs
+once; greedy decoding makes it the same for every judge).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from eval.agent_tasks import (
+    SYSTEM_PROMPT,
+    AgentTask,
+    Arm,
+    TaskRun,
+    UsageMeter,
+    agent_arm,
+    lift_report,
+    load_policy,
+    load_tasks,
+    max_steps_for,
+    run_arms,
+    summarize,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_JUDGE",
+    "DEMO_TASKS",
+    "SELECTION_RULE",
+    "app",
+    "demo_tasks",
+    "print_summary",
+    "print_task",
+    "run_demo",
+]
+
+DEMO_TASKS: dict[str, tuple[str, ...]] = {
+    "simple_python": ("simple_python_0", "simple_python_1", "simple_python_2", "simple_python_3"),
+    "multiple": ("multiple_0", "multiple_1", "multiple_2"),
+    "parallel": ("parallel_0", "parallel_1", "parallel_2"),
+}
+"""The fixed task set, by BFCL v4 category (see :data:`SELECTION_RULE`)."""
+
+SELECTION_RULE = "placeholder"
+"""How :data:`DEMO_TASKS` was chosen (reported in the JSON output)."""
+
+CATEGORIES: tuple[str, ...] = tuple(DEMO_TASKS)
+
+DEFAULT_JUDGE = "schema"
+"""The judge the demo uses unless told otherwise: the one that measured best on
+:data:`DEMO_TASKS` (numbers in the README)."""
+
+BASELINE = "baseline"
+
+app = typer.Typer(
+    name="toolrm demo",
+    help="A real agent (offline Qwen2.5-Coder-0.5B) corrected by a real critic on BFCL tasks.",
+    add_completion=False,
+    no_args_is_help=False,
+)
+
+
+def demo_tasks(categories: Sequence[str] | None = None, limit: int | None = None) -> list[AgentTask]:
+    """The demo's tasks, in :data:`DEMO_TASKS` order, of ``categories`` (default all),
+    the first ``limit`` of them."""
+    chosen = list(categories or CATEGORIES)
+    unknown = [c for c in chosen if c not in DEMO_TASKS]
+    if unknown:
+        raise ValueError(f"unknown demo category {unknown[0]!r}; choose from {', '.join(CATEGORIES)}")
+    tasks = [t for c in chosen for t in load_tasks(c, ids=DEMO_TASKS[c])]
+    return tasks[:limit] if limit is not None else tasks
+
+
+def critic_arm_name(judge: str, several: bool) -> str:
+    return f"critic[{judge}]" if several else "critic"
+
+
+# ---------------------------------------------------------------------------- printing
+
+_STEP_STYLE = {
+    "proposal": "cyan",
+    "critique": "yellow",
+    "accepted": "green",
+    "best_of_n": "magenta",
+    "executed": "bold",
+    "text": "dim",
+    "halt": "red",
+}
+
+
+def _verdict(run: TaskRun) -> str:
+    if run.valid:
+        return "[bold green]✓ BFCL checker accepts[/]"
+    why = run.error_type or run.stop
+    return f"[bold red]✗ BFCL checker rejects[/] [dim]({escape(why)})[/]"
+
+
+def print_task(console: Console, task: AgentTask, runs: Sequence[TaskRun]) -> None:
+    """What each arm did on one task: proposal, critique, revision, executed, verdict."""
+    table = Table(
+        title=f"[bold]{task.id}[/] ({task.category})",
+        title_justify="left",
+        caption=escape(_short(task.request, 300)),
+        caption_justify="left",
+        show_header=True,
+        expand=True,
+    )
+    table.add_column("arm", style="bold", no_wrap=True)
+    table.add_column("step", no_wrap=True)
+    table.add_column("content", overflow="fold", ratio=1)
+    for run in runs:
+        first = True
+        proposals = 0
+        for event in run.events:
+            step = event.kind
+            if step == "proposal":
+                proposals += 1
+                step = "proposal" if proposals == 1 else "revision"
+            text = _short(event.text, 500) or "(empty)"
+            if event.kind == "accepted":
+                text = f"accepted ({event.text})"
+            table.add_row(
+                run.arm if first else "",
+                f"[{_STEP_STYLE.get(event.kind, '')}]{step}[/]",
+                escape(text),
+            )
+            first = False
+        if run.error:
+            table.add_row(run.arm if first else "", "[red]error[/]", escape(_short(run.error, 300)))
+            first = False
+        table.add_row(run.arm if first else "", "verdict", _verdict(run), end_section=True)
+    console.print(table)
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def print_summary(console: Console, report: Mapping[str, Any]) -> None:
+    """The summary table of a demo report (one row per arm)."""
+    table = Table(title=f"toolrm demo · policy {report['policy']} · {report['n_tasks']} BFCL tasks")
+    for col in (
+        "arm",
+        "judge",
+        "accuracy",
+        "policy calls",
+        "policy tokens in/out",
+        "critic calls",
+        "critic tokens in/out",
+        "retries",
+        "seconds",
+    ):
+        table.add_column(col, justify="left" if col in ("arm", "judge") else "right")
+    for arm in report["arms"]:
+        s = arm["summary"]
+        acc = "-" if s["accuracy"] is None else f"{s['correct']}/{s['n']} = {s['accuracy']:.0%}"
+        table.add_row(
+            arm["name"],
+            arm["judge"] or "-",
+            acc,
+            str(s["policy_calls"]),
+            f"{s['policy_tokens']['prompt']}/{s['policy_tokens']['completion']}",
+            str(s["critic_calls"]),
+            f"{s['critic_tokens']['prompt']}/{s['critic_tokens']['completion']}",
+            str(s["retries"]),
+            f"{s['seconds']:.1f}",
+        )
+    console.print(table)
+    for judge, cmp in report["comparisons"].items():
+        lift = cmp["lift"]
+        lift_text = "-" if lift is None else f"{lift * 100:+.0f} points"
+        console.print(
+            f"[bold]{escape(judge)}[/]: accuracy {_pct(cmp['baseline_acc'])} → {_pct(cmp['critic_acc'])} "
+            f"({lift_text}); fixed: {', '.join(cmp['fixed']) or 'none'}; "
+            f"broken: {', '.join(cmp['broken']) or 'none'}"
+        )
+    console.print(f"wall time {report['seconds']:.1f} s (model loading included)")
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+# ------------------------------------------------------------------------------- run
+
+
+def run_demo(
+    tasks: Sequence[AgentTask],
+    policy: Any,
+    judges: Mapping[str, Any],
+    *,
+    policy_name: str = "default",
+    max_retries: int = 2,
+    console: Console | None = None,
+    progress: bool = True,
+    on_run: Callable[[AgentTask, TaskRun], None] | None = None,
+) -> dict[str, Any]:
+    """Run ``tasks`` without a critic and with a critic per judge; return the report.
+
+    ``judges`` maps a judge spec (its name in the report) to a built judge. The report
+    holds the task set, an entry per arm (judge, summary), a baseline-vs-critic
+    comparison per judge (:func:`eval.agent_tasks.lift_report`) and every run.
+    """
+    from toolrm_agent.critic import ToolRMCritic
+
+    console = console or Console(stderr=True)
+    several = len(judges) > 1
+    meter = UsageMeter()  # one meter on the one policy; each run resets and reads it
+    arms: list[Arm] = [agent_arm(BASELINE, policy, meter=meter)]
+    arm_judge: dict[str, str | None] = {BASELINE: None}
+    for spec, judge in judges.items():
+        name = critic_arm_name(spec, several)
+        critic = ToolRMCritic(judge, mode="retry", max_retries=max_retries, on_budget_exhausted="execute")
+        arms.append(agent_arm(name, policy, critic, meter=meter))
+        arm_judge[name] = spec
+
+    started = time.perf_counter()
+    by_task: dict[str, list[TaskRun]] = {}
+
+    def done(task: AgentTask, run: TaskRun) -> None:
+        by_task.setdefault(task.id, []).append(run)
+        if len(by_task[task.id]) == len(arms):
+            print_task(console, task, by_task[task.id])
+        if on_run is not None:
+            on_run(task, run)
+
+    runs = _run_with_progress(tasks, arms, max_retries, console, done, progress)
+    seconds = time.perf_counter() - started
+    return build_report(
+        tasks,
+        runs,
+        arm_judge,
+        policy_name=policy_name,
+        max_retries=max_retries,
+        seconds=seconds,
+    )
+
+
+def _run_with_progress(
+    tasks: Sequence[AgentTask],
+    arms: Sequence[Arm],
+    max_retries: int,
+    console: Console,
+    done: Callable[[AgentTask, TaskRun], None],
+    show: bool,
+) -> list[TaskRun]:
+    if not show:
+        return run_arms(tasks, arms, max_steps=max_steps_for(max_retries), on_run=done)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        total = len(tasks) * len(arms)
+        job = bar.add_task("demo", total=total)
+        order = [(t, a) for t in tasks for a in arms]
+        bar.update(job, description=f"{order[0][0].id} · {order[0][1].name}" if order else "demo")
+
+        def step(task: AgentTask, run: TaskRun) -> None:
+            done(task, run)
+            bar.advance(job)
+            index = int(bar.tasks[0].completed)
+            if index < len(order):
+                nxt_task, nxt_arm = order[index]
+                bar.update(job, description=f"{nxt_task.id} · {nxt_arm.name}")
+
+        return run_arms(tasks, arms, max_steps=max_steps_for(max_retries), on_run=step)
+
+
+def build_report(
+    tasks: Sequence[AgentTask],
+    runs: Sequence[TaskRun],
+    arm_judge: Mapping[str, str | None],
+    *,
+    policy_name: str,
+    max_retries: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """The demo's JSON report (see :func:`run_demo`)."""
+    comparisons = {
+        judge: lift_report(runs, baseline=BASELINE, critic=name)
+        for name, judge in arm_judge.items()
+        if judge is not None
+    }
+    return {
+        "policy": policy_name,
+        "decoding": "greedy",
+        "max_retries": max_retries,
+        "n_tasks": len(tasks),
+        "selection_rule": SELECTION_RULE,
+        "system_prompt": SYSTEM_PROMPT,
+        "tasks": [{"id": t.id, "category": t.category, "request": t.request} for t in tasks],
+        "arms": [
+            {"name": name, "judge": judge, "summary": summarize(runs, name).model_dump()}
+            for name, judge in arm_judge.items()
+        ],
+        "comparisons": comparisons,
+        "runs": [r.model_dump(mode="json") for r in runs],
+        "seconds": round(seconds, 3),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+    }
+
+
+# ---------------------------------------------------------------------------- command
+
+
+@app.command()
+def main(
+    limit: Annotated[int | None, typer.Option("--limit", help="Run only the first N tasks of the set.", min=1)] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option("--category", help=f"Only these categories (repeatable): {', '.join(CATEGORIES)}."),
+    ] = None,
+    judge: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--judge",
+            help=f"Judge spec of the critic (default {DEFAULT_JUDGE}, the best measured on this task set; "
+            "e.g. schema, gen:default, cascade:schema,gen:default). Repeat to compare judges.",
+        ),
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the full report (every run) to this JSON file.")] = None,
+    policy: Annotated[str, typer.Option("--policy", help="Policy model: default (offline Qwen), smollm2, a dir, or openai:<model>@<url>.")] = "default",
+    max_retries: Annotated[int, typer.Option("--max-retries", help="Critiques sent back to the model per task.", min=0)] = 2,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)] = 256,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Only the summary (no per-task tables, no progress bar).")] = False,
+) -> None:
+    """Run a LangGraph agent on fixed BFCL tasks without and with the ToolRM critic."""
+    from toolrm_agent.judges.specs import load_judge
+
+    console = Console(stderr=False)
+    started = time.perf_counter()
+    try:
+        tasks = demo_tasks(category, limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--category") from exc
+    specs = list(dict.fromkeys(judge or [DEFAULT_JUDGE]))
+    judges: dict[str, Any] = {}
+    for spec in specs:
+        try:
+            judges[spec] = load_judge(spec)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--judge") from exc
+    with console.status(f"loading the policy model {policy!r} …"):
+        model = load_policy(policy, max_new_tokens=max_new_tokens)
+        if hasattr(model, "load"):
+            model.load()
+    console.print(
+        f"[bold]toolrm demo[/]: {len(tasks)} BFCL tasks · policy [cyan]{escape(policy)}[/] (greedy) · "
+        f"critic judge{'s' if len(specs) > 1 else ''} [cyan]{escape(', '.join(specs))}[/] · "
+        f"max {max_retries} retries"
+    )
+    report = run_demo(
+        tasks,
+        model,
+        judges,
+        policy_name=policy,
+        max_retries=max_retries,
+        console=console if not quiet else Console(quiet=True),
+        progress=not quiet,
+    )
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    print_summary(console, report)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

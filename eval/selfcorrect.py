@@ -1,0 +1,269 @@
+"""``toolrm eval selfcorrect``: what a critic buys a live agent on BFCL.
+
+The policy model runs as a LangGraph agent (:func:`toolrm_agent.critic.build_agent_graph`)
+on BFCL questions twice: without a critic (the baseline) and with
+:class:`~toolrm_agent.critic.ToolRMCritic` between the model and its tools. The executed
+calls of each run are checked with BFCL's AST checker; the task runner is the one the
+demo uses (:mod:`eval.agent_tasks`).
+
+Modes
+    ``retry``      a rejected proposal goes back to the model with the critique, at most
+                   ``--max-retries`` times per question; then the last proposal runs.
+    ``best_of_n``  before judging, ``--n - 1`` more proposals are sampled from the same
+                   policy model at ``--temperature`` (one ``generate`` call with
+                   ``num_return_sequences``) and the judge ranks all ``n``; the winner
+                   replaces the proposal (and takes the retry path if rejected). The
+                   policy's own proposal stays greedy, so the baseline is the same.
+
+Report (``--out``)
+    ``baseline_acc``, ``critic_acc``, ``lift`` (critic − baseline, fractions), ``n``
+    (questions), ``fixed`` / ``broken`` (ids whose verdict the critic flipped),
+    ``policy_calls`` and ``policy_tokens`` per arm (best-of-N samples count as policy
+    calls of the critic arm), ``critic_calls``, ``critic_tokens``, ``retries``,
+    ``seconds`` (total) and ``arm_seconds``, the two arms' full summaries, one record
+    per question, and every run (events, executed calls, checker verdict).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from eval.agent_tasks import (
+    SYSTEM_PROMPT,
+    AgentTask,
+    Arm,
+    TaskRun,
+    UsageMeter,
+    agent_arm,
+    lift_report,
+    load_policy,
+    load_tasks,
+    max_steps_for,
+    run_arms,
+)
+
+__all__ = ["BASELINE", "CRITIC", "build_arms", "command", "question_records", "selfcorrect_report"]
+
+BASELINE = "baseline"
+CRITIC = "critic"
+
+Mode = Literal["retry", "best_of_n"]
+
+
+def build_arms(
+    policy: Any,
+    judge: Any,
+    *,
+    mode: Mode = "retry",
+    max_retries: int = 2,
+    n: int = 4,
+    sampler: Any = None,
+) -> list[Arm]:
+    """The baseline arm and the critic arm over one policy model (one shared meter)."""
+    from toolrm_agent.critic import ToolRMCritic
+
+    meter = UsageMeter()
+    critic = ToolRMCritic(
+        judge,
+        mode=mode,
+        max_retries=max_retries,
+        n=n,
+        on_budget_exhausted="execute",
+    )
+    return [
+        agent_arm(BASELINE, policy, meter=meter),
+        agent_arm(CRITIC, policy, critic, sampler=sampler if mode == "best_of_n" else None, meter=meter),
+    ]
+
+
+def question_records(runs: Sequence[TaskRun]) -> list[dict[str, Any]]:
+    """One row per question: both arms' verdicts side by side."""
+    rows: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        row = rows.setdefault(run.id, {"id": run.id, "category": run.category})
+        prefix = "baseline" if run.arm == BASELINE else "critic"
+        row[f"{prefix}_valid"] = run.valid
+        row[f"{prefix}_error_type"] = run.error_type
+        row[f"{prefix}_executed"] = run.executed
+        row[f"{prefix}_stop"] = run.stop
+        if run.arm == CRITIC:
+            row["retries"] = run.retries
+            row["critiques"] = run.critiques
+    return list(rows.values())
+
+
+def selfcorrect_report(
+    runs: Sequence[TaskRun],
+    *,
+    policy: str,
+    judge: str,
+    category: str,
+    mode: Mode,
+    max_retries: int,
+    n_candidates: int | None = None,
+    temperature: float | None = None,
+    seconds: float,
+) -> dict[str, Any]:
+    """The JSON report of a self-correction run (keys in the module docstring)."""
+    lift = lift_report(runs, baseline=BASELINE, critic=CRITIC)
+    base, crit = lift["baseline"], lift["critic"]
+    return {
+        "policy": policy,
+        "judge": judge,
+        "category": category,
+        "mode": mode,
+        "max_retries": max_retries,
+        "candidates": n_candidates if mode == "best_of_n" else None,
+        "temperature": temperature if mode == "best_of_n" else None,
+        "decoding": "greedy policy; best-of-N samples at the given temperature",
+        "n": lift["n"],
+        "baseline_acc": lift["baseline_acc"],
+        "critic_acc": lift["critic_acc"],
+        "lift": lift["lift"],
+        "fixed": lift["fixed"],
+        "broken": lift["broken"],
+        "policy_calls": {BASELINE: base["policy_calls"], CRITIC: crit["policy_calls"]},
+        "policy_tokens": {BASELINE: base["policy_tokens"], CRITIC: crit["policy_tokens"]},
+        "critic_calls": crit["critic_calls"],
+        "critic_tokens": crit["critic_tokens"],
+        "retries": crit["retries"],
+        "seconds": round(seconds, 3),
+        "arm_seconds": {BASELINE: base["seconds"], CRITIC: crit["seconds"]},
+        "system_prompt": SYSTEM_PROMPT,
+        "baseline": base,
+        "critic": crit,
+        "questions": question_records(runs),
+        "runs": [r.model_dump(mode="json") for r in runs],
+    }
+
+
+def run_selfcorrect(
+    tasks: Sequence[AgentTask],
+    arms: Sequence[Arm],
+    *,
+    max_retries: int,
+    on_run: Callable[[AgentTask, TaskRun], None] | None = None,
+) -> list[TaskRun]:
+    """Both arms on every task (shared runner, see :func:`eval.agent_tasks.run_arms`)."""
+    return run_arms(tasks, arms, max_steps=max_steps_for(max_retries), on_run=on_run)
+
+
+def command(
+    policy: Annotated[str, typer.Option("--policy", help="Policy model: default (offline Qwen), smollm2, a dir, or openai:<model>@<url>.")] = "default",
+    judge: Annotated[str, typer.Option("--judge", help="Judge spec: schema, gen:default, cascade:schema,gen:default, openai:<m>@<url>, disc:<dir>.")] = "schema",
+    category: Annotated[str, typer.Option("--category", help="BFCL v4 single-turn category.")] = "simple_python",
+    limit: Annotated[int | None, typer.Option("--limit", help="The first N questions of the category.", min=1)] = None,
+    max_retries: Annotated[int, typer.Option("--max-retries", help="Critiques sent back per question.", min=0)] = 2,
+    out: Annotated[Path, typer.Option("--out", help="Report JSON file.")] = Path("selfcorrect.json"),
+    mode: Annotated[str, typer.Option("--mode", help="retry or best_of_n.")] = "retry",
+    n: Annotated[int, typer.Option("--n", help="best_of_n: candidates per proposal (the policy's own included).", min=2)] = 4,
+    temperature: Annotated[float, typer.Option("--temperature", help="best_of_n: sampling temperature of the extra candidates.", min=0.0)] = 0.7,
+    seed: Annotated[int | None, typer.Option("--seed", help="best_of_n: seed of the sampler.")] = 0,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)] = 256,
+) -> None:
+    """Live self-correction: the policy as a LangGraph agent without and with ToolRMCritic."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from eval.bfcl import AST_CATEGORIES, IRRELEVANCE_CATEGORIES
+    from toolrm_agent.judges.specs import load_judge
+
+    if mode not in ("retry", "best_of_n"):
+        raise typer.BadParameter("use retry or best_of_n", param_hint="--mode")
+    if category not in AST_CATEGORIES | IRRELEVANCE_CATEGORIES:
+        raise typer.BadParameter(
+            f"{category!r} is not a single-turn BFCL category "
+            f"({', '.join(sorted(AST_CATEGORIES | IRRELEVANCE_CATEGORIES))})",
+            param_hint="--category",
+        )
+    if mode == "best_of_n" and temperature <= 0:
+        raise typer.BadParameter("best_of_n needs a sampling temperature > 0", param_hint="--temperature")
+    try:
+        the_judge = load_judge(judge)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--judge") from exc
+    tasks = load_tasks(category, limit=limit)
+    if not tasks:
+        raise typer.BadParameter(f"no questions in {category!r}", param_hint="--category")
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    model = load_policy(policy, max_new_tokens=max_new_tokens)
+    sampler = None
+    if mode == "best_of_n":
+        sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+    arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler)  # type: ignore[arg-type]
+
+    correct = {BASELINE: 0, CRITIC: 0}
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=console,
+    ) as progress:
+        job = progress.add_task(f"selfcorrect {category}", total=len(tasks) * len(arms), note="")
+
+        def done(task: AgentTask, run: TaskRun) -> None:
+            correct[run.arm] += run.valid
+            progress.update(
+                job,
+                advance=1,
+                note=f"{task.id} · correct: baseline {correct[BASELINE]}, critic {correct[CRITIC]}",
+            )
+
+        runs = run_selfcorrect(tasks, arms, max_retries=max_retries, on_run=done)
+    report = selfcorrect_report(
+        runs,
+        policy=policy,
+        judge=judge,
+        category=category,
+        mode=mode,  # type: ignore[arg-type]
+        max_retries=max_retries,
+        n_candidates=n,
+        temperature=temperature,
+        seconds=time.perf_counter() - started,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_summary(console, report)
+    typer.echo(f"wrote {out}", err=True)
+
+
+def print_summary(console: Any, report: dict[str, Any]) -> None:
+    """A one-table summary of a self-correction report."""
+    from rich.table import Table
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    title = f"self-correction · {report['policy']} · {report['judge']} ({report['mode']}) · {report['category']} n={report['n']}"
+    table = Table(title=title)
+    for col in ("arm", "accuracy", "policy calls", "policy tokens in/out", "critic calls", "critic tokens in/out", "seconds"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    for arm in (BASELINE, CRITIC):
+        s = report[arm]
+        critic_arm = arm == CRITIC
+        table.add_row(
+            arm,
+            pct(s["accuracy"]),
+            str(s["policy_calls"]),
+            f"{s['policy_tokens']['prompt']}/{s['policy_tokens']['completion']}",
+            str(s["critic_calls"]) if critic_arm else "-",
+            f"{s['critic_tokens']['prompt']}/{s['critic_tokens']['completion']}" if critic_arm else "-",
+            f"{s['seconds']:.1f}",
+        )
+    console.print(table)
+    lift = report["lift"]
+    console.print(
+        f"lift {'-' if lift is None else f'{lift * 100:+.1f} points'}; "
+        f"fixed {len(report['fixed'])}, broken {len(report['broken'])}; "
+        f"{report['retries']} critiques sent back; {report['seconds']:.1f} s in all"
+    )

@@ -1,0 +1,104 @@
+"""A ``create_agent`` agent whose bad parallel call is caught, critiqued and fixed, offline.
+
+    python examples/create_agent_middleware.py
+
+The scripted policy answers "weather in Paris and time in Tokyo?" with two parallel calls,
+one of them to a function that does not exist (``get_wether``). ``ToolRMMiddleware`` with
+a ``SchemaJudge`` rejects the whole proposal before anything runs: the bad call gets the
+critique ("did you mean `get_weather`?"), the good call is told it did not run because its
+sibling was rejected. The model fixes the name and both calls run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import tool
+
+from toolrm_agent.judges.schema import SchemaJudge
+from toolrm_agent.middleware import ToolRMMiddleware
+
+EXECUTED: list[str] = []
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Current weather in a city."""
+    EXECUTED.append(f"get_weather(city={city!r})")
+    return f"sunny in {city}"
+
+
+@tool
+def get_time(city: str) -> str:
+    """Local time in a city."""
+    EXECUTED.append(f"get_time(city={city!r})")
+    return f"21:00 in {city}"
+
+
+class SloppyAgent(BaseChatModel):
+    """A scripted policy: a misspelt function first, fixed once it reads a critique."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-sloppy-agent"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> SloppyAgent:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        answers = [m for m in messages if isinstance(m, ToolMessage)]
+        critiques = [m for m in answers if m.status == "error"]
+        if not answers:  # the user's question: two parallel calls, one misspelt
+            reply = AIMessage("", tool_calls=[_call("get_wether", "Paris", "w1"), _call("get_time", "Tokyo", "t1")])
+        elif len(answers) == len(critiques):  # everything came back rejected: fix and retry
+            reply = AIMessage("", tool_calls=[_call("get_weather", "Paris", "w2"), _call("get_time", "Tokyo", "t2")])
+        else:
+            results = [str(m.content) for m in answers if m.status != "error"]
+            reply = AIMessage("It is " + " and ".join(results) + ".")
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+def _call(name: str, city: str, call_id: str) -> dict[str, Any]:
+    return {"name": name, "args": {"city": city}, "id": call_id, "type": "tool_call"}
+
+
+def show(messages: list[BaseMessage]) -> None:
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            print(f"user      : {message.content}")
+        elif isinstance(message, AIMessage) and message.tool_calls:
+            calls = ", ".join(f"{c['name']}({c['args']}) [{c['id']}]" for c in message.tool_calls)
+            print(f"proposal  : {calls}")
+        elif isinstance(message, AIMessage):
+            print(f"assistant : {message.content}")
+        elif isinstance(message, ToolMessage):
+            who = "critic" if isinstance(message.artifact, dict) and "toolrm" in message.artifact else "tool"
+            text = str(message.content).replace("\n", "\n            ")
+            print(f"{who:<10}: [{message.tool_call_id}] {text}")
+
+
+def main() -> None:
+    agent = create_agent(
+        SloppyAgent(),
+        [get_weather, get_time],
+        middleware=[ToolRMMiddleware(SchemaJudge(), mode="retry", max_retries=2)],
+    )
+    result = agent.invoke({"messages": [HumanMessage("What is the weather in Paris and the time in Tokyo?")]})
+
+    show(result["messages"])
+    print()
+    for call_id, record in result["toolrm_verdicts"].items():
+        codes = ", ".join(record["codes"]) or "-"
+        print(f"verdict   : {call_id}: {record['decision']} ({record['reason']}; issues: {codes})")
+    print(f"executed  : {EXECUTED}")
+    caught = result["toolrm_verdicts"]["w1"]["decision"] == "retry" and "unknown_function" in result["toolrm_verdicts"]["w1"]["codes"]
+    fixed = sorted(EXECUTED) == ["get_time(city='Tokyo')", "get_weather(city='Paris')"]
+    print(f"RESULT    : bad call caught={caught}, fixed calls executed={fixed}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""``toolrm eval selfcorrect``: arms, report schema, lift math, best-of-N, the command."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from typer.testing import CliRunner
+
+from eval import selfcorrect
+from eval.agent_tasks import AgentTask, TaskRun
+from eval.bfcl import BfclQuestion
+from tests.fakes import ScriptedChatModel, tool_call_message
+from toolrm_agent.judges.schema import SchemaJudge
+
+DOC = {
+    "name": "geometry.area",
+    "description": "Area of a rectangle.",
+    "parameters": {
+        "type": "dict",
+        "properties": {
+            "width": {"type": "integer", "description": "Width."},
+            "height": {"type": "integer", "description": "Height."},
+        },
+        "required": ["width", "height"],
+    },
+}
+_IDS = itertools.count(1)
+
+
+def tasks(n: int) -> list[AgentTask]:
+    out = []
+    for i in range(1, n + 1):
+        q = BfclQuestion(
+            id=f"simple_python_{8000 + i}",
+            category="simple_python",
+            turns=[[{"role": "user", "content": f"Area of a {i} by 3 rectangle"}]],
+            functions=[DOC],
+        )
+        out.append(AgentTask.from_question(q, answer=[{"geometry.area": {"width": [i], "height": [3]}}]))
+    return out
+
+
+def _message(args: dict) -> AIMessage:
+    n = next(_IDS)
+    return tool_call_message(("geometry_area", args), ids=[f"c{n}"]).model_copy(update={"id": f"m{n}"})
+
+
+def _width(messages: list[BaseMessage]) -> int:
+    request = next(str(m.content) for m in messages if m.type == "human")
+    return int(request.split()[3])
+
+
+def policy() -> ScriptedChatModel:
+    """Even widths: right at once. Odd widths: forgets ``height``, fixes it after a critique."""
+
+    def answer(messages: list[BaseMessage]) -> AIMessage:
+        width = _width(messages)
+        critiqued = isinstance(messages[-1], ToolMessage) and messages[-1].status == "error"
+        if width % 2 == 0 or critiqued:
+            return _message({"width": width, "height": 3})
+        return _message({"width": width})
+
+    return ScriptedChatModel(default=answer)
+
+
+def report_for(runs: list[TaskRun], **kw: object) -> dict:
+    defaults: dict = dict(policy="scripted", judge="schema", category="simple_python", mode="retry", max_retries=2, seconds=1.0)
+    defaults.update(kw)
+    return selfcorrect.selfcorrect_report(runs, **defaults)
+
+
+def test_retry_report_schema_and_lift() -> None:
+    arms = selfcorrect.build_arms(policy(), SchemaJudge(), max_retries=2)
+    runs = selfcorrect.run_selfcorrect(tasks(4), arms, max_retries=2)
+    report = report_for(runs)
+    for key in (
+        "baseline_acc",
+        "critic_acc",
+        "lift",
+        "n",
+        "policy_calls",
+        "critic_calls",
+        "policy_tokens",
+        "critic_tokens",
+        "seconds",
+        "questions",
+        "runs",
+    ):
+        assert key in report
+    assert report["n"] == 4
+    assert report["baseline_acc"] == 0.5  # widths 2 and 4 right, 1 and 3 wrong
+    assert report["critic_acc"] == 1.0
+    assert report["lift"] == pytest.approx(report["critic_acc"] - report["baseline_acc"])
+    assert report["fixed"] == ["simple_python_8001", "simple_python_8003"]
+    assert report["broken"] == []
+    assert report["policy_calls"] == {"baseline": 4, "critic": 6}  # two revisions
+    assert report["critic_calls"] >= 6
+    assert report["retries"] == 2
+    assert report["candidates"] is None and report["temperature"] is None
+    rows = {r["id"]: r for r in report["questions"]}
+    assert rows["simple_python_8001"]["baseline_valid"] is False
+    assert rows["simple_python_8001"]["critic_valid"] is True
+    assert rows["simple_python_8001"]["retries"] == 1
+    assert "height" in rows["simple_python_8001"]["critiques"][0]
+    json.dumps(report)
+
+
+def test_lift_is_negative_when_the_critic_breaks_answers() -> None:
+    def run(id: str, arm: str, valid: bool) -> TaskRun:  # noqa: A002
+        return TaskRun(id=id, category="simple_python", arm=arm, stop="executed", valid=valid)
+
+    runs = [run("a", "baseline", True), run("a", "critic", False), run("b", "baseline", True), run("b", "critic", True)]
+    report = report_for(runs)
+    assert report["baseline_acc"] == 1.0 and report["critic_acc"] == 0.5
+    assert report["lift"] == pytest.approx(-0.5)
+    assert report["broken"] == ["a"]
+
+
+def test_best_of_n_samples_from_the_sampler_and_counts_them_as_policy_calls() -> None:
+    greedy = ScriptedChatModel(default=lambda m: _message({"width": _width(m)}))  # always incomplete
+    sampler = ScriptedChatModel(default=lambda m: _message({"width": _width(m), "height": 3}))
+    arms = selfcorrect.build_arms(greedy, SchemaJudge(), mode="best_of_n", n=3, max_retries=1, sampler=sampler)
+    runs = selfcorrect.run_selfcorrect(tasks(2), arms, max_retries=1)
+    report = report_for(runs, mode="best_of_n", n_candidates=3, temperature=0.7, max_retries=1)
+    assert report["baseline_acc"] == 0.0 and report["critic_acc"] == 1.0
+    assert report["candidates"] == 3 and report["temperature"] == 0.7
+    assert len(sampler.calls) == 4  # two extra candidates per question
+    assert report["policy_calls"]["critic"] == 2 + 4
+    crit_runs = [r for r in runs if r.arm == "critic"]
+    assert all(any(e.kind == "best_of_n" for e in r.events) for r in crit_runs)
+
+
+def test_command_validates_its_options(tmp_path: Path) -> None:
+    import typer
+
+    app = typer.Typer()
+    app.command()(selfcorrect.command)
+    runner = CliRunner()
+    out = tmp_path / "r.json"
+    bad_mode = runner.invoke(app, ["--mode", "vote", "--out", str(out)])
+    assert bad_mode.exit_code != 0 and "retry or best_of_n" in bad_mode.output
+    bad_cat = runner.invoke(app, ["--category", "multi_turn_base", "--out", str(out)])
+    assert bad_cat.exit_code != 0 and "single-turn" in bad_cat.output
+    bad_judge = runner.invoke(app, ["--judge", "what:ever", "--out", str(out)])
+    assert bad_judge.exit_code != 0
+    assert not out.exists()
+
+
+def test_command_is_registered_in_toolrm_eval() -> None:
+    from eval.cli import app
+
+    result = CliRunner().invoke(app, ["selfcorrect", "--help"])
+    assert result.exit_code == 0
+    for option in ("--policy", "--judge", "--category", "--limit", "--max-retries", "--out", "--mode", "--n"):
+        assert option in result.output
