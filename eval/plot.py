@@ -182,7 +182,10 @@ def plot_bon_by_category(reports: Sequence[tuple[str, dict[str, Any]]], out: Pat
 
 
 def _grouped_bars(
-    ax: Any, groups: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]
+    ax: Any,
+    groups: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    rotation: int = 20,
 ) -> None:
     width = 0.8 / max(1, len(series))
     for i, (label, values) in enumerate(series):
@@ -201,7 +204,7 @@ def _grouped_bars(
                 textcoords="offset points",
             )
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, rotation=20, ha="right", fontsize=9)
+    ax.set_xticklabels(groups, rotation=rotation, ha="right" if rotation else "center", fontsize=9)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("accuracy")
     ax.grid(True, axis="y", alpha=0.3)
@@ -222,7 +225,7 @@ def plot_trbench(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Pa
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(groups) * max(1, len(series)) ** 0.5), 4.5))
     _grouped_bars(ax, groups, series)
     ax.set_title("TRBench pairwise accuracy per BFCL category")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(out, dpi=DPI)
     plt.close(fig)
@@ -238,9 +241,9 @@ def plot_selfcorrect(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -
     ]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(5.0, 2.2 * len(groups)), 4.5))
-    _grouped_bars(ax, groups, series)
+    _grouped_bars(ax, groups, series, rotation=0)
     ax.set_title("Live self-correction on BFCL")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(out, dpi=DPI)
     plt.close(fig)
