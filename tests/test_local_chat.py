@@ -136,7 +136,7 @@ def test_broken_json_becomes_invalid_tool_call():
 
 def test_arguments_that_are_not_an_object_are_invalid():
     msg = message_from_text('<tool_call>\n{"name": "f", "arguments": [1, 2]}\n</tool_call>')
-    assert msg.tool_calls == [] and "JSON object" in msg.invalid_tool_calls[0]["error"]
+    assert msg.tool_calls == [] and "must be an object" in msg.invalid_tool_calls[0]["error"]
 
 
 def test_think_block_is_kept_apart():
@@ -281,15 +281,16 @@ class ScriptedGenerate:
     def __call__(self, input_ids: Any, attention_mask: Any = None, **kwargs: Any) -> Any:
         import torch
 
-        self.calls.append({"prompt_len": int(input_ids.shape[1]), **kwargs})
+        per_prompt = kwargs.get("num_return_sequences", 1)
+        self.calls.append({"prompt_len": int(input_ids.shape[1]), "batch": int(input_ids.shape[0]), **kwargs})
         rows = [
             self.tokenizer.encode(self.texts.pop(0), add_special_tokens=False) + [self.eos]
-            for _ in range(kwargs.get("num_return_sequences", 1))
+            for _ in range(int(input_ids.shape[0]) * per_prompt)
         ]
         width = max(len(r) for r in rows)
         rows = [r + [self.pad] * (width - len(r)) for r in rows]
         new = torch.tensor(rows, dtype=input_ids.dtype)
-        return torch.cat([input_ids.repeat(len(rows), 1), new], dim=1)
+        return torch.cat([input_ids.repeat_interleave(per_prompt, dim=0), new], dim=1)
 
 
 @pytest.fixture
@@ -400,6 +401,49 @@ def test_named_tool_choice_prefills_the_call(llm, script):
     assert msg.response_metadata["raw_text"].startswith('<tool_call>\n{"name": "get_weather", "arguments": ')
 
 
+def test_batch_decodes_all_prompts_in_one_pass(llm, script):
+    fake = script(HERMES_PARIS, "no call needed", '{"name": "get_weather", "arguments": {"city": "Rome"}}')
+    questions = ["Weather in Paris?", "Hello there, how are you doing today?", "Rome?"]
+    answers = llm.bind_tools([get_weather]).batch(questions)
+    assert len(fake.calls) == 1 and fake.calls[0]["batch"] == 3
+    assert [_calls(m) for m in answers] == [
+        [("get_weather", {"city": "Paris"})],
+        [],
+        [("get_weather", {"city": "Rome"})],
+    ]
+    lengths = [m.usage_metadata["input_tokens"] for m in answers]
+    assert lengths[1] > lengths[0] and max(lengths) == fake.calls[0]["prompt_len"]  # no padding counted
+    assert all(m.response_metadata["batch_size"] == 3 for m in answers)
+    assert len({m.id for m in answers}) == 3
+
+
+def test_batch_with_samples_and_chunks(llm, script):
+    fake = script("a1", "a2", "b1", "b2", "c1", "c2")
+    chunked = llm.model_copy(update={"batch_size": 2})
+    answers = chunked.batch(["a", "b", "c"], n=2, temperature=0.7)
+    assert [m.content for m in answers] == ["a1", "b1", "c1"]  # invoke semantics: first sample
+    assert [c["batch"] for c in fake.calls] == [2, 1]
+
+
+def test_batch_size_one_runs_prompt_by_prompt(llm, script):
+    fake = script("x", "y")
+    answers = llm.model_copy(update={"batch_size": 1}).batch(["a", "b"])
+    # LangChain's own batch: one generate per prompt (threads, so the order is free)
+    assert sorted(m.content for m in answers) == ["x", "y"] and [c["batch"] for c in fake.calls] == [1, 1]
+
+
+async def test_abatch(llm, script):
+    script("x", "y")
+    assert [m.content for m in await llm.abatch(["a", "b"])] == ["x", "y"]
+
+
+def test_batched_greedy_matches_single_runs(llm):
+    prompts = ["Weather in Paris?", "What is the weather like in Rome today, please?"]
+    single = [llm.invoke(p, max_new_tokens=6).response_metadata["raw_text"] for p in prompts]
+    batched = [m.response_metadata["raw_text"] for m in llm.batch(prompts, max_new_tokens=6)]
+    assert batched == single
+
+
 def test_chat_template_kwargs_reach_the_template(llm):
     prompt = llm.render_prompt([HumanMessage("hi")], default_system_message="You are a critic.")
     assert prompt.startswith("<|im_start|>system\nYou are a critic.<|im_end|>")
@@ -411,6 +455,13 @@ def test_chat_template_kwargs_reach_the_template(llm):
 def test_unexpected_argument_is_an_error(llm):
     with pytest.raises(TypeError, match="bogus"):
         llm.invoke("hi", bogus=1)
+
+
+def test_openai_only_tool_switches_are_ignored(llm, script):
+    script(HERMES_PARIS)
+    bound = llm.bind_tools([get_weather], strict=True, parallel_tool_calls=False)
+    assert "strict" not in bound.kwargs and "parallel_tool_calls" not in bound.kwargs
+    assert _calls(bound.invoke("Weather in Paris?")) == [("get_weather", {"city": "Paris"})]
 
 
 async def test_ainvoke_works(llm, script):
@@ -453,7 +504,7 @@ def test_smollm2_end_to_end(tmp_path_factory):
     from toolrm_agent.models import resolve_model
 
     path = resolve_model("smollm2", cache_dir=tmp_path_factory.mktemp("cache"))
-    model = LocalChatModel(model_path=str(path), max_new_tokens=48)
+    model = LocalChatModel(model_path=str(path), max_new_tokens=32)
     tools = [get_weather]
     msg = model.bind_tools(tools).invoke([HumanMessage("What is the weather in Paris? Use the tool.")])
     assert msg.usage_metadata["input_tokens"] > 50 and msg.usage_metadata["output_tokens"] > 0

@@ -82,6 +82,7 @@ class FakeConverter:
         (out_dir / "config.json").write_text(json.dumps({"model_type": "fake"}))
         (out_dir / "tokenizer_config.json").write_text("{}")
         (out_dir / "model.safetensors").write_bytes(b"weights")
+        (out_dir / "model.safetensors").chmod(0o600)  # as safetensors writes it
 
 
 @pytest.fixture
@@ -104,6 +105,7 @@ def test_builds_once_from_joined_parts_and_cleans_up(tmp_path, fake_spec, conver
     assert marker["source_sha256"] == fake_spec.sha256
     assert marker["source_packages"][0] == f"{fake_spec.parts[0].distribution}==1.0"
     assert list((cache / "tmp").iterdir()) == []  # the joined GGUF is gone
+    assert (path / "model.safetensors").stat().st_mode & 0o777 == 0o644  # readable by all
     assert (cache / "locks" / "fake-model.lock").parent.is_dir()
 
     assert resolve_model("fake-model", cache_dir=cache) == path  # served from the cache

@@ -110,6 +110,13 @@ def test_call_like_json_with_non_object_arguments_is_all_or_nothing() -> None:
     assert found.calls == () and found.content == text
 
 
+def test_answer_cut_off_inside_a_call_returns_no_calls() -> None:
+    # what the 0.5B model writes when it repeats itself until max_tokens
+    text = f'{WEATHER}\n{WEATHER}\n{{"name":'
+    found = extract_tool_calls_lenient(text)
+    assert found.calls == () and found.content == text
+
+
 def test_unterminated_tag_is_read_to_the_end() -> None:
     found = extract_tool_calls_lenient(f"<tool_call>\n{WEATHER}")
     assert [c.name for c in found.calls] == ["get_weather"]

@@ -23,7 +23,7 @@ from toolrm_agent.integrations.openai_server import (
     chat_model_for_server,
     sample_proposals,
 )
-from toolrm_agent.integrations.vllm_server import VLLMServer
+from toolrm_agent.integrations.vllm_server import ServerEndpoint
 from toolrm_agent.integrations.vllm_tool_parser import extract_tool_calls_lenient
 from toolrm_agent.parsing import proposal_from_message
 
@@ -55,8 +55,8 @@ class RequestCounter(BaseCallbackHandler):
 
 
 @pytest.fixture(scope="module")
-def policy(vllm_server: VLLMServer) -> Any:
-    return chat_model_for_server(vllm_server.model, vllm_server.base_url, max_tokens=256)
+def policy(vllm_endpoint: ServerEndpoint) -> Any:
+    return chat_model_for_server(vllm_endpoint.model, vllm_endpoint.base_url, max_tokens=256)
 
 
 def the_weather_call(message: AIMessage) -> dict[str, Any]:
@@ -65,10 +65,10 @@ def the_weather_call(message: AIMessage) -> dict[str, Any]:
     return calls[0]
 
 
-def test_server_serves_the_model_under_its_name(vllm_server: VLLMServer) -> None:
-    with urllib.request.urlopen(f"{vllm_server.base_url}/models", timeout=10) as resp:
+def test_server_serves_the_model_under_its_name(vllm_endpoint: ServerEndpoint) -> None:
+    with urllib.request.urlopen(f"{vllm_endpoint.base_url}/models", timeout=10) as resp:
         ids = [m["id"] for m in json.load(resp)["data"]]
-    assert ids == [vllm_server.model]
+    assert ids == [vllm_endpoint.model]
 
 
 def test_auto_tool_choice_gives_tool_calls_through_the_lenient_parser(policy: Any) -> None:
@@ -118,11 +118,11 @@ def test_asample_proposals_matches_the_sync_shape(policy: Any) -> None:
     assert len(samples) == 2 and all(isinstance(m, AIMessage) for m in samples)
 
 
-def test_generative_judge_round_trip(vllm_server: VLLMServer) -> None:
+def test_generative_judge_round_trip(vllm_endpoint: ServerEndpoint) -> None:
     from toolrm_agent.judges.generative import GenerativeJudge
 
     judge = GenerativeJudge(
-        chat_model_for_server(vllm_server.model, vllm_server.base_url, max_tokens=256),
+        chat_model_for_server(vllm_endpoint.model, vllm_endpoint.base_url, max_tokens=256),
         max_retries=1,
         timeout_s=180,
     )
@@ -142,19 +142,23 @@ def test_generative_judge_round_trip(vllm_server: VLLMServer) -> None:
 
 
 def test_critic_graph_with_policy_and_judge_on_the_server(
-    vllm_server: VLLMServer, policy: Any
+    vllm_endpoint: ServerEndpoint, policy: Any
 ) -> None:
     """model -> ToolRMCritic -> ToolNode, the policy and the generative judge both served."""
     from toolrm_agent.critic import CriticBudget, ToolRMCritic, build_agent_graph
     from toolrm_agent.judges.generative import GenerativeJudge
 
     judge = GenerativeJudge(
-        chat_model_for_server(vllm_server.model, vllm_server.base_url, max_tokens=256),
+        chat_model_for_server(vllm_endpoint.model, vllm_endpoint.base_url, max_tokens=256),
         max_retries=1,
         timeout_s=180,
     )
+    # "halt" ends the run if the 0.5B policy keeps calling the tool after its result
     critic = ToolRMCritic(
-        judge, mode="retry", budget=CriticBudget(max_retries=1, max_critic_calls=3)
+        judge,
+        mode="retry",
+        budget=CriticBudget(max_retries=1, max_critic_calls=3),
+        on_budget_exhausted="halt",
     )
     graph = build_agent_graph(policy, [get_weather], critic=critic)
     state = graph.invoke({"messages": [HumanMessage(QUESTION)]}, {"recursion_limit": 20})

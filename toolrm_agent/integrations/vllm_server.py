@@ -56,7 +56,7 @@ def vllm_venv_problem(venv: Path | None = None) -> str | None:
     """Why the vLLM venv cannot be used, or ``None`` when it is ready."""
     venv = venv or vllm_venv()
     if not (venv / "bin" / "python").exists():
-        return f"{venv} does not exist: run `bash scripts/setup_vllm.sh` (about 2 min, 3.4 GB)"
+        return f"{venv} does not exist: run `bash scripts/setup_vllm.sh` (1.5 to 3 min, 3.4 GB)"
     if not (venv / READY_MARKER).exists():
         return f"{venv} is incomplete (no {READY_MARKER}): run `bash scripts/setup_vllm.sh` again"
     return None
@@ -143,6 +143,16 @@ class VLLMServerConfig:
         return env
 
 
+@dataclass(frozen=True)
+class ServerEndpoint:
+    """Where clients reach a served model: what ``chat_model_for_server`` needs."""
+
+    base_url: str
+    """The OpenAI base URL (``.../v1``)."""
+    model: str
+    """The name clients pass as ``model``."""
+
+
 @dataclass
 class VLLMServer:
     """A running server; a context manager that stops it on exit."""
@@ -166,6 +176,10 @@ class VLLMServer:
     def model(self) -> str:
         """The name clients pass as ``model``."""
         return self.config.served_model_name or str(self.config.model)
+
+    @property
+    def endpoint(self) -> ServerEndpoint:
+        return ServerEndpoint(base_url=self.base_url, model=self.model)
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -276,6 +290,7 @@ __all__ = [
     "DEFAULT_VENV",
     "LENIENT_PARSER",
     "PLUGIN_PATH",
+    "ServerEndpoint",
     "VLLMServer",
     "VLLMServerConfig",
     "VLLMServerError",

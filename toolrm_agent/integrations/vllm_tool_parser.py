@@ -20,7 +20,8 @@ What counts as a call, in order:
    it names is one of the request's tools (so ordinary prose is never taken for a call).
 
 All or nothing: if any candidate call cannot be read (invalid JSON inside the tags, a
-non-object ``arguments``), the parser returns **no** calls and the whole text as content,
+non-object ``arguments``, a ``{"name": ...`` left unfinished because the answer hit
+``max_tokens``), the parser returns **no** calls and the whole text as content,
 so nothing is lost: :func:`toolrm_agent.parsing.proposal_from_message` on the client side
 parses that content again and the critic sees the broken call as a ``ParseFailure``.
 
@@ -62,6 +63,7 @@ CallStyle = Literal["hermes", "json", "bfcl", "none"]
 
 _TAG = "<tool_call>"
 _EMPTY_FENCE = re.compile(r"```[A-Za-z_]*\s*```")
+_CALL_START = re.compile(r'\{\s*"(?:name|function|tool_calls)"\s*:')
 _DECODER = json.JSONDecoder()
 
 
@@ -107,7 +109,10 @@ def extract_tool_calls_lenient(
             if parsed.failures or not parsed.calls:
                 return _no_calls(text)
             calls.extend(parsed.calls)
-        return LenientExtraction(tuple(calls), _text_around(text, spans), "json")
+        rest = _text_around(text, spans)
+        if rest and _CALL_START.search(rest):  # a call cut short (max_tokens) or broken
+            return _no_calls(text)
+        return LenientExtraction(tuple(calls), rest, "json")
 
     if tool_names:
         parsed = parse_text(text)

@@ -260,6 +260,8 @@ def _build(spec: OfflineModel, root: Path, target: Path) -> None:
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "versions": _versions(),
         }
+        for f in out.iterdir():  # safetensors writes 0600 files; the cache may be shared
+            f.chmod(0o644)
         (out / COMPLETE_MARKER).write_text(json.dumps(marker, indent=2))  # written last
         if target.exists():  # an incomplete earlier build: move it aside, then delete
             stale = tmp_root / f"stale-{spec.name}-{uuid.uuid4().hex[:8]}"
