@@ -547,7 +547,9 @@ class Arm:
     """Attached to the policy (and proposer) models of this arm; see :class:`UsageMeter`."""
 
 
-def load_policy(spec: str = "default", *, max_new_tokens: int = 256, temperature: float = 0.0, **options: Any) -> Any:
+def load_policy(
+    spec: str = "default", *, max_new_tokens: int = 256, temperature: float = 0.0, **options: Any
+) -> Any:
     """The policy chat model a spec names.
 
     ``openai:<model>@<base_url>`` is a model behind an OpenAI-compatible server (vLLM);
@@ -570,10 +572,14 @@ def load_policy(spec: str = "default", *, max_new_tokens: int = 256, temperature
         )
     from toolrm_agent.models import LocalChatModel
 
-    return LocalChatModel(model_path=spec, max_new_tokens=max_new_tokens, temperature=temperature, **options)
+    return LocalChatModel(
+        model_path=spec, max_new_tokens=max_new_tokens, temperature=temperature, **options
+    )
 
 
-def sampling_proposer(sampler: Any, tools: Sequence[BaseTool]) -> Callable[[list[BaseMessage], int], list[AIMessage]]:
+def sampling_proposer(
+    sampler: Any, tools: Sequence[BaseTool]
+) -> Callable[[list[BaseMessage], int], list[AIMessage]]:
     """A best-of-N proposer: ``k`` samples of ``sampler`` (a chat model that samples,
     temperature > 0) on the transcript, with ``tools`` bound.
 

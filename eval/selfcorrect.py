@@ -78,7 +78,9 @@ def build_arms(
     )
     return [
         agent_arm(BASELINE, policy, meter=meter),
-        agent_arm(CRITIC, policy, critic, sampler=sampler if mode == "best_of_n" else None, meter=meter),
+        agent_arm(
+            CRITIC, policy, critic, sampler=sampler if mode == "best_of_n" else None, meter=meter
+        ),
     ]
 
 
@@ -155,17 +157,51 @@ def run_selfcorrect(
 
 
 def command(
-    policy: Annotated[str, typer.Option("--policy", help="Policy model: default (offline Qwen), smollm2, a dir, or openai:<model>@<url>.")] = "default",
-    judge: Annotated[str, typer.Option("--judge", help="Judge spec: schema, gen:default, cascade:schema,gen:default, openai:<m>@<url>, disc:<dir>.")] = "schema",
-    category: Annotated[str, typer.Option("--category", help="BFCL v4 single-turn category.")] = "simple_python",
-    limit: Annotated[int | None, typer.Option("--limit", help="The first N questions of the category.", min=1)] = None,
-    max_retries: Annotated[int, typer.Option("--max-retries", help="Critiques sent back per question.", min=0)] = 2,
-    out: Annotated[Path, typer.Option("--out", help="Report JSON file.")] = Path("selfcorrect.json"),
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy",
+            help="Policy model: default (offline Qwen), smollm2, a dir, or openai:<model>@<url>.",
+        ),
+    ] = "default",
+    judge: Annotated[
+        str,
+        typer.Option(
+            "--judge",
+            help="Judge spec: schema, gen:default, cascade:schema,gen:default, openai:<m>@<url>, disc:<dir>.",
+        ),
+    ] = "schema",
+    category: Annotated[
+        str, typer.Option("--category", help="BFCL v4 single-turn category.")
+    ] = "simple_python",
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="The first N questions of the category.", min=1)
+    ] = None,
+    max_retries: Annotated[
+        int, typer.Option("--max-retries", help="Critiques sent back per question.", min=0)
+    ] = 2,
+    out: Annotated[Path, typer.Option("--out", help="Report JSON file.")] = Path(
+        "selfcorrect.json"
+    ),
     mode: Annotated[str, typer.Option("--mode", help="retry or best_of_n.")] = "retry",
-    n: Annotated[int, typer.Option("--n", help="best_of_n: candidates per proposal (the policy's own included).", min=2)] = 4,
-    temperature: Annotated[float, typer.Option("--temperature", help="best_of_n: sampling temperature of the extra candidates.", min=0.0)] = 0.7,
+    n: Annotated[
+        int,
+        typer.Option(
+            "--n", help="best_of_n: candidates per proposal (the policy's own included).", min=2
+        ),
+    ] = 4,
+    temperature: Annotated[
+        float,
+        typer.Option(
+            "--temperature",
+            help="best_of_n: sampling temperature of the extra candidates.",
+            min=0.0,
+        ),
+    ] = 0.7,
     seed: Annotated[int | None, typer.Option("--seed", help="best_of_n: seed of the sampler.")] = 0,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)] = 256,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)
+    ] = 256,
 ) -> None:
     """Live self-correction: the policy as a LangGraph agent without and with ToolRMCritic."""
     from rich.console import Console
@@ -183,7 +219,9 @@ def command(
             param_hint="--category",
         )
     if mode == "best_of_n" and temperature <= 0:
-        raise typer.BadParameter("best_of_n needs a sampling temperature > 0", param_hint="--temperature")
+        raise typer.BadParameter(
+            "best_of_n needs a sampling temperature > 0", param_hint="--temperature"
+        )
     try:
         the_judge = load_judge(judge)
     except ValueError as exc:
@@ -197,7 +235,9 @@ def command(
     model = load_policy(policy, max_new_tokens=max_new_tokens)
     sampler = None
     if mode == "best_of_n":
-        sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
+        sampler = load_policy(
+            policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
+        )
     arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler)  # type: ignore[arg-type]
 
     correct = {BASELINE: 0, CRITIC: 0}
@@ -246,7 +286,15 @@ def print_summary(console: Any, report: dict[str, Any]) -> None:
 
     title = f"self-correction · {report['policy']} · {report['judge']} ({report['mode']}) · {report['category']} n={report['n']}"
     table = Table(title=title)
-    for col in ("arm", "accuracy", "policy calls", "policy tokens in/out", "critic calls", "critic tokens in/out", "seconds"):
+    for col in (
+        "arm",
+        "accuracy",
+        "policy calls",
+        "policy tokens in/out",
+        "critic calls",
+        "critic tokens in/out",
+        "seconds",
+    ):
         table.add_column(col, justify="left" if col == "arm" else "right")
     for arm in (BASELINE, CRITIC):
         s = report[arm]
@@ -257,7 +305,9 @@ def print_summary(console: Any, report: dict[str, Any]) -> None:
             str(s["policy_calls"]),
             f"{s['policy_tokens']['prompt']}/{s['policy_tokens']['completion']}",
             str(s["critic_calls"]) if critic_arm else "-",
-            f"{s['critic_tokens']['prompt']}/{s['critic_tokens']['completion']}" if critic_arm else "-",
+            f"{s['critic_tokens']['prompt']}/{s['critic_tokens']['completion']}"
+            if critic_arm
+            else "-",
             f"{s['seconds']:.1f}",
         )
     console.print(table)

@@ -378,7 +378,7 @@ def _print_summary(report: dict[str, Any]) -> None:
     console.print(table)
     rate = report["pairs_per_second"]
     console.print(
-        f"{report['seconds']:.1f} s judging, {rate:.1f} pairs/s"
+        f"{report['seconds']:.1f} s judging, {rate:.3g} pairs/s"
         if rate
         else f"{report['seconds']:.1f} s judging",
     )

@@ -175,8 +175,16 @@ def test_critic_catches_the_bad_call_and_the_revision_passes() -> None:
     )
     meter = UsageMeter()
     arm = agent_arm("critic", policy, ToolRMCritic(SchemaJudge(), max_retries=2), meter=meter)
-    run = run_task(factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(2))
-    assert [e.kind for e in run.events] == ["proposal", "critique", "proposal", "accepted", "executed"]
+    run = run_task(
+        factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(2)
+    )
+    assert [e.kind for e in run.events] == [
+        "proposal",
+        "critique",
+        "proposal",
+        "accepted",
+        "executed",
+    ]
     assert "number" in run.critiques[0]
     assert run.executed == [{"math.factorial": {"number": 5}}]
     assert run.valid and run.error_type is None
@@ -264,7 +272,9 @@ def test_best_of_n_with_a_sampler_swaps_in_the_winner() -> None:
     meter = UsageMeter()
     critic = ToolRMCritic(SchemaJudge(), mode="best_of_n", n=3, max_retries=1)
     arm = agent_arm("critic", policy, critic, sampler=sampler, meter=meter)
-    run = run_task(factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(1))
+    run = run_task(
+        factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(1)
+    )
     kinds = [e.kind for e in run.events]
     assert kinds[:2] == ["proposal", "best_of_n"]
     assert run.valid
@@ -284,7 +294,9 @@ def test_sampling_proposer_uses_n_on_models_that_have_it() -> None:
 
             seen.update(kwargs)
             k = kwargs["n"]
-            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=str(i))) for i in range(k)])
+            return ChatResult(
+                generations=[ChatGeneration(message=AIMessage(content=str(i))) for i in range(k)]
+            )
 
     tools = StubToolbox([ToolSpec.from_bfcl(FACTORIAL_DOC)]).tools
     out = sampling_proposer(NSampler(), tools)([HumanMessage(content="x")], 3)
@@ -324,7 +336,9 @@ def test_run_arms_runs_every_task_by_every_arm_in_order() -> None:
     policy = repeating(tool_call_message(("math_factorial", {"number": 5})))
     arms = [agent_arm("baseline", policy), agent_arm("critic", policy, ToolRMCritic(SchemaJudge()))]
     seen: list[tuple[str, str]] = []
-    runs = run_arms([factorial_task(), factorial_task()], arms, on_run=lambda t, r: seen.append((t.id, r.arm)))
+    runs = run_arms(
+        [factorial_task(), factorial_task()], arms, on_run=lambda t, r: seen.append((t.id, r.arm))
+    )
     assert [r.arm for r in runs] == ["baseline", "critic", "baseline", "critic"]
     assert all(r.valid for r in runs)
     assert len(seen) == 4

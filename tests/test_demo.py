@@ -87,13 +87,22 @@ def test_demo_report_shows_the_critic_fixing_a_bad_call() -> None:
     assert report["selection_rule"] == demo.SELECTION_RULE
     json.dumps(report)  # the --json output is plain JSON
     # the per-task printout: proposal, critique, revision, executed, verdict
-    for word in ("proposal", "critique", "revision", "executed", "BFCL checker accepts", "BFCL checker rejects"):
+    for word in (
+        "proposal",
+        "critique",
+        "revision",
+        "executed",
+        "BFCL checker accepts",
+        "BFCL checker rejects",
+    ):
         assert word in text
     assert "math.factorial(num=2)" in text and "math.factorial(number=2)" in text
 
 
 def test_summary_table_has_a_row_per_arm() -> None:
-    report, _ = run_scripted({"schema": SchemaJudge(), "schema?check_grounding=false": SchemaJudge()})
+    report, _ = run_scripted(
+        {"schema": SchemaJudge(), "schema?check_grounding=false": SchemaJudge()}
+    )
     console = Console(record=True, width=200)
     demo.print_summary(console, report)
     text = console.export_text()

@@ -337,6 +337,7 @@ def test_failures_only_output_keeps_no_content() -> None:
 def test_results_dir_round_trip(tmp_path: Path) -> None:
     loaded = load_results(write_results_dir(tmp_path / "results"))
     assert sorted(r.model for r in loaded) == sorted(OUTPUTS["simple_python_0"])
+
     def summary(graded) -> list[tuple]:  # noqa: ANN001
         return [
             (c, q, o.model, o.proposal.render(), o.valid, o.error_type)

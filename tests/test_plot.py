@@ -53,7 +53,14 @@ def trbench_report(judge: str) -> dict:
 
 
 def selfcorrect_report() -> dict:
-    return {"judge": "schema", "category": "simple_python", "n": 50, "baseline_acc": 0.6, "critic_acc": 0.66, "lift": 0.06}
+    return {
+        "judge": "schema",
+        "category": "simple_python",
+        "n": 50,
+        "baseline_acc": 0.6,
+        "critic_acc": 0.66,
+        "lift": 0.06,
+    }
 
 
 def write(tmp_path: Path, name: str, report: dict) -> Path:
@@ -119,5 +126,7 @@ def test_cli_takes_several_inputs_after_one_option(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["plot", "--inputs", str(a), str(b), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "bon_vs_k.png").is_file() and (out / "trbench_per_category.png").is_file()
-    missing = CliRunner().invoke(app, ["plot", "--inputs", str(tmp_path / "nope.json"), "--out", str(out)])
+    missing = CliRunner().invoke(
+        app, ["plot", "--inputs", str(tmp_path / "nope.json"), "--out", str(out)]
+    )
     assert missing.exit_code != 0 and "no such file" in missing.output

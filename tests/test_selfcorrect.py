@@ -40,13 +40,17 @@ def tasks(n: int) -> list[AgentTask]:
             turns=[[{"role": "user", "content": f"Area of a {i} by 3 rectangle"}]],
             functions=[DOC],
         )
-        out.append(AgentTask.from_question(q, answer=[{"geometry.area": {"width": [i], "height": [3]}}]))
+        out.append(
+            AgentTask.from_question(q, answer=[{"geometry.area": {"width": [i], "height": [3]}}])
+        )
     return out
 
 
 def _message(args: dict) -> AIMessage:
     n = next(_IDS)
-    return tool_call_message(("geometry_area", args), ids=[f"c{n}"]).model_copy(update={"id": f"m{n}"})
+    return tool_call_message(("geometry_area", args), ids=[f"c{n}"]).model_copy(
+        update={"id": f"m{n}"}
+    )
 
 
 def _width(messages: list[BaseMessage]) -> int:
@@ -68,7 +72,14 @@ def policy() -> ScriptedChatModel:
 
 
 def report_for(runs: list[TaskRun], **kw: object) -> dict:
-    defaults: dict = dict(policy="scripted", judge="schema", category="simple_python", mode="retry", max_retries=2, seconds=1.0)
+    defaults: dict = dict(
+        policy="scripted",
+        judge="schema",
+        category="simple_python",
+        mode="retry",
+        max_retries=2,
+        seconds=1.0,
+    )
     defaults.update(kw)
     return selfcorrect.selfcorrect_report(runs, **defaults)
 
@@ -113,7 +124,12 @@ def test_lift_is_negative_when_the_critic_breaks_answers() -> None:
     def run(id: str, arm: str, valid: bool) -> TaskRun:  # noqa: A002
         return TaskRun(id=id, category="simple_python", arm=arm, stop="executed", valid=valid)
 
-    runs = [run("a", "baseline", True), run("a", "critic", False), run("b", "baseline", True), run("b", "critic", True)]
+    runs = [
+        run("a", "baseline", True),
+        run("a", "critic", False),
+        run("b", "baseline", True),
+        run("b", "critic", True),
+    ]
     report = report_for(runs)
     assert report["baseline_acc"] == 1.0 and report["critic_acc"] == 0.5
     assert report["lift"] == pytest.approx(-0.5)
@@ -121,9 +137,13 @@ def test_lift_is_negative_when_the_critic_breaks_answers() -> None:
 
 
 def test_best_of_n_samples_from_the_sampler_and_counts_them_as_policy_calls() -> None:
-    greedy = ScriptedChatModel(default=lambda m: _message({"width": _width(m)}))  # always incomplete
+    greedy = ScriptedChatModel(
+        default=lambda m: _message({"width": _width(m)})
+    )  # always incomplete
     sampler = ScriptedChatModel(default=lambda m: _message({"width": _width(m), "height": 3}))
-    arms = selfcorrect.build_arms(greedy, SchemaJudge(), mode="best_of_n", n=3, max_retries=1, sampler=sampler)
+    arms = selfcorrect.build_arms(
+        greedy, SchemaJudge(), mode="best_of_n", n=3, max_retries=1, sampler=sampler
+    )
     runs = selfcorrect.run_selfcorrect(tasks(2), arms, max_retries=1)
     report = report_for(runs, mode="best_of_n", n_candidates=3, temperature=0.7, max_retries=1)
     assert report["baseline_acc"] == 0.0 and report["critic_acc"] == 1.0
@@ -155,5 +175,14 @@ def test_command_is_registered_in_toolrm_eval() -> None:
 
     result = CliRunner().invoke(app, ["selfcorrect", "--help"])
     assert result.exit_code == 0
-    for option in ("--policy", "--judge", "--category", "--limit", "--max-retries", "--out", "--mode", "--n"):
+    for option in (
+        "--policy",
+        "--judge",
+        "--category",
+        "--limit",
+        "--max-retries",
+        "--out",
+        "--mode",
+        "--n",
+    ):
         assert option in result.output
