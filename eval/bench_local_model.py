@@ -5,9 +5,10 @@
     python -m eval.bench_local_model --out bench_local.json
     python -m eval.bench_local_model --model smollm2 --dtypes float32 --repeats 2
 
-For each dtype it loads the model through :class:`toolrm_agent.models.LocalChatModel`,
-warms up once, then measures on a BFCL-like prompt (system turn, three tools, a user
-request; the model's own chat template):
+It loads the model once per dtype through :class:`toolrm_agent.models.LocalChatModel`,
+warms each up, then measures on a BFCL-like prompt (system turn, three tools, a user
+request; the model's own chat template), the dtypes taking turns run by run so that
+both see the same load on a shared machine:
 
 * ``decode``: greedy ``generate`` of exactly ``--new-tokens`` tokens (EOS ignored): the
   steady decoding speed, output tokens / seconds, prompt prefill included;
@@ -21,7 +22,6 @@ after is recorded next to the numbers.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import platform
@@ -176,52 +176,56 @@ def main(
         "settings": {"new_tokens": new_tokens, "repeats": repeats, "samples": samples},
         "results": {},
     }
+    # Load every dtype first, then interleave the runs (bf16, fp32, bf16, ...): on a
+    # shared machine the load changes by the minute, and interleaving exposes both
+    # dtypes to the same conditions.
+    clear_model_cache()
+    models: dict[str, Any] = {}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for dtype in [d.strip() for d in dtypes.split(",") if d.strip()]:
-        clear_model_cache()
-        gc.collect()
         llm = LocalChatModel(model_path=str(path), torch_dtype=dtype, max_new_tokens=new_tokens)
         started = time.perf_counter()
         llm.load()
-        load_s = time.perf_counter() - started
-        console.print(f"[bold]{dtype}[/]: loaded in {load_s:.1f}s; warming up")
+        report["results"][dtype] = {"load_seconds": round(time.perf_counter() - started, 2)}
+        console.print(f"[bold]{dtype}[/]: loaded in {report['results'][dtype]['load_seconds']}s; warming up")
         _decode_once(llm, 8)
-        decode = [_decode_once(llm, new_tokens) for _ in range(repeats)]
-        call = [_call_once(llm) for _ in range(repeats)]
-        entry: dict[str, Any] = {
-            "load_seconds": round(load_s, 2),
-            "prompt_tokens": decode[0]["prompt_tokens"],
-            "decode_tokens_per_second": _median(decode, "tokens_per_second"),
-            "decode_seconds": _median(decode, "seconds"),
-            "call_tokens_per_second": _median(call, "tokens_per_second"),
-            "call_seconds": _median(call, "seconds"),
-            "call_output_tokens": _median(call, "output_tokens"),
-            "call_parsed_fraction": sum(r["calls_parsed"] for r in call) / len(call),
-            "call_example": call[0]["first_text"],
-            "runs": {
-                "decode": decode,
-                "call": [{k: v for k, v in r.items() if k != "first_text"} for r in call],
-            },
-        }
-        if samples > 1:
-            sampled = [
-                _call_once(llm, n=samples, temperature=0.7, top_p=0.95, seed=i)
-                for i in range(repeats)
-            ]
+        models[dtype] = llm
+        runs[dtype] = {"decode": [], "call": [], "sampled": []}
+    for i in range(repeats):
+        for dtype, llm in models.items():
+            runs[dtype]["decode"].append(_decode_once(llm, new_tokens))
+            runs[dtype]["call"].append(_call_once(llm))
+            if samples > 1:
+                runs[dtype]["sampled"].append(
+                    _call_once(llm, n=samples, temperature=0.7, top_p=0.95, seed=i)
+                )
+            console.print(f"  round {i + 1}/{repeats} {dtype}: done")
+    for dtype, r in runs.items():
+        decode, call, sampled = r["decode"], r["call"], r["sampled"]
+        entry = report["results"][dtype]
+        entry.update(
+            {
+                "prompt_tokens": decode[0]["prompt_tokens"],
+                "decode_tokens_per_second": _median(decode, "tokens_per_second"),
+                "decode_seconds": _median(decode, "seconds"),
+                "call_tokens_per_second": _median(call, "tokens_per_second"),
+                "call_seconds": _median(call, "seconds"),
+                "call_output_tokens": _median(call, "output_tokens"),
+                "call_parsed_fraction": sum(x["calls_parsed"] for x in call) / len(call),
+                "call_example": call[0]["first_text"],
+                "runs": {
+                    "decode": decode,
+                    "call": [{k: v for k, v in x.items() if k != "first_text"} for x in call],
+                },
+            }
+        )
+        if sampled:
             entry["sampled_n"] = samples
             entry["sampled_tokens_per_second"] = _median(sampled, "tokens_per_second")
             entry["sampled_seconds"] = _median(sampled, "seconds")
             entry["runs"]["sampled"] = [
-                {k: v for k, v in r.items() if k != "first_text"} for r in sampled
+                {k: v for k, v in x.items() if k != "first_text"} for x in sampled
             ]
-        report["results"][dtype] = entry
-        console.print(
-            f"  decode {entry['decode_tokens_per_second']} tok/s, call {entry['call_tokens_per_second']} tok/s"
-            + (
-                f", n={samples} sampled {entry['sampled_tokens_per_second']} tok/s"
-                if samples > 1
-                else ""
-            )
-        )
     clear_model_cache()
     report["machine"]["load_avg_after"] = list(os.getloadavg())
     results = report["results"]
