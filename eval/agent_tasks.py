@@ -374,6 +374,21 @@ def _messages_of(update: Any) -> list[BaseMessage]:
     return []
 
 
+def _accept_text(records: Sequence[Mapping[str, Any]]) -> str:
+    """Why the critic let a proposal run: ``accepted`` (by a judge that answered), or the
+    budget or failure policy that decided (``budget:max_retries``, ``accepted
+    (judge unparseable, fail-open)``)."""
+    parts: list[str] = []
+    for r in records:
+        text = str(r.get("reason") or "accepted")
+        status = r.get("status")
+        if status not in (None, "ok", "skipped"):
+            text += f" (judge {status}, let through by its failure policy)"
+        if text not in parts:
+            parts.append(text)
+    return "; ".join(parts)
+
+
 def _critic_decision(message: ToolMessage) -> str | None:
     """The critic's decision when it wrote this ToolMessage (else ``None``)."""
     artifact = getattr(message, "artifact", None)
@@ -417,20 +432,19 @@ class _Reader:
                 self.stop = "executed"
             return
         verdicts = update.get("toolrm_verdicts") if isinstance(update, Mapping) else None
-        critique_written = False
+        critiques: list[str] = []  # one event per proposal: each call's distinct text
         for message in messages:
             if isinstance(message, AIMessage):
                 self._ai(node, message)
-            elif isinstance(message, ToolMessage) and not critique_written:
-                if _critic_decision(message) == "retry":
-                    # one critique per proposal: every tool_call_id gets the same text
-                    self.events.append(Event(kind="critique", text=str(message.content)))
-                    critique_written = True
+            elif isinstance(message, ToolMessage) and _critic_decision(message) == "retry":
+                if (text := str(message.content)) not in critiques:
+                    critiques.append(text)
+        if critiques:
+            self.events.append(Event(kind="critique", text="\n".join(critiques)))
         if isinstance(verdicts, Mapping) and verdicts:
             records = [v for v in verdicts.values() if isinstance(v, Mapping)]
             if records and all(r.get("decision") == "execute" for r in records):
-                reasons = sorted({str(r.get("reason") or "accepted") for r in records})
-                self.events.append(Event(kind="accepted", text=", ".join(reasons)))
+                self.events.append(Event(kind="accepted", text=_accept_text(records)))
 
     def _ai(self, node: str, message: AIMessage) -> None:
         proposal = proposal_from_message(message)

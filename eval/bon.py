@@ -11,7 +11,9 @@ Per K, overall and per category (:func:`bon_metrics`):
 ``gap_closed``   ``(judge_pick - mean_single) / (oracle - mean_single)``; ``null`` when
                  ``oracle == mean_single``
 
-Every recorded answer is decoded and checked once (:func:`eval.pairs.grade_outputs`).
+Every recorded answer is decoded and checked once (:func:`eval.pairs.grade_outputs`),
+by default the way BFCL's leaderboard read it (so ``mean_single`` is the models' mean
+recorded accuracy); ``--lenient-decode`` reads what each model meant to call instead.
 Judge verdicts are cached: a pointwise judge's critique per (question, rendered
 candidate), so a candidate met in many draws is judged once; a pairwise judge's ranking
 per (question, candidates in the order shown).
@@ -255,6 +257,13 @@ def command(
     limit: Annotated[
         int | None, typer.Option("--limit", help="At most this many questions (seeded draw).")
     ] = None,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient-decode/--strict-decode",
+            help="Read candidates as their models meant them, or as the leaderboard did (default).",
+        ),
+    ] = False,
 ) -> None:
     """Best-of-N over recorded outputs: the judge picks one of K models' answers; is it right?"""
     from eval.pairs import grade_outputs
@@ -268,7 +277,7 @@ def command(
     loaded = load_all_results(results)
     start = time.perf_counter()
     try:
-        graded, skipped = grade_outputs(loaded, categories=categories)
+        graded, skipped = grade_outputs(loaded, categories=categories, lenient=lenient)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--category") from exc
     grading_seconds = time.perf_counter() - start
@@ -308,6 +317,7 @@ def command(
         "draws": draws,
         "seed": seed,
         "limit": limit,
+        "lenient_decode": lenient,
         "results": [str(p) for p in results],
         "models": sorted({r.model for r in loaded}),
         "questions": {c: len(per_q) for c, per_q in graded.items()},

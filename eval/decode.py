@@ -51,7 +51,8 @@ import ast
 import json
 import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
@@ -201,10 +202,21 @@ def _func_name(func: ast.expr, quoted: bool = False) -> str:
     return ".".join(reversed(parts))
 
 
+#: Where a lenient reading keeps a call's positional arguments until they are bound to
+#: parameter names (:func:`_bind_positional`); never left in a decoded call.
+_POSITIONAL = "*args"
+_KEEP_POSITIONAL: ContextVar[bool] = ContextVar("keep_positional", default=False)
+
+
 def _call(node: ast.Call, quoted: bool = False) -> tuple[str, dict[str, Any]]:
-    """``f(a=1)`` → ("f", {"a": 1}). Positional arguments are ignored, as BFCL does."""
+    """``f(a=1)`` → ("f", {"a": 1}). Positional arguments are ignored, as BFCL does
+    (a lenient reading keeps them under :data:`_POSITIONAL` to bind them by position)."""
     name = _func_name(node.func, quoted)
     args: dict[str, Any] = {}
+    if node.args and _KEEP_POSITIONAL.get():
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise _Unsupported(f"starred positional arguments: {ast.unparse(node)}")
+        args[_POSITIONAL] = [_value(a) for a in node.args]
     for kw in node.keywords:
         if kw.arg is None:  # f(**{...})
             spread = _value(kw.value)
@@ -333,7 +345,17 @@ def _balanced(text: str, start: int) -> int | None:
 
 # ----------------------------------------------------------------------------- JSON
 
-_NAME_KEYS = ("name", "function", "tool", "tool_name", "function_name", "api", "api_name")
+_NAME_KEYS = (
+    "name",
+    "function",
+    "tool",
+    "tool_name",
+    "function_name",
+    "api",
+    "api_name",
+    "func",
+    "function_call",
+)
 _ARG_KEYS = ("arguments", "parameters", "args", "params", "kwargs", "input", "argument")
 
 
@@ -357,10 +379,13 @@ def _normalise_item(obj: Any) -> Any:
         return {"tool_calls": [_normalise_item(o) for o in obj["tool_calls"]]}
     if isinstance(obj.get("function"), dict):  # OpenAI tool call
         return obj
-    name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
-    if name is not None:
-        args = next((obj[k] for k in _ARG_KEYS if k in obj), {})
-        return {"name": name, "arguments": args}
+    key = next((k for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
+    if key is not None:
+        arg_key = next((k for k in _ARG_KEYS if k in obj), None)
+        if arg_key is not None:
+            return {"name": obj[key], "arguments": obj[arg_key]}
+        # {"name": "f", "a": 1}: the arguments written next to the name
+        return {"name": obj[key], "arguments": {k: v for k, v in obj.items() if k != key}}
     return obj
 
 
@@ -392,8 +417,9 @@ def _parse_json(text: str, *, strict: bool = True) -> Proposal | None:
     return _from_json_value(value, text)
 
 
-def _json_objects(text: str) -> list[Any]:
-    """Every top-level JSON (or Python-literal) object/array in ``text``, in order."""
+def _json_objects(text: str, loads: Callable[[str], Any] | None = None) -> list[Any]:
+    """Every top-level JSON object/array in ``text``, in order (``loads`` reads each)."""
+    loads = loads or _loads
     out: list[Any] = []
     i = 0
     while i < len(text):
@@ -401,7 +427,7 @@ def _json_objects(text: str) -> list[Any]:
             end = _balanced(text, i)
             if end is not None:
                 try:
-                    out.append(_loads(text[i:end]))
+                    out.append(loads(text[i:end]))
                     i = end
                     continue
                 except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
@@ -568,19 +594,27 @@ def decode(
     By default an output is read the way BFCL's leaderboard reads it (which is what the
     recorded accuracies measure): a call list inside a language-tagged code fence
     (`````python``) or followed by prose is a format error. ``lenient=True`` reads what
-    the model meant instead: it opens code fences and takes a leading call list
-    followed by an explanation.
+    the model meant instead (see :func:`_read_lenient`): it opens code fences, reads
+    each fence or output in its own style, finds call lists and JSON calls inside prose
+    or broken chat-template tokens, and marks an output that still yields no call but
+    clearly tries one (an offered function's name followed by ``(``, or as the value of
+    a ``"name"`` key) as a parse failure rather than "no call".
     """
     del model  # kept for the API: styles are detected by content
+    names = _names(functions)
     try:
-        proposal = _decode(raw, style, lenient)
+        if lenient:
+            proposal = _read_lenient(raw, style, functions)
+        else:
+            proposal = _decode(raw, style, lenient)
     except RecursionError:
         proposal = Proposal(
             failures=(ParseFailure(raw=str(raw)[:2000], reason="too deeply nested"),)
         )
-    names = _names(functions)
     if names:
         proposal = map_names(proposal, names)
+    if lenient:
+        proposal = _bind_positional(proposal, functions)
     return _drop_declines(proposal, set(names))
 
 
@@ -648,7 +682,7 @@ def _decode_text(raw: str, style: str, lenient: bool) -> Proposal:
     for body in bodies:  # python
         parsed = _parse_python(body, quoted)
         if parsed is None and lenient:
-            parsed = _leading_python(body, quoted)
+            parsed = _call_lines(body, quoted) or _leading_python(body, quoted)
         if parsed is not None:
             return parsed.override(content=raw)
     return _no_call(raw, text, "not a Python call list")
@@ -692,6 +726,15 @@ def format_notes(raw: Any, style: str) -> list[str]:
     return notes
 
 
+def _call_lines(text: str, quoted: bool = False) -> Proposal | None:
+    """One call per line, no list around them: ``f(a=1)\n\nf(a=2)``."""
+    lines = [line.strip().rstrip(",;") for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or not all(_looks_like_call(line) for line in lines):
+        return None
+    parsed = _parse_python("[" + ", ".join(lines) + "]", quoted)
+    return parsed if parsed is not None and parsed.calls else None
+
+
 def _leading_python(text: str, quoted: bool = False) -> Proposal | None:
     """A call list at the very start, followed by prose: ``[f(a=1)]\n\nThis computes ...``."""
     match = re.match(r"^\s*(\[?)\s*[A-Za-z_][\w.]*\s*\(", text)
@@ -703,6 +746,326 @@ def _leading_python(text: str, quoted: bool = False) -> Proposal | None:
         return None
     parsed = _parse_python(text[:end], quoted)
     return parsed if parsed is not None and parsed.calls else None
+
+
+# ------------------------------------------------------------------- lenient reading
+
+
+def _read_lenient(raw: Any, style: str | None, functions: Iterable[Any] | None) -> Proposal:
+    """What the model meant to call (``decode(..., lenient=True)``).
+
+    The first of these readings that holds a call of an offered function (any call when
+    no functions are given) wins:
+
+    1. the output in the model's style, code fences opened, a leading call list
+       followed by prose taken;
+    2. the output, then each code fence, in its own style (a prompting model's JSON
+       answer, ``<functioncall>`` inside a fence, a python call in an FC model's text);
+    3. JSON calls anywhere in the text (``<|im_start|>{"name": ...}``, ``<?xml ?>{...}``,
+       Python literals such as ``[{'func': 'f', 'params': {...}}]`` or
+       ``[('f', {...}), ('g', {...})]``);
+    4. Python calls of offered functions anywhere in the text (``Here is the call:
+       [f(a=1)]``, ``return ["f(a=1)"]``, ``functions.f(a=1)``); a call found there
+       that cannot be read is a parse failure;
+    5. argument objects for the one function meant: the only offered function named in
+       the text (``use `f` with {"a": 1}``), or the only function offered when every
+       key is one of its parameters.
+
+    Otherwise the model-style reading stands (a call of an unknown function stays that
+    call), and an output that still holds no call but names an offered function the way
+    a call does (:func:`_call_attempt`) is a parse failure, not "no call". Positional
+    arguments are kept and bound to parameter names later (:func:`_bind_positional`).
+    """
+    names = _names(functions)
+    token = _KEEP_POSITIONAL.set(True)
+    try:
+        base = _decode(raw, style, lenient=True)
+        if raw is None or isinstance(raw, (list, dict)):
+            return base
+        if base.calls and _offered(base, names):
+            return base
+        text = clean_text(str(raw))
+        found = _lenient_text(text, names, _parameter_order(functions))
+    finally:
+        _KEEP_POSITIONAL.reset(token)
+    if found is not None and (found.calls or not (base.calls or base.failures)):
+        return found.override(content=str(raw))
+    if base.calls:
+        return base
+    attempt = _call_attempt(text, names)
+    if base.failures:  # name the function the broken call was meant for, where it shows
+        return base.override(
+            failures=tuple(
+                f if f.name else f.model_copy(update={"name": attempt}) for f in base.failures
+            )
+        )
+    if attempt is not None:
+        failure = ParseFailure(
+            name=attempt, raw=text[:2000], reason="call attempt that cannot be read"
+        )
+        return Proposal(failures=(failure,), content=str(raw))
+    return base
+
+
+#: Where a model that lost track of its chat template starts a turn of its own.
+_NEW_TURN = re.compile(
+    r"<\|im_start\|>\s*(?:assistant|user|system)\b|<\|(?:start|end)_header_id\|>"
+    r"|^\s*#{2,}\s*(?:Response|Instruction|Question)\b",
+    re.MULTILINE,
+)
+
+
+def _first_turn(text: str) -> str:
+    """``text`` up to the first turn the model made up (``<|im_start|>assistant``,
+    ``### Response:``) after some answer: the repeats that follow are not its answer."""
+    for match in _NEW_TURN.finditer(text):
+        if text[: match.start()].strip():
+            return text[: match.start()].strip()
+    return text
+
+
+def _offered(proposal: Proposal, names: Sequence[str]) -> bool:
+    """Does ``proposal`` call an offered function (True for any call without ``names``)?"""
+    if not names:
+        return bool(proposal.calls)
+    keys = {_key(n) for n in names}
+    return any(_key(c.name) in keys for c in proposal.calls)
+
+
+def _lenient_text(
+    text: str, names: Sequence[str], params: Mapping[str, list[str]]
+) -> Proposal | None:
+    """Readings 2 to 5 of :func:`_read_lenient`; None when none finds anything."""
+    text = _first_turn(text)
+    if not text:
+        return None
+    for body in [text, *_fenced_blocks(text)]:  # 2. each body in its own style
+        own = detect_style(body)
+        parsed = _decode_text(body, own, lenient=False)
+        if not parsed.calls and own in ("python", "python_quoted"):
+            parsed = _leading_python(body.strip("`\n "), own == "python_quoted") or parsed
+        if parsed.calls and _offered(parsed, names):
+            return parsed
+    # 3. JSON calls anywhere: the first call list, or every call object (one per block)
+    calls: list[ToolCall] = []
+    objects = _json_objects(text, loads=_loads_lenient)
+    for obj in objects:
+        try:
+            parsed = _name_args_list(obj, names) or _from_json_value(obj, "")
+        except (TypeError, ValueError, RecursionError):
+            continue
+        if parsed is None or not parsed.calls or not _offered(parsed, names):
+            continue
+        if isinstance(obj, list):  # a whole answer; what follows is often made-up turns
+            if not calls:
+                return Proposal(calls=parsed.calls)
+            break
+        calls.extend(parsed.calls)
+    if calls:
+        return Proposal(calls=tuple(calls))
+    scanned = _scan_python(text, names)  # 4. python calls of offered functions
+    if scanned is not None and scanned.calls:
+        return scanned
+    meant = _arguments_for_the_one_function(text, names, params, objects)  # 5.
+    return meant if meant is not None else scanned
+
+
+def _loads_lenient(text: str) -> Any:
+    """JSON, or a Python literal (single quotes, ``True``/``None``, number arithmetic)
+    that JSON can hold."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            value = _value(ast.parse(text.strip(), mode="eval").body)
+        except (SyntaxError, _Unsupported, MemoryError) as exc:
+            raise ValueError(str(exc)) from exc
+    return json.loads(json.dumps(value))  # TypeError/ValueError on tuples as keys, sets, ...
+
+
+def _name_pattern(name: str) -> str:
+    """A regex for an offered name as a model may write it (``a.b`` or ``a_b``, optionally
+    in OpenAI's ``functions.`` namespace)."""
+    return r"(?<![\w.])(?:functions\.)?" + re.sub(r"\\\.|_", "[._]", re.escape(name)) + r"(?![\w])"
+
+
+def _name_args_list(obj: Any, names: Sequence[str]) -> Proposal | None:
+    """Names of offered functions, each followed by its arguments, in one list:
+    ``['f', {"a": 1}]``, ``[('f', {"a": 1}), ('g', {"b": 2})]``, ``[('f', {..}), 'g', {..}]``."""
+    if not isinstance(obj, list) or not obj:
+        return None
+    tokens: list[Any] = []
+    for item in obj:
+        tokens.extend(item if isinstance(item, list) else [item])
+    pairs = list(zip(tokens[::2], tokens[1::2], strict=False))
+    if (
+        len(tokens) % 2
+        or not all(isinstance(n, str) and isinstance(a, dict) for n, a in pairs)
+        or not any(_key(n) in {_key(o) for o in names} for n, _ in pairs)
+    ):
+        return None
+    return Proposal(calls=tuple(ToolCall(name=n, arguments=a) for n, a in pairs))
+
+
+def _scan_python(text: str, names: Sequence[str]) -> Proposal | None:
+    """Python calls of offered functions wherever they are in ``text``.
+
+    A call inside a list (``[f(a=1), g(b=2)]``, ``['f(a=1)']``) is read with its list;
+    a definition (``def f(...)``) is no call; OpenAI's ``functions.`` namespace is
+    dropped. None when no offered name is followed by ``(``; a call that does not parse
+    is a :class:`ParseFailure`.
+    """
+    if not names:
+        return None
+    pattern = re.compile("|".join(_name_pattern(n) + r"\s*\(" for n in names), re.IGNORECASE)
+    items: list[ToolCall | ParseFailure] = []
+    done = 0
+    for match in pattern.finditer(text):
+        if match.start() < done or re.search(r"\bdef\s+$", text[: match.start()]):
+            continue
+        start = match.start()
+        before = re.search(r"\[[\s`'\"]*$", text[:start])
+        if before is not None:
+            start = before.start()
+        end = _balanced(text, start if before is not None else match.end() - 1)
+        if end is None:  # a list that does not close: read the call alone
+            start, end = match.start(), _balanced(text, match.end() - 1)
+        if end is None:
+            items.append(ParseFailure(raw=text[match.start() :][:2000], reason="unclosed call"))
+            break
+        parsed = _parse_python(_call_source(text[start:end]), quoted=True)
+        if parsed is None and start != match.start():  # a list of more than calls
+            alone = _balanced(text, match.end() - 1)
+            if alone is not None:
+                start, end = match.start(), alone
+                parsed = _parse_python(_call_source(text[start:end]), quoted=True)
+        done = end
+        name = _offered_name(match.group(), names)
+        if parsed is None:
+            items.append(
+                ParseFailure(name=name, raw=text[start:end][:2000], reason="not a Python call")
+            )
+            continue
+        items.extend(parsed.calls)
+        items.extend(f if f.name else f.model_copy(update={"name": name}) for f in parsed.failures)
+    return _proposal(items, "") if items else None
+
+
+def _offered_name(written: str, names: Sequence[str]) -> str | None:
+    """The offered name a model wrote (``functions.a_b (`` → ``a.b``)."""
+    key = _key(re.sub(r"^functions\.|\s*\($", "", written.strip(), flags=re.IGNORECASE))
+    return next((n for n in names if _key(n) == key), None)
+
+
+def _call_source(segment: str) -> str:
+    """A call found in prose, made readable: no backticks, no ``functions.`` namespace."""
+    return re.sub(r"(?<![\w.])functions\.", "", segment.replace("`", ""))
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def _arguments_for_the_one_function(
+    text: str,
+    names: Sequence[str],
+    params: Mapping[str, list[str]],
+    objects: Sequence[Any],
+) -> Proposal | None:
+    """Argument objects without a function name, for the one function they can be for.
+
+    That function is the only offered one the text names (``use `f` with {"a": 1}``;
+    any identifier keys), or else the only one offered, when every key is one of its
+    parameters (``request = {"a": 1}``). A list of such objects is one call each.
+    """
+    named = [n for n in names if re.search(_name_pattern(n), text, re.IGNORECASE)]
+    if len(named) == 1:
+        target, allowed = named[0], None
+    elif not named and len(names) == 1:
+        target, allowed = names[0], set(params.get(names[0], ()))
+    else:
+        return None
+
+    def fits(obj: Any) -> bool:
+        return (
+            isinstance(obj, dict)
+            and bool(obj)
+            and all(_IDENTIFIER.match(str(k)) for k in obj)
+            and (allowed is None or set(obj) <= allowed)
+        )
+
+    for obj in objects:
+        found = [obj] if fits(obj) else obj if isinstance(obj, list) and obj else []
+        if found and all(fits(o) for o in found):
+            return Proposal(calls=tuple(ToolCall(name=target, arguments=o) for o in found))
+    return None
+
+
+def _call_attempt(text: str, names: Sequence[str]) -> str | None:
+    """The offered function an unreadable output tries to call, if it looks like a call:
+    its name followed by ``(`` (also as a method or module: ``x.f(``, ``f.run(``) or by
+    ``arguments:``, as the value of a ``"name"`` key, or quoted first in a list or set
+    (``['f', 1, 2]``, ``{'f', 'parameters': ...}``)."""
+    for name in names:
+        pat = _name_pattern(name)
+        called = r"(?<!\w)" + pat.removeprefix(r"(?<![\w.])") + r"(?:\.\w+)?\s*\("
+        if (
+            re.search(called, text, re.IGNORECASE)
+            or re.search(pat + r"\s+arguments?\s*:", text, re.IGNORECASE)
+            or re.search(r"""["']name["']\s*:\s*["']""" + pat, text, re.IGNORECASE)
+            or re.search(r"""[\[{]\s*["']""" + pat + r"""["']""", text, re.IGNORECASE)
+        ):
+            return name
+    return None
+
+
+def _parameter_order(functions: Iterable[Any] | None) -> dict[str, list[str]]:
+    """Offered name → its parameter names in declared order (BFCL docs, OpenAI dicts, specs)."""
+    order: dict[str, list[str]] = {}
+    for f in functions or ():
+        if isinstance(f, Mapping):
+            fn = f["function"] if isinstance(f.get("function"), Mapping) else f
+            params = fn.get("parameters")
+        else:
+            fn, params = None, getattr(f, "parameters", None)
+        name = fn.get("name") if fn is not None else getattr(f, "name", None)
+        props = params.get("properties") if isinstance(params, Mapping) else None
+        if isinstance(name, str) and isinstance(props, Mapping):
+            order[name] = list(props)
+    return order
+
+
+def _bind_positional(proposal: Proposal, functions: Iterable[Any] | None) -> Proposal:
+    """Bind positional arguments (kept by a lenient reading) to parameter names in the
+    order the function declares them; a call that cannot be bound is a failure."""
+    if not any(_POSITIONAL in c.arguments for c in proposal.calls):
+        return proposal
+    order = _parameter_order(functions)
+    calls: list[ToolCall] = []
+    failures = list(proposal.failures)
+    for call in proposal.calls:
+        if _POSITIONAL not in call.arguments:
+            calls.append(call)
+            continue
+        args = dict(call.arguments)
+        values = args.pop(_POSITIONAL)
+        declared = order.get(call.name, [])
+        free = [p for p in declared if p not in args]
+        if len(values) == 1 and isinstance(values[0], dict) and values[0]:
+            if set(values[0]) <= set(declared) and not args:  # f({"a": 1}): keywords as a dict
+                calls.append(call.override(arguments=values[0]))
+                continue
+        if len(values) > len(free):
+            failures.append(
+                ParseFailure(
+                    name=call.name,
+                    raw=f"{call.name}(*{values!r}, **{args!r})"[:2000],
+                    reason="positional arguments that do not bind to declared parameters",
+                )
+            )
+            continue
+        args.update(zip(free, values, strict=False))
+        calls.append(call.override(arguments=args))
+    return proposal.override(calls=tuple(calls), failures=tuple(failures))
 
 
 # --------------------------------------------------------------------------- names

@@ -9,6 +9,14 @@ For each BFCL question answered in the recorded results:
 * **rejected** is a model's recorded output, decoded with :func:`eval.decode.decode`,
   that the checker rejects; the pair carries the checker's ``error_type``, the BFCL
   category and the model. For irrelevance, a rejected output is one that calls something.
+  Outputs are decoded *leniently* (``decode(..., lenient=True)``): the rejected side is
+  what the model meant to call (a call list in a code fence, after a sentence of prose,
+  or as JSON behind broken chat-template tokens), and the checker's verdict on that
+  reading decides whether it fails. Irrelevance outputs are read strictly (a usage
+  example in prose is not a call). An output that still yields no call but names an
+  offered function the way a call does is an unparsed call attempt (left out below),
+  so an empty rejected side on a question that needs a call is a model that answered
+  in prose (asked for details, explained, declined).
 
 Both sides are :class:`~toolrm_agent.calls.Proposal` objects with canonical calls only:
 the model's free text is dropped from the rejected side, and ``Proposal.render()`` gives
@@ -54,6 +62,13 @@ IRRELEVANCE_ERROR = "irrelevance_error:decoder_success"
 
 DEFAULT_MAX_PER_QUESTION = 3
 
+#: Recorded "outputs" that are an API or harness error, not a model's answer (Gemini's
+#: ``Internal error occurred.``, a rejected request, a blocked answer). They fail the
+#: checker but say nothing about what the model would call: never a rejected side.
+RECORDING_ERROR = re.compile(
+    r"^\s*(?:Internal error occurred\.?\s*$|Invalid JSON payload received\.|Parsing error: \{)"
+)
+
 
 class Pair(BaseModel):
     """One preference pair: the same context, a correct and an incorrect proposal."""
@@ -96,6 +111,8 @@ class PairStats(BaseModel):
     """Outputs the checker rejects (candidates for the rejected side)."""
     unparsed_skipped: int = 0
     """Failing outputs left out because they hold an unparseable call."""
+    recording_errors_skipped: int = 0
+    """Failing outputs left out because they are an API error, not an answer."""
     duplicate_renderings: int = 0
     """Failing outputs merged into an identical rendering of another model's output."""
     capped: int = 0
@@ -135,13 +152,20 @@ def grade_outputs(
     results: Sequence[ModelResults],
     *,
     categories: Sequence[str] | None = None,
+    lenient: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Graded, list[str]]:
     """Decode and check every recorded output once; (graded outputs, skipped categories).
 
+    ``lenient`` decodes what each model meant to call (``decode(..., lenient=True)``:
+    code fences opened, calls found inside prose, unreadable call attempts marked as
+    parse failures); the default reads outputs the way BFCL's leaderboard did.
+    Irrelevance categories are always read strictly: there the question is whether the
+    model made a call at all, and a prose answer that shows how a function *would* be
+    used (``you can use it like this: f(a=1)``) is not one.
     ``progress`` is called with the number of outputs done after each question batch.
     """
-    from eval.bfcl import check, load_questions
+    from eval.bfcl import IRRELEVANCE_CATEGORIES, check, load_questions
     from eval.decode import decode
 
     found = {e.category for r in results for e in r.entries.values()}
@@ -149,6 +173,7 @@ def grade_outputs(
     graded: Graded = {}
     for category in use:
         questions = load_questions(category)
+        read_leniently = lenient and category not in IRRELEVANCE_CATEGORIES
         per_q: dict[str, list[GradedOutput]] = defaultdict(list)
         for res in sorted(results, key=lambda r: r.model):
             for entry in res.entries.values():
@@ -158,7 +183,11 @@ def grade_outputs(
                 if question is None:
                     continue
                 proposal = decode(
-                    entry.raw, model=res.model, style=res.style, functions=question.functions
+                    entry.raw,
+                    model=res.model,
+                    style=res.style,
+                    functions=question.functions,
+                    lenient=read_leniently,
                 )
                 result = check(question, proposal, category=category)
                 per_q[entry.id].append(_graded(res.model, proposal, result))
@@ -191,13 +220,19 @@ def chosen_proposal(question: BfclQuestion, answer: Any = None) -> Proposal:
     return ground_truth_proposal(question, answer)
 
 
+def is_recording_error(proposal: Proposal) -> bool:
+    """Is this recorded output an API/harness error rather than an answer?"""
+    return proposal.is_empty and bool(RECORDING_ERROR.match(proposal.content or ""))
+
+
 def rejected_candidate(output: GradedOutput, *, include_unparsed: bool = False) -> Proposal | None:
     """The proposal an output contributes to the rejected side, or None.
 
     Only failing outputs count; their free text is dropped (only calls are compared);
-    an output holding an unparseable call is skipped unless ``include_unparsed``.
+    an output holding an unparseable call is skipped unless ``include_unparsed``, and a
+    recorded API error (:data:`RECORDING_ERROR`) always is.
     """
-    if output.valid:
+    if output.valid or is_recording_error(output.proposal):
         return None
     if output.proposal.failures and not include_unparsed:
         return None
@@ -222,6 +257,9 @@ def pairs_for_question(
         if out.valid:
             continue
         stats.failing_outputs += 1
+        if is_recording_error(out.proposal):
+            stats.recording_errors_skipped += 1
+            continue
         proposal = rejected_candidate(out, include_unparsed=include_unparsed)
         if proposal is None:
             stats.unparsed_skipped += 1
@@ -306,9 +344,15 @@ def build_pairs(
     max_per_question: int = DEFAULT_MAX_PER_QUESTION,
     seed: int = 0,
     include_unparsed: bool = False,
+    lenient: bool = True,
 ) -> tuple[list[Pair], PairStats]:
-    """Grade the recorded outputs and build the pairs; (pairs, stats)."""
-    graded, skipped = grade_outputs(results, categories=categories)
+    """Grade the recorded outputs and build the pairs; (pairs, stats).
+
+    Outputs are decoded leniently by default (see :func:`grade_outputs`): a rejected
+    side is what the model meant to call, and the checker's verdict on that reading
+    decides whether it fails. ``lenient=False`` uses the leaderboard's strict reading.
+    """
+    graded, skipped = grade_outputs(results, categories=categories, lenient=lenient)
     stats = PairStats(skipped_categories=skipped)
     pairs = pairs_from_graded(
         graded,
@@ -446,6 +490,7 @@ __all__ = [
     "IRRELEVANCE_ERROR",
     "NO_CALL_REPLY",
     "PAIR_COLUMNS",
+    "RECORDING_ERROR",
     "GradedOutput",
     "Pair",
     "PairStats",
@@ -454,6 +499,7 @@ __all__ = [
     "count_by",
     "export_pairs",
     "grade_outputs",
+    "is_recording_error",
     "load_pairs",
     "pair_rows",
     "pairs_for_question",

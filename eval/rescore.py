@@ -136,7 +136,7 @@ def _reason(row: _Row, recorded: float, rescored: float, style: str, lenient: bo
         pass
     elif abs(other - recorded) + 0.01 < abs(rescored - recorded):
         parts.append(
-            f"the {other_mode} reading (code fences, prose after the call list) gives "
+            f"the {other_mode} reading (code fences opened, calls read inside prose) gives "
             f"{other:.3f}: the recorded score read some of these formats as the "
             f"{other_mode} reading does"
         )

@@ -88,12 +88,16 @@ def votes_from_preferences(first: Preference, swapped: Preference | None = None)
 def is_pairwise(judge: Judge) -> bool:
     """Does the judge compare two proposals itself (else it scores them one by one)?
 
-    A judge may say so with a boolean ``pairwise`` attribute; otherwise a ``BaseJudge``
+    A judge may say so with a boolean ``pairwise`` attribute; a judge configured to rank
+    by pointwise scores (``rank_strategy="pointwise"``, e.g. the spec
+    ``gen:default?rank_strategy=pointwise``) is used pointwise; otherwise a ``BaseJudge``
     is pairwise when it overrides ``compare``, and any other judge is taken as pairwise.
     """
     flag = getattr(judge, "pairwise", None)
     if isinstance(flag, bool):
         return flag
+    if getattr(judge, "rank_strategy", None) == "pointwise":
+        return False
     from toolrm_agent.judges.base import BaseJudge
 
     if isinstance(judge, BaseJudge):
@@ -434,6 +438,13 @@ def command(
     details: Annotated[
         bool, typer.Option("--details/--no-details", help="Add every pair's outcome to the report.")
     ] = False,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient-decode/--strict-decode",
+            help="Read what each model meant to call (default) or the leaderboard's strict reading.",
+        ),
+    ] = True,
 ) -> None:
     """TRBench on BFCL: pairwise accuracy of a judge, ground truth vs failing recorded answers."""
     from eval.pairs import build_pairs, export_pairs, sample_pairs
@@ -452,6 +463,7 @@ def command(
             max_per_question=max_per_question,
             seed=seed,
             include_unparsed=include_unparsed,
+            lenient=lenient,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--category") from exc
@@ -489,6 +501,7 @@ def command(
             "seed": seed,
             "limit": limit,
             "max_per_question": max_per_question,
+            "lenient_decode": lenient,
             "concurrency": concurrency,
             "build_seconds": build_seconds,
             "pair_stats": stats.model_dump(),

@@ -344,3 +344,38 @@ def test_run_arms_runs_every_task_by_every_arm_in_order() -> None:
     assert len(seen) == 4
     with pytest.raises(ValueError, match="unique"):
         run_arms([factorial_task()], [arms[0], arms[0]])
+
+
+def test_a_halting_critic_ends_the_run_with_its_message() -> None:
+    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
+    critic = ToolRMCritic(SchemaJudge(), max_retries=0, on_budget_exhausted="halt")
+    run = run_task(
+        factorial_task(),
+        lambda tools: build_agent_graph(policy, tools, critic=critic),
+        arm="critic",
+        max_steps=max_steps_for(0),
+    )
+    assert run.stop == "halted"
+    assert run.events[-1].kind == "halt" and run.events[-1].text
+    assert run.executed == [] and not run.valid
+
+
+def test_one_critique_event_per_rejected_parallel_proposal() -> None:
+    bad_and_good = tool_call_message(
+        ("get_weather", {"city": "Paris", "unit": "K"}), ("get_weather", {"city": "Rome"})
+    )
+    fixed = tool_call_message(
+        ("get_weather", {"city": "Paris", "unit": "C"}), ("get_weather", {"city": "Rome"})
+    )
+    policy = fixing_policy(bad_and_good, fixed)
+    critic = ToolRMCritic(SchemaJudge(), max_retries=2)
+    run = run_task(
+        weather_task(),
+        lambda tools: build_agent_graph(policy, tools, critic=critic),
+        arm="critic",
+        max_steps=max_steps_for(2),
+    )
+    kinds = [e.kind for e in run.events]
+    assert kinds.count("critique") == 1
+    assert "unit" in run.critiques[0]
+    assert run.valid

@@ -240,6 +240,13 @@ def test_command_end_to_end(tmp_path: Path) -> None:
         overall["mean_single"] <= overall["oracle"] and overall["judge_pick"] <= overall["oracle"]
     )
     assert set(report["by_k"]["2"]["per_category"]) == {"simple_python", "parallel", "irrelevance"}
+    assert report["lenient_decode"] is False  # candidates read as the leaderboard did
+
+    lenient = CliRunner().invoke(
+        app, ["--results", str(results), "--k", "2", "--out", str(out), "--lenient-decode"]
+    )
+    assert lenient.exit_code == 0, lenient.output
+    assert json.loads(out.read_text())["lenient_decode"] is True
 
     too_many = CliRunner().invoke(app, ["--results", str(results), "--k", "9", "--out", str(out)])
     assert too_many.exit_code != 0 and "no question has 9" in too_many.output

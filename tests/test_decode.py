@@ -293,3 +293,190 @@ def test_format_notes_name_what_the_strict_reading_refuses() -> None:
     assert format_notes("[f(a=x)]", "python") == ["variable as an argument value"]
     assert format_notes("[f(a=1)]", "python") == []
     assert format_notes([{"f": "{}"}], "fc_list") == []
+
+
+# ------------------------------------------------- lenient reading: what was meant
+
+WEATHER = [
+    {
+        "name": "get_weather",
+        "parameters": {
+            "type": "dict",
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
+        },
+    }
+]
+
+
+@pytest.mark.parametrize(
+    ("style", "raw", "expected"),
+    [
+        # a language tag that does not match what is inside the fence
+        ("python", "```json\n[math.factorial(number=5)]\n```", [("math.factorial", {"number": 5})]),
+        # an indented call list in a fence, followed by an explanation
+        (
+            "python",
+            "```python\n        [math.factorial(number=5)]\n        ```\n\n  This computes 5!.",
+            [("math.factorial", {"number": 5})],
+        ),
+        # Hermes-Theta with a broken chat template: JSON blocks behind <|im_start|>
+        (
+            "hermes",
+            '<|im_start|>\n{"arguments": {"number": 5}, "name": "math_factorial"}\n'
+            '<|im_start|>\n{"arguments": {"city": "Oslo"}, "name": "get_weather"}\n'
+            "<|im_start|><|im_start|>assistant<|end_header_id|><|im_start|>\n"
+            '{"arguments": {"number": 5}, "name": "math_factorial"}',
+            [("math.factorial", {"number": 5}), ("get_weather", {"city": "Oslo"})],
+        ),
+        (
+            "hermes",
+            '<?xml ?>\n{"arguments": {"city": "Rome"}, "name": "get_weather"}\n<?xml ?>',
+            [("get_weather", {"city": "Rome"})],
+        ),
+        (
+            "hermes",
+            'Here:\n```xml\n<functioncall>\n{"arguments": {"city": "Rome"}, "name": "get_weather"}\n'
+            "</functioncall>\n```",
+            [("get_weather", {"city": "Rome"})],
+        ),
+        # Python-literal JSON in a prompting model's fence, other key names
+        (
+            "python",
+            "```json\n[{'func': 'get_weather', 'params': {'city': 'Lima'}}]\n```",
+            [("get_weather", {"city": "Lima"})],
+        ),
+        (
+            "python",
+            '[{"name": "get_weather", "city": "Lima"}]',
+            [("get_weather", {"city": "Lima"})],
+        ),
+        # a sentence, then the call list
+        (
+            "python",
+            "Here is the function call:\n\n[get_weather(city='Paris')]",
+            [("get_weather", {"city": "Paris"})],
+        ),
+        (
+            "python_quoted",
+            "Based on the question, the call is:\n\n['get_weather(city=\"Paris\")']",
+            [("get_weather", {"city": "Paris"})],
+        ),
+        ("python", "[`get_weather(city='Paris')`]", [("get_weather", {"city": "Paris"})]),
+        # an FC model that wrote its call as code, in OpenAI's functions namespace
+        (
+            "fc_list",
+            "You can call it like this:\n```python\nfunctions.get_weather(city='Bern')\n```",
+            [("get_weather", {"city": "Bern"})],
+        ),
+        # (name, arguments) pairs
+        (
+            "python",
+            "[('math.factorial', {'number': 5}), 'get_weather', {'city': 'Oslo'}]",
+            [("math.factorial", {"number": 5}), ("get_weather", {"city": "Oslo"})],
+        ),
+        # one call per line, no list
+        (
+            "python",
+            "get_weather(city='A')\n\nget_weather(city='B')",
+            [("get_weather", {"city": "A"}), ("get_weather", {"city": "B"})],
+        ),
+        # arguments next to the one function the text names
+        (
+            "name_json",
+            'We use the `get_weather` function:\n\n```json\n{"city": "Paris"}\n```',
+            [("get_weather", {"city": "Paris"})],
+        ),
+        # a set-like object that still holds the arguments of the one function named
+        (
+            "python",
+            "{'math.factorial', 'parameters': {'number': 5}}",
+            [("math.factorial", {"number": 5})],
+        ),
+        # positional arguments bound in declared order; a dict of keywords
+        ("python", "[math.factorial(5)]", [("math.factorial", {"number": 5})]),
+        ("python", 'get_weather({"city": "Oslo"})', [("get_weather", {"city": "Oslo"})]),
+        # a made-up call before the real answer does not hide it
+        (
+            "python",
+            "```python\nprint(math.factorial(5))\n```\nAnswer:\n```python\n[math.factorial(5)]\n```",
+            [("math.factorial", {"number": 5})],
+        ),
+    ],
+)
+def test_lenient_reads_what_the_model_meant(style: str, raw: str, expected: list) -> None:
+    p = decode(raw, style=style, functions=FUNCS, lenient=True)
+    assert calls(p) == expected and p.failures == ()
+
+
+def test_lenient_finds_calls_the_strict_reading_misses() -> None:
+    raw = "Here is the function call:\n\n[get_weather(city='Paris')]"
+    assert decode(raw, style="python", functions=FUNCS).is_empty  # leaderboard: no call
+    assert decode(raw, style="python", functions=FUNCS, lenient=True).calls
+
+
+def test_lenient_uses_the_only_function_when_keys_are_its_parameters() -> None:
+    raw = 'Here is the request:\n```python\nrequest = {"city": "Oslo", "unit": "C"}\n```'
+    assert calls(decode(raw, functions=WEATHER, lenient=True)) == [
+        ("get_weather", {"city": "Oslo", "unit": "C"})
+    ]
+    other_keys = 'Here is the request:\n```python\nrequest = {"town": "Oslo"}\n```'
+    assert decode(other_keys, functions=WEATHER, lenient=True).is_empty
+
+
+def test_lenient_keeps_a_call_of_an_unknown_function() -> None:
+    p = decode("[calc_area(base=1)]", functions=FUNCS, lenient=True)
+    assert calls(p) == [("calc_area", {"base": 1})]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "```python\ndef get_weather(city='x', unit):\n    pass\n```",  # a definition
+        "```python\ncity = 'Paris'\nresult = functions.get_weather(city=city)\n```",  # a variable
+        "Use weather.get_weather(...) from the SDK",  # a method of that name
+        "['math.factorial', 5]",  # positional arguments with no names
+        "{'math.factorial', 'get_weather', 'parameters': {'number': 5}}",  # not a literal
+        '(get_weather arguments: {"city": "Oslo"}) (math.factorial arguments: {"number": 5})',
+        '[{"name": "get_weather", "arguments": {"city": Paris}}]',  # not JSON, nor Python
+        "[math.factorial(5, 6)]",  # more positional arguments than parameters
+    ],
+)
+def test_lenient_unreadable_call_attempt_is_a_failure_not_no_call(raw: str) -> None:
+    p = decode(raw, style="python", functions=FUNCS, lenient=True)
+    assert p.calls == () and len(p.failures) == 1
+    assert p.failures[0].name in ("get_weather", "math.factorial")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "What city do you want the weather for?",
+        "I'd call get_weather but I need the city first.",  # named, not called
+        "```json\n[]\n```",  # an explicit empty call list
+        "out_of_domain(user_query='hi');",  # a decline
+    ],
+)
+def test_lenient_prose_and_declines_stay_no_call(raw: str) -> None:
+    assert decode(raw, style="python", functions=FUNCS, lenient=True).is_empty
+
+
+def test_strict_reading_has_no_call_attempt_rule() -> None:
+    # rescoring reproduces the leaderboard: an unreadable attempt in prose is no call there
+    raw = "```python\ncity = 'Paris'\nresult = get_weather(city=city)\n```"
+    assert decode(raw, style="python", functions=FUNCS).failures == ()
+    assert decode(raw, style="python", functions=FUNCS, lenient=True).failures != ()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[('a', {1: 2}), ({1, 2}, 'b')]",
+        "{(1, 2): 3}",
+        "[f(" + "[" * 300 + "]" * 300 + ")]",
+        "get_weather(" * 50,
+        "<|im_start|>assistant<|end_header_id|>",
+        "```",
+    ],
+)
+def test_lenient_never_raises(raw: str) -> None:
+    assert isinstance(decode(raw, functions=FUNCS, lenient=True), Proposal)

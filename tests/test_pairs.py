@@ -347,3 +347,101 @@ def test_results_dir_round_trip(tmp_path: Path) -> None:
         ]
 
     assert summary(grade_outputs(loaded)[0]) == summary(grade_outputs(fake_results())[0])
+
+
+# ------------------------------------------- lenient reading of the rejected side
+
+# One question that needs a call and one irrelevance question, answered in the styles
+# the leaderboard read as "no call": the rejected side must be what each model meant.
+LENIENT_OUTPUTS: dict[str, dict[str, Any]] = {
+    "simple_python_0": {
+        "fenced_right": "```json\n[calculate_triangle_area(base=10, height=5)]\n```",
+        "fenced_wrong": "```python\n[calculate_triangle_area(base=10, height=6)]\n```",
+        "template": '<|im_start|>\n{"arguments": {"base": 10, "height": 5, "unit": "cm"}, '
+        '"name": "calculate_triangle_area"}\n<|im_start|>',
+        "attempt": "```python\nb, h = 10, 5\narea = calculate_triangle_area(base=b, height=h)\n```",
+        "prose": "Which unit are the base and the height in?",
+        "api_error": "Internal error occurred.",
+    },
+    "irrelevance_0": {
+        "fenced_right": "No function fits. You could use one like this:\n"
+        "```python\ndetermine_body_mass_index(weight=10, height=5)\n```",
+        "fenced_wrong": "[determine_body_mass_index(weight=10, height=5)]",
+        "template": "I cannot help with that.",
+        "attempt": "No.",
+        "prose": "No function applies.",
+        "api_error": "Internal error occurred.",
+    },
+}
+
+
+def lenient_results() -> list[ModelResults]:
+    models: dict[str, dict[str, RecordedOutput]] = {}
+    for qid, by_model in LENIENT_OUTPUTS.items():
+        for model, raw in by_model.items():
+            models.setdefault(model, {})[qid] = RecordedOutput(
+                id=qid, category=category_of(qid), raw=raw
+            )
+    return [ModelResults(model=m, style="python", entries=e) for m, e in sorted(models.items())]
+
+
+def test_lenient_grading_checks_what_the_model_meant() -> None:
+    strict = grade_outputs(lenient_results())[0]["simple_python"]["simple_python_0"]
+    lenient = grade_outputs(lenient_results(), lenient=True)[0]["simple_python"]["simple_python_0"]
+    by_strict = {o.model: o for o in strict}
+    by_lenient = {o.model: o for o in lenient}
+    # the leaderboard read none of these as a call
+    assert all(by_strict[m].proposal.calls == () for m in ("fenced_right", "template", "attempt"))
+    assert not by_strict["fenced_right"].valid
+    # the lenient reading: a fenced right answer passes; others fail on what they called
+    assert by_lenient["fenced_right"].valid
+    assert not by_lenient["fenced_wrong"].valid and by_lenient["fenced_wrong"].proposal.calls
+    assert by_lenient["template"].proposal.calls[0].arguments["unit"] == "cm"
+    assert by_lenient["template"].error_type == "value_error:string"
+    # an unreadable attempt is a parse failure, prose stays no call
+    assert by_lenient["attempt"].proposal.failures and not by_lenient["attempt"].proposal.calls
+    assert by_lenient["attempt"].proposal.failures[0].name == "calculate_triangle_area"
+    assert by_lenient["prose"].proposal.is_empty and not by_lenient["prose"].valid
+
+
+def test_lenient_pairs_reject_what_was_meant_and_skip_attempts_and_api_errors() -> None:
+    graded, _ = grade_outputs(lenient_results(), lenient=True)
+    stats = PairStats()
+    pairs = pairs_from_graded(graded, max_per_question=10, stats=stats)
+    sp0 = {p.model: p for p in pairs if p.question_id == "simple_python_0"}
+    assert sorted(sp0) == ["fenced_wrong", "prose", "template"]
+    assert sp0["template"].rejected.calls[0].arguments == {"base": 10, "height": 5, "unit": "cm"}
+    # the one empty rejected side left: a model that answered in prose
+    assert [m for m, p in sp0.items() if p.rejected.is_empty] == ["prose"]
+    assert stats.unparsed_skipped == 1  # "attempt"
+    assert stats.recording_errors_skipped == 1  # "Internal error occurred." on simple_python_0
+    # irrelevance is read strictly: a usage example in prose is not a call
+    irr = [p for p in pairs if p.question_id == "irrelevance_0"]
+    assert [p.model for p in irr] == ["fenced_wrong"]
+
+
+def test_build_pairs_reads_leniently_unless_told_not_to() -> None:
+    from eval.pairs import build_pairs
+
+    lenient, _ = build_pairs(lenient_results(), categories=["simple_python"], max_per_question=10)
+    strict, _ = build_pairs(
+        lenient_results(), categories=["simple_python"], max_per_question=10, lenient=False
+    )
+    assert {p.model for p in lenient} == {"fenced_wrong", "prose", "template"}
+    # strictly, every misread output is one merged "no call" rejected side
+    assert [p.rejected.is_empty for p in strict] == [True]
+
+
+def test_recording_errors_are_recognised() -> None:
+    from eval.pairs import is_recording_error
+
+    for text in (
+        "Internal error occurred.",
+        "Invalid JSON payload received. Unknown name \"optional\" at 'tools'",
+        'Parsing error: {"candidates": [{"finishReason": "SAFETY"}]}',
+    ):
+        assert is_recording_error(Proposal(content=text))
+    assert not is_recording_error(Proposal(content="Error, not enough information provided."))
+    assert not is_recording_error(
+        Proposal(calls=(ToolCall(name="f"),), content="Internal error occurred.")
+    )

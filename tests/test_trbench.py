@@ -266,6 +266,12 @@ def test_known_judges_modes() -> None:
     assert not is_pairwise(DiscriminativeJudge("/nonexistent"))
     schema = pytest.importorskip("toolrm_agent.judges.schema")
     assert not is_pairwise(schema.SchemaJudge())
+    from tests.fakes import ScriptedChatModel
+    from toolrm_agent.judges.generative import GenerativeJudge
+
+    model = ScriptedChatModel(default="<choice>1</choice>")
+    assert is_pairwise(GenerativeJudge(model))
+    assert not is_pairwise(GenerativeJudge(model, rank_strategy="pointwise"))
 
 
 # -- the command, end to end on fake results ----------------------------------------------------
@@ -306,6 +312,8 @@ def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
     assert set(report["per_category"]) == {"simple_python", "parallel", "irrelevance"}
     assert 0.0 <= report["w_avg"] <= 1.0 and report["position_agreement"] is None
     assert (tmp_path / "pairs" / "trbench_pairs.parquet").exists()
+    assert report["lenient_decode"] is True  # pairs read what each model meant by default
+    assert {"unparsed_skipped", "recording_errors_skipped"} <= set(report["pair_stats"])
 
     limited = CliRunner().invoke(
         app,
@@ -314,6 +322,12 @@ def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
     assert limited.exit_code == 0, limited.output
     report = json.loads(out.read_text())
     assert report["n_pairs"] == 3 and set(report["per_category"]) == {"parallel"}
+
+    strict = CliRunner().invoke(
+        app, ["--results", str(results), "--out", str(out), "--strict-decode"]
+    )
+    assert strict.exit_code == 0, strict.output
+    assert json.loads(out.read_text())["lenient_decode"] is False
 
     bad = CliRunner().invoke(
         app, ["--results", str(results), "--judge", "llm:x", "--out", str(out)]
