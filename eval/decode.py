@@ -41,8 +41,17 @@ failure, as on the 2024 leaderboard (BFCL v4 would read the string ``"theta"``).
 
 By default outputs are read strictly, as the leaderboard read them: backticks around an
 answer are stripped, but a call list inside a language-tagged fence (`````python``) or
-followed by prose is a format error. ``decode(..., lenient=True)`` reads what the model
-meant instead: it opens code fences and takes a leading call list followed by prose.
+followed by prose is a format error. Re-scoring uses this reading, so it reproduces the
+recorded accuracies.
+
+``decode(..., lenient=True)`` reads what the model meant instead (TRBench pairs use it: a
+rejected answer should be what the model meant to call). It opens code fences, reads each
+fence in its own style, and finds call lists and JSON calls inside prose or behind broken
+chat-template tokens (``<|im_start|>{"name": ...}``). It also binds positional arguments to
+the declared parameters and stops at a turn the model made up (``<|im_start|>assistant``).
+An output that still holds no call, but names an offered function the way a call does
+(``f(``, ``"name": "f"``), becomes a :class:`ParseFailure`, not "no call". See
+:func:`_read_lenient` for the order of the readings.
 """
 
 from __future__ import annotations
@@ -180,6 +189,7 @@ def _value(node: ast.expr) -> Any:
         if not node.keywords:
             return ast.unparse(node)
         name, args = _call(node)
+        args.pop(_POSITIONAL, None)  # positional binding is for the top-level calls only
         return {name: args}
     if isinstance(node, (ast.Subscript, ast.Attribute, ast.JoinedStr)):
         return ast.unparse(node)

@@ -480,3 +480,11 @@ def test_strict_reading_has_no_call_attempt_rule() -> None:
 )
 def test_lenient_never_raises(raw: str) -> None:
     assert isinstance(decode(raw, functions=FUNCS, lenient=True), Proposal)
+
+
+def test_lenient_binds_positional_arguments_of_top_level_calls_only() -> None:
+    p = decode("[get_weather(city=g(1, a=2))]", functions=WEATHER, lenient=True)
+    assert calls(p) == [("get_weather", {"city": {"g": {"a": 2}}})]  # as in the strict reading
+    assert calls(decode("[get_weather('Oslo', 'C')]", functions=WEATHER, lenient=True)) == [
+        ("get_weather", {"city": "Oslo", "unit": "C"})
+    ]
