@@ -139,12 +139,12 @@ def _draw_bon(ax: Any, reports: Sequence[tuple[str, dict[str, Any]]], category: 
 def plot_bon(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path:
     """Best-of-N accuracy against K over all categories (one line per judge)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
     _draw_bon(ax, reports, None)
     ax.set_title("Best-of-N on recorded BFCL outputs")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
     fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return out
 
@@ -176,7 +176,7 @@ def plot_bon_by_category(reports: Sequence[tuple[str, dict[str, Any]]], out: Pat
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle("Best-of-N per category")
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    fig.savefig(out, dpi=DPI)
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return out
 
@@ -227,7 +227,7 @@ def plot_trbench(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Pa
     ax.set_title("TRBench pairwise accuracy per BFCL category")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return out
 
@@ -245,7 +245,7 @@ def plot_selfcorrect(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -
     ax.set_title("Live self-correction on BFCL")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return out
 

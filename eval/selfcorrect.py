@@ -279,23 +279,30 @@ def command(
 
 def print_summary(console: Any, report: dict[str, Any]) -> None:
     """A one-table summary of a self-correction report."""
+    from rich import box
     from rich.table import Table
 
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.1%}"
 
-    title = f"self-correction · {report['policy']} · {report['judge']} ({report['mode']}) · {report['category']} n={report['n']}"
-    table = Table(title=title)
+    def tokens(t: dict[str, int]) -> str:
+        return f"{t['prompt']}+{t['completion']}"
+
+    title = (
+        f"self-correction · {report['policy']} · {report['judge']} ({report['mode']}) · "
+        f"{report['category']} n={report['n']}"
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAD, caption="tokens: prompt+completion")
     for col in (
         "arm",
         "accuracy",
-        "policy calls",
-        "policy tokens in/out",
-        "critic calls",
-        "critic tokens in/out",
+        "policy\ncalls",
+        "policy\ntokens",
+        "critic\ncalls",
+        "critic\ntokens",
         "seconds",
     ):
-        table.add_column(col, justify="left" if col == "arm" else "right")
+        table.add_column(col, justify="left" if col == "arm" else "right", no_wrap=True)
     for arm in (BASELINE, CRITIC):
         s = report[arm]
         critic_arm = arm == CRITIC
@@ -303,11 +310,9 @@ def print_summary(console: Any, report: dict[str, Any]) -> None:
             arm,
             pct(s["accuracy"]),
             str(s["policy_calls"]),
-            f"{s['policy_tokens']['prompt']}/{s['policy_tokens']['completion']}",
+            tokens(s["policy_tokens"]),
             str(s["critic_calls"]) if critic_arm else "-",
-            f"{s['critic_tokens']['prompt']}/{s['critic_tokens']['completion']}"
-            if critic_arm
-            else "-",
+            tokens(s["critic_tokens"]) if critic_arm else "-",
             f"{s['seconds']:.1f}",
         )
     console.print(table)

@@ -186,3 +186,16 @@ def test_command_is_registered_in_toolrm_eval() -> None:
         "--n",
     ):
         assert option in result.output
+
+
+def test_print_summary_shows_both_arms_and_the_lift() -> None:
+    from rich.console import Console
+
+    arms = selfcorrect.build_arms(policy(), SchemaJudge(), max_retries=2)
+    report = report_for(selfcorrect.run_selfcorrect(tasks(2), arms, max_retries=2))
+    console = Console(record=True, width=120)
+    selfcorrect.print_summary(console, report)
+    text = console.export_text()
+    assert "baseline" in text and "critic" in text
+    assert "50.0%" in text and "100.0%" in text
+    assert "lift +50.0 points" in text
