@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from toolrm_agent.calls import ToolCall
+from toolrm_agent.parsing import message_text, proposal_from_message
 from toolrm_agent.specs import ToolSpec, to_specs
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -46,8 +47,6 @@ class JudgeContext(BaseModel):
         cls, messages: Sequence[Any], tools: Iterable[Any] | None = None
     ) -> JudgeContext:
         """From LangChain messages (or OpenAI-style ``{"role", "content"}`` dicts)."""
-        from toolrm_agent.parsing import proposal_from_message
-
         turns: list[Turn] = []
         for msg in messages:
             if isinstance(msg, dict):
@@ -65,7 +64,7 @@ class JudgeContext(BaseModel):
             role = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}.get(
                 kind, "user"
             )
-            content = _text(getattr(msg, "content", ""))
+            content = message_text(getattr(msg, "content", ""))
             calls: tuple[ToolCall, ...] = ()
             if role == "assistant":
                 calls = proposal_from_message(msg).calls
@@ -94,18 +93,3 @@ class JudgeContext(BaseModel):
 
 def _role(role: str) -> Role:
     return {"human": "user", "ai": "assistant", "function": "tool"}.get(role, role)  # type: ignore[return-value]
-
-
-def _text(content: Any) -> str:
-    """LangChain content (a string or a list of blocks) → plain text."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, dict) and block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-        return "".join(parts)
-    return str(content)

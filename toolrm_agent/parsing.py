@@ -75,7 +75,7 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
     message has neither and ``parse_content`` is set, the text content is parsed with
     :func:`parse_text` (models without native tool calling write calls as text).
     """
-    content = _message_text(getattr(message, "content", ""))
+    content = message_text(getattr(message, "content", ""))
     items: list[ToolCall | ParseFailure] = []
     for tc in getattr(message, "tool_calls", None) or []:
         items.append(
@@ -96,8 +96,8 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
     return _split(items, content)
 
 
-def _message_text(content: Any) -> str:
-    """Message content as text: a string, or the text blocks of a content list."""
+def message_text(content: Any) -> str:
+    """Message content as text: a string, or the text blocks of a LangChain content list."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -106,7 +106,7 @@ def _message_text(content: Any) -> str:
             for b in content
             if isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text")
         )
-    return ""
+    return "" if content is None else str(content)
 
 
 def proposal_from_openai(tool_calls: Sequence[Mapping[str, Any]] | None, content: str = "") -> Proposal:

@@ -51,7 +51,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field
 
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.parsing import parse_json_calls, parse_text
+from toolrm_agent.parsing import message_text, parse_json_calls, parse_text
 from toolrm_agent.specs import to_specs
 
 __all__ = [
@@ -124,20 +124,6 @@ def tools_to_openai(tools: Sequence[Any] | None) -> list[dict[str, Any]]:
     return [spec.to_openai() for spec in to_specs(tools)]
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content blocks: keep the text ones
-        parts = []
-        for block in content:
-            if isinstance(block, str):
-                parts.append(block)
-            elif isinstance(block, dict) and block.get("type") == "text":
-                parts.append(str(block.get("text", "")))
-        return "".join(parts)
-    return "" if content is None else str(content)
-
-
 def messages_to_template(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """LangChain messages → the dicts chat templates expect.
 
@@ -149,7 +135,7 @@ def messages_to_template(messages: Sequence[BaseMessage]) -> list[dict[str, Any]
     """
     out: list[dict[str, Any]] = []
     for m in messages:
-        content = _text(m.content)
+        content = message_text(m.content)
         if isinstance(m, SystemMessage):
             out.append({"role": "system", "content": content})
         elif isinstance(m, HumanMessage):
