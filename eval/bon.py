@@ -266,14 +266,11 @@ def command(
     ] = False,
 ) -> None:
     """Best-of-N over recorded outputs: the judge picks one of K models' answers; is it right?"""
+    from eval.options import judge_from_option
     from eval.pairs import grade_outputs
-    from toolrm_agent.judges.specs import load_judge
 
     ks = sorted(set(k or DEFAULT_K))
-    try:
-        the_judge = load_judge(judge)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--judge") from exc
+    the_judge = judge_from_option(judge)
     loaded = load_all_results(results)
     start = time.perf_counter()
     try:

@@ -435,7 +435,7 @@ def main(
     ] = False,
 ) -> None:
     """Run a LangGraph agent on fixed BFCL tasks without and with the ToolRM critic."""
-    from toolrm_agent.judges.specs import load_judge
+    from eval.options import judge_from_option
 
     console = Console()
     if not console.is_terminal:  # piped into a file: wide enough for the summary table
@@ -450,10 +450,7 @@ def main(
     specs = list(dict.fromkeys(judge or [DEFAULT_JUDGE]))
     judges: dict[str, Any] = {}
     for spec in specs:
-        try:
-            judges[spec] = load_judge(spec)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--judge") from exc
+        judges[spec] = judge_from_option(spec)
     from toolrm_agent.errors import ModelProvisioningError
 
     with console.status(f"loading the policy model {policy!r} …"):

@@ -208,7 +208,7 @@ def command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from eval.bfcl import AST_CATEGORIES, IRRELEVANCE_CATEGORIES
-    from toolrm_agent.judges.specs import load_judge
+    from eval.options import judge_from_option
 
     if mode not in ("retry", "best_of_n"):
         raise typer.BadParameter("use retry or best_of_n", param_hint="--mode")
@@ -222,10 +222,7 @@ def command(
         raise typer.BadParameter(
             "best_of_n needs a sampling temperature > 0", param_hint="--temperature"
         )
-    try:
-        the_judge = load_judge(judge)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--judge") from exc
+    the_judge = judge_from_option(judge)
     tasks = load_tasks(category, limit=limit)
     if not tasks:
         raise typer.BadParameter(f"no questions in {category!r}", param_hint="--category")

@@ -447,13 +447,10 @@ def command(
     ] = True,
 ) -> None:
     """TRBench on BFCL: pairwise accuracy of a judge, ground truth vs failing recorded answers."""
+    from eval.options import judge_from_option
     from eval.pairs import build_pairs, export_pairs, sample_pairs
-    from toolrm_agent.judges.specs import load_judge
 
-    try:
-        the_judge = load_judge(judge)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--judge") from exc
+    the_judge = judge_from_option(judge)
     loaded = load_all_results(results)
     start = time.perf_counter()
     try:
