@@ -564,30 +564,11 @@ class Arm:
 def load_policy(
     spec: str = "default", *, max_new_tokens: int = 256, temperature: float = 0.0, **options: Any
 ) -> Any:
-    """The policy chat model a spec names.
+    """The policy chat model a spec names: :func:`toolrm_agent.models.policy.load_chat_model`."""
+    from toolrm_agent.models.policy import load_chat_model
 
-    ``openai:<model>@<base_url>`` is a model behind an OpenAI-compatible server (vLLM);
-    anything else goes to :class:`~toolrm_agent.models.LocalChatModel` (``default`` =
-    the offline Qwen2.5-Coder-0.5B-Instruct, ``smollm2``, a local dir or a hub id).
-    """
-    if spec.startswith("openai:"):
-        from toolrm_agent.judges.specs import parse_judge_spec
-
-        parsed = parse_judge_spec(spec)
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(
-            model=parsed.target,
-            base_url=parsed.base_url,
-            api_key="EMPTY",
-            max_tokens=max_new_tokens,
-            temperature=temperature,
-            **options,
-        )
-    from toolrm_agent.models import LocalChatModel
-
-    return LocalChatModel(
-        model_path=spec, max_new_tokens=max_new_tokens, temperature=temperature, **options
+    return load_chat_model(
+        spec, max_new_tokens=max_new_tokens, temperature=temperature, **options
     )
 
 
@@ -595,22 +576,14 @@ def sampling_proposer(
     sampler: Any, tools: Sequence[BaseTool]
 ) -> Callable[[list[BaseMessage], int], list[AIMessage]]:
     """A best-of-N proposer: ``k`` samples of ``sampler`` (a chat model that samples,
-    temperature > 0) on the transcript, with ``tools`` bound.
+    temperature > 0) on the transcript, with ``tools`` bound
+    (:func:`toolrm_agent.models.policy.sample_messages`)."""
+    from toolrm_agent.models.policy import sample_messages
 
-    A model with an ``n`` field (:class:`~toolrm_agent.models.LocalChatModel`) draws the
-    ``k`` samples in one ``generate`` call (one prompt, ``num_return_sequences=k``); any
-    other chat model is asked ``k`` times.
-    """
     tools = list(tools)
 
     def propose(messages: list[BaseMessage], k: int) -> list[AIMessage]:
-        if k <= 0:
-            return []
-        if "n" in type(sampler).model_fields:
-            result = sampler.generate([list(messages)], tools=tools, n=k)
-            return [g.message for g in result.generations[0] if isinstance(g.message, AIMessage)]
-        bound = sampler.bind_tools(tools)
-        return [m for m in bound.batch([list(messages)] * k) if isinstance(m, AIMessage)]
+        return sample_messages(sampler, messages, tools, k)
 
     return propose
 

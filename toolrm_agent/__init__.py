@@ -57,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "JudgeParseError": "toolrm_agent.errors",
     "BudgetExhaustedError": "toolrm_agent.errors",
     "ModelProvisioningError": "toolrm_agent.errors",
+    "CheckpointError": "toolrm_agent.errors",
+    "TrainingError": "toolrm_agent.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -88,12 +90,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from toolrm_agent.errors import (
         BudgetExhaustedError,
+        CheckpointError,
         JudgeBackendError,
         JudgeError,
         JudgeParseError,
         ModelProvisioningError,
         ToolRMError,
         ToolSpecError,
+        TrainingError,
     )
     from toolrm_agent.judges.base import BaseJudge, Judge
     from toolrm_agent.judges.cascade import CascadeJudge

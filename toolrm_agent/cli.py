@@ -15,14 +15,19 @@ import typer
 app = typer.Typer(
     name="toolrm",
     help="toolrm-agent: a tool-use reward model that critiques agent function calls.\n\n"
-    "Groups: `toolrm eval --help` (benchmarks), `toolrm train --help` (critic training).",
+    "Groups: `toolrm eval --help` (benchmarks), `toolrm data --help` (preference data), `toolrm train --help` (critic training).",
     no_args_is_help=True,
     add_completion=False,
 )
 
 # group name -> module holding its typer app (imported lazily). ``demo`` is dispatched the
 # same way, so that `toolrm demo --help` shows the demo's own options.
-LAZY_GROUPS: dict[str, str] = {"eval": "eval.cli", "train": "train.cli", "demo": "eval.demo"}
+LAZY_GROUPS: dict[str, str] = {
+    "eval": "eval.cli",
+    "train": "train.cli",
+    "data": "train.data_cli",
+    "demo": "eval.demo",
+}
 
 
 @app.command()

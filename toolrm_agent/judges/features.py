@@ -1,0 +1,284 @@
+"""What the trained critic measures about a proposal besides its text: call features.
+
+:func:`call_features` turns one (context, proposal) into a fixed vector of numbers
+(:data:`FEATURE_NAMES`) and a list of :class:`Finding` objects, the same facts in words.
+The trained discriminative critic (:mod:`toolrm_agent.judges.trained`) feeds the numbers
+to its scalar head and writes its critique from the findings, so a rejection says what to
+fix: which value is not in the request, which part of the request no call covers, how many
+calls the request seems to need, that no offered tool fits.
+
+The features are cheap (pure Python, tens of microseconds) and deterministic:
+
+* **schema** — counts of the :class:`~toolrm_agent.judges.schema.SchemaJudge` error codes
+  (unknown function, missing required, unexpected argument, wrong type, enum, duplicate
+  call, unparseable call);
+* **grounding** — argument values that appear nowhere in the conversation (checked as
+  the schema judge does: whole, by words, numbers in any notation), the share of value
+  words missing from it, optional arguments given with such values;
+* **coverage** — the content words and numbers of the latest user message that some
+  argument value uses (a missing parallel call or a left-out optional argument leaves
+  part of the request uncovered), and the numbers of the request no call uses;
+* **shape** — the number of calls, of distinct functions, whether nothing is called,
+  and cues of how many calls the request needs (items joined by "and", commas, numbers).
+
+Relevance of the called functions to the request needs a sentence encoder; it is added by
+the trained judge (see ``relevance`` there), not here, so this module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from toolrm_agent.calls import Proposal
+from toolrm_agent.context import JudgeContext
+from toolrm_agent.judges.schema import (
+    SchemaJudge,
+    _Grounding,
+    _leaves,
+    _text_numbers,
+    _word_numbers,
+)
+from toolrm_agent.specs import ToolSpec, spec_index
+from toolrm_agent.verdicts import IssueCode
+
+_STOP = frozenset(
+    """a an the of to in on for and or with by at from is are was were be been being what
+    how can could would should will you me my i it its this that these those please find get
+    give tell about as into which who whom whose want need like also then there their them
+    they we our us do does did have has had any some all each every much many more most
+    just than so if when where why use using want let know show help make one""".split()
+)
+_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[^\W\d_]+")
+_AND = re.compile(r"\b(?:and|as well as|also|both|respectively|then|plus|each)\b", re.IGNORECASE)
+
+SCHEMA_CODES: tuple[IssueCode, ...] = (
+    IssueCode.UNKNOWN_FUNCTION,
+    IssueCode.MISSING_REQUIRED,
+    IssueCode.UNEXPECTED_ARGUMENT,
+    IssueCode.TYPE_MISMATCH,
+    IssueCode.ENUM_VIOLATION,
+    IssueCode.DUPLICATE_CALL,
+    IssueCode.MALFORMED_ARGUMENTS,
+)
+
+FEATURE_NAMES: tuple[str, ...] = (
+    *(f"err_{c.value}" for c in SCHEMA_CODES),
+    "any_error",
+    "no_call",
+    "n_calls",
+    "n_functions",
+    "n_offered",
+    "n_leaves",
+    "ungrounded",
+    "ungrounded_share",
+    "ungrounded_word_share",
+    "optional_given",
+    "optional_ungrounded",
+    "default_values",
+    "coverage",
+    "covered",
+    "uncovered",
+    "request_numbers_unused",
+    "request_and_cues",
+    "request_commas",
+    "request_numbers",
+    "calls_minus_cues",
+    "same_function_calls",
+    "history_turns",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One fact about the proposal, in words a small policy can act on."""
+
+    code: IssueCode
+    message: str
+    call: str | None = None
+    """The function the finding is about (``None``: the proposal as a whole)."""
+
+
+@dataclass(frozen=True)
+class Features:
+    values: tuple[float, ...]
+    findings: tuple[Finding, ...]
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(FEATURE_NAMES, self.values, strict=True))
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text.lower()) if t[0].isdigit() or (len(t) >= 2 and t not in _STOP)]
+
+
+def _number(token: str) -> float | None:
+    try:
+        return float(token.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def _value_tokens(value: Any) -> tuple[set[str], set[float]]:
+    words: set[str] = set()
+    numbers: set[float] = set()
+    for _, leaf, _ in _leaves(value, {}, "", 0):
+        if isinstance(leaf, str):
+            for t in _tokens(leaf):
+                n = _number(t) if t[0].isdigit() else None
+                if n is not None:
+                    numbers.add(n)
+                else:
+                    words.add(_stem(t))
+            numbers |= _text_numbers(leaf.lower())
+        elif isinstance(leaf, int | float) and not isinstance(leaf, bool):
+            if math.isfinite(float(leaf)):
+                numbers.add(abs(float(leaf)))
+    return words, numbers
+
+
+def _number_match(n: float, pool: Iterable[float]) -> bool:
+    return any(math.isclose(n, p, rel_tol=1e-9) or math.isclose(n, p * 100) or math.isclose(n * 100, p)
+               for p in pool)
+
+
+def _show(value: Any, limit: int = 50) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_SCHEMA = SchemaJudge(check_grounding=False)
+
+
+def call_features(context: JudgeContext, proposal: Proposal) -> Features:
+    """The feature vector and findings of one proposal (see the module docstring)."""
+    findings: list[Finding] = []
+    index = spec_index(context.tools)
+    user_turns = [t.content for t in context.turns if t.role == "user"]
+    request = user_turns[-1] if user_turns else ""
+    grounding = _Grounding(context.grounding_text())
+
+    # -- schema
+    counts = dict.fromkeys(SCHEMA_CODES, 0)
+    if proposal.calls or proposal.failures:
+        critique = _SCHEMA.critique(context, proposal)
+        for verdict in critique.calls:
+            for issue in verdict.issues:
+                if issue.code in counts and issue.severity == "error":
+                    counts[issue.code] += 1
+                    findings.append(Finding(issue.code, issue.message, _call_name(proposal, verdict.tool_call_id)))
+
+    # -- grounding of every leaf value
+    leaves = 0
+    ungrounded = 0
+    optional_given = 0
+    optional_ungrounded = 0
+    defaults = 0
+    value_words: set[str] = set()
+    value_numbers: set[float] = set()
+    context_words = {_stem(t) for t in _tokens(context.grounding_text())}
+    missing_words = 0
+    all_words = 0
+    for call in proposal.calls:
+        spec: ToolSpec | None = index.get(call.name)
+        required = set(spec.required) if spec else set()
+        props = spec.properties if spec else {}
+        for key, value in call.arguments.items():
+            schema = props.get(key) if isinstance(props.get(key), dict) else {}
+            is_default = "default" in schema and schema["default"] == value
+            defaults += is_default
+            optional = key not in required
+            optional_given += optional
+            words, numbers = _value_tokens(value)
+            value_words |= words
+            value_numbers |= numbers
+            all_words += len(words)
+            missing_words += sum(1 for w in words if w not in context_words)
+            bad = []
+            for path, leaf, leaf_schema in _leaves(value, schema, key, 0):
+                leaves += 1
+                if is_default or _grounded(leaf, leaf_schema, grounding):
+                    continue
+                bad.append((path, leaf))
+            ungrounded += len(bad)
+            optional_ungrounded += bool(bad) and optional
+            for path, leaf in bad[:2]:
+                findings.append(
+                    Finding(
+                        IssueCode.UNGROUNDED_VALUE,
+                        f"`{call.name}`: the value {_show(leaf)} for `{path}` is not in the "
+                        "request; use the user's own words or leave an optional argument out.",
+                        call.name,
+                    )
+                )
+
+    # -- coverage of the latest request
+    request_tokens = _tokens(request)
+    request_words = {_stem(t) for t in request_tokens if not t[0].isdigit()}
+    request_numbers = {n for t in request_tokens if t[0].isdigit() and (n := _number(t)) is not None}
+    request_numbers |= _word_numbers(request.lower())
+    covered_words = request_words & value_words
+    covered_numbers = {n for n in request_numbers if _number_match(n, value_numbers)}
+    total = len(request_words) + len(request_numbers)
+    covered = len(covered_words) + len(covered_numbers)
+    unused_numbers = sorted(request_numbers - covered_numbers)
+    if proposal.calls and unused_numbers and len(unused_numbers) <= 4:
+        shown = ", ".join(f"{n:g}" for n in unused_numbers)
+        findings.append(
+            Finding(IssueCode.UNCOVERED_REQUEST, f"the request mentions {shown}, which no call "
+                    "uses; each value the user gives should go into a call.")
+        )
+
+    # -- shape
+    n_calls = len(proposal.calls) + len(proposal.failures)
+    names = [c.name for c in proposal.calls]
+    and_cues = len(_AND.findall(request))
+    commas = request.count(",")
+    same_function = n_calls - len(set(names)) if names else 0
+    if not n_calls:
+        findings.append(Finding(IssueCode.NO_CALL, "nothing is called."))
+
+    values = (
+        *(float(counts[c]) for c in SCHEMA_CODES),
+        float(any(counts.values())),
+        float(n_calls == 0),
+        math.log1p(n_calls),
+        math.log1p(len(set(names))),
+        math.log1p(len(context.tools)),
+        math.log1p(leaves),
+        math.log1p(ungrounded),
+        ungrounded / leaves if leaves else 0.0,
+        missing_words / all_words if all_words else 0.0,
+        math.log1p(optional_given),
+        math.log1p(optional_ungrounded),
+        math.log1p(defaults),
+        covered / total if total else 1.0,
+        math.log1p(covered),
+        math.log1p(total - covered),
+        math.log1p(len(unused_numbers)),
+        math.log1p(and_cues),
+        math.log1p(commas),
+        math.log1p(len(request_numbers)),
+        float(n_calls) - (1.0 + min(and_cues, 5)),
+        math.log1p(same_function),
+        math.log1p(sum(1 for t in context.turns if t.role in ("assistant", "tool"))),
+    )
+    return Features(values=tuple(float(v) for v in values), findings=tuple(findings))
+
+
+def _call_name(proposal: Proposal, call_id: str) -> str | None:
+    return next((c.name for c in proposal.calls if c.id == call_id), None)
+
+
+def _grounded(value: Any, schema: dict[str, Any], grounding: _Grounding) -> bool:
+    return _SCHEMA._is_grounded(value, schema, grounding)
+
+
+__all__ = ["FEATURE_NAMES", "Features", "Finding", "SCHEMA_CODES", "call_features"]

@@ -1,0 +1,235 @@
+"""A frozen causal LM reading proposals: log-likelihoods and hidden states, prefix cached.
+
+:class:`LMScorer` renders the context with the model's own chat template (tools passed
+as ``tools=``, so the model sees them the way it was trained to) up to the start of the
+assistant turn, runs that prefix **once**, then runs every proposal's rendering
+(:meth:`Proposal.render`, the Hermes ``<tool_call>`` blocks Qwen writes itself, then the
+end-of-turn token) as one batch on top of the cached prefix. Ranking N proposals costs
+one prefix pass plus N short suffixes, not N full passes.
+
+Per proposal it returns (:class:`LMReading`) the mean, minimum and sum of the per-token
+log-probabilities of the proposal tokens and two hidden-state summaries of the last layer
+(the final token, and the mean over the proposal tokens). The mean log-likelihood alone is
+the zero-training baseline judge (``lik:default``); the trained critic
+(:mod:`toolrm_agent.judges.trained`) feeds all of it to its head.
+
+**Long inputs.** The prefix is cut to ``max_prefix_tokens``: whole turns are dropped from
+the oldest user/assistant/tool turn onwards (the tools and the latest user message are
+always kept), and if the prefix is still too long its oldest tokens are cut, with a
+warning in the log. Proposals are cut to ``max_proposal_tokens``.
+
+torch and transformers are imported when the model is first used.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolrm_agent.calls import Proposal
+from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LMReading:
+    """What the LM read off one proposal."""
+
+    mean_logprob: float
+    min_logprob: float
+    sum_logprob: float
+    tokens: int
+    hidden_last: Any
+    """Last-layer hidden state at the final token (a float32 numpy vector)."""
+    hidden_mean: Any
+    """Mean last-layer hidden state over the proposal tokens (float32 numpy)."""
+    prefix_tokens: int
+
+
+def chat_messages(turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """Turns as chat-template messages (assistant calls in the OpenAI shape)."""
+    out: list[dict[str, Any]] = []
+    for t in turns:
+        if t.role == "assistant" and t.tool_calls:
+            out.append(
+                {
+                    "role": "assistant",
+                    "content": t.content,
+                    "tool_calls": [
+                        {"type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                        for c in t.tool_calls
+                    ],
+                }
+            )
+        else:
+            out.append({"role": t.role, "content": t.content})
+    return out
+
+
+class LMScorer:
+    """A causal LM that scores proposals in context (see the module docstring).
+
+    Args:
+        model_path: a local Hugging Face directory (``resolve_model("default")``).
+        dtype: ``bfloat16`` (default: 2-3x faster than float32 on CPU) or ``float32``.
+        max_prefix_tokens / max_proposal_tokens: the truncation limits.
+        threads: torch CPU threads (``None``: torch's default).
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        dtype: str = "bfloat16",
+        device: str = "cpu",
+        max_prefix_tokens: int = 3072,
+        max_proposal_tokens: int = 512,
+        threads: int | None = None,
+    ) -> None:
+        self.model_path = Path(model_path)
+        if not self.model_path.is_dir():
+            raise CheckpointError(f"language model directory {str(self.model_path)!r} does not exist")
+        if dtype not in ("bfloat16", "float32", "float16"):
+            raise ValueError(f"dtype must be bfloat16, float16 or float32, got {dtype!r}")
+        self.dtype = dtype
+        self.device = device
+        self.max_prefix_tokens = max_prefix_tokens
+        self.max_proposal_tokens = max_proposal_tokens
+        self.threads = threads
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._model is None:
+                import torch
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                tok = AutoTokenizer.from_pretrained(self.model_path)
+                model = AutoModelForCausalLM.from_pretrained(
+                    self.model_path, dtype=getattr(torch, self.dtype)
+                )
+                model.to(self.device).eval()
+                if tok.pad_token_id is None:
+                    tok.pad_token = tok.eos_token
+                self._tokenizer, self._model = tok, model
+        return self._model, self._tokenizer
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._load()[1]
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def _end_of_turn(self, tok: Any) -> str:
+        for candidate in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>"):
+            if candidate in tok.get_vocab():
+                return candidate
+        return tok.eos_token or ""
+
+    def prefix_text(self, context: JudgeContext, drop_turns: int = 0) -> str:
+        tok = self.tokenizer
+        turns = list(context.turns)
+        if drop_turns:
+            last_user = max((i for i, t in enumerate(turns) if t.role == "user"), default=len(turns))
+            droppable = [i for i, t in enumerate(turns) if t.role != "system" and i < last_user]
+            gone = set(droppable[:drop_turns])
+            turns = [t for i, t in enumerate(turns) if i not in gone]
+        tools = [spec.to_openai() for spec in context.tools] or None
+        return tok.apply_chat_template(
+            chat_messages(turns), tools=tools, tokenize=False, add_generation_prompt=True
+        )
+
+    def prefix_ids(self, context: JudgeContext) -> list[int]:
+        tok = self.tokenizer
+        ids: list[int] = tok(self.prefix_text(context), add_special_tokens=False).input_ids
+        drop = 0
+        n_turns = len(context.turns)
+        while len(ids) > self.max_prefix_tokens and drop < n_turns:
+            drop += 1
+            ids = tok(self.prefix_text(context, drop), add_special_tokens=False).input_ids
+        if len(ids) > self.max_prefix_tokens:
+            log.warning("judge prefix of %d tokens cut to its last %d", len(ids), self.max_prefix_tokens)
+            ids = ids[-self.max_prefix_tokens :]
+        return ids
+
+    def suffix_ids(self, proposal: Proposal) -> list[int]:
+        tok = self.tokenizer
+        text = proposal.render() + self._end_of_turn(tok)
+        ids: list[int] = tok(text, add_special_tokens=False).input_ids
+        return ids[: self.max_proposal_tokens] or [tok.eos_token_id]
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def read(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[LMReading]:
+        """One :class:`LMReading` per proposal (in order), all on one cached prefix."""
+        if not proposals:
+            return []
+        import torch
+
+        model, tok = self._load()
+        prefix = self.prefix_ids(context)
+        suffixes = [self.suffix_ids(p) for p in proposals]
+        with self._lock, torch.no_grad():
+            p_ids = torch.tensor([prefix], device=self.device)
+            out = model(input_ids=p_ids, use_cache=True)
+            cache = out.past_key_values
+            first_logits = out.logits[0, -1].float().log_softmax(-1)
+            n = len(suffixes)
+            width = max(len(s) for s in suffixes)
+            pad = tok.pad_token_id
+            batch = torch.full((n, width), pad, dtype=torch.long, device=self.device)
+            mask = torch.zeros((n, len(prefix) + width), dtype=torch.long, device=self.device)
+            mask[:, : len(prefix)] = 1
+            for i, s in enumerate(suffixes):
+                batch[i, : len(s)] = torch.tensor(s)
+                mask[i, len(prefix) : len(prefix) + len(s)] = 1
+            if n > 1:
+                cache.batch_repeat_interleave(n)
+            positions = torch.arange(len(prefix), len(prefix) + width, device=self.device)
+            res = model(
+                input_ids=batch,
+                attention_mask=mask,
+                past_key_values=cache,
+                position_ids=positions.unsqueeze(0).expand(n, -1),
+                use_cache=True,
+                output_hidden_states=True,
+            )
+            logprobs = res.logits.float().log_softmax(-1)
+            hidden = res.hidden_states[-1].float()
+        readings: list[LMReading] = []
+        for i, s in enumerate(suffixes):
+            target = torch.tensor(s, device=self.device)
+            lp = [float(first_logits[s[0]])]
+            if len(s) > 1:
+                lp += logprobs[i, : len(s) - 1].gather(-1, target[1:].unsqueeze(-1)).squeeze(-1).tolist()
+            h = hidden[i, : len(s)]
+            readings.append(
+                LMReading(
+                    mean_logprob=sum(lp) / len(lp),
+                    min_logprob=min(lp),
+                    sum_logprob=sum(lp),
+                    tokens=len(s),
+                    hidden_last=h[-1].numpy(),
+                    hidden_mean=h.mean(0).numpy(),
+                    prefix_tokens=len(prefix),
+                )
+            )
+        return readings
+
+
+def finite(x: float, default: float = -30.0) -> float:
+    return x if math.isfinite(x) else default
+
+
+__all__ = ["LMReading", "LMScorer", "chat_messages", "finite"]

@@ -1,0 +1,452 @@
+"""The trained discriminative critic: features + a frozen LM + a sentence encoder → one score.
+
+A critic directory (``toolrm train disc --method cached`` writes one; ``disc:default`` is
+the one shipped in :mod:`toolrm_agent.critics`) holds
+
+* ``critic.json`` — :class:`CriticManifest`: which inputs the head reads, the base LM
+  (an offline model name such as ``default``, a local directory), the sentence encoder,
+  the accept threshold, and what it was trained on and measured at;
+* ``head.npz`` — the head's weights: input standardisation, an optional projection of
+  the LM hidden state, and a small MLP that outputs one logit.
+
+For a proposal the critic reads (:meth:`TrainedCritic.inputs`): the call features of
+:mod:`toolrm_agent.judges.features` (schema, grounding, coverage, shape), the relevance
+features of :mod:`toolrm_agent.judges.relevance`, and, when the manifest names a base
+LM, the proposal's log-likelihood statistics and last-layer hidden state under that frozen
+LM (:mod:`toolrm_agent.judges.lm_scoring`, one cached prefix pass for all proposals of a
+context). ``score = sigmoid(head(x))``; the critique names the findings behind a low score
+in words a small policy can act on.
+
+The head was trained as a Bradley-Terry reward model: for a preference pair, the loss is
+``-log sigmoid(head(x_chosen) - head(x_rejected))``.
+
+Readings of the LM can be cached on disk (``cache_dir``): a sqlite file keyed by the
+exact token ids, so re-running a benchmark does not run the LM again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolrm_agent.calls import Proposal
+from toolrm_agent.context import JudgeContext
+from toolrm_agent.errors import CheckpointError
+from toolrm_agent.judges.base import BatchJudge
+from toolrm_agent.judges.features import FEATURE_NAMES, Features, Finding, call_features
+from toolrm_agent.verdicts import (
+    CallVerdict,
+    Critique,
+    Issue,
+    IssueCode,
+    TokenUsage,
+)
+
+MANIFEST = "critic.json"
+HEAD = "head.npz"
+KIND = "toolrm-trained-critic"
+
+LM_STAT_NAMES: tuple[str, ...] = ("lm_mean_logprob", "lm_min_logprob", "lm_sum_logprob", "lm_tokens")
+
+HiddenMode = Literal["none", "mean", "last", "both"]
+
+
+class CriticManifest(BaseModel):
+    """What a critic directory holds (``critic.json``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["toolrm-trained-critic"] = KIND
+    version: int = 1
+    features: bool = True
+    relevance: bool = True
+    lm_stats: bool = False
+    hidden: HiddenMode = "none"
+    base_model: str | None = None
+    """The frozen LM (``default`` = the offline Qwen2.5-Coder-0.5B, or a directory)."""
+    encoder: str | None = "minilm"
+    """The sentence encoder of the relevance features (``minilm`` = the offline wheel)."""
+    input_names: list[str] = Field(default_factory=list)
+    """Names of the scalar inputs, in order (the hidden state follows them)."""
+    threshold: float = 0.5
+    """Accept a proposal when ``sigmoid(logit) >= threshold``."""
+    trained_on: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+    def scalar_names(self) -> list[str]:
+        from toolrm_agent.judges.relevance import RELEVANCE_NAMES
+
+        names: list[str] = []
+        if self.features:
+            names += FEATURE_NAMES
+        if self.relevance:
+            names += RELEVANCE_NAMES
+        if self.lm_stats:
+            names += LM_STAT_NAMES
+        return names
+
+
+class CriticHead:
+    """The head, in numpy: standardise, project the hidden state, MLP → one logit."""
+
+    def __init__(self, arrays: dict[str, Any]) -> None:
+        self.mean = arrays["mean"]
+        self.std = arrays["std"]
+        self.proj = arrays.get("proj")  # (hidden_dim, k) or absent
+        self.w1, self.b1 = arrays["w1"], arrays["b1"]
+        self.w2, self.b2 = arrays["w2"], arrays["b2"]
+        self.wl = arrays.get("wl")  # linear skip from the scalar inputs (or absent)
+
+    @classmethod
+    def load(cls, path: Path) -> CriticHead:
+        import numpy as np
+
+        with np.load(path) as data:
+            return cls({k: data[k] for k in data.files})
+
+    def __call__(self, scalars: Any, hidden: Any | None) -> Any:
+        import numpy as np
+
+        x = (scalars - self.mean) / self.std
+        if self.proj is not None and hidden is not None:
+            x = np.concatenate([x, hidden @ self.proj], axis=1)
+        h = np.tanh(x @ self.w1 + self.b1)
+        out = h @ self.w2 + self.b2
+        if self.wl is not None:
+            out = out + ((scalars - self.mean) / self.std) @ self.wl
+        return out.reshape(-1)
+
+
+class ReadingCache:
+    """LM readings on disk, keyed by model and exact token ids (sqlite)."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path / "readings.sqlite", check_same_thread=False)
+        self._db.execute("create table if not exists r (k text primary key, v blob)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, prefix: list[int], suffix: list[int]) -> str:
+        raw = json.dumps([model, prefix, suffix]).encode()
+        return hashlib.sha1(raw).hexdigest()
+
+    def get(self, key: str) -> Any | None:
+        import pickle
+
+        with self._lock:
+            row = self._db.execute("select v from r where k = ?", (key,)).fetchone()
+        return pickle.loads(row[0]) if row else None  # noqa: S301 - our own cache file
+
+    def put(self, key: str, value: Any) -> None:
+        import pickle
+
+        with self._lock:
+            self._db.execute("insert or replace into r values (?, ?)", (key, pickle.dumps(value)))
+            self._db.commit()
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def resolve_critic_dir(target: str | Path) -> Path:
+    """``default`` → the shipped critic; anything else is a directory that must exist."""
+    if str(target) == "default":
+        from toolrm_agent.critics import default_critic_dir
+
+        return default_critic_dir()
+    path = Path(target)
+    if not (path / MANIFEST).is_file():
+        raise CheckpointError(
+            f"{str(path)!r} is not a trained critic directory (no {MANIFEST}); "
+            "train one with `toolrm train disc --method cached`"
+        )
+    return path
+
+
+class CriticReader:
+    """Reads the critic's inputs off (context, proposals): features, relevance, the LM.
+
+    The trained critic and its trainer share this class, so what the head was trained on
+    is exactly what it reads at inference. ``base_model`` is resolved (and an offline
+    model built once) here, so a missing model fails at construction.
+    """
+
+    def __init__(
+        self,
+        *,
+        features: bool = True,
+        relevance: bool = True,
+        lm_stats: bool = False,
+        hidden: HiddenMode = "none",
+        base_model: str | None = None,
+        encoder: str | None = "minilm",
+        cache_dir: str | Path | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.features = features
+        self.relevance = relevance
+        self.lm_stats = lm_stats
+        self.hidden = hidden
+        self.encoder_name = encoder or "minilm"
+        self.device = device
+        self._cache = ReadingCache(Path(cache_dir)) if cache_dir else None
+        self._lm: Any = None
+        self._encoder: Any = None
+        self._lock = threading.Lock()
+        self._base_dir = _resolve_base(base_model) if base_model is not None else None
+        if (lm_stats or hidden != "none") and self._base_dir is None:
+            raise CheckpointError("LM inputs (lm_stats / hidden) need a base_model")
+        if relevance:
+            from toolrm_agent.judges.relevance import encoder_path
+
+            encoder_path(self.encoder_name)  # fails now if it is missing
+
+    @property
+    def lm(self) -> Any:
+        with self._lock:
+            if self._lm is None and self._base_dir is not None:
+                from toolrm_agent.judges.lm_scoring import LMScorer
+
+                self._lm = LMScorer(self._base_dir, device=self.device)
+        return self._lm
+
+    @property
+    def encoder(self) -> Any:
+        with self._lock:
+            if self._encoder is None and self.relevance:
+                from toolrm_agent.judges.relevance import RelevanceEncoder
+
+                self._encoder = RelevanceEncoder(self.encoder_name)
+        return self._encoder
+
+    def _lm_readings(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Any]:
+        lm = self.lm
+        if self._cache is None:
+            return list(lm.read(context, proposals))
+        prefix = lm.prefix_ids(context)
+        model = str(self._base_dir)
+        keys = [ReadingCache.key(model, prefix, lm.suffix_ids(p)) for p in proposals]
+        found = [self._cache.get(k) for k in keys]
+        todo = [i for i, f in enumerate(found) if f is None]
+        if todo:
+            fresh = lm.read(context, [proposals[i] for i in todo])
+            for i, reading in zip(todo, fresh, strict=True):
+                self._cache.put(keys[i], reading)
+                found[i] = reading
+        return found
+
+    def inputs(
+        self, context: JudgeContext, proposals: Sequence[Proposal]
+    ) -> tuple[Any, Any, list[Features], int]:
+        """(scalar inputs [n, d], hidden states [n, h] or None, features, LM tokens read)."""
+        import numpy as np
+
+        feats = [call_features(context, p) for p in proposals]
+        columns: list[list[float]] = [[] for _ in proposals]
+        if self.features:
+            for row, f in zip(columns, feats, strict=True):
+                row.extend(f.values)
+        if self.relevance:
+            from toolrm_agent.judges.relevance import (
+                relevance_features,
+                relevance_findings,
+                tool_similarities,
+            )
+
+            rel = relevance_features(self.encoder, context, proposals)
+            sims = tool_similarities(self.encoder, context)
+            for row, r in zip(columns, rel, strict=True):
+                row.extend(r)
+            feats = [
+                Features(f.values, f.findings + relevance_findings(p, r, sims))
+                for f, p, r in zip(feats, proposals, rel, strict=True)
+            ]
+        hidden = None
+        tokens = 0
+        if self._base_dir is not None:
+            readings = self._lm_readings(context, proposals)
+            tokens = readings[0].prefix_tokens + sum(r.tokens for r in readings) if readings else 0
+            if self.lm_stats:
+                for row, r in zip(columns, readings, strict=True):
+                    row.extend(_lm_stats(r))
+            if self.hidden != "none":
+                hidden = np.stack([_hidden(r, self.hidden) for r in readings])
+        return np.asarray(columns, dtype=np.float32), hidden, feats, tokens
+
+
+class TrainedCritic(BatchJudge):
+    """A trained critic directory as a pointwise judge (see the module docstring).
+
+    Args:
+        path: a critic directory, or ``"default"`` for the shipped one.
+        threshold: overrides the manifest's accept threshold.
+        cache_dir: cache LM readings on disk here.
+        device: torch device of the LM and encoder.
+        name: the judge's name in verdicts (default ``disc:<path>``).
+    """
+
+    pairwise = False
+
+    def __init__(
+        self,
+        path: str | Path = "default",
+        *,
+        threshold: float | None = None,
+        cache_dir: str | Path | None = None,
+        device: str = "cpu",
+        name: str | None = None,
+    ) -> None:
+        self.path = resolve_critic_dir(path)
+        try:
+            self.manifest = CriticManifest.model_validate_json((self.path / MANIFEST).read_text())
+        except ValueError as exc:
+            raise CheckpointError(f"{self.path / MANIFEST} is not a critic manifest: {exc}") from exc
+        if not (self.path / HEAD).is_file():
+            raise CheckpointError(f"critic directory {str(self.path)!r} has no {HEAD}")
+        self.head = CriticHead.load(self.path / HEAD)
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.threshold = self.manifest.threshold if threshold is None else threshold
+        self.device = device
+        self.name = name or f"disc:{path}"
+        m = self.manifest
+        uses_lm = m.lm_stats or m.hidden != "none"
+        if uses_lm and m.base_model is None:
+            raise CheckpointError(f"{self.path / MANIFEST} reads an LM but names no base_model")
+        self.reader = CriticReader(
+            features=m.features,
+            relevance=m.relevance,
+            lm_stats=m.lm_stats,
+            hidden=m.hidden,
+            base_model=m.base_model if uses_lm else None,
+            encoder=m.encoder,
+            cache_dir=cache_dir,
+            device=device,
+        )
+
+    def inputs(self, context: JudgeContext, proposals: Sequence[Proposal]) -> tuple[Any, Any, list[Features], int]:
+        """(scalar inputs [n, d], hidden states [n, h] or None, features, LM tokens read)."""
+        return self.reader.inputs(context, proposals)
+
+    # -- scoring -----------------------------------------------------------------------
+
+    def logits(self, context: JudgeContext, proposals: Sequence[Proposal]) -> tuple[list[float], list[Features], int]:
+        scalars, hidden, feats, tokens = self.inputs(context, proposals)
+        return [float(x) for x in self.head(scalars, hidden)], feats, tokens
+
+    def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
+        if not proposals:
+            return []
+        start = time.perf_counter()
+        logits, feats, tokens = self.logits(context, proposals)
+        seconds = (time.perf_counter() - start) / len(proposals)
+        per_item = tokens // len(proposals)
+        return [
+            self._critique(p, _sigmoid(x), f, per_item, seconds)
+            for p, x, f in zip(proposals, logits, feats, strict=True)
+        ]
+
+    def _critique(self, proposal: Proposal, score: float, feats: Features, tokens: int, seconds: float) -> Critique:
+        accepted = score >= self.threshold
+        findings = list(feats.findings)
+        text = "" if accepted else critique_text(proposal, score, self.threshold, findings)
+        issues_by_call: dict[str | None, list[Issue]] = {}
+        if not accepted:
+            for f in findings or [Finding(IssueCode.JUDGE_REJECTED, "low reward")]:
+                issues_by_call.setdefault(f.call, []).append(
+                    Issue(code=f.code, message=f.message[:500],
+                          severity="warning" if f.code == IssueCode.UNGROUNDED_VALUE and accepted else "error")
+                )
+        whole = issues_by_call.get(None, [])
+        calls = tuple(
+            CallVerdict(
+                tool_call_id=c.id,
+                ok=accepted,
+                score=score,
+                issues=tuple(issues_by_call.get(c.name, []) + whole),
+            )
+            for c in proposal.calls
+        ) + tuple(
+            CallVerdict(tool_call_id=f.id, ok=False, score=0.0,
+                        issues=(Issue(code=IssueCode.MALFORMED_ARGUMENTS, message=f.reason[:500]),))
+            for f in proposal.failures
+        )
+        return Critique(
+            accepted=accepted,
+            score=score,
+            text=text,
+            judge=self.name,
+            calls=calls,
+            usage=TokenUsage(input_tokens=tokens),
+            latency_s=seconds,
+        )
+
+
+
+def _lm_stats(r: Any) -> list[float]:
+    from toolrm_agent.judges.lm_scoring import finite
+
+    return [finite(r.mean_logprob), finite(r.min_logprob), finite(r.sum_logprob) / 10.0,
+            math.log1p(r.tokens)]
+
+
+def _hidden(r: Any, mode: str) -> Any:
+    import numpy as np
+
+    if mode == "mean":
+        return r.hidden_mean
+    if mode == "last":
+        return r.hidden_last
+    return np.concatenate([r.hidden_mean, r.hidden_last])
+
+
+def _resolve_base(name: str) -> Path:
+    path = Path(name)
+    if path.is_dir():
+        return path
+    from toolrm_agent.models import resolve_model
+    from toolrm_agent.models.registry import lookup
+
+    if lookup(name) is None:
+        raise CheckpointError(f"the critic's base model {name!r} is neither a directory nor an offline model")
+    return Path(resolve_model(name))
+
+
+_ORDER = {
+    IssueCode.UNKNOWN_FUNCTION: 0, IssueCode.MALFORMED_ARGUMENTS: 0, IssueCode.MISSING_REQUIRED: 1,
+    IssueCode.UNEXPECTED_ARGUMENT: 1, IssueCode.TYPE_MISMATCH: 1, IssueCode.ENUM_VIOLATION: 1,
+    IssueCode.IRRELEVANT_CALL: 2, IssueCode.NO_CALL: 2, IssueCode.DUPLICATE_CALL: 3,
+    IssueCode.UNCOVERED_REQUEST: 4, IssueCode.UNGROUNDED_VALUE: 5,
+}
+
+
+def critique_text(proposal: Proposal, score: float, threshold: float, findings: Sequence[Finding]) -> str:
+    """The rejection in words: the score, then what to fix, most important first."""
+    lines = [f"The critic scored this proposal {score:.2f} (it accepts from {threshold:.2f})."]
+    ordered = sorted(findings, key=lambda f: _ORDER.get(f.code, 9))
+    for f in ordered[:4]:
+        lines.append(f"- {f.message}")
+    if not ordered:
+        lines.append(
+            "- Check that the function fits the request, that every value is the user's own, "
+            "and that every item the user asked about gets its call."
+        )
+    return "\n".join(lines)
+
+
+__all__ = ["CriticHead", "CriticManifest", "CriticReader", "LM_STAT_NAMES", "ReadingCache", "TrainedCritic",
+           "critique_text", "resolve_critic_dir"]

@@ -1,0 +1,56 @@
+"""One factory for the chat model a policy spec names (agents, evals, data builds).
+
+``openai:<model>@<base_url>`` is a model behind an OpenAI-compatible server (vLLM, the
+llama.cpp server) reached through ``langchain-openai``; anything else is a
+:class:`~toolrm_agent.models.LocalChatModel` (``default`` = the offline
+Qwen2.5-Coder-0.5B-Instruct, ``smollm2``, a local directory or a hub id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def load_chat_model(
+    spec: str = "default", *, max_new_tokens: int = 256, temperature: float = 0.0, **options: Any
+) -> Any:
+    """The chat model ``spec`` names (see the module docstring)."""
+    if spec.startswith("openai:"):
+        from toolrm_agent.integrations.openai_server import chat_model_for_server
+        from toolrm_agent.judges.specs import parse_judge_spec
+
+        parsed = parse_judge_spec(spec)
+        return chat_model_for_server(
+            parsed.target,
+            str(parsed.base_url),
+            max_tokens=max_new_tokens,
+            temperature=temperature,
+            **{**parsed.model_options, **options},
+        )
+    from toolrm_agent.models.local_chat import LocalChatModel
+
+    return LocalChatModel(
+        model_path=spec, max_new_tokens=max_new_tokens, temperature=temperature, **options
+    )
+
+
+__all__ = ["load_chat_model", "sample_messages"]
+
+
+def sample_messages(model: Any, messages: list[Any], tools: list[Any], k: int) -> list[Any]:
+    """``k`` answers of ``model`` (a chat model that samples) to ``messages``, tools bound.
+
+    A model with an ``n`` field (:class:`~toolrm_agent.models.LocalChatModel`) draws the
+    ``k`` samples in one ``generate`` call (one prompt, ``num_return_sequences=k``); any
+    other chat model is asked ``k`` times in one ``batch``. Only ``AIMessage`` answers
+    are returned.
+    """
+    from langchain_core.messages import AIMessage
+
+    if k <= 0:
+        return []
+    if "n" in getattr(type(model), "model_fields", {}):
+        result = model.generate([list(messages)], tools=tools, n=k)
+        return [g.message for g in result.generations[0] if isinstance(g.message, AIMessage)]
+    bound = model.bind_tools(tools)
+    return [m for m in bound.batch([list(messages)] * k) if isinstance(m, AIMessage)]

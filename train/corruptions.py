@@ -1,0 +1,550 @@
+"""Rule-based corruptions of the ground truth that mirror the mistakes real models make.
+
+Each corruption takes the ground truth of one record and returns a wrong proposal, or
+``None`` where it does not apply (no parallel call to drop, no optional argument to
+leave out). What they copy, measured on the failing BFCL outputs of 57 models (the
+rejected sides of ``toolrm eval trbench``): most real mistakes are well-formed calls —
+a parallel call missing or merged into one list, a value that is not in the request
+(``'Paris, France'`` for ``'Paris'``, ``'default'``), a value reformatted or partly
+copied, an optional argument the user gave left out, an invented optional argument, a
+neighbouring function, and calls where no offered tool fits.
+
+============================  ===============================================================
+name                          what it does
+============================  ===============================================================
+``drop_call``                 one of several calls left out
+``duplicate_call``            one call repeated verbatim
+``merge_parallel``            calls of one function that differ in one argument merged into
+                              one call whose value is the list of their values
+``split_list``                a list argument of several items split into one call per item
+``swap_values``               one argument's values swapped between two calls of one function
+``ungrounded_value``          a value replaced by one that appears nowhere in the conversation
+``paraphrase_value``          a string value reformatted, cut short or padded ("Paris, France")
+``drop_optional``             an optional argument the ground truth gives is left out
+``add_optional``              an optional argument the ground truth does not give is added with
+                              a value nobody asked for
+``drop_required``             a required argument left out
+``type_change``               a value given the wrong type (``"5"`` for 5, a list for a string)
+``wrong_function``            another offered function called with what fits of the arguments
+``unknown_function``          a function that is not offered (a near-miss of the right name)
+``no_call``                   nothing called although the request needs a call
+``irrelevant_call``           (no-call records) an offered function called although none fits
+============================  ===============================================================
+
+Every corruption is deterministic given its ``random.Random``; :func:`corrupt` applies
+a seeded selection of them and tags each result with its name.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.specs import ToolSpec
+from train.records import TrainRecord
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a corruption may look at: the record's ground truth, tools and text."""
+
+    record: TrainRecord
+    calls: tuple[ToolCall, ...]
+    specs: dict[str, ToolSpec]
+    text: str
+    """The conversation's text, lower-cased (to check that a new value is ungrounded)."""
+    pool: Sequence[str]
+    """String values seen in other records (material for ungrounded replacements)."""
+
+    @classmethod
+    def of(cls, record: TrainRecord, pool: Sequence[str] = ()) -> Situation:
+        specs = {s.name: s for s in record.specs()}
+        text = " ".join(str(m.get("content") or "") for m in record.messages).lower()
+        return cls(record, record.ground_truth().calls, specs, text, pool)
+
+    def grounded(self, value: Any) -> bool:
+        return str(value).lower() in self.text
+
+
+Corruption = Callable[[Situation, random.Random], Proposal | None]
+
+
+def _proposal(calls: Sequence[ToolCall]) -> Proposal:
+    return Proposal(calls=tuple(c.override(id=f"c{i}") for i, c in enumerate(calls)))
+
+
+def _with_args(call: ToolCall, args: dict[str, Any]) -> ToolCall:
+    return call.override(arguments=args)
+
+
+def _scalar_keys(call: ToolCall, kinds: tuple[type, ...] = (str, int, float)) -> list[str]:
+    return [
+        k
+        for k, v in call.arguments.items()
+        if isinstance(v, kinds) and not isinstance(v, bool)
+    ]
+
+
+# ------------------------------------------------------------------------- call count
+
+
+def drop_call(s: Situation, rng: random.Random) -> Proposal | None:
+    if len(s.calls) < 2:
+        return None
+    keep = list(s.calls)
+    keep.pop(rng.randrange(len(keep)))
+    return _proposal(keep)
+
+
+def duplicate_call(s: Situation, rng: random.Random) -> Proposal | None:
+    if not s.calls:
+        return None
+    calls = list(s.calls)
+    calls.insert(rng.randrange(len(calls) + 1), rng.choice(s.calls))
+    return _proposal(calls)
+
+
+def merge_parallel(s: Situation, rng: random.Random) -> Proposal | None:
+    by_name: dict[str, list[ToolCall]] = {}
+    for c in s.calls:
+        by_name.setdefault(c.name, []).append(c)
+    groups = [g for g in by_name.values() if len(g) >= 2]
+    if not groups:
+        return None
+    group = rng.choice(groups)
+    differing = [
+        k
+        for k in group[0].arguments
+        if all(k in c.arguments for c in group)
+        and len({repr(c.arguments[k]) for c in group}) == len(group)
+    ]
+    if not differing:
+        return None
+    key = rng.choice(differing)
+    merged_args = dict(group[0].arguments)
+    merged_args[key] = [c.arguments[key] for c in group]
+    rest = [c for c in s.calls if c not in group]
+    return _proposal([_with_args(group[0], merged_args), *rest])
+
+
+def split_list(s: Situation, rng: random.Random) -> Proposal | None:
+    options = [
+        (i, k)
+        for i, c in enumerate(s.calls)
+        for k, v in c.arguments.items()
+        if isinstance(v, list) and 2 <= len(v) <= 5
+        and all(isinstance(x, str | int | float) for x in v)
+    ]
+    if not options:
+        return None
+    i, key = rng.choice(options)
+    call = s.calls[i]
+    pieces = [_with_args(call, {**call.arguments, key: [item]}) for item in call.arguments[key]]
+    if rng.random() < 0.5:  # half the time the item is given bare, not as a one-item list
+        pieces = [_with_args(call, {**call.arguments, key: item}) for item in call.arguments[key]]
+    return _proposal([*s.calls[:i], *pieces, *s.calls[i + 1 :]])
+
+
+def swap_values(s: Situation, rng: random.Random) -> Proposal | None:
+    options = []
+    for i, a in enumerate(s.calls):
+        for j in range(i + 1, len(s.calls)):
+            b = s.calls[j]
+            if a.name != b.name:
+                continue
+            for k in a.arguments:
+                if k in b.arguments and repr(a.arguments[k]) != repr(b.arguments[k]):
+                    options.append((i, j, k))
+    # one key swapped between two calls of one function (needs another key to differ,
+    # otherwise the swap only reorders the calls)
+    options = [
+        (i, j, k)
+        for i, j, k in options
+        if any(
+            kk != k and repr(s.calls[i].arguments.get(kk)) != repr(s.calls[j].arguments.get(kk))
+            for kk in s.calls[i].arguments
+        )
+    ]
+    if not options:
+        return None
+    i, j, key = rng.choice(options)
+    calls = list(s.calls)
+    a, b = calls[i], calls[j]
+    calls[i] = _with_args(a, {**a.arguments, key: b.arguments[key]})
+    calls[j] = _with_args(b, {**b.arguments, key: a.arguments[key]})
+    return _proposal(calls)
+
+
+# ----------------------------------------------------------------------------- values
+
+_SUFFIXES = (", USA", ", UK", " City", " Inc.", " (default)", " area", ", Europe", " 2024")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def _new_number(value: float | int, s: Situation, rng: random.Random) -> float | int | None:
+    for _ in range(8):
+        if isinstance(value, int):
+            cand: float | int = rng.choice(
+                [value + rng.randint(1, 9), value * 10, max(0, value - rng.randint(1, 5)) or 7,
+                 rng.choice([10, 12, 24, 30, 50, 100, 365, 1000])]
+            )
+        else:
+            cand = rng.choice([round(value * rng.uniform(0.3, 3.0), 2), value * 100, value / 100, 0.5])
+        if cand != value and not s.grounded(cand):
+            return cand
+    return None
+
+
+def _new_string(value: str, s: Situation, rng: random.Random) -> str | None:
+    pool = [p for p in s.pool if p.lower() != value.lower() and not s.grounded(p)]
+    if pool and rng.random() < 0.7:
+        return rng.choice(pool)
+    generic = ["default", "unknown", "all", "example", "none", "string", "user", "general"]
+    cand = rng.choice(generic)
+    return None if s.grounded(cand) or cand == value.lower() else cand
+
+
+def ungrounded_value(s: Situation, rng: random.Random) -> Proposal | None:
+    options = [(i, k) for i, c in enumerate(s.calls) for k in _scalar_keys(c)]
+    rng.shuffle(options)
+    for i, key in options:
+        call = s.calls[i]
+        old = call.arguments[key]
+        new = _new_number(old, s, rng) if isinstance(old, int | float) else _new_string(old, s, rng)
+        if new is None:
+            continue
+        calls = list(s.calls)
+        calls[i] = _with_args(call, {**call.arguments, key: new})
+        return _proposal(calls)
+    return None
+
+
+def _paraphrase(value: str, rng: random.Random) -> str | None:
+    date = _DATE.match(value)
+    if date:
+        y, m, d = date.groups()
+        if 1 <= int(m) <= 12:
+            return rng.choice(
+                [f"{_MONTHS[int(m) - 1]} {int(d)}, {y}", f"{m}/{d}/{y}", f"{d}-{m}-{y}"]
+            )
+    words = value.split()
+    moves: list[Callable[[], str]] = [lambda: value + rng.choice(_SUFFIXES)]
+    if len(words) >= 2:
+        moves += [lambda: " ".join(words[: rng.randint(1, len(words) - 1)]),
+                  lambda: " ".join(words[1:])]
+    if len(words) >= 2 and all(w[:1].isalpha() for w in words):
+        moves.append(lambda: "".join(w[0].upper() for w in words))
+    if len(value) >= 6 and len(words) == 1:
+        moves.append(lambda: value[: max(3, len(value) // 2)])
+    out = rng.choice(moves)()
+    return out if out.strip() and out != value else None
+
+
+def paraphrase_value(s: Situation, rng: random.Random) -> Proposal | None:
+    options = [(i, k) for i, c in enumerate(s.calls) for k in _scalar_keys(c, (str,))]
+    rng.shuffle(options)
+    for i, key in options:
+        call = s.calls[i]
+        new = _paraphrase(call.arguments[key], rng)
+        if new is None:
+            continue
+        calls = list(s.calls)
+        calls[i] = _with_args(call, {**call.arguments, key: new})
+        return _proposal(calls)
+    return None
+
+
+# -------------------------------------------------------------------------- arguments
+
+
+def drop_optional(s: Situation, rng: random.Random) -> Proposal | None:
+    options = []
+    for i, c in enumerate(s.calls):
+        spec = s.specs.get(c.name)
+        required = set(spec.required) if spec else set()
+        options += [(i, k) for k in c.arguments if k not in required]
+    if not options:
+        return None
+    i, key = rng.choice(options)
+    calls = list(s.calls)
+    calls[i] = _with_args(calls[i], {k: v for k, v in calls[i].arguments.items() if k != key})
+    return _proposal(calls)
+
+
+def drop_required(s: Situation, rng: random.Random) -> Proposal | None:
+    options = []
+    for i, c in enumerate(s.calls):
+        spec = s.specs.get(c.name)
+        if spec:
+            options += [(i, k) for k in spec.required if k in c.arguments]
+    if not options:
+        return None
+    i, key = rng.choice(options)
+    calls = list(s.calls)
+    calls[i] = _with_args(calls[i], {k: v for k, v in calls[i].arguments.items() if k != key})
+    return _proposal(calls)
+
+
+def _invent(schema: dict[str, Any], s: Situation, rng: random.Random) -> Any:
+    enum = schema.get("enum")
+    default = schema.get("default")
+    if isinstance(enum, list) and enum:
+        choices = [e for e in enum if e != default]
+        return rng.choice(choices) if choices else None
+    kind = schema.get("type")
+    if kind == "integer":
+        return _new_number(rng.choice([5, 10, 20, 100]), s, rng)
+    if kind == "number":
+        return _new_number(rng.choice([0.5, 1.5, 2.5]), s, rng)
+    if kind == "boolean":
+        return (not default) if isinstance(default, bool) else True
+    if kind == "array":
+        item = _new_string("", s, rng)
+        return [item] if item else None
+    if kind in ("string", None):
+        return _new_string("", s, rng)
+    return None
+
+
+def add_optional(s: Situation, rng: random.Random) -> Proposal | None:
+    options = []
+    for i, c in enumerate(s.calls):
+        spec = s.specs.get(c.name)
+        if spec:
+            options += [(i, k) for k in spec.properties if k not in c.arguments]
+    rng.shuffle(options)
+    for i, key in options:
+        call = s.calls[i]
+        schema = s.specs[call.name].properties.get(key)
+        value = _invent(schema if isinstance(schema, dict) else {}, s, rng)
+        if value is None:
+            continue
+        calls = list(s.calls)
+        calls[i] = _with_args(call, {**call.arguments, key: value})
+        return _proposal(calls)
+    return None
+
+
+def type_change(s: Situation, rng: random.Random) -> Proposal | None:
+    options = [(i, k) for i, c in enumerate(s.calls) for k in c.arguments]
+    rng.shuffle(options)
+    for i, key in options:
+        old = s.calls[i].arguments[key]
+        new: Any
+        if isinstance(old, bool):
+            new = str(old).lower()
+        elif isinstance(old, int | float):
+            new = str(old)
+        elif isinstance(old, str) and old.strip().lstrip("-").replace(".", "", 1).isdigit():
+            new = float(old) if "." in old else int(old)
+        elif isinstance(old, str):
+            new = [old]
+        elif isinstance(old, list) and old:
+            new = old[0] if not isinstance(old[0], list | dict) else None
+        else:
+            new = None
+        if new is None:
+            continue
+        calls = list(s.calls)
+        calls[i] = _with_args(calls[i], {**calls[i].arguments, key: new})
+        return _proposal(calls)
+    return None
+
+
+# -------------------------------------------------------------------------- functions
+
+
+def _fill(spec: ToolSpec, donor: dict[str, Any], s: Situation, rng: random.Random) -> dict[str, Any]:
+    """Arguments for ``spec``: same-named donor values first, then any value of a fitting type."""
+    args: dict[str, Any] = {}
+    spare = list(donor.values())
+    for key in spec.required or list(spec.properties)[:2]:
+        if key in donor:
+            args[key] = donor[key]
+            continue
+        schema = spec.properties.get(key)
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        fitting = [
+            v for v in spare
+            if (kind == "string" and isinstance(v, str))
+            or (kind in ("integer", "number") and isinstance(v, int | float) and not isinstance(v, bool))
+        ]
+        if fitting:
+            args[key] = rng.choice(fitting)
+        else:
+            invented = _invent(schema if isinstance(schema, dict) else {}, s, rng)
+            if invented is not None:
+                args[key] = invented
+    return args
+
+
+def wrong_function(s: Situation, rng: random.Random) -> Proposal | None:
+    if not s.calls:
+        return None
+    used = {c.name for c in s.calls}
+    others = [spec for name, spec in s.specs.items() if name not in used]
+    if not others:
+        return None
+    i = rng.randrange(len(s.calls))
+    spec = rng.choice(others)
+    calls = list(s.calls)
+    calls[i] = ToolCall(name=spec.name, arguments=_fill(spec, calls[i].arguments, s, rng))
+    return _proposal(calls)
+
+
+def _near_miss(name: str, rng: random.Random) -> str:
+    parts = re.split(r"([._])", name)
+    moves = [
+        lambda: name + rng.choice(["_v2", "_info", "_details", "s"]),
+        lambda: rng.choice(["get_", "fetch_", "search_"]) + name.split(".")[-1],
+        lambda: name.replace(".", "_") if "." in name else name + "_api",
+    ]
+    if len(parts) > 1:
+        moves.append(lambda: parts[-1])
+    return rng.choice(moves)()
+
+
+def unknown_function(s: Situation, rng: random.Random) -> Proposal | None:
+    if not s.calls:
+        return None
+    i = rng.randrange(len(s.calls))
+    name = _near_miss(s.calls[i].name, rng)
+    if name in s.specs:
+        return None
+    calls = list(s.calls)
+    calls[i] = calls[i].override(name=name)
+    return _proposal(calls)
+
+
+def no_call(s: Situation, rng: random.Random) -> Proposal | None:
+    if not s.calls:
+        return None
+    return Proposal(content="Could you tell me more about what you need?")
+
+
+_SPAN = re.compile(r"'([^']{2,40})'|\"([^\"]{2,40})\"|\b([A-Z][\w-]+(?: [A-Z][\w-]+)*)|(\d+(?:\.\d+)?)")
+
+
+def irrelevant_call(s: Situation, rng: random.Random) -> Proposal | None:
+    """For a record where nothing fits: call an offered function with values from the text."""
+    if s.calls or not s.specs:
+        return None
+    user = s.record.last_user_text()
+    found: list[Any] = []
+    for m in _SPAN.finditer(user):
+        quoted = m.group(1) or m.group(2) or m.group(3)
+        if quoted:
+            found.append(quoted)
+        elif m.group(4):
+            found.append(float(m.group(4)) if "." in m.group(4) else int(m.group(4)))
+    donor = {f"v{i}": v for i, v in enumerate(found)} or {"v": user[:40]}
+    spec = rng.choice(list(s.specs.values()))
+    return _proposal([ToolCall(name=spec.name, arguments=_fill(spec, donor, s, rng))])
+
+
+CORRUPTIONS: dict[str, Corruption] = {
+    f.__name__: f
+    for f in (
+        drop_call,
+        duplicate_call,
+        merge_parallel,
+        split_list,
+        swap_values,
+        ungrounded_value,
+        paraphrase_value,
+        drop_optional,
+        add_optional,
+        drop_required,
+        type_change,
+        wrong_function,
+        unknown_function,
+        no_call,
+        irrelevant_call,
+    )
+}
+
+
+def corrupt(
+    record: TrainRecord,
+    *,
+    rng: random.Random,
+    limit: int = 6,
+    pool: Sequence[str] = (),
+    names: Sequence[str] | None = None,
+) -> list[tuple[str, Proposal]]:
+    """Up to ``limit`` distinct corrupted proposals, each tagged with its corruption.
+
+    The corruptions are tried in a random order (``rng``), skipping those that do not
+    apply and results that repeat one already made or the ground truth itself.
+    """
+    situation = Situation.of(record, pool)
+    order = list(names or CORRUPTIONS)
+    rng.shuffle(order)
+    seen = {record.ground_truth().render()}
+    out: list[tuple[str, Proposal]] = []
+    for name in order:
+        if len(out) >= limit:
+            break
+        proposal = CORRUPTIONS[name](situation, rng)
+        if proposal is None:
+            continue
+        key = proposal.render()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((name, proposal))
+    return out
+
+
+def value_pool(records: Sequence[TrainRecord], limit: int = 5000) -> list[str]:
+    """Short string argument values of the ground truths, as material for replacements."""
+    pool: dict[str, None] = {}
+    for r in records:
+        for c in r.calls:
+            for v in c.arguments.values():
+                if isinstance(v, str) and 2 <= len(v) <= 40:
+                    pool.setdefault(v, None)
+        if len(pool) >= limit:
+            break
+    return sorted(pool)
+
+
+def irrelevance_variant(record: TrainRecord) -> TrainRecord | None:
+    """The same request with the functions it needs removed: nothing fits any more.
+
+    This is how BFCL builds its irrelevance questions (and HammerBench its ``ir_``
+    sets). ``None`` when no other tool would remain to tempt a call.
+    """
+    if record.no_call:
+        return None
+    needed = {c.name for c in record.calls}
+    tools = [t for t in record.tools if t.get("function", t).get("name") not in needed]
+    if not tools:
+        return None
+    return record.model_copy(
+        update={
+            "id": f"{record.id}#irrelevant",
+            "subset": f"{record.subset}+irrelevant",
+            "tools": copy.deepcopy(tools),
+            "calls": [],
+            "no_call": True,
+        }
+    )
+
+
+__all__ = [
+    "CORRUPTIONS",
+    "Corruption",
+    "Situation",
+    "corrupt",
+    "irrelevance_variant",
+    "value_pool",
+]

@@ -1,0 +1,428 @@
+"""The CPU-practical critic: inputs read once by a frozen trunk, a small BT head on top.
+
+Full backpropagation through a 0.5B model costs hours per epoch on two CPU cores. Here
+the expensive part runs once per candidate answer and is cached:
+
+1. **read** — for every record of the training pairs, all its distinct candidates go
+   through :class:`~toolrm_agent.judges.trained.CriticReader` in one call (the frozen
+   LM runs the record's prefix once, then every candidate as a short suffix) and the
+   readings — call features, relevance, LM log-likelihood statistics, LM hidden states —
+   are written to ``readings/shard_*.npz``; a killed run resumes after the last shard.
+2. **fit** — a head (standardisation, a learned projection of the hidden state, a
+   tanh MLP plus a linear skip) is trained with the Bradley-Terry loss
+   ``-log sigmoid(s(chosen) - s(rejected))`` on the pairs of 90% of the records; the
+   other 10% (split by record, so no context is in both) give the validation accuracy
+   and the accept threshold (the one that best separates passing from failing candidates,
+   balanced accuracy).
+3. **save** — ``critic.json`` + ``head.npz``: a critic directory that ``disc:DIR``
+   (:class:`~toolrm_agent.judges.trained.TrainedCritic`) loads.
+
+:func:`compare_inputs` fits one head per input set on the same readings, so the options
+(features only, + relevance, + LM statistics, + hidden state) are measured side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from toolrm_agent.calls import Proposal
+from toolrm_agent.errors import TrainingError
+from toolrm_agent.judges.features import FEATURE_NAMES
+from toolrm_agent.judges.relevance import RELEVANCE_NAMES
+from toolrm_agent.judges.trained import HEAD, LM_STAT_NAMES, MANIFEST, CriticManifest, CriticReader
+from train.disc.config import CachedCriticConfig
+from train.pairs import TrainPair, read_pairs
+from train.records import TrainRecord, read_records
+
+ALL_SCALARS: tuple[str, ...] = (*FEATURE_NAMES, *RELEVANCE_NAMES, *LM_STAT_NAMES)
+SHARD = 200
+"""Records per readings shard."""
+
+
+def candidate_key(record_id: str, proposal: Proposal) -> str:
+    return hashlib.sha1(f"{record_id}\x00{proposal.render()}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _by_record(pairs: Sequence[TrainPair]) -> dict[str, dict[str, Proposal]]:
+    out: dict[str, dict[str, Proposal]] = defaultdict(dict)
+    for p in pairs:
+        for side in (p.chosen, p.rejected):
+            out[p.record_id][candidate_key(p.record_id, side.proposal)] = side.proposal
+    return out
+
+
+# ------------------------------------------------------------------------------- read
+
+
+def read_inputs(
+    records: dict[str, TrainRecord],
+    pairs: Sequence[TrainPair],
+    cache: Path,
+    *,
+    base_model: str | None,
+    encoder: str = "minilm",
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Read every candidate of ``pairs`` once into ``cache/shard_*.npz`` (resumable)."""
+    import numpy as np
+
+    cache.mkdir(parents=True, exist_ok=True)
+    meta = {"base_model": base_model, "encoder": encoder, "scalars": list(ALL_SCALARS)}
+    meta_path = cache / "readings.json"
+    if meta_path.exists() and json.loads(meta_path.read_text()) != meta:
+        raise TrainingError(f"{cache} holds readings of another reader ({meta_path}); use another cache")
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    done = set()
+    for shard in sorted(cache.glob("shard_*.npz")):
+        with np.load(shard) as data:
+            done.update(str(r) for r in data["records"])
+    todo_ids = [rid for rid in sorted(_by_record(pairs)) if rid not in done and rid in records]
+    if not todo_ids:
+        echo(f"[read] all {len(done)} records already read")
+        return
+    reader = CriticReader(
+        features=True, relevance=True, lm_stats=base_model is not None,
+        hidden="both" if base_model is not None else "none",
+        base_model=base_model, encoder=encoder,
+    )
+    cands = _by_record(pairs)
+    start = time.perf_counter()
+    n_shard = len(list(cache.glob("shard_*.npz")))
+    for offset in range(0, len(todo_ids), SHARD):
+        chunk = todo_ids[offset : offset + SHARD]
+        keys: list[str] = []
+        scalars: list[Any] = []
+        hiddens: list[Any] = []
+        for rid in chunk:
+            items = list(cands[rid].items())
+            x, h, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
+            keys += [k for k, _ in items]
+            scalars.append(_full_scalars(x, base_model is not None))
+            if h is not None:
+                hiddens.append(h.astype(np.float16))
+        arrays: dict[str, Any] = {
+            "records": np.array(chunk),
+            "keys": np.array(keys),
+            "scalars": np.concatenate(scalars).astype(np.float32),
+        }
+        if hiddens:
+            arrays["hidden"] = np.concatenate(hiddens)
+        tmp = cache / f"shard_{n_shard:05d}.tmp.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(cache / f"shard_{n_shard:05d}.npz")
+        n_shard += 1
+        done_now = offset + len(chunk)
+        rate = done_now / (time.perf_counter() - start)
+        echo(f"[read] {done_now}/{len(todo_ids)} records ({rate:.2f}/s)")
+
+
+def _full_scalars(x: Any, has_lm: bool) -> Any:
+    import numpy as np
+
+    if has_lm:
+        return x
+    pad = np.zeros((x.shape[0], len(LM_STAT_NAMES)), dtype=np.float32)
+    return np.concatenate([x, pad], axis=1)
+
+
+def load_inputs(cache: Path) -> tuple[dict[str, int], Any, Any | None]:
+    """(key → row, scalars [N, d], hidden [N, h] or None) of every shard."""
+    import numpy as np
+
+    keys: list[str] = []
+    scalars, hiddens = [], []
+    for shard in sorted(cache.glob("shard_*.npz")):
+        with np.load(shard) as data:
+            keys += [str(k) for k in data["keys"]]
+            scalars.append(data["scalars"])
+            if "hidden" in data.files:
+                hiddens.append(data["hidden"])
+    if not keys:
+        raise TrainingError(f"no readings under {cache}")
+    index = {k: i for i, k in enumerate(keys)}
+    return index, np.concatenate(scalars), (np.concatenate(hiddens) if hiddens else None)
+
+
+# -------------------------------------------------------------------------------- fit
+
+
+def scalar_columns(inputs: Sequence[str]) -> list[int]:
+    names: list[str] = []
+    if "features" in inputs:
+        names += FEATURE_NAMES
+    if "relevance" in inputs:
+        names += RELEVANCE_NAMES
+    if "lm_stats" in inputs:
+        names += LM_STAT_NAMES
+    return [ALL_SCALARS.index(n) for n in names]
+
+
+def split_records(record_ids: Sequence[str], val_share: float, seed: int) -> tuple[set[str], set[str]]:
+    train, val = set(), set()
+    for rid in record_ids:
+        draw = random.Random(f"{seed}|split|{rid}").random()
+        (val if draw < val_share else train).add(rid)
+    return train, val
+
+
+def _hidden_slice(hidden: Any, mode: str) -> Any:
+    if hidden is None:
+        return None
+    width = hidden.shape[1] // 2
+    return {"mean": hidden[:, :width], "last": hidden[:, width:], "both": hidden}[mode]
+
+
+def fit_head(
+    config: CachedCriticConfig,
+    pairs: Sequence[TrainPair],
+    index: dict[str, int],
+    scalars: Any,
+    hidden: Any | None,
+    *,
+    echo: Callable[[str], None] = print,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train one head; (numpy arrays for ``head.npz``, metrics on the held-out records)."""
+    import numpy as np
+    import torch
+
+    config.check()
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    cols = scalar_columns(config.inputs)
+    use_hidden = "hidden" in config.inputs and hidden is not None
+    hid = _hidden_slice(hidden, config.hidden) if use_hidden else None
+    train_ids, val_ids = split_records(sorted({p.record_id for p in pairs}), config.val_share, config.seed)
+
+    def rows(subset: set[str]) -> tuple[list[int], list[int], list[TrainPair]]:
+        c, r, ps = [], [], []
+        for p in pairs:
+            if p.record_id not in subset:
+                continue
+            kc = index.get(candidate_key(p.record_id, p.chosen.proposal))
+            kr = index.get(candidate_key(p.record_id, p.rejected.proposal))
+            if kc is None or kr is None:
+                continue
+            c.append(kc)
+            r.append(kr)
+            ps.append(p)
+        return c, r, ps
+
+    tc, tr, _ = rows(train_ids)
+    vc, vr, vpairs = rows(val_ids)
+    if not tc:
+        raise TrainingError("no training pairs with readings: run the read stage first")
+    x_all = scalars[:, cols].astype(np.float64)
+    used = sorted(set(tc) | set(tr))
+    mean = x_all[used].mean(0)
+    std = x_all[used].std(0)
+    std[std < 1e-6] = 1.0
+    xs = torch.tensor((x_all - mean) / std, dtype=torch.float32)
+    hs = torch.tensor(hid.astype(np.float32)) if hid is not None else None
+    if hs is not None:  # centre the hidden states (the projection learns the rest)
+        h_mean = hs[used].mean(0, keepdim=True)
+        hs = hs - h_mean
+    d_in = xs.shape[1] + (config.hidden_proj if hs is not None else 0)
+    proj = torch.nn.Linear(hs.shape[1], config.hidden_proj, bias=False) if hs is not None else None
+    layer1 = torch.nn.Linear(d_in, config.width)
+    layer2 = torch.nn.Linear(config.width, 1)
+    skip = torch.nn.Linear(xs.shape[1], 1, bias=False)
+    drop = torch.nn.Dropout(config.dropout)
+    modules = [m for m in (proj, layer1, layer2, skip) if m is not None]
+    params = [p for m in modules for p in m.parameters()]
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+    def score(idx: Any, train: bool) -> Any:
+        x = xs[idx]
+        parts = [x]
+        if proj is not None and hs is not None:
+            parts.append(proj(hs[idx]))
+        z = torch.cat(parts, dim=1)
+        h = torch.tanh(layer1(drop(z) if train else z))
+        return (layer2(h) + skip(x)).squeeze(-1)
+
+    tc_t, tr_t = torch.tensor(tc), torch.tensor(tr)
+    n = len(tc)
+    start = time.perf_counter()
+    for epoch in range(config.epochs):
+        perm = torch.randperm(n)
+        total = 0.0
+        for b in range(0, n, config.batch_size):
+            sel = perm[b : b + config.batch_size]
+            margin = score(tc_t[sel], True) - score(tr_t[sel], True)
+            loss = torch.nn.functional.softplus(-margin).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(sel)
+        if epoch == config.epochs - 1 or epoch % 10 == 0:
+            echo(f"[fit] epoch {epoch + 1}/{config.epochs} loss {total / n:.4f}")
+    with torch.no_grad():
+        all_scores = score(torch.arange(xs.shape[0]), False).numpy()
+    metrics = _val_metrics(vpairs, vc, vr, all_scores)
+    metrics["train_pairs"] = n
+    metrics["fit_seconds"] = round(time.perf_counter() - start, 1)
+    # the threshold: best balanced accuracy between passing and failing val candidates
+    threshold, bal = _threshold(vpairs, index, all_scores)
+    metrics["threshold"] = threshold
+    metrics["threshold_balanced_accuracy"] = bal
+    # fold the hidden-state centring into the projection: (h - m) P = h P - m P
+    arrays: dict[str, Any] = {
+        "mean": mean.astype(np.float32),
+        "std": std.astype(np.float32),
+        "w1": layer1.weight.detach().numpy().T.copy(),
+        "b1": layer1.bias.detach().numpy().copy(),
+        "w2": layer2.weight.detach().numpy().T.copy(),
+        "b2": layer2.bias.detach().numpy().copy(),
+        "wl": skip.weight.detach().numpy().T.copy(),
+    }
+    if proj is not None and hs is not None:
+        p = proj.weight.detach().numpy().T.copy()
+        arrays["proj"] = p
+        arrays["b1"] = (arrays["b1"] - (h_mean.numpy() @ p) @ arrays["w1"][xs.shape[1] :]).reshape(-1)
+    return arrays, metrics
+
+
+def _val_metrics(pairs: Sequence[TrainPair], vc: list[int], vr: list[int], scores: Any) -> dict[str, Any]:
+    by: dict[str, list[bool]] = defaultdict(list)
+    for p, c, r in zip(pairs, vc, vr, strict=True):
+        right = bool(scores[c] > scores[r])
+        by[p.complexity].append(right)
+        by["all"].append(right)
+    return {
+        "val_pairs": len(vc),
+        "val_accuracy": {k: round(sum(v) / len(v), 4) for k, v in sorted(by.items())},
+        "val_counts": {k: len(v) for k, v in sorted(by.items())},
+    }
+
+
+def _threshold(pairs: Sequence[TrainPair], index: dict[str, int], scores: Any) -> tuple[float, float]:
+    seen: dict[int, bool] = {}
+    for p in pairs:
+        for side in (p.chosen, p.rejected):
+            k = index.get(candidate_key(p.record_id, side.proposal))
+            if k is not None:
+                seen[k] = side.score >= 1.0
+    if not seen or all(seen.values()) or not any(seen.values()):
+        return 0.5, float("nan")
+    probs = {k: 1.0 / (1.0 + math.exp(-float(scores[k]))) for k in seen}
+    best = (0.5, 0.0)
+    for t in sorted(set(round(v, 3) for v in probs.values())):
+        pos = [probs[k] >= t for k, ok in seen.items() if ok]
+        neg = [probs[k] < t for k, ok in seen.items() if not ok]
+        bal = (sum(pos) / len(pos) + sum(neg) / len(neg)) / 2
+        if bal > best[1]:
+            best = (t, bal)
+    return float(best[0]), round(float(best[1]), 4)
+
+
+# ------------------------------------------------------------------------------- save
+
+
+def save_critic(out: Path, config: CachedCriticConfig, arrays: dict[str, Any], metrics: dict[str, Any],
+                trained_on: dict[str, Any]) -> Path:
+    import numpy as np
+
+    out.mkdir(parents=True, exist_ok=True)
+    inputs = set(config.inputs)
+    uses_lm = bool(inputs & {"lm_stats", "hidden"})
+    manifest = CriticManifest(
+        features="features" in inputs,
+        relevance="relevance" in inputs,
+        lm_stats="lm_stats" in inputs,
+        hidden=config.hidden if "hidden" in inputs else "none",
+        base_model=config.base_model if uses_lm else None,
+        encoder=config.encoder if "relevance" in inputs else None,
+        input_names=[ALL_SCALARS[i] for i in scalar_columns(config.inputs)],
+        threshold=float(metrics.get("threshold", 0.5)),
+        trained_on={**trained_on, "config": asdict(config)},
+        metrics=metrics,
+    )
+    np.savez(out / HEAD, **arrays)
+    (out / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+    return out
+
+
+# ------------------------------------------------------------------------------ train
+
+
+def load_data(data: Path) -> tuple[dict[str, TrainRecord], list[TrainPair]]:
+    for name in ("records.jsonl", "pairs.jsonl"):
+        if not (data / name).is_file():
+            raise TrainingError(f"{data} has no {name}: build it with `toolrm data build --out {data}`")
+    records = {r.id: r for r in read_records(data / "records.jsonl")}
+    return records, list(read_pairs(data / "pairs.jsonl"))
+
+
+def train_cached(
+    config: CachedCriticConfig, data: Path, out: Path, *, cache: Path | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Read (cached), fit and save one critic; its metrics."""
+    config.check()
+    records, pairs = load_data(data)
+    cache = cache or data / f"readings-{_slug(config.base_model)}"
+    uses_lm = bool(set(config.inputs) & {"lm_stats", "hidden"})
+    read_inputs(records, pairs, cache, base_model=config.base_model if uses_lm else None,
+                encoder=config.encoder, echo=echo)
+    index, scalars, hidden = load_inputs(cache)
+    arrays, metrics = fit_head(config, pairs, index, scalars, hidden, echo=echo)
+    save_critic(out, config, arrays, metrics, {"data": str(data), "pairs": len(pairs)})
+    echo(f"[save] {out}: val accuracy {metrics['val_accuracy']}, threshold {metrics['threshold']}")
+    return metrics
+
+
+INPUT_SETS: dict[str, tuple[str, ...]] = {
+    "features": ("features",),
+    "features+relevance": ("features", "relevance"),
+    "lm_stats": ("lm_stats",),
+    "hidden": ("hidden",),
+    "features+relevance+lm_stats": ("features", "relevance", "lm_stats"),
+    "all": ("features", "relevance", "lm_stats", "hidden"),
+}
+
+
+def compare_inputs(
+    config: CachedCriticConfig, data: Path, out: Path, *, sets: Sequence[str] = tuple(INPUT_SETS),
+    cache: Path | None = None, echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """One head per input set on the same cached readings; a critic dir for each."""
+    records, pairs = load_data(data)
+    cache = cache or data / f"readings-{_slug(config.base_model)}"
+    read_inputs(records, pairs, cache, base_model=config.base_model, encoder=config.encoder, echo=echo)
+    index, scalars, hidden = load_inputs(cache)
+    report: dict[str, Any] = {}
+    for name in sets:
+        cfg = replace(config, inputs=INPUT_SETS[name])
+        arrays, metrics = fit_head(cfg, pairs, index, scalars, hidden, echo=echo)
+        save_critic(out / name, cfg, arrays, metrics, {"data": str(data), "pairs": len(pairs)})
+        report[name] = metrics
+        echo(f"[compare] {name}: val {metrics['val_accuracy']}")
+    (out / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _slug(name: str | None) -> str:
+    return "none" if name is None else "".join(c if c.isalnum() else "_" for c in Path(name).name)
+
+
+__all__ = [
+    "ALL_SCALARS",
+    "INPUT_SETS",
+    "candidate_key",
+    "compare_inputs",
+    "fit_head",
+    "load_inputs",
+    "read_inputs",
+    "save_critic",
+    "train_cached",
+]

@@ -1,0 +1,78 @@
+"""One config dataclass per discriminative trainer: every hyperparameter in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from toolrm_agent.errors import TrainingError
+
+
+@dataclass(frozen=True)
+class CachedCriticConfig:
+    """The cached-trunk critic (:mod:`train.disc.cached`)."""
+
+    base_model: str | None = "default"
+    """Frozen LM whose readings are cached (``default`` = offline Qwen2.5-Coder-0.5B);
+    ``None`` reads no LM (features and relevance only)."""
+    encoder: str = "minilm"
+    inputs: tuple[str, ...] = ("features", "relevance", "lm_stats", "hidden")
+    """Which inputs the head reads: any of features, relevance, lm_stats, hidden."""
+    hidden: Literal["mean", "last", "both"] = "mean"
+    hidden_proj: int = 32
+    """Width of the learned projection of the LM hidden state."""
+    width: int = 64
+    """Hidden units of the head's MLP."""
+    epochs: int = 40
+    batch_size: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 1e-3
+    dropout: float = 0.1
+    val_share: float = 0.1
+    """Share of the records held out (by record) for validation and the threshold."""
+    seed: int = 0
+    threads: int | None = None
+
+    def check(self) -> None:
+        known = {"features", "relevance", "lm_stats", "hidden"}
+        bad = set(self.inputs) - known
+        if bad or not self.inputs:
+            raise TrainingError(f"inputs must be a non-empty subset of {sorted(known)}, got {self.inputs}")
+        if ("lm_stats" in self.inputs or "hidden" in self.inputs) and self.base_model is None:
+            raise TrainingError("lm_stats / hidden inputs need a base_model")
+        if not 0.0 < self.val_share < 0.5:
+            raise TrainingError(f"val_share must be in (0, 0.5), got {self.val_share}")
+        if self.epochs < 0 or self.batch_size < 1 or self.width < 1:
+            raise TrainingError("epochs >= 0, batch_size >= 1 and width >= 1 are required")
+
+
+@dataclass(frozen=True)
+class RewardModelConfig:
+    """trl ``RewardTrainer`` + peft LoRA on a sequence-classification head."""
+
+    base_model: str = "default"
+    """An offline model name (``default``, ``smollm2``), ``minilm``, a local dir or a hub id."""
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] | None = None
+    """None: peft's defaults for the architecture (all linear layers for unknown ones)."""
+    learning_rate: float = 1e-4
+    epochs: float = 1.0
+    max_steps: int = -1
+    per_device_batch_size: int = 4
+    gradient_accumulation_steps: int = 4
+    max_length: int = 1024
+    bf16: bool = False
+    center_rewards_coefficient: float | None = 0.01
+    logging_steps: int = 10
+    seed: int = 0
+    max_pairs: int | None = None
+    """Train on at most this many pairs (seeded draw)."""
+    report_to: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        if self.lora_r < 1:
+            raise TrainingError(f"lora_r must be >= 1, got {self.lora_r}")
+        if self.max_length < 16:
+            raise TrainingError(f"max_length must be >= 16, got {self.max_length}")
