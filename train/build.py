@@ -47,7 +47,9 @@ class BuildConfig:
     corruptions_per_record: int = 6
     target_pairs: int = 20000
     irrelevance_share: float = 0.25
-    """Share of the records that also give an irrelevance variant (tools it needs removed)."""
+    """Share of the records that also give irrelevance variants (train.augment)."""
+    compose_share: float = 0.25
+    """Share of the single-turn records joined with another request (train.augment)."""
     max_records: int | None = None
     """Keep at most this many records (seeded draw), for quick builds and tests."""
     seed: int = 0
@@ -61,8 +63,9 @@ class BuildConfig:
             raise BuildError("--samples > 0 needs at least one --policy")
         if self.target_pairs <= 0:
             raise BuildError(f"--target-pairs must be > 0, got {self.target_pairs}")
-        if not 0.0 <= self.irrelevance_share <= 1.0:
-            raise BuildError(f"--irrelevance-share must be in [0, 1], got {self.irrelevance_share}")
+        for name in ("irrelevance_share", "compose_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise BuildError(f"--{name.replace('_', '-')} must be in [0, 1]")
 
 
 @dataclass
@@ -149,7 +152,7 @@ class DataBuild:
 
         records = normalize(
             read_all(), irrelevance_share=self.config.irrelevance_share,
-            seed=self.config.seed, stats=stats,
+            compose_share=self.config.compose_share, seed=self.config.seed, stats=stats,
         )
         if self.config.max_records is not None and len(records) > self.config.max_records:
             rng = random.Random(f"{self.config.seed}|max_records")

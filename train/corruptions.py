@@ -37,7 +37,6 @@ a seeded selection of them and tags each result with its name.
 
 from __future__ import annotations
 
-import copy
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -488,6 +487,8 @@ def corrupt(
     situation = Situation.of(record, pool)
     order = list(names or CORRUPTIONS)
     rng.shuffle(order)
+    if record.no_call:  # the one corruption that applies, with different functions
+        order = ["irrelevant_call"] * min(limit, 3) if "irrelevant_call" in order else []
     seen = {record.ground_truth().render()}
     out: list[tuple[str, Proposal]] = []
     for name in order:
@@ -517,34 +518,10 @@ def value_pool(records: Sequence[TrainRecord], limit: int = 5000) -> list[str]:
     return sorted(pool)
 
 
-def irrelevance_variant(record: TrainRecord) -> TrainRecord | None:
-    """The same request with the functions it needs removed: nothing fits any more.
-
-    This is how BFCL builds its irrelevance questions (and HammerBench its ``ir_``
-    sets). ``None`` when no other tool would remain to tempt a call.
-    """
-    if record.no_call:
-        return None
-    needed = {c.name for c in record.calls}
-    tools = [t for t in record.tools if t.get("function", t).get("name") not in needed]
-    if not tools:
-        return None
-    return record.model_copy(
-        update={
-            "id": f"{record.id}#irrelevant",
-            "subset": f"{record.subset}+irrelevant",
-            "tools": copy.deepcopy(tools),
-            "calls": [],
-            "no_call": True,
-        }
-    )
-
-
 __all__ = [
     "CORRUPTIONS",
     "Corruption",
     "Situation",
     "corrupt",
-    "irrelevance_variant",
     "value_pool",
 ]

@@ -29,7 +29,8 @@ def build(
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policies.")] = 0.8,
     corruptions: Annotated[int, typer.Option("--corruptions", help="Corrupted candidates per record.")] = 6,
     target_pairs: Annotated[int, typer.Option("--target-pairs", help="Pairs after balancing.")] = 20000,
-    irrelevance_share: Annotated[float, typer.Option("--irrelevance-share", help="Share of records that also give a no-call variant.")] = 0.25,
+    irrelevance_share: Annotated[float, typer.Option("--irrelevance-share", help="Share of records that also give no-call variants.")] = 0.25,
+    compose_share: Annotated[float, typer.Option("--compose-share", help="Share of single-turn records joined with another request.")] = 0.25,
     max_records: Annotated[int | None, typer.Option("--max-records", help="Keep at most this many records (seeded).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 0,
     stage: Annotated[list[str] | None, typer.Option("--stage", help="Run only these stages (default: all).")] = None,
@@ -46,6 +47,7 @@ def build(
         corruptions_per_record=corruptions,
         target_pairs=target_pairs,
         irrelevance_share=irrelevance_share,
+        compose_share=compose_share,
         max_records=max_records,
         seed=seed,
     )

@@ -11,21 +11,20 @@ objects; this stage drops what must not be trained on and says how much it dropp
 * ``duplicate`` — the same tools, history and answer as a record already kept;
 * ``bfcl_leak`` — a user message matches a BFCL v4 question (:mod:`train.leak`).
 
-It then adds **irrelevance variants** (:func:`train.corruptions.irrelevance_variant`):
-for a seeded share of the records with at least two tools, the same request with the
-functions it needs removed, whose right answer is no call — BFCL's own construction.
+It then adds the records of :mod:`train.augment`: irrelevance variants (the request with
+the functions it needs removed or replaced; the right answer is no call) and compositions
+of two requests into one that needs both sets of calls.
 """
 
 from __future__ import annotations
 
-import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from toolrm_agent.judges.schema import SchemaJudge
-from train.corruptions import irrelevance_variant
+from train.augment import augment
 from train.leak import bfcl_question_hashes, is_leak
 from train.records import TrainRecord
 
@@ -87,10 +86,11 @@ def normalize(
     records: Iterable[TrainRecord],
     *,
     irrelevance_share: float = 0.25,
+    compose_share: float = 0.25,
     seed: int = 0,
     stats: NormalizeStats | None = None,
 ) -> list[TrainRecord]:
-    """The records that may be trained on, deduplicated, plus irrelevance variants."""
+    """The records that may be trained on, deduplicated, plus the augmented ones."""
     stats = stats if stats is not None else NormalizeStats()
     judge = SchemaJudge(check_grounding=False, check_duplicates=False)
     hashes = bfcl_question_hashes()
@@ -110,26 +110,10 @@ def normalize(
             continue
         kept.append(record)
         stats.kept[record.source] += 1
-    variants = add_irrelevance_variants(kept, share=irrelevance_share, seed=seed)
-    for v in variants:
-        stats.kept[f"{v.source}+irrelevant"] += 1
-    return kept + variants
+    made = augment(kept, irrelevance_share=irrelevance_share, compose_share=compose_share, seed=seed)
+    for m in made:
+        stats.kept[f"{m.source}+{m.subset.rsplit('+', 1)[-1]}"] += 1
+    return kept + made
 
 
-def add_irrelevance_variants(
-    records: Sequence[TrainRecord], *, share: float, seed: int
-) -> list[TrainRecord]:
-    """Irrelevance variants of a seeded ``share`` of the records that allow one."""
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"irrelevance share must be in [0, 1], got {share}")
-    out: list[TrainRecord] = []
-    for record in records:
-        if random.Random(f"{seed}|irrelevant|{record.id}").random() >= share:
-            continue
-        variant = irrelevance_variant(record)
-        if variant is not None:
-            out.append(variant)
-    return out
-
-
-__all__ = ["DROP_REASONS", "NormalizeStats", "add_irrelevance_variants", "drop_reason", "normalize"]
+__all__ = ["DROP_REASONS", "NormalizeStats", "drop_reason", "normalize"]

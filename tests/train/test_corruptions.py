@@ -7,7 +7,7 @@ import random
 import pytest
 
 from tests.train.conftest import make_record
-from train.corruptions import CORRUPTIONS, Situation, corrupt, irrelevance_variant
+from train.corruptions import CORRUPTIONS, Situation, corrupt
 from train.records import TrainRecord
 from train.scoring import score_candidate
 
@@ -85,12 +85,3 @@ def test_corrupt_is_deterministic_distinct_and_tagged(record: TrainRecord) -> No
     assert len(set(renders)) == len(renders) == 6
     assert record.ground_truth().render() not in renders
     assert all(n in CORRUPTIONS for n, _ in a)
-
-
-def test_irrelevance_variant_removes_the_needed_tools(record: TrainRecord) -> None:
-    v = irrelevance_variant(record)
-    assert v is not None and v.no_call and not v.calls
-    assert [t["function"]["name"] for t in v.tools] == ["get_stock_price"]
-    assert v.id.endswith("#irrelevant") and v.complexity == "irrelevance"
-    only_weather = make_record(tools=[make_record().tools[0]])
-    assert irrelevance_variant(only_weather) is None

@@ -15,9 +15,15 @@ The features are cheap (pure Python, tens of microseconds) and deterministic:
 * **grounding** — argument values that appear nowhere in the conversation (checked as
   the schema judge does: whole, by words, numbers in any notation), the share of value
   words missing from it, optional arguments given with such values;
-* **coverage** — the content words and numbers of the latest user message that some
-  argument value uses (a missing parallel call or a left-out optional argument leaves
-  part of the request uncovered), and the numbers of the request no call uses;
+* **coverage** — the *entities* of the latest user message (numbers, quoted strings,
+  capitalised names such as ``New York`` or ``S&P 500``) that some argument value
+  contains: a missing parallel call or a left-out optional argument leaves part of the
+  request uncovered. Entities, not words: a value that copies more of the request
+  (``'Los Angeles court'`` for ``'Los Angeles'``) covers nothing more;
+* **conventions** — values that break a format the parameter's description states (a
+  date for ``YYYY-MM-DD``), a percentage given as ``5`` where the description asks for a
+  decimal (or ``0.05`` where it asks for a percentage), and how many words string values
+  take beyond the entity they name;
 * **shape** — the number of calls, of distinct functions, whether nothing is called,
   and cues of how many calls the request needs (items joined by "and", commas, numbers).
 
@@ -83,6 +89,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "covered",
     "uncovered",
     "request_numbers_unused",
+    "format_violations",
+    "percent_mismatch",
+    "value_words",
     "request_and_cues",
     "request_commas",
     "request_numbers",
@@ -219,16 +228,27 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
                     )
                 )
 
-    # -- coverage of the latest request
+    # -- coverage of the latest request: its entities
     request_tokens = _tokens(request)
-    request_words = {_stem(t) for t in request_tokens if not t[0].isdigit()}
     request_numbers = {n for t in request_tokens if t[0].isdigit() and (n := _number(t)) is not None}
     request_numbers |= _word_numbers(request.lower())
-    covered_words = request_words & value_words
+    entities = _entities(request)
+    value_text = " ".join(
+        _norm(str(leaf)) for c in proposal.calls for _, leaf, _ in _leaves(c.arguments, {}, "", 0)
+    )
+    covered_entities = {e for e in entities if e in value_text}
     covered_numbers = {n for n in request_numbers if _number_match(n, value_numbers)}
-    total = len(request_words) + len(request_numbers)
-    covered = len(covered_words) + len(covered_numbers)
+    total = len(entities) + len(request_numbers)
+    covered = len(covered_entities) + len(covered_numbers)
     unused_numbers = sorted(request_numbers - covered_numbers)
+    missing_entities = sorted(entities - covered_entities)
+    if proposal.calls and missing_entities and len(missing_entities) <= 3 and unused_numbers == []:
+        shown = ", ".join(repr(e) for e in missing_entities)
+        findings.append(
+            Finding(IssueCode.UNCOVERED_REQUEST, f"the request names {shown}, which no call uses; "
+                    "if the user asked about several items, each may need its own call.")
+        )
+    violations, percent, words_beyond = _conventions(proposal, index, request, entities)
     if proposal.calls and unused_numbers and len(unused_numbers) <= 4:
         shown = ", ".join(f"{n:g}" for n in unused_numbers)
         findings.append(
@@ -263,6 +283,9 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
         math.log1p(covered),
         math.log1p(total - covered),
         math.log1p(len(unused_numbers)),
+        math.log1p(violations),
+        float(percent),
+        math.log1p(words_beyond),
         math.log1p(and_cues),
         math.log1p(commas),
         math.log1p(len(request_numbers)),
@@ -271,6 +294,77 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
         math.log1p(sum(1 for t in context.turns if t.role in ("assistant", "tool"))),
     )
     return Features(values=tuple(float(v) for v in values), findings=tuple(findings))
+
+
+_QUOTED = re.compile(r"'([^']{1,60})'|\"([^\"]{1,60})\"")
+_CAPITALISED = re.compile(r"(?<![\w'])([A-Z][\w&.'-]*(?:\s+(?:of|de|du|la|le|\d+|[A-Z][\w&.'-]*))*)")
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)\s*[\"']?$")
+_NORM = re.compile(r"[^\w&]+")
+
+
+def _norm(text: str) -> str:
+    return " " + _NORM.sub(" ", text.lower()).strip() + " "
+
+
+def _entities(request: str) -> set[str]:
+    """Quoted strings and capitalised names of the request, normalised (``" new york "``)."""
+    found: set[str] = set()
+    for m in _QUOTED.finditer(request):
+        found.add(_norm(m.group(1) or m.group(2)))
+    for m in _CAPITALISED.finditer(request):
+        phrase = m.group(1).rstrip(".'-")
+        words = phrase.split()
+        if _SENTENCE_START.search(request[: m.start()]) and words[0].lower() in _STOP | _VERBS:
+            words = words[1:]  # "Find ..." / "What ..." at a sentence start are not names
+            while words and words[0].lower() in _STOP:
+                words = words[1:]
+            if not words or not words[0][:1].isupper():
+                continue
+        if words and not (len(words) == 1 and words[0].lower() in _STOP):
+            found.add(_norm(" ".join(words)))
+    return {e for e in found if e.strip()}
+
+
+_VERBS = frozenset(
+    """calculate compute find get give tell show list book order search look check play
+    fetch retrieve provide estimate determine predict convert analyze analyse identify
+    create generate send schedule buy sell plan locate compare translate""".split()
+)
+_DATE_HINT = re.compile(r"yyyy|yy-mm|mm[-/]dd|dd[-/]mm|iso ?8601|\bdate format\b", re.IGNORECASE)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DECIMAL_HINT = re.compile(r"\bdecimal\b|\bfraction\b|e\.g\.,? 0\.\d", re.IGNORECASE)
+_PERCENT_HINT = re.compile(r"percent|percentage|%", re.IGNORECASE)
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent)", re.IGNORECASE)
+
+
+def _conventions(
+    proposal: Proposal, index: dict[str, ToolSpec], request: str, entities: set[str]
+) -> tuple[int, int, int]:
+    """(format violations, percentage-scale mismatches, words of values beyond entities)."""
+    violations = percent = beyond = 0
+    percents = {float(m.group(1)) for m in _PERCENT.finditer(request)}
+    for call in proposal.calls:
+        spec = index.get(call.name)
+        props = spec.properties if spec else {}
+        for key, value in call.arguments.items():
+            schema = props.get(key) if isinstance(props.get(key), dict) else {}
+            text = f"{schema.get('description', '')} {schema.get('format', '')}"
+            if isinstance(value, str):
+                if _DATE_HINT.search(text) and "yyyy" in text.lower() and not _ISO_DATE.match(value) \
+                        and text.lower().find("yyyy") < text.lower().find("dd"):
+                    violations += 1
+                norm = _norm(value)
+                if any(e in norm for e in entities):
+                    named = max((e for e in entities if e in norm), key=len)
+                    beyond += max(0, len(norm.split()) - len(named.split()))
+            elif isinstance(value, int | float) and not isinstance(value, bool) and percents:
+                number = float(value)
+                if _DECIMAL_HINT.search(text) and number in percents and number > 1:
+                    percent += 1
+                elif _PERCENT_HINT.search(text) and not _DECIMAL_HINT.search(text) \
+                        and any(math.isclose(number * 100, p) for p in percents) and number < 1:
+                    percent += 1
+    return violations, percent, beyond
 
 
 def _call_name(proposal: Proposal, call_id: str) -> str | None:

@@ -81,6 +81,7 @@ class LMScorer:
         dtype: ``bfloat16`` (default: 2-3x faster than float32 on CPU) or ``float32``.
         max_prefix_tokens / max_proposal_tokens: the truncation limits.
         threads: torch CPU threads (``None``: torch's default).
+        prefix_cache_size: KV caches of this many recent prefixes are kept.
     """
 
     def __init__(
@@ -92,6 +93,7 @@ class LMScorer:
         max_prefix_tokens: int = 3072,
         max_proposal_tokens: int = 512,
         threads: int | None = None,
+        prefix_cache_size: int = 4,
     ) -> None:
         self.model_path = Path(model_path)
         if not self.model_path.is_dir():
@@ -103,6 +105,8 @@ class LMScorer:
         self.max_prefix_tokens = max_prefix_tokens
         self.max_proposal_tokens = max_proposal_tokens
         self.threads = threads
+        self.prefix_cache_size = prefix_cache_size
+        self._prefixes: dict[tuple[int, ...], tuple[Any, Any]] = {}
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -171,6 +175,28 @@ class LMScorer:
 
     # -- scoring -------------------------------------------------------------------------
 
+    def _prefix_state(self, model: Any, prefix: list[int]) -> tuple[Any, Any]:
+        """(a fresh copy of the prefix's KV cache, log-probs of the first proposal token).
+
+        The last few prefixes are kept (``prefix_cache_size``): ranking the candidates of
+        one context several times (best-of-N draws, a retry on the same turn) runs the
+        prefix once.
+        """
+        import copy
+
+        import torch
+
+        key = tuple(prefix)
+        hit = self._prefixes.pop(key, None)
+        if hit is None:
+            p_ids = torch.tensor([prefix], device=self.device)
+            out = model(input_ids=p_ids, use_cache=True, logits_to_keep=1)
+            hit = (out.past_key_values, out.logits[0, -1].float().log_softmax(-1))
+        self._prefixes[key] = hit
+        while len(self._prefixes) > self.prefix_cache_size:
+            self._prefixes.pop(next(iter(self._prefixes)))
+        return copy.deepcopy(hit[0]), hit[1]
+
     def read(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[LMReading]:
         """One :class:`LMReading` per proposal (in order), all on one cached prefix."""
         if not proposals:
@@ -181,10 +207,7 @@ class LMScorer:
         prefix = self.prefix_ids(context)
         suffixes = [self.suffix_ids(p) for p in proposals]
         with self._lock, torch.no_grad():
-            p_ids = torch.tensor([prefix], device=self.device)
-            out = model(input_ids=p_ids, use_cache=True)
-            cache = out.past_key_values
-            first_logits = out.logits[0, -1].float().log_softmax(-1)
+            cache, first_logits = self._prefix_state(model, prefix)
             n = len(suffixes)
             width = max(len(s) for s in suffixes)
             pad = tok.pad_token_id

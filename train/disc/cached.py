@@ -63,61 +63,55 @@ def _by_record(pairs: Sequence[TrainPair]) -> dict[str, dict[str, Proposal]]:
 # ------------------------------------------------------------------------------- read
 
 
-def read_inputs(
+def read_lm(
     records: dict[str, TrainRecord],
     pairs: Sequence[TrainPair],
     cache: Path,
     *,
-    base_model: str | None,
-    encoder: str = "minilm",
+    base_model: str,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Read every candidate of ``pairs`` once into ``cache/shard_*.npz`` (resumable)."""
+    """Run the frozen LM once over every candidate of ``pairs``: ``cache/shard_*.npz``.
+
+    Each shard holds the candidate keys, the LM statistics (:data:`LM_STAT_NAMES`) and
+    the hidden states (mean and last, float16). Resumable: records already in a shard
+    are skipped.
+    """
     import numpy as np
 
     cache.mkdir(parents=True, exist_ok=True)
-    meta = {"base_model": base_model, "encoder": encoder, "scalars": list(ALL_SCALARS)}
+    meta = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last"}
     meta_path = cache / "readings.json"
     if meta_path.exists() and json.loads(meta_path.read_text()) != meta:
-        raise TrainingError(f"{cache} holds readings of another reader ({meta_path}); use another cache")
+        raise TrainingError(f"{cache} holds readings of another model ({meta_path}); use another cache")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     done = set()
     for shard in sorted(cache.glob("shard_*.npz")):
         with np.load(shard) as data:
             done.update(str(r) for r in data["records"])
-    todo_ids = [rid for rid in sorted(_by_record(pairs)) if rid not in done and rid in records]
+    cands = _by_record(pairs)
+    todo_ids = [rid for rid in sorted(cands) if rid not in done and rid in records]
     if not todo_ids:
         echo(f"[read] all {len(done)} records already read")
         return
-    reader = CriticReader(
-        features=True, relevance=True, lm_stats=base_model is not None,
-        hidden="both" if base_model is not None else "none",
-        base_model=base_model, encoder=encoder,
-    )
-    cands = _by_record(pairs)
+    reader = CriticReader(features=False, relevance=False, lm_stats=True, hidden="both",
+                          base_model=base_model)
     start = time.perf_counter()
     n_shard = len(list(cache.glob("shard_*.npz")))
     for offset in range(0, len(todo_ids), SHARD):
         chunk = todo_ids[offset : offset + SHARD]
         keys: list[str] = []
-        scalars: list[Any] = []
+        stats: list[Any] = []
         hiddens: list[Any] = []
         for rid in chunk:
             items = list(cands[rid].items())
             x, h, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
             keys += [k for k, _ in items]
-            scalars.append(_full_scalars(x, base_model is not None))
-            if h is not None:
-                hiddens.append(h.astype(np.float16))
-        arrays: dict[str, Any] = {
-            "records": np.array(chunk),
-            "keys": np.array(keys),
-            "scalars": np.concatenate(scalars).astype(np.float32),
-        }
-        if hiddens:
-            arrays["hidden"] = np.concatenate(hiddens)
+            stats.append(x)
+            hiddens.append(h.astype(np.float16))
         tmp = cache / f"shard_{n_shard:05d}.tmp.npz"
-        np.savez(tmp, **arrays)
+        np.savez(tmp, records=np.array(chunk), keys=np.array(keys),
+                 lm_stats=np.concatenate(stats).astype(np.float32), hidden=np.concatenate(hiddens))
         tmp.replace(cache / f"shard_{n_shard:05d}.npz")
         n_shard += 1
         done_now = offset + len(chunk)
@@ -125,31 +119,67 @@ def read_inputs(
         echo(f"[read] {done_now}/{len(todo_ids)} records ({rate:.2f}/s)")
 
 
-def _full_scalars(x: Any, has_lm: bool) -> Any:
+def cheap_inputs(
+    records: dict[str, TrainRecord], pairs: Sequence[TrainPair], *, encoder: str = "minilm",
+    echo: Callable[[str], None] = print,
+) -> tuple[dict[str, int], Any]:
+    """Call features and relevance of every candidate (fast: recomputed on every fit)."""
     import numpy as np
 
-    if has_lm:
-        return x
-    pad = np.zeros((x.shape[0], len(LM_STAT_NAMES)), dtype=np.float32)
-    return np.concatenate([x, pad], axis=1)
+    reader = CriticReader(features=True, relevance=True, encoder=encoder)
+    cands = _by_record(pairs)
+    keys: list[str] = []
+    rows: list[Any] = []
+    start = time.perf_counter()
+    for rid in sorted(cands):
+        if rid not in records:
+            continue
+        items = list(cands[rid].items())
+        x, _, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
+        keys += [k for k, _ in items]
+        rows.append(x)
+    echo(f"[features] {len(keys)} candidates in {time.perf_counter() - start:.0f} s")
+    return {k: i for i, k in enumerate(keys)}, np.concatenate(rows)
 
 
-def load_inputs(cache: Path) -> tuple[dict[str, int], Any, Any | None]:
-    """(key → row, scalars [N, d], hidden [N, h] or None) of every shard."""
+def load_lm(cache: Path) -> tuple[dict[str, int], Any, Any]:
+    """(key → row, LM statistics [N, 4], hidden [N, 2h]) of every shard."""
     import numpy as np
 
     keys: list[str] = []
-    scalars, hiddens = [], []
+    stats, hiddens = [], []
     for shard in sorted(cache.glob("shard_*.npz")):
         with np.load(shard) as data:
             keys += [str(k) for k in data["keys"]]
-            scalars.append(data["scalars"])
-            if "hidden" in data.files:
-                hiddens.append(data["hidden"])
+            stats.append(data["lm_stats"])
+            hiddens.append(data["hidden"])
     if not keys:
-        raise TrainingError(f"no readings under {cache}")
-    index = {k: i for i, k in enumerate(keys)}
-    return index, np.concatenate(scalars), (np.concatenate(hiddens) if hiddens else None)
+        raise TrainingError(f"no LM readings under {cache}")
+    return {k: i for i, k in enumerate(keys)}, np.concatenate(stats), np.concatenate(hiddens)
+
+
+def load_inputs(
+    records: dict[str, TrainRecord], pairs: Sequence[TrainPair], lm_cache: Path | None, *,
+    encoder: str = "minilm", echo: Callable[[str], None] = print,
+) -> tuple[dict[str, int], Any, Any | None]:
+    """(key → row, scalars [N, len(ALL_SCALARS)], hidden [N, 2h] or None), rows aligned.
+
+    Candidates without LM readings get zeros there (only when ``lm_cache`` is None).
+    """
+    import numpy as np
+
+    index, cheap = cheap_inputs(records, pairs, encoder=encoder, echo=echo)
+    lm_stats = np.zeros((len(index), len(LM_STAT_NAMES)), dtype=np.float32)
+    hidden = None
+    if lm_cache is not None:
+        lm_index, stats, hid = load_lm(lm_cache)
+        missing = [k for k in index if k not in lm_index]
+        if missing:
+            raise TrainingError(f"{len(missing)} candidates have no LM reading in {lm_cache}: read them first")
+        order = np.array([lm_index[k] for k in index])
+        lm_stats = stats[order]
+        hidden = hid[order]
+    return index, np.concatenate([cheap, lm_stats], axis=1), hidden
 
 
 # -------------------------------------------------------------------------------- fit
@@ -263,7 +293,7 @@ def fit_head(
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(sel)
+            total += float(loss.detach()) * len(sel)
         if epoch == config.epochs - 1 or epoch % 10 == 0:
             echo(f"[fit] epoch {epoch + 1}/{config.epochs} loss {total / n:.4f}")
     with torch.no_grad():
@@ -370,11 +400,12 @@ def train_cached(
     """Read (cached), fit and save one critic; its metrics."""
     config.check()
     records, pairs = load_data(data)
-    cache = cache or data / f"readings-{_slug(config.base_model)}"
     uses_lm = bool(set(config.inputs) & {"lm_stats", "hidden"})
-    read_inputs(records, pairs, cache, base_model=config.base_model if uses_lm else None,
-                encoder=config.encoder, echo=echo)
-    index, scalars, hidden = load_inputs(cache)
+    lm_cache = None
+    if uses_lm and config.base_model is not None:
+        lm_cache = cache or data / f"readings-{_slug(config.base_model)}"
+        read_lm(records, pairs, lm_cache, base_model=config.base_model, echo=echo)
+    index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
     arrays, metrics = fit_head(config, pairs, index, scalars, hidden, echo=echo)
     save_critic(out, config, arrays, metrics, {"data": str(data), "pairs": len(pairs)})
     echo(f"[save] {out}: val accuracy {metrics['val_accuracy']}, threshold {metrics['threshold']}")
@@ -397,9 +428,11 @@ def compare_inputs(
 ) -> dict[str, Any]:
     """One head per input set on the same cached readings; a critic dir for each."""
     records, pairs = load_data(data)
-    cache = cache or data / f"readings-{_slug(config.base_model)}"
-    read_inputs(records, pairs, cache, base_model=config.base_model, encoder=config.encoder, echo=echo)
-    index, scalars, hidden = load_inputs(cache)
+    lm_cache = None
+    if config.base_model is not None:
+        lm_cache = cache or data / f"readings-{_slug(config.base_model)}"
+        read_lm(records, pairs, lm_cache, base_model=config.base_model, echo=echo)
+    index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
     report: dict[str, Any] = {}
     for name in sets:
         cfg = replace(config, inputs=INPUT_SETS[name])
@@ -421,8 +454,10 @@ __all__ = [
     "candidate_key",
     "compare_inputs",
     "fit_head",
+    "cheap_inputs",
     "load_inputs",
-    "read_inputs",
+    "load_lm",
+    "read_lm",
     "save_critic",
     "train_cached",
 ]
