@@ -15,8 +15,9 @@ the zero-training baseline judge (``lik:default``); the trained critic
 
 **Long inputs.** The prefix is cut to ``max_prefix_tokens``: whole turns are dropped from
 the oldest user/assistant/tool turn onwards (the tools and the latest user message are
-always kept), and if the prefix is still too long its oldest tokens are cut, with a
-warning in the log. Proposals are cut to ``max_proposal_tokens``.
+always kept), and if the prefix is still too long its middle is cut (the first half of
+the budget — the tools — and the last half — the request and the turn start — are kept),
+with a warning in the log. Proposals are cut to ``max_proposal_tokens``.
 
 torch and transformers are imported when the model is first used.
 """
@@ -163,8 +164,11 @@ class LMScorer:
             drop += 1
             ids = tok(self.prefix_text(context, drop), add_special_tokens=False).input_ids
         if len(ids) > self.max_prefix_tokens:
-            log.warning("judge prefix of %d tokens cut to its last %d", len(ids), self.max_prefix_tokens)
-            ids = ids[-self.max_prefix_tokens :]
+            head = self.max_prefix_tokens // 2
+            tail = self.max_prefix_tokens - head
+            log.warning("judge prefix of %d tokens cut to its first %d and last %d",
+                        len(ids), head, tail)
+            ids = ids[:head] + ids[-tail:]
         return ids
 
     def suffix_ids(self, proposal: Proposal) -> list[int]:
