@@ -497,3 +497,21 @@ def test_render_shows_failures_verbatim_and_marked() -> None:
 def test_canonical_never_raises_on_odd_values() -> None:
     call = ToolCall(name="f", arguments={"s": {3, 1, 2}, "obj": object.__new__(object)})
     assert '"s": [1, 2, 3]' in call.canonical()
+
+
+# -- calls a server could send that must render without raising
+
+
+def test_pathological_arguments_render() -> None:
+    from toolrm_agent.calls import Proposal, ToolCall
+
+    deep: dict = {}
+    node = deep
+    for _ in range(3000):
+        node["a"] = {}
+        node = node["a"]
+    for args, marker in ((deep, "<nested too deep>"), ({"n": 10**5000}, "<integer of"),
+                         ({"s": "\ud800x"}, "?x")):
+        text = Proposal(calls=(ToolCall(name="f", arguments=args),)).render()
+        assert marker in text
+        text.encode("utf-8")  # no lone surrogate left

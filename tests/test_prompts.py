@@ -286,3 +286,31 @@ def test_parse_verdict_lenient_critique_is_the_answer_without_tags() -> None:
 )
 def test_normalize_score(value: float, scale: float | None, expected: float) -> None:
     assert normalize_score(value, scale) == pytest.approx(expected)
+
+
+# -- answers built to stall a backtracking parser: they must parse (these took up to 40 s)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<verdict>" + "\n" * 100_000,
+        "<choice>" + " " * 100_000,
+        "<verdict>" * 30_000 + "x",
+        "<critique>" * 30_000,
+        "<think>" * 30_000,
+        "<score>" + " " * 50_000,
+        "verdict:" + " " * 100_000 + "x",
+        "Response 1" + " " * 100_000 + "is better",
+    ],
+)
+def test_pathological_answers_parse_to_nothing(text: str) -> None:
+    assert parse_choice(text) is None
+    assert parse_verdict(text).accepted is None
+
+
+def test_a_verdict_after_a_megabyte_of_noise_is_still_read() -> None:
+    noise = "blah " * 200_000
+    assert parse_verdict(noise + "<verdict>incorrect</verdict>").accepted is False
+    assert parse_choice(noise + "<choice>2</choice>") == 2
+    assert parse_verdict("<verdict>\n\n  correct \n</verdict><score> 7 / 10 </score>").score == 0.7

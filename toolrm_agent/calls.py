@@ -93,12 +93,39 @@ class Proposal(BaseModel):
         return "\n".join(blocks)
 
 
-def _canonical_value(value: Any) -> Any:
-    """Normalise values so equal meanings serialise equally (sorted keys, tuples → lists)."""
+MAX_DEPTH = 64
+"""Arguments nested deeper than this render as a marker: no recursion limit is reached."""
+
+MAX_INT_DIGITS = 1000
+"""Integers longer than this render as a marker (Python refuses to print them at 4300)."""
+
+
+def _canonical_value(value: Any, depth: int = 0) -> Any:
+    """Normalise values so equal meanings serialise equally (sorted keys, tuples → lists).
+
+    Bounded: a value nested deeper than :data:`MAX_DEPTH` becomes ``"<nested too
+    deep>"``, an integer of more than :data:`MAX_INT_DIGITS` digits ``"<integer of N
+    bits>"``, and a string with lone surrogates gets them replaced, so rendering never
+    raises on a call a server could send.
+    """
+    if depth > MAX_DEPTH:
+        return "<nested too deep>"
     if isinstance(value, dict):
-        return {str(k): _canonical_value(value[k]) for k in sorted(value, key=str)}
+        return {str(k): _canonical_value(value[k], depth + 1) for k in sorted(value, key=str)}
     if isinstance(value, (list, tuple)):
-        return [_canonical_value(v) for v in value]
+        return [_canonical_value(v, depth + 1) for v in value]
     if isinstance(value, (set, frozenset)):
-        return sorted((_canonical_value(v) for v in value), key=repr)
+        return sorted((_canonical_value(v, depth + 1) for v in value), key=repr)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_DIGITS * 3.33:
+        return f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
     return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

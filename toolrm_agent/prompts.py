@@ -294,8 +294,11 @@ def _clip(text: str, max_chars: int) -> str:
 # parsing answers
 # --------------------------------------------------------------------------------------
 
-_THINK_BLOCK = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|\Z)", re.DOTALL | re.IGNORECASE)
-_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+_THINK_TAG = re.compile(r"<(/?)think(?:ing)?>", re.IGNORECASE)
+
+MAX_ANSWER_CHARS = 20_000
+"""Judge answers are read from their last this-many characters: a verdict sits at the end,
+and a megabyte of text must not cost more than this much parsing."""
 
 
 def strip_thinking(text: str) -> str:
@@ -303,12 +306,38 @@ def strip_thinking(text: str) -> str:
 
     Removes every ``<think>...</think>`` block (an unclosed one runs to the end), and
     everything before a lone closing ``</think>`` (a chat template that opens the think
-    block in the prompt leaves only the closing tag in the completion).
+    block in the prompt leaves only the closing tag in the completion). One pass over the
+    tags: linear in the length of ``text``, however the tags repeat.
     """
-    closes = list(_THINK_CLOSE.finditer(text))
-    if closes and "<think" not in text[: closes[0].start()].lower():
-        text = text[closes[0].end() :]
-    return _THINK_BLOCK.sub(" ", text)
+    out: list[str] = []
+    depth_open = False
+    pos = 0
+    first = True
+    for m in _THINK_TAG.finditer(text):
+        closing = bool(m.group(1))
+        if first and closing and not depth_open:
+            pos = m.end()  # a lone closing tag: everything before it was reasoning
+            out.clear()
+        elif not closing and not depth_open:
+            out.append(text[pos : m.start()])
+            depth_open = True
+        elif closing and depth_open:
+            out.append(" ")
+            pos = m.end()
+            depth_open = False
+        first = False
+    if not depth_open:
+        out.append(text[pos:])
+    return "".join(out)
+
+
+def _flat(text: str) -> str:
+    """The tail of an answer with every run of white space made one space (linear time).
+
+    Every pattern below then meets at most one blank where it allows blanks, so none can
+    backtrack over a long run of blanks.
+    """
+    return re.sub(r"\s+", " ", text[-MAX_ANSWER_CHARS:])
 
 
 _CHOICE_TAG = re.compile(r"<choice>\s*(?:response\s*)?([12])\s*</choice>", re.IGNORECASE)
@@ -351,7 +380,7 @@ def parse_choice(text: str | None) -> Choice | None:
     """
     if not text:
         return None
-    answer = strip_thinking(text)
+    answer = _flat(strip_thinking(text))
     tags = _CHOICE_TAG.findall(answer)
     if tags:
         return _as_choice(tags[-1])
@@ -397,13 +426,11 @@ _NEGATIVE = {
     "not correct", "not_correct", "not valid",
 }  # fmt: skip
 
-_VERDICT_TAG = re.compile(r"<verdict>\s*([^<]*?)\s*</verdict>", re.IGNORECASE)
-_SCORE_TAG = re.compile(
-    r"<score>\s*([-+]?\d+(?:\.\d+)?)\s*(?:/\s*(\d+))?\s*</score>", re.IGNORECASE
-)
-_CRITIQUE_TAG = re.compile(r"<critique>(.*?)</critique>", re.IGNORECASE | re.DOTALL)
+_VERDICT_TAG = re.compile(r"<verdict>([^<]*)</verdict>", re.IGNORECASE)
+_SCORE_TAG = re.compile(r"<score>([^<]{0,40})</score>", re.IGNORECASE)
+_SCORE_BODY = re.compile(r" ?([-+]?\d+(?:\.\d+)?) ?(?:/ ?(\d+))? ?")
 _ANY_TAG = re.compile(r"</?(?:verdict|score|critique|choice)>", re.IGNORECASE)
-_TAG_BLOCKS = re.compile(r"<(verdict|score)>.*?</\1>", re.IGNORECASE | re.DOTALL)
+_TAG_BLOCKS = re.compile(r"<(verdict|score)>[^<]*</\1>", re.IGNORECASE)
 
 _WORD = r"(not\s+(?:correct|valid)|incorrect|correct|invalid|valid|wrong|rejected|reject|accepted|accept)"
 _VERDICT_LENIENT = [
@@ -442,11 +469,12 @@ def parse_verdict(text: str | None) -> ParsedVerdict:
     """
     if not text:
         return ParsedVerdict(accepted=None)
-    answer = strip_thinking(text)
-    accepted = _strict_verdict(answer)
+    answer = strip_thinking(text)[-MAX_ANSWER_CHARS:]
+    flat = _flat(answer)
+    accepted = _strict_verdict(flat)
     if accepted is None:
-        accepted = _lenient_verdict(answer)
-    return ParsedVerdict(accepted=accepted, critique=_critique(answer), score=_score(answer))
+        accepted = _lenient_verdict(flat)
+    return ParsedVerdict(accepted=accepted, critique=_critique(answer), score=_score(flat))
 
 
 def _word_verdict(word: str) -> bool | None:
@@ -459,7 +487,7 @@ def _word_verdict(word: str) -> bool | None:
 
 
 def _strict_verdict(answer: str) -> bool | None:
-    for word in reversed(_VERDICT_TAG.findall(answer)):
+    for word in reversed([w.strip() for w in _VERDICT_TAG.findall(answer)]):
         verdict = _word_verdict(word)
         if verdict is not None:
             return verdict
@@ -484,15 +512,20 @@ def _lenient_verdict(answer: str) -> bool | None:
 
 
 def _critique(answer: str) -> str:
-    tags = _CRITIQUE_TAG.findall(answer)
-    if tags:
-        return tags[-1].strip()
+    """The last ``<critique>...</critique>`` (found with ``rfind``: linear), else the
+    answer without its tags; at most :data:`MAX_TURN_CHARS` characters either way."""
+    low = answer.lower()
+    end = low.rfind("</critique>")
+    start = low.rfind("<critique>", 0, end) if end >= 0 else -1
+    if start >= 0:
+        return answer[start + len("<critique>") : end].strip()[:MAX_TURN_CHARS]
     rest = _ANY_TAG.sub(" ", _TAG_BLOCKS.sub(" ", answer))
     return re.sub(r"[ \t]+", " ", rest).strip()[:MAX_TURN_CHARS]
 
 
 def _score(answer: str) -> float | None:
-    found = _SCORE_TAG.findall(answer) or _SCORE_LENIENT.findall(answer)
+    found = [m.groups() for t in _SCORE_TAG.findall(answer) if (m := _SCORE_BODY.fullmatch(t))]
+    found = found or _SCORE_LENIENT.findall(answer)
     if not found:
         return None
     value, scale = found[-1]

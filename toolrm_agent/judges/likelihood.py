@@ -3,7 +3,8 @@
 :class:`LikelihoodJudge` scores a proposal by the mean per-token log-probability of its
 canonical rendering under a frozen causal LM, given the conversation and tools in the
 model's own chat template (:class:`~toolrm_agent.judges.lm_scoring.LMScorer`, one prefix
-pass per context). ``score = exp(mean log-prob)``, the geometric-mean token probability, in
+pass per context; ``cache_dir`` keeps the readings on disk, shared with the trained
+critics that read the same model). ``score = exp(mean log-prob)``, the geometric-mean token probability, in
 [0, 1]. It sees value and count mistakes the way the model's own preferences do, but it
 cannot see irrelevance: "no call" is one unlikely-looking rendering among others.
 
@@ -35,21 +36,22 @@ class LikelihoodJudge(BatchJudge):
     pairwise = False
 
     def __init__(self, model: str | Path = "default", *, threshold: float = 0.0,
-                 device: str = "cpu", name: str | None = None) -> None:
-        from toolrm_agent.judges.lm_scoring import LMScorer
-        from toolrm_agent.judges.trained import _resolve_base
+                 cache_dir: str | Path | None = None, device: str = "cpu",
+                 name: str | None = None) -> None:
+        from toolrm_agent.judges.trained import CriticReader
 
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = threshold
         self.name = name or f"lik:{model}"
-        self.scorer = LMScorer(_resolve_base(str(model)), device=device)
+        self.reader = CriticReader(features=False, relevance=False, lm_stats=True,
+                                   base_model=str(model), cache_dir=cache_dir, device=device)
 
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
         if not proposals:
             return []
         start = time.perf_counter()
-        readings = self.scorer.read(context, proposals)
+        readings = self.reader.lm_readings(context, proposals)
         seconds = (time.perf_counter() - start) / len(proposals)
         out = []
         for p, r in zip(proposals, readings, strict=True):

@@ -233,7 +233,7 @@ class CriticReader:
                 self._encoder = RelevanceEncoder(self.encoder_name)
         return self._encoder
 
-    def _lm_readings(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Any]:
+    def lm_readings(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Any]:
         lm = self.lm
         if self._cache is None:
             return list(lm.read(context, proposals))
@@ -278,7 +278,7 @@ class CriticReader:
         hidden = None
         tokens = 0
         if self._base_dir is not None:
-            readings = self._lm_readings(context, proposals)
+            readings = self.lm_readings(context, proposals)
             tokens = readings[0].prefix_tokens + sum(r.tokens for r in readings) if readings else 0
             if self.lm_stats:
                 for row, r in zip(columns, readings, strict=True):
