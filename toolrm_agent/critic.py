@@ -84,7 +84,6 @@ from typing import Annotated, Any, TypeAlias
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
-from langgraph._internal._runnable import RunnableCallable
 from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -220,7 +219,7 @@ class ToolRMCritic:
 
     def as_node(self, name: str = "critic") -> Runnable[Any, Any]:
         """The critic as a node with both a sync and a native async path."""
-        return RunnableCallable(self.__call__, self.acall, name=name, trace=False)
+        return RunnableLambda(self.__call__, afunc=self.acall, name=name)
 
     # ---------------------------------------------------------------------- the node
 
@@ -420,7 +419,7 @@ def build_agent_graph(
         return {"messages": [await bound.ainvoke(prompt(state["messages"]), config)]}
 
     builder = StateGraph(ToolRMState)
-    builder.add_node(model_node, RunnableCallable(agent, aagent, name=model_node, trace=False))
+    builder.add_node(model_node, RunnableLambda(agent, afunc=aagent, name=model_node))
     builder.add_node(tools_node, ToolNode(list(tools)))
     builder.add_edge(START, model_node)
     if critic is None:

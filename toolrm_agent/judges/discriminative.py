@@ -3,8 +3,11 @@
 The checkpoint is any transformers sequence-classification model with one label
 (``num_labels=1``), such as a Bradley-Terry critic trained on preference pairs. It reads
 the conversation, the offered tools and the proposal rendered canonically
-(:meth:`Proposal.render`), all formatted by :func:`format_for_reward`; the training side
-uses the same function, so what the model learned on is exactly what it is shown here.
+(:meth:`Proposal.render`), all formatted by :func:`format_for_reward`; the trainer
+(``toolrm train disc --method reward-trainer``, :mod:`train.disc.reward_trainer`) renders
+its pairs with the same function, so what the model learned on is exactly what it is
+shown here. (The CPU critic of ``toolrm train disc --method cached`` is a different
+judge: :mod:`toolrm_agent.judges.trained`.)
 
 ``score = sigmoid(logit)`` in [0, 1]; a proposal is accepted when ``score >= threshold``.
 ``compare`` prefers the higher score (a tie is ``choice=None``) and ``rank`` sorts by

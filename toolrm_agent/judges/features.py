@@ -25,7 +25,11 @@ The features are cheap (pure Python, tens of microseconds) and deterministic:
   decimal (or ``0.05`` where it asks for a percentage), and how many words string values
   take beyond the entity they name;
 * **shape** — the number of calls, of distinct functions, whether nothing is called,
-  and cues of how many calls the request needs (items joined by "and", commas, numbers).
+  and cues of how many calls the request needs (items joined by "and", commas, numbers);
+* **lexical fit** — the share of a called function's name words (``get_top_scorer`` →
+  get, top, scorer) and description words found in the request, the lowest over the
+  calls, and the best share among all offered functions (what a no-call answer is
+  weighed against).
 
 Relevance of the called functions to the request needs a sentence encoder; it is added by
 the trained judge (see ``relevance`` there), not here, so this module imports nothing heavy.
@@ -98,6 +102,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "calls_minus_cues",
     "same_function_calls",
     "history_turns",
+    "name_overlap_min",
+    "name_overlap_best_offered",
+    "description_overlap_min",
 )
 
 
@@ -292,6 +299,7 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
         float(n_calls) - (1.0 + min(and_cues, 5)),
         math.log1p(same_function),
         math.log1p(sum(1 for t in context.turns if t.role in ("assistant", "tool"))),
+        *_lexical_fit(proposal, context, request),
     )
     return Features(values=tuple(float(v) for v in values), findings=tuple(findings))
 
@@ -365,6 +373,33 @@ def _conventions(
                         and any(math.isclose(number * 100, p) for p in percents) and number < 1:
                     percent += 1
     return violations, percent, beyond
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _name_words(name: str) -> set[str]:
+    spaced = _CAMEL.sub(" ", name).replace(".", " ").replace("_", " ").replace("-", " ")
+    return {_stem(w) for w in _tokens(spaced) if not w[0].isdigit()}
+
+
+def _lexical_fit(proposal: Proposal, context: JudgeContext, request: str) -> tuple[float, float, float]:
+    """(lowest name-word share over the calls, best over the offered, lowest description share)."""
+    words = {_stem(t) for t in _tokens(request) if not t[0].isdigit()}
+
+    def share(found: set[str]) -> float:
+        return len(found & words) / len(found) if found else 0.0
+
+    index = spec_index(context.tools)
+    offered = [share(_name_words(s.name)) for s in context.tools]
+    names = [share(_name_words(c.name)) for c in proposal.calls]
+    descriptions = [
+        share({_stem(t) for t in _tokens(index[c.name].description) if not t[0].isdigit()})
+        if c.name in index else 0.0
+        for c in proposal.calls
+    ]
+    return (min(names) if names else 0.0, max(offered) if offered else 0.0,
+            min(descriptions) if descriptions else 0.0)
 
 
 def _call_name(proposal: Proposal, call_id: str) -> str | None:
