@@ -12,6 +12,10 @@ BFCL (or HammerBench) builds its own questions:
   of both are offered and the right answer is the calls of both. Partners that call the
   same function make **parallel** requests, others **parallel_multiple** ones; dropping a
   call then leaves part of the request unanswered, which is BFCL's most common mistake.
+* :func:`respin` — a single-call request whose values the user wrote verbatim, with those
+  values swapped for others of the same kind (another string value of the pool, another
+  number); composed with the original it makes a **parallel** request ("the weather in
+  Paris ... Also, the weather in Lisbon ..."), the shape the sources almost never have.
 
 :func:`augment` applies them to seeded shares of the records; every made record's id
 names its construction (``#irrelevant-near``, ``#irrelevant-far``, ``#and:<other id>``)
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -88,8 +93,47 @@ def compose(a: TrainRecord, b: TrainRecord, connector: str) -> TrainRecord | Non
     )
 
 
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def respin(record: TrainRecord, pool: Sequence[str], rng: random.Random) -> TrainRecord | None:
+    """The record with the values the user wrote swapped for others (None if none can be)."""
+    if not _single_turn(record) or len(record.calls) != 1:
+        return None
+    text = record.last_user_text()
+    call = record.calls[0]
+    args = dict(call.arguments)
+    changed = 0
+    for key, value in call.arguments.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, str) and len(value) >= 3 and value in text and pool:
+            new = rng.choice(pool)
+            if new != value and new not in text:
+                text = text.replace(value, new)
+                args[key] = new
+                changed += 1
+        elif isinstance(value, int | float) and str(value) in _NUMBER.findall(text):
+            new_num = value + rng.randint(1, 9) if isinstance(value, int) else round(value * rng.uniform(1.5, 3.0), 2)
+            if str(new_num) not in text:
+                text = re.sub(rf"(?<![\w.]){re.escape(str(value))}(?![\w.])", str(new_num), text, count=1)
+                args[key] = new_num
+                changed += 1
+    if not changed:
+        return None
+    messages = [m if m.get("role") != "user" else {**m, "content": text} for m in record.messages]
+    return record.model_copy(
+        update={
+            "id": f"{record.id}#respin",
+            "messages": messages,
+            "calls": [call.model_copy(update={"arguments": args})],
+        }
+    )
+
+
 def augment(
-    records: Sequence[TrainRecord], *, irrelevance_share: float, compose_share: float, seed: int
+    records: Sequence[TrainRecord], *, irrelevance_share: float, compose_share: float, seed: int,
+    pool: Sequence[str] = (),
 ) -> list[TrainRecord]:
     """The made records for seeded shares of ``records`` (see the module docstring)."""
     for name, share in (("irrelevance", irrelevance_share), ("compose", compose_share)):
@@ -113,8 +157,12 @@ def augment(
             if variant is not None:
                 out.append(variant)
         if _single_turn(record) and rng.random() < compose_share:
+            twin = respin(record, pool, rng) if rng.random() < 0.5 else None
             same = [r for c in record.calls for r in by_function[c.name] if r.id != record.id]
-            partner = rng.choice(same) if same and rng.random() < 0.7 else rng.choice(singles)
+            if twin is not None:
+                partner = twin  # the same function with other values: a parallel request
+            else:
+                partner = rng.choice(same) if same and rng.random() < 0.7 else rng.choice(singles)
             if partner.id != record.id:
                 made = compose(record, partner, rng.choice(CONNECTORS))
                 if made is not None:
@@ -122,4 +170,4 @@ def augment(
     return out
 
 
-__all__ = ["CONNECTORS", "augment", "compose", "irrelevance_variant"]
+__all__ = ["CONNECTORS", "augment", "compose", "irrelevance_variant", "respin"]

@@ -110,7 +110,10 @@ def normalize(
             continue
         kept.append(record)
         stats.kept[record.source] += 1
-    made = augment(kept, irrelevance_share=irrelevance_share, compose_share=compose_share, seed=seed)
+    from train.corruptions import value_pool
+
+    made = augment(kept, irrelevance_share=irrelevance_share, compose_share=compose_share,
+                   seed=seed, pool=value_pool(kept))
     for m in made:
         stats.kept[f"{m.source}+{m.subset.rsplit('+', 1)[-1]}"] += 1
     return kept + made

@@ -58,3 +58,21 @@ def test_augment_is_seeded_and_makes_each_kind() -> None:
     assert kinds == {"irrelevant-near", "irrelevant-far", "composed"}
     again = augment(records, irrelevance_share=0.5, compose_share=0.5, seed=1)
     assert [m.id for m in again] == [m.id for m in made]
+
+
+def test_respin_swaps_the_values_the_user_wrote() -> None:
+    import random
+
+    from train.augment import respin
+
+    rec = make_record(calls=[("get_weather", {"city": "Paris", "days": 3})],
+                      text="Weather in Paris for 3 days", tools=[WEATHER])
+    twin = respin(rec, ["Lisbon"], random.Random(0))
+    assert twin is not None
+    args = twin.calls[0].arguments
+    assert args["city"] == "Lisbon" and args["days"] != 3
+    assert twin.last_user_text() == f"Weather in Lisbon for {args['days']} days"
+    both = compose(rec, twin, "Also, ")
+    assert both is not None and both.complexity == "parallel"
+    assert respin(make_record(calls=[("get_weather", {"city": "Atlantis"})], text="weather there?",
+                              tools=[WEATHER]), ["Lisbon"], random.Random(0)) is None

@@ -1,0 +1,61 @@
+"""``disc:default``: the shipped critic loads offline and judges (slow: builds the base model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.critics import default_critic_dir
+from toolrm_agent.judges.specs import load_judge
+from toolrm_agent.judges.trained import CriticManifest, TrainedCritic
+from toolrm_agent.specs import ToolSpec
+
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="Current weather of a city.",
+    parameters={"type": "object",
+                "properties": {"city": {"type": "string", "description": "City name"},
+                               "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                "required": ["city"]},
+)
+CONTEXT = JudgeContext(turns=(Turn(role="user", content="What's the weather in Paris and in Berlin?"),),
+                       tools=(WEATHER,))
+
+
+def call(city: str, id: str = "c1") -> ToolCall:
+    return ToolCall(id=id, name="get_weather", arguments={"city": city})
+
+
+def test_the_shipped_critic_is_small_and_complete() -> None:
+    path = default_critic_dir()
+    manifest = CriticManifest.model_validate_json((path / "critic.json").read_text())
+    assert manifest.metrics["val_accuracy"]["all"] > 0.8
+    assert (path / "head.npz").stat().st_size < 5_000_000
+
+
+@pytest.mark.slow
+def test_disc_default_judges_offline() -> None:
+    judge = load_judge("disc:default")
+    assert isinstance(judge, TrainedCritic)
+    right = Proposal(calls=(call("Paris"), call("Berlin", "c2")))
+    one_missing = Proposal(calls=(call("Paris"),))
+    invented = Proposal(calls=(call("Atlantis"), call("Berlin", "c2")))
+    nothing = Proposal()
+    ranking = judge.rank(CONTEXT, [one_missing, invented, right, nothing])
+    assert ranking.best == 2
+    critique = judge.critique(CONTEXT, invented)
+    assert critique.score < ranking.scores[2]
+    if not critique.accepted:
+        assert "Atlantis" in critique.text
+    pref = judge.compare(CONTEXT, right, one_missing)
+    assert pref.choice == 1
+
+
+@pytest.mark.slow
+def test_disc_default_as_the_middle_of_a_cascade() -> None:
+    judge = load_judge("cascade:schema,disc:default")
+    unknown = Proposal(calls=(ToolCall(id="u", name="get_wether", arguments={"city": "Paris"}),))
+    assert not judge.critique(CONTEXT, unknown).accepted  # schema rejects, the critic is not asked
+    good = judge.critique(CONTEXT, Proposal(calls=(call("Paris"), call("Berlin", "c2"))))
+    assert good.score > 0
