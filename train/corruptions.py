@@ -108,6 +108,45 @@ def duplicate_call(s: Situation, rng: random.Random) -> Proposal | None:
     return _proposal(calls)
 
 
+def extra_call(s: Situation, rng: random.Random) -> Proposal | None:
+    """One call too many: a variant of a call the request asked for once.
+
+    Real models over-call as often as they under-call on BFCL: the same function again
+    with two values swapped (``hcf(36, 24)`` then ``hcf(24, 36)``) or with an extra
+    argument. Only for requests of one call: in a parallel request another call with
+    other values may be one the user asked for.
+    """
+    if len(s.calls) != 1:
+        return None
+    call = rng.choice(s.calls)
+    args = dict(call.arguments)
+    same_type = [
+        (a, b)
+        for i, a in enumerate(_scalar_keys(call))
+        for b in _scalar_keys(call)[i + 1 :]
+        if type(args[a]) is type(args[b]) and args[a] != args[b]
+    ]
+    spec = s.specs.get(call.name)
+    unset = [k for k in spec.properties if k not in args] if spec else []
+    ways = ["swap"] * bool(same_type) + ["add"] * bool(unset)
+    if not ways:
+        return None
+    if rng.choice(ways) == "swap":
+        a, b = rng.choice(same_type)
+        args[a], args[b] = args[b], args[a]
+    else:
+        key = rng.choice(unset)
+        schema = spec.properties.get(key) if spec else None
+        value = _invent(schema if isinstance(schema, dict) else {}, s, rng)
+        if value is None:
+            return None
+        args[key] = value
+    extra = _with_args(call, args)
+    calls = list(s.calls)
+    calls.insert(calls.index(call) + 1, extra)
+    return _proposal(calls)
+
+
 def merge_parallel(s: Situation, rng: random.Random) -> Proposal | None:
     by_name: dict[str, list[ToolCall]] = {}
     for c in s.calls:
@@ -433,9 +472,16 @@ _SPAN = re.compile(r"'([^']{2,40})'|\"([^\"]{2,40})\"|\b([A-Z][\w-]+(?: [A-Z][\w
 
 
 def irrelevant_call(s: Situation, rng: random.Random) -> Proposal | None:
-    """For a record where nothing fits: call an offered function with values from the text."""
+    """For a record where nothing fits: call an offered function anyway.
+
+    Half the time with values from the text, half the time with invented ones (what
+    models do when the function needs arguments the user never gave).
+    """
     if s.calls or not s.specs:
         return None
+    if rng.random() < 0.5:
+        spec = rng.choice(list(s.specs.values()))
+        return _proposal([ToolCall(name=spec.name, arguments=_fill(spec, {}, s, rng))])
     user = s.record.last_user_text()
     found: list[Any] = []
     for m in _SPAN.finditer(user):
@@ -454,6 +500,7 @@ CORRUPTIONS: dict[str, Corruption] = {
     for f in (
         drop_call,
         duplicate_call,
+        extra_call,
         merge_parallel,
         split_list,
         swap_values,

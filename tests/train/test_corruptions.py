@@ -22,6 +22,8 @@ SHAPED = {
     "swap_values": make_record(calls=[("get_weather", {"city": "Paris", "days": 1}),
                                       ("get_weather", {"city": "Berlin", "days": 3})],
                                text="Paris for 1 day and Berlin for 3 days"),
+    "extra_call": make_record(calls=[("get_weather", {"city": "Paris", "unit": "celsius"})],
+                               text="Weather in Paris in celsius"),
     "split_list": make_record(calls=[("get_stock_price", {"symbol": ["AAPL", "MSFT"]})],
                               text="Prices of AAPL and MSFT"),
 }
@@ -85,3 +87,21 @@ def test_corrupt_is_deterministic_distinct_and_tagged(record: TrainRecord) -> No
     assert len(set(renders)) == len(renders) == 6
     assert record.ground_truth().render() not in renders
     assert all(n in CORRUPTIONS for n, _ in a)
+
+
+def test_extra_call_repeats_a_call_with_a_variant() -> None:
+    rec = make_record(calls=[("get_weather", {"city": "Paris", "unit": "celsius"})],
+                      text="Weather in Paris in celsius")
+    for seed in range(6):
+        out = apply("extra_call", rec, seed)
+        assert out is not None and len(out.calls) == 2
+        assert out.calls[0].arguments == {"city": "Paris", "unit": "celsius"}
+        assert out.calls[1].name == "get_weather" and out.calls[1].arguments != out.calls[0].arguments
+
+
+def test_irrelevant_call_sometimes_invents_values() -> None:
+    rec = make_record(no_call=True, text="Tell me a joke about Paris")
+    outs = [apply("irrelevant_call", rec, seed) for seed in range(10)]
+    assert all(o is not None and len(o.calls) == 1 for o in outs)
+    values = [str(v) for o in outs for v in o.calls[0].arguments.values()]
+    assert any("Paris" not in v for v in values)

