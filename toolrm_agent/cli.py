@@ -38,6 +38,50 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def serve(
+    model: str = typer.Option("default", help="An offline model (default, qwen1.5b, smollm2) or a .gguf file."),
+    port: int = typer.Option(8080, help="Port on 127.0.0.1 (0: any free port)."),
+    parallel: int = typer.Option(4, help="Requests decoded at once."),
+    ctx: int = typer.Option(8192, help="Context tokens shared by the parallel requests."),
+    threads: int = typer.Option(0, help="CPU threads (0: all cores)."),
+) -> None:
+    """Serve a model with llama.cpp's OpenAI-compatible server (the fast CPU path)."""
+    import signal
+    import time
+
+    from toolrm_agent.errors import ToolRMError
+    from toolrm_agent.integrations.llamacpp_server import (
+        LlamaCppServerConfig,
+        start_llamacpp_server,
+    )
+
+    config = LlamaCppServerConfig(model=model, port=port or None, n_parallel=parallel, n_ctx=ctx,
+                                  threads=threads or None)
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # stop the server on `kill` too
+    try:
+        server = start_llamacpp_server(config)
+    except ToolRMError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"serving {server.gguf} as {server.model!r} at {server.base_url} "
+               f"(ready in {server.startup_s:.1f} s; log {server.log_path})")
+    typer.echo(f"  policy or judge spec: openai:{server.model}@{server.base_url}   (Ctrl-C stops it)")
+    try:
+        while server.alive:
+            time.sleep(1.0)
+        error = server.crash_error()
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def demo(ctx: typer.Context) -> None:
     """A real agent corrected by a real critic on BFCL tasks (see `toolrm demo --help`)."""

@@ -25,6 +25,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from langchain_core.language_models import BaseChatModel
+from langchain_core.outputs import ChatGeneration, ChatResult
+
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
     from langchain_core.runnables import RunnableConfig
@@ -195,6 +198,98 @@ def server_proposer(
     return propose
 
 
+def lenient_message(message: Any, tool_names: Sequence[str] | None = None) -> Any:
+    """``message`` with the calls written in its text moved into ``tool_calls``.
+
+    For servers without a tool parser (llama.cpp with small Qwen models answers with the
+    call as JSON in ``content``). Reads text with the vLLM plugin's parser, so the client
+    and the server side accept exactly the same shapes. A message that already has tool
+    calls, or whose text holds none, is returned unchanged.
+    """
+    from langchain_core.messages import AIMessage
+
+    from toolrm_agent.calls import Proposal
+    from toolrm_agent.integrations.vllm_tool_parser import extract_tool_calls_lenient
+    from toolrm_agent.parsing import message_text, to_langchain_tool_calls
+
+    if not isinstance(message, AIMessage) or message.tool_calls or message.invalid_tool_calls:
+        return message
+    found = extract_tool_calls_lenient(message_text(message.content), tool_names)
+    if not found.calls:
+        return message
+    return message.model_copy(
+        update={"content": found.content or "", "tool_calls": to_langchain_tool_calls(Proposal(calls=found.calls))}
+    )
+
+
+def _offered_names(tools: Any) -> list[str]:
+    """Names of the bound tools (OpenAI dicts as ``ChatOpenAI.bind_tools`` binds them, or
+    LangChain tools)."""
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    names = []
+    for tool in tools or []:
+        try:
+            function = (tool if isinstance(tool, dict) and "function" in tool else convert_to_openai_tool(tool))["function"]
+        except (TypeError, ValueError, KeyError):
+            continue
+        if isinstance(function, dict) and function.get("name"):
+            names.append(str(function["name"]))
+    return names
+
+
+class LenientToolCallModel(BaseChatModel):
+    """A chat model whose answers get their text-written calls as ``tool_calls``.
+
+    Wraps any LangChain chat model (a ``ChatOpenAI`` for a llama.cpp server);
+    ``bind_tools`` binds the inner model's tool payload to this wrapper. ``health``,
+    when given, is asked after a failed request: an error it returns (a dead server
+    process) is raised instead of the client's connection error.
+    """
+
+    inner: Any
+    health: Any = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "toolrm-lenient-tool-calls"
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Any:
+        bound = self.inner.bind_tools(tools, tool_choice=tool_choice, **kwargs)
+        return self.bind(**bound.kwargs)
+
+    def _result(self, result: Any, kwargs: dict[str, Any]) -> ChatResult:
+        names = _offered_names(kwargs.get("tools"))
+        generations = [
+            ChatGeneration(message=lenient_message(g.message, names), generation_info=g.generation_info)
+            for g in result.generations[0]
+        ]
+        return ChatResult(generations=generations, llm_output=result.llm_output)
+
+    def _raise_crash(self, exc: BaseException) -> None:
+        crash = self.health() if self.health is not None else None
+        if crash is not None:
+            raise crash from exc
+
+    def _generate(self, messages: list[Any], stop: list[str] | None = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        try:
+            result = self.inner.generate([messages], stop=stop, **kwargs)
+        except Exception as exc:
+            self._raise_crash(exc)
+            raise
+        return self._result(result, kwargs)
+
+    async def _agenerate(self, messages: list[Any], stop: list[str] | None = None,
+                         run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        try:
+            result = await self.inner.agenerate([messages], stop=stop, **kwargs)
+        except Exception as exc:
+            self._raise_crash(exc)
+            raise
+        return self._result(result, kwargs)
+
+
 class _Plan:
     """What a sampling call sends, worked out once for the sync and async twins."""
 
@@ -348,8 +443,10 @@ __all__ = [
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_SAMPLING_TEMPERATURE",
     "DEFAULT_TIMEOUT_S",
+    "LenientToolCallModel",
     "asample_proposals",
     "chat_model_for_server",
+    "lenient_message",
     "normalize_base_url",
     "sample_proposals",
     "server_proposer",

