@@ -27,6 +27,7 @@ graph state (``toolrm_usage``).
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -350,6 +351,21 @@ class TaskRun(BaseModel):
     def critiques(self) -> list[str]:
         return [e.text for e in self.events if e.kind == "critique"]
 
+    def retry_answers(self) -> tuple[int, int]:
+        """(answers to a critique, those that differ from the rejected proposal)."""
+        answers = changed = 0
+        last: str | None = None
+        critiqued = False
+        for event in self.events:
+            if event.kind == "critique":
+                critiqued = True
+            elif event.kind == "proposal":
+                if critiqued and last is not None:
+                    answers += 1
+                    changed += event.text != last
+                last, critiqued = event.text, False
+        return answers, changed
+
 
 def calls_text(proposal: Proposal) -> str:
     """``[f(a=1), g(b='x')]`` (BFCL style), broken calls shown as ``<unparsed: reason>``."""
@@ -594,6 +610,7 @@ def agent_arm(
     critic: Any = None,
     *,
     sampler: Any = None,
+    retry_model: Any = None,
     meter: UsageMeter | None = None,
 ) -> Arm:
     """An arm running :func:`toolrm_agent.critic.build_agent_graph` over ``policy``.
@@ -601,21 +618,23 @@ def agent_arm(
     ``critic`` (a :class:`~toolrm_agent.critic.ToolRMCritic`, ``None`` for the baseline)
     is copied per run with that run's tools; in best-of-N mode ``sampler`` (a sampling
     chat model, see :func:`sampling_proposer`) draws the extra candidates, else the
-    critic samples the bound policy itself. ``meter`` (default: a new one) is attached
-    to ``policy`` and ``sampler``.
+    critic samples the bound policy itself. ``retry_model`` (a sampling copy of the
+    policy) answers the critiques (see :func:`toolrm_agent.critic.build_agent_graph`).
+    ``meter`` (default: a new one) is attached to ``policy``, ``sampler`` and ``retry_model``.
     """
     from toolrm_agent.critic import build_agent_graph
 
     meter = meter or UsageMeter()
     meter.attach(policy)
-    if sampler is not None:
-        meter.attach(sampler)
+    for extra in {id(m): m for m in (sampler, retry_model) if m is not None}.values():
+        meter.attach(extra)
 
     def make_graph(tools: Sequence[BaseTool]) -> Any:
         run_critic = critic
         if run_critic is not None and sampler is not None and run_critic.config.mode == "best_of_n":
             run_critic = run_critic.override(proposer=sampling_proposer(sampler, tools))
-        return build_agent_graph(policy, list(tools), critic=run_critic)
+        return build_agent_graph(policy, list(tools), critic=run_critic,
+                                 retry_model=retry_model if critic is not None else None)
 
     return Arm(name=name, make_graph=make_graph, meter=meter)
 
@@ -661,10 +680,16 @@ class ArmSummary(BaseModel):
     critic_calls: int
     critic_tokens: dict[str, int]
     retries: int
+    retry_answers: int = 0
+    """Proposals the policy made in answer to a critique."""
+    retries_changed: int = 0
+    """Of those, the ones that differ from the proposal the critic sent back."""
     seconds: float
     errors: int
     """Runs that ended in an exception."""
     stops: dict[str, int]
+    accuracy_ci95: tuple[float, float] | None = None
+    """Wilson 95% interval of the accuracy."""
 
 
 def summarize(runs: Sequence[TaskRun], arm: str) -> ArmSummary:
@@ -691,10 +716,24 @@ def summarize(runs: Sequence[TaskRun], arm: str) -> ArmSummary:
             "completion": sum(r.critic_output_tokens for r in runs),
         },
         retries=sum(r.retries for r in runs),
+        retry_answers=sum(r.retry_answers()[0] for r in runs),
+        retries_changed=sum(r.retry_answers()[1] for r in runs),
         seconds=round(sum(r.seconds for r in runs), 3),
         errors=sum(r.error is not None for r in runs),
         stops=dict(sorted(stops.items())),
+        accuracy_ci95=wilson_interval(correct, n) if n else None,
     )
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of ``successes / n`` (95% for the default ``z``)."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3))
 
 
 def lift_report(

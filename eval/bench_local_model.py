@@ -1,20 +1,28 @@
-"""Tokens per second of the local model on this machine, bf16 against fp32.
+"""Tokens per second of the local model on this machine: transformers (per dtype) against
+the llama.cpp server, side by side in one run.
 
 ::
 
     python -m eval.bench_local_model --out bench_local.json
     python -m eval.bench_local_model --model smollm2 --dtypes float32 --repeats 2
+    python -m eval.bench_local_model --dtypes bfloat16 --no-llamacpp
 
-It loads the model once per dtype through :class:`toolrm_agent.models.LocalChatModel`,
-warms each up, then measures on a BFCL-like prompt (system turn, three tools, a user
-request; the model's own chat template), the dtypes taking turns run by run so that
-both see the same load on a shared machine:
+It loads the model once per dtype through :class:`toolrm_agent.models.LocalChatModel`
+and, unless ``--no-llamacpp``, starts the llama.cpp server on the model's GGUF
+(:mod:`toolrm_agent.integrations.llamacpp_server`, the weights as shipped, 4-bit
+quantised). It warms each up, then measures on a BFCL-like prompt (system turn, three
+tools, a user request; the model's own chat template), the backends taking turns run by
+run so that all see the same load on a shared machine:
 
 * ``decode``: greedy ``generate`` of exactly ``--new-tokens`` tokens (EOS ignored): the
   steady decoding speed, output tokens / seconds, prompt prefill included;
 * ``call``: ``LocalChatModel.invoke`` with the tools bound, as an agent uses it (stops
   at EOS, so usually fewer tokens); reports tokens/s, latency and whether a call parsed;
-* ``sampled``: ``n`` samples in one call (``num_return_sequences``), as best-of-N uses it.
+* ``sampled``: ``n`` samples in one call (``num_return_sequences``), as best-of-N uses it;
+  for the server, ``n`` concurrent requests (its parallel slots batch them).
+
+The server backend is named ``llamacpp`` in the report; ``speedup_vs`` gives each
+backend's decode and call tokens/s over the first transformers dtype's.
 
 Medians over ``--repeats`` runs. The machine may be shared: the load average before and
 after is recorded next to the numbers.
@@ -139,6 +147,45 @@ def _call_once(llm: Any, **kwargs: Any) -> dict[str, Any]:
     }
 
 
+def _openai_tools() -> list[dict[str, Any]]:
+    from toolrm_agent.specs import ToolSpec
+
+    return [ToolSpec.from_bfcl(t).to_openai() for t in TOOLS]
+
+
+def _server_decode_once(llm: Any, new_tokens: int) -> dict[str, float]:
+    started = time.perf_counter()
+    message = llm.invoke(_messages(), max_tokens=new_tokens, extra_body={"ignore_eos": True})
+    seconds = time.perf_counter() - started
+    usage = message.usage_metadata or {}
+    produced = int(usage.get("output_tokens", 0))
+    return {
+        "prompt_tokens": int(usage.get("input_tokens", 0)),
+        "new_tokens": produced,
+        "seconds": seconds,
+        "tokens_per_second": produced / seconds,
+    }
+
+
+def _server_call_once(llm: Any, n: int = 0, seed: int = 0) -> dict[str, Any]:
+    bound = llm.bind_tools(_openai_tools())
+    started = time.perf_counter()
+    if n:
+        messages = bound.batch([_messages()] * n, temperature=0.7, top_p=0.95, seed=seed)
+    else:
+        messages = [bound.invoke(_messages())]
+    seconds = time.perf_counter() - started
+    out_tokens = sum((m.usage_metadata or {}).get("output_tokens", 0) for m in messages)
+    return {
+        "samples": len(messages),
+        "output_tokens": out_tokens,
+        "seconds": seconds,
+        "tokens_per_second": out_tokens / seconds,
+        "calls_parsed": sum(1 for m in messages if m.tool_calls),
+        "first_text": str(messages[0].content) or json.dumps(messages[0].tool_calls),
+    }
+
+
 def _median(runs: list[dict[str, Any]], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 2)
 
@@ -153,6 +200,7 @@ def main(
     new_tokens: Annotated[int, typer.Option(help="tokens per decode run")] = 64,
     repeats: Annotated[int, typer.Option(help="measured runs per setting (median)")] = 3,
     samples: Annotated[int, typer.Option(help="n for the sampled best-of-N run (0 = skip)")] = 4,
+    llamacpp: Annotated[bool, typer.Option("--llamacpp/--no-llamacpp", help="also measure the llama.cpp server")] = True,
 ) -> None:
     """Measure and write the report."""
     import torch
@@ -191,15 +239,42 @@ def main(
         _decode_once(llm, 8)
         models[dtype] = llm
         runs[dtype] = {"decode": [], "call": [], "sampled": []}
-    for i in range(repeats):
-        for dtype, llm in models.items():
-            runs[dtype]["decode"].append(_decode_once(llm, new_tokens))
-            runs[dtype]["call"].append(_call_once(llm))
-            if samples > 1:
-                runs[dtype]["sampled"].append(
-                    _call_once(llm, n=samples, temperature=0.7, top_p=0.95, seed=i)
-                )
-            console.print(f"  round {i + 1}/{repeats} {dtype}: done")
+    server = None
+    if llamacpp:
+        from toolrm_agent.integrations.llamacpp_server import (
+            LlamaCppServerConfig,
+            lenient_chat_model,
+            start_llamacpp_server,
+        )
+
+        started = time.perf_counter()
+        server = start_llamacpp_server(LlamaCppServerConfig(model=model, n_parallel=max(samples, 1)))
+        report["results"]["llamacpp"] = {"load_seconds": round(time.perf_counter() - started, 2),
+                                         "gguf": str(server.gguf)}
+        client = lenient_chat_model(server, max_tokens=new_tokens)
+        console.print(f"[bold]llamacpp[/]: ready in {report['results']['llamacpp']['load_seconds']}s; warming up")
+        _server_decode_once(client, 8)
+        models["llamacpp"] = client
+        runs["llamacpp"] = {"decode": [], "call": [], "sampled": []}
+    try:
+        for i in range(repeats):
+            for name, llm in models.items():
+                if name == "llamacpp":
+                    runs[name]["decode"].append(_server_decode_once(llm, new_tokens))
+                    runs[name]["call"].append(_server_call_once(llm))
+                    if samples > 1:
+                        runs[name]["sampled"].append(_server_call_once(llm, n=samples, seed=i))
+                else:
+                    runs[name]["decode"].append(_decode_once(llm, new_tokens))
+                    runs[name]["call"].append(_call_once(llm))
+                    if samples > 1:
+                        runs[name]["sampled"].append(
+                            _call_once(llm, n=samples, temperature=0.7, top_p=0.95, seed=i)
+                        )
+                console.print(f"  round {i + 1}/{repeats} {name}: done")
+    finally:
+        if server is not None:
+            server.stop()
     for dtype, r in runs.items():
         decode, call, sampled = r["decode"], r["call"], r["sampled"]
         entry = report["results"][dtype]
@@ -230,13 +305,24 @@ def main(
     report["machine"]["load_avg_after"] = list(os.getloadavg())
     results = report["results"]
     if results:
-        report["fastest_dtype"] = max(results, key=lambda d: results[d]["decode_tokens_per_second"])
+        report["fastest"] = max(results, key=lambda d: results[d]["decode_tokens_per_second"])
+        base = next(iter(results))
+        report["speedup_vs"] = {
+            "baseline": base,
+            **{
+                name: {
+                    "decode": round(e["decode_tokens_per_second"] / results[base]["decode_tokens_per_second"], 2),
+                    "call": round(e["call_tokens_per_second"] / results[base]["call_tokens_per_second"], 2),
+                }
+                for name, e in results.items()
+            },
+        }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     table = Table(
         title=f"{model} on {report['machine']['cpu']} ({report['machine']['cores']} cores, shared)"
     )
-    for col in ("dtype", "load s", "decode tok/s", "call tok/s", "call s", f"n={samples} tok/s"):
+    for col in ("backend", "load s", "decode tok/s", "call tok/s", "call s", f"n={samples} tok/s"):
         table.add_column(col)
     for dtype, e in results.items():
         table.add_row(

@@ -45,6 +45,7 @@ from eval.agent_tasks import (
     run_arms,
     summarize,
 )
+from eval.options import DEFAULT_JUDGE as DEFAULT_CRITIC
 
 __all__ = [
     "CATEGORIES",
@@ -59,34 +60,43 @@ __all__ = [
 ]
 
 DEMO_TASKS: dict[str, tuple[str, ...]] = {
-    "simple_python": ("simple_python_0", "simple_python_1", "simple_python_5", "simple_python_7"),
-    "multiple": ("multiple_0", "multiple_1", "multiple_2", "multiple_5"),
-    "parallel": ("parallel_0", "parallel_1"),
+    category: tuple(f"{category}_{i}" for i in range(5))
+    for category in ("simple_python", "multiple", "parallel", "parallel_multiple")
 }
 """The fixed task set, by BFCL v4 category, in BFCL order (see :data:`SELECTION_RULE`)."""
 
 SELECTION_RULE = (
-    "Chosen from the greedy baseline alone, never from what the critic did: the offline "
-    "Qwen2.5-Coder-0.5B policy (this system prompt, greedy, max_new_tokens=256, no critic) ran "
-    "on the first ids of each category in BFCL order (simple_python_0-11, multiple_0-7, "
-    "parallel_0-7). Per category the set keeps the first two ids the baseline gets wrong, "
-    "then the first ids it gets right, up to 4 ids. The baseline got 10/12, 7/8 and 0/8 "
-    "right there (parallel: it always makes one call where two or more are asked), so the "
-    "set has 2+2 simple_python, 1+3 multiple and 2+0 parallel ids: 5 of 10 wrong without "
-    "a critic."
+    "The first five ids (0-4) of each of BFCL v4's four single-turn call categories "
+    "(simple_python, multiple, parallel, parallel_multiple), in BFCL order: 20 tasks, fixed "
+    "before any run and not chosen by any model's outcome."
 )
 """How :data:`DEMO_TASKS` was chosen (also written into the JSON report)."""
 
 CATEGORIES: tuple[str, ...] = tuple(DEMO_TASKS)
 
-DEFAULT_JUDGE = "schema"
-"""The judge the demo uses unless told otherwise, chosen by measurement on
-:data:`DEMO_TASKS` (``toolrm demo --judge schema --judge gen:default --judge
-cascade:schema,gen:default``): all three left accuracy at 5/10, as without a critic.
-``schema`` caught the one schema error (multiple_5) at no token cost; ``gen:default``
-(the 0.5B model judging itself) accepted all 10 proposals, wrong ones included, for
-~6.8k judge tokens; the cascade made the schema judge's decisions plus ~5.9k judge
-tokens. Equal accuracy, lowest cost: ``schema``."""
+DEFAULT_JUDGE = DEFAULT_CRITIC
+"""The demo's judge unless told otherwise: the shipped trained critic (see
+:data:`eval.options.DEFAULT_JUDGE` for what it measured against ``schema``)."""
+
+DEFAULT_POLICY = "llamacpp:default"
+"""The offline Qwen2.5-Coder-0.5B served by llama.cpp (see :data:`SECONDS_PER_RUN`)."""
+
+DEFAULT_MODES: tuple[str, ...] = ("retry", "best_of_n")
+
+SECONDS_PER_RUN: dict[str, float] = {}
+"""Measured seconds per (task, arm) run on 2 idle cores, by policy spec, for the
+up-front estimate (filled from ``toolrm demo --json`` reports)."""
+
+
+def expected_time(policy: str, tasks: int, arms: int) -> str:
+    """What the run will take, from :data:`SECONDS_PER_RUN` (a line for the user)."""
+    per_run = SECONDS_PER_RUN.get(policy)
+    if per_run is None:
+        return f"{tasks} tasks × {arms} arms; no timing measured for policy {policy!r}"
+    minutes = per_run * tasks * arms / 60
+    return (f"{tasks} tasks × {arms} arms: about {minutes:.0f} min on 2 idle cores "
+            f"(measured {per_run:.1f} s per task and arm; slower on a busy machine)")
+
 
 BASELINE = "baseline"
 
@@ -113,8 +123,9 @@ def demo_tasks(
     return tasks[:limit] if limit is not None else tasks
 
 
-def critic_arm_name(judge: str, several: bool) -> str:
-    return f"critic[{judge}]" if several else "critic"
+def critic_arm_name(mode: str, judge: str, several: bool) -> str:
+    """``retry`` / ``best_of_n``, with ``[judge]`` when several judges are compared."""
+    return f"{mode}[{judge}]" if several else mode
 
 
 # ---------------------------------------------------------------------------- printing
@@ -178,23 +189,24 @@ def _short(text: str, limit: int) -> str:
 
 def print_summary(console: Console, report: Mapping[str, Any]) -> None:
     """The summary table of a demo report (one row per arm)."""
-    mode = report.get("mode", "retry")
-    if mode == "best_of_n":
-        mode = f"best_of_n, n={report.get('candidates')}"
+    modes = ", ".join(
+        f"best_of_n n={report.get('candidates')}" if m == "best_of_n" else m for m in report.get("modes", [])
+    )
     table = Table(
         title=f"toolrm demo · policy {escape(report['policy'])} · {report['n_tasks']} BFCL tasks · "
-        f"{mode}, max {report['max_retries']} retries",
+        f"{modes}, max {report['max_retries']} retries",
         box=box.SIMPLE_HEAD,
-        caption="tokens: prompt+completion",
+        caption="accuracy: correct/n, 95% Wilson interval · tokens: prompt+completion · "
+        "retries changed: answers to a critique that differ from the rejected call",
     )
     for col in (
         "arm",
         "accuracy",
+        "95% CI",
         "policy\ncalls",
         "policy\ntokens",
         "critic\ncalls",
-        "critic\ntokens",
-        "retries",
+        "retries\n(changed)",
         "seconds",
     ):
         table.add_column(
@@ -206,23 +218,24 @@ def print_summary(console: Console, report: Mapping[str, Any]) -> None:
     for arm in report["arms"]:
         s = arm["summary"]
         acc = "-" if s["accuracy"] is None else f"{s['correct']}/{s['n']} {s['accuracy']:.0%}"
-        label = "no critic" if arm["judge"] is None else f"critic ({arm['judge']})"
+        ci = s.get("accuracy_ci95")
+        label = "no critic" if arm["judge"] is None else f"{arm['mode']} ({arm['judge']})"
         table.add_row(
             escape(label),
             acc,
+            "-" if not ci else f"{ci[0]:.0%}–{ci[1]:.0%}",
             str(s["policy_calls"]),
             f"{s['policy_tokens']['prompt']}+{s['policy_tokens']['completion']}",
             str(s["critic_calls"]),
-            f"{s['critic_tokens']['prompt']}+{s['critic_tokens']['completion']}",
-            str(s["retries"]),
+            f"{s['retries']} ({s.get('retries_changed', 0)}/{s.get('retry_answers', 0)})",
             f"{s['seconds']:.1f}",
         )
     console.print(table)
-    for judge, cmp in report["comparisons"].items():
+    for name, cmp in report["comparisons"].items():
         lift = cmp["lift"]
         lift_text = "-" if lift is None else f"{lift * 100:+.0f} points"
         console.print(
-            f"[bold]{escape(judge)}[/]: accuracy {_pct(cmp['baseline_acc'])} → {_pct(cmp['critic_acc'])} "
+            f"[bold]{escape(name)}[/]: accuracy {_pct(cmp['baseline_acc'])} → {_pct(cmp['critic_acc'])} "
             f"({lift_text}); fixed: {', '.join(cmp['fixed']) or 'none'}; "
             f"broken: {', '.join(cmp['broken']) or 'none'}"
         )
@@ -243,35 +256,38 @@ def run_demo(
     *,
     policy_name: str = "default",
     max_retries: int = 2,
-    mode: str = "retry",
+    modes: Sequence[str] = ("retry",),
     n: int = 4,
     sampler: Any = None,
+    retry_model: Any = None,
     console: Console | None = None,
     progress: bool = True,
     on_run: Callable[[AgentTask, TaskRun], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``tasks`` without a critic and with a critic per judge; return the report.
+    """Run ``tasks`` without a critic and with a critic per (mode, judge); the report.
 
-    ``judges`` maps a judge spec (its name in the report) to a built judge. In
-    ``mode="best_of_n"`` the critic ranks the policy's proposal and ``n - 1`` samples of
-    ``sampler`` (a sampling copy of the policy). The report holds the task set, an entry
-    per arm (judge, summary), a baseline-vs-critic comparison per judge
-    (:func:`eval.agent_tasks.lift_report`) and every run.
+    ``judges`` maps a judge spec (its name in the report) to a built judge; ``modes`` are
+    ``retry`` and/or ``best_of_n``. In best-of-N the critic ranks the policy's proposal
+    and ``n - 1`` samples of ``sampler`` (a sampling copy of the policy). ``retry_model``
+    (a sampling copy too) answers the critiques, so that a retry is not the rejected call
+    again. The report holds the task set, an entry per arm (mode, judge, summary), a
+    baseline-vs-arm comparison per critic arm (:func:`eval.agent_tasks.lift_report`) and
+    every run.
     """
     from toolrm_agent.critic import ToolRMCritic
 
     console = console or Console(stderr=True)
-    several = len(judges) > 1
     meter = UsageMeter()  # one meter on the one policy; each run resets and reads it
     arms: list[Arm] = [agent_arm(BASELINE, policy, meter=meter)]
-    arm_judge: dict[str, str | None] = {BASELINE: None}
-    for spec, judge in judges.items():
-        name = critic_arm_name(spec, several)
-        critic = ToolRMCritic(
-            judge, mode=mode, n=n, max_retries=max_retries, on_budget_exhausted="execute"
-        )
-        arms.append(agent_arm(name, policy, critic, sampler=sampler, meter=meter))
-        arm_judge[name] = spec
+    arm_info: dict[str, tuple[str | None, str | None]] = {BASELINE: (None, None)}
+    for mode in modes:
+        for spec, judge in judges.items():
+            name = critic_arm_name(mode, spec, several=len(judges) > 1)
+            critic = ToolRMCritic(
+                judge, mode=mode, n=n, max_retries=max_retries, on_budget_exhausted="execute"
+            )
+            arms.append(agent_arm(name, policy, critic, sampler=sampler, retry_model=retry_model, meter=meter))
+            arm_info[name] = (mode, spec)
 
     started = time.perf_counter()
     by_task: dict[str, list[TaskRun]] = {}
@@ -288,11 +304,11 @@ def run_demo(
     return build_report(
         tasks,
         runs,
-        arm_judge,
+        arm_info,
         policy_name=policy_name,
         max_retries=max_retries,
-        mode=mode,
-        n=n if mode == "best_of_n" else None,
+        n=n if "best_of_n" in modes else None,
+        retry_sampled=retry_model is not None,
         seconds=seconds,
     )
 
@@ -336,24 +352,25 @@ def _run_with_progress(
 def build_report(
     tasks: Sequence[AgentTask],
     runs: Sequence[TaskRun],
-    arm_judge: Mapping[str, str | None],
+    arm_info: Mapping[str, tuple[str | None, str | None]],
     *,
     policy_name: str,
     max_retries: int,
     seconds: float,
-    mode: str = "retry",
     n: int | None = None,
+    retry_sampled: bool = False,
 ) -> dict[str, Any]:
-    """The demo's JSON report (see :func:`run_demo`)."""
+    """The demo's JSON report (see :func:`run_demo`); ``arm_info``: arm → (mode, judge)."""
     comparisons = {
-        judge: lift_report(runs, baseline=BASELINE, critic=name)
-        for name, judge in arm_judge.items()
-        if judge is not None
+        name: lift_report(runs, baseline=BASELINE, critic=name)
+        for name, (mode, _) in arm_info.items()
+        if mode is not None
     }
     return {
         "policy": policy_name,
-        "decoding": "greedy" if mode == "retry" else "greedy proposal + sampled candidates",
-        "mode": mode,
+        "decoding": "greedy proposals; best-of-N candidates and retries sampled"
+        if retry_sampled else "greedy proposals; best-of-N candidates sampled",
+        "modes": sorted({m for m, _ in arm_info.values() if m is not None}),
         "candidates": n,
         "max_retries": max_retries,
         "n_tasks": len(tasks),
@@ -361,8 +378,8 @@ def build_report(
         "system_prompt": SYSTEM_PROMPT,
         "tasks": [{"id": t.id, "category": t.category, "request": t.request} for t in tasks],
         "arms": [
-            {"name": name, "judge": judge, "summary": summarize(runs, name).model_dump()}
-            for name, judge in arm_judge.items()
+            {"name": name, "mode": mode, "judge": judge, "summary": summarize(runs, name).model_dump()}
+            for name, (mode, judge) in arm_info.items()
         ],
         "comparisons": comparisons,
         "runs": [r.model_dump(mode="json") for r in runs],
@@ -405,9 +422,11 @@ def main(
         str,
         typer.Option(
             "--policy",
-            help="Policy model: default (offline Qwen), smollm2, a dir, or openai:<model>@<url>.",
+            help=f"Policy model (default {DEFAULT_POLICY}): llamacpp:<model> (a local llama.cpp server: "
+            "default, qwen1.5b, smollm2), default (the offline Qwen on transformers), smollm2, a dir, "
+            "or openai:<model>@<url>.",
         ),
-    ] = "default",
+    ] = DEFAULT_POLICY,
     max_retries: Annotated[
         int, typer.Option("--max-retries", help="Critiques sent back to the model per task.", min=0)
     ] = 2,
@@ -415,19 +434,28 @@ def main(
         int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)
     ] = 256,
     mode: Annotated[
-        str,
+        list[str] | None,
         typer.Option(
             "--mode",
-            help="retry: a rejected call goes back with the critique. best_of_n: the critic "
-            "also samples N-1 more proposals and keeps the best-ranked one.",
+            help="Critic arms (repeatable; default both): retry (a rejected call goes back with "
+            "the critique) and best_of_n (the critic also samples N-1 more proposals and keeps "
+            "the best-ranked one).",
         ),
-    ] = "retry",
+    ] = None,
     n: Annotated[
         int, typer.Option("--n", help="best_of_n: candidates, the policy's own included.", min=2)
     ] = 4,
     temperature: Annotated[
         float,
         typer.Option("--temperature", help="best_of_n: sampling temperature.", min=0.01),
+    ] = 0.7,
+    retry_temperature: Annotated[
+        float,
+        typer.Option(
+            "--retry-temperature",
+            help="Temperature of the answers to a critique (0: greedy, which often repeats the rejected call).",
+            min=0.0,
+        ),
     ] = 0.7,
     quiet: Annotated[
         bool,
@@ -440,7 +468,8 @@ def main(
     console = Console()
     if not console.is_terminal:  # piped into a file: wide enough for the summary table
         console = Console(width=max(console.width, 120))
-    if mode not in ("retry", "best_of_n"):
+    modes = list(dict.fromkeys(mode or list(DEFAULT_MODES)))
+    if any(m not in ("retry", "best_of_n") for m in modes):
         raise typer.BadParameter("use retry or best_of_n", param_hint="--mode")
     started = time.perf_counter()
     try:
@@ -451,38 +480,43 @@ def main(
     judges: dict[str, Any] = {}
     for spec in specs:
         judges[spec] = judge_from_option(spec)
-    from toolrm_agent.errors import ModelProvisioningError
+    from toolrm_agent.errors import ToolRMError
 
-    with console.status(f"loading the policy model {policy!r} …"):
-        model = load_policy(policy, max_new_tokens=max_new_tokens)
-        if hasattr(model, "load"):
-            try:
+    load_started = time.perf_counter()
+    with console.status(f"loading the policy model {policy!r} (a first use builds it once) …"):
+        try:
+            model = load_policy(policy, max_new_tokens=max_new_tokens)
+            if hasattr(model, "load"):
                 model.load()
-            except ModelProvisioningError as exc:
-                console.print(
-                    f"[red]cannot load the policy model {escape(policy)!r}:[/] {escape(str(exc))}"
+            sampler = retry_model = None
+            if "best_of_n" in modes:  # a sampling copy of the policy (weights are shared)
+                sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=0)
+            if retry_temperature > 0:
+                retry_model = load_policy(
+                    policy, max_new_tokens=max_new_tokens, temperature=retry_temperature, seed=1
                 )
-                raise typer.Exit(2) from exc
-        sampler = None
-        if mode == "best_of_n":  # a sampling copy of the policy (weights are shared)
-            sampler = load_policy(
-                policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=0
-            )
+        except ToolRMError as exc:  # missing wheels, a bad checksum, a server that fails
+            console.print(f"[red]cannot load the policy model {escape(policy)!r}:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+    console.print(f"[dim]policy ready in {time.perf_counter() - load_started:.1f} s[/]")
+    arms = 1 + len(modes) * len(specs)
     console.print(
         f"[bold]toolrm demo[/]: {len(tasks)} BFCL tasks · policy [cyan]{escape(policy)}[/] (greedy) · "
         f"critic judge{'s' if len(specs) > 1 else ''} [cyan]{escape(', '.join(specs))}[/] · "
-        f"{mode}{f' (n={n}, T={temperature})' if mode == 'best_of_n' else ''} · "
-        f"max {max_retries} retries"
+        f"{', '.join(f'best_of_n (n={n}, T={temperature})' if m == 'best_of_n' else 'retry' for m in modes)} · "
+        f"max {max_retries} retries{f' (answered at T={retry_temperature})' if retry_model else ''}"
     )
+    console.print(f"[dim]{expected_time(policy, len(tasks), arms)}[/]")
     report = run_demo(
         tasks,
         model,
         judges,
         policy_name=policy,
         max_retries=max_retries,
-        mode=mode,
+        modes=modes,
         n=n,
         sampler=sampler,
+        retry_model=retry_model,
         console=console if not quiet else Console(quiet=True),
         progress=not quiet,
     )

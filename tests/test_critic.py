@@ -614,3 +614,20 @@ async def test_best_of_n_proposer_that_fails_keeps_the_original(how: str) -> Non
     assert judge.calls == 1
     assert out["toolrm_verdicts"]["o"]["decision"] == "execute"
     assert out["messages"][-1].content == "Sunny."
+
+
+def test_retry_model_answers_after_a_rejection_only() -> None:
+    from toolrm_agent.critic import build_agent_graph
+
+    bad = tool_call_message(("get_weather", {"town": "Paris"}), ids=["c1"])
+    policy = ScriptedChatModel(script=[bad, "It is sunny in Paris."], id_prefix="greedy")
+    retry = ScriptedChatModel(script=[tool_call_message(("get_weather", {"city": "Paris"}), ids=["c2"])],
+                              id_prefix="sampled")
+    critic = ToolRMCritic(ScriptedJudge(), mode="retry", max_retries=2)
+    graph = build_agent_graph(policy, TOOLS, critic=critic, retry_model=retry)
+    messages = graph.invoke({"messages": [HumanMessage("Weather in Paris?")]})["messages"]
+    assert len(policy.calls) == 2 and len(retry.calls) == 1  # first try and final answer greedy
+    executed = [m for m in messages if isinstance(m, ToolMessage) and m.status != "error"]
+    assert [m.content for m in executed] == ["sunny in Paris"]
+    assert messages[-1].content == "It is sunny in Paris."
+    assert_every_call_answered(messages)

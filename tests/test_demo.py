@@ -75,12 +75,14 @@ def test_demo_report_shows_the_critic_fixing_a_bad_call() -> None:
     report, text = run_scripted({"schema": SchemaJudge()})
     assert report["n_tasks"] == 2
     names = [a["name"] for a in report["arms"]]
-    assert names == ["baseline", "critic"]
+    assert names == ["baseline", "retry"]
     base, crit = (a["summary"] for a in report["arms"])
     assert base["accuracy"] == 0.5 and crit["accuracy"] == 1.0
     assert base["critic_calls"] == 0 and crit["critic_calls"] >= 2
     assert crit["policy_calls"] == base["policy_calls"] + 1  # one revision
-    cmp = report["comparisons"]["schema"]
+    assert crit["retry_answers"] == 1 and crit["retries_changed"] == 1
+    assert base["accuracy_ci95"][0] < 0.5 < base["accuracy_ci95"][1]
+    cmp = report["comparisons"]["retry"]
     assert cmp["lift"] == pytest.approx(0.5)
     assert cmp["fixed"] == ["simple_python_9002"] and cmp["broken"] == []
     assert len(report["runs"]) == 4
@@ -108,20 +110,21 @@ def test_summary_table_has_a_row_per_arm() -> None:
     text = console.export_text()
     assert [a["name"] for a in report["arms"]] == [
         "baseline",
-        "critic[schema]",
-        "critic[schema?check_grounding=false]",
+        "retry[schema]",
+        "retry[schema?check_grounding=false]",
     ]
     assert "1/2 50%" in text and "2/2 100%" in text
     assert "fixed: simple_python_9002" in text
-    assert set(report["comparisons"]) == {"schema", "schema?check_grounding=false"}
+    assert "1 (1/1)" in text  # one retry, answered with a changed call
+    assert set(report["comparisons"]) == {"retry[schema]", "retry[schema?check_grounding=false]"}
 
 
 def test_demo_task_set_is_fixed_and_filterable() -> None:
     tasks = demo.demo_tasks()
     ids = [t.id for t in tasks]
     assert ids == [i for c in demo.CATEGORIES for i in demo.DEMO_TASKS[c]]
-    assert 8 <= len(ids) <= 14
-    assert {t.category for t in tasks} == {"simple_python", "multiple", "parallel"}
+    assert len(ids) == 20
+    assert {t.category for t in tasks} == {"simple_python", "multiple", "parallel", "parallel_multiple"}
     only = demo.demo_tasks(["parallel"], limit=2)
     assert [t.id for t in only] == list(demo.DEMO_TASKS["parallel"][:2])
     with pytest.raises(ValueError, match="unknown demo category"):
@@ -155,7 +158,8 @@ def test_real_demo_on_one_task(tmp_path: Path) -> None:
     """The real offline Qwen policy and the schema critic on the first demo task."""
     out = tmp_path / "demo.json"
     result = CliRunner().invoke(
-        demo.app, ["--limit", "1", "--judge", "schema", "--json", str(out), "--quiet"]
+        demo.app, ["--limit", "1", "--judge", "schema", "--mode", "retry", "--policy", "default",
+                   "--json", str(out), "--quiet"]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
@@ -178,16 +182,16 @@ def test_best_of_n_mode_swaps_in_a_sampled_fix() -> None:
         policy_that_fixes_after_critique(),
         {"schema": SchemaJudge()},
         policy_name="scripted",
-        mode="best_of_n",
+        modes=["best_of_n"],
         n=3,
         sampler=ScriptedChatModel(default=sample),
         console=console,
         progress=False,
     )
-    assert report["mode"] == "best_of_n" and report["candidates"] == 3
-    cmp = report["comparisons"]["schema"]
+    assert report["modes"] == ["best_of_n"] and report["candidates"] == 3
+    cmp = report["comparisons"]["best_of_n"]
     assert (cmp["baseline_acc"], cmp["critic_acc"]) == (0.0, 1.0)
-    critic_run = next(r for r in report["runs"] if r["arm"] == "critic")
+    critic_run = next(r for r in report["runs"] if r["arm"] == "best_of_n")
     assert [e["kind"] for e in critic_run["events"]][:2] == ["proposal", "best_of_n"]
     assert critic_run["retries"] == 0
     assert "best_of_n" in console.export_text()

@@ -105,6 +105,7 @@ from toolrm_agent._internal.state import (
     VERDICTS_KEY,
     VerdictRecord,
     add_usage,
+    critic_marker,
     merge_verdicts,
     state_get,
 )
@@ -391,6 +392,7 @@ def build_agent_graph(
     *,
     checkpointer: Any = None,
     system_prompt: str | None = None,
+    retry_model: Any = None,
     model_node: str = "agent",
     tools_node: str = "tools",
     critic_node: str = "critic",
@@ -401,22 +403,31 @@ def build_agent_graph(
     ``model`` is a chat model (its ``bind_tools(tools)`` is the policy). Without a critic
     the model routes to the tools directly (``tools_condition``), which makes a baseline.
     In best-of-N mode a critic without a proposer gets one that samples the same bound
-    model with the same system prompt. ``compile_kwargs`` go to ``compile()`` (e.g.
-    ``interrupt_before=["tools"]``).
+    model with the same system prompt. ``retry_model`` (for example the same model at
+    temperature > 0) answers instead of ``model`` right after the critic sent a proposal
+    back: a small greedy policy tends to repeat the rejected call word for word.
+    ``compile_kwargs`` go to ``compile()`` (e.g. ``interrupt_before=["tools"]``).
     """
     from langgraph.prebuilt import ToolNode, tools_condition
 
     bound = model.bind_tools(list(tools))
+    bound_retry = retry_model.bind_tools(list(tools)) if retry_model is not None else bound
     system = SystemMessage(content=system_prompt) if system_prompt else None
 
     def prompt(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         return [system, *messages] if system is not None else list(messages)
 
+    def policy_for(messages: Sequence[BaseMessage]) -> Runnable[Any, Any]:
+        rejected = bool(messages) and (marker := critic_marker(messages[-1])) is not None
+        return bound_retry if rejected and marker and marker.get("decision") == "retry" else bound
+
     def agent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
-        return {"messages": [bound.invoke(prompt(state["messages"]), config)]}
+        messages = state["messages"]
+        return {"messages": [policy_for(messages).invoke(prompt(messages), config)]}
 
     async def aagent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
-        return {"messages": [await bound.ainvoke(prompt(state["messages"]), config)]}
+        messages = state["messages"]
+        return {"messages": [await policy_for(messages).ainvoke(prompt(messages), config)]}
 
     builder = StateGraph(ToolRMState)
     builder.add_node(model_node, RunnableLambda(agent, afunc=aagent, name=model_node))

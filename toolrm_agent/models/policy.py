@@ -26,6 +26,7 @@ def load_chat_model(
         )
         from toolrm_agent.judges.specs import parse_judge_spec
 
+        options.pop("seed", None)  # one seed for every request would make all samples alike
         parsed = parse_judge_spec(spec)
         inner = chat_model_for_server(
             parsed.target,
@@ -40,6 +41,7 @@ def load_chat_model(
     if spec.startswith("llamacpp:"):
         from toolrm_agent.integrations.llamacpp_server import lenient_chat_model, shared_server
 
+        options.pop("seed", None)  # the server draws a seed per request: samples differ
         server = shared_server(spec.removeprefix("llamacpp:"))
         return lenient_chat_model(server, max_tokens=max_new_tokens, temperature=temperature, **options)
     from toolrm_agent.models.local_chat import LocalChatModel
