@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml requirements-nodeps.txt
 	$(BIN)/pip install -q --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
-## model: provision the offline Qwen2.5-Coder-0.5B-Instruct (once; cached under $$TOOLRM_CACHE or ~/.cache/toolrm)
+## model: provision the offline Qwen2.5-Coder-0.5B-Instruct GGUF the demo serves (once; cached under $$TOOLRM_CACHE or ~/.cache/toolrm)
 model: setup
-	$(BIN)/python -c "from toolrm_agent import resolve_model; print(resolve_model('default'))"
+	$(BIN)/python -c "import time; t = time.perf_counter(); from toolrm_agent import resolve_gguf; \
+	print(resolve_gguf('default'), f'(ready in {time.perf_counter() - t:.1f} s)')"
 
 ## demo: a real agent (offline Qwen) corrected by a real critic on BFCL tasks
 demo: model

@@ -37,6 +37,8 @@ _EXPORTS: dict[str, str] = {
     "GenerativeJudge": "toolrm_agent.judges.generative",
     "CascadeJudge": "toolrm_agent.judges.cascade",
     "DiscriminativeJudge": "toolrm_agent.judges.discriminative",
+    "TrainedCritic": "toolrm_agent.judges.trained",
+    "LikelihoodJudge": "toolrm_agent.judges.likelihood",
     "load_judge": "toolrm_agent.judges.specs",
     # the critic
     "ToolRMCritic": "toolrm_agent.critic",
@@ -48,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "ToolRMMiddleware": "toolrm_agent.middleware",
     # models
     "resolve_model": "toolrm_agent.models",
+    "resolve_gguf": "toolrm_agent.models",
     "LocalChatModel": "toolrm_agent.models",
     # errors
     "ToolRMError": "toolrm_agent.errors",
@@ -103,10 +106,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from toolrm_agent.judges.cascade import CascadeJudge
     from toolrm_agent.judges.discriminative import DiscriminativeJudge
     from toolrm_agent.judges.generative import GenerativeJudge
+    from toolrm_agent.judges.likelihood import LikelihoodJudge
     from toolrm_agent.judges.schema import SchemaJudge
     from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.trained import TrainedCritic
     from toolrm_agent.middleware import ToolRMMiddleware
-    from toolrm_agent.models import LocalChatModel, resolve_model
+    from toolrm_agent.models import LocalChatModel, resolve_gguf, resolve_model
     from toolrm_agent.specs import ToolSpec
     from toolrm_agent.verdicts import (
         CallVerdict,

@@ -250,7 +250,7 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
     unused_numbers = sorted(request_numbers - covered_numbers)
     missing_entities = sorted(entities - covered_entities)
     if proposal.calls and missing_entities and len(missing_entities) <= 3 and unused_numbers == []:
-        shown = ", ".join(repr(e) for e in missing_entities)
+        shown = ", ".join(f"'{_as_written(e, request)}'" for e in missing_entities)
         findings.append(
             Finding(IssueCode.UNCOVERED_REQUEST, f"the request names {shown}, which no call uses; "
                     "if the user asked about several items, each may need its own call.")
@@ -314,6 +314,18 @@ def _norm(text: str) -> str:
     return " " + _NORM.sub(" ", text.lower()).strip() + " "
 
 
+def _as_written(entity: str, request: str) -> str:
+    """A normalised entity (``" new york "``) as the request writes it (``New York``)."""
+    words = entity.split()
+    found = re.search(r"\W+".join(re.escape(w) for w in words), request, re.IGNORECASE) if words else None
+    return found.group(0) if found else entity.strip()
+
+
+def _bare(word: str) -> str:
+    """``What's`` → ``what``: a word without its contraction or possessive, lower-cased."""
+    return re.split(r"['’]", word.lower(), maxsplit=1)[0]
+
+
 def _entities(request: str) -> set[str]:
     """Quoted strings and capitalised names of the request, normalised (``" new york "``)."""
     found: set[str] = set()
@@ -322,13 +334,13 @@ def _entities(request: str) -> set[str]:
     for m in _CAPITALISED.finditer(request):
         phrase = m.group(1).rstrip(".'-")
         words = phrase.split()
-        if _SENTENCE_START.search(request[: m.start()]) and words[0].lower() in _STOP | _VERBS:
+        if _SENTENCE_START.search(request[: m.start()]) and _bare(words[0]) in _STOP | _VERBS:
             words = words[1:]  # "Find ..." / "What ..." at a sentence start are not names
-            while words and words[0].lower() in _STOP:
+            while words and _bare(words[0]) in _STOP:
                 words = words[1:]
             if not words or not words[0][:1].isupper():
                 continue
-        if words and not (len(words) == 1 and words[0].lower() in _STOP):
+        if words and not (len(words) == 1 and _bare(words[0]) in _STOP):
             found.add(_norm(" ".join(words)))
     return {e for e in found if e.strip()}
 

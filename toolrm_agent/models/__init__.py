@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from toolrm_agent.models.provision import default_cache_dir, resolve_model
+from toolrm_agent.models.provision import default_cache_dir, resolve_gguf, resolve_model
 from toolrm_agent.models.registry import KNOWN_MODELS
 
-__all__ = ["KNOWN_MODELS", "LocalChatModel", "default_cache_dir", "resolve_model"]
+__all__ = ["KNOWN_MODELS", "LocalChatModel", "default_cache_dir", "resolve_gguf", "resolve_model"]
 
 
 def __getattr__(name: str) -> Any:
