@@ -87,7 +87,7 @@ needs_server = pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None,
 
 @pytest.fixture(scope="module")
 def smol_server():
-    server = start_llamacpp_server(LlamaCppServerConfig(model="smollm2", n_parallel=2, n_ctx=4096, threads=2))
+    server = start_llamacpp_server(LlamaCppServerConfig(model="smollm2", n_parallel=1, n_ctx=2048, threads=1))
     yield server
     server.stop()
 
@@ -126,7 +126,7 @@ def test_startup_failure_is_a_clear_error(tmp_path) -> None:
 def test_an_agent_runs_through_the_server(smol_server) -> None:
     from toolrm_agent import SchemaJudge, ToolRMCritic, build_agent_graph
 
-    llm = lenient_chat_model(smol_server, max_tokens=64)
+    llm = lenient_chat_model(smol_server, max_tokens=32)
     critic = ToolRMCritic(SchemaJudge(), mode="retry", max_retries=1)
     graph = build_agent_graph(llm, [get_weather], critic=critic)
     state = graph.invoke({"messages": [("user", "What is the weather in Paris? Use get_weather.")]},
