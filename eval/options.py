@@ -9,8 +9,8 @@ from toolrm_agent.judges.base import Judge
 DEFAULT_JUDGE = "disc:default"
 """The judge of ``toolrm eval bon`` and ``toolrm eval selfcorrect`` unless told otherwise:
 the shipped trained critic, because it measured better than ``schema`` on both public
-benchmarks (``train/RESULTS.md``): TRBench w_avg 0.660 vs 0.253, best-of-4 gap_closed
-0.446 vs 0.110, at about 4 ms per proposal."""
+benchmarks (``train/RESULTS.md``): TRBench w_avg 0.656 vs 0.253, best-of-4 gap_closed
+0.427 vs 0.110, at about 4 ms per proposal."""
 
 
 def judge_from_option(spec: str, param_hint: str = "--judge") -> Judge:
