@@ -444,7 +444,7 @@ def main(
     ] = None,
     n: Annotated[
         int, typer.Option("--n", help="best_of_n: candidates, the policy's own included.", min=2)
-    ] = 4,
+    ] = 3,
     temperature: Annotated[
         float,
         typer.Option("--temperature", help="best_of_n: sampling temperature.", min=0.01),
