@@ -83,9 +83,11 @@ DEFAULT_POLICY = "llamacpp:default"
 
 DEFAULT_MODES: tuple[str, ...] = ("retry", "best_of_n")
 
-SECONDS_PER_RUN: dict[str, float] = {}
-"""Measured seconds per (task, arm) run on 2 idle cores, by policy spec, for the
-up-front estimate (filled from ``toolrm demo --json`` reports)."""
+SECONDS_PER_RUN: dict[str, float] = {"llamacpp:default": 4.6, "llamacpp:qwen1.5b": 12.4}
+"""Measured seconds per (task, arm) run on this 2-core machine, by policy spec, for the
+up-front estimate: the arms' seconds of ``toolrm demo --json`` reports divided by 60 runs
+(``llamacpp:default``: 76.5 + 59.8 + 136.5 s with n=3; ``llamacpp:qwen1.5b``: 162.0 +
+102.0 + 480.8 s with n=4, on a busier machine)."""
 
 
 def expected_time(policy: str, tasks: int, arms: int) -> str:
@@ -94,7 +96,7 @@ def expected_time(policy: str, tasks: int, arms: int) -> str:
     if per_run is None:
         return f"{tasks} tasks × {arms} arms; no timing measured for policy {policy!r}"
     minutes = per_run * tasks * arms / 60
-    return (f"{tasks} tasks × {arms} arms: about {minutes:.0f} min on 2 idle cores "
+    return (f"{tasks} tasks × {arms} arms: about {minutes:.0f} min on 2 cores, model loading aside "
             f"(measured {per_run:.1f} s per task and arm; slower on a busy machine)")
 
 

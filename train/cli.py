@@ -85,6 +85,7 @@ def gen(
     max_completion_length: Annotated[int, typer.Option("--max-completion-length", help="Tokens per completion.")] = 32,
     sft_warmup_steps: Annotated[int, typer.Option("--sft-warmup-steps", help="SFT steps before GRPO.")] = 0,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Use at most this many GenRM rows.")] = None,
+    max_prompt_chars: Annotated[int, typer.Option("--max-prompt-chars", help="Drop longer prompts (CPU memory and time).")] = 6000,
     use_vllm: Annotated[bool, typer.Option("--use-vllm", help="vLLM rollouts (GPU).")] = False,
     bf16: Annotated[bool, typer.Option("--bf16", help="bf16 (GPU).")] = False,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
@@ -97,7 +98,8 @@ def gen(
         GenRMConfig(
             base_model=base, max_steps=max_steps, learning_rate=lr, per_device_batch_size=batch_size,
             num_generations=num_generations, max_completion_length=max_completion_length,
-            sft_warmup_steps=sft_warmup_steps, max_rows=max_rows, use_vllm=use_vllm, bf16=bf16, seed=seed,
+            sft_warmup_steps=sft_warmup_steps, max_rows=max_rows, max_prompt_chars=max_prompt_chars,
+            use_vllm=use_vllm, bf16=bf16, seed=seed,
         ),
         data, out, echo=typer.echo,
     )
