@@ -2,17 +2,17 @@
 
 The agent is a LangGraph ReAct graph (:func:`toolrm_agent.critic.build_agent_graph`:
 model node → :class:`~toolrm_agent.critic.ToolRMCritic` → ``ToolNode``) whose policy is
-the offline Qwen2.5-Coder-0.5B-Instruct (greedy decoding). Its tools are stubs that
-record each call and answer with a short JSON ack (:mod:`eval.agent_tasks`). Every task
-runs twice, without the critic and with it; the demo prints, per task, the proposal,
-the critique, the revision, the executed calls and BFCL's verdict on them, then a
-summary table (accuracy, policy and critic calls, tokens, seconds).
+the offline Qwen2.5-Coder-0.5B-Instruct served by llama.cpp (:data:`DEFAULT_POLICY`,
+greedy). Its tools are stubs that record each call and answer with a short JSON ack
+(:mod:`eval.agent_tasks`). Every task runs once per arm: without a critic, with the
+critic in ``retry`` mode (answers to a critique sampled at ``--retry-temperature``) and in
+``best_of_n`` mode (``--n - 1`` more proposals sampled at ``--temperature``, the best-ranked
+kept). The demo prints, per task, the proposal, the critique, the revision, the executed
+calls and BFCL's verdict on them, then a summary table (accuracy with its Wilson 95%
+interval, policy and critic calls, tokens, retries and how many changed the call, seconds).
 
 The task set (:data:`DEMO_TASKS`) is fixed; see :data:`SELECTION_RULE` for how it was
-chosen. Several ``--judge`` options compare judges on the same tasks (the baseline runs
-once; greedy decoding makes it the same for every judge). ``--mode best_of_n`` lets the
-critic also sample ``--n - 1`` more proposals from a sampling copy of the policy and keep
-the one its judge ranks best.
+chosen. Several ``--judge`` options compare judges on the same tasks.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Critics shipped with the package: ``disc:default`` lives in ``critics/default/``.
 
-A shipped critic is a small directory (``critic.json`` + ``head.npz``, a few hundred
-KB) trained by ``toolrm train disc --method cached``; the frozen base model it reads
-is provisioned offline by :func:`toolrm_agent.models.resolve_model` the first time the
-critic is used. ``train/RESULTS.md`` says how it was trained and what it measures.
+A shipped critic is a small directory (``critic.json`` + ``head.npz``, 13 KB for the
+default) trained by ``toolrm train disc --method cached``. The default reads no LM (call
+features + the offline MiniLM encoder); a critic with LM inputs provisions its frozen base
+with :func:`toolrm_agent.models.resolve_model` on first use. ``train/RESULTS.md`` says how
+it was trained and what it measures.
 """
 
 from __future__ import annotations
