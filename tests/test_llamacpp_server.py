@@ -174,3 +174,24 @@ def test_json_in_content_through_an_openai_compatible_server() -> None:
     assert [(c["name"], c["args"]) for c in message.tool_calls] == [("get_weather", {"city": "Paris"})]
     assert seen[0]["tools"][0]["function"]["name"] == "get_weather"
     assert message.usage_metadata["output_tokens"] == 7
+
+
+@pytest.mark.parametrize("on_judge_error, runs", [("execute", True), ("reject", False)])
+def test_a_judge_whose_server_died_falls_under_the_critics_policy(on_judge_error: str, runs: bool) -> None:
+    from toolrm_agent import GenerativeJudge, ToolRMCritic, build_agent_graph
+
+    crash = LlamaCppServerError("the llama.cpp server for default exited with code -9")
+    dead = LenientToolCallModel(inner=ScriptedChatModel(default=ConnectionError("refused")), health=lambda: crash)
+    judge = GenerativeJudge(dead, max_retries=0, on_backend_error="raise")
+    policy = ScriptedChatModel(script=[tool_call_message(("get_weather", {"city": "Paris"}), ids=["c1"])],
+                               default="Done.")
+    critic = ToolRMCritic(judge, mode="retry", max_retries=1, on_judge_error=on_judge_error,
+                          on_budget_exhausted="halt")
+    state = build_agent_graph(policy, [get_weather], critic=critic).invoke(
+        {"messages": [("user", "Weather in Paris?")]}, {"recursion_limit": 20})
+    messages = state["messages"]
+    assert_every_call_answered(messages)
+    executed = [m for m in messages if m.type == "tool" and m.status != "error"]
+    assert bool(executed) is runs
+    verdict = state["toolrm_verdicts"]["c1"]
+    assert "exited with code -9" in json.dumps(verdict, default=str)
