@@ -195,3 +195,13 @@ def test_a_judge_whose_server_died_falls_under_the_critics_policy(on_judge_error
     assert bool(executed) is runs
     verdict = state["toolrm_verdicts"]["c1"]
     assert "exited with code -9" in json.dumps(verdict, default=str)
+
+
+def test_toolrm_serve_reports_a_model_it_cannot_serve(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from toolrm_agent.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--model", str(tmp_path / "missing.gguf")])
+    assert result.exit_code == 1
+    assert "nor a .gguf file" in result.output
