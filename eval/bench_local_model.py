@@ -135,15 +135,20 @@ def _call_once(llm: Any, **kwargs: Any) -> dict[str, Any]:
         messages = [g.message for g in result.generations[0]]
     else:  # as an agent calls it
         messages = [llm.bind_tools(TOOLS).invoke(_messages())]
-    seconds = time.perf_counter() - started
-    out_tokens = sum(m.usage_metadata["output_tokens"] for m in messages)
+    return _call_result(messages, time.perf_counter() - started,
+                        messages[0].response_metadata.get("raw_text", ""))
+
+
+def _call_result(messages: list[Any], seconds: float, first_text: str) -> dict[str, Any]:
+    """One call run's figures (both backends report the same fields)."""
+    out_tokens = sum((m.usage_metadata or {}).get("output_tokens", 0) for m in messages)
     return {
         "samples": len(messages),
         "output_tokens": out_tokens,
         "seconds": seconds,
         "tokens_per_second": out_tokens / seconds,
         "calls_parsed": sum(1 for m in messages if m.tool_calls),
-        "first_text": messages[0].response_metadata.get("raw_text", ""),
+        "first_text": first_text,
     }
 
 
@@ -174,16 +179,8 @@ def _server_call_once(llm: Any, n: int = 0, seed: int = 0) -> dict[str, Any]:
         messages = bound.batch([_messages()] * n, temperature=0.7, top_p=0.95, seed=seed)
     else:
         messages = [bound.invoke(_messages())]
-    seconds = time.perf_counter() - started
-    out_tokens = sum((m.usage_metadata or {}).get("output_tokens", 0) for m in messages)
-    return {
-        "samples": len(messages),
-        "output_tokens": out_tokens,
-        "seconds": seconds,
-        "tokens_per_second": out_tokens / seconds,
-        "calls_parsed": sum(1 for m in messages if m.tool_calls),
-        "first_text": str(messages[0].content) or json.dumps(messages[0].tool_calls),
-    }
+    return _call_result(messages, time.perf_counter() - started,
+                        str(messages[0].content) or json.dumps(messages[0].tool_calls))
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:

@@ -222,22 +222,6 @@ def lenient_message(message: Any, tool_names: Sequence[str] | None = None) -> An
     )
 
 
-def _offered_names(tools: Any) -> list[str]:
-    """Names of the bound tools (OpenAI dicts as ``ChatOpenAI.bind_tools`` binds them, or
-    LangChain tools)."""
-    from langchain_core.utils.function_calling import convert_to_openai_tool
-
-    names = []
-    for tool in tools or []:
-        try:
-            function = (tool if isinstance(tool, dict) and "function" in tool else convert_to_openai_tool(tool))["function"]
-        except (TypeError, ValueError, KeyError):
-            continue
-        if isinstance(function, dict) and function.get("name"):
-            names.append(str(function["name"]))
-    return names
-
-
 class LenientToolCallModel(BaseChatModel):
     """A chat model whose answers get their text-written calls as ``tool_calls``.
 
@@ -259,7 +243,9 @@ class LenientToolCallModel(BaseChatModel):
         return self.bind(**bound.kwargs)
 
     def _result(self, result: Any, kwargs: dict[str, Any]) -> ChatResult:
-        names = _offered_names(kwargs.get("tools"))
+        from toolrm_agent.integrations.vllm_tool_parser import offered_tool_names
+
+        names = offered_tool_names(kwargs.get("tools"))
         generations = [
             ChatGeneration(message=lenient_message(g.message, names), generation_info=g.generation_info)
             for g in result.generations[0]

@@ -169,12 +169,17 @@ def _text_around(text: str, spans: list[tuple[int, int]]) -> str | None:
     return rest or None
 
 
-def _offered_names(tools: Any) -> list[str]:
-    """Function names of a request's tools (chat ``{"function": {"name"}}`` or responses)."""
+def offered_tool_names(tools: Any) -> list[str]:
+    """Function names of a request's tools: vLLM request objects (``.function.name``),
+    OpenAI dicts (``{"function": {"name"}}`` or bare ``{"name"}``) and LangChain tools."""
     names: list[str] = []
     for tool in tools or []:
-        function = getattr(tool, "function", None)
-        name = getattr(function, "name", None) or getattr(tool, "name", None)
+        if isinstance(tool, dict):
+            function = tool.get("function", tool)
+            name = function.get("name") if isinstance(function, dict) else None
+        else:
+            function = getattr(tool, "function", None)
+            name = getattr(function, "name", None) or getattr(tool, "name", None)
         if isinstance(name, str):
             names.append(name)
     return names
@@ -202,7 +207,7 @@ def _register_with_vllm() -> type:
 
         def extract_tool_calls(self, model_output: str, request: Any) -> Any:
             found = extract_tool_calls_lenient(
-                model_output, tool_names=_offered_names(getattr(request, "tools", None))
+                model_output, tool_names=offered_tool_names(getattr(request, "tools", None))
             )
             if not found.calls:
                 return ExtractedToolCallInformation(
@@ -231,4 +236,4 @@ if "vllm" in sys.modules:  # loaded by the vLLM server (--tool-parser-plugin)
     ToolRMLenientToolParser = _register_with_vllm()
 
 
-__all__ = ["PARSER_NAME", "LenientExtraction", "extract_tool_calls_lenient"]
+__all__ = ["PARSER_NAME", "LenientExtraction", "extract_tool_calls_lenient", "offered_tool_names"]
