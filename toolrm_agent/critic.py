@@ -418,8 +418,8 @@ def build_agent_graph(
         return [system, *messages] if system is not None else list(messages)
 
     def policy_for(messages: Sequence[BaseMessage]) -> Runnable[Any, Any]:
-        rejected = bool(messages) and (marker := critic_marker(messages[-1])) is not None
-        return bound_retry if rejected and marker and marker.get("decision") == "retry" else bound
+        marker = critic_marker(messages[-1]) if messages else None
+        return bound_retry if marker is not None and marker.get("decision") == "retry" else bound
 
     def agent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
         messages = state["messages"]

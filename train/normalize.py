@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from toolrm_agent.judges.schema import SchemaJudge
 from train.augment import augment
+from train.corruptions import value_pool
 from train.leak import bfcl_question_hashes, is_leak
 from train.records import TrainRecord
 
@@ -110,8 +111,6 @@ def normalize(
             continue
         kept.append(record)
         stats.kept[record.source] += 1
-    from train.corruptions import value_pool
-
     made = augment(kept, irrelevance_share=irrelevance_share, compose_share=compose_share,
                    seed=seed, pool=value_pool(kept))
     for m in made:
