@@ -305,7 +305,8 @@ async def test_parallel_calls_with_one_bad_call(how: str) -> None:
     assert set(answers) == {"t1", "w1"}  # the whole proposal was rejected, every id answered
     assert "another call in this turn was rejected" in answers["t1"].content
     assert "missing required argument 'city'" in answers["w1"].content
-    assert executed == [("get_time", {"zone": "CET"}), ("get_weather", {"city": "Paris"})]
+    # the two approved calls run as parallel tasks: their order is not part of the contract
+    assert sorted(executed, key=str) == [("get_time", {"zone": "CET"}), ("get_weather", {"city": "Paris"})]
     assert_every_call_answered(out["messages"])
 
 

@@ -61,6 +61,8 @@ _EXPORTS: dict[str, str] = {
     "BudgetExhaustedError": "toolrm_agent.errors",
     "ModelProvisioningError": "toolrm_agent.errors",
     "CheckpointError": "toolrm_agent.errors",
+    "ConfigurationError": "toolrm_agent.errors",
+    "ConfigurationTypeError": "toolrm_agent.errors",
     "TrainingError": "toolrm_agent.errors",
 }
 
@@ -94,6 +96,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from toolrm_agent.errors import (
         BudgetExhaustedError,
         CheckpointError,
+        ConfigurationError,
+        ConfigurationTypeError,
         JudgeBackendError,
         JudgeError,
         JudgeParseError,

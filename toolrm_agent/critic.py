@@ -35,19 +35,39 @@ Budgets (:class:`CriticBudget`; LangGraph's recursion limit is ~10,000, so nothi
 stops a critic loop)
     * ``max_retries`` rejections sent back per turn (messages since the last
       ``HumanMessage``), counted from the transcript;
-    * ``max_critic_calls`` judge calls per run (one ``invoke``/``ainvoke``/``stream``);
-    * ``max_critic_tokens`` judge tokens per run (checked before judging).
+    * ``max_critic_calls`` judge calls per run (one ``invoke``/``ainvoke``/``stream``),
+      counted as the backend calls the judge really makes (re-asks, retries, both
+      pairwise orders, tournament matches: seen through LangChain callbacks);
+    * ``max_critic_tokens`` judge tokens per run (checked before judging);
+    * ``max_critic_steps`` proposals decided per run (default 50): it bounds the agent
+      loop itself, when the other budgets are spent and ``"execute"`` lets calls run.
     When one is spent, ``on_budget_exhausted`` decides: ``"execute"`` lets the proposal run
-    (recorded with ``reason="budget:<name>"``), ``"halt"`` answers every tool_call_id with
-    an error ToolMessage, adds a final ``AIMessage`` that says why, and ends the run;
-    ``"raise"`` raises :class:`~toolrm_agent.errors.BudgetExhaustedError`.
+    (recorded with ``reason="budget:<name>"``; not for ``max_critic_steps``, which always
+    ends the run), ``"halt"`` answers every tool_call_id with an error ToolMessage, adds
+    a final ``AIMessage`` that says why, and ends the run; ``"raise"`` does the same and
+    then raises :class:`~toolrm_agent.errors.BudgetExhaustedError` (with ``budget``,
+    ``limit``, the run's ``usage``) from the next step (the node routes to itself), so
+    a checkpointed thread never keeps an unanswered tool call.
 
 Judge failures (an exception, or ``judge_timeout_s`` passed) never kill the run:
 ``on_judge_error="execute"`` (default, fail open), ``"reject"`` (retry path, bounded by
-``max_retries``) or ``"halt"``; recorded with ``status="error"`` and the error text. A
-judge answer that could not be parsed (``Critique.status == "unparseable"``) was already
-decided by the judge's own policy (``fail_open`` / ``fail_closed``); the critic follows
-``accepted``.
+``max_retries``) or ``"halt"``; recorded with ``status="error"``, the error text and a
+post-mortem, and billed (calls and tokens the backend reported). A judge that declares
+itself fail-closed (``on_backend_error``/``on_unparseable == "fail_closed"``) is never
+failed open: an exception it raises anyway is handled as ``"reject"``. A judge answer
+that could not be parsed (``Critique.status == "unparseable"``) was already decided by
+the judge's own policy (``fail_open`` / ``fail_closed``); the critic follows
+``accepted``, unless the judge's verdict on one of the calls says ``ok=False``.
+
+Malformed proposals
+    Before judging, a proposal whose calls have no id (LangChain allows ``id=None``),
+    share an id (within the message or with an earlier call of the thread) or have a
+    name padded with spaces is rewritten under its message id (``add_messages`` replaces
+    it): fresh ids derived from the message id, stripped names. The judge sees, the
+    critic answers and the ``ToolNode`` runs exactly these calls. A model that repeats a
+    *message* id cannot be fixed here (``add_messages`` has overwritten the earlier
+    message before the critic runs): the model node has to give such an answer a fresh
+    id (the ``create_agent`` middleware does); ``max_critic_steps`` still ends the run.
 
 State keys (:class:`ToolRMState`; the node adds them to any graph it is added to)
     ``messages``          the transcript (``add_messages``).
@@ -58,13 +78,15 @@ State keys (:class:`ToolRMState`; the node adds them to any graph it is added to
                           ``judge_error``, ``budget:max_retries|max_critic_calls|
                           max_critic_tokens``), ``accepted, ok, score, judge, status,
                           critique, codes, message, final_message, mode, candidates,
-                          attempt, error``. When every tool_call_id of the message already
+                          attempt, error, post_mortem`` (``judge, attempts, errors,
+                          input_tokens, output_tokens, seconds``), ``raise_after``.
+                          When every tool_call_id of the message already
                           has a record for this very proposal, the critic replays it
                           without calling the judge: a resumed run neither re-judges nor
                           re-bills.
     ``toolrm_usage``      counters summed over the thread: ``critic_calls, input_tokens,
                           output_tokens, proposals_judged, retries, samples, replaced,
-                          judge_errors, budget_exhausted, halts``.
+                          judge_errors, budget_exhausted, halts, critic_steps, repaired``.
     ``toolrm_run_usage``  the same counters for the current run only (never checkpointed);
                           the per-run budgets are checked against it.
     Every ToolMessage the critic writes has ``artifact={"toolrm": {"decision", "reason"}}``.
@@ -82,15 +104,15 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeAlias
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.errors import GraphBubbleUp
-from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph import END, MessagesState, StateGraph
 from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
-from toolrm_agent._internal.engine import CriticEngine, Outcome, Step
+from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.policy import (
     BudgetPolicy,
     CriticBudget,
@@ -105,10 +127,11 @@ from toolrm_agent._internal.state import (
     VERDICTS_KEY,
     VerdictRecord,
     add_usage,
-    critic_marker,
     merge_verdicts,
     state_get,
 )
+from toolrm_agent._internal.transcript import pending_raise
+from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.specs import ToolSpec, to_specs
 
@@ -228,30 +251,41 @@ class ToolRMCritic:
         """Judge the last AIMessage and route (sync)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
-            return self._command(begun)
+            return self._command(begun, config)
         samples = self._sample(begun, config)
         judged = None if begun.blocked else self._engine.ask(begun, samples, config)
-        return self._command(self._engine.finish(begun, judged))
+        return self._command(self._engine.finish(begun, judged), config)
 
     async def acall(self, state: ToolRMState, config: RunnableConfig) -> Command:
         """Judge the last AIMessage and route (async twin of ``__call__``)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
-            return self._command(begun)
+            return self._command(begun, config)
         samples = await self._asample(begun, config)
         judged = None if begun.blocked else await self._engine.aask(begun, samples, config)
-        return self._command(self._engine.finish(begun, judged))
+        return self._command(self._engine.finish(begun, judged), config)
 
     ainvoke = acall
 
     def _begin(self, state: Any) -> Step | Outcome:
+        messages = state_get(state, "messages", [])
+        run_usage = state_get(state, RUN_USAGE_KEY, {})
+        raise_pending(messages, run_usage, self.config)
         return self._engine.begin(
-            state_get(state, "messages", []),
+            messages,
             verdicts=state_get(state, VERDICTS_KEY, {}),
-            run_usage=state_get(state, RUN_USAGE_KEY, {}),
+            run_usage=run_usage,
         )
 
-    def _command(self, outcome: Outcome) -> Command:
+    def _command(self, outcome: Outcome, config: RunnableConfig | None = None) -> Command:
+        """The routing ``Command``. With ``on_budget_exhausted="raise"`` the answers are
+        written first and the node routes to itself, where :func:`raise_pending` raises:
+        the checkpoint keeps a transcript in which every call is answered."""
+        if outcome.raise_error is not None:
+            node = ((config or {}).get("metadata") or {}).get("langgraph_node")
+            if not isinstance(node, str) or not node:  # called by hand: nothing to keep consistent
+                raise outcome.raise_error
+            return Command(goto=node, update=outcome.state_update())
         goto = {
             "execute": self.tools_node,
             "retry": self.model_node,
@@ -303,6 +337,17 @@ class ToolRMCritic:
         return _messages(outputs)
 
 
+def raise_pending(
+    messages: Sequence[BaseMessage], run_usage: dict[str, int] | None, config: CriticConfig
+) -> None:
+    """Raise the :class:`~toolrm_agent.errors.BudgetExhaustedError` a halted run still
+    owes (its closing AIMessage, written by the critic, says ``raise``); else nothing."""
+    marker = pending_raise(messages)
+    if marker is not None:
+        reason = str(marker.get("reason") or "budget")
+        raise budget_error(reason, config, run_usage or {}, [messages[-1]])
+
+
 def _messages(outputs: Any) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for item in outputs or ():
@@ -349,16 +394,16 @@ def add_critic(
     """
     for name in (model_node, tools_node):
         if name not in builder.nodes:
-            raise ValueError(f"add_critic: the graph has no node {name!r}; add it first")
+            raise ConfigurationError(f"add_critic: the graph has no node {name!r}; add it first")
     if critic_node in builder.nodes:
-        raise ValueError(f"add_critic: the graph already has a node {critic_node!r}")
+        raise ConfigurationError(f"add_critic: the graph already has a node {critic_node!r}")
     if any(start == model_node for start, _ in builder.edges) or builder.branches.get(model_node):
-        raise ValueError(
+        raise ConfigurationError(
             f"add_critic: node {model_node!r} already has outgoing edges; remove them (e.g. "
             "tools_condition) so that every proposed call passes through the critic"
         )
     if critic.config.mode == "best_of_n" and critic.proposer is None:
-        raise ValueError(
+        raise ConfigurationError(
             "add_critic: a best_of_n critic needs a proposer to draw samples from (the "
             "agent's chat model with its tools bound); build_agent_graph sets one for you"
         )
@@ -377,7 +422,7 @@ def add_critic(
         critic_node,
         critic.as_node(critic_node),
         input_schema=ToolRMState,
-        destinations=(tools_node, model_node, END),
+        destinations=(tools_node, model_node, critic_node, END),  # itself: raise after a halt
     )
     builder.add_conditional_edges(model_node, route_to_critic(critic_node), [critic_node, END])
     if not any(start == tools_node for start, _ in builder.edges) and not builder.branches.get(tools_node):
@@ -385,62 +430,6 @@ def add_critic(
     return builder
 
 
-def build_agent_graph(
-    model: Any,
-    tools: Sequence[Any],
-    critic: ToolRMCritic | None = None,
-    *,
-    checkpointer: Any = None,
-    system_prompt: str | None = None,
-    retry_model: Any = None,
-    model_node: str = "agent",
-    tools_node: str = "tools",
-    critic_node: str = "critic",
-    **compile_kwargs: Any,
-) -> Any:
-    """A ReAct agent graph: model → critic → ``ToolNode`` → model (compiled).
-
-    ``model`` is a chat model (its ``bind_tools(tools)`` is the policy). Without a critic
-    the model routes to the tools directly (``tools_condition``), which makes a baseline.
-    In best-of-N mode a critic without a proposer gets one that samples the same bound
-    model with the same system prompt. ``retry_model`` (for example the same model at
-    temperature > 0) answers instead of ``model`` right after the critic sent a proposal
-    back: a small greedy policy tends to repeat the rejected call word for word.
-    ``compile_kwargs`` go to ``compile()`` (e.g. ``interrupt_before=["tools"]``).
-    """
-    from langgraph.prebuilt import ToolNode, tools_condition
-
-    bound = model.bind_tools(list(tools))
-    bound_retry = retry_model.bind_tools(list(tools)) if retry_model is not None else bound
-    system = SystemMessage(content=system_prompt) if system_prompt else None
-
-    def prompt(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
-        return [system, *messages] if system is not None else list(messages)
-
-    def policy_for(messages: Sequence[BaseMessage]) -> Runnable[Any, Any]:
-        marker = critic_marker(messages[-1]) if messages else None
-        return bound_retry if marker is not None and marker.get("decision") == "retry" else bound
-
-    def agent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
-        messages = state["messages"]
-        return {"messages": [policy_for(messages).invoke(prompt(messages), config)]}
-
-    async def aagent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
-        messages = state["messages"]
-        return {"messages": [await policy_for(messages).ainvoke(prompt(messages), config)]}
-
-    builder = StateGraph(ToolRMState)
-    builder.add_node(model_node, RunnableLambda(agent, afunc=aagent, name=model_node))
-    builder.add_node(tools_node, ToolNode(list(tools)))
-    builder.add_edge(START, model_node)
-    if critic is None:
-        builder.add_conditional_edges(
-            model_node, tools_condition, {"tools": tools_node, END: END}
-        )
-        builder.add_edge(tools_node, model_node)
-    else:
-        if critic.config.mode == "best_of_n" and critic.proposer is None:
-            critic = critic.override(proposer=RunnableLambda(prompt, name="toolrm_prompt") | bound)
-        add_critic(builder, critic, model_node=model_node, tools_node=tools_node, critic_node=critic_node)
-    return builder.compile(checkpointer=checkpointer, **compile_kwargs)
-
+# ``build_agent_graph`` lives in toolrm_agent.graph (one Send task per tool call); it is
+# re-exported here so ``from toolrm_agent.critic import build_agent_graph`` keeps working.
+from toolrm_agent.graph import build_agent_graph  # noqa: E402

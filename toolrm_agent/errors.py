@@ -4,10 +4,12 @@
 
     ToolRMError
     ├── ToolSpecError            a tool description that cannot become a ToolSpec
+    ├── ConfigurationError       a bad option, value or judge spec (raised when built)
+    │   └── ConfigurationTypeError  an option of the wrong type, or one nobody takes
     ├── JudgeError               a judge could not produce a verdict (carries a post-mortem)
     │   ├── JudgeBackendError    the backend raised or timed out on every attempt
     │   └── JudgeParseError      the backend answered, but nothing parseable
-    ├── BudgetExhaustedError     a critic budget is spent and the policy is "raise"
+    ├── BudgetExhaustedError     a critic budget is spent and the policy is "raise" (post-mortem)
     ├── ModelProvisioningError   an offline model cannot be built (missing wheel, bad checksum)
     ├── CheckpointError          a critic checkpoint that is missing or not a critic
     └── TrainingError            a data build or a trainer that cannot go on (bad options)
@@ -18,6 +20,7 @@ Malformed *tool calls* never raise: they become :class:`toolrm_agent.calls.Parse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ToolRMError(Exception):
@@ -26,6 +29,17 @@ class ToolRMError(Exception):
 
 class ToolSpecError(ToolRMError, ValueError):
     """A tool description that cannot be turned into a :class:`ToolSpec`."""
+
+
+class ConfigurationError(ToolRMError, ValueError):
+    """A bad option, value or judge spec: an unknown judge kind or option, a value out of
+    range, a graph that cannot be wired. Raised when the object is built, never at the
+    first call (where a fail-open policy would hide it)."""
+
+
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """An option of the wrong type, or a keyword argument nothing takes (also a
+    ``TypeError``, as Python raises for a bad keyword)."""
 
 
 @dataclass
@@ -58,7 +72,35 @@ class JudgeParseError(JudgeError):
 
 
 class BudgetExhaustedError(ToolRMError):
-    """A critic budget (retries, calls or tokens) is spent and the policy says raise."""
+    """A critic budget (retries, calls, tokens or steps) is spent and the policy says raise.
+
+    Raised only once the transcript is consistent: the critic first answers every
+    tool_call_id of the proposal with an error ToolMessage and adds a closing AIMessage
+    (as on ``"halt"``), and the graph raises on the step after that, so a checkpointed
+    thread can take its next turn. The post-mortem:
+
+    * ``budget``: the spent budget (``"max_retries"``, ``"max_critic_calls"``,
+      ``"max_critic_tokens"``, ``"max_critic_steps"``);
+    * ``limit``: its configured value;
+    * ``usage``: the run's critic counters when it was spent (``toolrm_run_usage``);
+    * ``messages``: the messages the critic wrote to answer the proposal (already in
+      the graph state; for a caller that ran the node by hand).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        budget: str | None = None,
+        limit: int | None = None,
+        usage: dict[str, int] | None = None,
+        messages: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.limit = limit
+        self.usage: dict[str, int] = dict(usage or {})
+        self.messages: list[Any] = list(messages or [])
 
 
 class ModelProvisioningError(ToolRMError):

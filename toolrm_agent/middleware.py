@@ -23,6 +23,16 @@ docstring), split over two hooks:
   a final AIMessage, an approval returns nothing and ``create_agent`` runs the tools. A
   message without a stored verdict (another middleware rewrote it) is judged here, against
   ``tools`` given to the middleware.
+* ``after_agent`` / ``aafter_agent`` raise the
+  :class:`~toolrm_agent.errors.BudgetExhaustedError` of ``on_budget_exhausted="raise"``:
+  by then the halt has written an answer for every tool_call_id and a closing
+  AIMessage, so the checkpointed thread stays a valid transcript.
+
+The answer's AIMessage is written back repaired when needed: a message id already used
+earlier in the thread gets a fresh one (else ``add_messages`` would overwrite the earlier
+message and the agent could loop on a replayed verdict), and tool call ids that are
+missing or repeated, or names padded with spaces, are fixed before judging (see
+:mod:`toolrm_agent._internal.transcript`).
 """
 
 from __future__ import annotations
@@ -51,7 +61,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream
-from toolrm_agent._internal.engine import CriticEngine, Outcome, Step
+from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.policy import (
     BudgetPolicy,
     CriticBudget,
@@ -67,6 +77,7 @@ from toolrm_agent._internal.state import (
     merge_verdicts,
     state_get,
 )
+from toolrm_agent._internal.transcript import pending_raise
 from toolrm_agent.errors import ToolSpecError
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.specs import ToolSpec, to_specs
@@ -138,10 +149,10 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
-        first = handler(request)
+        first = _unique_message_id(request, handler(request))
         begun = self._begin_request(request, first)
-        if begun is None:
-            return first
+        if not isinstance(begun, Step):
+            return _counted(first, begun)
         config = _current_config()
         samples: list[ModelResponse[Any]] = []
         for _ in range(self._engine.samples_wanted(begun)):
@@ -159,10 +170,10 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
-        first = await handler(request)
+        first = _unique_message_id(request, await handler(request))
         begun = self._begin_request(request, first)
-        if begun is None:
-            return first
+        if not isinstance(begun, Step):
+            return _counted(first, begun)
         config = _current_config()
         k = self._engine.samples_wanted(begun)
         samples: list[ModelResponse[Any]] = []
@@ -177,17 +188,20 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         judged = None if begun.blocked else await self._engine.aask(begun, _ais(samples), config)
         return self._respond(first, samples, self._engine.finish(begun, judged))
 
-    def _begin_request(self, request: ModelRequest[Any], response: ModelResponse[Any]) -> Step | None:
-        """The proposal in ``response`` ready to judge, or ``None`` when there is none."""
+    def _begin_request(
+        self, request: ModelRequest[Any], response: ModelResponse[Any]
+    ) -> Step | Outcome | None:
+        """The proposal in ``response`` ready to judge, an :class:`Outcome` when a stored
+        verdict or a spent step budget decides, or ``None`` when there is no proposal."""
         ai = _ai_of(response)
         if ai is None or not (ai.tool_calls or ai.invalid_tool_calls):
             return None
         if response.structured_response is not None:  # a final structured answer, no tool run
             return None
-        if ai.id is None:  # give it an id now, so the stored verdict matches it later
-            ai.id = f"lc_run-{uuid.uuid4()}"
         state = request.state or {}
         history = list(state_get(state, "messages", []))
+        if ai.id is None:  # give it an id now, so the stored verdict matches it later
+            ai.id = f"lc_run-{uuid.uuid4()}"
         context = [request.system_message] if request.system_message is not None else []
         context += list(request.messages)
         begun = self._engine.begin(
@@ -197,7 +211,7 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
             context_messages=context,
             tools=_specs(request.tools),
         )
-        return begun if isinstance(begun, Step) else None
+        return begun
 
     @staticmethod
     def _respond(
@@ -205,9 +219,8 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
     ) -> ExtendedModelResponse[Any]:
         chosen = first if outcome.winner == 0 else samples[outcome.winner - 1]
         result = list(chosen.result)
-        if outcome.winner != 0 and outcome.messages:  # the winner, carrying the original id
-            winner = outcome.messages[0]
-            result = [winner if isinstance(m, AIMessage) else m for m in result]
+        if outcome.proposal is not None:  # the winner or the repaired proposal, original id
+            result = [outcome.proposal if isinstance(m, AIMessage) else m for m in result]
         return ExtendedModelResponse(
             model_response=ModelResponse(result=result, structured_response=chosen.structured_response),
             command=Command(update=outcome.bookkeeping()),
@@ -241,7 +254,29 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
             messages,
             verdicts=state_get(state, VERDICTS_KEY, {}),
             run_usage=state_get(state, RUN_USAGE_KEY, {}),
+            count_replay=False,  # wrap_model_call counted this proposal already
         )
+
+    # ---------------------------------------------------------------- after_agent
+
+    def after_agent(self, state: ToolRMMiddlewareState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+        """Raise the BudgetExhaustedError a halted run owes (``on_budget_exhausted="raise"``)."""
+        self._raise_pending(state)
+        return None
+
+    async def aafter_agent(
+        self, state: ToolRMMiddlewareState, runtime: Runtime[Any]
+    ) -> dict[str, Any] | None:
+        self._raise_pending(state)
+        return None
+
+    def _raise_pending(self, state: Any) -> None:
+        messages = state_get(state, "messages", [])
+        marker = pending_raise(messages)
+        if marker is not None:
+            reason = str(marker.get("reason") or "budget")
+            run_usage = state_get(state, RUN_USAGE_KEY, {})
+            raise budget_error(reason, self.config, run_usage, [messages[-1]])
 
     @staticmethod
     def _update(outcome: Outcome) -> dict[str, Any] | None:
@@ -251,6 +286,29 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         elif outcome.route == "halt":
             update["jump_to"] = "end"
         return update or None
+
+
+def _unique_message_id(request: ModelRequest[Any], response: ModelResponse[Any]) -> ModelResponse[Any]:
+    """``response`` with a fresh id on its AIMessage when that id is already used in the
+    thread: ``add_messages`` would overwrite the earlier message in place (breaking the
+    transcript), and a stored verdict for it could be replayed forever."""
+    ai = _ai_of(response)
+    if ai is None or ai.id is None:
+        return response
+    history = state_get(request.state or {}, "messages", [])
+    if not any(getattr(m, "id", None) == ai.id for m in history):
+        return response
+    fresh = ai.model_copy(update={"id": f"lc_run-{uuid.uuid4()}"})
+    result = [fresh if m is ai else m for m in response.result]
+    return ModelResponse(result=result, structured_response=response.structured_response)
+
+
+def _counted(response: ModelResponse[Any], outcome: Outcome | None) -> Any:
+    """``response`` as is, plus the bookkeeping of a decision made without the judge (a
+    replayed verdict or a spent step budget), so every proposal counts as a step."""
+    if outcome is None:
+        return response
+    return ExtendedModelResponse(model_response=response, command=Command(update=outcome.bookkeeping()))
 
 
 def _ai_of(response: ModelResponse[Any]) -> AIMessage | None:

@@ -7,7 +7,13 @@ several per message), JSON objects or lists (bare or in code fences, also xLAM's
 lists (``[{"f": "{\\"a\\": 1}"}]``).
 
 Nothing here raises on bad input: a call that cannot be read becomes a
-:class:`ParseFailure` with the reason.
+:class:`ParseFailure` with the reason. That holds for any text (lone surrogates, NUL,
+megabytes, nesting deep enough to exhaust the recursion limit) and for any JSON-like
+value where a list of calls is expected (non-dict items, non-string ids or names,
+non-string keys). A call id that is not a string is kept when it is an integer (as its
+decimal text) and replaced by a fresh ``call_<hex>`` id otherwise. Text parsing is
+linear in the length of the text except for JSON nesting and Python syntax, whose depth
+the decoders bound.
 """
 
 from __future__ import annotations
@@ -18,9 +24,70 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, new_call_id
+from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, _canonical_value, new_call_id
+
+MAX_LIST_DEPTH = 4
+"""Lists (and ``{"tool_calls": [...]}`` wrappers) nested deeper than this hold no calls."""
+
+MAX_ARITHMETIC_BITS = 3000
+"""A BFCL argument computed from arithmetic (``3 * 10**8``) that grows past this many bits
+(about 900 digits) is kept as its source text: Python cannot even print much larger ones."""
+
+MAX_NAME_IN_REASON = 200
+"""Source text quoted in a failure reason is cut to this many characters."""
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _dump(value: Any) -> str:
+    """``value`` as JSON text for a failure's ``raw``; never raises.
+
+    Values JSON cannot hold render with ``str``; non-string keys are coerced (or dropped
+    when not even ``str`` helps); values too deep, circular or with huge integers fall back
+    to the bounded canonical rendering of :mod:`toolrm_agent.calls`.
+    """
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        return json.dumps(_canonical_value(value), default=str)
+    except (TypeError, ValueError, RecursionError):
+        return f"<unprintable {type(value).__name__}>"
+
+
+def arguments_json(arguments: Mapping[str, Any]) -> str:
+    """Arguments as a JSON string for the wire (OpenAI ``function.arguments``); never raises.
+
+    Key order is kept. A value JSON cannot hold renders as its ``str``; arguments nested
+    deeper than :data:`toolrm_agent.calls.MAX_DEPTH`, or holding an integer Python will
+    not print, fall back to the bounded canonical form (sorted keys, markers for what
+    cannot be shown).
+    """
+    try:
+        return json.dumps(arguments, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return json.dumps(_canonical_value(dict(arguments)), ensure_ascii=False, default=str)
+
+
+def _call_id(value: Any) -> str:
+    """A usable call id: a non-empty string as is, an integer as its text, else a fresh id."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() < 64:
+        return str(value)
+    return new_call_id()
+
+
+def _string_keys(arguments: Mapping[Any, Any]) -> dict[str, Any]:
+    """A dict with every key a string (Python literals and LangChain dicts may hold others):
+    numbers, booleans and ``None`` as their ``str``, anything else as its JSON text."""
+    if all(isinstance(k, str) for k in arguments):
+        return dict(arguments)
+    return {
+        k if isinstance(k, str) else str(k) if k is None or isinstance(k, int | float) else _dump(k): v
+        for k, v in arguments.items()
+    }
 
 
 def _load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -28,7 +95,7 @@ def _load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
     if raw is None or raw == "":
         return {}, None
     if isinstance(raw, Mapping):
-        return dict(raw), None
+        return _string_keys(raw), None
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
@@ -48,7 +115,7 @@ def _load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
 def _call_or_failure(
     name: Any, raw_args: Any, call_id: str | None, raw: str
 ) -> ToolCall | ParseFailure:
-    cid = call_id or new_call_id()
+    cid = _call_id(call_id)
     if not isinstance(name, str) or not name.strip():
         return ParseFailure(id=cid, raw=raw, reason="call has no function name")
     args, reason = _load_arguments(raw_args)
@@ -77,16 +144,21 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
     """
     content = message_text(getattr(message, "content", ""))
     items: list[ToolCall | ParseFailure] = []
-    for tc in getattr(message, "tool_calls", None) or []:
-        items.append(
-            _call_or_failure(tc.get("name"), tc.get("args"), tc.get("id"), json.dumps(tc, default=str))
-        )
-    for bad in getattr(message, "invalid_tool_calls", None) or []:
+    for tc in _items(getattr(message, "tool_calls", None)):
+        if not isinstance(tc, Mapping):
+            items.append(_not_a_call(tc))
+            continue
+        items.append(_call_or_failure(tc.get("name"), tc.get("args"), tc.get("id"), _dump(tc)))
+    for bad in _items(getattr(message, "invalid_tool_calls", None)):
+        if not isinstance(bad, Mapping):
+            items.append(_not_a_call(bad))
+            continue
+        name, args = bad.get("name"), bad.get("args")
         items.append(
             ParseFailure(
-                id=bad.get("id") or new_call_id(),
-                name=bad.get("name"),
-                raw=str(bad.get("args") or ""),
+                id=_call_id(bad.get("id")),
+                name=name if isinstance(name, str) else None,
+                raw=args if isinstance(args, str) else ("" if args is None else _dump(args)),
                 reason=str(bad.get("error") or "invalid tool call"),
             )
         )
@@ -94,6 +166,21 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
         parsed = parse_text(content)
         return parsed.override(content=content)
     return _split(items, content)
+
+
+def _items(value: Any) -> list[Any]:
+    """A tool-call list as a list: ``None`` → ``[]``, a lone mapping → ``[it]``."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _not_a_call(item: Any) -> ParseFailure:
+    return ParseFailure(raw=_dump(item), reason=f"expected a call object, got {type(item).__name__}")
 
 
 def message_text(content: Any) -> str:
@@ -110,16 +197,29 @@ def message_text(content: Any) -> str:
 
 
 def proposal_from_openai(tool_calls: Sequence[Mapping[str, Any]] | None, content: str = "") -> Proposal:
-    """OpenAI ``message.tool_calls`` (``{"id", "function": {"name", "arguments"}}``)."""
+    """OpenAI ``message.tool_calls`` (``{"id", "function": {"name", "arguments"}}``).
+
+    Items may also be OpenAI SDK objects (anything with ``model_dump()``). An item that is
+    not a mapping, or whose ``function`` is not one, becomes a :class:`ParseFailure`.
+    """
     items: list[ToolCall | ParseFailure] = []
-    for tc in tool_calls or []:
+    for tc in _items(tool_calls):
+        if not isinstance(tc, Mapping) and callable(getattr(tc, "model_dump", None)):
+            try:
+                tc = tc.model_dump()
+            except Exception:  # noqa: BLE001 - a broken SDK object is a broken call
+                pass
+        if not isinstance(tc, Mapping):
+            items.append(_not_a_call(tc))
+            continue
         fn = tc.get("function", tc)
-        items.append(
-            _call_or_failure(
-                fn.get("name"), fn.get("arguments"), tc.get("id"), json.dumps(tc, default=str)
+        if not isinstance(fn, Mapping):
+            items.append(
+                ParseFailure(id=_call_id(tc.get("id")), raw=_dump(tc), reason="'function' is not an object")
             )
-        )
-    return _split(items, content)
+            continue
+        items.append(_call_or_failure(fn.get("name"), fn.get("arguments"), tc.get("id"), _dump(tc)))
+    return _split(items, content if isinstance(content, str) else message_text(content))
 
 
 def to_langchain_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
@@ -154,7 +254,7 @@ def to_openai(proposal: Proposal) -> list[dict[str, Any]]:
         {
             "id": c.id,
             "type": "function",
-            "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)},
+            "function": {"name": c.name, "arguments": arguments_json(c.arguments)},
         }
         for c in proposal.calls
     ]
@@ -162,9 +262,27 @@ def to_openai(proposal: Proposal) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------ Hermes
 
-# a block ends at its closing tag, at the next opening tag (a forgotten closing tag) or
-# at the end of the text (a truncated generation)
-_HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|(?=<tool_call>)|\Z)", re.DOTALL)
+_OPEN, _CLOSE = "<tool_call>", "</tool_call>"
+
+
+def hermes_blocks(text: str) -> list[str]:
+    """The bodies of the ``<tool_call>`` blocks in ``text``, white space stripped.
+
+    A block ends at its closing tag, at the next opening tag (a forgotten closing tag) or
+    at the end of the text (a truncated generation). Found with ``str.find``: linear in
+    the length of ``text`` (a regex with a lazy body and trailing ``\\s*`` is quadratic
+    on long runs of blanks).
+    """
+    out: list[str] = []
+    pos = text.find(_OPEN)
+    while pos >= 0:
+        start = pos + len(_OPEN)
+        nxt = text.find(_OPEN, start)
+        stop = nxt if nxt >= 0 else len(text)
+        close = text.find(_CLOSE, start, stop)
+        out.append(text[start : close if close >= 0 else stop].strip())
+        pos = nxt
+    return out
 
 
 def parse_hermes(text: str) -> Proposal:
@@ -172,18 +290,18 @@ def parse_hermes(text: str) -> Proposal:
 
     An unterminated last block is read to the end of the text (truncated generations).
     """
+    text = text if isinstance(text, str) else ""
     items: list[ToolCall | ParseFailure] = []
-    for match in _HERMES.finditer(text or ""):
-        body = _strip_fence(match.group(1))
-        items.extend(_json_calls(body))
-    return _split(items, text or "")
+    for body in hermes_blocks(text):
+        items.extend(_json_calls(_strip_fence(body)))
+    return _split(items, text)
 
 
 def to_hermes(proposal: Proposal) -> str:
     """Hermes text, one block per call, in the proposal's order (not canonicalised)."""
     return "\n".join(
         "<tool_call>\n"
-        + json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False)
+        + f'{{"name": {json.dumps(c.name, ensure_ascii=False)}, "arguments": {arguments_json(c.arguments)}}}'
         + "\n</tool_call>"
         for c in proposal.calls
     )
@@ -204,17 +322,23 @@ def _strip_fence(text: str) -> str:
     return match.group(1).strip() if match else text.strip()
 
 
-def _json_item(obj: Any, raw: str) -> list[ToolCall | ParseFailure]:
-    """One decoded JSON value → calls. Accepts several dialects."""
+def _json_item(obj: Any, raw: str, depth: int = 0) -> list[ToolCall | ParseFailure]:
+    """One decoded JSON value → calls. Accepts several dialects.
+
+    Lists and ``tool_calls`` wrappers nested deeper than :data:`MAX_LIST_DEPTH` are one
+    failure, not a recursion.
+    """
     if isinstance(obj, list):
+        if depth >= MAX_LIST_DEPTH:
+            return [ParseFailure(raw=raw, reason="lists of calls nested too deeply")]
         out: list[ToolCall | ParseFailure] = []
         for item in obj:
-            out.extend(_json_item(item, json.dumps(item, default=str)))
+            out.extend(_json_item(item, _dump(item), depth + 1))
         return out
     if not isinstance(obj, dict):
         return [ParseFailure(raw=raw, reason=f"expected a call object, got {type(obj).__name__}")]
     if "tool_calls" in obj and isinstance(obj["tool_calls"], list):  # xLAM / OpenAI message
-        return _json_item(obj["tool_calls"], raw)
+        return _json_item(obj["tool_calls"], raw, depth + 1)
     if "function" in obj and isinstance(obj["function"], dict):  # OpenAI tool call
         fn = obj["function"]
         return [_call_or_failure(fn.get("name"), fn.get("arguments"), obj.get("id"), raw)]
@@ -291,10 +415,10 @@ def parse_bfcl_fc(items: Any) -> Proposal:
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list):
-        return Proposal(failures=(ParseFailure(raw=str(items), reason="FC output is not a list"),))
+        return Proposal(failures=(ParseFailure(raw=_dump(items), reason="FC output is not a list"),))
     out: list[ToolCall | ParseFailure] = []
     for item in items:
-        raw = json.dumps(item, default=str)
+        raw = _dump(item)
         if isinstance(item, dict) and len(item) == 1:
             (name, args), = item.items()
             out.append(_call_or_failure(name, args, None, raw))
@@ -347,9 +471,14 @@ def _arithmetic(node: ast.BinOp) -> Any:
     ):
         return None
     try:
-        return op(left, right)
+        value = op(left, right)
     except (ArithmeticError, ValueError):
         return None
+    if isinstance(value, complex):  # (-8) ** 0.5
+        return None
+    if isinstance(value, int) and value.bit_length() > MAX_ARITHMETIC_BITS:
+        return None
+    return value
 
 
 def _ast_value(node: ast.expr) -> Any:
@@ -363,14 +492,29 @@ def _ast_value(node: ast.expr) -> Any:
         return [_ast_value(e) for e in node.elts]
     if isinstance(node, ast.Dict):
         return {
-            (_ast_value(k) if k is not None else "**"): _ast_value(v)
-            for k, v in zip(node.keys, node.values, strict=True)
+            _ast_key(k): _ast_value(v) for k, v in zip(node.keys, node.values, strict=True)
         }
     if isinstance(node, ast.BinOp):
         value = _arithmetic(node)
         if value is not None:
             return value
-    return ast.unparse(node)
+    return _unparse(node)
+
+
+def _ast_key(node: ast.expr | None) -> Any:
+    """A dict key: its literal when hashable and JSON-like, else its source text."""
+    if node is None:  # {**other}
+        return "**"
+    key = _ast_value(node)
+    return key if key is None or isinstance(key, str | int | float | bool) else _unparse(node)
+
+
+def _unparse(node: ast.AST) -> str:
+    """``ast.unparse`` that never raises (a node nested past the recursion limit)."""
+    try:
+        return ast.unparse(node)
+    except (RecursionError, ValueError):
+        return f"<{type(node).__name__} nested too deeply>"
 
 
 def _dotted_name(node: ast.expr) -> str | None:
@@ -387,13 +531,14 @@ def _ast_calls(node: ast.expr, raw: str) -> list[ToolCall | ParseFailure]:
     if isinstance(node, (ast.List, ast.Tuple)):
         out: list[ToolCall | ParseFailure] = []
         for elt in node.elts:
-            out.extend(_ast_calls(elt, ast.unparse(elt)))
+            out.extend(_ast_calls(elt, _unparse(elt)))
         return out
     if not isinstance(node, ast.Call):
         return [ParseFailure(raw=raw, reason="expected a function call like f(a=1)")]
     name = _dotted_name(node.func)
     if name is None:
-        return [ParseFailure(raw=raw, reason=f"not a function name: {ast.unparse(node.func)!r}")]
+        func = _unparse(node.func)[:MAX_NAME_IN_REASON]
+        return [ParseFailure(raw=raw, reason=f"not a function name: {func!r}")]
     if node.args:
         return [
             ParseFailure(
@@ -421,7 +566,11 @@ def parse_bfcl_string(text: str) -> Proposal:
             failures=(ParseFailure(raw=text, reason=f"not a Python call list: {why}"),),
             content=text,
         )
-    return _split(_ast_calls(tree.body, text), text)
+    try:
+        items = _ast_calls(tree.body, text)
+    except RecursionError:  # a chain like 1+1+...+1 parses, but is too deep to walk
+        items = [ParseFailure(raw=text, reason="not a Python call list: nested too deeply")]
+    return _split(items, text)
 
 
 def to_bfcl_string(proposal: Proposal) -> str:
@@ -435,7 +584,7 @@ def to_bfcl_string(proposal: Proposal) -> str:
 
 def to_bfcl_fc(proposal: Proposal) -> list[dict[str, str]]:
     """``[{"f": "{\\"a\\": 1}"}]``."""
-    return [{c.name: json.dumps(c.arguments, ensure_ascii=False)} for c in proposal.calls]
+    return [{c.name: arguments_json(c.arguments)} for c in proposal.calls]
 
 
 # ------------------------------------------------------------------------- any text

@@ -4,6 +4,12 @@ Judge methods take no config argument, so the critic hands its own config down t
 LangChain does: as the *current* runnable config (a context variable) that any chat model
 the judge invokes picks up. The critic adds LangGraph's ``TAG_NOSTREAM`` to its tags, so
 ``graph.stream(..., stream_mode="messages")`` never streams the judge's tokens.
+
+The same config carries a :class:`BackendMeter` callback: it counts every LangChain model
+call the judge makes (re-asks, retries, both pairwise orders) and the tokens they report,
+so the critic bills what was really spent even when the judge raises or reports less.
+Once the critic is done with a judging step (or its deadline passed) the meter is
+closed, and any model call the abandoned judge still starts fails at once.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextvars import Context, copy_context
+from contextvars import Context
 from typing import Any, TypeVar
 
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.outputs import LLMResult
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import set_config_context
+from langchain_core.runnables.config import merge_configs, set_config_context
 from langgraph.constants import TAG_NOSTREAM
 
 from toolrm_agent.errors import JudgeError
@@ -54,27 +63,124 @@ async def acall_nostream(
         return await asyncio.create_task(fn(*args), context=ctx.copy())  # type: ignore[arg-type]
 
 
+class JudgeCancelledError(RuntimeError):
+    """A model call started by a judge the critic has stopped waiting for."""
+
+
+class BackendMeter(BaseCallbackHandler):
+    """Counts the LangChain model calls (and their tokens) made under the judge's config;
+    after :meth:`close`, refuses to let new ones start."""
+
+    raise_error = True  # a refused start must reach the judge, not be logged
+    run_inline = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.late_calls = 0
+        """Model calls refused after :meth:`close` (an abandoned judge trying again)."""
+        self.usage = TokenUsage()
+        self.closed = False
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+
+    def _start(self) -> None:
+        with self._lock:
+            if self.closed:
+                self.late_calls += 1
+                raise JudgeCancelledError("the critic stopped waiting for this judge")
+            self.calls += 1
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self._start()
+
+    def on_llm_start(self, serialized: Any, prompts: Any, **kwargs: Any) -> None:
+        self._start()
+
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        try:
+            usage = _result_usage(response)
+        except Exception:  # noqa: BLE001 - metering must never break a judge's call
+            return
+        with self._lock:
+            self.usage = self.usage + usage
+
+
+def _result_usage(response: LLMResult) -> TokenUsage:
+    n_in = n_out = 0
+    for generations in response.generations or ():
+        for generation in generations:
+            meta = getattr(getattr(generation, "message", None), "usage_metadata", None) or {}
+            n_in += int(meta.get("input_tokens") or 0)
+            n_out += int(meta.get("output_tokens") or 0)
+    if not (n_in or n_out):
+        token_usage = (response.llm_output or {}).get("token_usage") or {}
+        n_in = int(token_usage.get("prompt_tokens") or 0)
+        n_out = int(token_usage.get("completion_tokens") or 0)
+    return TokenUsage(input_tokens=n_in, output_tokens=n_out)
+
+
 class JudgeCaller:
-    """Calls judge methods; counts calls and tokens, also of calls that failed."""
+    """Calls judge methods for one judging step; counts calls, tokens and seconds, also
+    of calls that failed, and stops an abandoned judge (:meth:`close`).
+
+    Billing: ``calls`` is the larger of the judge method calls (plus what the engine
+    adds for rankings, see :meth:`add_units`) and the model calls the meter saw; tokens
+    are the larger of what the judge reported (results, post-mortems) and what the
+    meter saw.
+    """
 
     def __init__(self, config: RunnableConfig | None, timeout_s: float | None) -> None:
-        self.config = nostream_config(config)
+        self.meter = BackendMeter()
+        self.config: RunnableConfig = merge_configs(
+            nostream_config(config) or {}, {"callbacks": [self.meter]}
+        )
         self.timeout_s = timeout_s
-        self.calls = 0
-        self.usage = TokenUsage()
+        self.units = 0
+        self.reported = TokenUsage()
+        self.errors: list[str] = []
+        self.attempts_reported = 0
+        self._start = time.perf_counter()
+
+    @property
+    def calls(self) -> int:
+        return max(self.units, self.meter.calls)
+
+    @property
+    def usage(self) -> TokenUsage:
+        seen = self.meter.usage
+        return TokenUsage(
+            input_tokens=max(self.reported.input_tokens, seen.input_tokens),
+            output_tokens=max(self.reported.output_tokens, seen.output_tokens),
+        )
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self._start
+
+    def add_units(self, units: int) -> None:
+        """Count ``units`` more judge calls (a ranking of k candidates costs k)."""
+        self.units += max(units, 0)
+
+    def close(self) -> None:
+        """The step is over: model calls the judge still starts are refused."""
+        self.meter.close()
 
     # -- sync ------------------------------------------------------------------------
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        self.calls += 1
+        self.units += 1
         try:
             with self._context() as ctx:
                 if self.timeout_s is None:
                     result = ctx.run(fn, *args)
                 else:
                     result = _run_with_deadline(ctx.copy(), fn, args, self.timeout_s)
-        except JudgeError as exc:
-            self._bill_post_mortem(exc)
+        except BaseException as exc:
+            self._failed(exc)
             raise
         self._bill(result)
         return result
@@ -82,7 +188,7 @@ class JudgeCaller:
     # -- async -----------------------------------------------------------------------
 
     async def acall(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        self.calls += 1
+        self.units += 1
         try:
             with self._context() as ctx:
                 task = asyncio.create_task(fn(*args), context=ctx.copy())
@@ -95,8 +201,8 @@ class JudgeCaller:
                         raise TimeoutError(
                             f"judge call timed out after {self.timeout_s:g}s"
                         ) from None
-        except JudgeError as exc:
-            self._bill_post_mortem(exc)
+        except BaseException as exc:
+            self._failed(exc)
             raise
         self._bill(result)
         return result
@@ -105,23 +211,26 @@ class JudgeCaller:
 
     @contextlib.contextmanager
     def _context(self) -> Iterator[Context]:
-        if self.config is None:
-            yield copy_context()
-        else:
-            with set_config_context(self.config) as ctx:
-                yield ctx
+        with set_config_context(self.config) as ctx:
+            yield ctx
 
     def _bill(self, result: Any) -> None:
         usage = getattr(result, "usage", None)
         if isinstance(usage, TokenUsage):
-            self.usage = self.usage + usage
+            self.reported = self.reported + usage
 
-    def _bill_post_mortem(self, exc: JudgeError) -> None:
-        pm = exc.post_mortem
-        if pm is not None:
-            self.usage = self.usage + TokenUsage(
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, TimeoutError):
+            self.close()  # the judge is abandoned: it may not start another model call
+        if isinstance(exc, JudgeError) and exc.post_mortem is not None:
+            pm = exc.post_mortem
+            self.reported = self.reported + TokenUsage(
                 input_tokens=pm.input_tokens, output_tokens=pm.output_tokens
             )
+            self.attempts_reported += pm.attempts
+            self.errors.extend(pm.errors)
+        if isinstance(exc, Exception):
+            self.errors.append(f"{type(exc).__name__}: {exc}"[:500])
 
 
 def _run_with_deadline(ctx: Context, fn: Callable[..., T], args: tuple[Any, ...], timeout_s: float) -> T:

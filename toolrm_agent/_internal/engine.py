@@ -15,6 +15,14 @@ One decision, in four steps:
    or a ranking of the candidates plus the winner's critique. Any exception or timeout
    is caught and handed to the error policy.
 4. :meth:`CriticEngine.finish` applies the policies and writes the records and messages.
+
+Invariants (checked by ``tests/reliability/test_fault_matrix.py``): every tool_call_id
+of a proposal gets exactly one answer (a ToolMessage the critic writes, or the tool's
+own result after ``execute``); no rejected call runs; the proposal the critic writes
+back has well-formed, unique ids and the names the ``ToolNode`` dispatches
+(:func:`~toolrm_agent._internal.transcript.repair_proposal`); every run ends within
+``max_critic_steps`` decisions; ``on_budget_exhausted="raise"`` raises only after the
+answers are written (:attr:`Outcome.raise_error`).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from langgraph.errors import GraphBubbleUp
 from pydantic import ValidationError
 
 from toolrm_agent._internal.calling import JudgeCaller
+from toolrm_agent._internal.limits import JudgeSlots
 from toolrm_agent._internal.policy import CriticConfig
 from toolrm_agent._internal.state import (
     ARTIFACT_KEY,
@@ -46,9 +55,10 @@ from toolrm_agent._internal.state import (
     retries_in_turn,
     usage_tokens,
 )
+from toolrm_agent._internal.transcript import repair_proposal
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import BudgetExhaustedError
+from toolrm_agent.errors import BudgetExhaustedError, ConfigurationError, JudgeError
 from toolrm_agent.judges.base import BaseJudge, Judge, ranking_from_critiques
 from toolrm_agent.parsing import proposal_from_message
 from toolrm_agent.specs import ToolSpec
@@ -82,8 +92,13 @@ class Step:
     retries_used: int
     run_usage: dict[str, int]
     blocked: str | None
-    """The spent budget (``budget:max_critic_calls`` / ``budget:max_critic_tokens``) that
-    keeps the judge from being asked, or ``None``."""
+    """The spent budget (``budget:max_critic_calls`` / ``budget:max_critic_tokens`` /
+    ``budget:max_critic_steps``) that keeps the judge from being asked, or ``None``."""
+    repaired: bool = False
+    """``ai`` is a repaired copy of the message in the transcript (same message id): it
+    has to be written back so that what runs is what was judged."""
+    answered: frozenset[str] = frozenset()
+    """tool_call_ids that already have a ToolMessage after the proposal."""
 
 
 @dataclass
@@ -98,6 +113,8 @@ class Judged:
     output_tokens: int
     candidates: int
     samples: int
+    post_mortem: dict[str, Any] | None = None
+    """``judge, attempts, errors, input_tokens, output_tokens, seconds, late_calls``."""
 
 
 @dataclass
@@ -118,6 +135,13 @@ class Outcome:
     """Which candidate won: 0 the model's own proposal, i > 0 the i-th sample."""
     reused: bool = False
     critique: Critique | None = None
+    proposal: AIMessage | None = None
+    """The AIMessage that replaces the proposal in the transcript (a repaired copy or
+    the best-of-N winner, under the original message id), or ``None``; it is also the
+    first of ``messages``."""
+    raise_error: BudgetExhaustedError | None = None
+    """Set when ``on_budget_exhausted="raise"``: the adapter writes ``messages`` (which
+    answer every call) and raises this on the next step."""
 
     def state_update(self) -> dict[str, Any]:
         update: dict[str, Any] = {}
@@ -145,6 +169,8 @@ class CriticEngine:
         self.judge = judge
         self.config = config
         self.tools = tuple(tools)
+        # the judge's call methods behind config.max_concurrent_judge_calls slots
+        self._slots = JudgeSlots(judge, config.max_concurrent_judge_calls)
 
     # ------------------------------------------------------------------ 1. read state
 
@@ -156,38 +182,56 @@ class CriticEngine:
         run_usage: Mapping[str, int] | None = None,
         context_messages: Sequence[BaseMessage] | None = None,
         tools: Sequence[ToolSpec] | None = None,
+        count_replay: bool = True,
     ) -> Step | Outcome:
-        """Read the proposal; return an :class:`Outcome` when there is nothing to judge."""
+        """Read the proposal; return an :class:`Outcome` when there is nothing to judge.
+
+        A replayed verdict counts as a critic step unless ``count_replay`` is false (the
+        middleware replays in ``after_model`` what ``wrap_model_call`` already counted).
+        """
         index = last_ai_index(messages)
         if index is None:
-            raise ValueError(
+            raise ConfigurationError(
                 "ToolRMCritic expects state['messages'] to hold the AIMessage whose tool "
                 "calls it should judge; found no AIMessage. Route the model node to the critic."
             )
-        ai = messages[index]
-        assert isinstance(ai, AIMessage)
+        original = messages[index]
+        assert isinstance(original, AIMessage)
+        ai = repair_proposal(original, messages[:index])
         proposal = proposal_from_message(ai, parse_content=False)
         if proposal.is_empty:
             return Outcome(route="end", reason="no_tool_calls")
         fp = fingerprint(proposal)
-        stored = self._stored(ai, proposal, fp, verdicts or {})
+        usage = dict(run_usage or {})
+        answered = answered_ids(messages[index + 1 :])
+        steps_spent = self._steps_spent(usage)
+        # a replay counts as a step too (a loop of replays must end), except where the
+        # adapter replays what it has just decided and counted (count_replay=False)
+        stored = None if steps_spent and count_replay else self._stored(ai, proposal, fp, verdicts or {})
         if stored is not None:
-            answered = answered_ids(messages[index + 1 :])
             route, new_messages = render(ai, proposal, stored, answered)
+            if ai is not original:  # the repaired message was not written back yet
+                new_messages.insert(0, ai)
             first = stored[proposal.ids[0]]
+            counted = {"critic_steps": 1} if count_replay else {}
+            raise_error = None
+            if first.raise_after:
+                raise_error = budget_error(first.reason, self.config, add_usage(usage, counted), new_messages)
             return Outcome(
                 route=route,
                 messages=new_messages,
                 reason=first.reason,
                 reused=True,
-                run_usage=dict(run_usage or {}),
+                usage=counted,
+                run_usage=add_usage(usage, counted),
+                raise_error=raise_error,
+                proposal=ai if ai is not original else None,
             )
         before = list(messages[:index])
         context = JudgeContext.from_messages(
             before if context_messages is None else context_messages,
             self.tools if tools is None else tools,
         )
-        usage = dict(run_usage or {})
         return Step(
             ai=ai,
             proposal=proposal,
@@ -196,8 +240,14 @@ class CriticEngine:
             context=context,
             retries_used=retries_in_turn(before),
             run_usage=usage,
-            blocked=self._blocked(usage),
+            blocked="budget:max_critic_steps" if steps_spent else self._blocked(usage),
+            repaired=ai is not original,
+            answered=frozenset(answered),
         )
+
+    def _steps_spent(self, run_usage: Mapping[str, int]) -> bool:
+        limit = self.config.budget.max_critic_steps
+        return limit is not None and run_usage.get("critic_steps", 0) >= limit
 
     def _stored(
         self, ai: AIMessage, proposal: Proposal, fp: str, verdicts: Mapping[str, Any]
@@ -248,21 +298,23 @@ class CriticEngine:
         ctx, proposals = step.context, [c.proposal for c in candidates]
         try:
             if len(candidates) == 1:
-                critique = caller.call(self.judge.critique, ctx, proposals[0])
+                critique = caller.call(self._slots.critique, ctx, proposals[0])
                 return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
             if _ranks_pointwise(self.judge):
-                critiques = [caller.call(self.judge.critique, ctx, p) for p in proposals]
-                best = ranking_from_critiques(_name(self.judge), critiques, 0.0).best
+                critiques = [caller.call(self._slots.critique, ctx, p) for p in proposals]
+                best = _best(self.judge, critiques)
                 return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
-            ranking = caller.call(self.judge.rank, ctx, proposals)
-            caller.calls += max(len(proposals), ranking.comparisons) - 1
+            ranking = caller.call(self._slots.rank, ctx, proposals)
+            caller.add_units(max(len(proposals), ranking.comparisons) - 1)
             winner = candidates[ranking.best]
-            critique = caller.call(self.judge.critique, ctx, winner.proposal)
+            critique = caller.call(self._slots.critique, ctx, winner.proposal)
             return self._judged(caller, winner, critique, len(samples), len(candidates))
         except GraphBubbleUp:
             raise
         except Exception as exc:  # noqa: BLE001 - any judge failure goes to the policy
             return self._failed(caller, candidates, exc, len(samples))
+        finally:
+            caller.close()  # a judge still running (timed out) may not call its backend again
 
     async def aask(
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
@@ -272,23 +324,25 @@ class CriticEngine:
         ctx, proposals = step.context, [c.proposal for c in candidates]
         try:
             if len(candidates) == 1:
-                critique = await caller.acall(self.judge.acritique, ctx, proposals[0])
+                critique = await caller.acall(self._slots.acritique, ctx, proposals[0])
                 return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
             if _ranks_pointwise(self.judge):
                 critiques = list(
-                    await asyncio.gather(*(caller.acall(self.judge.acritique, ctx, p) for p in proposals))
+                    await asyncio.gather(*(caller.acall(self._slots.acritique, ctx, p) for p in proposals))
                 )
-                best = ranking_from_critiques(_name(self.judge), critiques, 0.0).best
+                best = _best(self.judge, critiques)
                 return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
-            ranking = await caller.acall(self.judge.arank, ctx, proposals)
-            caller.calls += max(len(proposals), ranking.comparisons) - 1
+            ranking = await caller.acall(self._slots.arank, ctx, proposals)
+            caller.add_units(max(len(proposals), ranking.comparisons) - 1)
             winner = candidates[ranking.best]
-            critique = await caller.acall(self.judge.acritique, ctx, winner.proposal)
+            critique = await caller.acall(self._slots.acritique, ctx, winner.proposal)
             return self._judged(caller, winner, critique, len(samples), len(candidates))
         except GraphBubbleUp:
             raise
         except Exception as exc:  # noqa: BLE001 - any judge failure goes to the policy
             return self._failed(caller, candidates, exc, len(samples))
+        finally:
+            caller.close()
 
     def _candidates(self, step: Step, samples: Sequence[BaseMessage]) -> list[Candidate]:
         """The model's proposal first, then each sample that proposes calls and differs
@@ -298,6 +352,7 @@ class CriticEngine:
         for i, message in enumerate(samples, start=1):
             if not isinstance(message, AIMessage):
                 continue
+            message = repair_proposal(message, step.before)
             proposal = proposal_from_message(message, parse_content=False)
             fp = fingerprint(proposal)
             if proposal.is_empty or fp in seen:
@@ -306,12 +361,11 @@ class CriticEngine:
             out.append(Candidate(message, proposal, fp, i))
         return out
 
-    @staticmethod
     def _judged(
-        caller: JudgeCaller, winner: Candidate, critique: Critique, samples: int, candidates: int
+        self, caller: JudgeCaller, winner: Candidate, critique: Critique, samples: int, candidates: int
     ) -> Judged:
         if not isinstance(critique, Critique):
-            raise TypeError(f"judge returned {type(critique).__name__}, expected Critique")
+            raise JudgeError(f"judge returned {type(critique).__name__}, expected Critique")
         return Judged(
             winner=winner,
             critique=critique,
@@ -321,13 +375,16 @@ class CriticEngine:
             output_tokens=caller.usage.output_tokens,
             candidates=candidates,
             samples=samples,
+            post_mortem=self._post_mortem(caller, critique),
         )
 
     def _failed(
         self, caller: JudgeCaller, candidates: list[Candidate], exc: Exception, samples: int
     ) -> Judged:
-        error = f"{type(exc).__name__}: {exc}"
-        logger.warning("judge %s failed: %s", _name(self.judge), error)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        logger.warning("judge %s failed: %s", _name(self.judge), error[:500])
+        if not caller.errors or not caller.errors[-1].startswith(type(exc).__name__):
+            caller.errors.append(error[:500])
         return Judged(
             winner=candidates[0],
             critique=None,
@@ -337,14 +394,30 @@ class CriticEngine:
             output_tokens=caller.usage.output_tokens,
             candidates=len(candidates),
             samples=samples,
+            post_mortem=self._post_mortem(caller, None),
         )
+
+    def _post_mortem(self, caller: JudgeCaller, critique: Critique | None) -> dict[str, Any]:
+        errors = list(caller.errors)
+        if critique is not None and critique.status != "ok":
+            errors.append(f"judge status {critique.status}")
+        usage = caller.usage
+        return {
+            "judge": _name(self.judge),
+            "attempts": max(caller.calls, caller.attempts_reported),
+            "errors": [e[:500] for e in errors[-20:]],
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "seconds": round(caller.seconds, 4),
+            "late_calls": caller.meter.late_calls,
+        }
 
     # ------------------------------------------------------------------ 4. decide
 
     def finish(self, step: Step, judged: Judged | None) -> Outcome:
         """Apply the policies to the judge's answer (``None``: a budget kept it from
         being asked) and build the records and messages."""
-        usage: dict[str, int] = {}
+        usage: dict[str, int] = {"critic_steps": 1}
         winner = judged.winner if judged else Candidate(step.ai, step.proposal, step.fingerprint, 0)
         critique = judged.critique if judged else None
         error = judged.error if judged else None
@@ -361,23 +434,25 @@ class CriticEngine:
         if winner.source != 0:
             ai = ai.model_copy(update={"id": step.ai.id})
             usage["replaced"] = 1
+        elif step.repaired:
+            usage["repaired"] = 1
 
         critique_text = critique.text if critique else ""
         if judged is None:
             route, reason = self._spent(step.blocked or "budget", usage)
         elif error is not None:
             usage["judge_errors"] = 1
-            policy = self.config.on_judge_error
+            policy = self._judge_error_policy()
             if policy == "reject":
                 critique_text = (
-                    f"The critic could not check this proposal ({error}). Check each call "
-                    "against the tool descriptions and propose it again."
+                    f"The critic could not check this proposal ({error[:300]}). Check each "
+                    "call against the tool descriptions and propose it again."
                 )
                 route, reason = self._rejected(step, usage)
                 reason = "judge_error" if route == "retry" else reason
             else:
                 route, reason = policy, "judge_error"
-        elif critique is not None and critique.accepted and not winner.proposal.failures:
+        elif critique is not None and _accepts(critique, winner.proposal):
             route, reason = "execute", "accepted"
         else:
             route, reason = self._rejected(step, usage)
@@ -387,23 +462,37 @@ class CriticEngine:
             route = "halt"
         if route == "halt":
             usage["halts"] = 1
+        raise_after = route == "halt" and reason.startswith("budget:") and self.config.on_budget_exhausted == "raise"
 
         records = self._records(
-            step, winner, ai, critique, critique_text, route, reason, error, nothing_runnable, judged
+            step, winner, ai, critique, critique_text, route, reason, error, nothing_runnable, judged, raise_after
         )
-        messages: list[BaseMessage] = [ai] if winner.source != 0 else []
-        _, answers = render(ai, winner.proposal, records, set())
+        replaces = winner.source != 0 or step.repaired
+        messages: list[BaseMessage] = [ai] if replaces else []
+        answered = set(step.answered) if winner.source == 0 else set()
+        _, answers = render(ai, winner.proposal, records, answered)
         messages.extend(answers)
+        run_usage = add_usage(step.run_usage, usage)
         return Outcome(
             route=route,
             messages=messages,
             records={k: v.model_dump(mode="json") for k, v in records.items()},
             usage=usage,
-            run_usage=add_usage(step.run_usage, usage),
+            run_usage=run_usage,
             reason=reason,
             winner=winner.source,
             critique=critique,
+            proposal=ai if replaces else None,
+            raise_error=budget_error(reason, self.config, run_usage, answers) if raise_after else None,
         )
+
+    def _judge_error_policy(self) -> str:
+        """``on_judge_error``, except that a judge which declares itself fail-closed is
+        never failed open: its errors are rejections."""
+        policy = self.config.on_judge_error
+        if policy == "execute" and _declares_fail_closed(self.judge):
+            return "reject"
+        return policy
 
     def _rejected(self, step: Step, usage: dict[str, int]) -> tuple[Decision, str]:
         if step.retries_used < self.config.budget.max_retries:
@@ -412,10 +501,13 @@ class CriticEngine:
         return self._spent("budget:max_retries", usage)
 
     def _spent(self, reason: str, usage: dict[str, int]) -> tuple[Decision, str]:
+        """The decision once a budget is spent: ``on_budget_exhausted``, where ``raise``
+        halts first (the adapter raises after the answers are written) and the step
+        budget always halts (letting calls run would not bound the loop)."""
         usage["budget_exhausted"] = 1
         policy = self.config.on_budget_exhausted
-        if policy == "raise":
-            raise BudgetExhaustedError(f"critic budget spent: {_REASONS.get(reason, reason)}")
+        if policy == "raise" or reason == "budget:max_critic_steps":
+            return "halt", reason
         return policy, reason
 
     def _records(
@@ -430,6 +522,7 @@ class CriticEngine:
         error: str | None,
         nothing_runnable: bool,
         judged: Judged | None,
+        raise_after: bool = False,
     ) -> dict[str, VerdictRecord]:
         per_call: dict[str, CallVerdict] = {v.tool_call_id: v for v in (critique.calls if critique else ())}
         final = ""
@@ -459,6 +552,8 @@ class CriticEngine:
                 candidates=judged.candidates if judged else 1,
                 attempt=step.retries_used,
                 error=error,
+                post_mortem=judged.post_mortem if judged else None,
+                raise_after=raise_after,
             )
         return records
 
@@ -493,7 +588,8 @@ def render(
             )
         )
     if route == "halt" and first.final_message:
-        messages.append(AIMessage(content=first.final_message))
+        marker = {"decision": "halt", "reason": first.reason, "raise": first.raise_after}
+        messages.append(AIMessage(content=first.final_message, response_metadata={ARTIFACT_KEY: marker}))
     return route, messages
 
 
@@ -501,6 +597,7 @@ _REASONS: dict[str, str] = {
     "budget:max_retries": "the critic's retry budget for this turn is spent",
     "budget:max_critic_calls": "the critic's call budget for this run is spent",
     "budget:max_critic_tokens": "the critic's token budget for this run is spent",
+    "budget:max_critic_steps": "the critic's step budget for this run is spent",
     "judge_error": "the critic failed and is configured to stop on failures",
     "rejected": "the critic rejected the proposal",
     "accepted": "the critic accepted the proposal",
@@ -557,6 +654,41 @@ def _final_text(reason: str, critique_text: str, nothing_runnable: bool, max_ret
     if critique_text:
         text += f" Last critique: {critique_text}"
     return text
+
+
+def _accepts(critique: Critique, proposal: Proposal) -> bool:
+    """The judge accepted the proposal: ``accepted``, no malformed call, and no verdict
+    on one of the proposal's calls that says otherwise (a judge that contradicts itself
+    is taken at its ``no``). Verdicts for ids not in the proposal are ignored."""
+    if not critique.accepted or proposal.failures:
+        return False
+    ids = set(proposal.ids)
+    return not any(v.ok is False and v.tool_call_id in ids for v in critique.calls)
+
+
+def _declares_fail_closed(judge: Judge) -> bool:
+    return any(getattr(judge, attr, None) == "fail_closed" for attr in ("on_backend_error", "on_unparseable"))
+
+
+def budget_error(
+    reason: str, config: CriticConfig, run_usage: Mapping[str, int], messages: Sequence[BaseMessage]
+) -> BudgetExhaustedError:
+    """The error ``on_budget_exhausted="raise"`` raises, with its post-mortem (which
+    budget, its limit, the run's usage, the answers written before raising)."""
+    budget = reason.removeprefix("budget:")
+    limit = getattr(config.budget, budget, None)
+    return BudgetExhaustedError(
+        f"critic budget spent: {_REASONS.get(reason, reason)} (limit {limit}; run usage "
+        f"{dict(run_usage)}); every proposed call was answered before raising",
+        budget=budget,
+        limit=limit if isinstance(limit, int) else None,
+        usage=dict(run_usage),
+        messages=list(messages),
+    )
+
+
+def _best(judge: Judge, critiques: Sequence[Critique]) -> int:
+    return ranking_from_critiques(_name(judge), critiques, 0.0).best
 
 
 def _ranks_pointwise(judge: Judge) -> bool:

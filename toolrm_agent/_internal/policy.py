@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+
 Mode = Literal["retry", "best_of_n"]
 """``retry``: judge the proposal, send a rejected one back to the model with the critique.
 ``best_of_n``: sample more proposals, keep the one the judge ranks best (then as retry)."""
@@ -37,19 +39,32 @@ class CriticBudget:
       comparisons, if larger, plus one critique of the winner).
     * ``max_critic_tokens``: judge tokens (input + output) per run, checked before each
       judging step, so the last step may overshoot by its own cost.
+    * ``max_critic_steps``: proposals the critic decides on per run (judged, decided by
+      a budget, or replayed from a stored verdict). It bounds the agent loop the critic
+      drives even when the other budgets are spent and the policy lets calls run (a
+      policy stuck on one failing call, a model that repeats its message id): at the
+      limit the critic ends the run as on ``"halt"`` (every tool_call_id answered, a
+      closing AIMessage, ``reason="budget:max_critic_steps"``), or raises after that when
+      ``on_budget_exhausted="raise"``; ``"execute"`` does not apply to it.
+
+    Judge calls are counted as the backend calls the judge really makes (re-asks,
+    retries, both pairwise orders, tournament matches), seen through LangChain
+    callbacks; a judge that calls no LangChain model counts one call per judge method
+    call (a ranking of k candidates: k).
     """
 
     max_retries: int = 2
     max_critic_calls: int | None = 100
     max_critic_tokens: int | None = None
+    max_critic_steps: int | None = 50
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        for name in ("max_critic_calls", "max_critic_tokens"):
+            raise ConfigurationError(f"max_retries must be >= 0, got {self.max_retries}")
+        for name in ("max_critic_calls", "max_critic_tokens", "max_critic_steps"):
             value = getattr(self, name)
             if value is not None and value < 0:
-                raise ValueError(f"{name} must be >= 0 or None, got {value}")
+                raise ConfigurationError(f"{name} must be >= 0 or None, got {value}")
 
     def override(self, **changes: Any) -> CriticBudget:
         """A copy with ``changes`` applied."""
@@ -67,7 +82,18 @@ class CriticConfig:
     * ``on_judge_error``: see :data:`JudgeErrorPolicy`.
     * ``judge_timeout_s``: seconds one judge call may take before it counts as a judge
       error (``None``: no limit of the critic's own; judges have their own timeouts).
-      A sync call that times out is left to finish in a daemon thread, its answer dropped.
+      A sync call that times out is left to finish in a daemon thread, its answer
+      dropped; any further LangChain model call it starts fails at once (it is
+      cancelled through its callbacks), so an abandoned judge stops calling its backend.
+    * A judge that declares itself fail-closed (``on_backend_error`` or
+      ``on_unparseable`` is ``"fail_closed"``, as :class:`GenerativeJudge` does) is never
+      failed open by the critic: an exception it raises anyway is handled as
+      ``on_judge_error="reject"`` when the critic's policy is ``"execute"``.
+    * ``max_concurrent_judge_calls``: at most this many judge calls of this critic in
+      flight at once (``None``: no cap), for one critic shared by many concurrent runs
+      in front of a server with a fixed number of slots. Sync runs share one cap across
+      threads; async runs one cap per event loop. The wait for a slot counts toward
+      ``judge_timeout_s`` (see :mod:`toolrm_agent._internal.limits`).
     """
 
     mode: Mode = "retry"
@@ -76,24 +102,29 @@ class CriticConfig:
     on_budget_exhausted: BudgetPolicy = "execute"
     on_judge_error: JudgeErrorPolicy = "execute"
     judge_timeout_s: float | None = None
+    max_concurrent_judge_calls: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+            raise ConfigurationError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.n < 1:
-            raise ValueError(f"n must be >= 1, got {self.n}")
+            raise ConfigurationError(f"n must be >= 1, got {self.n}")
         if self.on_budget_exhausted not in BUDGET_POLICIES:
-            raise ValueError(
+            raise ConfigurationError(
                 f"on_budget_exhausted must be one of {BUDGET_POLICIES}, got {self.on_budget_exhausted!r}"
             )
         if self.on_judge_error not in JUDGE_ERROR_POLICIES:
-            raise ValueError(
+            raise ConfigurationError(
                 f"on_judge_error must be one of {JUDGE_ERROR_POLICIES}, got {self.on_judge_error!r}"
             )
         if self.judge_timeout_s is not None and self.judge_timeout_s <= 0:
-            raise ValueError(f"judge_timeout_s must be > 0 or None, got {self.judge_timeout_s}")
+            raise ConfigurationError(f"judge_timeout_s must be > 0 or None, got {self.judge_timeout_s}")
+        if self.max_concurrent_judge_calls is not None and self.max_concurrent_judge_calls < 1:
+            raise ConfigurationError(
+                f"max_concurrent_judge_calls must be >= 1 or None, got {self.max_concurrent_judge_calls}"
+            )
         if not isinstance(self.budget, CriticBudget):
-            raise TypeError(f"budget must be a CriticBudget, got {type(self.budget).__name__}")
+            raise ConfigurationTypeError(f"budget must be a CriticBudget, got {type(self.budget).__name__}")
 
     def override(self, **changes: Any) -> CriticConfig:
         """A copy with ``changes`` applied; budget fields may be given directly
@@ -104,7 +135,7 @@ class CriticConfig:
         return replace(self, **changes)
 
 
-_BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens"})
+_BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens", "max_critic_steps"})
 
 
 def make_config(

@@ -41,6 +41,8 @@ USAGE_KEYS: tuple[str, ...] = (
     "judge_errors",  # judge raised or timed out
     "budget_exhausted",  # a budget decided instead of the judge
     "halts",  # runs the critic ended
+    "critic_steps",  # proposals decided on (judged, budget-decided or replayed)
+    "repaired",  # proposals whose tool call ids or names the critic had to fix
 )
 
 Decision = Literal["execute", "retry", "halt"]
@@ -82,7 +84,7 @@ class VerdictRecord(BaseModel):
     decision: Decision
     reason: str
     """``accepted``, ``rejected``, ``judge_error``, ``nothing_runnable`` or
-    ``budget:<max_retries|max_critic_calls|max_critic_tokens>``."""
+    ``budget:<max_retries|max_critic_calls|max_critic_tokens|max_critic_steps>``."""
     accepted: bool | None = None
     """The judge's verdict on the whole proposal; ``None`` when it was not asked."""
     ok: bool | None = None
@@ -103,6 +105,13 @@ class VerdictRecord(BaseModel):
     attempt: int = 0
     """Retries already spent in this turn when the decision was made."""
     error: str | None = None
+    post_mortem: dict[str, Any] | None = None
+    """How the judge got to this verdict: ``judge, attempts`` (backend calls, or judge
+    calls for a judge without a LangChain model), ``errors``, ``input_tokens,
+    output_tokens, seconds``; ``None`` when the judge was not asked."""
+    raise_after: bool = False
+    """The decision is ``halt`` and :class:`~toolrm_agent.errors.BudgetExhaustedError` is
+    raised right after these answers are written (``on_budget_exhausted="raise"``)."""
 
 
 def fingerprint(proposal: Proposal) -> str:

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
     from langchain_core.runnables import RunnableConfig
@@ -47,7 +49,7 @@ def normalize_base_url(base_url: str) -> str:
     """``http://host:8000`` → ``http://host:8000/v1``; a URL with a path is kept as is."""
     url = base_url.strip().rstrip("/")
     if not urlsplit(url).scheme:
-        raise ValueError(f"base_url needs a scheme such as http://, got {base_url!r}")
+        raise ConfigurationError(f"base_url needs a scheme such as http://, got {base_url!r}")
     return url + "/v1" if urlsplit(url).path in ("", "/") else url
 
 
@@ -78,7 +80,7 @@ def chat_model_for_server(
     from langchain_openai import ChatOpenAI
 
     if max_retries < 0:
-        raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+        raise ConfigurationError(f"max_retries must be >= 0, not {max_retries}")
     options: dict[str, Any] = {
         "model": model,
         "base_url": normalize_base_url(base_url),
@@ -130,7 +132,7 @@ def sample_proposals(
     true total. Separate requests each carry their own.
     """
     if n < 1:
-        raise ValueError(f"n must be >= 1, not {n}")
+        raise ConfigurationError(f"n must be >= 1, not {n}")
     plan = _plan(model, messages, tools, tool_choice, temperature, model_name, kwargs)
     if plan.client is not None:
         return _client_samples(plan, n, plan.client.chat.completions.create(**plan.payload(n)))
@@ -160,7 +162,7 @@ async def asample_proposals(
 ) -> list[AIMessage]:
     """The async twin of :func:`sample_proposals` (``openai.AsyncOpenAI`` for raw clients)."""
     if n < 1:
-        raise ValueError(f"n must be >= 1, not {n}")
+        raise ConfigurationError(f"n must be >= 1, not {n}")
     plan = _plan(model, messages, tools, tool_choice, temperature, model_name, kwargs)
     if plan.client is not None:
         response = await plan.client.chat.completions.create(**plan.payload(n))
@@ -332,7 +334,7 @@ def _plan(
 
     if _is_openai_client(model):
         if not model_name:
-            raise ValueError("a raw OpenAI client needs model_name= (the served model)")
+            raise ConfigurationError("a raw OpenAI client needs model_name= (the served model)")
         from langchain_core.utils.function_calling import convert_to_openai_tool
 
         plan.client, plan.model_name = model, model_name
@@ -342,7 +344,7 @@ def _plan(
             request["tool_choice"] = _openai_tool_choice(tool_choice)
     else:
         if not hasattr(model, "generate") or not hasattr(model, "bind"):
-            raise TypeError(
+            raise ConfigurationTypeError(
                 f"model must be a LangChain chat model or an OpenAI client, not {type(model).__name__}"
             )
         plan.chat = model
@@ -351,7 +353,7 @@ def _plan(
             bind_kwargs = {"tool_choice": tool_choice} if tool_choice is not None else {}
             request.update(model.bind_tools(list(tools), **bind_kwargs).kwargs)
         elif tool_choice is not None:
-            raise ValueError("tool_choice needs tools (or a bind_tools(...) binding)")
+            raise ConfigurationError("tool_choice needs tools (or a bind_tools(...) binding)")
     if temperature is not None:
         request["temperature"] = temperature
     request.update(kwargs)

@@ -25,6 +25,11 @@ non-object ``arguments``, a ``{"name": ...`` left unfinished because the answer 
 so nothing is lost: :func:`toolrm_agent.parsing.proposal_from_message` on the client side
 parses that content again and the critic sees the broken call as a ``ParseFailure``.
 
+Never raises: :func:`extract_tool_calls_lenient` returns no calls for any text it cannot
+read (deep nesting, lone surrogates, megabytes), and the vLLM class falls back to "no
+calls, whole text as content" if anything below it fails, so a strange answer never
+turns into a server error.
+
 Streaming responses keep vLLM's Hermes behaviour (tagged calls only); the lenient reading
 applies to complete (non-streamed) responses, which is what the critic judges.
 
@@ -41,6 +46,7 @@ When the project is not installed there, this file falls back to the checkout it
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from collections.abc import Collection, Iterator
@@ -50,11 +56,13 @@ from typing import Any, Literal
 
 try:
     from toolrm_agent.calls import ToolCall
-    from toolrm_agent.parsing import parse_text
+    from toolrm_agent.parsing import arguments_json, parse_text
 except ImportError:  # loaded by path into a vLLM venv without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from toolrm_agent.calls import ToolCall
-    from toolrm_agent.parsing import parse_text
+    from toolrm_agent.parsing import arguments_json, parse_text
+
+_LOG = logging.getLogger(__name__)
 
 PARSER_NAME = "toolrm_lenient"
 """The name to pass as ``--tool-call-parser``."""
@@ -64,6 +72,9 @@ CallStyle = Literal["hermes", "json", "bfcl", "none"]
 _TAG = "<tool_call>"
 _EMPTY_FENCE = re.compile(r"```[A-Za-z_]*\s*```")
 _CALL_START = re.compile(r'\{\s*"(?:name|function|tool_calls)"\s*:')
+# where a call-like JSON value can start: an object with a (string) key, or a list whose
+# first item is an object; ``{}``, ``[]``, ``[[``, ``{ x`` can never be a call
+_JSON_START = re.compile(r'\{(?=\s*")|\[(?=\s*\{)')
 _DECODER = json.JSONDecoder()
 
 
@@ -93,7 +104,7 @@ def extract_tool_calls_lenient(
         tool_names: the functions offered in the request; needed only to accept BFCL call
             strings (``f(a=1)``), which are otherwise too easy to confuse with prose.
     """
-    text = text or ""
+    text = text if isinstance(text, str) else ""
     if _TAG in text:
         tagged = parse_text(text)
         if tagged.calls and not tagged.failures:
@@ -141,16 +152,18 @@ def _looks_like_call(value: Any) -> bool:
 
 
 def _call_like_json_spans(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every top-level JSON value in ``text`` that looks like a call."""
+    """(start, end) of every top-level JSON value in ``text`` that looks like a call.
+
+    Only positions where a call can start (:data:`_JSON_START`) are decoded, found with
+    one regex scan, so prose full of brackets costs one pass; JSON nested past the
+    recursion limit is not a call.
+    """
     pos = 0
-    while True:
-        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i >= 0]
-        if not starts:
-            return
-        start = min(starts)
+    while (match := _JSON_START.search(text, pos)) is not None:
+        start = match.start()
         try:
             value, end = _DECODER.raw_decode(text, start)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             pos = start + 1
             continue
         if _looks_like_call(value):
@@ -173,7 +186,9 @@ def offered_tool_names(tools: Any) -> list[str]:
     """Function names of a request's tools: vLLM request objects (``.function.name``),
     OpenAI dicts (``{"function": {"name"}}`` or bare ``{"name"}``) and LangChain tools."""
     names: list[str] = []
-    for tool in tools or []:
+    if not isinstance(tools, list | tuple):
+        return names
+    for tool in tools:
         if isinstance(tool, dict):
             function = tool.get("function", tool)
             name = function.get("name") if isinstance(function, dict) else None
@@ -206,26 +221,31 @@ def _register_with_vllm() -> type:
         """
 
         def extract_tool_calls(self, model_output: str, request: Any) -> Any:
-            found = extract_tool_calls_lenient(
-                model_output, tool_names=offered_tool_names(getattr(request, "tools", None))
-            )
-            if not found.calls:
-                return ExtractedToolCallInformation(
-                    tools_called=False, tool_calls=[], content=model_output
+            """The lenient reading; on any failure, no calls and the whole text as content."""
+            try:
+                found = extract_tool_calls_lenient(
+                    model_output, tool_names=offered_tool_names(getattr(request, "tools", None))
+                )
+                if found.calls:
+                    return ExtractedToolCallInformation(
+                        tools_called=True,
+                        tool_calls=[
+                            VllmToolCall(
+                                type="function",
+                                function=FunctionCall(
+                                    name=call.name, arguments=arguments_json(call.arguments)
+                                ),
+                            )
+                            for call in found.calls
+                        ],
+                        content=found.content,
+                    )
+            except Exception:  # noqa: BLE001 - the guard: a parser bug must not fail the request
+                _LOG.exception(
+                    "toolrm_lenient: could not read the model output; returning it as text"
                 )
             return ExtractedToolCallInformation(
-                tools_called=True,
-                tool_calls=[
-                    VllmToolCall(
-                        type="function",
-                        function=FunctionCall(
-                            name=call.name,
-                            arguments=json.dumps(call.arguments, ensure_ascii=False),
-                        ),
-                    )
-                    for call in found.calls
-                ],
-                content=found.content,
+                tools_called=False, tool_calls=[], content=model_output
             )
 
     ToolParserManager.register_module(PARSER_NAME, module=ToolRMLenientToolParser)

@@ -54,6 +54,12 @@ class BaseJudge(ABC):
     async def acritique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         return await asyncio.to_thread(self.critique, context, proposal)
 
+    def check(self) -> None:  # noqa: B027 - a default that does nothing, on purpose
+        """Fail now if this judge cannot work (a server that does not answer, weights that
+        cannot be loaded), instead of at the first call where a fail-open policy would
+        hide it. Judges with a backend override it; the default has nothing to check.
+        Raises a :class:`~toolrm_agent.errors.ToolRMError`."""
+
     # -- pairwise from pointwise ------------------------------------------------------
 
     def compare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:

@@ -56,6 +56,13 @@ class CascadeJudge(BaseJudge):
     def __repr__(self) -> str:
         return f"CascadeJudge(first={self.first!r}, second={self.second!r}, name={self.name!r})"
 
+    def check(self) -> None:
+        """Check both judges (see :meth:`BaseJudge.check`)."""
+        for judge in (self.first, self.second):
+            probe = getattr(judge, "check", None)
+            if callable(probe):
+                probe()
+
     # -- pointwise --------------------------------------------------------------------
 
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:

@@ -29,6 +29,7 @@ from typing import Any
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
+from toolrm_agent.errors import CheckpointError, ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.verdicts import (
     CallVerdict,
@@ -94,6 +95,26 @@ def format_for_reward(context: JudgeContext, proposal: Proposal, tokenizer: Any 
     return "\n\n".join(f"### {m['role']}\n{m['content']}" for m in messages) + "\n"
 
 
+def check_reward_config(checkpoint: str | Path) -> None:
+    """Cheap checks of a reward-model directory, without loading it: it exists, and a
+    ``config.json`` that lists its labels lists exactly one. Raises
+    :class:`~toolrm_agent.errors.CheckpointError`."""
+    path = Path(checkpoint)
+    if not path.is_dir():
+        raise CheckpointError(f"reward model checkpoint {str(path)!r} is not a directory")
+    config = path / "config.json"
+    if not config.is_file():
+        return  # an adapter directory: its base model decides, checked when loaded
+    try:
+        labels = json.loads(config.read_text()).get("id2label")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{config} is not a readable model config: {exc}") from exc
+    if isinstance(labels, dict) and len(labels) != 1:
+        raise CheckpointError(
+            f"{path} has num_labels={len(labels)}; a reward model has exactly one label"
+        )
+
+
 def _sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -111,6 +132,11 @@ class DiscriminativeJudge(BatchJudge):
         max_length: longer inputs are cut from the left, so the proposal is always kept.
         device: torch device (``"cpu"`` by default).
         name: the judge's name in verdicts (default ``disc:<checkpoint>``).
+
+    The model is loaded at the first call, or by :meth:`check` (call it at startup: a
+    missing or broken checkpoint then raises :class:`~toolrm_agent.errors.CheckpointError`
+    instead of failing every judge call); ``load_judge("disc:<dir>")`` checks the
+    directory and its label count when it builds the judge.
     """
 
     pairwise = False
@@ -127,9 +153,9 @@ class DiscriminativeJudge(BatchJudge):
         name: str | None = None,
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+            raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
         self.checkpoint = Path(checkpoint)
         self.threshold = threshold
         self.batch_size = batch_size
@@ -142,13 +168,15 @@ class DiscriminativeJudge(BatchJudge):
 
     # -- loading -----------------------------------------------------------------------
 
+    def check(self) -> None:
+        """Load the model now (it is loaded lazily otherwise), so a missing or broken
+        checkpoint fails at startup: :class:`~toolrm_agent.errors.CheckpointError`."""
+        self._load()
+
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._model is None:
-                if not self.checkpoint.is_dir():
-                    raise FileNotFoundError(
-                        f"reward model checkpoint {str(self.checkpoint)!r} is not a directory"
-                    )
+                check_reward_config(self.checkpoint)
                 import torch
                 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -157,7 +185,7 @@ class DiscriminativeJudge(BatchJudge):
                     self.checkpoint, dtype=torch.float32
                 )
                 if model.config.num_labels != 1:
-                    raise ValueError(
+                    raise CheckpointError(
                         f"{self.checkpoint} has num_labels={model.config.num_labels}; "
                         "a reward model has exactly one label"
                     )

@@ -87,13 +87,21 @@ from tenacity import (
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import JudgeBackendError, JudgeParseError, JudgePostMortem
+from toolrm_agent.errors import (
+    ConfigurationError,
+    JudgeBackendError,
+    JudgeParseError,
+    JudgePostMortem,
+)
 from toolrm_agent.judges.base import BaseJudge
 from toolrm_agent.prompts import (
+    DEFAULT_BUDGET,
     DEFAULT_TEMPLATES,
     Choice,
     JudgeTemplates,
     ParsedVerdict,
+    PromptBudget,
+    cap_critique,
     pairwise_messages,
     parse_choice,
     parse_verdict,
@@ -188,6 +196,9 @@ class GenerativeJudge(BaseJudge):
             than api.openai.com, ``kwargs`` if the model declares ``chat_template_kwargs``,
             otherwise nothing).
         model_kwargs: extra keywords for every model call (e.g. ``{"max_tokens": 1024}``).
+        budget: how much untrusted text (tools, conversation, proposals) one prompt holds
+            and what is cut first (:class:`~toolrm_agent.prompts.PromptBudget`); all of it
+            is neutralised so it cannot add sections or answer tags to the prompt.
     """
 
     def __init__(
@@ -206,25 +217,26 @@ class GenerativeJudge(BaseJudge):
         templates: JudgeTemplates = DEFAULT_TEMPLATES,
         thinking_via: ThinkingVia = "auto",
         model_kwargs: dict[str, Any] | None = None,
+        budget: PromptBudget = DEFAULT_BUDGET,
     ) -> None:
         if on_unparseable not in _POLICIES:
-            raise ValueError(f"on_unparseable must be one of {_POLICIES}, not {on_unparseable!r}")
+            raise ConfigurationError(f"on_unparseable must be one of {_POLICIES}, not {on_unparseable!r}")
         if on_backend_error is not None and on_backend_error not in _POLICIES:
-            raise ValueError(
+            raise ConfigurationError(
                 f"on_backend_error must be one of {_POLICIES}, not {on_backend_error!r}"
             )
         if rank_strategy not in ("tournament", "pointwise"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"rank_strategy must be 'tournament' or 'pointwise', not {rank_strategy!r}"
             )
         if thinking_via not in ("auto", "extra_body", "kwargs", "none"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"thinking_via must be auto, extra_body, kwargs or none, not {thinking_via!r}"
             )
         if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+            raise ConfigurationError(f"max_retries must be >= 0, not {max_retries}")
         if timeout_s is not None and timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive or None, not {timeout_s}")
+            raise ConfigurationError(f"timeout_s must be positive or None, not {timeout_s}")
         self.model = model
         self.thinking = thinking
         self.both_orders = both_orders
@@ -237,6 +249,7 @@ class GenerativeJudge(BaseJudge):
         self.templates = templates
         self.thinking_via: ThinkingVia = thinking_via
         self.model_kwargs = dict(model_kwargs or {})
+        self.budget = budget
         self.name = name or f"gen:{_model_name(model)}"
 
     def __repr__(self) -> str:
@@ -245,6 +258,34 @@ class GenerativeJudge(BaseJudge):
             f"both_orders={self.both_orders}, on_unparseable={self.on_unparseable!r}, "
             f"rank_strategy={self.rank_strategy!r})"
         )
+
+    # -- startup check -------------------------------------------------------------------
+
+    def check(self, timeout_s: float = 5.0) -> None:
+        """Fail now, not at the first call (where ``fail_open`` would hide it), if the
+        backend cannot answer.
+
+        * a model with its own ``check()`` is asked to check itself;
+        * a model that talks to a server (``ChatOpenAI``, or a wrapper whose ``inner``
+          or ``bound`` model does) gets ``GET <base_url>/models``: no connection, a
+          timeout, or a 404 (no OpenAI-compatible API there: does ``base_url`` end in
+          ``/v1``?) raise :class:`~toolrm_agent.errors.JudgeBackendError`; any other HTTP
+          answer (401, 403, ...) proves the server is up;
+        * a :class:`~toolrm_agent.models.LocalChatModel` loads its weights (a missing
+          model raises :class:`~toolrm_agent.errors.ModelProvisioningError`).
+        """
+        own = getattr(self.model, "check", None)
+        if callable(own):
+            own()
+            return
+        server = _server_of(self.model)
+        if server is not None:
+            _probe_server(self.name, *server, timeout_s=timeout_s)
+            return
+        from toolrm_agent.models.local_chat import LocalChatModel
+
+        if isinstance(self.model, LocalChatModel):
+            self.model.load()
 
     # -- what every model call carries ---------------------------------------------------
 
@@ -276,14 +317,14 @@ class GenerativeJudge(BaseJudge):
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         """Ask for a verdict and a critique of ``proposal``."""
         messages = pointwise_messages(
-            context, proposal, thinking=self.thinking, templates=self.templates
+            context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
         )
         outcome = self._ask(messages, _parse_verdict_strictly, self.templates.pointwise_reminder)
         return self._critique_from(outcome, proposal)
 
     async def acritique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         messages = pointwise_messages(
-            context, proposal, thinking=self.thinking, templates=self.templates
+            context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
         )
         outcome = await self._aask(
             messages, _parse_verdict_strictly, self.templates.pointwise_reminder
@@ -321,7 +362,12 @@ class GenerativeJudge(BaseJudge):
         orders = [(a, b), (b, a)] if self.both_orders else [(a, b)]
         return [
             pairwise_messages(
-                context, first, second, thinking=self.thinking, templates=self.templates
+                context,
+                first,
+                second,
+                thinking=self.thinking,
+                templates=self.templates,
+                budget=self.budget,
             )
             for first, second in orders
         ]
@@ -383,6 +429,9 @@ class GenerativeJudge(BaseJudge):
             out.status = "backend_error"
         except _Unparseable:
             out.status = "unparseable"
+        except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
+            out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
+            out.status = "unparseable"
         out.seconds = time.perf_counter() - start
         return out
 
@@ -400,6 +449,9 @@ class GenerativeJudge(BaseJudge):
         except _BackendFailure:
             out.status = "backend_error"
         except _Unparseable:
+            out.status = "unparseable"
+        except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
+            out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
             out.status = "unparseable"
         out.seconds = time.perf_counter() - start
         return out
@@ -450,7 +502,7 @@ class GenerativeJudge(BaseJudge):
 
     @staticmethod
     def _record(reply: Any, out: _Outcome[Any]) -> str:
-        text = reply if isinstance(reply, str) else _message_text(reply)
+        text = _clean_text(reply if isinstance(reply, str) else _message_text(reply))
         usage = getattr(reply, "usage_metadata", None) or {}
         out.usage = out.usage + TokenUsage(
             input_tokens=int(usage.get("input_tokens") or 0),
@@ -471,7 +523,7 @@ class GenerativeJudge(BaseJudge):
     ) -> Critique:
         accepted = bool(verdict.accepted)
         score = verdict.score if verdict.score is not None else (1.0 if accepted else 0.0)
-        text = verdict.critique.strip()
+        text = cap_critique(verdict.critique.strip())  # it goes back to the policy model
         if text.lower().strip(" .") in _EMPTY_CRITIQUES:
             text = ""
         if not accepted and not text:
@@ -690,6 +742,17 @@ def _merge_outcomes(outcomes: list[_Outcome[Any]], seconds: float) -> _Outcome[A
     return merged
 
 
+def _clean_text(text: str) -> str:
+    """``text`` as a plain ``str`` that encodes as UTF-8: a lone surrogate (which pydantic
+    refuses in a message) becomes U+FFFD, so a re-ask can quote any answer."""
+    text = str.__str__(text) if isinstance(text, str) else str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def _message_text(message: Any) -> str:
     text = getattr(message, "text", None)
     if isinstance(text, str):
@@ -760,6 +823,45 @@ def _existing_extra_body(model: Any) -> dict[str, Any]:
     for kwargs in reversed(bound_kwargs):
         body.update(kwargs.get("extra_body") or {})
     return body
+
+
+def _server_of(model: Any, depth: int = 0) -> tuple[str, str | None] | None:
+    """``(base_url, api_key)`` of the server a chat model talks to, if it talks to one."""
+    if model is None or depth > 3:
+        return None
+    base = getattr(model, "openai_api_base", None)
+    if isinstance(base, str) and base:
+        key = getattr(model, "openai_api_key", None)
+        secret = key.get_secret_value() if hasattr(key, "get_secret_value") else key
+        return base, secret if isinstance(secret, str) else None
+    for attr in ("inner", "bound"):
+        found = _server_of(getattr(model, attr, None), depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _probe_server(judge: str, base_url: str, api_key: str | None, *, timeout_s: float) -> None:
+    """``GET <base_url>/models``; :class:`JudgeBackendError` when nothing answers."""
+    import urllib.error
+    import urllib.request
+
+    url = base_url.rstrip("/") + "/models"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    request = urllib.request.Request(url, headers=headers, method="GET")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - the user's URL
+            response.read(1)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise JudgeBackendError(
+                f"judge {judge}: no OpenAI-compatible API at {base_url} (GET {url} answered 404; "
+                "does base_url end in /v1?)"
+            ) from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise JudgeBackendError(
+            f"judge {judge}: the server at {base_url} is unreachable ({exc}); start it or fix base_url"
+        ) from exc
 
 
 def _model_name(model: Any) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
+from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.verdicts import (
     CallVerdict,
@@ -41,7 +42,7 @@ class LikelihoodJudge(BatchJudge):
         from toolrm_agent.judges.trained import CriticReader
 
         if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+            raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = threshold
         self.name = name or f"lik:{model}"
         self.reader = CriticReader(features=False, relevance=False, lm_stats=True,

@@ -34,7 +34,7 @@ from typing import Any
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import CheckpointError
+from toolrm_agent.errors import CheckpointError, ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class LMScorer:
         if not self.model_path.is_dir():
             raise CheckpointError(f"language model directory {str(self.model_path)!r} does not exist")
         if dtype not in ("bfloat16", "float32", "float16"):
-            raise ValueError(f"dtype must be bfloat16, float16 or float32, got {dtype!r}")
+            raise ConfigurationError(f"dtype must be bfloat16, float16 or float32, got {dtype!r}")
         self.dtype = dtype
         self.device = device
         self.max_prefix_tokens = max_prefix_tokens

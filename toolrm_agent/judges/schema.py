@@ -57,6 +57,15 @@ booleans, ``0`` and ``1``, strings shorter than ``grounding_min_chars``, a param
 ``default`` and its ``enum`` values, and text found in the parameter's own description.
 Calls that already have errors are not checked for grounding (their critique is about the
 errors), nor is anything when the conversation is empty.
+
+Robustness
+----------
+Any proposal and any context are judged without raising: values nested past the depth
+bound, integers Python will not print, lone surrogates, NaN and infinities, names of ten
+thousand characters. Names longer than 256 characters get no "did you mean" hint (fuzzy
+matching is quadratic), a value's grounding looks at its first 256 words, names quoted in
+messages are cut to 100 characters, and the critique text keeps its first 4000
+characters with a visible ``…[N more characters cut]``.
 """
 
 from __future__ import annotations
@@ -73,6 +82,7 @@ from typing import Any
 
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
+from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import BaseJudge
 from toolrm_agent.specs import ToolSpec, spec_index
 from toolrm_agent.verdicts import (
@@ -93,6 +103,15 @@ _ACCEPT_FLOOR = 0.5
 # How deep nested values are type-checked (schemas in the wild are shallow; this bounds
 # the work on pathological input).
 _MAX_DEPTH = 32
+
+# Fuzzy "did you mean" matching (quadratic in the lengths) only for names up to this long.
+_MAX_FUZZY_CHARS = 256
+# Names and keys quoted in messages are cut to this many characters.
+_MAX_NAME_CHARS = 100
+# A value's grounding is judged on its first this-many words.
+_MAX_GROUNDING_WORDS = 256
+# The critique text (sent back to the agent) keeps at most this many characters.
+MAX_CRITIQUE_CHARS = 4000
 
 _JSON_TYPE_OF: dict[type, str] = {
     str: "string",
@@ -145,9 +164,9 @@ class SchemaJudge(BaseJudge):
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.warning_penalty <= 1.0:
-            raise ValueError(f"warning_penalty must be in [0, 1], got {self.warning_penalty}")
+            raise ConfigurationError(f"warning_penalty must be in [0, 1], got {self.warning_penalty}")
         if not 0.0 <= self.grounding_token_share <= 1.0:
-            raise ValueError(
+            raise ConfigurationError(
                 f"grounding_token_share must be in [0, 1], got {self.grounding_token_share}"
             )
 
@@ -199,7 +218,7 @@ class SchemaJudge(BaseJudge):
         return Critique(
             accepted=accepted,
             score=mean if accepted else _ACCEPT_FLOOR * mean,
-            text="\n".join(lines),
+            text=_cap("\n".join(lines)),
             judge=self.name,
             calls=tuple(verdicts),
             latency_s=time.perf_counter() - start,
@@ -233,8 +252,8 @@ class SchemaJudge(BaseJudge):
         issues = tuple(_issue(f, "error") for f in errors) + tuple(
             _issue(f, "warning") for f in warnings
         )
-        feedback = " ".join(i.message for i in issues)
-        lines.append(f"Call {number} `{name}`: {feedback}")
+        feedback = _cap(" ".join(i.message for i in issues))
+        lines.append(f"Call {number} `{_cut(name)}`: {feedback}")
         if errors:
             score = 0.0
         else:
@@ -250,11 +269,11 @@ class SchemaJudge(BaseJudge):
 
     def _failure_verdict(self, failure: ParseFailure, number: int, lines: list[str]) -> CallVerdict:
         message = (
-            f"could not be parsed ({failure.reason}). Write it again as one call with its "
+            f"could not be parsed ({_cut(failure.reason, 300)}). Write it again as one call with its "
             "arguments as a JSON object of keyword arguments."
         )
         issue = _issue((IssueCode.MALFORMED_ARGUMENTS, message, None), "error")
-        label = f"`{failure.name}`" if failure.name else "(no name)"
+        label = f"`{_cut(failure.name)}`" if failure.name else "(no name)"
         lines.append(f"Call {number} {label}: {issue.message}")
         return CallVerdict(
             tool_call_id=failure.id,
@@ -312,9 +331,11 @@ class SchemaJudge(BaseJudge):
             return []
         spec = _lookup(index, call.name)
         if spec is None:
-            close = difflib.get_close_matches(call.name, list(index), n=1, cutoff=0.6)
+            close = _close_match(call.name, list(index))
             hint = (
-                f"did you mean `{index[close[0]].name}`?" if close else f"offered: {_names(index)}."
+                f"did you mean `{_cut(index[close].name)}`?"
+                if close
+                else f"offered: {_names(index)}."
             )
             return [
                 (IssueCode.UNKNOWN_FUNCTION, f"no function of this name is offered; {hint}", None)
@@ -350,7 +371,7 @@ class SchemaJudge(BaseJudge):
                 out.append(
                     (
                         IssueCode.UNGROUNDED_VALUE,
-                        f"the value {_show(leaf)} for `{path}` appears nowhere in the "
+                        f"the value {_show(leaf)} for `{_cut(path)}` appears nowhere in the "
                         "conversation; make sure it comes from the user or a tool result.",
                         path,
                     )
@@ -369,13 +390,21 @@ class SchemaJudge(BaseJudge):
             if grounding.has_text(value, self.grounding_token_share):
                 return True
         else:  # a number
-            if value in (0, 1) or grounding.has_number(value) or str(value) in grounding.text:
+            if value in (0, 1) or grounding.has_number(value) or _text_of(value) in grounding.text:
                 return True
         description = schema.get("description")
         return isinstance(description, str) and _normalise(str(value)) in description.lower()
 
 
 # ----------------------------------------------------------------------- schema walking
+
+
+def _text_of(number: Any) -> str:
+    """``str(number)``; an integer Python refuses to print gives a text found nowhere."""
+    try:
+        return str(number)
+    except ValueError:
+        return "\x00<huge integer>"
 
 
 def _lookup(index: dict[str, ToolSpec], name: str) -> ToolSpec | None:
@@ -387,7 +416,7 @@ def _lookup(index: dict[str, ToolSpec], name: str) -> ToolSpec | None:
 
 def _names(index: dict[str, ToolSpec], limit: int = 8) -> str:
     names = sorted({spec.name for spec in index.values()})
-    shown = ", ".join(f"`{n}`" for n in names[:limit])
+    shown = ", ".join(f"`{_cut(n)}`" for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
@@ -412,7 +441,7 @@ def _check_object(
                 out.append(
                     (
                         IssueCode.MISSING_REQUIRED,
-                        f"missing required argument `{path}{key}`{described}.",
+                        f"missing required argument `{_cut(path + key)}`{described}.",
                         path + key,
                     )
                 )
@@ -426,17 +455,17 @@ def _check_object(
         elif extra is True or (not props and not top and extra is None):
             continue  # a free-form object
         else:
-            close = difflib.get_close_matches(str(key), list(props), n=1, cutoff=0.6)
+            close = _close_match(str(key), list(props))
             if close:
-                hint = f"; did you mean `{path}{close[0]}`?"
+                hint = f"; did you mean `{_cut(path + close)}`?"
             elif props:
-                hint = "; parameters: " + ", ".join(f"`{p}`" for p in props) + "."
+                hint = "; parameters: " + ", ".join(f"`{_cut(p)}`" for p in list(props)[:20]) + "."
             else:
                 hint = "; it takes no arguments." if top else "."
             out.append(
                 (
                     IssueCode.UNEXPECTED_ARGUMENT,
-                    f"`{path}{key}` is not a parameter{hint}",
+                    f"`{_cut(path + str(key))}` is not a parameter{hint}",
                     path + str(key),
                 )
             )
@@ -469,7 +498,7 @@ def _check_value(
         out.append(
             (
                 IssueCode.ENUM_VIOLATION,
-                f"`{path}` must be one of {allowed}; got {_show(value)}.",
+                f"`{_cut(path)}` must be one of {allowed}; got {_show(value)}.",
                 path,
             )
         )
@@ -539,26 +568,48 @@ def _type_ok(value: Any, expected: Any, strict_int: bool) -> bool:
 
 def _in_enum(value: Any, enum: list[Any]) -> bool:
     """``value in enum`` without Python's ``True == 1`` and ``1 == 1.0`` surprises for bools."""
-    for allowed in enum:
-        if allowed == value and isinstance(allowed, bool) == isinstance(value, bool):
-            return True
-    return False
+    return any(_same(value, allowed) for allowed in enum)
 
 
 def _same(a: Any, b: Any) -> bool:
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
+    """``a == b`` (a bool never equals a number); values too deep to compare are unequal."""
+    try:
+        return bool(a == b) and isinstance(a, bool) == isinstance(b, bool)
+    except RecursionError:
+        return False
+
+
+def _close_match(name: str, candidates: list[str]) -> str | None:
+    """The closest candidate (difflib, cutoff 0.6), or ``None``; long names are not matched."""
+    if len(name) > _MAX_FUZZY_CHARS:
+        return None
+    short = [c for c in candidates if isinstance(c, str) and len(c) <= _MAX_FUZZY_CHARS]
+    close = difflib.get_close_matches(name, short, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _cut(text: str, limit: int = _MAX_NAME_CHARS) -> str:
+    """A name or key for a message: at most ``limit`` characters (``...`` when cut)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cap(text: str) -> str:
+    """Critique text cut to :data:`MAX_CRITIQUE_CHARS` with a visible marker."""
+    if len(text) <= MAX_CRITIQUE_CHARS:
+        return text
+    return f"{text[:MAX_CRITIQUE_CHARS]}…[{len(text) - MAX_CRITIQUE_CHARS} more characters cut]"
 
 
 def _mismatch(path: str, value: Any, expected: Any) -> str:
-    want = " or ".join(expected) if isinstance(expected, list) else str(expected)
+    want = " or ".join(map(str, expected)) if isinstance(expected, list) else str(expected)
     got = _JSON_TYPE_OF.get(type(value), type(value).__name__)
-    message = f"`{path}` must be {_article(want)}, got {got} {_show(value)}."
+    message = f"`{_cut(path)}` must be {_article(want)}, got {got} {_show(value)}."
     if isinstance(value, str) and (
         value.strip()[:1] in ("[", "{") or want in ("integer", "number", "boolean")
     ):
         try:
             decoded = json.loads(value)
-        except (json.JSONDecodeError, ValueError):
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             decoded = None
         if decoded is not None and not isinstance(decoded, str):
             message += " Pass the value itself, not a string that encodes it."
@@ -585,7 +636,7 @@ def _describe_param(schema: Any) -> str:
 def _show(value: Any, limit: int = 60) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    except ValueError:  # an int past Python's digit limit
+    except (ValueError, TypeError, RecursionError):  # huge int, odd keys, too deep
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -692,7 +743,7 @@ class _Grounding:
         needle = _normalise(value)
         if not needle or needle in self.text:
             return True
-        words = _WORD.findall(needle)
+        words = _WORD.findall(needle, 0, len(needle))[:_MAX_GROUNDING_WORDS]
         if not words:
             return True  # punctuation or short bits only: nothing meaningful to look for
         found = sum(1 for w in words if w in self.text)

@@ -27,13 +27,38 @@ Cascades nest to the right: ``cascade:schema,cascade:disc:ckpt,gen:default``.
 
 :func:`parse_judge_spec` only parses (no imports, for validation and tests);
 :func:`load_judge` builds the judge, importing its backend lazily.
+
+Misconfiguration fails when the judge is built, never at its first call (where a
+fail-open policy would hide it); every error is a :class:`~toolrm_agent.errors.ToolRMError`:
+
+* a spec that cannot be parsed, an unknown judge option or ``model.*`` option (checked
+  against the constructor's signature and the chat model's fields before anything is
+  built) → :class:`~toolrm_agent.errors.ConfigurationError`
+  (:class:`~toolrm_agent.errors.ConfigurationTypeError` for an unknown option);
+* a ``disc:`` / ``gen:`` / ``lik:`` target that names a directory that does not exist or
+  holds no model, or a reward model with more than one label →
+  :class:`~toolrm_agent.errors.CheckpointError`;
+* what needs I/O is checked only when asked: ``load_judge(spec, check=True)`` (or
+  ``judge.check()``) probes an ``openai:`` server (``GET <base_url>/models``) and loads
+  local weights, raising :class:`~toolrm_agent.errors.JudgeBackendError` for an
+  unreachable server.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
+
+from toolrm_agent.errors import (
+    CheckpointError,
+    ConfigurationError,
+    ConfigurationTypeError,
+    ModelProvisioningError,
+    ToolRMError,
+)
 
 if TYPE_CHECKING:
     from toolrm_agent.judges.base import Judge
@@ -76,9 +101,9 @@ class JudgeSpec:
     """The spec string as given (the judge's name in reports)."""
 
 
-def _error(spec: str, why: str) -> ValueError:
+def _error(spec: str, why: str, cls: type[ConfigurationError] = ConfigurationError) -> ConfigurationError:
     forms = "\n  ".join(VALID_FORMS)
-    return ValueError(f"bad judge spec {spec!r}: {why}. Valid forms:\n  {forms}")
+    return cls(f"bad judge spec {spec!r}: {why}. Valid forms:\n  {forms}")
 
 
 def _coerce(key: str, value: str) -> Any:
@@ -101,7 +126,7 @@ def _split_options(spec: str, body: str) -> tuple[str, dict[str, Any], dict[str,
     model_options: dict[str, Any] = {}
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-    except ValueError as exc:
+    except ValueError as exc:  # parse_qsl's own error
         raise _error(spec, f"options {query!r} are not key=value&key=value") from exc
     for key, value in pairs:
         if key.startswith("model."):
@@ -142,7 +167,8 @@ def _split_cascade(spec: str, body: str) -> tuple[JudgeSpec, JudgeSpec]:
 
 
 def parse_judge_spec(spec: str) -> JudgeSpec:
-    """Parse a judge spec string (see the module docstring). Raises ``ValueError``."""
+    """Parse a judge spec string (see the module docstring). Raises
+    :class:`~toolrm_agent.errors.ConfigurationError` (a ``ValueError``)."""
     if not isinstance(spec, str) or not spec.strip():
         raise _error(str(spec), "empty spec")
     text = spec.strip()
@@ -189,42 +215,120 @@ def parse_judge_spec(spec: str) -> JudgeSpec:
     )
 
 
-def load_judge(spec: str | JudgeSpec, **overrides: Any) -> Judge:
+def load_judge(spec: str | JudgeSpec, *, check: bool = False, **overrides: Any) -> Judge:
     """Build the judge a spec names; ``overrides`` go to the outermost judge's constructor.
 
     Backends are imported here, not at module import: ``schema`` needs nothing heavy,
     ``gen`` loads transformers on first use, ``openai`` needs ``langchain-openai``.
+    Options and targets are validated before anything is built (see the module
+    docstring); ``check=True`` also runs the judge's ``check()`` (server probe, weights).
     """
     parsed = spec if isinstance(spec, JudgeSpec) else parse_judge_spec(spec)
     if overrides:
         parsed = replace(parsed, options={**parsed.options, **overrides})
     try:
-        return _build(parsed)
-    except TypeError as exc:  # an option the constructor does not take
-        raise _error(parsed.text, f"bad option ({exc})") from exc
+        judge = _build(parsed)
+    except ToolRMError:
+        raise
+    except TypeError as exc:  # an option the constructor does not take, or a bad type
+        raise _error(parsed.text, f"bad option ({exc})", ConfigurationTypeError) from exc
+    except ValueError as exc:  # a value the constructor refuses
+        raise _error(parsed.text, f"bad option value ({exc})") from exc
+    if check:
+        probe = getattr(judge, "check", None)
+        if callable(probe):
+            probe()
+    return judge
+
+
+def _check_options(spec: JudgeSpec, target: Any, options: dict[str, Any], what: str) -> None:
+    """Unknown keyword options for ``target`` (a class or function) fail here, before
+    anything is built. A target that takes ``**kwargs`` accepts any."""
+    if not options:
+        return
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    known = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise _error(
+            spec.text,
+            f"unknown option(s) {unknown} for {what}; it takes {sorted(known - {'self'})}",
+            ConfigurationTypeError,
+        )
+
+
+def _check_model_options(spec: JudgeSpec, model_cls: Any, options: dict[str, Any]) -> None:
+    """``model.<key>`` options must be fields of the chat model (a pydantic model would
+    otherwise ignore them, or ``ChatOpenAI`` send them to the server at the first call)."""
+    fields = getattr(model_cls, "model_fields", None)
+    if not options or not isinstance(fields, dict):
+        return
+    known = set(fields) | {f.alias for f in fields.values() if getattr(f, "alias", None)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise _error(
+            spec.text,
+            f"unknown model option(s) {['model.' + k for k in unknown]} for {model_cls.__name__}",
+            ConfigurationTypeError,
+        )
+
+
+def _check_model_target(spec: JudgeSpec) -> None:
+    """A ``gen:`` / ``lik:`` model must be a known offline model, a model directory, or
+    a hub id (``owner/name``, fetched when first used); a path that does not exist fails."""
+    raw = spec.target
+    if raw == "default":
+        return
+    from toolrm_agent.models.provision import _HUB_ID
+    from toolrm_agent.models.registry import lookup
+
+    if lookup(raw) is not None:
+        return
+    path = Path(raw).expanduser()
+    if path.exists():
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise CheckpointError(f"{spec.kind}:{raw}: {path} is not a model directory (no config.json)")
+        return
+    if path.is_absolute() or raw.startswith((".", "~")) or not _HUB_ID.fullmatch(raw):
+        raise CheckpointError(
+            f"{spec.kind}:{raw}: no such model directory, and not a known offline model "
+            "nor a hub id of the form 'owner/name'"
+        )
 
 
 def _build(spec: JudgeSpec) -> Judge:
     if spec.kind == "schema":
         from toolrm_agent.judges.schema import SchemaJudge
 
+        _check_options(spec, SchemaJudge, spec.options, "schema")
         return SchemaJudge(**spec.options)
     if spec.kind == "disc":
         return _disc(spec)
     if spec.kind == "lik":
         from toolrm_agent.judges.likelihood import LikelihoodJudge
 
+        _check_model_target(spec)
+        _check_options(spec, LikelihoodJudge, spec.options, "lik")
         return LikelihoodJudge(spec.target, **{"name": spec.text, **spec.options})
     if spec.kind == "cascade":
         from toolrm_agent.judges.cascade import CascadeJudge
 
+        _check_options(spec, CascadeJudge, spec.options, "cascade")
         first, second = (_build(part) for part in spec.parts)
         return CascadeJudge(first, second, **spec.options)
     from toolrm_agent.judges.generative import GenerativeJudge
 
+    _check_options(spec, GenerativeJudge, spec.options, spec.kind)
     if spec.kind == "gen":
         from toolrm_agent.models import LocalChatModel
 
+        _check_model_target(spec)
+        _check_model_options(spec, LocalChatModel, spec.model_options)
         model: Any = LocalChatModel(model_path=spec.target, **spec.model_options)
     elif spec.kind == "llamacpp":
         from toolrm_agent.models.policy import load_chat_model
@@ -234,10 +338,11 @@ def _build(spec: JudgeSpec) -> Judge:
         try:
             from langchain_openai import ChatOpenAI
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
+            raise ModelProvisioningError(
                 "openai:<model>@<url> judges need langchain-openai: "
                 "pip install 'toolrm-agent[openai]'"
             ) from exc
+        _check_model_options(spec, ChatOpenAI, spec.model_options)
         model = ChatOpenAI(
             model=spec.target,
             base_url=spec.base_url,
@@ -249,19 +354,18 @@ def _build(spec: JudgeSpec) -> Judge:
 
 def _disc(spec: JudgeSpec) -> Judge:
     """``disc:default`` / a trained critic dir, or a transformers reward model dir."""
-    from pathlib import Path
-
-    from toolrm_agent.errors import CheckpointError
-
     target = Path(spec.target)
     options = {"name": spec.text, **spec.options}
     if spec.target == "default" or (target / "critic.json").is_file():
         from toolrm_agent.judges.trained import TrainedCritic
 
+        _check_options(spec, TrainedCritic, spec.options, "disc (a trained critic)")
         return TrainedCritic(spec.target, **options)
     if (target / "config.json").is_file() or (target / "adapter_config.json").is_file():
-        from toolrm_agent.judges.discriminative import DiscriminativeJudge
+        from toolrm_agent.judges.discriminative import DiscriminativeJudge, check_reward_config
 
+        _check_options(spec, DiscriminativeJudge, spec.options, "disc (a reward model)")
+        check_reward_config(target)
         return DiscriminativeJudge(target, **options)
     raise CheckpointError(
         f"disc:{spec.target}: not a critic directory (critic.json) nor a reward model "

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import CheckpointError
+from toolrm_agent.errors import CheckpointError, ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.judges.features import FEATURE_NAMES, Features, Finding, call_features
 from toolrm_agent.verdicts import (
@@ -319,7 +319,7 @@ class TrainedCritic(BatchJudge):
             raise CheckpointError(f"critic directory {str(self.path)!r} has no {HEAD}")
         self.head = CriticHead.load(self.path / HEAD)
         if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+            raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = self.manifest.threshold if threshold is None else threshold
         self.device = device
         self.name = name or f"disc:{path}"

@@ -51,6 +51,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field
 
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
 from toolrm_agent.parsing import message_text, parse_json_calls, parse_text
 from toolrm_agent.specs import to_specs
 
@@ -167,7 +168,7 @@ def messages_to_template(messages: Sequence[BaseMessage]) -> list[dict[str, Any]
         elif isinstance(m, ChatMessage):
             out.append({"role": m.role, "content": content})
         else:
-            raise ValueError(f"LocalChatModel cannot render a {type(m).__name__}")
+            raise ConfigurationTypeError(f"LocalChatModel cannot render a {type(m).__name__}")
     return out
 
 
@@ -427,9 +428,9 @@ class LocalChatModel(BaseChatModel):
             parse_calls=bool(tools) if parse is None else bool(parse),
         )
         if kwargs:
-            raise TypeError(f"LocalChatModel got unexpected arguments: {sorted(kwargs)}")
+            raise ConfigurationTypeError(f"LocalChatModel got unexpected arguments: {sorted(kwargs)}")
         if settings.n < 1:
-            raise ValueError(f"n must be at least 1, got {settings.n}")
+            raise ConfigurationError(f"n must be at least 1, got {settings.n}")
         return settings
 
     def _prompt(self, loaded: _LoadedModel, messages: Sequence[BaseMessage], settings: _Settings) -> tuple[str, str]:

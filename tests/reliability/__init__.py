@@ -1,0 +1,1 @@
+"""Reliability tests: crash and resume, concurrency, misconfiguration."""

@@ -1,0 +1,303 @@
+"""The fault matrix (fast slice) and one regression test per defect it and the probe found.
+
+Every cell (see :mod:`tests.reliability.fakes`) runs a real agent loop (LangGraph node or
+``create_agent`` middleware) with a parallel proposal in which one call is bad, against a
+judge whose backend is broken in one way, and checks every invariant. The in-process
+faults run the full cross product (alternating sync/async); the slow ones (timeouts,
+hangs, a stalling HTTP server) one cell per policy. ``python -m eval.bench_reliability``
+runs every cell on both paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from tests.reliability.fakes import (
+    ADAPTERS,
+    FAULTS,
+    KNOWN_LIMITS,
+    MODES,
+    POLICIES,
+    SHAPES,
+    SLOW_FAULTS,
+    Cell,
+    FaultyBackend,
+    OpenAIStub,
+    PolicyModel,
+    recording_tools,
+    run_cell,
+    transcript_problems,
+)
+from toolrm_agent._internal.policy import CriticBudget
+from toolrm_agent.calls import Proposal
+from toolrm_agent.context import JudgeContext
+from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+from toolrm_agent.errors import BudgetExhaustedError
+from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.judges.generative import GenerativeJudge
+from toolrm_agent.middleware import ToolRMMiddleware
+from toolrm_agent.verdicts import Critique
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OpenAIStub]:
+    with OpenAIStub(stall_s=0.6) as stub:
+        yield stub
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> Iterator[None]:
+    logging.disable(logging.WARNING)  # every judge failure logs a warning
+    yield
+    logging.disable(logging.NOTSET)
+
+
+def _fast_cells() -> list[Cell]:
+    cells: list[Cell] = []
+    for i, (f, p, a, m) in enumerate(
+        (f, p, a, m) for f in FAULTS if f not in SLOW_FAULTS for p in POLICIES for a in ADAPTERS for m in MODES
+    ):
+        cells.append(Cell(f, p, a, m, "sync" if i % 2 == 0 else "async"))
+    return cells
+
+
+def _slow_cells() -> list[Cell]:
+    cells: list[Cell] = []
+    for k, fault in enumerate(sorted(SLOW_FAULTS)):
+        for i, policy in enumerate(POLICIES):
+            j = i + k
+            cells.append(Cell(fault, policy, ADAPTERS[j % 2], MODES[(j // 2) % 2], "sync" if j % 3 else "async"))
+    return cells
+
+
+def _shape_cells() -> list[Cell]:
+    return [
+        Cell(f, "reject" if f == "raises" else "fail_open", a, m, "sync" if (a == "node") == (m == "retry") else "async", shape)
+        for shape in SHAPES
+        for f in ("healthy", "raises")
+        for a in ADAPTERS
+        for m in MODES
+        if (shape, a) not in KNOWN_LIMITS
+    ]
+
+
+def _assert_cell(cell: Cell, server: OpenAIStub) -> None:
+    result = run_cell(cell, server)
+    assert result.error is None, result.error
+    failed = {k: result.why.get(k, "") for k, v in result.invariants.items() if not v}
+    assert not failed, f"{cell.id}: {failed}"
+
+
+@pytest.mark.parametrize("cell", _fast_cells(), ids=lambda c: c.id)
+def test_fault_matrix(cell: Cell, server: OpenAIStub) -> None:
+    _assert_cell(cell, server)
+
+
+@pytest.mark.parametrize("cell", _slow_cells(), ids=lambda c: c.id)
+def test_fault_matrix_slow_faults(cell: Cell, server: OpenAIStub) -> None:
+    _assert_cell(cell, server)
+
+
+@pytest.mark.parametrize("cell", _shape_cells(), ids=lambda c: c.id)
+def test_fault_matrix_malformed_proposals(cell: Cell, server: OpenAIStub) -> None:
+    _assert_cell(cell, server)
+
+
+# ------------------------------------------------------------------ regressions
+
+ASK = {"messages": [HumanMessage("What is the weather in Paris?")]}
+
+
+def _proposal(*calls: tuple[str | None, str, dict[str, Any]], msg_id: str | None = None) -> AIMessage:
+    return AIMessage(
+        "",
+        id=msg_id,
+        tool_calls=[{"name": n, "args": a, "id": cid, "type": "tool_call"} for cid, n, a in calls],
+    )
+
+
+class _Script(PolicyModel):
+    """A policy model that plays back fixed answers, then "Done."."""
+
+    answers: list[AIMessage] = []
+
+    def _answer(self) -> AIMessage:
+        with self.lock:
+            i = self.calls
+            self.calls += 1
+        return self.answers[i] if i < len(self.answers) else AIMessage("Done.")
+
+
+def _agent(adapter: str, model: Any, tools: list[Any], judge: Any, **options: Any) -> Any:
+    checkpointer = options.pop("checkpointer", None)
+    if adapter == "node":
+        return build_agent_graph(model, tools, ToolRMCritic(judge, **options), checkpointer=checkpointer)
+    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)], checkpointer=checkpointer)
+
+
+def _gen(fault: str = "healthy", **options: Any) -> tuple[GenerativeJudge, FaultyBackend]:
+    backend = FaultyBackend(fault=fault, sleep_s=options.pop("sleep_s", 0.0))
+    options.setdefault("backoff_s", 0.0)
+    return GenerativeJudge(backend, thinking_via="none", **options), backend
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_lone_surrogate_answer_stays_fail_closed_and_billed(adapter: str) -> None:
+    """Defect: the re-ask quoting "\\ud800" raised a ValidationError, the critic failed
+    open (on_judge_error="execute") and the attempt was not billed."""
+    tools, executed = recording_tools()
+    judge, backend = _gen("surrogate", on_unparseable="fail_closed", max_retries=1)
+    model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
+    out = _agent(adapter, model, tools, judge, max_retries=0, on_budget_exhausted="halt").invoke(ASK)
+    assert executed == []
+    record = out["toolrm_verdicts"]["a"]
+    assert record["status"] == "unparseable" and record["decision"] == "halt"
+    assert backend.calls == 2  # the answer, then the re-ask
+    assert out["toolrm_usage"]["critic_calls"] == 2
+    assert out["toolrm_usage"]["input_tokens"] == 22  # both attempts billed
+    assert record["post_mortem"]["attempts"] == 2
+    assert not transcript_problems(out["messages"])
+
+
+class _RaisingFailClosedJudge(BaseJudge):
+    """A judge that says it fails closed, then raises something it did not expect."""
+
+    name = "raising-fail-closed"
+    on_backend_error = "fail_closed"
+
+    def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
+        raise ValueError("the parser broke")
+
+
+def test_a_fail_closed_judge_that_raises_is_not_failed_open() -> None:
+    tools, executed = recording_tools()
+    model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
+    out = _agent("node", model, tools, _RaisingFailClosedJudge(), max_retries=0, on_budget_exhausted="halt").invoke(ASK)
+    assert executed == []
+    assert out["toolrm_verdicts"]["a"]["error"].startswith("ValueError")
+    assert out["toolrm_usage"]["judge_errors"] == 1
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_budget_raise_leaves_a_valid_checkpointed_transcript(adapter: str) -> None:
+    """Defect: on_budget_exhausted="raise" left an unanswered tool call in the thread."""
+    tools, executed = recording_tools()
+    bad = [_proposal((f"b{i}", "get_weather", {"town": "Paris"})) for i in range(2)]
+    model = _Script(answers=[*bad, AIMessage("It is sunny.")])
+    judge, _ = _gen()
+    agent = _agent(adapter, model, tools, judge, max_retries=1, on_budget_exhausted="raise", checkpointer=InMemorySaver())
+    cfg = {"configurable": {"thread_id": "t"}}
+    with pytest.raises(BudgetExhaustedError, match="retry budget") as info:
+        agent.invoke(ASK, cfg)
+    assert info.value.budget == "max_retries" and info.value.limit == 1
+    assert info.value.usage["critic_calls"] == 2 and info.value.usage["budget_exhausted"] == 1
+    messages = agent.get_state(cfg).values["messages"]
+    assert not transcript_problems(messages)
+    assert messages[-1].content.startswith("I stopped")
+    out = agent.invoke({"messages": [HumanMessage("Never mind.")]}, cfg)  # the next turn works
+    assert out["messages"][-1].content == "It is sunny."
+    assert not transcript_problems(out["messages"]) and executed == []
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+@pytest.mark.parametrize("how", ["sync", "async"])
+def test_none_and_duplicate_ids_and_padded_names(adapter: str, how: str) -> None:
+    """Defects: id=None calls got an invented id (orphan answer, unanswered call, judged
+    twice by the middleware); duplicate ids went undetected; " get_weather " was judged
+    as get_weather but failed at the ToolNode."""
+    tools, executed = recording_tools()
+    first = _proposal((None, "get_weather", {"city": "Paris"}), ("dup", " get_time ", {"zone": "UTC"}),
+                      ("dup", "get_weather", {"city": "Rome"}))
+    model = _Script(answers=[first])
+    judge, backend = _gen()
+    agent = _agent(adapter, model, tools, judge)
+    out = agent.invoke(ASK) if how == "sync" else asyncio.run(agent.ainvoke(ASK))
+    assert backend.calls == 1  # judged once
+    proposal = next(m for m in out["messages"] if isinstance(m, AIMessage) and m.tool_calls)
+    ids = [c["id"] for c in proposal.tool_calls]
+    assert all(ids) and len(set(ids)) == 3 and ids[1] == "dup"
+    assert [c["name"] for c in proposal.tool_calls] == ["get_weather", "get_time", "get_weather"]
+    assert sorted(executed) == sorted(ids)  # all three ran, the padded one included
+    answers = [m for m in out["messages"] if isinstance(m, ToolMessage)]
+    assert sorted(m.tool_call_id for m in answers) == sorted(ids)
+    assert all(m.status != "error" for m in answers)
+    assert not transcript_problems(out["messages"])
+
+
+def test_middleware_survives_a_model_that_repeats_its_message_id() -> None:
+    """Defect: a model reusing one message id looped the middleware (GraphRecursionError)."""
+    tools, executed = recording_tools()
+    model = PolicyModel(proposals=4, shape="same_msg_id")
+    judge, _ = _gen()
+    out = _agent("middleware", model, tools, judge, mode="best_of_n", n=2).invoke(ASK, {"recursion_limit": 60})
+    assert not transcript_problems(out["messages"])
+    assert len({m.id for m in out["messages"]}) == len(out["messages"])
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_reasks_and_tournament_calls_count_against_the_call_budget(adapter: str) -> None:
+    """Defect: re-asks and best-of-N backend calls were not counted (4 counted, 14 made)."""
+    tools, _ = recording_tools()
+    judge, backend = _gen("flaky")  # the first backend call fails and is retried
+    model = PolicyModel(proposals=4)
+    agent = _agent(adapter, model, tools, judge, mode="best_of_n", n=3,
+                   budget=CriticBudget(max_retries=1, max_critic_calls=3))
+    usage = agent.invoke(ASK)["toolrm_usage"]
+    assert usage["critic_calls"] == backend.calls == 4  # 1 failed + 2 orders + 1 critique
+    assert usage["budget_exhausted"] >= 1  # the honest count spent the budget
+
+
+def test_unparseable_reask_is_counted() -> None:
+    tools, _ = recording_tools()
+    judge, backend = _gen("no_tag", on_unparseable="fail_open", max_retries=2)
+    model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
+    out = _agent("node", model, tools, judge).invoke(ASK)
+    assert backend.calls == 2 and out["toolrm_usage"]["critic_calls"] == 2
+
+
+def test_abandoned_judge_stops_calling_its_backend() -> None:
+    """Defect: after the sync judge_timeout_s the judge kept calling its backend, unbilled."""
+    tools, executed = recording_tools()
+    judge, backend = _gen("no_tag", on_unparseable="fail_closed", max_retries=3, sleep_s=0.3, timeout_s=None)
+    model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
+    start = time.perf_counter()
+    out = _agent("node", model, tools, judge, judge_timeout_s=0.1, max_retries=0,
+                 on_budget_exhausted="halt").invoke(ASK)
+    assert time.perf_counter() - start < 0.3
+    time.sleep(0.5)  # the abandoned call returns; its re-ask must not reach the backend
+    assert backend.calls == 1
+    assert executed == []  # a fail-closed judge that timed out is not failed open
+    assert "timed out" in out["toolrm_verdicts"]["a"]["error"]
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_step_budget_ends_a_stuck_policy(adapter: str) -> None:
+    """Defect: with on_budget_exhausted="execute" a policy stuck on one bad call ran to
+    LangGraph's recursion limit once the judge budget was spent."""
+    tools, _ = recording_tools()
+    stuck = [_proposal((f"s{i}", "get_weather", {"town": "Paris"})) for i in range(50)]
+    model = _Script(answers=stuck)
+    judge, _ = _gen()
+    budget = CriticBudget(max_retries=1, max_critic_calls=1, max_critic_steps=4)
+    out = _agent(adapter, model, tools, judge, budget=budget).invoke(ASK, {"recursion_limit": 100})
+    usage = out["toolrm_usage"]
+    assert usage["critic_steps"] == 5 and usage["halts"] == 1
+    assert model.calls == 5
+    last = out["messages"][-1]
+    assert "step budget" in last.content
+    assert not transcript_problems(out["messages"])
+
+
+def test_step_budget_is_validated() -> None:
+    with pytest.raises(ValueError, match="max_critic_steps"):
+        CriticBudget(max_critic_steps=-1)
+    assert CriticBudget().max_critic_steps == 50

@@ -1,0 +1,230 @@
+"""``build_agent_graph``: a ReAct agent graph with the critic between model and tools.
+
+::
+
+    agent ──▶ critic ──Send(tools, [call]) × k──▶ tools ──▶ agent
+      │          └──▶ agent (retry)   └──▶ END (halt)
+      └──▶ END (no tool call)
+
+One task per tool call
+    An approved proposal with k calls runs as k ``Send`` tasks of the ``tools`` node
+    (a ``ToolNode``), one call each, in the same superstep, exactly as LangChain's
+    ``create_agent`` dispatches them. LangGraph stores the writes of every task that
+    finished as *pending writes* of the step, so when one call raises (or the process
+    dies) and the run is resumed on the same thread, only the calls that have no stored
+    result run again; the ones that finished are never re-executed. (With one
+    ``ToolNode`` task for the whole message, the failure of one call discarded the
+    results of all, and the resume ran every call again.)
+
+Calls already answered are skipped
+    Before dispatching, every call that already has a ``ToolMessage`` after the proposal
+    (the critic's error answers for malformed calls, or results kept from an earlier
+    attempt) is left out; and the ``tools`` node itself answers a call whose
+    ``tool_call_id`` already has a ToolMessage in the state with that message instead of
+    running the tool again (for instance after a human added the result with
+    ``update_state`` while the run was interrupted before ``tools``).
+
+What LangGraph guarantees, and what it does not
+    Nodes run *at least once*: a task's writes are saved when the task finishes, so a
+    process killed while a tool runs, or after the tool's side effect but before its
+    write reached the checkpointer, runs that one call again on resume. The critic's
+    verdicts are stored per tool_call_id (``toolrm_verdicts``), so the judge is not asked
+    again for a stored verdict, and a call whose result is stored never runs again; the
+    one window left (a kill inside a single tool call) can only be closed by the tool
+    itself: make side-effecting tools idempotent, keyed by ``runtime.tool_call_id``
+    (a tool may take a ``ToolRuntime`` argument), which is stable across resumes.
+    Use a durable checkpointer (``SqliteSaver``, ``PostgresSaver``) and
+    ``durability="sync"`` on ``invoke``/``stream`` when crashes must not lose steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, Send
+
+from toolrm_agent._internal.state import critic_marker, state_get
+
+if TYPE_CHECKING:
+    from toolrm_agent.critic import ToolRMCritic
+
+__all__ = ["build_agent_graph", "pending_tool_calls"]
+
+
+def pending_tool_calls(
+    messages: Sequence[BaseMessage], added: Sequence[BaseMessage] = ()
+) -> list[dict[str, Any]]:
+    """The tool calls of the last proposal that have no ``ToolMessage`` yet.
+
+    ``messages`` is the transcript; ``added`` the messages a node is about to add (the
+    critic's update: a best-of-N winner that replaces the proposal, error answers of
+    malformed calls). The proposal is the first AIMessage with tool calls in ``added``,
+    else the last AIMessage of ``messages``.
+    """
+    ai: AIMessage | None = next(
+        (m for m in added if isinstance(m, AIMessage) and m.tool_calls), None
+    )
+    after: list[BaseMessage] = []
+    if ai is None:
+        for i in range(len(messages) - 1, -1, -1):
+            if isinstance(messages[i], AIMessage):
+                ai = messages[i]  # type: ignore[assignment]
+                after = list(messages[i + 1 :])
+                break
+    if ai is None:
+        return []
+    answered = {m.tool_call_id for m in [*after, *added] if isinstance(m, ToolMessage)}
+    return [
+        {**call, "type": "tool_call"} for call in ai.tool_calls if call["id"] not in answered
+    ]
+
+
+def _sends(tools_node: str, calls: Sequence[dict[str, Any]]) -> list[Send]:
+    # a list holding one ToolCall: ToolNode reads the state itself (no state copy in
+    # the Send packet, so nothing large lands in the checkpoint's task list)
+    return [Send(tools_node, [call]) for call in calls]
+
+
+def _fan_out(command: Command, state: Any, tools_node: str, model_node: str) -> Command:
+    """The critic's ``Command(goto=tools)`` as one ``Send`` per pending call."""
+    if command.goto != tools_node:
+        return command
+    update = command.update if isinstance(command.update, dict) else {}
+    added = list(update.get("messages") or [])
+    calls = pending_tool_calls(state_get(state, "messages", []), added)
+    goto: Any = _sends(tools_node, calls) if calls else model_node
+    return Command(goto=goto, update=command.update, graph=command.graph)
+
+
+def _critic_node(critic: ToolRMCritic, name: str) -> Runnable[Any, Any]:
+    """The critic as a node whose "execute" route fans out one task per call."""
+
+    def run(state: Any, config: RunnableConfig) -> Command:
+        return _fan_out(critic(state, config), state, critic.tools_node, critic.model_node)
+
+    async def arun(state: Any, config: RunnableConfig) -> Command:
+        command = await critic.acall(state, config)
+        return _fan_out(command, state, critic.tools_node, critic.model_node)
+
+    return RunnableLambda(run, afunc=arun, name=name)
+
+
+def _answered(request: Any) -> ToolMessage | None:
+    """The ToolMessage that already answers this request's tool_call_id after the last
+    proposal, if any (an id reused by an earlier proposal does not count)."""
+    call_id = request.tool_call.get("id")
+    messages = state_get(request.state, "messages", []) if request.state is not None else []
+    if isinstance(messages, Sequence):
+        for message in reversed(messages):
+            if isinstance(message, AIMessage):
+                break
+            if isinstance(message, ToolMessage) and message.tool_call_id == call_id:
+                return message
+    return None
+
+
+def _once(request: Any, execute: Any) -> Any:
+    return _answered(request) or execute(request)
+
+
+async def _aonce(request: Any, execute: Any) -> Any:
+    return _answered(request) or await execute(request)
+
+
+def build_agent_graph(
+    model: Any,
+    tools: Sequence[Any],
+    critic: ToolRMCritic | None = None,
+    *,
+    checkpointer: Any = None,
+    system_prompt: str | None = None,
+    retry_model: Any = None,
+    model_node: str = "agent",
+    tools_node: str = "tools",
+    critic_node: str = "critic",
+    check_judge: bool = False,
+    **compile_kwargs: Any,
+) -> Any:
+    """A ReAct agent graph: model → critic → ``ToolNode`` → model (compiled).
+
+    ``model`` is a chat model (its ``bind_tools(tools)`` is the policy). Without a critic
+    the model routes to the tools directly (like ``tools_condition``), which makes a
+    baseline. In best-of-N mode a critic without a proposer gets one that samples the
+    same bound model with the same system prompt. ``retry_model`` (for example the same
+    model at temperature > 0) answers instead of ``model`` right after the critic sent a
+    proposal back: a small greedy policy tends to repeat the rejected call word for word.
+    ``check_judge=True`` calls the judge's ``check()`` (a server probe, or loading its
+    weights) before the graph is built, so a misconfigured judge fails here rather than
+    at the first call, where the fail-open policy would hide it.
+    ``compile_kwargs`` go to ``compile()`` (e.g. ``interrupt_before=["tools"]``).
+
+    Each approved tool call runs as its own task (see the module docstring): a resumed
+    run never executes again a call whose result is stored.
+    """
+    from langgraph.prebuilt import ToolNode
+
+    from toolrm_agent.critic import ToolRMState, route_to_critic
+
+    bound = model.bind_tools(list(tools))
+    bound_retry = retry_model.bind_tools(list(tools)) if retry_model is not None else bound
+    system = SystemMessage(content=system_prompt) if system_prompt else None
+
+    def prompt(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+        return [system, *messages] if system is not None else list(messages)
+
+    def policy_for(messages: Sequence[BaseMessage]) -> Runnable[Any, Any]:
+        marker = critic_marker(messages[-1]) if messages else None
+        return bound_retry if marker is not None and marker.get("decision") == "retry" else bound
+
+    def agent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
+        messages = state["messages"]
+        return {"messages": [policy_for(messages).invoke(prompt(messages), config)]}
+
+    async def aagent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
+        messages = state["messages"]
+        return {"messages": [await policy_for(messages).ainvoke(prompt(messages), config)]}
+
+    builder = StateGraph(ToolRMState)
+    builder.add_node(model_node, RunnableLambda(agent, afunc=aagent, name=model_node))
+    builder.add_node(
+        tools_node, ToolNode(list(tools), wrap_tool_call=_once, awrap_tool_call=_aonce)
+    )
+    builder.add_edge(START, model_node)
+    builder.add_edge(tools_node, model_node)
+    if critic is None:
+
+        def route(state: Any) -> Any:
+            calls = pending_tool_calls(state_get(state, "messages", []))
+            return _sends(tools_node, calls) if calls else END
+
+        route.__name__ = f"route_to_{tools_node}"
+        builder.add_conditional_edges(model_node, route, [tools_node, END])
+        return builder.compile(checkpointer=checkpointer, **compile_kwargs)
+
+    changes: dict[str, Any] = {}
+    if critic.config.mode == "best_of_n" and critic.proposer is None:
+        changes["proposer"] = RunnableLambda(prompt, name="toolrm_prompt") | bound
+    if critic.tools is None:
+        changes["tools"] = list(tools)
+    if critic.model_node != model_node:
+        changes["model_node"] = model_node
+    if critic.tools_node != tools_node:
+        changes["tools_node"] = tools_node
+    if changes:
+        critic = critic.override(**changes)
+    if check_judge:
+        check = getattr(critic.judge, "check", None)
+        if callable(check):
+            check()
+    builder.add_node(
+        critic_node,
+        _critic_node(critic, critic_node),
+        input_schema=ToolRMState,
+        destinations=(tools_node, model_node, END),
+    )
+    builder.add_conditional_edges(model_node, route_to_critic(critic_node), [critic_node, END])
+    return builder.compile(checkpointer=checkpointer, **compile_kwargs)
