@@ -1,7 +1,8 @@
-"""``toolrm eval ...``: benchmarks of critics on BFCL, offline.
+"""``toolrm eval ...``: measurements of critics on BFCL, offline.
 
-Each command lives in its own module as a typer-annotated function named ``command``;
-this file only registers them. Heavy imports (torch, the BFCL checker) happen inside the
+Each command lives in its own module under :mod:`eval.commands` as a typer-annotated
+function named ``command``; this file only registers them (``toolrm demo`` and ``toolrm
+bench ...`` are groups of their own, see :mod:`toolrm_agent.cli`). Heavy imports (torch, the BFCL checker) happen inside the
 commands, so ``toolrm eval --help`` stays fast.
 """
 
@@ -20,11 +21,11 @@ app = typer.Typer(
 
 # command name -> module defining ``command`` (each module owns its options)
 COMMANDS: dict[str, str] = {
-    "rescore": "eval.rescore",
-    "trbench": "eval.trbench",
-    "bon": "eval.bon",
-    "selfcorrect": "eval.selfcorrect",
-    "plot": "eval.plot",
+    "rescore": "eval.commands.rescore",
+    "trbench": "eval.commands.trbench",
+    "bon": "eval.commands.bon",
+    "selfcorrect": "eval.commands.selfcorrect",
+    "plot": "eval.commands.plot",
 }
 
 for _name, _module in COMMANDS.items():

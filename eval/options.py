@@ -1,6 +1,11 @@
-"""Option handling shared by the ``toolrm eval`` and ``toolrm demo`` commands."""
+"""What the ``toolrm eval`` commands and ``toolrm demo`` share: the ``--judge`` and
+``--results`` options, and the progress bar of the commands that judge recorded outputs."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -21,3 +26,39 @@ def judge_from_option(spec: str, param_hint: str = "--judge") -> Judge:
         return load_judge(spec)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=param_hint) from exc
+
+
+def load_all_results(paths: Sequence[Path]) -> list[Any]:
+    """Every model's results from each ``--results`` path (a usage error when none reads)."""
+    from eval.bfcl.results import load_results
+
+    if not paths:
+        raise typer.BadParameter("give at least one --results DIR", param_hint="--results")
+    out: list[Any] = []
+    for path in paths:
+        try:
+            out.extend(load_results(path))
+        except ValueError as exc:  # ResultsError: nothing readable there
+            raise typer.BadParameter(str(exc), param_hint="--results") from exc
+    return out
+
+
+def progress_bar() -> Any:
+    """The progress bar of ``trbench`` and ``bon`` (a ``note`` field after the count)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )

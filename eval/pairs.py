@@ -6,7 +6,7 @@ For each BFCL question answered in the recorded results:
   when BFCL's own checker accepts it (the question is skipped otherwise and counted in
   :attr:`PairStats.skipped_ground_truth`). For irrelevance categories the chosen answer
   is no call at all: an empty proposal with a short text reply (:data:`NO_CALL_REPLY`).
-* **rejected** is a model's recorded output, decoded with :func:`eval.decode.decode`,
+* **rejected** is a model's recorded output, decoded with :func:`eval.bfcl.decode.decode`,
   that the checker rejects; the pair carries the checker's ``error_type``, the BFCL
   category and the model. For irrelevance, a rejected output is one that calls something.
   Outputs are decoded *leniently* (``decode(..., lenient=True)``): the rejected side is
@@ -51,8 +51,9 @@ from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 
 if TYPE_CHECKING:
-    from eval.bfcl import BfclQuestion, CheckResult
-    from eval.results import ModelResults
+    from eval.bfcl.questions import BfclQuestion, CheckResult
+    from eval.bfcl.results import ModelResults
+    from toolrm_agent.judges.base import Judge
 
 #: The chosen answer's text for irrelevance questions (it renders as "(no function call)").
 NO_CALL_REPLY = "None of the offered functions can do this, so no function is called."
@@ -134,7 +135,7 @@ def pair_categories(
     found: Iterable[str], wanted: Sequence[str] | None = None
 ) -> tuple[list[str], list[str]]:
     """(categories to build, categories skipped): single-turn BFCL categories only."""
-    from eval.bfcl import CATEGORIES, MULTI_TURN_CATEGORIES
+    from eval.bfcl.questions import CATEGORIES, MULTI_TURN_CATEGORIES
 
     found = set(found)
     supported = [c for c in CATEGORIES if c not in MULTI_TURN_CATEGORIES]
@@ -165,8 +166,8 @@ def grade_outputs(
     used (``you can use it like this: f(a=1)``) is not one.
     ``progress`` is called with the number of outputs done after each question batch.
     """
-    from eval.bfcl import IRRELEVANCE_CATEGORIES, check, load_questions
-    from eval.decode import decode
+    from eval.bfcl.decode import decode
+    from eval.bfcl.questions import IRRELEVANCE_CATEGORIES, check, load_questions
 
     found = {e.category for r in results for e in r.entries.values()}
     use, skipped = pair_categories(found, categories)
@@ -213,7 +214,7 @@ def _natural_key(qid: str) -> tuple[Any, ...]:
 
 def chosen_proposal(question: BfclQuestion, answer: Any = None) -> Proposal:
     """The correct answer for a pair: the ground truth, or no call for irrelevance."""
-    from eval.bfcl import IRRELEVANCE_CATEGORIES, ground_truth_proposal
+    from eval.bfcl.questions import IRRELEVANCE_CATEGORIES, ground_truth_proposal
 
     if question.category in IRRELEVANCE_CATEGORIES:
         return Proposal(content=NO_CALL_REPLY)
@@ -305,7 +306,7 @@ def pairs_from_graded(
     stats: PairStats | None = None,
 ) -> list[Pair]:
     """All pairs of the graded outputs, in category then question order."""
-    from eval.bfcl import check, load_answers, load_questions
+    from eval.bfcl.questions import check, load_answers, load_questions
 
     if max_per_question < 1:
         raise ValueError(f"max_per_question must be >= 1, got {max_per_question}")
@@ -507,3 +508,27 @@ __all__ = [
     "rejected_candidate",
     "sample_pairs",
 ]
+
+
+# ------------------------------------------------------------------- how a judge compares
+
+
+def is_pairwise(judge: Judge) -> bool:
+    """Does the judge compare two proposals itself (else it scores them one by one)?
+
+    A judge may say so with a boolean ``pairwise`` attribute; a judge configured to rank
+    by pointwise scores (``rank_strategy="pointwise"``, e.g. the spec
+    ``gen:default?rank_strategy=pointwise``) is used pointwise; otherwise a ``BaseJudge``
+    is pairwise when it overrides ``compare``, and any other judge is taken as pairwise.
+    TRBench judges its pairs and best-of-N ranks its pools the way this says.
+    """
+    flag = getattr(judge, "pairwise", None)
+    if isinstance(flag, bool):
+        return flag
+    if getattr(judge, "rank_strategy", None) == "pointwise":
+        return False
+    from toolrm_agent.judges.base import BaseJudge
+
+    if isinstance(judge, BaseJudge):
+        return type(judge).compare is not BaseJudge.compare
+    return True

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from eval.agent_tasks import (
+from eval.bfcl.questions import BfclQuestion
+from eval.tasks.runner import (
     SYSTEM_PROMPT,
     AgentTask,
     StubToolbox,
@@ -28,7 +29,6 @@ from eval.agent_tasks import (
     sampling_proposer,
     summarize,
 )
-from eval.bfcl import BfclQuestion
 from tests.fakes import ScriptedChatModel, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.schema import SchemaJudge

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from eval.bfcl import (
+from eval.bfcl.questions import (
     AST_CATEGORIES,
     BROKEN_ANSWERS,
     CATEGORIES,
@@ -105,7 +105,7 @@ def test_multi_turn_questions_carry_functions_and_simulator_state() -> None:
 
 
 def test_checker_is_imported_behind_the_stub() -> None:
-    from eval._bfcl_stub import ast_checker_module
+    from eval.bfcl.stub import ast_checker_module
 
     checker = ast_checker_module()
     stub = sys.modules["bfcl_eval.constants.model_config"]
@@ -166,7 +166,7 @@ def test_irrelevance_is_correct_iff_no_call() -> None:
 
 
 def test_checker_exceptions_become_results(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eval._bfcl_stub import ast_checker_module
+    from eval.bfcl.stub import ast_checker_module
 
     def boom(*args: object, **kwargs: object) -> None:
         raise TypeError("unhashable type: 'dict'")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.bon import (
+from eval.commands.bon import (
     CachedPicker,
     DrawOutcome,
     bon_metrics,
@@ -206,7 +206,7 @@ def test_command_end_to_end(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    import eval.bon as bon
+    import eval.commands.bon as bon
     from tests.test_pairs import write_results_dir
 
     results = write_results_dir(tmp_path / "results")

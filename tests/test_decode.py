@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.decode import (
+from eval.bfcl.decode import (
     DECLINE_NAMES,
     clean_text,
     decode,
@@ -284,7 +284,7 @@ def test_unknown_style_is_a_clear_error() -> None:
 
 
 def test_format_notes_name_what_the_strict_reading_refuses() -> None:
-    from eval.decode import format_notes
+    from eval.bfcl.decode import format_notes
 
     assert format_notes("```python\n[f(a=1)]\n```", "python") == ["code fence"]
     assert format_notes("[f(a=1)]\n\nThis calls f.", "python") == ["prose after the call list"]

@@ -15,9 +15,9 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from rich.console import Console
 from typer.testing import CliRunner
 
-from eval import demo
-from eval.agent_tasks import AgentTask
-from eval.bfcl import BfclQuestion
+from eval.bfcl.questions import BfclQuestion
+from eval.commands import demo
+from eval.tasks.runner import AgentTask
 from tests.fakes import ScriptedChatModel, tool_call_message
 from toolrm_agent.judges.schema import SchemaJudge
 

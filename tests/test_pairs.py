@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from eval.bfcl import category_of, load_answers, load_questions
+from eval.bfcl.questions import category_of, load_answers, load_questions
+from eval.bfcl.results import ModelResults, RecordedOutput, load_results
 from eval.pairs import (
     NO_CALL_REPLY,
     PAIR_COLUMNS,
@@ -27,7 +28,6 @@ from eval.pairs import (
     pairs_from_graded,
     sample_pairs,
 )
-from eval.results import ModelResults, RecordedOutput, load_results
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 
 # Recorded outputs of five fake models on four questions, in BFCL's prompting style,
@@ -72,7 +72,7 @@ OUTPUTS: dict[str, dict[str, Any]] = {
 
 
 def fake_results() -> list[ModelResults]:
-    """Six fake models' outputs on four questions, as eval.results reads them."""
+    """Six fake models' outputs on four questions, as eval.bfcl.results reads them."""
     models: dict[str, dict[str, RecordedOutput]] = {}
     for qid, by_model in OUTPUTS.items():
         for model, raw in by_model.items():
@@ -129,7 +129,7 @@ def test_grading_decodes_and_checks_every_output(graded) -> None:
 
 
 def test_chosen_is_ground_truth_or_no_call_and_passes_the_checker(pairs: list[Pair]) -> None:
-    from eval.bfcl import check
+    from eval.bfcl.questions import check
 
     for pair in pairs:
         question = load_questions(pair.category)[pair.question_id]
@@ -204,7 +204,7 @@ def test_no_formatting_tells_chosen_from_rejected(pairs: list[Pair]) -> None:
 
 
 def test_a_formatting_only_judge_cannot_beat_chance(pairs: list[Pair]) -> None:
-    from eval.trbench import evaluate
+    from eval.commands.trbench import evaluate
     from toolrm_agent.judges.base import BaseJudge
     from toolrm_agent.verdicts import Critique
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eval import plot
+from eval.commands import plot
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from eval.bfcl import ground_truth_turns, load_questions
-from eval.rescore import command
+from eval.bfcl.questions import ground_truth_turns, load_questions
+from eval.commands.rescore import command
 from toolrm_agent.parsing import to_bfcl_string
 
 runner = CliRunner()
@@ -28,7 +28,7 @@ def app() -> typer.Typer:
 def test_cli_registers_rescore() -> None:
     from eval.cli import COMMANDS
 
-    assert COMMANDS["rescore"] == "eval.rescore"
+    assert COMMANDS["rescore"] == "eval.commands.rescore"
 
 
 def write_gz(path: Path, rows: list[dict]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.results import ModelResults, ResultsError, load_results
+from eval.bfcl.results import ModelResults, ResultsError, load_results
 
 PROMPT_ROWS = [
     {

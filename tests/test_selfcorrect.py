@@ -10,9 +10,9 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from typer.testing import CliRunner
 
-from eval import selfcorrect
-from eval.agent_tasks import AgentTask, TaskRun
-from eval.bfcl import BfclQuestion
+from eval.bfcl.questions import BfclQuestion
+from eval.commands import selfcorrect
+from eval.tasks.runner import AgentTask, TaskRun
 from tests.fakes import ScriptedChatModel, tool_call_message
 from toolrm_agent.judges.schema import SchemaJudge
 

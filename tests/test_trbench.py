@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from eval.pairs import Pair
-from eval.trbench import (
+from eval.commands.trbench import (
     PairOutcome,
     evaluate,
-    is_pairwise,
     pairwise_outcome,
     pointwise_correct,
     summarize,
     votes_from_preferences,
 )
+from eval.pairs import Pair, is_pairwise
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeParseError
@@ -282,7 +281,7 @@ def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    import eval.trbench as trbench
+    import eval.commands.trbench as trbench
     from tests.test_pairs import write_results_dir
 
     results = write_results_dir(tmp_path / "results")

@@ -1,8 +1,9 @@
 """The ``toolrm`` command.
 
-``toolrm demo`` runs the main job. ``toolrm eval ...`` and ``toolrm train ...`` are the
-benchmark and training groups; they live in the ``eval`` and ``train`` packages and are
-imported only when asked for, so the runtime never imports them at module level.
+``toolrm demo`` runs the main job. ``toolrm eval ...`` (measurements on BFCL), ``toolrm
+bench ...`` (reliability and speed benchmarks), ``toolrm data ...`` and ``toolrm train ...``
+are groups that live in the ``eval`` and ``train`` packages; they are imported only when
+asked for, so the runtime never imports them at module level.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import typer
 app = typer.Typer(
     name="toolrm",
     help="toolrm-agent: a tool-use reward model that critiques agent function calls.\n\n"
-    "Groups: `toolrm eval --help` (benchmarks), `toolrm data --help` (preference data), `toolrm train --help` (critic training).",
+    "Groups: `toolrm eval --help` (measurements on BFCL), `toolrm bench --help` (reliability and "
+    "speed benchmarks), `toolrm data --help` (preference data), `toolrm train --help` (critic training).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -24,9 +26,10 @@ app = typer.Typer(
 # same way, so that `toolrm demo --help` shows the demo's own options.
 LAZY_GROUPS: dict[str, str] = {
     "eval": "eval.cli",
+    "bench": "eval.bench.cli",
     "train": "train.cli",
     "data": "train.data_cli",
-    "demo": "eval.demo",
+    "demo": "eval.commands.demo",
 }
 
 
@@ -85,7 +88,7 @@ def serve(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def demo(ctx: typer.Context) -> None:
     """A real agent corrected by a real critic on BFCL tasks (see `toolrm demo --help`)."""
-    module = importlib.import_module("eval.demo")
+    module = importlib.import_module("eval.commands.demo")
     module.app(args=ctx.args, prog_name="toolrm demo", standalone_mode=True)
 
 

@@ -2,7 +2,7 @@
 OpenAI-compatible HTTP server, one cell runner and the invariants every cell must keep.
 
 Shared by ``tests/reliability/test_fault_matrix.py`` (a fast slice, in the default
-suite) and ``python -m eval.bench_reliability`` (every cell). A *cell* is one fault of
+suite) and ``toolrm bench reliability`` (every cell). A *cell* is one fault of
 the judge's backend x one failure policy x one adapter (LangGraph node or
 ``create_agent`` middleware) x one mode (retry or best-of-N), always with a parallel
 proposal in which one call is bad. :func:`run_cell` runs it and :func:`check` returns

@@ -1,6 +1,6 @@
 """Concurrent runs through one critic: no verdict crosses threads, the judge cap holds.
 
-A small version of ``python -m eval.bench_concurrency`` (no timing asserts).
+A small version of ``toolrm bench concurrency`` (no timing asserts).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from eval.bench_concurrency import LatencyJudge, RunScriptModel, check_isolation, load_test, lookup
+from eval.bench.concurrency import LatencyJudge, RunScriptModel, check_isolation, load_test, lookup
 from toolrm_agent.critic import CriticConfig, ToolRMCritic, build_agent_graph
 from toolrm_agent.errors import ConfigurationError
 

@@ -7,7 +7,7 @@
   SIGKILL at randomized points (after the proposal, during judging, after approval,
   during and after a tool call) and resumed; no tool whose result the checkpoint held
   runs again, and no proposal whose verdict it held is judged again.
-  (``python -m eval.bench_resume --kills 50`` runs the same harness at scale.)
+  (``toolrm bench resume --kills 50`` runs the same harness at scale.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from eval.bench_resume import PHASES, run_kills
+from eval.bench.resume import PHASES, run_kills
 from tests.critic_fakes import ScriptedJudge
 from tests.fakes import ScriptedChatModel, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph

@@ -4,7 +4,7 @@ Every cell (see :mod:`tests.reliability.fakes`) runs a real agent loop (LangGrap
 ``create_agent`` middleware) with a parallel proposal in which one call is bad, against a
 judge whose backend is broken in one way, and checks every invariant. The in-process
 faults run the full cross product (alternating sync/async); the slow ones (timeouts,
-hangs, a stalling HTTP server) one cell per policy. ``python -m eval.bench_reliability``
+hangs, a stalling HTTP server) one cell per policy. ``toolrm bench reliability``
 runs every cell on both paths.
 """
 

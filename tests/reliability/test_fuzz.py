@@ -1,6 +1,6 @@
 """Fuzzing: no parser, answer parser, prompt renderer or schema check raises on any input.
 
-The targets and their input strategies live in :mod:`eval.bench_fuzz` (which runs them
+The targets and their input strategies live in :mod:`eval.bench.fuzz` (which runs them
 with 100,000 inputs); here each runs with a few dozen, so the file stays under 30 s.
 Exceptions are *not* caught here: a crash fails the test with hypothesis' shrunk input.
 """
@@ -13,7 +13,7 @@ import math
 import pytest
 from hypothesis import given, settings
 
-from eval.bench_fuzz import FUZZ_SETTINGS, TARGETS, run_target
+from eval.bench.fuzz import FUZZ_SETTINGS, TARGETS, run_target
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.integrations.vllm_tool_parser import (

@@ -1,6 +1,6 @@
 """Untrusted text cannot break out of its section of a judge prompt, nor flip a verdict.
 
-The cases (``eval.bench_injection.build_cases``: three scenarios, seven places, twenty
+The cases (``eval.bench.injection.build_cases``: three scenarios, seven places, twenty
 payloads, correct and incorrect proposals) put an injection into the user's message, the
 system prompt, an earlier assistant reply, a tool result, a tool description, a tool call
 id or a call argument; each has a clean twin without the steering text.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.bench_injection import (
+from eval.bench.injection import (
     CLEAN,
     LONG_FILLER,
     PAYLOADS,

@@ -298,7 +298,7 @@ class LocalChatModel(BaseChatModel):
     """Where offline models are built (default ``$TOOLRM_CACHE`` or ``~/.cache/toolrm``)."""
     torch_dtype: DType = "bfloat16"
     """bfloat16 is faster than float32 for the 0.5B model on this project's CPUs
-    (AVX512-BF16); see ``eval/bench_local_model.py``."""
+    (AVX512-BF16); see ``eval/bench/local_model.py``."""
     device: str | None = None
     """``"cpu"``, ``"cuda"``...; default: cuda when available, else cpu."""
     max_new_tokens: int = 256

@@ -8,7 +8,7 @@ that mapping, ``MODEL_CONFIG_MAPPING[model].underscore_to_dot``, to decide wheth
 function named ``a.b`` should be looked up as ``a_b``. We put a small stand-in module
 into :data:`sys.modules` first; it answers ``underscore_to_dot=False`` for every model,
 so names are compared exactly (our decoders map FC-style ``a_b`` names back to ``a.b``
-using the offered function names, see :mod:`eval.decode`).
+using the offered function names, see :mod:`eval.bfcl.decode`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def install() -> None:
     import bfcl_eval.constants  # the real package __init__ is light
 
     module = types.ModuleType(MODULE)
-    module.__doc__ = "toolrm stand-in for BFCL's model registry (see eval/_bfcl_stub.py)."
+    module.__doc__ = "toolrm stand-in for BFCL's model registry (see eval/bfcl/stub.py)."
     module.ModelConfig = StubModelConfig  # type: ignore[attr-defined]
     module.MODEL_CONFIG_MAPPING = _AnyModel()  # type: ignore[attr-defined]
     module.__toolrm_stub__ = True  # type: ignore[attr-defined]

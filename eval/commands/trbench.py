@@ -31,7 +31,8 @@ from typing import Annotated, Any, Literal
 import typer
 from pydantic import BaseModel, ConfigDict
 
-from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair
+from eval.options import load_all_results, progress_bar
+from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair, is_pairwise
 from toolrm_agent.errors import JudgeError
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.verdicts import Critique, Preference
@@ -83,26 +84,6 @@ def votes_from_preferences(first: Preference, swapped: Preference | None = None)
     if swapped is not None:
         votes.append(_side(swapped.choice, chosen_is=2))
     return votes
-
-
-def is_pairwise(judge: Judge) -> bool:
-    """Does the judge compare two proposals itself (else it scores them one by one)?
-
-    A judge may say so with a boolean ``pairwise`` attribute; a judge configured to rank
-    by pointwise scores (``rank_strategy="pointwise"``, e.g. the spec
-    ``gen:default?rank_strategy=pointwise``) is used pointwise; otherwise a ``BaseJudge``
-    is pairwise when it overrides ``compare``, and any other judge is taken as pairwise.
-    """
-    flag = getattr(judge, "pairwise", None)
-    if isinstance(flag, bool):
-        return flag
-    if getattr(judge, "rank_strategy", None) == "pointwise":
-        return False
-    from toolrm_agent.judges.base import BaseJudge
-
-    if isinstance(judge, BaseJudge):
-        return type(judge).compare is not BaseJudge.compare
-    return True
 
 
 # ------------------------------------------------------------------- judging pairs
@@ -327,41 +308,6 @@ def summarize(
 # ------------------------------------------------------------------------ command
 
 
-def load_all_results(paths: Sequence[Path]) -> list[Any]:
-    """Every model's results from each ``--results`` path."""
-    from eval.results import load_results
-
-    if not paths:
-        raise typer.BadParameter("give at least one --results DIR", param_hint="--results")
-    out: list[Any] = []
-    for path in paths:
-        try:
-            out.extend(load_results(path))
-        except ValueError as exc:  # ResultsError: nothing readable there
-            raise typer.BadParameter(str(exc), param_hint="--results") from exc
-    return out
-
-
-def _progress() -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-
-
 def _print_summary(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -476,7 +422,7 @@ def command(
 
     mode: Mode = "pairwise" if is_pairwise(the_judge) else "pointwise"
     correct = 0
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"trbench {judge}", total=len(pairs), note="")
 
         def done(outcome: PairOutcome) -> None:
@@ -518,9 +464,7 @@ __all__ = [
     "ajudge_pair",
     "command",
     "evaluate",
-    "is_pairwise",
     "judge_pair",
-    "load_all_results",
     "pairwise_outcome",
     "pointwise_correct",
     "summarize",

@@ -32,9 +32,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ConfigDict
 
-from eval.options import DEFAULT_JUDGE
-from eval.pairs import Graded, GradedOutput
-from eval.trbench import is_pairwise, load_all_results
+from eval.options import DEFAULT_JUDGE, load_all_results
+from eval.pairs import Graded, GradedOutput, is_pairwise
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.judges.base import Judge, ranking_from_critiques
@@ -216,7 +215,7 @@ def run_bon(
 
 
 def _bfcl_context(category: str, question_id: str) -> JudgeContext:
-    from eval.bfcl import load_questions
+    from eval.bfcl.questions import load_questions
 
     return load_questions(category)[question_id].context()
 
@@ -293,9 +292,9 @@ def command(
             f"no question has {min(ks)} or more answers (at most {most} models answered one)",
             param_hint="--k",
         )
-    from eval.trbench import _progress
+    from eval.options import progress_bar
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"bon {judge}", total=total, note="")
         start = time.perf_counter()
         by_k, picker = run_bon(

@@ -3,8 +3,8 @@
 The policy model runs as a LangGraph agent (:func:`toolrm_agent.critic.build_agent_graph`)
 on BFCL questions twice: without a critic (the baseline) and with
 :class:`~toolrm_agent.critic.ToolRMCritic` between the model and its tools. The executed
-calls of each run are checked with BFCL's AST checker; the task runner is the one the
-demo uses (:mod:`eval.agent_tasks`).
+calls of each run are checked with BFCL's AST checker. The arms, their runner and the
+report come from :mod:`eval.tasks.arms`, which ``toolrm demo`` runs too.
 
 Modes
     ``retry``      a rejected proposal goes back to the model with the critique, at most
@@ -21,7 +21,8 @@ Report (``--out``)
     ``policy_calls`` and ``policy_tokens`` per arm (best-of-N samples count as policy
     calls of the critic arm), ``critic_calls``, ``critic_tokens``, ``retries``,
     ``seconds`` (total) and ``arm_seconds``, the two arms' full summaries, one record
-    per question, and every run (events, executed calls, checker verdict).
+    per question, and every run (events, executed calls, checker verdict); then the
+    arm report both commands write (``arms``, ``comparisons``, ``tasks``, ``machine``).
 """
 
 from __future__ import annotations
@@ -30,31 +31,17 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
-from eval.agent_tasks import (
-    SYSTEM_PROMPT,
-    AgentTask,
-    Arm,
-    TaskRun,
-    UsageMeter,
-    agent_arm,
-    lift_report,
-    load_policy,
-    load_tasks,
-    max_steps_for,
-    run_arms,
-)
 from eval.options import DEFAULT_JUDGE
+from eval.tasks.arms import BASELINE, Mode, arms_report, critic_arms, run_arms_live
+from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
 
 __all__ = ["BASELINE", "CRITIC", "build_arms", "command", "question_records", "selfcorrect_report"]
 
-BASELINE = "baseline"
 CRITIC = "critic"
-
-Mode = Literal["retry", "best_of_n"]
 
 
 def build_arms(
@@ -66,23 +53,13 @@ def build_arms(
     n: int = 4,
     sampler: Any = None,
 ) -> list[Arm]:
-    """The baseline arm and the critic arm over one policy model (one shared meter)."""
-    from toolrm_agent.critic import ToolRMCritic
-
-    meter = UsageMeter()
-    critic = ToolRMCritic(
-        judge,
-        mode=mode,
-        max_retries=max_retries,
-        n=n,
-        on_budget_exhausted="execute",
+    """The baseline arm and the critic arm over one policy model (one shared meter):
+    :func:`eval.tasks.arms.critic_arms` with one judge and one mode."""
+    arms, _ = critic_arms(
+        policy, {"judge": judge}, modes=[mode], max_retries=max_retries, n=n, sampler=sampler,
+        name=lambda _mode, _spec: CRITIC,
     )
-    return [
-        agent_arm(BASELINE, policy, meter=meter),
-        agent_arm(
-            CRITIC, policy, critic, sampler=sampler if mode == "best_of_n" else None, meter=meter
-        ),
-    ]
+    return arms
 
 
 def question_records(runs: Sequence[TaskRun]) -> list[dict[str, Any]]:
@@ -112,19 +89,32 @@ def selfcorrect_report(
     n_candidates: int | None = None,
     temperature: float | None = None,
     seconds: float,
+    tasks: Sequence[AgentTask] | None = None,
 ) -> dict[str, Any]:
-    """The JSON report of a self-correction run (keys in the module docstring)."""
-    lift = lift_report(runs, baseline=BASELINE, critic=CRITIC)
+    """The JSON report of a self-correction run (keys in the module docstring): the
+    flat baseline-vs-critic view, then the arm report of :func:`eval.tasks.arms.arms_report`
+    (``arms``, ``comparisons``, ``tasks``, ``machine``; the keys both share are written once)."""
+    common = arms_report(
+        tasks,
+        runs,
+        {BASELINE: (None, None), CRITIC: (mode, judge)},
+        policy=policy,
+        max_retries=max_retries,
+        seconds=seconds,
+        decoding="greedy policy; best-of-N samples at the given temperature",
+        candidates=n_candidates if mode == "best_of_n" else None,
+    )
+    lift = common["comparisons"][CRITIC]
     base, crit = lift["baseline"], lift["critic"]
-    return {
+    flat = {
         "policy": policy,
         "judge": judge,
         "category": category,
         "mode": mode,
         "max_retries": max_retries,
-        "candidates": n_candidates if mode == "best_of_n" else None,
+        "candidates": common["candidates"],
         "temperature": temperature if mode == "best_of_n" else None,
-        "decoding": "greedy policy; best-of-N samples at the given temperature",
+        "decoding": common["decoding"],
         "n": lift["n"],
         "baseline_acc": lift["baseline_acc"],
         "critic_acc": lift["critic_acc"],
@@ -136,14 +126,14 @@ def selfcorrect_report(
         "critic_calls": crit["critic_calls"],
         "critic_tokens": crit["critic_tokens"],
         "retries": crit["retries"],
-        "seconds": round(seconds, 3),
+        "seconds": common["seconds"],
         "arm_seconds": {BASELINE: base["seconds"], CRITIC: crit["seconds"]},
-        "system_prompt": SYSTEM_PROMPT,
+        "system_prompt": common["system_prompt"],
         "baseline": base,
         "critic": crit,
         "questions": question_records(runs),
-        "runs": [r.model_dump(mode="json") for r in runs],
     }
+    return {**flat, **{k: v for k, v in common.items() if k not in flat}}
 
 
 def run_selfcorrect(
@@ -152,9 +142,12 @@ def run_selfcorrect(
     *,
     max_retries: int,
     on_run: Callable[[AgentTask, TaskRun], None] | None = None,
+    console: Any = None,
+    progress: bool = False,
 ) -> list[TaskRun]:
-    """Both arms on every task (shared runner, see :func:`eval.agent_tasks.run_arms`)."""
-    return run_arms(tasks, arms, max_steps=max_steps_for(max_retries), on_run=on_run)
+    """Both arms on every task (the shared runner, :func:`eval.tasks.arms.run_arms_live`)."""
+    return run_arms_live(tasks, arms, max_retries=max_retries, console=console, on_run=on_run,
+                         progress=progress, label="selfcorrect", transient=False)
 
 
 def command(
@@ -206,9 +199,8 @@ def command(
 ) -> None:
     """Live self-correction: the policy as a LangGraph agent without and with ToolRMCritic."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from eval.bfcl import AST_CATEGORIES, IRRELEVANCE_CATEGORIES
+    from eval.bfcl.questions import AST_CATEGORIES, IRRELEVANCE_CATEGORIES
     from eval.options import judge_from_option
 
     if mode not in ("retry", "best_of_n"):
@@ -238,26 +230,7 @@ def command(
         )
     arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler)  # type: ignore[arg-type]
 
-    correct = {BASELINE: 0, CRITIC: 0}
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"),
-        console=console,
-    ) as progress:
-        job = progress.add_task(f"selfcorrect {category}", total=len(tasks) * len(arms), note="")
-
-        def done(task: AgentTask, run: TaskRun) -> None:
-            correct[run.arm] += run.valid
-            progress.update(
-                job,
-                advance=1,
-                note=f"{task.id} · correct: baseline {correct[BASELINE]}, critic {correct[CRITIC]}",
-            )
-
-        runs = run_selfcorrect(tasks, arms, max_retries=max_retries, on_run=done)
+    runs = run_selfcorrect(tasks, arms, max_retries=max_retries, console=console, progress=True)
     report = selfcorrect_report(
         runs,
         policy=policy,
@@ -268,6 +241,7 @@ def command(
         n_candidates=n,
         temperature=temperature,
         seconds=time.perf_counter() - started,
+        tasks=tasks,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

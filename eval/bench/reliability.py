@@ -1,4 +1,4 @@
-"""The critic's fault matrix, every cell: ``python -m eval.bench_reliability --out FILE.json``.
+"""The critic's fault matrix, every cell: ``toolrm bench reliability --out FILE.json``.
 
 Runs the cells of :mod:`tests.reliability.fakes` (judge backend faults x failure
 policies x adapters x modes x sync/async, plus malformed proposals) against a local
@@ -11,14 +11,15 @@ minutes on two cores (``--fast`` leaves out the slow faults).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from tests.reliability.fakes import (
     ADAPTERS,
@@ -52,16 +53,20 @@ def _table(results: list[CellResult]) -> Any:
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON report")
-    parser.add_argument("--fast", action="store_true", help="leave out the slow faults (timeouts, hangs, stalls)")
-    parser.add_argument("--hows", default="sync,async", help="comma-separated: sync, async")
-    args = parser.parse_args(argv)
+app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
+
+
+@app.command()
+def main(
+    out: Annotated[Path, typer.Option(help="where to write the JSON report")],
+    fast: Annotated[bool, typer.Option("--fast", help="leave out the slow faults (timeouts, hangs, stalls)")] = False,
+    hows: Annotated[str, typer.Option(help="comma-separated: sync, async")] = "sync,async",
+) -> None:
+    """Run every cell of the fault matrix; exit 1 when a cell fails outside the known limits."""
     logging.disable(logging.WARNING)  # every judge failure logs a warning
 
-    cells = all_cells(tuple(h for h in args.hows.split(",") if h))
-    if args.fast:
+    cells = all_cells(tuple(h for h in hows.split(",") if h))
+    if fast:
         cells = [c for c in cells if c.fault not in SLOW_FAULTS]
     start = time.perf_counter()
     results: list[CellResult] = []
@@ -86,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, passed in summary["per_invariant_passed"].items():
         console.print(f"  {name}: {passed}/{summary['cells']}")
     report = {"summary": summary, "cells": [r.summary() for r in results]}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, default=str))
-    console.print(f"wrote {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=str))
+    console.print(f"wrote {out}")
     unexpected = set(summary["failed"]) - set(summary["failed_known_limits"])
-    return 1 if unexpected else 0
+    if unexpected:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    app()

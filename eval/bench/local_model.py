@@ -3,9 +3,9 @@ the llama.cpp server, side by side in one run.
 
 ::
 
-    python -m eval.bench_local_model --out bench_local.json
-    python -m eval.bench_local_model --model smollm2 --dtypes float32 --repeats 2
-    python -m eval.bench_local_model --dtypes bfloat16 --no-llamacpp
+    toolrm bench local-model --out bench_local.json
+    toolrm bench local-model --model smollm2 --dtypes float32 --repeats 2
+    toolrm bench local-model --dtypes bfloat16 --no-llamacpp
 
 It loads the model once per dtype through :class:`toolrm_agent.models.LocalChatModel`
 and, unless ``--no-llamacpp``, starts the llama.cpp server on the model's GGUF

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m eval.bench_schema --out bench_schema.json [--repeats 30] [--limit 0]
+    toolrm bench schema --out bench_schema.json [--repeats 30] [--limit 0]
 
 Proposals are realistic: with ``bfcl-eval`` installed, the BFCL v4 ``simple_python``,
 ``multiple`` and ``parallel`` questions (function docs → :class:`ToolSpec`, the user turn
@@ -324,7 +324,7 @@ def main(
     report["ground_truth"] = ground_truth_report(judge, cases)
     report["python"] = platform.python_version()
     report["machine"] = f"{platform.machine()} {platform.processor() or ''}".strip()
-    report["command"] = "python -m eval.bench_schema " + " ".join(sys.argv[1:])
+    report["command"] = "toolrm " + " ".join(sys.argv[1:])
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m eval.bench_concurrency --runs 200 --out bench_concurrency.json
+    toolrm bench concurrency --runs 200 --out bench_concurrency.json
         [--limit 8] [--judge-latency 0.02] [--seed 0]
 
 One compiled graph (``build_agent_graph``, one ``InMemorySaver``) and one critic serve
@@ -29,7 +29,6 @@ in flight, and records which run's context it saw. Reported:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import platform
@@ -41,8 +40,10 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
+import typer
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -304,21 +305,26 @@ async def bench(runs: int, *, limit: int, judge_latency_s: float, seed: int) -> 
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--limit", type=int, default=8, help="max_concurrent_judge_calls")
-    parser.add_argument("--judge-latency", type=float, default=0.02, help="max random judge latency (s)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None)
-    args = parser.parse_args(argv)
-    out = asyncio.run(bench(args.runs, limit=args.limit, judge_latency_s=args.judge_latency, seed=args.seed))
-    if args.out:
-        with open(args.out, "w") as f:
+app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
+
+
+@app.command()
+def main(
+    runs: Annotated[int, typer.Option(help="concurrent agent runs")] = 200,
+    limit: Annotated[int, typer.Option(help="max_concurrent_judge_calls")] = 8,
+    judge_latency: Annotated[float, typer.Option(help="max random judge latency (s)")] = 0.02,
+    seed: Annotated[int, typer.Option()] = 0,
+    out_path: Annotated[Path | None, typer.Option("--out", help="where to write the JSON report")] = None,
+) -> None:
+    """Run the load, isolation, cap, overhead and memory checks; exit 1 on a violation."""
+    out = asyncio.run(bench(runs, limit=limit, judge_latency_s=judge_latency, seed=seed))
+    if out_path:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(out_path, "w") as f:
             json.dump(out, f, indent=2)
     w, wo, z = (out["load"][k] for k in ("with_critic", "without_critic", "with_instant_judge"))
     o, n, m = out["overhead_per_step"], out["node_overhead"], out["memory"]
-    print(f"runs {out['runs']} x {STEPS_PER_RUN} steps, judge latency U(0, {args.judge_latency}s), cap {args.limit}")
+    print(f"runs {out['runs']} x {STEPS_PER_RUN} steps, judge latency U(0, {judge_latency}s), cap {limit}")
     for name, arm in (("with critic", w), ("without critic", wo), ("instant judge", z)):
         print(f"  {name:15s} wall {arm['wall_s']:.2f}s  {arm['runs_per_s']:.1f} runs/s  "
               f"{arm['steps_per_s']:.1f} steps/s  step p50 {arm['step_p50_ms']:.1f} ms  p99 {arm['step_p99_ms']:.1f} ms")
@@ -328,11 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  critic node overhead (judge excluded): mean {n['mean_us']:.0f} us, p50 {n['p50_us']:.0f} us, "
           f"p99 {n['p99_us']:.0f} us")
     print(f"  isolation violations {out['isolation']['violations']} over {out['isolation']['threads']} threads; "
-          f"judge in flight max {out['cap']['max_in_flight']} <= {args.limit}: {out['cap']['ok']}")
+          f"judge in flight max {out['cap']['max_in_flight']} <= {limit}: {out['cap']['ok']}")
     print(f"  memory: tracemalloc peak {m['tracemalloc_peak_mb']:.1f} MB, peak RSS {m['peak_rss_mb']:.1f} MB")
     ok = out["cap"]["ok"] and out["isolation"]["violations"] == 0
-    return 0 if ok else 1
+    if not ok:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app()

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m eval.bench_resume --kills 50 --out bench_resume.json [--seed 0]
+    toolrm bench resume --kills 50 --out bench_resume.json [--seed 0]
         [--resume subprocess|inprocess] [--mode sync|async|mixed]
 
 Each kill point is a fresh run of :mod:`tests.reliability.crash_worker` (scripted policy,
@@ -37,7 +37,6 @@ The JSON report holds the totals, the counts per phase, and every kill point.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -51,7 +50,9 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -320,26 +321,35 @@ def report(points: list[KillPoint], *, missed: int, resume: str, seed: int) -> d
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=50)
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", choices=("subprocess", "inprocess"), default="subprocess")
-    parser.add_argument("--mode", choices=("sync", "async", "mixed"), default="mixed")
-    parser.add_argument("--max-delay", type=float, default=0.06)
-    parser.add_argument("--judge-sleep", type=float, default=0.05)
-    parser.add_argument("--tool-sleep", type=float, default=0.05)
-    args = parser.parse_args(argv)
+app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
+
+
+@app.command()
+def main(
+    kills: Annotated[int, typer.Option(help="kill points")] = 50,
+    out_path: Annotated[Path | None, typer.Option("--out", help="where to write the JSON report")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    resume: Annotated[str, typer.Option(help="subprocess or inprocess")] = "subprocess",
+    mode: Annotated[str, typer.Option(help="sync, async or mixed")] = "mixed",
+    max_delay: Annotated[float, typer.Option(help="max random delay before the kill (s)")] = 0.06,
+    judge_sleep: Annotated[float, typer.Option(help="seconds the judge sleeps")] = 0.05,
+    tool_sleep: Annotated[float, typer.Option(help="seconds the tool sleeps")] = 0.05,
+) -> None:
+    """Kill and resume at ``--kills`` points; exit 1 when anything stored ran twice."""
+    if resume not in ("subprocess", "inprocess"):
+        raise typer.BadParameter("use subprocess or inprocess", param_hint="--resume")
+    if mode not in ("sync", "async", "mixed"):
+        raise typer.BadParameter("use sync, async or mixed", param_hint="--mode")
     start = time.perf_counter()
     out = run_kills(
-        args.kills, seed=args.seed, resume=args.resume, mode=args.mode, max_delay_s=args.max_delay,
-        judge_sleep=args.judge_sleep, tool_sleep=args.tool_sleep,
+        kills, seed=seed, resume=resume, mode=mode, max_delay_s=max_delay,
+        judge_sleep=judge_sleep, tool_sleep=tool_sleep,
     )
     out["seconds"] = round(time.perf_counter() - start, 1)
     text = json.dumps(out, indent=2)
-    if args.out:
-        args.out.write_text(text)
+    if out_path:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(text)
     t = out["totals"]
     print(
         f"kill points {t['kill_points']} (missed {t['missed_kills']}), incomplete {t['incomplete']}; "
@@ -353,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems[:5]:
         print(f"  problem at {p['phase']}/{p['marker']}#{p['occurrence']}: {p['problem']}")
     bad = t["tool_reexec_stored"] or t["rejudge_stored"] or t["incomplete"]
-    return 1 if bad else 0
+    if bad:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app()

@@ -4,22 +4,23 @@ The agent is a LangGraph ReAct graph (:func:`toolrm_agent.critic.build_agent_gra
 model node → :class:`~toolrm_agent.critic.ToolRMCritic` → ``ToolNode``) whose policy is
 the offline Qwen2.5-Coder-0.5B-Instruct served by llama.cpp (:data:`DEFAULT_POLICY`,
 greedy). Its tools are stubs that record each call and answer with a short JSON ack
-(:mod:`eval.agent_tasks`). Every task runs once per arm: without a critic, with the
+(:mod:`eval.tasks.runner`). Every task runs once per arm: without a critic, with the
 critic in ``retry`` mode (answers to a critique sampled at ``--retry-temperature``) and in
 ``best_of_n`` mode (``--n - 1`` more proposals sampled at ``--temperature``, the best-ranked
 kept). The demo prints, per task, the proposal, the critique, the revision, the executed
 calls and BFCL's verdict on them, then a summary table (accuracy with its Wilson 95%
 interval, policy and critic calls, tokens, retries and how many changed the call, seconds).
 
-The task set (:data:`DEMO_TASKS`) is fixed; see :data:`SELECTION_RULE` for how it was
-chosen. Several ``--judge`` options compare judges on the same tasks.
+The demo is a preset of the arm runner that ``toolrm eval selfcorrect`` uses
+(:mod:`eval.tasks.arms`: the same arms, runner and report builder); what is its own is the
+fixed task set, the default arms and policy, and the printout. The task set
+(:data:`DEMO_TASKS`) is fixed; see :data:`SELECTION_RULE` for how it was chosen. Several
+``--judge`` options compare judges on the same tasks. ``--out`` writes the JSON report.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -31,21 +32,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from eval.agent_tasks import (
-    SYSTEM_PROMPT,
-    AgentTask,
-    Arm,
-    TaskRun,
-    UsageMeter,
-    agent_arm,
-    lift_report,
-    load_policy,
-    load_tasks,
-    max_steps_for,
-    run_arms,
-    summarize,
-)
 from eval.options import DEFAULT_JUDGE as DEFAULT_CRITIC
+from eval.tasks.arms import arms_report, critic_arms, run_arms_live
+from eval.tasks.runner import AgentTask, TaskRun, load_policy, load_tasks
 
 __all__ = [
     "CATEGORIES",
@@ -85,7 +74,7 @@ DEFAULT_MODES: tuple[str, ...] = ("retry", "best_of_n")
 
 SECONDS_PER_RUN: dict[str, float] = {"llamacpp:default": 4.6, "llamacpp:qwen1.5b": 12.4}
 """Measured seconds per (task, arm) run on this 2-core machine, by policy spec, for the
-up-front estimate: the arms' seconds of ``toolrm demo --json`` reports divided by 60 runs
+up-front estimate: the arms' seconds of ``toolrm demo --out`` reports divided by 60 runs
 (``llamacpp:default``: 76.5 + 59.8 + 136.5 s with n=3; ``llamacpp:qwen1.5b``: 162.0 +
 102.0 + 480.8 s with n=4, on a busier machine)."""
 
@@ -99,8 +88,6 @@ def expected_time(policy: str, tasks: int, arms: int) -> str:
     return (f"{tasks} tasks × {arms} arms: about {minutes:.0f} min on 2 cores, model loading aside "
             f"(measured {per_run:.1f} s per task and arm; slower on a busy machine)")
 
-
-BASELINE = "baseline"
 
 app = typer.Typer(
     name="toolrm demo",
@@ -123,11 +110,6 @@ def demo_tasks(
         )
     tasks = [t for c in chosen for t in load_tasks(c, ids=DEMO_TASKS[c])]
     return tasks[:limit] if limit is not None else tasks
-
-
-def critic_arm_name(mode: str, judge: str, several: bool) -> str:
-    """``retry`` / ``best_of_n``, with ``[judge]`` when several judges are compared."""
-    return f"{mode}[{judge}]" if several else mode
 
 
 # ---------------------------------------------------------------------------- printing
@@ -268,29 +250,17 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run ``tasks`` without a critic and with a critic per (mode, judge); the report.
 
-    ``judges`` maps a judge spec (its name in the report) to a built judge; ``modes`` are
-    ``retry`` and/or ``best_of_n``. In best-of-N the critic ranks the policy's proposal
-    and ``n - 1`` samples of ``sampler`` (a sampling copy of the policy). ``retry_model``
-    (a sampling copy too) answers the critiques, so that a retry is not the rejected call
-    again. The report holds the task set, an entry per arm (mode, judge, summary), a
-    baseline-vs-arm comparison per critic arm (:func:`eval.agent_tasks.lift_report`) and
-    every run.
+    The demo's preset of the arm runner (:mod:`eval.tasks.arms`, as ``toolrm eval
+    selfcorrect`` uses it): :func:`~eval.tasks.arms.critic_arms` over ``judges`` (judge
+    spec → built judge) and ``modes``, run by :func:`~eval.tasks.arms.run_arms_live` with
+    each task's printout (:func:`print_task`) once all its arms ran, reported by
+    :func:`build_report`.
     """
-    from toolrm_agent.critic import ToolRMCritic
-
     console = console or Console(stderr=True)
-    meter = UsageMeter()  # one meter on the one policy; each run resets and reads it
-    arms: list[Arm] = [agent_arm(BASELINE, policy, meter=meter)]
-    arm_info: dict[str, tuple[str | None, str | None]] = {BASELINE: (None, None)}
-    for mode in modes:
-        for spec, judge in judges.items():
-            name = critic_arm_name(mode, spec, several=len(judges) > 1)
-            critic = ToolRMCritic(
-                judge, mode=mode, n=n, max_retries=max_retries, on_budget_exhausted="execute"
-            )
-            arms.append(agent_arm(name, policy, critic, sampler=sampler, retry_model=retry_model, meter=meter))
-            arm_info[name] = (mode, spec)
-
+    arms, arm_info = critic_arms(
+        policy, judges, modes=modes, max_retries=max_retries, n=n, sampler=sampler,
+        retry_model=retry_model,
+    )
     started = time.perf_counter()
     by_task: dict[str, list[TaskRun]] = {}
 
@@ -301,7 +271,8 @@ def run_demo(
         if on_run is not None:
             on_run(task, run)
 
-    runs = _run_with_progress(tasks, arms, max_retries, console, done, progress)
+    runs = run_arms_live(tasks, arms, max_retries=max_retries, console=console, on_run=done,
+                         progress=progress, label="demo")
     seconds = time.perf_counter() - started
     return build_report(
         tasks,
@@ -315,42 +286,6 @@ def run_demo(
     )
 
 
-def _run_with_progress(
-    tasks: Sequence[AgentTask],
-    arms: Sequence[Arm],
-    max_retries: int,
-    console: Console,
-    done: Callable[[AgentTask, TaskRun], None],
-    show: bool,
-) -> list[TaskRun]:
-    if not show:
-        return run_arms(tasks, arms, max_steps=max_steps_for(max_retries), on_run=done)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        total = len(tasks) * len(arms)
-        job = bar.add_task("demo", total=total)
-        order = [(t, a) for t in tasks for a in arms]
-        bar.update(job, description=f"{order[0][0].id} · {order[0][1].name}" if order else "demo")
-
-        def step(task: AgentTask, run: TaskRun) -> None:
-            done(task, run)
-            bar.advance(job)
-            index = int(bar.tasks[0].completed)
-            if index < len(order):
-                nxt_task, nxt_arm = order[index]
-                bar.update(job, description=f"{nxt_task.id} · {nxt_arm.name}")
-
-        return run_arms(tasks, arms, max_steps=max_steps_for(max_retries), on_run=step)
-
-
 def build_report(
     tasks: Sequence[AgentTask],
     runs: Sequence[TaskRun],
@@ -362,36 +297,19 @@ def build_report(
     n: int | None = None,
     retry_sampled: bool = False,
 ) -> dict[str, Any]:
-    """The demo's JSON report (see :func:`run_demo`); ``arm_info``: arm → (mode, judge)."""
-    comparisons = {
-        name: lift_report(runs, baseline=BASELINE, critic=name)
-        for name, (mode, _) in arm_info.items()
-        if mode is not None
-    }
-    return {
-        "policy": policy_name,
-        "decoding": "greedy proposals; best-of-N candidates and retries sampled"
+    """The demo's JSON report: :func:`eval.tasks.arms.arms_report` with the selection rule."""
+    return arms_report(
+        tasks,
+        runs,
+        arm_info,
+        policy=policy_name,
+        max_retries=max_retries,
+        seconds=seconds,
+        decoding="greedy proposals; best-of-N candidates and retries sampled"
         if retry_sampled else "greedy proposals; best-of-N candidates sampled",
-        "modes": sorted({m for m, _ in arm_info.values() if m is not None}),
-        "candidates": n,
-        "max_retries": max_retries,
-        "n_tasks": len(tasks),
-        "selection_rule": SELECTION_RULE,
-        "system_prompt": SYSTEM_PROMPT,
-        "tasks": [{"id": t.id, "category": t.category, "request": t.request} for t in tasks],
-        "arms": [
-            {"name": name, "mode": mode, "judge": judge, "summary": summarize(runs, name).model_dump()}
-            for name, (mode, judge) in arm_info.items()
-        ],
-        "comparisons": comparisons,
-        "runs": [r.model_dump(mode="json") for r in runs],
-        "seconds": round(seconds, 3),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-    }
+        candidates=n,
+        extra={"selection_rule": SELECTION_RULE},
+    )
 
 
 # ---------------------------------------------------------------------------- command
@@ -416,9 +334,15 @@ def main(
             "e.g. schema, gen:default, cascade:schema,gen:default). Repeat to compare judges.",
         ),
     ] = None,
-    json_out: Annotated[
+    out: Annotated[
         Path | None,
-        typer.Option("--json", help="Write the full report (every run) to this JSON file."),
+        typer.Option(
+            "--out",
+            help="Write the full report (every run) to this JSON file (--json, its old name, still works).",
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", hidden=True, help="Deprecated: use --out.")
     ] = None,
     policy: Annotated[
         str,
@@ -524,12 +448,11 @@ def main(
     )
     report["seconds"] = round(time.perf_counter() - started, 3)
     print_summary(console, report)
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(
-            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        console.print(f"wrote {json_out}")
+    out = out or json_out
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

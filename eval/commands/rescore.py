@@ -1,8 +1,8 @@
 """``toolrm eval rescore``: re-score recorded model outputs with BFCL's checker.
 
-For every model under every ``--results`` path (see :mod:`eval.results` for the layouts),
-each output is decoded in the model's style (:mod:`eval.decode`) and checked against the
-BFCL v4 possible answers (:mod:`eval.bfcl`). The report compares the re-scored accuracy
+For every model under every ``--results`` path (see :mod:`eval.bfcl.results` for the layouts),
+each output is decoded in the model's style (:mod:`eval.bfcl.decode`) and checked against the
+BFCL v4 possible answers (:mod:`eval.bfcl.questions`). The report compares the re-scored accuracy
 with the accuracy recorded with the outputs::
 
     {"models": {model: {category: {"n": .., "recorded": .., "rescored": ..}}},
@@ -29,7 +29,8 @@ from typing import Annotated, Any
 
 import typer
 
-from eval.bfcl import (
+from eval.bfcl.decode import decode, format_notes
+from eval.bfcl.questions import (
     BROKEN_ANSWERS,
     CATEGORIES,
     MULTI_TURN_CATEGORIES,
@@ -39,8 +40,7 @@ from eval.bfcl import (
     check,
     load_questions,
 )
-from eval.decode import decode, format_notes
-from eval.results import ModelResults, RecordedOutput, ResultsError, load_results
+from eval.bfcl.results import ModelResults, RecordedOutput, ResultsError, load_results
 
 #: Categories re-scored by default (``live_relevance`` can be asked for with --category).
 DEFAULT_CATEGORIES: tuple[str, ...] = CATEGORIES

@@ -30,8 +30,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from eval.bfcl import category_of
-from eval.decode import dominant_style
+from eval.bfcl.decode import dominant_style
+from eval.bfcl.questions import category_of
 
 __all__ = ["ModelResults", "RecordedOutput", "ResultsError", "load_results"]
 

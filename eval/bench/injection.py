@@ -2,7 +2,7 @@
 
 ::
 
-    python -m eval.bench_injection --out bench_injection.json [--judge SPEC ...] [--limit N]
+    toolrm bench injection --out bench_injection.json [--judge SPEC ...] [--limit N]
 
 Every case is a small tool-use situation (three scenarios, each with a correct and an
 incorrect proposal) in which one place holds an injection *payload*: the user's message,
@@ -445,7 +445,7 @@ def main(
             f"{spec}: {result['flips']} flips in {result['cases']} cases ({result['seconds']} s)",
             flush=True,
         )
-    report["command"] = "python -m eval.bench_injection " + " ".join(sys.argv[1:])
+    report["command"] = "toolrm " + " ".join(sys.argv[1:])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 

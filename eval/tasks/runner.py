@@ -239,7 +239,7 @@ def load_tasks(
 ) -> list[AgentTask]:
     """Tasks of one BFCL category: the given ids (in that order) or the first ``limit``
     ids in BFCL's order (all when ``limit`` is None)."""
-    from eval.bfcl import load_questions
+    from eval.bfcl.questions import load_questions
 
     questions = load_questions(category)
     if ids is not None:
@@ -502,7 +502,7 @@ def run_task(
     """
     from langgraph.errors import GraphRecursionError
 
-    from eval.bfcl import check
+    from eval.bfcl.questions import check
 
     toolbox = task.toolbox()
     reader = _Reader(toolbox, model_node=model_node, tools_node=tools_node)

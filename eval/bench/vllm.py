@@ -3,9 +3,9 @@
 ::
 
     # a server you started yourself
-    .venv/bin/python eval/bench_vllm.py --base-url http://127.0.0.1:8000/v1 --out out/vllm.json
+    .venv/bin/toolrm bench vllm --base-url http://127.0.0.1:8000/v1 --out out/vllm.json
     # or let the script start one from .venv-vllm on the offline Qwen model (times startup)
-    .venv/bin/python eval/bench_vllm.py --start --parser hermes --out out/vllm-hermes.json
+    .venv/bin/toolrm bench vllm --start --parser hermes --out out/vllm-hermes.json
 
 Measures
     * ``startup_s``: process start to ``/v1/models`` answering (``--start`` only);
@@ -96,6 +96,10 @@ QUESTIONS: list[tuple[str, str]] = [
 THROUGHPUT_PROMPT = "Write a Python function that checks whether a string is a palindrome."
 
 
+app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None)
+
+
+@app.command()
 def main(
     out: Annotated[Path, typer.Option(help="Where to write the JSON report.")],
     base_url: Annotated[
@@ -285,4 +289,4 @@ def _print(report: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    app()

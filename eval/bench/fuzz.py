@@ -2,7 +2,7 @@
 
 ::
 
-    python -m eval.bench_fuzz --examples 100000 --out bench_fuzz.json [--seed 0]
+    toolrm bench fuzz --examples 100000 --out bench_fuzz.json [--seed 0]
 
 Each *target* is a function that must never raise on any input (the parsers turn what
 they cannot read into a :class:`~toolrm_agent.calls.ParseFailure` or ``None``; the
@@ -422,7 +422,7 @@ def main(
     report["inputs"] = sum(r["inputs"] for r in report["targets"].values())
     report["crashes"] = sum(r["crashes"] for r in report["targets"].values())
     report["seconds"] = round(time.perf_counter() - start, 2)
-    report["command"] = "python -m eval.bench_fuzz " + " ".join(sys.argv[1:])
+    report["command"] = "toolrm " + " ".join(sys.argv[1:])
     print(f"total: {report['inputs']} inputs, {report['crashes']} crashes, {report['seconds']} s")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -5,7 +5,7 @@ and ``bfcl_eval/data/possible_answer/...``), so nothing here reads the network o
 
 - :func:`load_questions` / :func:`load_answers`: one category at a time, cached.
 - :func:`check`: BFCL's own AST checker (``ast_checker``; imported behind a stub of BFCL's
-  model registry, see :mod:`eval._bfcl_stub`), the irrelevance rule of the v4 runner
+  model registry, see :mod:`eval.bfcl.stub`), the irrelevance rule of the v4 runner
   (correct iff no call), and BFCL's multi-turn checker, which executes the calls against
   BFCL's simulated APIs (file system, trading bot, ...) and compares the state reached
   with the one the ground truth reaches.
@@ -323,7 +323,7 @@ def check_decoded(
         if answer is None:
             raise ValueError(f"no possible answer for {question.id!r} in {category!r}")
 
-    from eval._bfcl_stub import ast_checker_module
+    from eval.bfcl.stub import ast_checker_module
 
     checker = ast_checker_module()
     try:
@@ -357,7 +357,7 @@ def check(
 
     ``calls`` is a :class:`Proposal`, a list of :class:`ToolCall`, or BFCL's decoded
     format ``[{name: {arg: value}}]``. Function names are compared exactly: decode FC
-    outputs with :func:`eval.decode.decode` (which maps ``a_b`` back to ``a.b``).
+    outputs with :func:`eval.bfcl.decode.decode` (which maps ``a_b`` back to ``a.b``).
 
     - AST categories: a proposal holding a call that could not be parsed is invalid
       (``ast_decoder:decoder_failed``, as when BFCL cannot decode an output); otherwise
@@ -451,7 +451,7 @@ def _check_multi_turn(question: BfclQuestion, calls: Any, *, answer: Any) -> Che
         decoded = [_steps(turn) for turn in calls]
     except (ValueError, SyntaxError) as exc:
         return CheckResult(valid=False, error_type="multi_turn:decoder_failed", errors=[str(exc)])
-    from eval._bfcl_stub import multi_turn_modules
+    from eval.bfcl.stub import multi_turn_modules
 
     checker, utils = multi_turn_modules()
     # BFCL keeps simulator instances in its module globals, keyed by model name and id:
