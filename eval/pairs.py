@@ -1,8 +1,14 @@
 """TRBench-style preference pairs from recorded BFCL outputs: ground truth vs a failing answer.
 
+The room between the BFCL data (:mod:`eval.bfcl`) and the commands that judge recorded
+outputs: :func:`grade_outputs` grades every model's output per question (the pools
+``toolrm eval bon`` draws its best-of-N candidates from), the pairs below are what
+``toolrm eval trbench`` judges, and :func:`is_pairwise` says how a judge compares two
+proposals (both commands judge that way).
+
 For each BFCL question answered in the recorded results:
 
-* **chosen** is BFCL's ground truth (:func:`eval.bfcl.ground_truth_proposal`), kept only
+* **chosen** is BFCL's ground truth (:func:`eval.bfcl.questions.ground_truth_proposal`), kept only
   when BFCL's own checker accepts it (the question is skipped otherwise and counted in
   :attr:`PairStats.skipped_ground_truth`). For irrelevance categories the chosen answer
   is no call at all: an empty proposal with a short text reply (:data:`NO_CALL_REPLY`).

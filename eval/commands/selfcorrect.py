@@ -144,10 +144,11 @@ def run_selfcorrect(
     on_run: Callable[[AgentTask, TaskRun], None] | None = None,
     console: Any = None,
     progress: bool = False,
+    label: str = "selfcorrect",
 ) -> list[TaskRun]:
     """Both arms on every task (the shared runner, :func:`eval.tasks.arms.run_arms_live`)."""
     return run_arms_live(tasks, arms, max_retries=max_retries, console=console, on_run=on_run,
-                         progress=progress, label="selfcorrect", transient=False)
+                         progress=progress, label=label, transient=False)
 
 
 def command(
@@ -230,7 +231,8 @@ def command(
         )
     arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler)  # type: ignore[arg-type]
 
-    runs = run_selfcorrect(tasks, arms, max_retries=max_retries, console=console, progress=True)
+    runs = run_selfcorrect(tasks, arms, max_retries=max_retries, console=console, progress=True,
+                           label=f"selfcorrect {category}")
     report = selfcorrect_report(
         runs,
         policy=policy,

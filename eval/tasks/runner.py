@@ -177,7 +177,7 @@ class AgentTask:
     """One BFCL question as the agent sees it."""
 
     question: Any
-    """The :class:`eval.bfcl.BfclQuestion`."""
+    """The :class:`eval.bfcl.questions.BfclQuestion`."""
     messages: tuple[BaseMessage, ...]
     answer: Any = None
     """BFCL's possible answer; ``None``: looked up in ``bfcl_eval`` by id when checking."""
