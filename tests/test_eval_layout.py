@@ -82,3 +82,20 @@ def test_demo_takes_out_and_still_reads_the_old_json_flag() -> None:
         result = CliRunner().invoke(demo.app, [flag, "x.json", "--judge", "nonsense:x", "--limit", "1"])
         assert result.exit_code != 0 and "no such option" not in result.output.lower()
         assert "judge" in result.output.lower()
+
+
+def test_the_arm_runner_with_its_progress_bar_gives_the_same_runs() -> None:
+    """Demo and selfcorrect show a bar: the bar's path runs the same arms."""
+    from rich.console import Console
+
+    from eval.commands import selfcorrect
+    from tests.test_selfcorrect import policy, tasks
+    from toolrm_agent.judges.schema import SchemaJudge
+
+    console = Console(record=True, width=160, force_terminal=True)
+    arms = selfcorrect.build_arms(policy(), SchemaJudge(), max_retries=2)
+    runs = selfcorrect.run_selfcorrect(tasks(2), arms, max_retries=2, console=console, progress=True)
+    assert [(r.id, r.arm) for r in runs] == [
+        (f"simple_python_800{i}", arm) for i in (1, 2) for arm in ("baseline", "critic")
+    ]
+    assert [r.valid for r in runs] == [False, True, True, True]
