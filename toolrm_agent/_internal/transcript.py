@@ -49,7 +49,7 @@ def repair_proposal(ai: AIMessage, earlier: Sequence[BaseMessage] = ()) -> AIMes
             if kind == "call" and isinstance(name, str) and name.strip() and name != name.strip():
                 item["name"] = name.strip()
                 changed = True
-            seen.add(item["id"])
+            seen.add(str(item["id"]))
             target.append(item)
     if not changed:
         return ai
@@ -62,8 +62,9 @@ def used_call_ids(messages: Sequence[BaseMessage]) -> set[str]:
     for message in messages:
         if isinstance(message, AIMessage):
             for call in [*message.tool_calls, *message.invalid_tool_calls]:
-                if isinstance(call.get("id"), str):
-                    ids.add(call["id"])
+                call_id = call.get("id")
+                if isinstance(call_id, str):
+                    ids.add(call_id)
     return ids
 
 

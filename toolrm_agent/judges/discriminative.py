@@ -91,7 +91,8 @@ def format_for_reward(context: JudgeContext, proposal: Proposal, tokenizer: Any 
     """
     messages = reward_messages(context, proposal)
     if tokenizer is not None and getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
+        text: str = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
+        return text
     return "\n\n".join(f"### {m['role']}\n{m['content']}" for m in messages) + "\n"
 
 

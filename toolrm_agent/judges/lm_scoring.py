@@ -151,9 +151,10 @@ class LMScorer:
             gone = set(droppable[:drop_turns])
             turns = [t for i, t in enumerate(turns) if i not in gone]
         tools = [spec.to_openai() for spec in context.tools] or None
-        return tok.apply_chat_template(
+        text: str = tok.apply_chat_template(
             chat_messages(turns), tools=tools, tokenize=False, add_generation_prompt=True
         )
+        return text
 
     def prefix_ids(self, context: JudgeContext) -> list[int]:
         tok = self.tokenizer

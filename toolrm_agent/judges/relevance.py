@@ -139,7 +139,7 @@ def relevance_features(
         return [(0.0, 0.0, 0.0, 0.0, 0.0) for _ in proposals]
     index = spec_index(context.tools)
     best = max(sims.values())
-    out = []
+    out: list[tuple[float, ...]] = []
     for p in proposals:
         called = [sims.get(index[c.name].name, 0.0) if c.name in index else 0.0 for c in p.calls]
         if not called:

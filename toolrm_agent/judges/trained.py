@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,7 +53,7 @@ from toolrm_agent.verdicts import (
 
 MANIFEST = "critic.json"
 HEAD = "head.npz"
-KIND = "toolrm-trained-critic"
+KIND: Final = "toolrm-trained-critic"
 
 LM_STAT_NAMES: tuple[str, ...] = ("lm_mean_logprob", "lm_min_logprob", "lm_sum_logprob", "lm_tokens")
 
