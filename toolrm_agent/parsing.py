@@ -24,17 +24,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from toolrm_agent._internal import pycalls
+from toolrm_agent._internal.pycalls import (  # noqa: F401 - public constants kept here
+    MAX_ARITHMETIC_BITS,
+    MAX_NAME_IN_REASON,
+    BareNames,
+    Positional,
+    PythonSyntax,
+)
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, _canonical_value, new_call_id
 
 MAX_LIST_DEPTH = 4
 """Lists (and ``{"tool_calls": [...]}`` wrappers) nested deeper than this hold no calls."""
-
-MAX_ARITHMETIC_BITS = 3000
-"""A BFCL argument computed from arithmetic (``3 * 10**8``) that grows past this many bits
-(about 900 digits) is kept as its source text: Python cannot even print much larger ones."""
-
-MAX_NAME_IN_REASON = 200
-"""Source text quoted in a failure reason is cut to this many characters."""
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -427,134 +428,37 @@ def parse_bfcl_fc(items: Any) -> Proposal:
     return _split(out)
 
 
-_ARITHMETIC: dict[type[ast.operator], Any] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.FloorDiv: lambda a, b: a // b,
-    ast.Mod: lambda a, b: a % b,
-    ast.Pow: lambda a, b: a**b,
-}
-
-
-def _plain(value: Any) -> Any:
-    """A Python literal as JSON-able data: tuples and sets → lists, bytes → text."""
-    if isinstance(value, dict):
-        return {
-            k if isinstance(k, str | int | float | bool) or k is None else str(k): _plain(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((_plain(v) for v in value), key=repr)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, complex) or value is Ellipsis:
-        return str(value)
-    return value
-
-
-def _arithmetic(node: ast.BinOp) -> Any:
-    """``3 * 10**8`` → 300000000 (numbers only, small exponents); else ``None``."""
-    left, right = _ast_value(node.left), _ast_value(node.right)
-    op = _ARITHMETIC.get(type(node.op))
-    numeric = (int, float)
-    if (
-        op is None
-        or not isinstance(left, numeric)
-        or not isinstance(right, numeric)
-        or isinstance(left, bool)
-        or isinstance(right, bool)
-        or (isinstance(node.op, ast.Pow) and abs(right) > 64)
-    ):
-        return None
-    try:
-        value = op(left, right)
-    except (ArithmeticError, ValueError):
-        return None
-    if isinstance(value, complex):  # (-8) ** 0.5
-        return None
-    if isinstance(value, int) and value.bit_length() > MAX_ARITHMETIC_BITS:
-        return None
-    return value
-
-
-def _ast_value(node: ast.expr) -> Any:
-    try:
-        return _plain(ast.literal_eval(node))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        pass
-    if isinstance(node, ast.Name):  # BFCL: a bare name stands for its string
-        return node.id
-    if isinstance(node, ast.List | ast.Tuple | ast.Set):
-        return [_ast_value(e) for e in node.elts]
-    if isinstance(node, ast.Dict):
-        return {
-            _ast_key(k): _ast_value(v) for k, v in zip(node.keys, node.values, strict=True)
-        }
-    if isinstance(node, ast.BinOp):
-        value = _arithmetic(node)
-        if value is not None:
-            return value
-    return _unparse(node)
-
-
-def _ast_key(node: ast.expr | None) -> Any:
-    """A dict key: its literal when hashable and JSON-like, else its source text."""
-    if node is None:  # {**other}
-        return "**"
-    key = _ast_value(node)
-    return key if key is None or isinstance(key, str | int | float | bool) else _unparse(node)
-
-
-def _unparse(node: ast.AST) -> str:
-    """``ast.unparse`` that never raises (a node nested past the recursion limit)."""
-    try:
-        return ast.unparse(node)
-    except (RecursionError, ValueError):
-        return f"<{type(node).__name__} nested too deeply>"
-
-
-def _dotted_name(node: ast.expr) -> str | None:
-    """``f`` or ``a.b.c`` → the name; anything else (``f(x)(y)``, ``a[0]``) → None."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted_name(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
-def _ast_calls(node: ast.expr, raw: str) -> list[ToolCall | ParseFailure]:
+def _ast_calls(
+    node: ast.expr, raw: str, syntax: PythonSyntax = pycalls.DEFAULT
+) -> list[ToolCall | ParseFailure]:
     if isinstance(node, (ast.List, ast.Tuple)):
         out: list[ToolCall | ParseFailure] = []
         for elt in node.elts:
-            out.extend(_ast_calls(elt, _unparse(elt)))
+            out.extend(_ast_calls(elt, pycalls.unparse(elt), syntax))
         return out
     if not isinstance(node, ast.Call):
         return [ParseFailure(raw=raw, reason="expected a function call like f(a=1)")]
-    name = _dotted_name(node.func)
-    if name is None:
-        func = _unparse(node.func)[:MAX_NAME_IN_REASON]
-        return [ParseFailure(raw=raw, reason=f"not a function name: {func!r}")]
-    if node.args:
-        return [
-            ParseFailure(
-                name=name, raw=raw, reason="positional arguments; calls must use keyword arguments"
-            )
-        ]
-    args: dict[str, Any] = {}
-    for kw in node.keywords:
-        if kw.arg is None:
-            return [ParseFailure(name=name, raw=raw, reason="**kwargs expansion is not a call")]
-        args[kw.arg] = _ast_value(kw.value)
+    try:
+        name, args = pycalls.read_call(node, syntax)
+    except pycalls.Unreadable as exc:
+        return [ParseFailure(name=exc.name, raw=raw, reason=str(exc))]
     return [ToolCall(name=name, arguments=args)]
 
 
-def parse_bfcl_string(text: str) -> Proposal:
-    """A BFCL prompting answer such as ``[f(a=1), g(b='x')]`` (brackets optional)."""
+def parse_bfcl_string(
+    text: str, *, bare_names: BareNames = "string", positional: Positional = "reject"
+) -> Proposal:
+    """A BFCL prompting answer such as ``[f(a=1), g(b='x')]`` (brackets optional).
+
+    ``bare_names``: a bare name as a value (``angle=theta``) is read as its ``"string"``
+    (the default, as BFCL v4 does) or as a ``"variable"``, which makes that call a
+    failure. ``positional``: positional arguments make a call a failure (``"reject"``,
+    the default), are dropped (``"ignore"``, as BFCL's ``ast_parse``) or are kept as a
+    list under the ``"*args"`` key (``"keep"``). Values are read as JSON data (tuples and
+    sets become lists; an expression that is not a literal is kept as its source text);
+    see :class:`toolrm_agent._internal.pycalls.PythonSyntax`.
+    """
+    syntax = PythonSyntax(bare_names=bare_names, positional=positional)
     body = _strip_fence(text or "").strip().strip("`").strip()
     if body.startswith("[") is False:
         body = f"[{body}]"
@@ -567,7 +471,7 @@ def parse_bfcl_string(text: str) -> Proposal:
             content=text,
         )
     try:
-        items = _ast_calls(tree.body, text)
+        items = _ast_calls(tree.body, text, syntax)
     except RecursionError:  # a chain like 1+1+...+1 parses, but is too deep to walk
         items = [ParseFailure(raw=text, reason="not a Python call list: nested too deeply")]
     return _split(items, text)
@@ -590,26 +494,33 @@ def to_bfcl_fc(proposal: Proposal) -> list[dict[str, str]]:
 # ------------------------------------------------------------------------- any text
 
 
-def parse_text(text: str) -> Proposal:
+def parse_text(
+    text: str, *, bare_names: BareNames = "string", positional: Positional = "reject"
+) -> Proposal:
     """Calls written as text, in whatever style: Hermes, JSON (fenced or bare), BFCL.
 
     Returns an empty proposal (no calls, no failures) when the text holds no attempt at
-    a call, e.g. a plain answer to the user.
+    a call, e.g. a plain answer to the user. ``bare_names`` and ``positional`` say how
+    Python call syntax is read (see :func:`parse_bfcl_string`).
     """
     text = text or ""
     if "<tool_call>" in text:
         return parse_hermes(text)
+
+    def python(body: str) -> Proposal:
+        return parse_bfcl_string(body, bare_names=bare_names, positional=positional)
+
     stripped = _CALL_PREFIX.sub("", _strip_fence(text), count=1)
     if _PY_CALL_LIST.match(stripped):  # [f(a=1), ...]: Python, not JSON
-        return parse_bfcl_string(stripped).override(content=text)
+        return python(stripped).override(content=text)
     if stripped[:1] in "{[" and stripped:
         parsed = parse_json_calls(stripped)
         if parsed.calls or not stripped.startswith("["):
             return parsed.override(content=text)
-        bfcl = parse_bfcl_string(stripped)
+        bfcl = python(stripped)
         return (bfcl if bfcl.calls else parsed).override(content=text)
     if re.match(r"^[A-Za-z_][\w.]*\(.*\)\s*$", stripped, re.DOTALL):
-        return parse_bfcl_string(stripped).override(content=text)
+        return python(stripped).override(content=text)
     return Proposal(content=text)
 
 
