@@ -67,6 +67,7 @@ from toolrm_agent._internal.pycalls import POSITIONAL_KEY as _POSITIONAL
 from toolrm_agent._internal.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.parsing import hermes_blocks, parse_bfcl_fc, parse_json_calls
+from toolrm_agent.prompts import strip_thinking
 
 __all__ = [
     "DECLINE_NAMES",
@@ -94,7 +95,6 @@ QUOTED_HABIT = 0.2
 
 # --------------------------------------------------------------------------- cleaning
 
-_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
 # End-of-turn markers a model may leave at the end of its answer. A special token at the
 # *start* (``<|im_start|>{...}``) means the model broke its chat template: left alone,
 # such an output reads as no call, as it did on the leaderboard.
@@ -107,9 +107,9 @@ _ESCAPED_UNDERSCORE = re.compile(r"\\_")
 
 def clean_text(text: str) -> str:
     """Drop reasoning traces and trailing end-of-turn tokens; unescape ``\\_``."""
-    text = _THINK.sub("", text)
-    if "</think>" in text:  # a trace whose opening tag was in the prompt
-        text = text.rsplit("</think>", 1)[1]
+    # a trace whose opening tag was in the prompt leaves a lone closing tag: the answer
+    # follows the last one; an unclosed trace is kept (the calls may be inside)
+    text = strip_thinking(text, unclosed="keep", lone_close="last", sep="")
     text = _TRAILING_SPECIAL.sub("", text)
     text = _ESCAPED_UNDERSCORE.sub("_", text)
     return text.strip()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from toolrm_agent._internal import pycalls
@@ -231,6 +231,14 @@ def to_langchain_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
     ]
 
 
+def to_langchain_invalid_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
+    """LangChain ``InvalidToolCall`` dicts for the failures (the raw text as ``args``)."""
+    return [
+        {"name": f.name, "args": f.raw, "id": f.id, "error": f.reason, "type": "invalid_tool_call"}
+        for f in proposal.failures
+    ]
+
+
 def to_langchain_message(proposal: Proposal, *, message_id: str | None = None) -> Any:
     """An ``AIMessage`` carrying the proposal (failures as ``invalid_tool_calls``)."""
     from langchain_core.messages import AIMessage
@@ -241,10 +249,7 @@ def to_langchain_message(proposal: Proposal, *, message_id: str | None = None) -
     return AIMessage(
         content=proposal.content,
         tool_calls=to_langchain_tool_calls(proposal),
-        invalid_tool_calls=[
-            {"name": f.name, "args": f.raw, "id": f.id, "error": f.reason, "type": "invalid_tool_call"}
-            for f in proposal.failures
-        ],
+        invalid_tool_calls=to_langchain_invalid_tool_calls(proposal),
         **kwargs,
     )
 
@@ -396,6 +401,57 @@ def _json_calls(body: str) -> list[ToolCall | ParseFailure]:
         while pos < len(body) and body[pos] in " \t\r\n,;":
             pos += 1
     return out
+
+
+_ANY_JSON_START = re.compile(r"[\[{]")
+
+
+def json_spans(
+    text: str, *, starts: re.Pattern[str] | None = None, skip_decoded: bool = True
+) -> Iterator[tuple[int, int, Any]]:
+    """``(start, end, value)`` of the JSON values embedded in ``text`` (prose around them).
+
+    A value is tried at every match of ``starts`` (default: every ``{`` and ``[``), found
+    with one regex scan. After a value is decoded the scan goes on after it
+    (``skip_decoded``, the default) or at the next start inside it. Text that is not JSON,
+    or JSON nested past the recursion limit, is passed over.
+    """
+    starts = starts or _ANY_JSON_START
+    pos = 0
+    while (match := starts.search(text, pos)) is not None:
+        start = match.start()
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+            pos = start + 1
+            continue
+        yield start, end, value
+        pos = end if skip_decoded else start + 1
+
+
+def looks_like_call(value: Any) -> bool:
+    """True for decoded JSON shaped like a call (or a non-empty list of them): an object
+    with a string ``name`` and ``arguments`` (or ``parameters``), an OpenAI
+    ``{"function": {"name": ...}}`` object, or xLAM's ``{"tool_calls": [...]}``."""
+    if isinstance(value, list):
+        return bool(value) and all(looks_like_call(item) for item in value)
+    if not isinstance(value, dict):
+        return False
+    if isinstance(value.get("tool_calls"), list):
+        return looks_like_call(value["tool_calls"])
+    function = value.get("function")
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        return True
+    return isinstance(value.get("name"), str) and ("arguments" in value or "parameters" in value)
+
+
+def embedded_json_calls(text: str) -> tuple[Proposal, tuple[int, int]] | None:
+    """The first JSON value inside prose that reads as calls, and its span; else None."""
+    for start, end, _ in json_spans(text, skip_decoded=False):
+        parsed = parse_json_calls(text[start:end])
+        if parsed.calls:
+            return parsed, (start, end)
+    return None
 
 
 def parse_json_calls(text: str) -> Proposal:

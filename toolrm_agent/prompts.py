@@ -614,33 +614,46 @@ MAX_ANSWER_CHARS = 20_000
 and a megabyte of text must not cost more than this much parsing."""
 
 
-def strip_thinking(text: str) -> str:
+def strip_thinking(
+    text: str,
+    *,
+    unclosed: Literal["drop", "keep"] = "drop",
+    lone_close: Literal["first", "last", "keep"] = "first",
+    sep: str = " ",
+) -> str:
     """The answer part of a completion: reasoning blocks removed.
 
-    Removes every ``<think>...</think>`` block (an unclosed one runs to the end), and
-    everything before a lone closing ``</think>`` (a chat template that opens the think
-    block in the prompt leaves only the closing tag in the completion). One pass over the
-    tags: linear in the length of ``text``, however the tags repeat.
+    Removes every ``<think>...</think>`` block (``<thinking>`` too, any case), leaving
+    ``sep`` in its place. ``unclosed``: an opening tag that is never closed runs to the end
+    of the text (``"drop"``, the default: a truncated trace) or stays as text (``"keep"``).
+    ``lone_close``: a closing tag that closes no block cuts off everything before it when
+    it is the first tag (``"first"``, the default: a chat template that opens the think
+    block in the prompt leaves only the closing tag in the completion), wherever it is
+    (``"last"``: the answer follows the last such tag), or never (``"keep"``). One pass
+    over the tags: linear in the length of ``text``, however the tags repeat.
     """
     out: list[str] = []
-    depth_open = False
+    open_at: int | None = None
     pos = 0
     first = True
     for m in _THINK_TAG.finditer(text):
         closing = bool(m.group(1))
-        if first and closing and not depth_open:
-            pos = m.end()  # a lone closing tag: everything before it was reasoning
-            out.clear()
-        elif not closing and not depth_open:
+        if closing and open_at is None:
+            if lone_close == "last" or (first and lone_close == "first"):
+                pos = m.end()  # a lone closing tag: everything before it was reasoning
+                out.clear()
+        elif not closing and open_at is None:
             out.append(text[pos : m.start()])
-            depth_open = True
-        elif closing and depth_open:
-            out.append(" ")
+            open_at = m.start()
+        elif closing:
+            out.append(sep)
             pos = m.end()
-            depth_open = False
+            open_at = None
         first = False
-    if not depth_open:
+    if open_at is None:
         out.append(text[pos:])
+    elif unclosed == "keep":
+        out.append(text[open_at:])
     return "".join(out)
 
 

@@ -28,6 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs, set_config_context
 from langgraph.constants import TAG_NOSTREAM
 
+from toolrm_agent._internal.deadline import run_with_deadline
 from toolrm_agent.errors import JudgeError
 from toolrm_agent.verdicts import TokenUsage
 
@@ -178,7 +179,7 @@ class JudgeCaller:
                 if self.timeout_s is None:
                     result = ctx.run(fn, *args)
                 else:
-                    result = _run_with_deadline(ctx.copy(), fn, args, self.timeout_s)
+                    result = run_with_deadline(fn, *args, timeout_s=self.timeout_s, ctx=ctx.copy())
         except BaseException as exc:
             self._failed(exc)
             raise
@@ -231,26 +232,3 @@ class JudgeCaller:
             self.errors.extend(pm.errors)
         if isinstance(exc, Exception):
             self.errors.append(f"{type(exc).__name__}: {exc}"[:500])
-
-
-def _run_with_deadline(ctx: Context, fn: Callable[..., T], args: tuple[Any, ...], timeout_s: float) -> T:
-    """Run ``fn(*args)`` in ``ctx`` on a daemon thread; raise ``TimeoutError`` after
-    ``timeout_s``. A call past its deadline keeps running (threads cannot be killed) but
-    its answer is dropped, and it never holds up interpreter exit."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box["result"] = ctx.run(fn, *args)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name="toolrm-judge", daemon=True).start()
-    if not done.wait(timeout_s):
-        raise TimeoutError(f"judge call timed out after {timeout_s:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["result"]

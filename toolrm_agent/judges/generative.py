@@ -65,13 +65,10 @@ Ranking (``rank_strategy``)
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import os
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -85,6 +82,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from toolrm_agent._internal.deadline import run_with_deadline
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import (
@@ -483,7 +481,7 @@ class GenerativeJudge(BaseJudge):
             return self.model.invoke(prompt, config=self.call_config, **kwargs)
 
         try:
-            reply = call() if self.timeout_s is None else _call_with_timeout(call, self.timeout_s)
+            reply = call() if self.timeout_s is None else run_with_deadline(call, timeout_s=self.timeout_s, thread_name="toolrm-judge-call")
         except Exception as exc:  # noqa: BLE001 - any backend failure is retried, then the policy decides
             out.errors.append(f"attempt {out.attempts}: {_describe(exc, self.timeout_s)}")
             raise _BackendFailure(exc) from exc
@@ -765,27 +763,6 @@ def _describe(exc: BaseException, timeout_s: float | None) -> str:
     if isinstance(exc, TimeoutError):
         return f"timed out after {timeout_s} s"
     return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def _call_with_timeout(fn: Callable[[], T], timeout_s: float) -> T:
-    """Run ``fn`` in a daemon thread (same contextvars) and wait at most ``timeout_s``.
-
-    A daemon thread, not a pool: a backend that hangs forever must not keep the
-    interpreter from exiting, nor use up a pool's workers.
-    """
-    future: Future[T] = Future()
-    ctx = contextvars.copy_context()
-
-    def target() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(ctx.run(fn))
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            future.set_exception(exc)
-
-    threading.Thread(target=target, name="toolrm-judge-call", daemon=True).start()
-    return future.result(timeout=timeout_s)
 
 
 def _unwrap(model: Any) -> tuple[Any, list[dict[str, Any]]]:

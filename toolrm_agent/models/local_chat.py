@@ -50,9 +50,14 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field
 
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
-from toolrm_agent.parsing import message_text, parse_json_calls, parse_text
+from toolrm_agent.parsing import (
+    embedded_json_calls,
+    message_text,
+    parse_text,
+    to_langchain_invalid_tool_calls,
+    to_langchain_tool_calls,
+)
 from toolrm_agent.specs import to_specs
 
 __all__ = [
@@ -183,20 +188,6 @@ _HERMES_BLOCK = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
 _FENCE_BLOCK = re.compile(r"```[\w-]*\s*.*?```", re.DOTALL)
 
 
-def _embedded_json(text: str) -> tuple[Proposal, tuple[int, int]] | None:
-    """The first JSON object or list inside prose that reads as calls, and its span."""
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"[\[{]", text):
-        try:
-            _, end = decoder.raw_decode(text, match.start())
-        except json.JSONDecodeError:
-            continue
-        parsed = parse_json_calls(text[match.start() : end])
-        if parsed.calls:
-            return parsed, (match.start(), end)
-    return None
-
-
 def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
     """The ``AIMessage`` for one generated text: calls parsed out, the rest as content.
 
@@ -218,7 +209,7 @@ def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
     proposal = parse_text(body)
     content = body
     if proposal.is_empty:
-        embedded = _embedded_json(body)
+        embedded = embedded_json_calls(body)
         if embedded is not None:
             proposal, (start, end) = embedded
             content = (body[:start] + body[end:]).strip()
@@ -230,24 +221,10 @@ def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
         content = ""  # the whole text was the call(s)
     return AIMessage(
         content=content,
-        tool_calls=[_lc_call(c) for c in proposal.calls],
-        invalid_tool_calls=[_lc_invalid(f) for f in proposal.failures],
+        tool_calls=to_langchain_tool_calls(proposal),
+        invalid_tool_calls=to_langchain_invalid_tool_calls(proposal),
         additional_kwargs=additional,
     )
-
-
-def _lc_call(call: ToolCall) -> dict[str, Any]:
-    return {"name": call.name, "args": dict(call.arguments), "id": call.id, "type": "tool_call"}
-
-
-def _lc_invalid(failure: ParseFailure) -> dict[str, Any]:
-    return {
-        "name": failure.name,
-        "args": failure.raw,
-        "id": failure.id,
-        "error": failure.reason,
-        "type": "invalid_tool_call",
-    }
 
 
 # ------------------------------------------------------------------------- the model
