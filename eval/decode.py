@@ -59,14 +59,19 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from toolrm_agent._internal.pycalls import POSITIONAL_KEY as _POSITIONAL
 from toolrm_agent._internal.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.parsing import hermes_blocks, parse_bfcl_fc, parse_json_calls
+from toolrm_agent.parsing import (
+    hermes_blocks,
+    parse_bfcl_fc,
+    parse_json_calls,
+    proposal_from_items,
+)
 from toolrm_agent.prompts import strip_thinking
 
 __all__ = [
@@ -175,7 +180,7 @@ def _parse_python(
                 items.append(ToolCall(name=name, arguments=args))
             except (Unreadable, RecursionError, TypeError) as exc:
                 items.append(ParseFailure(raw=ast.unparse(call), reason=str(exc)))
-        return _proposal(items, text)
+        return proposal_from_items(items, text)
     return None
 
 
@@ -196,12 +201,13 @@ def _quoted_calls(body: ast.expr, syntax: PythonSyntax) -> Proposal | None:
             continue
         items.extend(parsed.calls)
         items.extend(parsed.failures)
-    return _proposal(items, "")
+    return proposal_from_items(items, "")
 
 
-def _split_top_level(text: str, sep: str) -> list[str]:
-    """Split on ``sep`` outside brackets and string literals."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
+def _outside_strings(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """``(index, character)`` of ``text[start:]`` outside string literals (quotes and
+    backslash escapes respected; the quote characters themselves are not yielded)."""
+    quote, i = "", start
     while i < len(text):
         ch = text[i]
         if quote:
@@ -211,14 +217,22 @@ def _split_top_level(text: str, sep: str) -> list[str]:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif ch in "([{":
+        else:
+            yield i, ch
+        i += 1
+
+
+def _split_top_level(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` outside brackets and string literals."""
+    parts, depth, start = [], 0, 0
+    for i, ch in _outside_strings(text):
+        if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
         elif ch == sep and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-        i += 1
     parts.append(text[start:])
     return parts
 
@@ -227,25 +241,14 @@ def _balanced(text: str, start: int) -> int | None:
     """Index just past the bracket group opening at ``text[start]`` (strings respected)."""
     pairs = {"(": ")", "[": "]", "{": "}"}
     stack: list[str] = []
-    quote = ""
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in pairs:
+    for i, ch in _outside_strings(text, start):
+        if ch in pairs:
             stack.append(pairs[ch])
         elif ch in ")]}":
             if not stack or stack.pop() != ch:
                 return None
             if not stack:
                 return i + 1
-        i += 1
     return None
 
 
@@ -368,7 +371,7 @@ def _parse_hermes(text: str, syntax: PythonSyntax = _STRICT) -> Proposal:
             continue
         items.extend(parsed.calls)
         items.extend(parsed.failures)
-    return _proposal(items, text)
+    return proposal_from_items(items, text)
 
 
 def _parse_tagged(text: str, syntax: PythonSyntax = _STRICT) -> Proposal:
@@ -391,7 +394,7 @@ def _parse_tagged(text: str, syntax: PythonSyntax = _STRICT) -> Proposal:
             continue
         items.extend(parsed.calls)
         items.extend(parsed.failures)
-    return _proposal(items, text)
+    return proposal_from_items(items, text)
 
 
 _NAME_JSON = re.compile(r"(?:^|\n|[.:!?`]\s*)([A-Za-z_][\w.]*)\s*\n\s*(\{.*\})\s*$", re.DOTALL)
@@ -857,7 +860,7 @@ def _scan_python(text: str, names: Sequence[str]) -> Proposal | None:
             continue
         items.extend(parsed.calls)
         items.extend(f if f.name else f.model_copy(update={"name": name}) for f in parsed.failures)
-    return _proposal(items, "") if items else None
+    return proposal_from_items(items, "") if items else None
 
 
 def _offered_name(written: str, names: Sequence[str]) -> str | None:
@@ -1019,11 +1022,3 @@ def map_names(proposal: Proposal, functions: Sequence[Any]) -> Proposal:
                 changed = True
         calls.append(call)
     return proposal.override(calls=tuple(calls)) if changed else proposal
-
-
-def _proposal(items: Sequence[ToolCall | ParseFailure], content: str) -> Proposal:
-    return Proposal(
-        calls=tuple(i for i in items if isinstance(i, ToolCall)),
-        failures=tuple(i for i in items if isinstance(i, ParseFailure)),
-        content=content,
-    )

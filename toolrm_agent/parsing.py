@@ -125,7 +125,8 @@ def _call_or_failure(
     return ToolCall(id=cid, name=name.strip(), arguments=args)
 
 
-def _split(items: Sequence[ToolCall | ParseFailure], content: str = "") -> Proposal:
+def proposal_from_items(items: Sequence[ToolCall | ParseFailure], content: str = "") -> Proposal:
+    """A proposal of the calls and failures in ``items`` (each kept in its order)."""
     return Proposal(
         calls=tuple(i for i in items if isinstance(i, ToolCall)),
         failures=tuple(i for i in items if isinstance(i, ParseFailure)),
@@ -166,7 +167,7 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
     if not items and parse_content and content:
         parsed = parse_text(content)
         return parsed.override(content=content)
-    return _split(items, content)
+    return proposal_from_items(items, content)
 
 
 def _items(value: Any) -> list[Any]:
@@ -220,7 +221,7 @@ def proposal_from_openai(tool_calls: Sequence[Mapping[str, Any]] | None, content
             )
             continue
         items.append(_call_or_failure(fn.get("name"), fn.get("arguments"), tc.get("id"), _dump(tc)))
-    return _split(items, content if isinstance(content, str) else message_text(content))
+    return proposal_from_items(items, content if isinstance(content, str) else message_text(content))
 
 
 def to_langchain_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
@@ -300,7 +301,16 @@ def parse_hermes(text: str) -> Proposal:
     items: list[ToolCall | ParseFailure] = []
     for body in hermes_blocks(text):
         items.extend(_json_calls(_strip_fence(body)))
-    return _split(items, text)
+    return proposal_from_items(items, text)
+
+
+_HERMES_SPAN = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
+
+
+def without_hermes_blocks(text: str) -> str:
+    """``text`` with its ``<tool_call>`` blocks (an unterminated last one to the end)
+    removed: the prose a model wrote next to its calls."""
+    return _HERMES_SPAN.sub("", text).strip()
 
 
 def to_hermes(proposal: Proposal) -> str:
@@ -456,7 +466,7 @@ def embedded_json_calls(text: str) -> tuple[Proposal, tuple[int, int]] | None:
 
 def parse_json_calls(text: str) -> Proposal:
     """Calls written as JSON: an object, a list, or xLAM's ``{"tool_calls": [...]}``."""
-    return _split(_json_calls(_strip_fence(text or "")), text or "")
+    return proposal_from_items(_json_calls(_strip_fence(text or "")), text or "")
 
 
 # -------------------------------------------------------------------------------- BFCL
@@ -481,7 +491,7 @@ def parse_bfcl_fc(items: Any) -> Proposal:
             out.append(_call_or_failure(name, args, None, raw))
         else:
             out.append(ParseFailure(raw=raw, reason="FC item must be {name: arguments}"))
-    return _split(out)
+    return proposal_from_items(out)
 
 
 def _ast_calls(
@@ -530,7 +540,7 @@ def parse_bfcl_string(
         items = _ast_calls(tree.body, text, syntax)
     except RecursionError:  # a chain like 1+1+...+1 parses, but is too deep to walk
         items = [ParseFailure(raw=text, reason="not a Python call list: nested too deeply")]
-    return _split(items, text)
+    return proposal_from_items(items, text)
 
 
 def to_bfcl_string(proposal: Proposal) -> str:

@@ -57,6 +57,7 @@ from toolrm_agent.parsing import (
     parse_text,
     to_langchain_invalid_tool_calls,
     to_langchain_tool_calls,
+    without_hermes_blocks,
 )
 from toolrm_agent.specs import to_specs
 
@@ -184,7 +185,6 @@ def messages_to_template(messages: Sequence[BaseMessage]) -> list[dict[str, Any]
 _IGNORED_TOOL_KWARGS = ("strict", "parallel_tool_calls")
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)\s*", re.DOTALL)
-_HERMES_BLOCK = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
 _FENCE_BLOCK = re.compile(r"```[\w-]*\s*.*?```", re.DOTALL)
 
 
@@ -214,7 +214,7 @@ def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
             proposal, (start, end) = embedded
             content = (body[:start] + body[end:]).strip()
     elif "<tool_call>" in body:
-        content = _HERMES_BLOCK.sub("", body).strip()
+        content = without_hermes_blocks(body)
     elif "```" in body:
         content = _FENCE_BLOCK.sub("", body, count=1).strip()
     else:
