@@ -577,18 +577,13 @@ def _decode_text(
         return _parse_tagged(text, syntax).override(content=raw)
     # BFCL strips backticks around an answer; a fence's language tag then breaks it.
     bodies = [text.strip("`\n ")] + (_fenced_blocks(text) if lenient else [])
-    if style == "json":
+    if style in _JSON_READERS:
+        read, reason = _JSON_READERS[style]
         for body in bodies:
-            parsed = _parse_json(body)
+            parsed = read(body)
             if parsed is not None:
                 return parsed.override(content=raw)
-        return _no_call(raw, text, "not a JSON call")
-    if style == "name_json":
-        for body in bodies:
-            parsed = _parse_name_json(body)
-            if parsed is not None:
-                return parsed.override(content=raw)
-        return _no_call(raw, text, "no function name followed by JSON arguments")
+        return _no_call(raw, text, reason)
     quoted = style == "python_quoted"
     for body in bodies:  # python
         parsed = _parse_python(body, quoted, syntax)
@@ -597,6 +592,12 @@ def _decode_text(
         if parsed is not None:
             return parsed.override(content=raw)
     return _no_call(raw, text, "not a Python call list")
+
+
+_JSON_READERS: dict[str, tuple[Callable[[str], Proposal | None], str]] = {
+    "json": (_parse_json, "not a JSON call"),
+    "name_json": (_parse_name_json, "no function name followed by JSON arguments"),
+}
 
 
 def _no_call(raw: str, text: str, reason: str) -> Proposal:
