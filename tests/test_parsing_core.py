@@ -97,18 +97,17 @@ def test_strip_thinking_options() -> None:
 
 
 def test_json_spans_and_call_likeness() -> None:
-    text = 'see {"data": {"name": "f", "arguments": {}}} and [1]'
-    outer = list(json_spans(text))
-    assert [text[s:e] for s, e, _ in outer] == [text[4:44], "[1]"]
-    inner = [text[s:e] for s, e, _ in json_spans(text, skip_decoded=False)]
-    assert '{"name": "f", "arguments": {}}' in inner
-    only_objects = list(json_spans(text, starts=re.compile(r"\[")))
-    assert [v for _, _, v in only_objects] == [[1]]
+    call = '{"name": "f", "arguments": {}}'
+    outer = '{"n": 1, "data": ' + call + "}"
+    text = f"see {outer} and [1]"
+    assert [text[s:e] for s, e, _ in json_spans(text)] == [outer, "[1]"]
+    assert call in [text[s:e] for s, e, _ in json_spans(text, skip_decoded=False)]
+    assert [v for _, _, v in json_spans(text, starts=re.compile(r"\["))] == [[1]]
     assert looks_like_call({"name": "f", "arguments": {}})
     assert not looks_like_call({"name": "f"}) and not looks_like_call([])
     found = embedded_json_calls(text)
     assert found is not None and found[0].calls[0].name == "f"
-    assert text[slice(*found[1])] == '{"name": "f", "arguments": {}}'
+    assert text[slice(*found[1])] == call
 
 
 def test_items_hermes_content_and_invalid_calls() -> None:
