@@ -33,11 +33,17 @@ Raven's ``out_of_domain``) are dropped. With ``functions`` (the BFCL docs or nam
 offered), FC-style names are mapped back to the offered ones: ``math_factorial`` →
 ``math.factorial`` when only ``math.factorial`` was offered.
 
-Python call strings are read like BFCL's own ``ast_parse`` (keyword arguments only;
-arithmetic is evaluated; tuples stay tuples; a call without keywords inside a value is
-kept as its source text), with no ``eval`` of anything but number arithmetic. A bare
-name as a value (``angle=theta``) is a variable, not a value: such a call is a parse
-failure, as on the 2024 leaderboard (BFCL v4 would read the string ``"theta"``).
+Python call strings are read by the project's one Python-call reader
+(:mod:`toolrm_agent._internal.pycalls`, also behind :mod:`toolrm_agent.parsing`) with
+BFCL's options: like BFCL's own ``ast_parse`` (keyword arguments only; arithmetic is
+evaluated; tuples stay tuples; a call without keywords inside a value is kept as its
+source text), with no ``eval`` of anything but number arithmetic. A bare name as a
+value (``angle=theta``) is a variable, not a value (``bare_names="variable"``): such a
+call is a parse failure, as on the 2024 leaderboard (BFCL v4, and
+:func:`toolrm_agent.parsing.parse_text` by default, read the string ``"theta"``).
+Hermes blocks are found by :func:`toolrm_agent.parsing.hermes_blocks` and reasoning is
+removed by :func:`toolrm_agent.prompts.strip_thinking`; what stays here is BFCL-specific:
+the recorded-output styles and how each is read, and the name mapping.
 
 By default outputs are read strictly, as the leaderboard read them: backticks around an
 answer are stripped, but a call list inside a language-tagged fence (`````python``) or

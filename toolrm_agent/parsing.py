@@ -6,6 +6,15 @@ several per message), JSON objects or lists (bare or in code fences, also xLAM's
 ``{"tool_calls": [...]}``), BFCL prompting strings (``[f(a=1), g(b='x')]``) and BFCL FC
 lists (``[{"f": "{\\"a\\": 1}"}]``).
 
+This module is the one reader of calls in the project: the local chat model, the vLLM
+plugin, the lenient client and the BFCL decoder (``eval/decode.py``) read calls with it.
+Where callers read text differently, a keyword option says so: ``bare_names`` (a bare
+name as a value is its ``"string"``, the default, or a ``"variable"`` that fails the
+call) and ``positional`` (positional arguments ``"reject"``, the default, ``"ignore"`` or
+``"keep"``) of :func:`parse_text` and :func:`parse_bfcl_string`; ``starts`` and
+``skip_decoded`` of :func:`json_spans`. Python call syntax is read by
+:mod:`toolrm_agent._internal.pycalls`.
+
 Nothing here raises on bad input: a call that cannot be read becomes a
 :class:`ParseFailure` with the reason. That holds for any text (lone surrogates, NUL,
 megabytes, nesting deep enough to exhaust the recursion limit) and for any JSON-like
