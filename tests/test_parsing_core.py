@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from toolrm_agent._internal.deadline import run_with_deadline
+from toolrm_agent._internal.calling import run_with_deadline
 from toolrm_agent._internal.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.calls import ParseFailure, ToolCall
 from toolrm_agent.parsing import (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -28,7 +29,6 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs, set_config_context
 from langgraph.constants import TAG_NOSTREAM
 
-from toolrm_agent._internal.deadline import run_with_deadline
 from toolrm_agent.errors import JudgeError
 from toolrm_agent.verdicts import TokenUsage
 
@@ -232,3 +232,39 @@ class JudgeCaller:
             self.errors.extend(pm.errors)
         if isinstance(exc, Exception):
             self.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+
+
+def run_with_deadline(
+    fn: Callable[..., T],
+    *args: Any,
+    timeout_s: float,
+    ctx: Context | None = None,
+    thread_name: str = "toolrm-judge",
+) -> T:
+    """``fn(*args)`` run in ``ctx`` (default: a copy of the caller's context) on a daemon
+    thread; ``TimeoutError`` after ``timeout_s`` seconds. The project's one deadline
+    helper: the critic's judge calls and :class:`~toolrm_agent.judges.GenerativeJudge`'s
+    model calls both use it.
+
+    A daemon thread, not a pool: a call that hangs forever must not keep the interpreter
+    from exiting, nor use up a pool's workers. A call past its deadline keeps running
+    (threads cannot be killed) but its answer is dropped.
+    """
+    ctx = contextvars.copy_context() if ctx is None else ctx
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["result"] = ctx.run(fn, *args)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=thread_name, daemon=True).start()
+    if not done.wait(timeout_s):
+        raise TimeoutError(f"judge call timed out after {timeout_s:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]

@@ -17,6 +17,8 @@ import operator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from toolrm_agent.errors import ToolRMError
+
 BareNames = Literal["string", "variable"]
 Positional = Literal["reject", "ignore", "keep"]
 Dialect = Literal["json", "bfcl"]
@@ -66,8 +68,9 @@ class PythonSyntax:
 DEFAULT = PythonSyntax()
 
 
-class Unreadable(ValueError):
-    """A call or value that the options do not accept; ``str()`` is the reason."""
+class Unreadable(ToolRMError, ValueError):
+    """A call or value that the options do not accept; ``str()`` is the reason. Internal:
+    the readers turn it into a :class:`~toolrm_agent.calls.ParseFailure`."""
 
     def __init__(self, reason: str, name: str | None = None) -> None:
         super().__init__(reason)

@@ -65,10 +65,11 @@ Ranking (``rank_strategy``)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -82,7 +83,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from toolrm_agent._internal.deadline import run_with_deadline
+from toolrm_agent._internal.calling import run_with_deadline
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import (
@@ -416,42 +417,24 @@ class GenerativeJudge(BaseJudge):
         self, messages: list[BaseMessage], parse: Callable[[str], T | None], reminder: str
     ) -> _Outcome[T]:
         out: _Outcome[T] = _Outcome()
-        start = time.perf_counter()
-        try:
+        with _settled(out):
             for attempt in Retrying(**self._retrying_kwargs()):
                 with attempt:
                     out.attempts += 1
                     reply = self._invoke(out.reask or messages, out)
                     self._after_reply(messages, reply, parse, reminder, out)
-        except _BackendFailure:
-            out.status = "backend_error"
-        except _Unparseable:
-            out.status = "unparseable"
-        except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
-            out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
-            out.status = "unparseable"
-        out.seconds = time.perf_counter() - start
         return out
 
     async def _aask(
         self, messages: list[BaseMessage], parse: Callable[[str], T | None], reminder: str
     ) -> _Outcome[T]:
         out: _Outcome[T] = _Outcome()
-        start = time.perf_counter()
-        try:
+        with _settled(out):
             async for attempt in AsyncRetrying(**self._retrying_kwargs()):
                 with attempt:
                     out.attempts += 1
                     reply = await self._ainvoke(out.reask or messages, out)
                     self._after_reply(messages, reply, parse, reminder, out)
-        except _BackendFailure:
-            out.status = "backend_error"
-        except _Unparseable:
-            out.status = "unparseable"
-        except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
-            out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
-            out.status = "unparseable"
-        out.seconds = time.perf_counter() - start
         return out
 
     def _after_reply(
@@ -757,6 +740,24 @@ def _message_text(message: Any) -> str:
         return text
     content = getattr(message, "content", message)
     return content if isinstance(content, str) else str(content)
+
+
+@contextlib.contextmanager
+def _settled(out: _Outcome[Any]) -> Iterator[None]:
+    """Around the attempts of one question: how they ended becomes ``out.status`` (a
+    backend failure, an unparseable answer, or an answer that broke the parser), and the
+    time they took ``out.seconds``."""
+    start = time.perf_counter()
+    try:
+        yield
+    except _BackendFailure:
+        out.status = "backend_error"
+    except _Unparseable:
+        out.status = "unparseable"
+    except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
+        out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
+        out.status = "unparseable"
+    out.seconds = time.perf_counter() - start
 
 
 def _describe(exc: BaseException, timeout_s: float | None) -> str:
