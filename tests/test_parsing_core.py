@@ -25,7 +25,7 @@ from toolrm_agent.parsing import (
     to_langchain_invalid_tool_calls,
     without_hermes_blocks,
 )
-from toolrm_agent.prompts import strip_thinking
+from toolrm_agent.prompts import split_thinking, strip_thinking
 
 # -- Python call syntax ---------------------------------------------------------------
 
@@ -94,6 +94,13 @@ def test_strip_thinking_options() -> None:
     assert strip_thinking("x</think>y</think>z") == "y</think>z"
     assert strip_thinking("x</think>y</think>z", lone_close="last") == "z"
     assert strip_thinking("x</think>y", lone_close="keep") == "x</think>y"
+
+
+def test_split_thinking_returns_the_reasoning_too() -> None:
+    assert split_thinking("<think> plan </think>\n[f(a=1)]") == ("plan", " \n[f(a=1)]")
+    assert split_thinking("a <think>x</think>  b", sep="", strip_after=True) == ("x", "a b")
+    assert split_thinking("trace</think>answer") == ("trace", "answer")
+    assert split_thinking("<think>cut short") == ("cut short", "")
 
 
 def test_json_spans_and_call_likeness() -> None:

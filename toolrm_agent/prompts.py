@@ -632,29 +632,58 @@ def strip_thinking(
     (``"last"``: the answer follows the last such tag), or never (``"keep"``). One pass
     over the tags: linear in the length of ``text``, however the tags repeat.
     """
-    out: list[str] = []
-    open_at: int | None = None
+    return split_thinking(text, unclosed=unclosed, lone_close=lone_close, sep=sep)[1]
+
+
+def split_thinking(
+    text: str,
+    *,
+    unclosed: Literal["drop", "keep"] = "drop",
+    lone_close: Literal["first", "last", "keep"] = "first",
+    sep: str = " ",
+    strip_after: bool = False,
+) -> tuple[str, str]:
+    """``(reasoning, answer)`` of a completion, read as :func:`strip_thinking` reads it.
+
+    ``answer`` is what :func:`strip_thinking` returns; ``reasoning`` is the text it
+    removed (the bodies of the blocks, and the text cut off by a lone closing tag), each
+    piece stripped, joined by newlines. ``strip_after``: the white space after a closed
+    block goes with it.
+    """
+    kept: list[str | None] = []  # answer pieces; None where a block stood (``sep``)
+    thought: list[str] = []
+    open_end: int | None = None
     pos = 0
     first = True
     for m in _THINK_TAG.finditer(text):
         closing = bool(m.group(1))
-        if closing and open_at is None:
+        if closing and open_end is None:
             if lone_close == "last" or (first and lone_close == "first"):
-                pos = m.end()  # a lone closing tag: everything before it was reasoning
-                out.clear()
-        elif not closing and open_at is None:
-            out.append(text[pos : m.start()])
-            open_at = m.start()
+                # a lone closing tag: everything before it was reasoning
+                thought.extend(p for p in kept if p is not None)
+                thought.append(text[pos : m.start()])
+                kept.clear()
+                pos = m.end()
+        elif not closing and open_end is None:
+            kept.append(text[pos : m.start()])
+            open_end = m.end()
+            pos = m.start()
         elif closing:
-            out.append(sep)
+            thought.append(text[open_end : m.start()])
+            kept.append(None)
             pos = m.end()
-            open_at = None
+            while strip_after and pos < len(text) and text[pos].isspace():
+                pos += 1
+            open_end = None
         first = False
-    if open_at is None:
-        out.append(text[pos:])
+    if open_end is None:
+        kept.append(text[pos:])
     elif unclosed == "keep":
-        out.append(text[open_at:])
-    return "".join(out)
+        kept.append(text[pos:])
+    else:
+        thought.append(text[open_end:])
+    answer = "".join(sep if p is None else p for p in kept)
+    return "\n".join(t.strip() for t in thought if t.strip()), answer
 
 
 def _flat(text: str) -> str:

@@ -59,6 +59,7 @@ from toolrm_agent.parsing import (
     to_langchain_tool_calls,
     without_hermes_blocks,
 )
+from toolrm_agent.prompts import split_thinking
 from toolrm_agent.specs import to_specs
 
 __all__ = [
@@ -184,7 +185,6 @@ def messages_to_template(messages: Sequence[BaseMessage]) -> list[dict[str, Any]
 # no strict schema mode and always may write several calls.
 _IGNORED_TOOL_KWARGS = ("strict", "parallel_tool_calls")
 
-_THINK = re.compile(r"<think>(.*?)(?:</think>|$)\s*", re.DOTALL)
 _FENCE_BLOCK = re.compile(r"```[\w-]*\s*.*?```", re.DOTALL)
 
 
@@ -194,15 +194,16 @@ def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
     Recognises Hermes ``<tool_call>`` blocks (several, or an unterminated last one),
     JSON in a code fence, bare JSON (an object, a list, xLAM's ``{"tool_calls": [...]}``),
     BFCL call strings (``[f(a=1)]``) and, as a last resort, a JSON call embedded in prose.
-    Broken calls become ``invalid_tool_calls``; a ``<think>`` block goes to
-    ``additional_kwargs["reasoning_content"]``. ``parse_calls=False`` keeps the text as is.
+    Broken calls become ``invalid_tool_calls``; ``<think>`` blocks go to
+    ``additional_kwargs["reasoning_content"]`` (:func:`toolrm_agent.prompts.split_thinking`).
+    ``parse_calls=False`` keeps the text as is.
     """
     additional: dict[str, Any] = {}
     body = text
-    think = _THINK.search(body) if "<think>" in body else None
-    if think is not None:
-        additional["reasoning_content"] = think.group(1).strip()
-        body = (body[: think.start()] + body[think.end() :]).strip()
+    if "<think>" in body:
+        reasoning, answer = split_thinking(body, lone_close="keep", sep="", strip_after=True)
+        additional["reasoning_content"] = reasoning
+        body = answer.strip()
     if not parse_calls:
         return AIMessage(content=body, additional_kwargs=additional)
 
