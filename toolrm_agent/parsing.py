@@ -6,6 +6,15 @@ several per message), JSON objects or lists (bare or in code fences, also xLAM's
 ``{"tool_calls": [...]}``), BFCL prompting strings (``[f(a=1), g(b='x')]``) and BFCL FC
 lists (``[{"f": "{\\"a\\": 1}"}]``).
 
+This module is the one reader of calls in the project: the local chat model, the vLLM
+plugin, the lenient client and the BFCL decoder (``eval/decode.py``) read calls with it.
+Where callers read text differently, a keyword option says so: ``bare_names`` (a bare
+name as a value is its ``"string"``, the default, or a ``"variable"`` that fails the
+call) and ``positional`` (positional arguments ``"reject"``, the default, ``"ignore"`` or
+``"keep"``) of :func:`parse_text` and :func:`parse_bfcl_string`; ``starts`` and
+``skip_decoded`` of :func:`json_spans`. Python call syntax is read by
+:mod:`toolrm_agent._internal.pycalls`.
+
 Nothing here raises on bad input: a call that cannot be read becomes a
 :class:`ParseFailure` with the reason. That holds for any text (lone surrogates, NUL,
 megabytes, nesting deep enough to exhaust the recursion limit) and for any JSON-like
@@ -21,20 +30,21 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from toolrm_agent._internal import pycalls
+from toolrm_agent._internal.pycalls import (  # noqa: F401 - public constants kept here
+    MAX_ARITHMETIC_BITS,
+    MAX_NAME_IN_REASON,
+    BareNames,
+    Positional,
+    PythonSyntax,
+)
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, _canonical_value, new_call_id
 
 MAX_LIST_DEPTH = 4
 """Lists (and ``{"tool_calls": [...]}`` wrappers) nested deeper than this hold no calls."""
-
-MAX_ARITHMETIC_BITS = 3000
-"""A BFCL argument computed from arithmetic (``3 * 10**8``) that grows past this many bits
-(about 900 digits) is kept as its source text: Python cannot even print much larger ones."""
-
-MAX_NAME_IN_REASON = 200
-"""Source text quoted in a failure reason is cut to this many characters."""
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -124,7 +134,8 @@ def _call_or_failure(
     return ToolCall(id=cid, name=name.strip(), arguments=args)
 
 
-def _split(items: Sequence[ToolCall | ParseFailure], content: str = "") -> Proposal:
+def proposal_from_items(items: Sequence[ToolCall | ParseFailure], content: str = "") -> Proposal:
+    """A proposal of the calls and failures in ``items`` (each kept in its order)."""
     return Proposal(
         calls=tuple(i for i in items if isinstance(i, ToolCall)),
         failures=tuple(i for i in items if isinstance(i, ParseFailure)),
@@ -165,7 +176,7 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
     if not items and parse_content and content:
         parsed = parse_text(content)
         return parsed.override(content=content)
-    return _split(items, content)
+    return proposal_from_items(items, content)
 
 
 def _items(value: Any) -> list[Any]:
@@ -219,7 +230,7 @@ def proposal_from_openai(tool_calls: Sequence[Mapping[str, Any]] | None, content
             )
             continue
         items.append(_call_or_failure(fn.get("name"), fn.get("arguments"), tc.get("id"), _dump(tc)))
-    return _split(items, content if isinstance(content, str) else message_text(content))
+    return proposal_from_items(items, content if isinstance(content, str) else message_text(content))
 
 
 def to_langchain_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
@@ -227,6 +238,14 @@ def to_langchain_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
     return [
         {"name": c.name, "args": dict(c.arguments), "id": c.id, "type": "tool_call"}
         for c in proposal.calls
+    ]
+
+
+def to_langchain_invalid_tool_calls(proposal: Proposal) -> list[dict[str, Any]]:
+    """LangChain ``InvalidToolCall`` dicts for the failures (the raw text as ``args``)."""
+    return [
+        {"name": f.name, "args": f.raw, "id": f.id, "error": f.reason, "type": "invalid_tool_call"}
+        for f in proposal.failures
     ]
 
 
@@ -240,10 +259,7 @@ def to_langchain_message(proposal: Proposal, *, message_id: str | None = None) -
     return AIMessage(
         content=proposal.content,
         tool_calls=to_langchain_tool_calls(proposal),
-        invalid_tool_calls=[
-            {"name": f.name, "args": f.raw, "id": f.id, "error": f.reason, "type": "invalid_tool_call"}
-            for f in proposal.failures
-        ],
+        invalid_tool_calls=to_langchain_invalid_tool_calls(proposal),
         **kwargs,
     )
 
@@ -294,7 +310,16 @@ def parse_hermes(text: str) -> Proposal:
     items: list[ToolCall | ParseFailure] = []
     for body in hermes_blocks(text):
         items.extend(_json_calls(_strip_fence(body)))
-    return _split(items, text)
+    return proposal_from_items(items, text)
+
+
+_HERMES_SPAN = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
+
+
+def without_hermes_blocks(text: str) -> str:
+    """``text`` with its ``<tool_call>`` blocks (an unterminated last one to the end)
+    removed: the prose a model wrote next to its calls."""
+    return _HERMES_SPAN.sub("", text).strip()
 
 
 def to_hermes(proposal: Proposal) -> str:
@@ -397,9 +422,60 @@ def _json_calls(body: str) -> list[ToolCall | ParseFailure]:
     return out
 
 
+_ANY_JSON_START = re.compile(r"[\[{]")
+
+
+def json_spans(
+    text: str, *, starts: re.Pattern[str] | None = None, skip_decoded: bool = True
+) -> Iterator[tuple[int, int, Any]]:
+    """``(start, end, value)`` of the JSON values embedded in ``text`` (prose around them).
+
+    A value is tried at every match of ``starts`` (default: every ``{`` and ``[``), found
+    with one regex scan. After a value is decoded the scan goes on after it
+    (``skip_decoded``, the default) or at the next start inside it. Text that is not JSON,
+    or JSON nested past the recursion limit, is passed over.
+    """
+    starts = starts or _ANY_JSON_START
+    pos = 0
+    while (match := starts.search(text, pos)) is not None:
+        start = match.start()
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+            pos = start + 1
+            continue
+        yield start, end, value
+        pos = end if skip_decoded else start + 1
+
+
+def looks_like_call(value: Any) -> bool:
+    """True for decoded JSON shaped like a call (or a non-empty list of them): an object
+    with a string ``name`` and ``arguments`` (or ``parameters``), an OpenAI
+    ``{"function": {"name": ...}}`` object, or xLAM's ``{"tool_calls": [...]}``."""
+    if isinstance(value, list):
+        return bool(value) and all(looks_like_call(item) for item in value)
+    if not isinstance(value, dict):
+        return False
+    if isinstance(value.get("tool_calls"), list):
+        return looks_like_call(value["tool_calls"])
+    function = value.get("function")
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        return True
+    return isinstance(value.get("name"), str) and ("arguments" in value or "parameters" in value)
+
+
+def embedded_json_calls(text: str) -> tuple[Proposal, tuple[int, int]] | None:
+    """The first JSON value inside prose that reads as calls, and its span; else None."""
+    for start, end, _ in json_spans(text, skip_decoded=False):
+        parsed = parse_json_calls(text[start:end])
+        if parsed.calls:
+            return parsed, (start, end)
+    return None
+
+
 def parse_json_calls(text: str) -> Proposal:
     """Calls written as JSON: an object, a list, or xLAM's ``{"tool_calls": [...]}``."""
-    return _split(_json_calls(_strip_fence(text or "")), text or "")
+    return proposal_from_items(_json_calls(_strip_fence(text or "")), text or "")
 
 
 # -------------------------------------------------------------------------------- BFCL
@@ -424,137 +500,40 @@ def parse_bfcl_fc(items: Any) -> Proposal:
             out.append(_call_or_failure(name, args, None, raw))
         else:
             out.append(ParseFailure(raw=raw, reason="FC item must be {name: arguments}"))
-    return _split(out)
+    return proposal_from_items(out)
 
 
-_ARITHMETIC: dict[type[ast.operator], Any] = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.FloorDiv: lambda a, b: a // b,
-    ast.Mod: lambda a, b: a % b,
-    ast.Pow: lambda a, b: a**b,
-}
-
-
-def _plain(value: Any) -> Any:
-    """A Python literal as JSON-able data: tuples and sets → lists, bytes → text."""
-    if isinstance(value, dict):
-        return {
-            k if isinstance(k, str | int | float | bool) or k is None else str(k): _plain(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((_plain(v) for v in value), key=repr)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, complex) or value is Ellipsis:
-        return str(value)
-    return value
-
-
-def _arithmetic(node: ast.BinOp) -> Any:
-    """``3 * 10**8`` → 300000000 (numbers only, small exponents); else ``None``."""
-    left, right = _ast_value(node.left), _ast_value(node.right)
-    op = _ARITHMETIC.get(type(node.op))
-    numeric = (int, float)
-    if (
-        op is None
-        or not isinstance(left, numeric)
-        or not isinstance(right, numeric)
-        or isinstance(left, bool)
-        or isinstance(right, bool)
-        or (isinstance(node.op, ast.Pow) and abs(right) > 64)
-    ):
-        return None
-    try:
-        value = op(left, right)
-    except (ArithmeticError, ValueError):
-        return None
-    if isinstance(value, complex):  # (-8) ** 0.5
-        return None
-    if isinstance(value, int) and value.bit_length() > MAX_ARITHMETIC_BITS:
-        return None
-    return value
-
-
-def _ast_value(node: ast.expr) -> Any:
-    try:
-        return _plain(ast.literal_eval(node))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        pass
-    if isinstance(node, ast.Name):  # BFCL: a bare name stands for its string
-        return node.id
-    if isinstance(node, ast.List | ast.Tuple | ast.Set):
-        return [_ast_value(e) for e in node.elts]
-    if isinstance(node, ast.Dict):
-        return {
-            _ast_key(k): _ast_value(v) for k, v in zip(node.keys, node.values, strict=True)
-        }
-    if isinstance(node, ast.BinOp):
-        value = _arithmetic(node)
-        if value is not None:
-            return value
-    return _unparse(node)
-
-
-def _ast_key(node: ast.expr | None) -> Any:
-    """A dict key: its literal when hashable and JSON-like, else its source text."""
-    if node is None:  # {**other}
-        return "**"
-    key = _ast_value(node)
-    return key if key is None or isinstance(key, str | int | float | bool) else _unparse(node)
-
-
-def _unparse(node: ast.AST) -> str:
-    """``ast.unparse`` that never raises (a node nested past the recursion limit)."""
-    try:
-        return ast.unparse(node)
-    except (RecursionError, ValueError):
-        return f"<{type(node).__name__} nested too deeply>"
-
-
-def _dotted_name(node: ast.expr) -> str | None:
-    """``f`` or ``a.b.c`` → the name; anything else (``f(x)(y)``, ``a[0]``) → None."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted_name(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
-def _ast_calls(node: ast.expr, raw: str) -> list[ToolCall | ParseFailure]:
+def _ast_calls(
+    node: ast.expr, raw: str, syntax: PythonSyntax = pycalls.DEFAULT
+) -> list[ToolCall | ParseFailure]:
     if isinstance(node, (ast.List, ast.Tuple)):
         out: list[ToolCall | ParseFailure] = []
         for elt in node.elts:
-            out.extend(_ast_calls(elt, _unparse(elt)))
+            out.extend(_ast_calls(elt, pycalls.unparse(elt), syntax))
         return out
     if not isinstance(node, ast.Call):
         return [ParseFailure(raw=raw, reason="expected a function call like f(a=1)")]
-    name = _dotted_name(node.func)
-    if name is None:
-        func = _unparse(node.func)[:MAX_NAME_IN_REASON]
-        return [ParseFailure(raw=raw, reason=f"not a function name: {func!r}")]
-    if node.args:
-        return [
-            ParseFailure(
-                name=name, raw=raw, reason="positional arguments; calls must use keyword arguments"
-            )
-        ]
-    args: dict[str, Any] = {}
-    for kw in node.keywords:
-        if kw.arg is None:
-            return [ParseFailure(name=name, raw=raw, reason="**kwargs expansion is not a call")]
-        args[kw.arg] = _ast_value(kw.value)
+    try:
+        name, args = pycalls.read_call(node, syntax)
+    except pycalls.Unreadable as exc:
+        return [ParseFailure(name=exc.name, raw=raw, reason=str(exc))]
     return [ToolCall(name=name, arguments=args)]
 
 
-def parse_bfcl_string(text: str) -> Proposal:
-    """A BFCL prompting answer such as ``[f(a=1), g(b='x')]`` (brackets optional)."""
+def parse_bfcl_string(
+    text: str, *, bare_names: BareNames = "string", positional: Positional = "reject"
+) -> Proposal:
+    """A BFCL prompting answer such as ``[f(a=1), g(b='x')]`` (brackets optional).
+
+    ``bare_names``: a bare name as a value (``angle=theta``) is read as its ``"string"``
+    (the default, as BFCL v4 does) or as a ``"variable"``, which makes that call a
+    failure. ``positional``: positional arguments make a call a failure (``"reject"``,
+    the default), are dropped (``"ignore"``, as BFCL's ``ast_parse``) or are kept as a
+    list under the ``"*args"`` key (``"keep"``). Values are read as JSON data (tuples and
+    sets become lists; an expression that is not a literal is kept as its source text);
+    see :class:`toolrm_agent._internal.pycalls.PythonSyntax`.
+    """
+    syntax = PythonSyntax(bare_names=bare_names, positional=positional)
     body = _strip_fence(text or "").strip().strip("`").strip()
     if body.startswith("[") is False:
         body = f"[{body}]"
@@ -567,10 +546,10 @@ def parse_bfcl_string(text: str) -> Proposal:
             content=text,
         )
     try:
-        items = _ast_calls(tree.body, text)
+        items = _ast_calls(tree.body, text, syntax)
     except RecursionError:  # a chain like 1+1+...+1 parses, but is too deep to walk
         items = [ParseFailure(raw=text, reason="not a Python call list: nested too deeply")]
-    return _split(items, text)
+    return proposal_from_items(items, text)
 
 
 def to_bfcl_string(proposal: Proposal) -> str:
@@ -590,26 +569,33 @@ def to_bfcl_fc(proposal: Proposal) -> list[dict[str, str]]:
 # ------------------------------------------------------------------------- any text
 
 
-def parse_text(text: str) -> Proposal:
+def parse_text(
+    text: str, *, bare_names: BareNames = "string", positional: Positional = "reject"
+) -> Proposal:
     """Calls written as text, in whatever style: Hermes, JSON (fenced or bare), BFCL.
 
     Returns an empty proposal (no calls, no failures) when the text holds no attempt at
-    a call, e.g. a plain answer to the user.
+    a call, e.g. a plain answer to the user. ``bare_names`` and ``positional`` say how
+    Python call syntax is read (see :func:`parse_bfcl_string`).
     """
     text = text or ""
     if "<tool_call>" in text:
         return parse_hermes(text)
+
+    def python(body: str) -> Proposal:
+        return parse_bfcl_string(body, bare_names=bare_names, positional=positional)
+
     stripped = _CALL_PREFIX.sub("", _strip_fence(text), count=1)
     if _PY_CALL_LIST.match(stripped):  # [f(a=1), ...]: Python, not JSON
-        return parse_bfcl_string(stripped).override(content=text)
+        return python(stripped).override(content=text)
     if stripped[:1] in "{[" and stripped:
         parsed = parse_json_calls(stripped)
         if parsed.calls or not stripped.startswith("["):
             return parsed.override(content=text)
-        bfcl = parse_bfcl_string(stripped)
+        bfcl = python(stripped)
         return (bfcl if bfcl.calls else parsed).override(content=text)
     if re.match(r"^[A-Za-z_][\w.]*\(.*\)\s*$", stripped, re.DOTALL):
-        return parse_bfcl_string(stripped).override(content=text)
+        return python(stripped).override(content=text)
     return Proposal(content=text)
 
 

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.parsing import to_langchain_tool_calls
 from toolrm_agent.specs import ToolSpec
 
 Complexity = Literal["irrelevance", "simple", "multiple", "parallel", "parallel_multiple", "multi_turn"]
@@ -124,12 +125,12 @@ class TrainRecord(BaseModel):
             if role == "system":
                 out.append(SystemMessage(content))
             elif role == "assistant":
-                calls = [
-                    {"id": str(c.get("id") or f"h{i}_{j}"), "name": str(c["name"]),
-                     "args": dict(c.get("arguments") or {}), "type": "tool_call"}
+                calls = Proposal(calls=tuple(
+                    ToolCall(id=str(c.get("id") or f"h{i}_{j}"), name=str(c["name"]),
+                             arguments=dict(c.get("arguments") or {}))
                     for j, c in enumerate(m.get("tool_calls") or ())
-                ]
-                out.append(AIMessage(content, tool_calls=calls))
+                ))
+                out.append(AIMessage(content, tool_calls=to_langchain_tool_calls(calls)))
             elif role == "tool":
                 out.append(ToolMessage(content, tool_call_id=str(m.get("tool_call_id") or "")))
             else:

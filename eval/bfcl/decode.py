@@ -33,11 +33,17 @@ Raven's ``out_of_domain``) are dropped. With ``functions`` (the BFCL docs or nam
 offered), FC-style names are mapped back to the offered ones: ``math_factorial`` →
 ``math.factorial`` when only ``math.factorial`` was offered.
 
-Python call strings are read like BFCL's own ``ast_parse`` (keyword arguments only;
-arithmetic is evaluated; tuples stay tuples; a call without keywords inside a value is
-kept as its source text), with no ``eval`` of anything but number arithmetic. A bare
-name as a value (``angle=theta``) is a variable, not a value: such a call is a parse
-failure, as on the 2024 leaderboard (BFCL v4 would read the string ``"theta"``).
+Python call strings are read by the project's one Python-call reader
+(:mod:`toolrm_agent._internal.pycalls`, also behind :mod:`toolrm_agent.parsing`) with
+BFCL's options: like BFCL's own ``ast_parse`` (keyword arguments only; arithmetic is
+evaluated; tuples stay tuples; a call without keywords inside a value is kept as its
+source text), with no ``eval`` of anything but number arithmetic. A bare name as a
+value (``angle=theta``) is a variable, not a value (``bare_names="variable"``): such a
+call is a parse failure, as on the 2024 leaderboard (BFCL v4, and
+:func:`toolrm_agent.parsing.parse_text` by default, read the string ``"theta"``).
+Hermes blocks are found by :func:`toolrm_agent.parsing.hermes_blocks` and reasoning is
+removed by :func:`toolrm_agent.prompts.strip_thinking`; what stays here is BFCL-specific:
+the recorded-output styles and how each is read, and the name mapping.
 
 By default outputs are read strictly, as the leaderboard read them: backticks around an
 answer are stripped, but a call list inside a language-tagged fence (`````python``) or
@@ -58,14 +64,21 @@ from __future__ import annotations
 
 import ast
 import json
-import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from toolrm_agent._internal.pycalls import POSITIONAL_KEY as _POSITIONAL
+from toolrm_agent._internal.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.parsing import parse_bfcl_fc, parse_json_calls
+from toolrm_agent.parsing import (
+    hermes_blocks,
+    parse_bfcl_fc,
+    parse_json_calls,
+    proposal_from_items,
+)
+from toolrm_agent.prompts import strip_thinking
 
 __all__ = [
     "DECLINE_NAMES",
@@ -93,7 +106,6 @@ QUOTED_HABIT = 0.2
 
 # --------------------------------------------------------------------------- cleaning
 
-_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
 # End-of-turn markers a model may leave at the end of its answer. A special token at the
 # *start* (``<|im_start|>{...}``) means the model broke its chat template: left alone,
 # such an output reads as no call, as it did on the leaderboard.
@@ -106,9 +118,9 @@ _ESCAPED_UNDERSCORE = re.compile(r"\\_")
 
 def clean_text(text: str) -> str:
     """Drop reasoning traces and trailing end-of-turn tokens; unescape ``\\_``."""
-    text = _THINK.sub("", text)
-    if "</think>" in text:  # a trace whose opening tag was in the prompt
-        text = text.rsplit("</think>", 1)[1]
+    # a trace whose opening tag was in the prompt leaves a lone closing tag: the answer
+    # follows the last one; an unclosed trace is kept (the calls may be inside)
+    text = strip_thinking(text, unclosed="keep", lone_close="last", sep="")
     text = _TRAILING_SPECIAL.sub("", text)
     text = _ESCAPED_UNDERSCORE.sub("_", text)
     return text.strip()
@@ -121,120 +133,12 @@ def _fenced_blocks(text: str) -> list[str]:
 
 # --------------------------------------------------------------------- python calls
 
-_BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-    ast.Mod: operator.mod,
-    ast.FloorDiv: operator.floordiv,
-}
-
-
-class _Unsupported(ValueError):
-    pass
-
-
-def _arith(node: ast.expr) -> Any:
-    """Evaluate number arithmetic (what BFCL's decoder ``eval``s), nothing else."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _arith(node.operand)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        left, right = _arith(node.left), _arith(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > 64:
-            raise _Unsupported("exponent too large")
-        return _BINOPS[type(node.op)](left, right)
-    raise _Unsupported(f"not arithmetic: {ast.unparse(node)}")
-
-
-def _value(node: ast.expr) -> Any:
-    """A Python argument value, read the way BFCL's ``resolve_ast_by_type`` reads it."""
-    if isinstance(node, ast.Constant):
-        return "..." if node.value is Ellipsis else node.value
-    if isinstance(node, ast.UnaryOp):
-        operand = _value(node.operand)
-        if isinstance(node.op, ast.USub) and isinstance(operand, (int, float)):
-            return -operand
-        if isinstance(node.op, ast.UAdd) and isinstance(operand, (int, float)):
-            return operand
-        if isinstance(node.op, ast.Not):
-            return not operand
-        raise _Unsupported(f"unsupported unary operator in {ast.unparse(node)}")
-    if isinstance(node, ast.List):
-        return [_value(e) for e in node.elts]
-    if isinstance(node, ast.Tuple):
-        return tuple(_value(e) for e in node.elts)
-    if isinstance(node, ast.Set):
-        return [_value(e) for e in node.elts]
-    if isinstance(node, ast.Dict):
-        return {
-            (_value(k) if k is not None else "**"): _value(v)
-            for k, v in zip(node.keys, node.values, strict=True)
-        }
-    if isinstance(node, ast.BinOp):
-        try:
-            return _arith(node)
-        except (_Unsupported, ArithmeticError, OverflowError):
-            return ast.unparse(node)
-    if isinstance(node, ast.Name):
-        # A variable, not a value (``angle=theta``): the call is not concrete. BFCL v4
-        # reads it as the string "theta"; its 2024 leaderboard (the recorded scores)
-        # failed such outputs, and that is what the rescoring reproduces.
-        raise _Unsupported(f"argument is a variable, not a value: {node.id}")
-    if isinstance(node, ast.Call):
-        if not node.keywords:
-            return ast.unparse(node)
-        name, args = _call(node)
-        args.pop(_POSITIONAL, None)  # positional binding is for the top-level calls only
-        return {name: args}
-    if isinstance(node, (ast.Subscript, ast.Attribute, ast.JoinedStr)):
-        return ast.unparse(node)
-    if isinstance(node, ast.Lambda):
-        return ast.unparse(node.body)
-    raise _Unsupported(f"unsupported value {type(node).__name__}: {ast.unparse(node)}")
-
-
-def _func_name(func: ast.expr, quoted: bool = False) -> str:
-    parts: list[str] = []
-    while isinstance(func, ast.Attribute):
-        parts.append(func.attr)
-        func = func.value
-    if isinstance(func, ast.Name):
-        parts.append(func.id)
-    elif quoted and isinstance(func, ast.Constant) and isinstance(func.value, str):
-        parts.append(func.value)  # "f"(a=1): a quoted function name
-    else:
-        raise _Unsupported(f"not a function name: {ast.unparse(func)}")
-    return ".".join(reversed(parts))
-
-
-#: Where a lenient reading keeps a call's positional arguments until they are bound to
-#: parameter names (:func:`_bind_positional`); never left in a decoded call.
-_POSITIONAL = "*args"
-_KEEP_POSITIONAL: ContextVar[bool] = ContextVar("keep_positional", default=False)
-
-
-def _call(node: ast.Call, quoted: bool = False) -> tuple[str, dict[str, Any]]:
-    """``f(a=1)`` → ("f", {"a": 1}). Positional arguments are ignored, as BFCL does
-    (a lenient reading keeps them under :data:`_POSITIONAL` to bind them by position)."""
-    name = _func_name(node.func, quoted)
-    args: dict[str, Any] = {}
-    if node.args and _KEEP_POSITIONAL.get():
-        if any(isinstance(a, ast.Starred) for a in node.args):
-            raise _Unsupported(f"starred positional arguments: {ast.unparse(node)}")
-        args[_POSITIONAL] = [_value(a) for a in node.args]
-    for kw in node.keywords:
-        if kw.arg is None:  # f(**{...})
-            spread = _value(kw.value)
-            if isinstance(spread, dict):
-                args.update({str(k): v for k, v in spread.items()})
-            continue
-        args[kw.arg] = _value(kw.value)
-    return name, args
+#: BFCL's reading of Python calls (its 2024 leaderboard): keyword arguments only, values as
+#: ``resolve_ast_by_type`` reads them, a bare name is a variable (the call fails).
+_STRICT = PythonSyntax(bare_names="variable", positional="ignore", dialect="bfcl")
+#: The lenient reading keeps positional arguments under :data:`_POSITIONAL` to bind them
+#: to parameter names (:func:`_bind_positional`); never left in a decoded call.
+_LENIENT = replace(_STRICT, positional="keep")
 
 
 def _python_calls(body: ast.expr) -> list[ast.Call] | None:
@@ -247,7 +151,9 @@ def _python_calls(body: ast.expr) -> list[ast.Call] | None:
     return None
 
 
-def _parse_python(text: str, quoted: bool = False) -> Proposal | None:
+def _parse_python(
+    text: str, quoted: bool = False, syntax: PythonSyntax = _STRICT
+) -> Proposal | None:
     """A BFCL prompting answer, or None when ``text`` is not a Python call list.
 
     With ``quoted``, calls written as strings (``['f(a=1)']``, ``'f'(a=1)``) count too.
@@ -268,22 +174,23 @@ def _parse_python(text: str, quoted: bool = False) -> Proposal | None:
             continue
         calls = _python_calls(tree.body)
         if calls is None:
-            strings = _quoted_calls(tree.body) if quoted else None
+            strings = _quoted_calls(tree.body, syntax) if quoted else None
             if strings is not None:
                 return strings.override(content=text)
             continue
         items: list[ToolCall | ParseFailure] = []
+        reading = replace(syntax, quoted_names=quoted)
         for call in calls:
             try:
-                name, args = _call(call, quoted)
+                name, args = read_call(call, reading)
                 items.append(ToolCall(name=name, arguments=args))
-            except (_Unsupported, RecursionError, TypeError) as exc:
+            except (Unreadable, RecursionError, TypeError) as exc:
                 items.append(ParseFailure(raw=ast.unparse(call), reason=str(exc)))
-        return _proposal(items, text)
+        return proposal_from_items(items, text)
     return None
 
 
-def _quoted_calls(body: ast.expr) -> Proposal | None:
+def _quoted_calls(body: ast.expr, syntax: PythonSyntax) -> Proposal | None:
     """``['f(a=1)', 'g(b=2)']``: a list of call strings (dbrx, arctic, nemotron)."""
     if not isinstance(body, (ast.List, ast.Tuple)) or not body.elts:
         return None
@@ -294,18 +201,19 @@ def _quoted_calls(body: ast.expr) -> Proposal | None:
         inner = str(elt.value).strip()  # type: ignore[attr-defined]
         if not re.match(r"^\[?\s*[A-Za-z_][\w.]*\s*\(", inner):
             return None
-        parsed = _parse_python(inner, quoted=True)
+        parsed = _parse_python(inner, quoted=True, syntax=syntax)
         if parsed is None:
             items.append(ParseFailure(raw=inner, reason="quoted call string is not a Python call"))
             continue
         items.extend(parsed.calls)
         items.extend(parsed.failures)
-    return _proposal(items, "")
+    return proposal_from_items(items, "")
 
 
-def _split_top_level(text: str, sep: str) -> list[str]:
-    """Split on ``sep`` outside brackets and string literals."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
+def _outside_strings(text: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """``(index, character)`` of ``text[start:]`` outside string literals (quotes and
+    backslash escapes respected; the quote characters themselves are not yielded)."""
+    quote, i = "", start
     while i < len(text):
         ch = text[i]
         if quote:
@@ -315,14 +223,22 @@ def _split_top_level(text: str, sep: str) -> list[str]:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif ch in "([{":
+        else:
+            yield i, ch
+        i += 1
+
+
+def _split_top_level(text: str, sep: str) -> list[str]:
+    """Split on ``sep`` outside brackets and string literals."""
+    parts, depth, start = [], 0, 0
+    for i, ch in _outside_strings(text):
+        if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
         elif ch == sep and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-        i += 1
     parts.append(text[start:])
     return parts
 
@@ -331,25 +247,14 @@ def _balanced(text: str, start: int) -> int | None:
     """Index just past the bracket group opening at ``text[start]`` (strings respected)."""
     pairs = {"(": ")", "[": "]", "{": "}"}
     stack: list[str] = []
-    quote = ""
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in pairs:
+    for i, ch in _outside_strings(text, start):
+        if ch in pairs:
             stack.append(pairs[ch])
         elif ch in ")]}":
             if not stack or stack.pop() != ch:
                 return None
             if not stack:
                 return i + 1
-        i += 1
     return None
 
 
@@ -448,20 +353,18 @@ def _json_objects(text: str, loads: Callable[[str], Any] | None = None) -> list[
 
 # ------------------------------------------------------------------- tagged styles
 
-_HERMES_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|(?=<tool_call>)|$)", re.DOTALL)
 _TAGS = re.compile(
     r"<function_call>|<functioncall>|<\|python_tag\|>|\[TOOL_CALLS\]|<tool_calls>|"
     r"<\|tool_call\|>|<function_calls>|<TOOLCALL>",
 )
 
 
-def _parse_hermes(text: str) -> Proposal:
+def _parse_hermes(text: str, syntax: PythonSyntax = _STRICT) -> Proposal:
     items: list[ToolCall | ParseFailure] = []
-    for match in _HERMES_BLOCK.finditer(text):
-        body = match.group(1).strip()
+    for body in hermes_blocks(text):
         fenced = _fenced_blocks(body)
         body = fenced[0] if fenced else body
-        parsed = _parse_json(body, strict=False) or _parse_python(body)
+        parsed = _parse_json(body, strict=False) or _parse_python(body, syntax=syntax)
         if parsed is None:
             name = re.search(r"""["']name["']\s*:\s*["']([^"']+)["']""", body)
             items.append(
@@ -474,17 +377,17 @@ def _parse_hermes(text: str) -> Proposal:
             continue
         items.extend(parsed.calls)
         items.extend(parsed.failures)
-    return _proposal(items, text)
+    return proposal_from_items(items, text)
 
 
-def _parse_tagged(text: str) -> Proposal:
+def _parse_tagged(text: str, syntax: PythonSyntax = _STRICT) -> Proposal:
     """``<function_call> {...} <function_call> {...}`` and similar tag + JSON styles."""
     items: list[ToolCall | ParseFailure] = []
     for chunk in _TAGS.split(text)[1:]:
         chunk = chunk.strip()
         objects = _json_objects(chunk)
         if not objects:
-            parsed = _parse_python(chunk) or _leading_python(chunk)
+            parsed = _parse_python(chunk, syntax=syntax) or _leading_python(chunk, syntax=syntax)
             if parsed is None:
                 items.append(ParseFailure(raw=chunk, reason="no JSON call after the tag"))
                 continue
@@ -497,7 +400,7 @@ def _parse_tagged(text: str) -> Proposal:
             continue
         items.extend(parsed.calls)
         items.extend(parsed.failures)
-    return _proposal(items, text)
+    return proposal_from_items(items, text)
 
 
 _NAME_JSON = re.compile(r"(?:^|\n|[.:!?`]\s*)([A-Za-z_][\w.]*)\s*\n\s*(\{.*\})\s*$", re.DOTALL)
@@ -641,7 +544,9 @@ def _drop_declines(proposal: Proposal, offered: set[str]) -> Proposal:
     return proposal if len(kept) == len(proposal.calls) else proposal.override(calls=kept)
 
 
-def _decode(raw: Any, style: str | None, lenient: bool) -> Proposal:
+def _decode(
+    raw: Any, style: str | None, lenient: bool, syntax: PythonSyntax = _STRICT
+) -> Proposal:
     if raw is None:
         return Proposal()
     if style in (None, "", "auto", "prompt_string", "prompting"):
@@ -659,43 +564,46 @@ def _decode(raw: Any, style: str | None, lenient: bool) -> Proposal:
     text = str(raw)
     if style == "fc_list":  # a function-calling API that answered in text: no call
         return Proposal(content=text)
-    return _decode_text(text, style, lenient)
+    return _decode_text(text, style, lenient, syntax)
 
 
 def _looks_like_call(text: str) -> bool:
     return bool(re.match(r"^\[?\s*[\"']?[A-Za-z_][\w.]*[\"']?\s*\(", text.strip("`\n ")))
 
 
-def _decode_text(raw: str, style: str, lenient: bool) -> Proposal:
+def _decode_text(
+    raw: str, style: str, lenient: bool, syntax: PythonSyntax = _STRICT
+) -> Proposal:
     text = clean_text(raw)
     if not text:
         return Proposal(content=raw)
     if style == "hermes":
-        return _parse_hermes(text).override(content=raw)
+        return _parse_hermes(text, syntax).override(content=raw)
     if style == "tagged_json":
-        return _parse_tagged(text).override(content=raw)
+        return _parse_tagged(text, syntax).override(content=raw)
     # BFCL strips backticks around an answer; a fence's language tag then breaks it.
     bodies = [text.strip("`\n ")] + (_fenced_blocks(text) if lenient else [])
-    if style == "json":
+    if style in _JSON_READERS:
+        read, reason = _JSON_READERS[style]
         for body in bodies:
-            parsed = _parse_json(body)
+            parsed = read(body)
             if parsed is not None:
                 return parsed.override(content=raw)
-        return _no_call(raw, text, "not a JSON call")
-    if style == "name_json":
-        for body in bodies:
-            parsed = _parse_name_json(body)
-            if parsed is not None:
-                return parsed.override(content=raw)
-        return _no_call(raw, text, "no function name followed by JSON arguments")
+        return _no_call(raw, text, reason)
     quoted = style == "python_quoted"
     for body in bodies:  # python
-        parsed = _parse_python(body, quoted)
+        parsed = _parse_python(body, quoted, syntax)
         if parsed is None and lenient:
-            parsed = _call_lines(body, quoted) or _leading_python(body, quoted)
+            parsed = _call_lines(body, quoted, syntax) or _leading_python(body, quoted, syntax)
         if parsed is not None:
             return parsed.override(content=raw)
     return _no_call(raw, text, "not a Python call list")
+
+
+_JSON_READERS: dict[str, tuple[Callable[[str], Proposal | None], str]] = {
+    "json": (_parse_json, "not a JSON call"),
+    "name_json": (_parse_name_json, "no function name followed by JSON arguments"),
+}
 
 
 def _no_call(raw: str, text: str, reason: str) -> Proposal:
@@ -736,16 +644,20 @@ def format_notes(raw: Any, style: str) -> list[str]:
     return notes
 
 
-def _call_lines(text: str, quoted: bool = False) -> Proposal | None:
+def _call_lines(
+    text: str, quoted: bool = False, syntax: PythonSyntax = _STRICT
+) -> Proposal | None:
     """One call per line, no list around them: ``f(a=1)\n\nf(a=2)``."""
     lines = [line.strip().rstrip(",;") for line in text.splitlines() if line.strip()]
     if len(lines) < 2 or not all(_looks_like_call(line) for line in lines):
         return None
-    parsed = _parse_python("[" + ", ".join(lines) + "]", quoted)
+    parsed = _parse_python("[" + ", ".join(lines) + "]", quoted, syntax)
     return parsed if parsed is not None and parsed.calls else None
 
 
-def _leading_python(text: str, quoted: bool = False) -> Proposal | None:
+def _leading_python(
+    text: str, quoted: bool = False, syntax: PythonSyntax = _STRICT
+) -> Proposal | None:
     """A call list at the very start, followed by prose: ``[f(a=1)]\n\nThis computes ...``."""
     match = re.match(r"^\s*(\[?)\s*[A-Za-z_][\w.]*\s*\(", text)
     if not match:
@@ -754,7 +666,7 @@ def _leading_python(text: str, quoted: bool = False) -> Proposal | None:
     end = _balanced(text, open_at)
     if end is None:
         return None
-    parsed = _parse_python(text[:end], quoted)
+    parsed = _parse_python(text[:end], quoted, syntax)
     return parsed if parsed is not None and parsed.calls else None
 
 
@@ -787,17 +699,13 @@ def _read_lenient(raw: Any, style: str | None, functions: Iterable[Any] | None) 
     arguments are kept and bound to parameter names later (:func:`_bind_positional`).
     """
     names = _names(functions)
-    token = _KEEP_POSITIONAL.set(True)
-    try:
-        base = _decode(raw, style, lenient=True)
-        if raw is None or isinstance(raw, (list, dict)):
-            return base
-        if base.calls and _offered(base, names):
-            return base
-        text = clean_text(str(raw))
-        found = _lenient_text(text, names, _parameter_order(functions))
-    finally:
-        _KEEP_POSITIONAL.reset(token)
+    base = _decode(raw, style, lenient=True, syntax=_LENIENT)
+    if raw is None or isinstance(raw, (list, dict)):
+        return base
+    if base.calls and _offered(base, names):
+        return base
+    text = clean_text(str(raw))
+    found = _lenient_text(text, names, _parameter_order(functions))
     if found is not None and (found.calls or not (base.calls or base.failures)):
         return found.override(content=str(raw))
     if base.calls:
@@ -851,9 +759,10 @@ def _lenient_text(
         return None
     for body in [text, *_fenced_blocks(text)]:  # 2. each body in its own style
         own = detect_style(body)
-        parsed = _decode_text(body, own, lenient=False)
+        parsed = _decode_text(body, own, lenient=False, syntax=_LENIENT)
         if not parsed.calls and own in ("python", "python_quoted"):
-            parsed = _leading_python(body.strip("`\n "), own == "python_quoted") or parsed
+            quoted = own == "python_quoted"
+            parsed = _leading_python(body.strip("`\n "), quoted, _LENIENT) or parsed
         if parsed.calls and _offered(parsed, names):
             return parsed
     # 3. JSON calls anywhere: the first call list, or every call object (one per block)
@@ -887,8 +796,8 @@ def _loads_lenient(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         try:
-            value = _value(ast.parse(text.strip(), mode="eval").body)
-        except (SyntaxError, _Unsupported, MemoryError) as exc:
+            value = read_value(ast.parse(text.strip(), mode="eval").body, _LENIENT)
+        except (SyntaxError, Unreadable, MemoryError) as exc:
             raise ValueError(str(exc)) from exc
     return json.loads(json.dumps(value))  # TypeError/ValueError on tuples as keys, sets, ...
 
@@ -943,12 +852,12 @@ def _scan_python(text: str, names: Sequence[str]) -> Proposal | None:
         if end is None:
             items.append(ParseFailure(raw=text[match.start() :][:2000], reason="unclosed call"))
             break
-        parsed = _parse_python(_call_source(text[start:end]), quoted=True)
+        parsed = _parse_python(_call_source(text[start:end]), True, _LENIENT)
         if parsed is None and start != match.start():  # a list of more than calls
             alone = _balanced(text, match.end() - 1)
             if alone is not None:
                 start, end = match.start(), alone
-                parsed = _parse_python(_call_source(text[start:end]), quoted=True)
+                parsed = _parse_python(_call_source(text[start:end]), True, _LENIENT)
         done = end
         name = _offered_name(match.group(), names)
         if parsed is None:
@@ -958,7 +867,7 @@ def _scan_python(text: str, names: Sequence[str]) -> Proposal | None:
             continue
         items.extend(parsed.calls)
         items.extend(f if f.name else f.model_copy(update={"name": name}) for f in parsed.failures)
-    return _proposal(items, "") if items else None
+    return proposal_from_items(items, "") if items else None
 
 
 def _offered_name(written: str, names: Sequence[str]) -> str | None:
@@ -1120,11 +1029,3 @@ def map_names(proposal: Proposal, functions: Sequence[Any]) -> Proposal:
                 changed = True
         calls.append(call)
     return proposal.override(calls=tuple(calls)) if changed else proposal
-
-
-def _proposal(items: Sequence[ToolCall | ParseFailure], content: str) -> Proposal:
-    return Proposal(
-        calls=tuple(i for i in items if isinstance(i, ToolCall)),
-        failures=tuple(i for i in items if isinstance(i, ParseFailure)),
-        content=content,
-    )

@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolrm_agent._internal.pycalls import PythonSyntax, read_value
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.specs import ToolSpec
@@ -112,6 +113,8 @@ _V1_PREFIXES: dict[str, str] = {
 }
 
 _SAFE_NAME = re.compile(r"^[A-Za-z_][\w.]*$")
+#: How ground-truth call strings are read: BFCL's values, a bare name a variable.
+_GROUND_TRUTH = PythonSyntax(bare_names="variable", dialect="bfcl")
 
 
 # --------------------------------------------------------------------------- data
@@ -565,7 +568,8 @@ def ground_truth_turns(question: BfclQuestion, answer: Any = None) -> list[Propo
     """Multi-turn ground truth: one Proposal per turn, parsed from BFCL's call strings.
 
     Positional arguments (``sort('a.txt')``) are named after the function doc's
-    parameter order.
+    parameter order. Values are read by the project's one Python-call reader, as BFCL
+    reads them (a bare name is a variable: the call is unparsable).
     """
     if answer is None:
         answer = _answers(question.category).get(question.id, [])
@@ -583,8 +587,10 @@ def ground_truth_turns(question: BfclQuestion, answer: Any = None) -> list[Propo
                 order = list(
                     ((docs.get(name) or {}).get("parameters") or {}).get("properties") or {}
                 )
-                args = {order[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
-                args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg})
+                args = {order[i]: read_value(a, _GROUND_TRUTH) for i, a in enumerate(node.args)}
+                args.update(
+                    {k.arg: read_value(k.value, _GROUND_TRUTH) for k in node.keywords if k.arg}
+                )
                 calls.append(ToolCall(id=f"gt_{question.id}_{t}_{s}", name=name, arguments=args))
             except (ValueError, SyntaxError, IndexError) as exc:
                 failures.append(ParseFailure(raw=text, reason=f"ground truth unparsable: {exc}"))

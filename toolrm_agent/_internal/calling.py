@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -178,7 +179,7 @@ class JudgeCaller:
                 if self.timeout_s is None:
                     result = ctx.run(fn, *args)
                 else:
-                    result = _run_with_deadline(ctx.copy(), fn, args, self.timeout_s)
+                    result = run_with_deadline(fn, *args, timeout_s=self.timeout_s, ctx=ctx.copy())
         except BaseException as exc:
             self._failed(exc)
             raise
@@ -233,10 +234,23 @@ class JudgeCaller:
             self.errors.append(f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _run_with_deadline(ctx: Context, fn: Callable[..., T], args: tuple[Any, ...], timeout_s: float) -> T:
-    """Run ``fn(*args)`` in ``ctx`` on a daemon thread; raise ``TimeoutError`` after
-    ``timeout_s``. A call past its deadline keeps running (threads cannot be killed) but
-    its answer is dropped, and it never holds up interpreter exit."""
+def run_with_deadline(
+    fn: Callable[..., T],
+    *args: Any,
+    timeout_s: float,
+    ctx: Context | None = None,
+    thread_name: str = "toolrm-judge",
+) -> T:
+    """``fn(*args)`` run in ``ctx`` (default: a copy of the caller's context) on a daemon
+    thread; ``TimeoutError`` after ``timeout_s`` seconds. The project's one deadline
+    helper: the critic's judge calls and :class:`~toolrm_agent.judges.GenerativeJudge`'s
+    model calls both use it.
+
+    A daemon thread, not a pool: a call that hangs forever must not keep the interpreter
+    from exiting, nor use up a pool's workers. A call past its deadline keeps running
+    (threads cannot be killed) but its answer is dropped.
+    """
+    ctx = contextvars.copy_context() if ctx is None else ctx
     box: dict[str, Any] = {}
     done = threading.Event()
 
@@ -248,7 +262,7 @@ def _run_with_deadline(ctx: Context, fn: Callable[..., T], args: tuple[Any, ...]
         finally:
             done.set()
 
-    threading.Thread(target=target, name="toolrm-judge", daemon=True).start()
+    threading.Thread(target=target, name=thread_name, daemon=True).start()
     if not done.wait(timeout_s):
         raise TimeoutError(f"judge call timed out after {timeout_s:g}s")
     if "error" in box:

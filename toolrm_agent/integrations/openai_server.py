@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, ModelProvisioningError
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
@@ -51,6 +51,31 @@ def normalize_base_url(base_url: str) -> str:
     if not urlsplit(url).scheme:
         raise ConfigurationError(f"base_url needs a scheme such as http://, got {base_url!r}")
     return url + "/v1" if urlsplit(url).path in ("", "/") else url
+
+
+def chat_openai_class() -> type[ChatOpenAI]:
+    """``langchain_openai.ChatOpenAI``; a :class:`ModelProvisioningError` naming the extra
+    to install when ``langchain-openai`` is missing."""
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModelProvisioningError(
+            "models behind an OpenAI-compatible server need langchain-openai: "
+            "pip install 'toolrm-agent[openai]'"
+        ) from exc
+    return ChatOpenAI
+
+
+def chat_openai(
+    model: str, base_url: str | None, *, api_key: str = "EMPTY", **options: Any
+) -> ChatOpenAI:
+    """The one place a ``ChatOpenAI`` is built: ``model`` served at ``base_url``, with
+    ``options`` (any ``ChatOpenAI`` field) passed as given and nothing added.
+
+    Judge specs (``openai:<model>@<url>``) call it as is; :func:`chat_model_for_server`
+    (policies, the vLLM and llama.cpp helpers) adds its defaults first.
+    """
+    return chat_openai_class()(model=model, base_url=base_url, api_key=api_key, **options)
 
 
 def chat_model_for_server(
@@ -77,23 +102,14 @@ def chat_model_for_server(
         max_tokens: cap on generated tokens per choice (``None``: the server's limit).
         kwargs: any other ``ChatOpenAI`` field (``extra_body``, ``n``, ``top_p``, ...).
     """
-    from langchain_openai import ChatOpenAI
-
     if max_retries < 0:
         raise ConfigurationError(f"max_retries must be >= 0, not {max_retries}")
-    options: dict[str, Any] = {
-        "model": model,
-        "base_url": normalize_base_url(base_url),
-        "api_key": api_key,
-        "timeout": timeout_s,
-        "max_retries": max_retries,
-        **kwargs,
-    }
+    options: dict[str, Any] = {"timeout": timeout_s, "max_retries": max_retries, **kwargs}
     if temperature is not None:
         options["temperature"] = temperature
     if max_tokens is not None:
         options["max_tokens"] = max_tokens
-    return ChatOpenAI(**options)
+    return chat_openai(model, normalize_base_url(base_url), api_key=api_key, **options)
 
 
 # ------------------------------------------------------------------------------ best-of-N
@@ -434,6 +450,8 @@ __all__ = [
     "LenientToolCallModel",
     "asample_proposals",
     "chat_model_for_server",
+    "chat_openai",
+    "chat_openai_class",
     "lenient_message",
     "normalize_base_url",
     "sample_proposals",

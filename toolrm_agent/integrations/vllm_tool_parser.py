@@ -45,7 +45,6 @@ When the project is not installed there, this file falls back to the checkout it
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -56,11 +55,11 @@ from typing import Any, Literal
 
 try:
     from toolrm_agent.calls import ToolCall
-    from toolrm_agent.parsing import arguments_json, parse_text
+    from toolrm_agent.parsing import arguments_json, json_spans, looks_like_call, parse_text
 except ImportError:  # loaded by path into a vLLM venv without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from toolrm_agent.calls import ToolCall
-    from toolrm_agent.parsing import arguments_json, parse_text
+    from toolrm_agent.parsing import arguments_json, json_spans, looks_like_call, parse_text
 
 _LOG = logging.getLogger(__name__)
 
@@ -75,7 +74,6 @@ _CALL_START = re.compile(r'\{\s*"(?:name|function|tool_calls)"\s*:')
 # where a call-like JSON value can start: an object with a (string) key, or a list whose
 # first item is an object; ``{}``, ``[]``, ``[[``, ``{ x`` can never be a call
 _JSON_START = re.compile(r'\{(?=\s*")|\[(?=\s*\{)')
-_DECODER = json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -137,38 +135,17 @@ def _no_calls(text: str) -> LenientExtraction:
     return LenientExtraction((), text, "none")
 
 
-def _looks_like_call(value: Any) -> bool:
-    """True for JSON shaped like a call (or a list of them), false for other data."""
-    if isinstance(value, list):
-        return bool(value) and all(_looks_like_call(item) for item in value)
-    if not isinstance(value, dict):
-        return False
-    if isinstance(value.get("tool_calls"), list):
-        return _looks_like_call(value["tool_calls"])
-    function = value.get("function")
-    if isinstance(function, dict) and isinstance(function.get("name"), str):
-        return True
-    return isinstance(value.get("name"), str) and ("arguments" in value or "parameters" in value)
-
-
 def _call_like_json_spans(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every top-level JSON value in ``text`` that looks like a call.
+    """(start, end) of every top-level JSON value in ``text`` that looks like a call
+    (:func:`toolrm_agent.parsing.looks_like_call`).
 
     Only positions where a call can start (:data:`_JSON_START`) are decoded, found with
     one regex scan, so prose full of brackets costs one pass; JSON nested past the
     recursion limit is not a call.
     """
-    pos = 0
-    while (match := _JSON_START.search(text, pos)) is not None:
-        start = match.start()
-        try:
-            value, end = _DECODER.raw_decode(text, start)
-        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
-            pos = start + 1
-            continue
-        if _looks_like_call(value):
+    for start, end, value in json_spans(text, starts=_JSON_START):
+        if looks_like_call(value):
             yield start, end
-        pos = end
 
 
 def _text_around(text: str, spans: list[tuple[int, int]]) -> str | None:

@@ -65,13 +65,11 @@ Ranking (``rank_strategy``)
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import contextlib
 import inspect
 import os
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -85,6 +83,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from toolrm_agent._internal.calling import run_with_deadline
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import (
@@ -418,42 +417,24 @@ class GenerativeJudge(BaseJudge):
         self, messages: list[BaseMessage], parse: Callable[[str], T | None], reminder: str
     ) -> _Outcome[T]:
         out: _Outcome[T] = _Outcome()
-        start = time.perf_counter()
-        try:
+        with _settled(out):
             for attempt in Retrying(**self._retrying_kwargs()):
                 with attempt:
                     out.attempts += 1
                     reply = self._invoke(out.reask or messages, out)
                     self._after_reply(messages, reply, parse, reminder, out)
-        except _BackendFailure:
-            out.status = "backend_error"
-        except _Unparseable:
-            out.status = "unparseable"
-        except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
-            out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
-            out.status = "unparseable"
-        out.seconds = time.perf_counter() - start
         return out
 
     async def _aask(
         self, messages: list[BaseMessage], parse: Callable[[str], T | None], reminder: str
     ) -> _Outcome[T]:
         out: _Outcome[T] = _Outcome()
-        start = time.perf_counter()
-        try:
+        with _settled(out):
             async for attempt in AsyncRetrying(**self._retrying_kwargs()):
                 with attempt:
                     out.attempts += 1
                     reply = await self._ainvoke(out.reask or messages, out)
                     self._after_reply(messages, reply, parse, reminder, out)
-        except _BackendFailure:
-            out.status = "backend_error"
-        except _Unparseable:
-            out.status = "unparseable"
-        except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
-            out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
-            out.status = "unparseable"
-        out.seconds = time.perf_counter() - start
         return out
 
     def _after_reply(
@@ -483,7 +464,7 @@ class GenerativeJudge(BaseJudge):
             return self.model.invoke(prompt, config=self.call_config, **kwargs)
 
         try:
-            reply = call() if self.timeout_s is None else _call_with_timeout(call, self.timeout_s)
+            reply = call() if self.timeout_s is None else run_with_deadline(call, timeout_s=self.timeout_s, thread_name="toolrm-judge-call")
         except Exception as exc:  # noqa: BLE001 - any backend failure is retried, then the policy decides
             out.errors.append(f"attempt {out.attempts}: {_describe(exc, self.timeout_s)}")
             raise _BackendFailure(exc) from exc
@@ -761,31 +742,28 @@ def _message_text(message: Any) -> str:
     return content if isinstance(content, str) else str(content)
 
 
+@contextlib.contextmanager
+def _settled(out: _Outcome[Any]) -> Iterator[None]:
+    """Around the attempts of one question: how they ended becomes ``out.status`` (a
+    backend failure, an unparseable answer, or an answer that broke the parser), and the
+    time they took ``out.seconds``."""
+    start = time.perf_counter()
+    try:
+        yield
+    except _BackendFailure:
+        out.status = "backend_error"
+    except _Unparseable:
+        out.status = "unparseable"
+    except Exception as exc:  # noqa: BLE001 - an answer that breaks the parser is unparseable
+        out.errors.append(f"attempt {out.attempts}: answer broke the parser: {_describe(exc, None)}")
+        out.status = "unparseable"
+    out.seconds = time.perf_counter() - start
+
+
 def _describe(exc: BaseException, timeout_s: float | None) -> str:
     if isinstance(exc, TimeoutError):
         return f"timed out after {timeout_s} s"
     return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def _call_with_timeout(fn: Callable[[], T], timeout_s: float) -> T:
-    """Run ``fn`` in a daemon thread (same contextvars) and wait at most ``timeout_s``.
-
-    A daemon thread, not a pool: a backend that hangs forever must not keep the
-    interpreter from exiting, nor use up a pool's workers.
-    """
-    future: Future[T] = Future()
-    ctx = contextvars.copy_context()
-
-    def target() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(ctx.run(fn))
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            future.set_exception(exc)
-
-    threading.Thread(target=target, name="toolrm-judge-call", daemon=True).start()
-    return future.result(timeout=timeout_s)
 
 
 def _unwrap(model: Any) -> tuple[Any, list[dict[str, Any]]]:

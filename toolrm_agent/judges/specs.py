@@ -56,7 +56,6 @@ from toolrm_agent.errors import (
     CheckpointError,
     ConfigurationError,
     ConfigurationTypeError,
-    ModelProvisioningError,
     ToolRMError,
 )
 
@@ -335,20 +334,10 @@ def _build(spec: JudgeSpec) -> Judge:
 
         model = load_chat_model(f"llamacpp:{spec.target}", **spec.model_options)
     else:
-        try:
-            from langchain_openai import ChatOpenAI
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ModelProvisioningError(
-                "openai:<model>@<url> judges need langchain-openai: "
-                "pip install 'toolrm-agent[openai]'"
-            ) from exc
-        _check_model_options(spec, ChatOpenAI, spec.model_options)
-        model = ChatOpenAI(
-            model=spec.target,
-            base_url=spec.base_url,
-            api_key="EMPTY",
-            **spec.model_options,
-        )
+        from toolrm_agent.integrations.openai_server import chat_openai, chat_openai_class
+
+        _check_model_options(spec, chat_openai_class(), spec.model_options)
+        model = chat_openai(spec.target, spec.base_url, **spec.model_options)
     return GenerativeJudge(model, **spec.options)
 
 

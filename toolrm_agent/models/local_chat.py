@@ -50,9 +50,16 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field
 
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
-from toolrm_agent.parsing import message_text, parse_json_calls, parse_text
+from toolrm_agent.parsing import (
+    embedded_json_calls,
+    message_text,
+    parse_text,
+    to_langchain_invalid_tool_calls,
+    to_langchain_tool_calls,
+    without_hermes_blocks,
+)
+from toolrm_agent.prompts import split_thinking
 from toolrm_agent.specs import to_specs
 
 __all__ = [
@@ -178,23 +185,7 @@ def messages_to_template(messages: Sequence[BaseMessage]) -> list[dict[str, Any]
 # no strict schema mode and always may write several calls.
 _IGNORED_TOOL_KWARGS = ("strict", "parallel_tool_calls")
 
-_THINK = re.compile(r"<think>(.*?)(?:</think>|$)\s*", re.DOTALL)
-_HERMES_BLOCK = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
 _FENCE_BLOCK = re.compile(r"```[\w-]*\s*.*?```", re.DOTALL)
-
-
-def _embedded_json(text: str) -> tuple[Proposal, tuple[int, int]] | None:
-    """The first JSON object or list inside prose that reads as calls, and its span."""
-    decoder = json.JSONDecoder()
-    for match in re.finditer(r"[\[{]", text):
-        try:
-            _, end = decoder.raw_decode(text, match.start())
-        except json.JSONDecodeError:
-            continue
-        parsed = parse_json_calls(text[match.start() : end])
-        if parsed.calls:
-            return parsed, (match.start(), end)
-    return None
 
 
 def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
@@ -203,51 +194,38 @@ def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
     Recognises Hermes ``<tool_call>`` blocks (several, or an unterminated last one),
     JSON in a code fence, bare JSON (an object, a list, xLAM's ``{"tool_calls": [...]}``),
     BFCL call strings (``[f(a=1)]``) and, as a last resort, a JSON call embedded in prose.
-    Broken calls become ``invalid_tool_calls``; a ``<think>`` block goes to
-    ``additional_kwargs["reasoning_content"]``. ``parse_calls=False`` keeps the text as is.
+    Broken calls become ``invalid_tool_calls``; ``<think>`` blocks go to
+    ``additional_kwargs["reasoning_content"]`` (:func:`toolrm_agent.prompts.split_thinking`).
+    ``parse_calls=False`` keeps the text as is.
     """
     additional: dict[str, Any] = {}
     body = text
-    think = _THINK.search(body) if "<think>" in body else None
-    if think is not None:
-        additional["reasoning_content"] = think.group(1).strip()
-        body = (body[: think.start()] + body[think.end() :]).strip()
+    if "<think>" in body:
+        reasoning, answer = split_thinking(body, lone_close="keep", sep="", strip_after=True)
+        additional["reasoning_content"] = reasoning
+        body = answer.strip()
     if not parse_calls:
         return AIMessage(content=body, additional_kwargs=additional)
 
     proposal = parse_text(body)
     content = body
     if proposal.is_empty:
-        embedded = _embedded_json(body)
+        embedded = embedded_json_calls(body)
         if embedded is not None:
             proposal, (start, end) = embedded
             content = (body[:start] + body[end:]).strip()
     elif "<tool_call>" in body:
-        content = _HERMES_BLOCK.sub("", body).strip()
+        content = without_hermes_blocks(body)
     elif "```" in body:
         content = _FENCE_BLOCK.sub("", body, count=1).strip()
     else:
         content = ""  # the whole text was the call(s)
     return AIMessage(
         content=content,
-        tool_calls=[_lc_call(c) for c in proposal.calls],
-        invalid_tool_calls=[_lc_invalid(f) for f in proposal.failures],
+        tool_calls=to_langchain_tool_calls(proposal),
+        invalid_tool_calls=to_langchain_invalid_tool_calls(proposal),
         additional_kwargs=additional,
     )
-
-
-def _lc_call(call: ToolCall) -> dict[str, Any]:
-    return {"name": call.name, "args": dict(call.arguments), "id": call.id, "type": "tool_call"}
-
-
-def _lc_invalid(failure: ParseFailure) -> dict[str, Any]:
-    return {
-        "name": failure.name,
-        "args": failure.raw,
-        "id": failure.id,
-        "error": failure.reason,
-        "type": "invalid_tool_call",
-    }
 
 
 # ------------------------------------------------------------------------- the model

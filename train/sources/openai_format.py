@@ -27,18 +27,21 @@ Source = the dataset folder name; subset = the file stem; index = the line numbe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from toolrm_agent.calls import Proposal
-from toolrm_agent.parsing import message_text, parse_hermes, proposal_from_openai
+from toolrm_agent.parsing import (
+    message_text,
+    parse_hermes,
+    proposal_from_openai,
+    without_hermes_blocks,
+)
 from toolrm_agent.specs import ToolSpec
 from train.records import GroundTruthCall, TrainRecord
 from train.sources._common import iter_jsonl, record_id, stem
 
-_HERMES_BLOCK = re.compile(r"<tool_call>.*?(?:</tool_call>|$)", re.DOTALL)
 _ROLES = {"developer": "system", "function": "tool"}
 
 
@@ -103,7 +106,7 @@ def _proposal(message: dict[str, Any]) -> Proposal:
     if message.get("tool_calls"):
         return proposal_from_openai(message["tool_calls"], text)
     if "<tool_call>" in text:
-        return parse_hermes(text).override(content=_HERMES_BLOCK.sub("", text).strip())
+        return parse_hermes(text).override(content=without_hermes_blocks(text))
     return Proposal(content=text)
 
 

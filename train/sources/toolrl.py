@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from toolrm_agent.parsing import parse_hermes
+from toolrm_agent.prompts import strip_thinking
 from train.records import GroundTruthCall, TrainRecord, openai_tool
 from train.sources._common import (
     is_optional_type,
@@ -66,7 +67,6 @@ _TOOL = re.compile(
     re.DOTALL,
 )
 _BLOCK = re.compile(r"<(user|think|tool_call|response|obs)>(.*?)</\1>", re.DOTALL)
-_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
 _RESPONSE = re.compile(r"<response>.*?(?:</response>|$)", re.DOTALL)
 
 
@@ -224,7 +224,7 @@ def _result_text(value: Any) -> str:
 
 def _target(output: str) -> tuple[list[GroundTruthCall] | None, bool]:
     """(calls, no_call) of a ToolRL target text; calls None when it cannot be read."""
-    text = _THINK.sub("", output)
+    text = strip_thinking(output, lone_close="keep", sep="")
     if "<tool_call>" in text:
         proposal = parse_hermes(_RESPONSE.sub("", text))
         if proposal.failures or not proposal.calls:
