@@ -3,8 +3,8 @@
 Pairs come from :mod:`eval.pairs` (ground truth vs a recorded output the BFCL checker
 rejects). The scoring rules are small pure functions, tested on their own:
 
-* a **pairwise** judge (one with its own ``compare``, such as ``GenerativeJudge``) is
-  asked in both orders; a pair counts only when both answers pick the ground truth
+* a **pairwise** judge (one that declares ``capabilities.pairwise``, such as
+  ``GenerativeJudge`` with its default tournament) is asked in both orders; a pair counts only when both answers pick the ground truth
   (:func:`pairwise_outcome`). A judge that already asks both orders itself (its
   ``Preference.votes`` holds two votes) is asked once; otherwise we ask the swapped order.
 * a **pointwise** or scalar judge counts a pair when ``score(chosen) > score(rejected)``
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair
 from toolrm_agent.errors import JudgeError
-from toolrm_agent.judges.base import Judge
+from toolrm_agent.judges.base import Judge, capabilities_of
 from toolrm_agent.verdicts import Critique, Preference
 
 Vote = Literal["chosen", "rejected"] | None
@@ -88,21 +88,12 @@ def votes_from_preferences(first: Preference, swapped: Preference | None = None)
 def is_pairwise(judge: Judge) -> bool:
     """Does the judge compare two proposals itself (else it scores them one by one)?
 
-    A judge may say so with a boolean ``pairwise`` attribute; a judge configured to rank
-    by pointwise scores (``rank_strategy="pointwise"``, e.g. the spec
-    ``gen:default?rank_strategy=pointwise``) is used pointwise; otherwise a ``BaseJudge``
-    is pairwise when it overrides ``compare``, and any other judge is taken as pairwise.
+    What the judge declares in ``capabilities.pairwise`` (a generative judge with
+    ``rank_strategy="pointwise"``, e.g. the spec ``gen:default?rank_strategy=pointwise``,
+    declares itself pointwise); a judge that declares nothing is taken as pairwise
+    (:func:`~toolrm_agent.judges.base.capabilities_of`).
     """
-    flag = getattr(judge, "pairwise", None)
-    if isinstance(flag, bool):
-        return flag
-    if getattr(judge, "rank_strategy", None) == "pointwise":
-        return False
-    from toolrm_agent.judges.base import BaseJudge
-
-    if isinstance(judge, BaseJudge):
-        return type(judge).compare is not BaseJudge.compare
-    return True
+    return capabilities_of(judge).pairwise
 
 
 # ------------------------------------------------------------------- judging pairs
@@ -204,17 +195,9 @@ def judge_pair(judge: Judge, pair: Pair, *, pairwise: bool) -> PairOutcome:
 
 
 async def _acompare(judge: Judge, context: Any, a: Any, b: Any) -> Preference:
-    """``judge.acompare``, or its sync ``compare`` in a thread when only that one is its own
-    (``BaseJudge.acompare`` would derive a pairwise answer from pointwise critiques)."""
-    from toolrm_agent.judges.base import BaseJudge
-
-    kind = type(judge)
-    if (
-        isinstance(judge, BaseJudge)
-        and kind.compare is not BaseJudge.compare
-        and kind.acompare is BaseJudge.acompare
-    ):
-        return await asyncio.to_thread(judge.compare, context, a, b)
+    """``judge.acompare``: a pairwise judge that is not async-native runs its own sync
+    ``compare`` in a worker thread there (``BaseJudge.acompare`` reads the declared
+    capabilities), so the pairwise answer is never derived from pointwise critiques."""
     return await judge.acompare(context, a, b)
 
 
