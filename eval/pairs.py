@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
+from toolrm_agent.judges.base import capabilities_of
 
 if TYPE_CHECKING:
     from eval.bfcl.questions import BfclQuestion, CheckResult
@@ -522,19 +523,10 @@ __all__ = [
 def is_pairwise(judge: Judge) -> bool:
     """Does the judge compare two proposals itself (else it scores them one by one)?
 
-    A judge may say so with a boolean ``pairwise`` attribute; a judge configured to rank
-    by pointwise scores (``rank_strategy="pointwise"``, e.g. the spec
-    ``gen:default?rank_strategy=pointwise``) is used pointwise; otherwise a ``BaseJudge``
-    is pairwise when it overrides ``compare``, and any other judge is taken as pairwise.
-    TRBench judges its pairs and best-of-N ranks its pools the way this says.
+    What the judge declares in ``capabilities.pairwise`` (a generative judge with
+    ``rank_strategy="pointwise"``, e.g. the spec ``gen:default?rank_strategy=pointwise``,
+    declares itself pointwise); a judge that declares nothing is taken as pairwise
+    (:func:`~toolrm_agent.judges.base.capabilities_of`). TRBench judges its pairs and
+    best-of-N ranks its pools the way this says.
     """
-    flag = getattr(judge, "pairwise", None)
-    if isinstance(flag, bool):
-        return flag
-    if getattr(judge, "rank_strategy", None) == "pointwise":
-        return False
-    from toolrm_agent.judges.base import BaseJudge
-
-    if isinstance(judge, BaseJudge):
-        return type(judge).compare is not BaseJudge.compare
-    return True
+    return capabilities_of(judge).pairwise

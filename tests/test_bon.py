@@ -20,7 +20,7 @@ from eval.commands.bon import (
 from eval.pairs import GradedOutput
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.verdicts import Critique, Preference, Ranking, TokenUsage
 
 
@@ -166,10 +166,14 @@ def test_questions_with_too_few_answers_are_left_out() -> None:
 def test_pairwise_judges_rank_and_rankings_are_cached() -> None:
     class Ranker(BaseJudge):
         name = "ranker"
-        pairwise = True
+        capabilities = JudgeCapabilities(pairwise=True, native_rank=True)
 
         def __init__(self) -> None:
-            self.ranks = 0
+            self._ranks = 0
+
+        @property
+        def ranks(self) -> int:
+            return self._ranks
 
         def critique(self, context, proposal):  # noqa: ANN001, ANN201
             raise AssertionError("not asked pointwise")
@@ -178,7 +182,7 @@ def test_pairwise_judges_rank_and_rankings_are_cached() -> None:
             return Preference(choice=1, judge=self.name)
 
         def rank(self, context, proposals):  # noqa: ANN001, ANN201
-            self.ranks += 1
+            self._ranks += 1
             order = sorted(
                 range(len(proposals)), key=lambda i: proposals[i].calls[0].arguments["x"] != 1
             )

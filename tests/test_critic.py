@@ -25,7 +25,7 @@ from toolrm_agent.critic import (
     build_agent_graph,
 )
 from toolrm_agent.errors import BudgetExhaustedError
-from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.verdicts import Critique, Ranking
 
 BAD = ("get_weather", {"town": "Paris"})  # misses the required "city"
@@ -270,8 +270,14 @@ async def test_best_of_n_with_a_ranking_judge_and_a_callable_proposer(how: str) 
     critiques the winner only."""
 
     class PairwiseJudge(ScriptedJudge):
+        capabilities = JudgeCapabilities(pairwise=True, native_rank=True, async_native=True)
+
+        @property
+        def ranked(self) -> int:
+            return self._ranked
+
         def rank(self, context: Any, proposals: Any) -> Ranking:
-            self.ranked = len(proposals)
+            self._ranked = len(proposals)
             order = sorted(range(len(proposals)), key=lambda i: -len(proposals[i].calls[0].arguments.get("city", "")))
             return Ranking(order=tuple(order), judge=self.name, comparisons=len(proposals) * 2)
 

@@ -20,7 +20,7 @@ from eval.pairs import Pair, is_pairwise
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeParseError
-from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.verdicts import Critique, Preference, TokenUsage
 
 # -- the pure rules -------------------------------------------------------------------------
@@ -93,15 +93,20 @@ class AlwaysFirst(BaseJudge):
     """A pairwise judge with total position bias: always answers 1, one order per call."""
 
     name = "always-1"
+    capabilities = JudgeCapabilities(pairwise=True)
 
     def __init__(self) -> None:
-        self.calls = 0
+        self._calls = 0
+
+    @property
+    def calls(self) -> int:
+        return self._calls
 
     def critique(self, context, proposal):  # noqa: ANN001, ANN201
         raise AssertionError("a pairwise judge is not asked pointwise")
 
     def compare(self, context, a, b):  # noqa: ANN001, ANN201
-        self.calls += 1
+        self._calls += 1
         return Preference(
             choice=1, judge=self.name, usage=TokenUsage(input_tokens=10, output_tokens=2)
         )
@@ -113,7 +118,7 @@ class Oracle(AlwaysFirst):
     name = "oracle"
 
     def compare(self, context, a, b):  # noqa: ANN001, ANN201
-        self.calls += 1
+        self._calls += 1
         return Preference(choice=1 if a == GOOD else 2, judge=self.name)
 
 
@@ -127,7 +132,7 @@ class BothOrders(AlwaysFirst):
         self.votes = votes
 
     def compare(self, context, a, b):  # noqa: ANN001, ANN201
-        self.calls += 1
+        self._calls += 1
         votes = self.votes[context.user_request]
         status = "unparseable" if None in votes else "ok"
         return Preference(choice=None, judge=self.name, votes=votes, status=status)

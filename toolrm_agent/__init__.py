@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     # judges
     "Judge": "toolrm_agent.judges.base",
     "BaseJudge": "toolrm_agent.judges.base",
+    "JudgeCapabilities": "toolrm_agent.judges.base",
     "SchemaJudge": "toolrm_agent.judges.schema",
     "GenerativeJudge": "toolrm_agent.judges.generative",
     "CascadeJudge": "toolrm_agent.judges.cascade",
@@ -47,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "build_agent_graph": "toolrm_agent.critic",
     "CriticBudget": "toolrm_agent.critic",
     "CriticConfig": "toolrm_agent.critic",
+    "CriticOptions": "toolrm_agent.critic",
     "ToolRMMiddleware": "toolrm_agent.middleware",
     # models
     "resolve_model": "toolrm_agent.models",
@@ -63,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "CheckpointError": "toolrm_agent.errors",
     "ConfigurationError": "toolrm_agent.errors",
     "ConfigurationTypeError": "toolrm_agent.errors",
+    "FrozenError": "toolrm_agent.errors",
     "TrainingError": "toolrm_agent.errors",
 }
 
@@ -88,6 +91,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from toolrm_agent.critic import (
         CriticBudget,
         CriticConfig,
+        CriticOptions,
         ToolRMCritic,
         ToolRMState,
         add_critic,
@@ -98,6 +102,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         CheckpointError,
         ConfigurationError,
         ConfigurationTypeError,
+        FrozenError,
         JudgeBackendError,
         JudgeError,
         JudgeParseError,
@@ -106,7 +111,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ToolSpecError,
         TrainingError,
     )
-    from toolrm_agent.judges.base import BaseJudge, Judge
+    from toolrm_agent.judges.base import BaseJudge, Judge, JudgeCapabilities
     from toolrm_agent.judges.cascade import CascadeJudge
     from toolrm_agent.judges.discriminative import DiscriminativeJudge
     from toolrm_agent.judges.generative import GenerativeJudge

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolrm_agent._internal.frozen import validated_override
+
 
 def new_call_id() -> str:
     """A fresh tool call id in the OpenAI style (``call_<hex>``)."""
@@ -38,8 +40,8 @@ class ToolCall(BaseModel):
         )
 
     def override(self, **changes: Any) -> ToolCall:
-        """A copy with ``changes`` applied (the object itself is immutable)."""
-        return self.model_copy(update=changes)
+        """A validated copy with ``changes`` applied (the object itself is immutable)."""
+        return validated_override(self, changes)
 
 
 class ParseFailure(BaseModel):
@@ -73,8 +75,8 @@ class Proposal(BaseModel):
         return not self.calls and not self.failures
 
     def override(self, **changes: Any) -> Proposal:
-        """A copy with ``changes`` applied."""
-        return self.model_copy(update=changes)
+        """A validated copy with ``changes`` applied."""
+        return validated_override(self, changes)
 
     def render(self) -> str:
         """Canonical Hermes rendering for critic prompts.

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from toolrm_agent._internal.frozen import validated_override
 from toolrm_agent.calls import ToolCall
 from toolrm_agent.parsing import message_text, proposal_from_message
 from toolrm_agent.specs import ToolSpec, to_specs
@@ -35,7 +36,8 @@ class JudgeContext(BaseModel):
     tools: tuple[ToolSpec, ...] = ()
 
     def override(self, **changes: Any) -> JudgeContext:
-        return self.model_copy(update=changes)
+        """A validated copy with ``changes`` applied."""
+        return validated_override(self, changes)
 
     @classmethod
     def build(cls, turns: Iterable[Turn] = (), tools: Iterable[Any] | None = None) -> JudgeContext:

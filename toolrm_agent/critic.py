@@ -102,7 +102,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, Unpack
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
@@ -113,13 +113,13 @@ from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
+from toolrm_agent._internal.frozen import Frozen
 from toolrm_agent._internal.policy import (
-    BudgetPolicy,
     CriticBudget,
     CriticConfig,
-    JudgeErrorPolicy,
-    Mode,
-    make_config,
+    CriticKeywords,
+    CriticOptions,
+    make_options,
 )
 from toolrm_agent._internal.state import (
     RUN_USAGE_KEY,
@@ -131,14 +131,16 @@ from toolrm_agent._internal.state import (
     state_get,
 )
 from toolrm_agent._internal.transcript import pending_raise
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.judges.base import Judge
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.judges.base import Judge, check_judge
 from toolrm_agent.specs import ToolSpec, to_specs
 
 __all__ = [
     "USAGE_KEYS",
     "CriticBudget",
     "CriticConfig",
+    "CriticKeywords",
+    "CriticOptions",
     "Proposer",
     "ToolRMCritic",
     "ToolRMState",
@@ -164,22 +166,26 @@ class ToolRMState(MessagesState, total=False):
     toolrm_run_usage: Annotated[dict[str, int], UntrackedValue]
 
 
-class ToolRMCritic:
+class ToolRMCritic(Frozen):
     """A LangGraph node that judges each proposed tool call before it runs.
 
     Args:
         judge: any :class:`~toolrm_agent.judges.base.Judge` (schema, generative, cascade).
-        mode: ``"retry"`` or ``"best_of_n"``.
-        max_retries: rejections sent back to the model per turn (overrides ``budget``).
-        n: candidates in best-of-N mode, the model's own included.
+        options: a :class:`CriticOptions` (mode, n, budget, policies, timeouts); the
+            keyword options below are applied on top of it. ``config=`` is its old name.
         proposer: where best-of-N draws its extra candidates (see :data:`Proposer`).
         tools: the tools the agent was offered (LangChain tools, OpenAI dicts, BFCL docs
             or ToolSpecs), shown to the judge. :func:`add_critic` fills them in from the
             ``ToolNode`` when left out.
-        budget, on_budget_exhausted, on_judge_error, judge_timeout_s: see
-            :class:`CriticConfig`.
-        config: a base :class:`CriticConfig`; the keyword options above override it.
         model_node, tools_node: where the critic routes (names of graph nodes).
+        **keywords: any field of :class:`CriticOptions` or :class:`CriticBudget`
+            (:class:`CriticKeywords`: ``mode``, ``n``, ``max_retries``, ``budget``,
+            ``on_budget_exhausted``, ``on_judge_error``, ``judge_timeout_s``, ...); an
+            unknown one raises :class:`~toolrm_agent.errors.ConfigurationTypeError`.
+
+    Immutable: setting an attribute raises :class:`~toolrm_agent.errors.FrozenError`
+    (so it can never drift from its engine); :meth:`override` returns a new critic with
+    a fresh engine. :meth:`check` probes the judge's backend at startup.
 
     The object is the node: ``builder.add_node("critic", critic)`` works in ``invoke``
     and ``ainvoke`` (there its sync path runs in a worker thread). ``critic.as_node()``
@@ -190,56 +196,56 @@ class ToolRMCritic:
         self,
         judge: Judge,
         *,
-        mode: Mode | None = None,
-        max_retries: int | None = None,
-        n: int | None = None,
+        options: CriticOptions | None = None,
         proposer: Proposer | None = None,
         tools: Sequence[Any] | None = None,
-        budget: CriticBudget | None = None,
-        on_budget_exhausted: BudgetPolicy | None = None,
-        on_judge_error: JudgeErrorPolicy | None = None,
-        judge_timeout_s: float | None = None,
-        config: CriticConfig | None = None,
         model_node: str = "agent",
         tools_node: str = "tools",
+        config: CriticOptions | None = None,
+        **keywords: Unpack[CriticKeywords],
     ) -> None:
         self.judge = judge
-        self.config = make_config(
-            config,
-            budget=budget,
-            mode=mode,
-            n=n,
-            max_retries=max_retries,
-            on_budget_exhausted=on_budget_exhausted,
-            on_judge_error=on_judge_error,
-            judge_timeout_s=judge_timeout_s,
-        )
+        self.options = make_options(_base_options(options, config), **keywords)
         self.proposer = proposer
         self.tools: tuple[ToolSpec, ...] | None = to_specs(tools) if tools is not None else None
         self.model_node = model_node
         self.tools_node = tools_node
-        self._engine = CriticEngine(judge, self.config, self.tools or ())
+        self._engine = CriticEngine(judge, self.options, self.tools or ())
+
+    @property
+    def config(self) -> CriticOptions:
+        """The critic's :attr:`options` (the earlier name)."""
+        return self.options
 
     def __repr__(self) -> str:
         return (
             f"ToolRMCritic(judge={getattr(self.judge, 'name', self.judge)!r}, "
-            f"config={self.config!r}, model_node={self.model_node!r}, tools_node={self.tools_node!r})"
+            f"options={self.options!r}, model_node={self.model_node!r}, tools_node={self.tools_node!r})"
         )
 
     # --------------------------------------------------------------------- copies
 
     def override(self, **changes: Any) -> ToolRMCritic:
-        """A copy with ``changes`` applied: ``judge``, ``proposer``, ``tools``,
-        ``model_node``, ``tools_node``, or any :class:`CriticConfig` / budget field."""
-        own = {k: changes.pop(k) for k in ("judge", "proposer", "tools", "model_node", "tools_node") if k in changes}
+        """A new critic (with a fresh engine) with ``changes`` applied: ``judge``,
+        ``proposer``, ``tools``, ``model_node``, ``tools_node``, ``options``, or any
+        :class:`CriticOptions` / budget field; validated like the constructor."""
+        own = {k: changes.pop(k) for k in _CRITIC_OWN if k in changes}
         return ToolRMCritic(
             own.get("judge", self.judge),
+            options=_overridden(self.options, own.pop("options", None), changes),
             proposer=own.get("proposer", self.proposer),
             tools=own.get("tools", self.tools),
-            config=self.config.override(**changes) if changes else self.config,
             model_node=own.get("model_node", self.model_node),
             tools_node=own.get("tools_node", self.tools_node),
         )
+
+    def check(self) -> None:
+        """Fail now if the judge cannot work: runs the judge's own ``check()`` where it
+        has one (a generative judge probes its server, a cascade checks each stage).
+        Call it at startup; raises :class:`~toolrm_agent.errors.ConfigurationError`
+        (the judge's error as its ``__cause__``), where a fail-open policy would
+        otherwise hide a dead backend behind approved calls."""
+        check_judge(self.judge)
 
     def as_node(self, name: str = "critic") -> Runnable[Any, Any]:
         """The critic as a node with both a sync and a native async path."""
@@ -270,7 +276,7 @@ class ToolRMCritic:
     def _begin(self, state: Any) -> Step | Outcome:
         messages = state_get(state, "messages", [])
         run_usage = state_get(state, RUN_USAGE_KEY, {})
-        raise_pending(messages, run_usage, self.config)
+        raise_pending(messages, run_usage, self.options)
         return self._engine.begin(
             messages,
             verdicts=state_get(state, VERDICTS_KEY, {}),
@@ -337,8 +343,28 @@ class ToolRMCritic:
         return _messages(outputs)
 
 
+_CRITIC_OWN = ("judge", "proposer", "tools", "model_node", "tools_node", "options")
+
+
+def _base_options(options: CriticOptions | None, config: CriticOptions | None) -> CriticOptions | None:
+    """``options=``, or ``config=`` (its earlier name); not both."""
+    if options is not None and config is not None:
+        raise ConfigurationTypeError("give options= or config= (its earlier name), not both")
+    return options if options is not None else config
+
+
+def _overridden(
+    options: CriticOptions, new: CriticOptions | None, changes: dict[str, Any]
+) -> CriticOptions:
+    """What an adapter's ``override`` builds its options from: ``new`` (or the current
+    options) with the option ``changes`` applied (``None`` included: ``max_critic_calls=None``
+    lifts that budget); an unknown name raises."""
+    base = make_options(new) if new is not None else options
+    return base.override(**changes) if changes else base
+
+
 def raise_pending(
-    messages: Sequence[BaseMessage], run_usage: dict[str, int] | None, config: CriticConfig
+    messages: Sequence[BaseMessage], run_usage: dict[str, int] | None, config: CriticOptions
 ) -> None:
     """Raise the :class:`~toolrm_agent.errors.BudgetExhaustedError` a halted run still
     owes (its closing AIMessage, written by the critic, says ``raise``); else nothing."""
@@ -402,7 +428,7 @@ def add_critic(
             f"add_critic: node {model_node!r} already has outgoing edges; remove them (e.g. "
             "tools_condition) so that every proposed call passes through the critic"
         )
-    if critic.config.mode == "best_of_n" and critic.proposer is None:
+    if critic.options.mode == "best_of_n" and critic.proposer is None:
         raise ConfigurationError(
             "add_critic: a best_of_n critic needs a proposer to draw samples from (the "
             "agent's chat model with its tools bound); build_agent_graph sets one for you"

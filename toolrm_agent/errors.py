@@ -6,6 +6,7 @@
     ├── ToolSpecError            a tool description that cannot become a ToolSpec
     ├── ConfigurationError       a bad option, value or judge spec (raised when built)
     │   └── ConfigurationTypeError  an option of the wrong type, or one nobody takes
+    ├── FrozenError              an attribute set on an immutable object (use .override())
     ├── JudgeError               a judge could not produce a verdict (carries a post-mortem)
     │   ├── JudgeBackendError    the backend raised or timed out on every attempt
     │   └── JudgeParseError      the backend answered, but nothing parseable
@@ -19,6 +20,7 @@ Malformed *tool calls* never raise: they become :class:`toolrm_agent.calls.Parse
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +42,18 @@ class ConfigurationError(ToolRMError, ValueError):
 class ConfigurationTypeError(ConfigurationError, TypeError):
     """An option of the wrong type, or a keyword argument nothing takes (also a
     ``TypeError``, as Python raises for a bad keyword)."""
+
+
+class FrozenError(ToolRMError, dataclasses.FrozenInstanceError):
+    """An attribute set (or deleted) on an immutable object: a judge, a
+    :class:`~toolrm_agent.critic.ToolRMCritic`, a :class:`~toolrm_agent.middleware.ToolRMMiddleware`,
+    :class:`~toolrm_agent.critic.CriticOptions` or :class:`~toolrm_agent.critic.CriticBudget`.
+
+    Change one with ``.override(**changes)``, which returns a new, validated object. Also a
+    :class:`dataclasses.FrozenInstanceError` (so an ``AttributeError``), as a frozen
+    dataclass raises. Pydantic value objects (``Critique``, ``ToolCall``, ...) are frozen
+    by pydantic and raise its ``ValidationError`` instead.
+    """
 
 
 @dataclass

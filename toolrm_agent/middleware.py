@@ -41,7 +41,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, NotRequired, Unpack
 
 from langchain.agents.middleware.types import (
     AgentMiddleware,
@@ -62,14 +62,8 @@ from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
-from toolrm_agent._internal.policy import (
-    BudgetPolicy,
-    CriticBudget,
-    CriticConfig,
-    JudgeErrorPolicy,
-    Mode,
-    make_config,
-)
+from toolrm_agent._internal.frozen import Frozen
+from toolrm_agent._internal.policy import CriticKeywords, CriticOptions, make_options
 from toolrm_agent._internal.state import (
     RUN_USAGE_KEY,
     VERDICTS_KEY,
@@ -78,8 +72,8 @@ from toolrm_agent._internal.state import (
     state_get,
 )
 from toolrm_agent._internal.transcript import pending_raise
-from toolrm_agent.errors import ToolSpecError
-from toolrm_agent.judges.base import Judge
+from toolrm_agent.errors import ConfigurationTypeError, ToolSpecError
+from toolrm_agent.judges.base import Judge, check_judge
 from toolrm_agent.specs import ToolSpec, to_specs
 
 __all__ = ["ToolRMMiddleware", "ToolRMMiddlewareState"]
@@ -95,52 +89,61 @@ class ToolRMMiddlewareState(AgentState[Any]):
     toolrm_run_usage: NotRequired[Annotated[dict[str, int], UntrackedValue, PrivateStateAttr]]
 
 
-class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
+class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
     """Judge every tool call an agent proposes before ``create_agent`` runs it.
 
-    Takes the same options as :class:`~toolrm_agent.critic.ToolRMCritic` except the
-    routing names and the proposer (best-of-N samples the agent's own model). ``tools``
-    is only needed for messages judged in ``after_model`` (see the module docstring).
+    Takes the same options as :class:`~toolrm_agent.critic.ToolRMCritic` (``options=``,
+    or the same keyword options, :class:`~toolrm_agent.critic.CriticKeywords`) except
+    the routing names and the proposer (best-of-N samples the agent's own model).
+    ``tools`` is only needed for messages judged in ``after_model`` (see the module
+    docstring); they are shown to the judge as :attr:`judge_tools`, never registered
+    with the agent (``AgentMiddleware.tools`` stays empty).
+
+    Immutable like the critic: setting an attribute raises
+    :class:`~toolrm_agent.errors.FrozenError`; :meth:`override` returns a new
+    middleware with a fresh engine; :meth:`check` probes the judge at startup.
     """
 
     state_schema = ToolRMMiddlewareState
+    tools = ()  # AgentMiddleware: the middleware registers no tools of its own
 
     def __init__(
         self,
         judge: Judge,
         *,
-        mode: Mode | None = None,
-        max_retries: int | None = None,
-        n: int | None = None,
+        options: CriticOptions | None = None,
         tools: Sequence[Any] | None = None,
-        budget: CriticBudget | None = None,
-        on_budget_exhausted: BudgetPolicy | None = None,
-        on_judge_error: JudgeErrorPolicy | None = None,
-        judge_timeout_s: float | None = None,
-        config: CriticConfig | None = None,
+        config: CriticOptions | None = None,
+        **keywords: Unpack[CriticKeywords],
     ) -> None:
         super().__init__()
+        if options is not None and config is not None:
+            raise ConfigurationTypeError("give options= or config= (its earlier name), not both")
         self.judge = judge
-        self.config = make_config(
-            config,
-            budget=budget,
-            mode=mode,
-            n=n,
-            max_retries=max_retries,
-            on_budget_exhausted=on_budget_exhausted,
-            on_judge_error=on_judge_error,
-            judge_timeout_s=judge_timeout_s,
-        )
-        self.tools: tuple[ToolSpec, ...] = to_specs(tools) if tools is not None else ()
-        self._engine = CriticEngine(judge, self.config, self.tools)
+        self.options = make_options(options if options is not None else config, **keywords)
+        self.judge_tools: tuple[ToolSpec, ...] = to_specs(tools) if tools is not None else ()
+        self._engine = CriticEngine(judge, self.options, self.judge_tools)
+
+    @property
+    def config(self) -> CriticOptions:
+        """The middleware's :attr:`options` (the earlier name)."""
+        return self.options
 
     def override(self, **changes: Any) -> ToolRMMiddleware:
-        """A copy with ``changes`` applied (``judge``, ``tools`` or any config field)."""
+        """A new middleware (with a fresh engine) with ``changes`` applied: ``judge``,
+        ``tools``, ``options`` or any :class:`~toolrm_agent.critic.CriticOptions` /
+        budget field; validated like the constructor."""
         judge = changes.pop("judge", self.judge)
-        tools = changes.pop("tools", self.tools)
-        return ToolRMMiddleware(
-            judge, tools=tools, config=self.config.override(**changes) if changes else self.config
-        )
+        tools = changes.pop("tools", self.judge_tools)
+        new = changes.pop("options", None)
+        base = make_options(new) if new is not None else self.options
+        return ToolRMMiddleware(judge, tools=tools, options=base.override(**changes) if changes else base)
+
+    def check(self) -> None:
+        """Fail now if the judge cannot work (see :meth:`ToolRMCritic.check
+        <toolrm_agent.critic.ToolRMCritic.check>`): raises
+        :class:`~toolrm_agent.errors.ConfigurationError`."""
+        check_judge(self.judge)
 
     # ------------------------------------------------------------ wrap_model_call
 
@@ -276,7 +279,7 @@ class ToolRMMiddleware(AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
         if marker is not None:
             reason = str(marker.get("reason") or "budget")
             run_usage = state_get(state, RUN_USAGE_KEY, {})
-            raise budget_error(reason, self.config, run_usage, [messages[-1]])
+            raise budget_error(reason, self.options, run_usage, [messages[-1]])
 
     @staticmethod
     def _update(outcome: Outcome) -> dict[str, Any] | None:

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolrm_agent._internal.frozen import validated_override
+
 
 class IssueCode(StrEnum):
     """Machine codes for what is wrong with a call (or with the judging of it)."""
@@ -121,7 +123,9 @@ class Critique(BaseModel):
         return [i.code for c in self.calls for i in c.issues]
 
     def override(self, **changes: object) -> Critique:
-        return self.model_copy(update=changes)
+        """A validated copy with ``changes`` applied (``override(score=5)`` raises
+        pydantic's ``ValidationError``: scores are in [0, 1])."""
+        return validated_override(self, changes)
 
 
 class Preference(BaseModel):

@@ -119,21 +119,25 @@ class LatencyJudge(BaseJudge):
     def __init__(self, max_latency_s: float = 0.0, seed: int = 0) -> None:
         self.max_latency_s = max_latency_s
         self.rng = random.Random(seed)
-        self.in_flight = 0
-        self.max_in_flight = 0
+        self._in_flight = 0  # underscore attributes: a judge is frozen once built
+        self._max_in_flight = 0
         self.seen: list[tuple[str, tuple[str, ...]]] = []
         self.seconds: list[float] = []
         self._lock = threading.Lock()
 
+    @property
+    def max_in_flight(self) -> int:
+        return self._max_in_flight
+
     def _enter(self) -> float:
         with self._lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
             return self.rng.uniform(0.0, self.max_latency_s) if self.max_latency_s else 0.0
 
     def _leave(self, context: JudgeContext, proposal: Proposal, start: float) -> Critique:
         with self._lock:
-            self.in_flight -= 1
+            self._in_flight -= 1
             self.seen.append((context.user_request.split()[-1], tuple(proposal.ids)))
         critique = Critique(
             accepted=True,

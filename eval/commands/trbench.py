@@ -3,8 +3,8 @@
 Pairs come from :mod:`eval.pairs` (ground truth vs a recorded output the BFCL checker
 rejects). The scoring rules are small pure functions, tested on their own:
 
-* a **pairwise** judge (one with its own ``compare``, such as ``GenerativeJudge``) is
-  asked in both orders; a pair counts only when both answers pick the ground truth
+* a **pairwise** judge (one that declares ``capabilities.pairwise``, such as
+  ``GenerativeJudge`` with its default tournament) is asked in both orders; a pair counts only when both answers pick the ground truth
   (:func:`pairwise_outcome`). A judge that already asks both orders itself (its
   ``Preference.votes`` holds two votes) is asked once; otherwise we ask the swapped order.
 * a **pointwise** or scalar judge counts a pair when ``score(chosen) > score(rejected)``
@@ -185,17 +185,9 @@ def judge_pair(judge: Judge, pair: Pair, *, pairwise: bool) -> PairOutcome:
 
 
 async def _acompare(judge: Judge, context: Any, a: Any, b: Any) -> Preference:
-    """``judge.acompare``, or its sync ``compare`` in a thread when only that one is its own
-    (``BaseJudge.acompare`` would derive a pairwise answer from pointwise critiques)."""
-    from toolrm_agent.judges.base import BaseJudge
-
-    kind = type(judge)
-    if (
-        isinstance(judge, BaseJudge)
-        and kind.compare is not BaseJudge.compare
-        and kind.acompare is BaseJudge.acompare
-    ):
-        return await asyncio.to_thread(judge.compare, context, a, b)
+    """``judge.acompare``: a pairwise judge that is not async-native runs its own sync
+    ``compare`` in a worker thread there (``BaseJudge.acompare`` reads the declared
+    capabilities), so the pairwise answer is never derived from pointwise critiques."""
     return await judge.acompare(context, a, b)
 
 

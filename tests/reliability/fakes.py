@@ -324,10 +324,14 @@ class WrongCountJudge(BaseJudge):
     name = "wrong-count"
 
     def __init__(self) -> None:
-        self.seen = 0
+        self._seen = 0  # an underscore attribute: a judge is frozen once built
+
+    @property
+    def seen(self) -> int:
+        return self._seen
 
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
-        self.seen += 1
+        self._seen += 1
         verdicts = [
             CallVerdict(tool_call_id=c.id, name=c.name, ok=False, score=0.0)
             for c in proposal.calls

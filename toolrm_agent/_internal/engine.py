@@ -40,7 +40,7 @@ from pydantic import ValidationError
 
 from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import CriticConfig
+from toolrm_agent._internal.policy import CriticOptions
 from toolrm_agent._internal.state import (
     ARTIFACT_KEY,
     RUN_USAGE_KEY,
@@ -59,7 +59,7 @@ from toolrm_agent._internal.transcript import repair_proposal
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import BudgetExhaustedError, ConfigurationError, JudgeError
-from toolrm_agent.judges.base import BaseJudge, Judge, ranking_from_critiques
+from toolrm_agent.judges.base import Judge, capabilities_of, ranking_from_critiques
 from toolrm_agent.parsing import proposal_from_message
 from toolrm_agent.specs import ToolSpec
 from toolrm_agent.verdicts import CallVerdict, Critique
@@ -165,7 +165,7 @@ class CriticEngine:
     """Judge + policies. Stateless between calls: everything it needs is in the transcript
     and the ``toolrm_*`` state keys."""
 
-    def __init__(self, judge: Judge, config: CriticConfig, tools: Sequence[ToolSpec] = ()) -> None:
+    def __init__(self, judge: Judge, config: CriticOptions, tools: Sequence[ToolSpec] = ()) -> None:
         self.judge = judge
         self.config = config
         self.tools = tuple(tools)
@@ -671,7 +671,7 @@ def _declares_fail_closed(judge: Judge) -> bool:
 
 
 def budget_error(
-    reason: str, config: CriticConfig, run_usage: Mapping[str, int], messages: Sequence[BaseMessage]
+    reason: str, config: CriticOptions, run_usage: Mapping[str, int], messages: Sequence[BaseMessage]
 ) -> BudgetExhaustedError:
     """The error ``on_budget_exhausted="raise"`` raises, with its post-mortem (which
     budget, its limit, the run's usage, the answers written before raising)."""
@@ -692,10 +692,10 @@ def _best(judge: Judge, critiques: Sequence[Critique]) -> int:
 
 
 def _ranks_pointwise(judge: Judge) -> bool:
-    """True when the judge ranks by BaseJudge's pointwise scores (it does not override
-    ``rank``; an ``arank`` that only avoids a worker thread does not count): the critic
-    then computes those critiques itself and keeps the winner's."""
-    return isinstance(judge, BaseJudge) and type(judge).rank is BaseJudge.rank
+    """True when the judge declares no ranking of its own (``capabilities.native_rank``
+    is false: its ``rank`` sorts pointwise critiques): the critic then computes those
+    critiques itself and keeps the winner's."""
+    return not capabilities_of(judge).native_rank
 
 
 def _name(judge: Judge) -> str:

@@ -1,15 +1,21 @@
-"""The critic's configuration: what it does with a proposal, and when it stops.
+"""The critic's options: what it does with a proposal, and when it stops.
 
-Both are frozen dataclasses shared by :class:`toolrm_agent.critic.ToolRMCritic` and
-:class:`toolrm_agent.middleware.ToolRMMiddleware`; change one with ``.override()``.
+:class:`CriticOptions` (with its :class:`CriticBudget`) is the one options object of
+:class:`toolrm_agent.critic.ToolRMCritic`, :class:`toolrm_agent.middleware.ToolRMMiddleware`
+and the engine they share. Both are immutable dataclasses: setting a field raises
+:class:`~toolrm_agent.errors.FrozenError`; ``.override(**changes)`` returns a new,
+validated object. Values are checked when built: a wrong type raises
+:class:`~toolrm_agent.errors.ConfigurationTypeError`, a bad value
+:class:`~toolrm_agent.errors.ConfigurationError`, an unknown option (to ``override`` or to
+:func:`make_options`) :class:`~toolrm_agent.errors.ConfigurationTypeError`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, TypedDict
 
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, FrozenError
 
 Mode = Literal["retry", "best_of_n"]
 """``retry``: judge the proposal, send a rejected one back to the model with the critique.
@@ -28,8 +34,45 @@ BUDGET_POLICIES: tuple[str, ...] = ("execute", "halt", "raise")
 JUDGE_ERROR_POLICIES: tuple[str, ...] = ("execute", "reject", "halt")
 
 
-@dataclass(frozen=True, slots=True)
-class CriticBudget:
+class _WriteOnce:
+    """Fields are set once, by ``__init__``; any later set or delete raises FrozenError
+    (a frozen dataclass would raise the bare ``dataclasses.FrozenInstanceError``)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, name):
+            raise FrozenError(
+                f"{type(self).__name__} is immutable: cannot set {name!r}; "
+                f"use .override({name}=...) to get a changed copy"
+            )
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenError(f"{type(self).__name__} is immutable: cannot delete {name!r}")
+
+
+def _check_int(owner: str, name: str, value: Any, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        kind = "an int or None" if optional else "an int"
+        raise ConfigurationTypeError(f"{owner}.{name} must be {kind}, got {type(value).__name__}")
+
+
+def _replace(obj: Any, changes: dict[str, Any]) -> Any:
+    names = {f.name for f in fields(obj)}
+    unknown = sorted(set(changes) - names)
+    if unknown:
+        takes = names | (BUDGET_FIELDS if isinstance(obj, CriticOptions) else set())
+        raise ConfigurationTypeError(
+            f"{type(obj).__name__}.override() got unknown option(s) {unknown}; it takes {sorted(takes)}"
+        )
+    return replace(obj, **changes)
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class CriticBudget(_WriteOnce):
     """How much criticism one agent may buy. ``None`` means unlimited.
 
     * ``max_retries``: rejections sent back to the model per *turn* (the messages since
@@ -59,6 +102,9 @@ class CriticBudget:
     max_critic_steps: int | None = 50
 
     def __post_init__(self) -> None:
+        _check_int("CriticBudget", "max_retries", self.max_retries, optional=False)
+        for name in ("max_critic_calls", "max_critic_tokens", "max_critic_steps"):
+            _check_int("CriticBudget", name, getattr(self, name), optional=True)
         if self.max_retries < 0:
             raise ConfigurationError(f"max_retries must be >= 0, got {self.max_retries}")
         for name in ("max_critic_calls", "max_critic_tokens", "max_critic_steps"):
@@ -67,13 +113,19 @@ class CriticBudget:
                 raise ConfigurationError(f"{name} must be >= 0 or None, got {value}")
 
     def override(self, **changes: Any) -> CriticBudget:
-        """A copy with ``changes`` applied."""
-        return replace(self, **changes)
+        """A new, validated budget with ``changes`` applied."""
+        return _replace(self, changes)
 
 
-@dataclass(frozen=True, slots=True)
-class CriticConfig:
-    """Everything that decides what the critic does, apart from the judge itself.
+@dataclass(slots=True, unsafe_hash=True)
+class CriticOptions(_WriteOnce):
+    """Everything that decides what the critic does, apart from the judge itself: the one
+    options object of :class:`~toolrm_agent.critic.ToolRMCritic` and
+    :class:`~toolrm_agent.middleware.ToolRMMiddleware` (``options=``; their keyword
+    options build one). Immutable: change it with :meth:`override`::
+
+        options = CriticOptions(mode="best_of_n", n=4, budget=CriticBudget(max_retries=1))
+        stricter = options.override(on_judge_error="reject", max_retries=0)
 
     * ``mode``, ``n``: see :data:`Mode`; ``n`` is the number of candidates in
       ``best_of_n`` mode, the model's own proposal included.
@@ -105,6 +157,13 @@ class CriticConfig:
     max_concurrent_judge_calls: int | None = None
 
     def __post_init__(self) -> None:
+        _check_int("CriticOptions", "n", self.n, optional=False)
+        _check_int("CriticOptions", "max_concurrent_judge_calls", self.max_concurrent_judge_calls, optional=True)
+        timeout = self.judge_timeout_s
+        if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool)):
+            raise ConfigurationTypeError(
+                f"CriticOptions.judge_timeout_s must be a number or None, got {type(timeout).__name__}"
+            )
         if self.mode not in MODES:
             raise ConfigurationError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.n < 1:
@@ -126,28 +185,53 @@ class CriticConfig:
         if not isinstance(self.budget, CriticBudget):
             raise ConfigurationTypeError(f"budget must be a CriticBudget, got {type(self.budget).__name__}")
 
-    def override(self, **changes: Any) -> CriticConfig:
-        """A copy with ``changes`` applied; budget fields may be given directly
-        (``config.override(max_retries=1)``)."""
-        budget_changes = {k: changes.pop(k) for k in list(changes) if k in _BUDGET_FIELDS}
+    def override(self, **changes: Any) -> CriticOptions:
+        """A new, validated options object with ``changes`` applied; budget fields may be
+        given directly (``options.override(max_retries=1)``)."""
+        budget_changes = {k: changes.pop(k) for k in list(changes) if k in BUDGET_FIELDS}
         if budget_changes:
-            changes["budget"] = changes.get("budget", self.budget).override(**budget_changes)
-        return replace(self, **changes)
+            base = changes.get("budget", self.budget)
+            if not isinstance(base, CriticBudget):
+                raise ConfigurationTypeError(f"budget must be a CriticBudget, got {type(base).__name__}")
+            changes["budget"] = base.override(**budget_changes)
+        return _replace(self, changes)
 
 
-_BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens", "max_critic_steps"})
+CriticConfig = CriticOptions
+"""The earlier name of :class:`CriticOptions` (the same class)."""
+
+BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens", "max_critic_steps"})
 
 
-def make_config(
-    config: CriticConfig | None = None,
-    *,
-    budget: CriticBudget | None = None,
-    **options: Any,
-) -> CriticConfig:
-    """A config from an optional base plus keyword options; ``None`` options are ignored
-    (so ``max_retries=None`` keeps the budget's value)."""
-    base = config or CriticConfig()
-    changes = {k: v for k, v in options.items() if v is not None}
-    if budget is not None:
-        changes["budget"] = budget
+class CriticKeywords(TypedDict, total=False):
+    """The keyword options both adapters take (each a field of :class:`CriticOptions`, or
+    of its budget); ``None`` keeps the value of ``options=``."""
+
+    mode: Mode | None
+    n: int | None
+    budget: CriticBudget | None
+    max_retries: int | None
+    max_critic_calls: int | None
+    max_critic_tokens: int | None
+    max_critic_steps: int | None
+    on_budget_exhausted: BudgetPolicy | None
+    on_judge_error: JudgeErrorPolicy | None
+    judge_timeout_s: float | None
+    max_concurrent_judge_calls: int | None
+
+
+def make_options(options: CriticOptions | None = None, /, **keywords: Any) -> CriticOptions:
+    """``options`` (default :class:`CriticOptions()`) with the keyword options applied
+    (flat budget fields included); ``None`` keywords are left out (so
+    ``max_retries=None`` keeps the budget's value). What both adapters build their
+    options with."""
+    if options is not None and not isinstance(options, CriticOptions):
+        raise ConfigurationTypeError(f"options must be a CriticOptions, got {type(options).__name__}")
+    unknown = sorted(set(keywords) - set(CriticKeywords.__annotations__))
+    if unknown:
+        raise ConfigurationTypeError(
+            f"unknown critic option(s) {unknown}; the options are {sorted(CriticKeywords.__annotations__)}"
+        )
+    base = options or CriticOptions()
+    changes = {k: v for k, v in keywords.items() if v is not None}
     return base.override(**changes) if changes else base

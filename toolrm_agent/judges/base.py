@@ -8,19 +8,64 @@ Each method has an async twin of the same shape (``acritique``, ``acompare``, ``
 * every async twin from its sync method, run in a worker thread.
 
 A judge only has to implement ``critique``; a pairwise judge overrides ``compare`` too.
+
+**Capabilities are declared, not guessed.** Every judge says what it is in
+``capabilities`` (a :class:`JudgeCapabilities`): whether its ``compare`` is its own
+pairwise question (``pairwise``), whether its ``rank`` is its own rather than a sort of
+pointwise scores (``native_rank``), and whether its async twins are its own coroutines
+(``async_native``). The critic and the benchmarks read that declaration
+(:func:`capabilities_of`); nothing inspects which methods a class overrides. A judge
+class that overrides ``compare``, ``rank`` or the async twins declares it.
+
+**Judges are immutable.** A :class:`BaseJudge` (every judge the library ships) is frozen
+once built: setting a public attribute raises :class:`~toolrm_agent.errors.FrozenError`;
+``judge.override(**changes)`` returns a new judge built (and validated) through
+``__init__`` from the same arguments with ``changes`` applied. Underscore attributes hold
+implementation state (a lazily loaded model, a lock) and stay writable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, Self, runtime_checkable
 
+from toolrm_agent._internal.frozen import Frozen, rebuild
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
+from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.verdicts import Critique, Preference, Ranking, TokenUsage
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeCapabilities:
+    """What a judge declares about itself (read by the critic and the benchmarks).
+
+    * ``pairwise``: ``compare`` asks about both proposals together (a pairwise prompt, a
+      cascade's screening); ``False``: it compares two pointwise scores, and benchmarks
+      score the judge pointwise.
+    * ``native_rank``: ``rank`` is the judge's own (a tournament, one batch, a cascade's
+      screening); ``False``: it sorts pointwise critiques, so the critic asks for those
+      critiques itself and keeps the winner's instead of asking again.
+    * ``async_native``: ``acritique``/``acompare``/``arank`` are the judge's own
+      coroutines; ``False``: they run the sync methods in a worker thread
+      (:class:`BaseJudge`'s defaults).
+    """
+
+    pairwise: bool = False
+    native_rank: bool = False
+    async_native: bool = False
+
+
+POINTWISE = JudgeCapabilities()
+"""A judge that only implements ``critique`` (:class:`BaseJudge`'s default)."""
+
+UNDECLARED = JudgeCapabilities(pairwise=True, native_rank=True, async_native=True)
+"""What :func:`capabilities_of` assumes of an object that implements the :class:`Judge`
+protocol without declaring ``capabilities``: every method is its own."""
 
 
 @runtime_checkable
@@ -28,6 +73,8 @@ class Judge(Protocol):
     """What the critic and the benchmarks need from any judge."""
 
     name: str
+    capabilities: JudgeCapabilities
+    """What the judge is: pairwise or pointwise, its own ranking, async-native."""
 
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique: ...
 
@@ -42,10 +89,49 @@ class Judge(Protocol):
     async def arank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking: ...
 
 
-class BaseJudge(ABC):
-    """Defaults for a judge that implements ``critique`` only."""
+def capabilities_of(judge: Any) -> JudgeCapabilities:
+    """``judge.capabilities``; :data:`UNDECLARED` for a judge that declares none."""
+    declared = getattr(judge, "capabilities", None)
+    return declared if isinstance(declared, JudgeCapabilities) else UNDECLARED
+
+
+def check_judge(judge: Any) -> None:
+    """Run ``judge.check()`` where the judge has one (a generative judge probes its
+    server, a cascade checks each stage, a checkpoint judge loads its weights).
+
+    Raises :class:`~toolrm_agent.errors.ConfigurationError` when the check fails (the
+    judge's own error is its ``__cause__``): the critic cannot work as configured.
+    What ``ToolRMCritic.check()`` and ``ToolRMMiddleware.check()`` run.
+    """
+    probe = getattr(judge, "check", None)
+    if not callable(probe):
+        return
+    try:
+        probe()
+    except ConfigurationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of the probe is a setup error
+        name = getattr(judge, "name", type(judge).__name__)
+        raise ConfigurationError(
+            f"judge {name!r} failed its startup check: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+class BaseJudge(Frozen):
+    """Defaults for a judge that implements ``critique`` only; immutable once built.
+
+    A subclass that overrides ``compare``, ``rank`` or the async twins declares it in
+    ``capabilities`` (a class attribute, or a property when it depends on options).
+    """
 
     name: str = "judge"
+    capabilities: JudgeCapabilities = POINTWISE
+
+    def override(self, **changes: Any) -> Self:
+        """A new judge built from this one's constructor arguments with ``changes``
+        applied (validated like the first; an unknown option raises
+        :class:`~toolrm_agent.errors.ConfigurationTypeError`)."""
+        return rebuild(self, changes)
 
     @abstractmethod
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
@@ -68,6 +154,8 @@ class BaseJudge(ABC):
         return _preference_from_scores(self.name, ca, cb, time.perf_counter() - start)
 
     async def acompare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
+        if self.capabilities.pairwise:  # its own sync compare, not async-native: a thread
+            return await asyncio.to_thread(self.compare, context, a, b)
         start = time.perf_counter()
         ca, cb = await asyncio.gather(self.acritique(context, a), self.acritique(context, b))
         return _preference_from_scores(self.name, ca, cb, time.perf_counter() - start)
@@ -80,6 +168,8 @@ class BaseJudge(ABC):
         return ranking_from_critiques(self.name, critiques, time.perf_counter() - start)
 
     async def arank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
+        if self.capabilities.native_rank:  # its own sync rank, not async-native: a thread
+            return await asyncio.to_thread(self.rank, context, proposals)
         start = time.perf_counter()
         critiques = await asyncio.gather(*(self.acritique(context, p) for p in proposals))
         return ranking_from_critiques(self.name, list(critiques), time.perf_counter() - start)
@@ -93,7 +183,8 @@ class BatchJudge(BaseJudge):
     thread) follow from it.
     """
 
-    pairwise = False
+    capabilities = JudgeCapabilities(native_rank=True)
+    """Pointwise; ``rank`` scores every proposal in one batch; async twins in a thread."""
 
     @abstractmethod
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:

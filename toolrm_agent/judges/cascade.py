@@ -32,7 +32,7 @@ from typing import Literal
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.judges.base import BaseJudge, Judge
+from toolrm_agent.judges.base import BaseJudge, Judge, JudgeCapabilities
 from toolrm_agent.verdicts import (
     CallVerdict,
     Critique,
@@ -46,7 +46,13 @@ __all__ = ["CascadeJudge"]
 
 
 class CascadeJudge(BaseJudge):
-    """Ask ``first`` (cheap) before ``second`` (expensive); see the module docstring."""
+    """Ask ``first`` (cheap) before ``second`` (expensive); see the module docstring.
+
+    Immutable: ``cascade.override(second=other)`` builds a new cascade.
+    """
+
+    capabilities = JudgeCapabilities(pairwise=True, native_rank=True, async_native=True)
+    """Its own screening ``compare`` and ``rank``; async twins that await both stages'."""
 
     def __init__(self, first: Judge, second: Judge, name: str | None = None) -> None:
         self.first = first
@@ -57,7 +63,7 @@ class CascadeJudge(BaseJudge):
         return f"CascadeJudge(first={self.first!r}, second={self.second!r}, name={self.name!r})"
 
     def check(self) -> None:
-        """Check both judges (see :meth:`BaseJudge.check`)."""
+        """Check each stage, first then second (see :meth:`BaseJudge.check`)."""
         for judge in (self.first, self.second):
             probe = getattr(judge, "check", None)
             if callable(probe):

@@ -140,9 +140,6 @@ class DiscriminativeJudge(BatchJudge):
     directory and its label count when it builds the judge.
     """
 
-    pairwise = False
-    """Scores proposals one by one; ``compare`` only batches two scores."""
-
     def __init__(
         self,
         checkpoint: str | Path,

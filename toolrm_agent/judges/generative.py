@@ -92,7 +92,7 @@ from toolrm_agent.errors import (
     JudgeParseError,
     JudgePostMortem,
 )
-from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.prompts import (
     DEFAULT_BUDGET,
     DEFAULT_TEMPLATES,
@@ -198,6 +198,8 @@ class GenerativeJudge(BaseJudge):
         budget: how much untrusted text (tools, conversation, proposals) one prompt holds
             and what is cut first (:class:`~toolrm_agent.prompts.PromptBudget`); all of it
             is neutralised so it cannot add sections or answer tags to the prompt.
+
+    Immutable once built: ``judge.override(thinking=True)`` returns a new judge.
     """
 
     def __init__(
@@ -250,6 +252,14 @@ class GenerativeJudge(BaseJudge):
         self.model_kwargs = dict(model_kwargs or {})
         self.budget = budget
         self.name = name or f"gen:{_model_name(model)}"
+
+    @property
+    def capabilities(self) -> JudgeCapabilities:  # type: ignore[override]
+        """Pairwise with its own tournament ``rank`` (``rank_strategy="tournament"``) or
+        pointwise (``"pointwise"``: rankings and benchmarks use its critique scores);
+        async-native either way."""
+        tournament = self.rank_strategy == "tournament"
+        return JudgeCapabilities(pairwise=tournament, native_rank=tournament, async_native=True)
 
     def __repr__(self) -> str:
         return (

@@ -34,8 +34,6 @@ from toolrm_agent.verdicts import (
 class LikelihoodJudge(BatchJudge):
     """Mean log-likelihood of the proposal under a frozen LM (see the module docstring)."""
 
-    pairwise = False
-
     def __init__(self, model: str | Path = "default", *, threshold: float = 0.0,
                  cache_dir: str | Path | None = None, device: str = "cpu",
                  name: str | None = None) -> None:

@@ -70,7 +70,6 @@ characters with a visible ``…[N more characters cut]``.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
 import math
@@ -128,11 +127,12 @@ _JSON_TYPE_OF: dict[type, str] = {
 _Finding = tuple[IssueCode, str, str | None]
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class SchemaJudge(BaseJudge):
     """Deterministic checks of each call against the offered tools' JSON schemas.
 
-    An immutable config; change it with :meth:`override`::
+    An immutable config (frozen by :class:`BaseJudge`: setting an attribute raises
+    :class:`~toolrm_agent.errors.FrozenError`); change it with :meth:`override`::
 
         judge = SchemaJudge()                                  # the defaults
         lenient = judge.override(check_grounding=False, expect_call=False)
@@ -169,10 +169,6 @@ class SchemaJudge(BaseJudge):
             raise ConfigurationError(
                 f"grounding_token_share must be in [0, 1], got {self.grounding_token_share}"
             )
-
-    def override(self, **changes: Any) -> SchemaJudge:
-        """A copy with ``changes`` applied (``SchemaJudge(...).override(expect_call=False)``)."""
-        return dataclasses.replace(self, **changes)
 
     # -- the judge protocol -----------------------------------------------------------
 

@@ -299,8 +299,6 @@ class TrainedCritic(BatchJudge):
         name: the judge's name in verdicts (default ``disc:<path>``).
     """
 
-    pairwise = False
-
     def __init__(
         self,
         path: str | Path = "default",
