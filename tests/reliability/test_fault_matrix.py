@@ -24,7 +24,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from tests.reliability.fakes import (
     ADAPTERS,
     FAULTS,
-    KNOWN_LIMITS,
     MODES,
     POLICIES,
     SHAPES,
@@ -86,7 +85,6 @@ def _shape_cells() -> list[Cell]:
         for f in ("healthy", "raises")
         for a in ADAPTERS
         for m in MODES
-        if (shape, a) not in KNOWN_LIMITS
     ]
 
 
@@ -233,14 +231,29 @@ def test_none_and_duplicate_ids_and_padded_names(adapter: str, how: str) -> None
     assert not transcript_problems(out["messages"])
 
 
-def test_middleware_survives_a_model_that_repeats_its_message_id() -> None:
-    """Defect: a model reusing one message id looped the middleware (GraphRecursionError)."""
+@pytest.mark.parametrize("how", ["sync", "async"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_agent_survives_a_model_that_repeats_its_message_id(adapter: str, mode: str, how: str) -> None:
+    """Defects: a model reusing one message id looped the middleware (GraphRecursionError);
+    in the node's best-of-N path ``add_messages`` overwrote the answered proposal with the
+    next answer (orphan tool messages, unanswered calls). Both adapters now give a reused
+    id a fresh one where the answer is written, so every message keeps its own."""
     tools, executed = recording_tools()
     model = PolicyModel(proposals=4, shape="same_msg_id")
     judge, _ = _gen()
-    out = _agent("middleware", model, tools, judge, mode="best_of_n", n=2).invoke(ASK, {"recursion_limit": 60})
-    assert not transcript_problems(out["messages"])
-    assert len({m.id for m in out["messages"]}) == len(out["messages"])
+    options = {"mode": "best_of_n", "n": 2} if mode == "best_of_n" else {}
+    agent = _agent(adapter, model, tools, judge, **options)
+    config = {"recursion_limit": 60}
+    out = agent.invoke(ASK, config) if how == "sync" else asyncio.run(agent.ainvoke(ASK, config))
+    messages = out["messages"]
+    assert not transcript_problems(messages)
+    assert len({m.id for m in messages}) == len(messages)
+    proposals = [m for m in messages if isinstance(m, AIMessage) and m.tool_calls]
+    assert len(proposals) >= 1 and isinstance(messages[-1], AIMessage) and not messages[-1].tool_calls
+    answered = [m.tool_call_id for m in messages if isinstance(m, ToolMessage)]
+    assert sorted(answered) == sorted(c["id"] for p in proposals for c in p.tool_calls)
+    assert len(executed) == len(set(executed))  # no approved call ran twice
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
