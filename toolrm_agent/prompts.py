@@ -853,15 +853,21 @@ def _lenient_verdict(answer: str) -> bool | None:
 
 
 MAX_CRITIQUE_CHARS = 4000
-"""A critique read from a judge's answer keeps at most this many characters (then a
-visible ``…[N more characters cut]``): it is sent back to the policy model as is."""
+"""A critique keeps at most this many characters, its cut marker included (a visible
+``…[N more characters cut]``): it is sent back to the policy model as is. Judges cap
+what they parse, and the critic caps again whatever judge produced the text."""
+
+_CUT_MARKER_ROOM = 40
 
 
 def cap_critique(text: str) -> str:
     """A critique made safe to hand to the policy: chat-template special tokens
-    (``<|im_start|>``) neutralised, cut to :data:`MAX_CRITIQUE_CHARS` with a marker."""
+    (``<|im_start|>``) neutralised, cut to :data:`MAX_CRITIQUE_CHARS` (marker included,
+    so capping a capped critique changes nothing)."""
     text = _SPECIAL_CLOSE.sub("|" + NEUTRAL_GT, _SPECIAL_OPEN.sub(NEUTRAL_LT + "|", text))
-    return _clip(text, MAX_CRITIQUE_CHARS)
+    if len(text) <= MAX_CRITIQUE_CHARS:
+        return text
+    return _clip(text, MAX_CRITIQUE_CHARS - _CUT_MARKER_ROOM)
 
 
 def _critique(answer: str) -> str:
