@@ -80,3 +80,34 @@ def test_critique_text_puts_schema_errors_first() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("The critic scored this proposal 0.20")
     assert "did you mean `get_weather`" in lines[1] and len(lines) <= 5
+
+
+def test_a_megabyte_request_is_read_within_the_prompt_budget() -> None:
+    """The request features read what the judge prompt holds (head and tail of a long
+    message, :class:`~toolrm_agent.prompts.PromptBudget`), never the megabyte in the
+    middle, and the cut marker's count is not read as a number of the request."""
+    from toolrm_agent.prompts import DEFAULT_BUDGET, message_in_budget, pointwise_messages
+
+    filler = "lorem ipsum dolor sit amet " * 40_000
+    hidden = " and 17 more, 42 and 'Oslo' and Bergen, " * 10  # in the middle: cut
+    long = f"Weather in Paris and Rome? {filler}{hidden}{filler} Thanks, that is all."
+    view = message_in_budget(long)
+    assert len(view) <= DEFAULT_BUDGET.message + 3 and view.endswith("Thanks, that is all.")
+    assert "17" not in view and "Oslo" not in view and not any(ch.isdigit() for ch in view)
+    prompt = str(pointwise_messages(ctx(long), weather("Paris"))[1].content)
+    assert view.split("\n…\n")[0] in prompt and view.split("\n…\n")[1] in prompt  # what the judge sees
+    got, want = call_features(ctx(long), weather("Paris")), call_features(ctx(view), weather("Paris"))
+    assert got.values == want.values
+    said = " ".join(f.message for f in got.findings)
+    assert value(got, "request_numbers") == 0.0 and "Oslo" not in said
+    assert "'Rome'" in said  # the head is read: Rome is uncovered
+    assert request_text(ctx(long)).startswith("Weather in Paris and Rome?")
+    assert len(request_text(ctx(long))) <= 2000
+
+
+def test_a_request_within_the_budget_is_read_whole() -> None:
+    from toolrm_agent.prompts import message_in_budget
+
+    text = "Weather in Paris and 'Oslo', 3 days? " * 400  # about 15k characters
+    assert message_in_budget(text) is text
+    assert value(call_features(ctx(text), weather("Paris")), "request_numbers") > 0

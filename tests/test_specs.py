@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from toolrm_agent.errors import ToolSpecError
-from toolrm_agent.specs import ToolSpec, normalize_schema, spec_index, to_specs
+from toolrm_agent.context import JudgeContext
+from toolrm_agent.errors import ToolRMError, ToolSpecError
+from toolrm_agent.specs import MAX_SCHEMA_NESTING, ToolSpec, normalize_schema, spec_index, to_specs
 
 
 @tool
@@ -164,3 +165,46 @@ def test_spec_index_prefers_a_real_name_over_an_alias() -> None:
     dotted, underscored = ToolSpec(name="a.b"), ToolSpec(name="a_b")
     assert spec_index([dotted, underscored])["a_b"] is underscored
     assert spec_index([underscored, dotted])["a_b"] is underscored
+
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "str"}
+    for _ in range(levels):
+        schema = {"type": "dict", "properties": {"x": schema}, "required": ["x"]}
+    return schema
+
+
+def _nested_lists(levels: int) -> dict[str, Any]:
+    values: list[Any] = []
+    for _ in range(levels):
+        values = [values]
+    return {"type": "object", "properties": {"x": {"enum": values}}}
+
+
+@pytest.mark.parametrize("schema", [_nested(5_000), _nested_lists(5_000)], ids=["properties", "lists"])
+def test_a_very_deep_schema_is_a_tool_spec_error_not_a_recursion_error(schema: dict[str, Any]) -> None:
+    with pytest.raises(ToolSpecError, match=f"nested deeper than {MAX_SCHEMA_NESTING} levels"):
+        normalize_schema(schema)
+    tool_dict = {"type": "function", "function": {"name": "deep", "parameters": schema}}
+    with pytest.raises(ToolSpecError):
+        to_specs([tool_dict])
+    with pytest.raises(ToolSpecError):
+        JudgeContext.build([], [tool_dict])
+    assert issubclass(ToolSpecError, ToolRMError)
+
+
+def test_a_schema_that_holds_itself_is_a_tool_spec_error() -> None:
+    schema: dict[str, Any] = {"type": "object", "properties": {}}
+    schema["properties"]["self"] = schema
+    with pytest.raises(ToolSpecError, match="holding itself"):
+        normalize_schema(schema)
+
+
+def test_a_deep_but_allowed_schema_is_normalised_at_every_level() -> None:
+    out = normalize_schema(_nested(99))  # 199 levels of dicts: under the limit
+    node, levels = out, 0
+    while "properties" in node:
+        assert node["type"] == "object"
+        node, levels = node["properties"]["x"], levels + 1
+    assert levels == 99 and node == {"type": "string"}

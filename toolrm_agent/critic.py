@@ -67,7 +67,8 @@ Malformed proposals
     critic answers and the ``ToolNode`` runs exactly these calls. A model that repeats a
     *message* id cannot be fixed here (``add_messages`` has overwritten the earlier
     message before the critic runs): the model node has to give such an answer a fresh
-    id (the ``create_agent`` middleware does); ``max_critic_steps`` still ends the run.
+    id, as ``build_agent_graph``'s model node and the ``create_agent`` middleware do
+    (``with_unique_id``); in a hand-built graph, ``max_critic_steps`` still ends the run.
 
 State keys (:class:`ToolRMState`; the node adds them to any graph it is added to)
     ``messages``          the transcript (``add_messages``).

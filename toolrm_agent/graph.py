@@ -48,6 +48,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
 
 from toolrm_agent._internal.state import critic_marker, state_get
+from toolrm_agent._internal.transcript import with_unique_id
 
 if TYPE_CHECKING:
     from toolrm_agent.critic import ToolRMCritic
@@ -180,13 +181,17 @@ def build_agent_graph(
         marker = critic_marker(messages[-1]) if messages else None
         return bound_retry if marker is not None and marker.get("decision") == "retry" else bound
 
+    # an answer that repeats a message id of the thread gets a fresh one, else
+    # add_messages would overwrite the earlier message (and its answered tool calls)
     def agent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
         messages = state["messages"]
-        return {"messages": [policy_for(messages).invoke(prompt(messages), config)]}
+        answer = policy_for(messages).invoke(prompt(messages), config)
+        return {"messages": [with_unique_id(answer, messages)]}
 
     async def aagent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
         messages = state["messages"]
-        return {"messages": [await policy_for(messages).ainvoke(prompt(messages), config)]}
+        answer = await policy_for(messages).ainvoke(prompt(messages), config)
+        return {"messages": [with_unique_id(answer, messages)]}
 
     builder = StateGraph(ToolRMState)
     builder.add_node(model_node, RunnableLambda(agent, afunc=aagent, name=model_node))

@@ -71,7 +71,7 @@ from toolrm_agent._internal.state import (
     merge_verdicts,
     state_get,
 )
-from toolrm_agent._internal.transcript import pending_raise
+from toolrm_agent._internal.transcript import pending_raise, with_unique_id
 from toolrm_agent.errors import ConfigurationTypeError, ToolSpecError
 from toolrm_agent.judges.base import Judge, check_judge
 from toolrm_agent.specs import ToolSpec, to_specs
@@ -293,15 +293,13 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
 
 def _unique_message_id(request: ModelRequest[Any], response: ModelResponse[Any]) -> ModelResponse[Any]:
     """``response`` with a fresh id on its AIMessage when that id is already used in the
-    thread: ``add_messages`` would overwrite the earlier message in place (breaking the
-    transcript), and a stored verdict for it could be replayed forever."""
+    thread (see :func:`~toolrm_agent._internal.transcript.with_unique_id`)."""
     ai = _ai_of(response)
-    if ai is None or ai.id is None:
+    if ai is None:
         return response
-    history = state_get(request.state or {}, "messages", [])
-    if not any(getattr(m, "id", None) == ai.id for m in history):
+    fresh = with_unique_id(ai, state_get(request.state or {}, "messages", []))
+    if fresh is ai:
         return response
-    fresh = ai.model_copy(update={"id": f"lc_run-{uuid.uuid4()}"})
     result = [fresh if m is ai else m for m in response.result]
     return ModelResponse(result=result, structured_response=response.structured_response)
 

@@ -317,14 +317,42 @@ def _clip(text: str, max_chars: int) -> str:
     return f"{text[:max_chars]}…[{len(text) - max_chars} more characters cut]"
 
 
-def _clip_middle(text: str, max_chars: int) -> str:
-    """``text`` with its middle cut: the first three quarters and the last quarter kept."""
+def _middle_cut(text: str, max_chars: int) -> tuple[str, str, int]:
+    """(head, tail, characters cut) of ``text`` cut in the middle to ``max_chars``: its
+    first three quarters and last quarter kept (``(text, "", 0)`` when it fits)."""
     if len(text) <= max_chars:
-        return text
+        return text, "", 0
     head = max_chars * 3 // 4
     tail = max_chars - head
-    cut = len(text) - head - tail
-    return f"{text[:head]}\n…[{cut} characters cut from the middle]…\n{text[len(text) - tail :]}"
+    return text[:head], text[len(text) - tail :], len(text) - head - tail
+
+
+def _clip_middle(text: str, max_chars: int) -> str:
+    """``text`` with its middle cut: the first three quarters and the last quarter kept."""
+    head, tail, cut = _middle_cut(text, max_chars)
+    if not cut:
+        return text
+    return f"{head}\n…[{cut} characters cut from the middle]…\n{tail}"
+
+
+def message_in_budget(text: str, budget: PromptBudget = DEFAULT_BUDGET) -> str:
+    """A (non-tool) message as much of it as a judge prompt shows: within
+    ``budget.message`` characters, the first three quarters and the last quarter kept
+    (see :class:`PromptBudget`), the cut one line ``…``; ``text`` itself when it fits.
+
+    For readers of the text other than the prompt (the trained critic's request
+    features, its relevance encoder): they read what the judge prompt holds, never a
+    megabyte, and the marker carries no count (a count is a number the reader would
+    take as part of the request).
+    """
+    head, tail, cut = _middle_cut(text, budget.message)
+    return f"{head}\n…\n{tail}" if cut else text
+
+
+def request_in_budget(context: JudgeContext, budget: PromptBudget = DEFAULT_BUDGET) -> str:
+    """The last user message (what the agent is asked to do) within the prompt budget
+    (:func:`message_in_budget`); ``""`` when there is none."""
+    return message_in_budget(context.user_request, budget)
 
 
 MAX_SCHEMA_DEPTH = 32
@@ -867,15 +895,21 @@ def _lenient_verdict(answer: str) -> bool | None:
 
 
 MAX_CRITIQUE_CHARS = 4000
-"""A critique read from a judge's answer keeps at most this many characters (then a
-visible ``…[N more characters cut]``): it is sent back to the policy model as is."""
+"""A critique keeps at most this many characters, its cut marker included (a visible
+``…[N more characters cut]``): it is sent back to the policy model as is. Judges cap
+what they parse, and the critic caps again whatever judge produced the text."""
+
+_CUT_MARKER_ROOM = 40
 
 
 def cap_critique(text: str) -> str:
     """A critique made safe to hand to the policy: chat-template special tokens
-    (``<|im_start|>``) neutralised, cut to :data:`MAX_CRITIQUE_CHARS` with a marker."""
+    (``<|im_start|>``) neutralised, cut to :data:`MAX_CRITIQUE_CHARS` (marker included,
+    so capping a capped critique changes nothing)."""
     text = _SPECIAL_CLOSE.sub("|" + NEUTRAL_GT, _SPECIAL_OPEN.sub(NEUTRAL_LT + "|", text))
-    return _clip(text, MAX_CRITIQUE_CHARS)
+    if len(text) <= MAX_CRITIQUE_CHARS:
+        return text
+    return _clip(text, MAX_CRITIQUE_CHARS - _CUT_MARKER_ROOM)
 
 
 def _critique(answer: str) -> str:

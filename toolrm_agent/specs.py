@@ -94,8 +94,44 @@ class ToolSpec(BaseModel):
             raise ToolSpecError(f"cannot turn {tool!r} into a tool spec: {exc}") from exc
 
 
+MAX_SCHEMA_NESTING = 200
+"""A tool schema whose dicts and lists nest deeper than this is refused with a
+:class:`~toolrm_agent.errors.ToolSpecError`: real schemas are a few levels deep, and a
+deeper one would exhaust Python's recursion limit in copying, rendering and validation."""
+
+
+def _nesting_depth(value: Any, limit: int) -> int:
+    """How deep dicts and lists nest in ``value``, counted without recursion; stops (and
+    returns ``limit + 1``) as soon as it passes ``limit``, so a cycle ends it too."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        depth += 1
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children)
+    return deepest
+
+
 def normalize_schema(schema: Any) -> Any:
-    """A deep copy of ``schema`` with Python/BFCL type names mapped to JSON schema."""
+    """A deep copy of ``schema`` with Python/BFCL type names mapped to JSON schema.
+
+    Raises :class:`~toolrm_agent.errors.ToolSpecError` for a schema nested deeper than
+    :data:`MAX_SCHEMA_NESTING` levels (or holding itself), never ``RecursionError``.
+    """
+    if _nesting_depth(schema, MAX_SCHEMA_NESTING) > MAX_SCHEMA_NESTING:
+        raise ToolSpecError(
+            f"tool schema nested deeper than {MAX_SCHEMA_NESTING} levels (or holding itself); "
+            "flatten it or use $ref"
+        )
     schema = copy.deepcopy(schema)
 
     def walk(node: Any) -> Any:

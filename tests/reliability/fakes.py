@@ -89,11 +89,6 @@ TOOL_NAMES = frozenset({"get_weather", "get_time"})
 
 SHAPES: tuple[str, ...] = ("none_ids", "dup_ids", "padded", "same_msg_id")
 """Malformed proposals (see :class:`PolicyModel`), crossed with a healthy and a raising judge."""
-KNOWN_LIMITS = frozenset({("same_msg_id", "node")})
-"""Cells no critic fix can pass: in a hand-built LangGraph graph the *model node* writes
-the repeated message id and ``add_messages`` overwrites the earlier message before the
-critic runs (fixed where the message is written: the middleware gives it a fresh id; a
-graph's model node has to do the same). The step budget still ends these runs."""
 
 
 @dataclass(frozen=True)
@@ -515,7 +510,6 @@ class CellResult:
             "mode": self.cell.mode,
             "how": self.cell.how,
             "shape": self.cell.shape,
-            "known_limit": (self.cell.shape, self.cell.adapter) in KNOWN_LIMITS,
             "survived": self.survived,
             "seconds": round(self.seconds, 3),
             "error": self.error,
@@ -751,9 +745,6 @@ def summarize(results: list[CellResult]) -> dict[str, Any]:
         "cells": len(results),
         "survived": sum(1 for r in results if r.survived),
         "failed": [r.cell.id for r in results if not r.survived],
-        "failed_known_limits": [
-            r.cell.id for r in results if not r.survived and (r.cell.shape, r.cell.adapter) in KNOWN_LIMITS
-        ],
         "per_invariant_passed": per_invariant,
         "seconds": round(sum(r.seconds for r in results), 2),
     }

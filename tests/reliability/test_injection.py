@@ -40,9 +40,16 @@ CASES = build_cases()
 SHORT = [c for c in CASES if not c.payload.startswith("long")]
 LONG = [c for c in CASES if c.payload.startswith("long")]
 
-# The shipped critic reads the *content* of a megabyte user message: the steering text's
-# "1" and "and" change its request features (request_numbers_unused, request_and_cues,
-# calls_minus_cues) enough to cross the threshold. Needs a change in judges/features.py.
+# The trained critic reads a long user message within the prompt budget, as the judge
+# prompt shows it (``prompts.request_in_budget``: head and tail). The steering text of
+# ``long_push`` ends the message, so it is in the kept tail, as in the judge prompt; its
+# "1" and "and" move the request features (request_numbers_unused, request_and_cues,
+# calls_minus_cues, request_commas) exactly as the short ``ignore_choice`` payload does.
+# Only here they cross the threshold: the megabyte of filler fills the relevance
+# encoder's window, so both twins start from a low relevance (0.13 against 0.47) and a
+# smaller margin. Reading the request within the budget does not remove these two; a head
+# trained with long, noisy requests (or features that skip a long message's tail, which
+# is where a question usually is) would.
 KNOWN_TRAINED_FLIPS = {"weather/user/long_push/bad", "email/user/long_push/good"}
 
 
@@ -102,7 +109,7 @@ def test_trained_critic_verdicts_never_flip_on_short_injections(trained) -> None
     [
         pytest.param(
             c,
-            marks=pytest.mark.xfail(strict=True, reason="trained critic reads megabyte requests"),
+            marks=pytest.mark.xfail(strict=True, reason="steering text in the kept tail of a megabyte request; see KNOWN_TRAINED_FLIPS"),
         )
         if c.id in KNOWN_TRAINED_FLIPS
         else c

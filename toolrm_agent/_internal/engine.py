@@ -61,6 +61,7 @@ from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import BudgetExhaustedError, ConfigurationError, JudgeError
 from toolrm_agent.judges.base import Judge, capabilities_of, ranking_from_critiques
 from toolrm_agent.parsing import proposal_from_message
+from toolrm_agent.prompts import cap_critique
 from toolrm_agent.specs import ToolSpec
 from toolrm_agent.verdicts import CallVerdict, Critique
 
@@ -437,7 +438,8 @@ class CriticEngine:
         elif step.repaired:
             usage["repaired"] = 1
 
-        critique_text = critique.text if critique else ""
+        # whatever judge wrote it, a critique goes back to the policy capped
+        critique_text = cap_critique(critique.text) if critique and critique.text else ""
         if judged is None:
             route, reason = self._spent(step.blocked or "budget", usage)
         elif error is not None:
@@ -627,9 +629,9 @@ def _call_text(
     else:
         head = "Not executed: the critic rejected this call."
         if verdict is not None:
-            detail = verdict.feedback or "; ".join(
+            detail = cap_critique(verdict.feedback or "; ".join(
                 i.message for i in verdict.issues if i.severity == "error"
-            )
+            ))
             if detail:
                 head += f" {detail}"
     if route == "execute":

@@ -56,6 +56,20 @@ def repair_proposal(ai: AIMessage, earlier: Sequence[BaseMessage] = ()) -> AIMes
     return ai.model_copy(update={"tool_calls": calls, "invalid_tool_calls": invalid})
 
 
+def with_unique_id(message: BaseMessage, history: Sequence[BaseMessage]) -> BaseMessage:
+    """``message`` itself, or a copy with a fresh id (``lc_run-<uuid4>``) when a message of
+    ``history`` already has its id.
+
+    Used where a model's answer is written to the thread (the graph's model node, the
+    middleware's ``wrap_model_call``): ``add_messages`` would otherwise overwrite the
+    earlier message in place (its tool calls then lose their answers, the transcript
+    breaks), and a stored verdict for it could be replayed forever.
+    """
+    if message.id is None or not any(getattr(m, "id", None) == message.id for m in history):
+        return message
+    return message.model_copy(update={"id": f"lc_run-{uuid.uuid4()}"})
+
+
 def used_call_ids(messages: Sequence[BaseMessage]) -> set[str]:
     """Every tool call id proposed by an AIMessage of ``messages``."""
     ids: set[str] = set()

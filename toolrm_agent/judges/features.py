@@ -31,6 +31,10 @@ The features are cheap (pure Python, tens of microseconds) and deterministic:
   calls, and the best share among all offered functions (what a no-call answer is
   weighed against).
 
+The request (the latest user message) is read as the judge prompt holds it
+(:func:`~toolrm_agent.prompts.request_in_budget`): a message longer than the prompt
+budget's ``message`` share is read by its head and tail, never whole.
+
 Relevance of the called functions to the request needs a sentence encoder; it is added by
 the trained judge (see ``relevance`` there), not here, so this module imports nothing heavy.
 """
@@ -52,6 +56,7 @@ from toolrm_agent.judges.schema import (
     _text_numbers,
     _word_numbers,
 )
+from toolrm_agent.prompts import request_in_budget
 from toolrm_agent.specs import ToolSpec, spec_index
 from toolrm_agent.verdicts import IssueCode
 
@@ -177,8 +182,8 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
     """The feature vector and findings of one proposal (see the module docstring)."""
     findings: list[Finding] = []
     index = spec_index(context.tools)
-    user_turns = [t.content for t in context.turns if t.role == "user"]
-    request = user_turns[-1] if user_turns else ""
+    # the request as the judge prompt holds it (a megabyte message: its head and tail)
+    request = request_in_budget(context)
     grounding = _Grounding(context.grounding_text())
 
     # -- schema

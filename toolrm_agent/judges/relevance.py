@@ -26,6 +26,7 @@ from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import CheckpointError
 from toolrm_agent.judges.features import Finding
+from toolrm_agent.prompts import message_in_budget
 from toolrm_agent.specs import ToolSpec, spec_index
 from toolrm_agent.verdicts import IssueCode
 
@@ -111,12 +112,14 @@ class RelevanceEncoder:
 
 
 def request_text(context: JudgeContext) -> str:
-    """What the user asked: every user turn in order (the encoder reads ~256 tokens).
+    """What the user asked: every user turn in order, each within the judge prompt's
+    budget (:func:`~toolrm_agent.prompts.message_in_budget`), then the first 2000
+    characters (the encoder reads ~256 tokens).
 
     In a multi-turn conversation the latest user turn is often a follow-up ("yes, at
     5pm") that resembles no function; the first turn usually states the intent.
     """
-    users = [t.content for t in context.turns if t.role == "user" and t.content]
+    users = [message_in_budget(t.content) for t in context.turns if t.role == "user" and t.content]
     return "\n".join(users)[:2000]
 
 

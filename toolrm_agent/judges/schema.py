@@ -83,6 +83,7 @@ from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.prompts import cap_critique
 from toolrm_agent.specs import ToolSpec, spec_index
 from toolrm_agent.verdicts import (
     CallVerdict,
@@ -109,8 +110,6 @@ _MAX_FUZZY_CHARS = 256
 _MAX_NAME_CHARS = 100
 # A value's grounding is judged on its first this-many words.
 _MAX_GROUNDING_WORDS = 256
-# The critique text (sent back to the agent) keeps at most this many characters.
-MAX_CRITIQUE_CHARS = 4000
 
 _JSON_TYPE_OF: dict[type, str] = {
     str: "string",
@@ -590,10 +589,8 @@ def _cut(text: str, limit: int = _MAX_NAME_CHARS) -> str:
 
 
 def _cap(text: str) -> str:
-    """Critique text cut to :data:`MAX_CRITIQUE_CHARS` with a visible marker."""
-    if len(text) <= MAX_CRITIQUE_CHARS:
-        return text
-    return f"{text[:MAX_CRITIQUE_CHARS]}…[{len(text) - MAX_CRITIQUE_CHARS} more characters cut]"
+    """Critique text cut to :data:`~toolrm_agent.prompts.MAX_CRITIQUE_CHARS` with a visible marker."""
+    return cap_critique(text)
 
 
 def _mismatch(path: str, value: Any, expected: Any) -> str:
