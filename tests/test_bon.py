@@ -211,7 +211,7 @@ def test_command_end_to_end(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     import eval.commands.bon as bon
-    from tests.test_pairs import write_results_dir
+    from tests.fakes import write_results_dir
 
     results = write_results_dir(tmp_path / "results")
     app = typer.Typer()

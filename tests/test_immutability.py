@@ -18,8 +18,7 @@ from langchain_core.messages import HumanMessage
 from packaging.requirements import Requirement
 from pydantic import ValidationError
 
-from tests.critic_fakes import TOOLS, ScriptedJudge
-from tests.fakes import ScriptedChatModel
+from tests.fakes import TOOLS, ScriptedChatModel, ScriptedJudge
 from toolrm_agent import (
     BaseJudge,
     CascadeJudge,

@@ -10,17 +10,20 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tests.critic_fakes import TOOLS, ScriptedJudge, assert_every_call_answered
-from tests.fakes import ScriptedChatModel, tool_call_message
-from tests.test_critic import (
+from tests.fakes import (
     ASK,
     BAD,
     GOOD,
+    TOOLS,
     AsyncOnlyJudge,
     ModelBackedJudge,
+    ScriptedChatModel,
+    ScriptedJudge,
+    assert_every_call_answered,
     critic_messages,
     malformed,
     recording_tools,
+    tool_call_message,
 )
 from toolrm_agent._internal import calling
 from toolrm_agent._internal.policy import CriticBudget

@@ -287,7 +287,7 @@ def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     import eval.commands.trbench as trbench
-    from tests.test_pairs import write_results_dir
+    from tests.fakes import write_results_dir
 
     results = write_results_dir(tmp_path / "results")
     app = typer.Typer()

@@ -26,8 +26,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from eval.bench.resume import PHASES, run_kills
-from tests.critic_fakes import ScriptedJudge
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import ScriptedChatModel, ScriptedJudge, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.graph import _answered, pending_tool_calls
 

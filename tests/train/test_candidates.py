@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.fakes import ScriptedChatModel
-from tests.train.conftest import make_record
+from tests.fakes import ScriptedChatModel, make_record
 from train.candidates import build_candidates, done_ids, origins, policy_candidates, read_candidates
 from train.pairs import PairStats, make_pairs
 

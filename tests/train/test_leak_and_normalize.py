@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.train.conftest import make_record
+from tests.fakes import make_record
 from train.leak import bfcl_question_hashes, is_leak, normalize_text
 from train.normalize import NormalizeStats, normalize
 from train.records import GroundTruthCall
