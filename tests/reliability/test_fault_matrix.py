@@ -1,6 +1,6 @@
 """The fault matrix (fast slice) and one regression test per defect it and the probe found.
 
-Every cell (see :mod:`tests.reliability.fakes`) runs a real agent loop (LangGraph node or
+Every cell (see :mod:`eval.bench.faults`) runs a real agent loop (LangGraph node or
 ``create_agent`` middleware) with a parallel proposal in which one call is bad, against a
 judge whose backend is broken in one way, and checks every invariant. The in-process
 faults run the full cross product (alternating sync/async); the slow ones (timeouts,
@@ -21,7 +21,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tests.reliability.fakes import (
+from eval.bench.faults import (
     ADAPTERS,
     FAULTS,
     MODES,
