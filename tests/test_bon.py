@@ -206,7 +206,6 @@ def test_limit_questions() -> None:
 
 
 def test_command_end_to_end(tmp_path: Path) -> None:
-    pytest.importorskip("toolrm_agent.judges.schema")
     import typer
     from typer.testing import CliRunner
 
