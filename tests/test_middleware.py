@@ -311,7 +311,9 @@ async def test_structured_final_answer_is_not_judged(how: str) -> None:
 
 
 async def test_best_of_n_samples_do_not_stream(how: str) -> None:
-    sample = AIMessage("SAMPLE-TEXT", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "s", "type": "tool_call"}])
+    sample = AIMessage(
+        "SAMPLE-TEXT", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "s", "type": "tool_call"}]
+    )
     model = ScriptedChatModel(script=[AIMessage("FIRST-TEXT", tool_calls=tool_call_message(BAD, ids=["o"]).tool_calls),
                                       sample, "POLICY-ANSWER"])
     agent = agent_with(model, ScriptedJudge(), mode="best_of_n", n=2)
