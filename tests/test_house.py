@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,3 +87,15 @@ def test_the_library_and_its_wings_never_import_tests() -> None:
             if bad:
                 offenders[str(path.relative_to(ROOT))] = bad
     assert offenders == {}, f"move what they need out of tests/: {offenders}"
+
+
+def test_the_fixtures_module_loads_no_wing() -> None:
+    """``tests.fakes`` imports ``eval`` and ``train`` inside its builders only, so the
+    runtime's tests load neither wing (checked in a fresh interpreter)."""
+    code = (
+        "import json, sys, tests.fakes\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'eval', 'train'})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
