@@ -56,7 +56,9 @@ class NoisySampler(BaseChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> NoisySampler:
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         last = messages[-1]
         if isinstance(last, ToolMessage) and last.status != "error":
             reply = AIMessage(f"Done: {last.content}.")

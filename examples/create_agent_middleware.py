@@ -49,7 +49,9 @@ class SloppyAgent(BaseChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> SloppyAgent:
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         answers = [m for m in messages if isinstance(m, ToolMessage)]
         critiques = [m for m in answers if m.status == "error"]
         if not answers:  # the user's question: two parallel calls, one misspelt
@@ -95,7 +97,8 @@ def main() -> None:
         codes = ", ".join(record["codes"]) or "-"
         print(f"verdict   : {call_id}: {record['decision']} ({record['reason']}; issues: {codes})")
     print(f"executed  : {EXECUTED}")
-    caught = result["toolrm_verdicts"]["w1"]["decision"] == "retry" and "unknown_function" in result["toolrm_verdicts"]["w1"]["codes"]
+    w1 = result["toolrm_verdicts"]["w1"]
+    caught = w1["decision"] == "retry" and "unknown_function" in w1["codes"]
     fixed = sorted(EXECUTED) == ["get_time(city='Tokyo')", "get_weather(city='Paris')"]
     print(f"RESULT    : bad call caught={caught}, fixed calls executed={fixed}")
 

@@ -44,7 +44,9 @@ class SloppyAgent(BaseChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> SloppyAgent:
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         last = messages[-1]
         if isinstance(last, ToolMessage) and last.status == "error":  # the critic said no
             reply = AIMessage("", tool_calls=[_call("get_weather", {"city": "Paris"}, "call_2")])

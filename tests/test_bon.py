@@ -206,12 +206,11 @@ def test_limit_questions() -> None:
 
 
 def test_command_end_to_end(tmp_path: Path) -> None:
-    pytest.importorskip("toolrm_agent.judges.schema")
     import typer
     from typer.testing import CliRunner
 
     import eval.commands.bon as bon
-    from tests.test_pairs import write_results_dir
+    from tests.fakes import write_results_dir
 
     results = write_results_dir(tmp_path / "results")
     app = typer.Typer()

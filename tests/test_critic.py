@@ -8,13 +8,26 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
-from tests.critic_fakes import TOOLS, ScriptedJudge, assert_every_call_answered
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import (
+    ASK,
+    BAD,
+    GOOD,
+    TOOLS,
+    AsyncOnlyJudge,
+    ModelBackedJudge,
+    ScriptedChatModel,
+    ScriptedJudge,
+    assert_every_call_answered,
+    critic_messages,
+    malformed,
+    recording_tools,
+    tool_call_message,
+    tool_messages,
+)
 from toolrm_agent._internal import calling
 from toolrm_agent.critic import (
     CriticBudget,
@@ -25,12 +38,8 @@ from toolrm_agent.critic import (
     build_agent_graph,
 )
 from toolrm_agent.errors import BudgetExhaustedError
-from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.verdicts import Critique, Ranking
-
-BAD = ("get_weather", {"town": "Paris"})  # misses the required "city"
-GOOD = ("get_weather", {"city": "Paris"})
-ASK = {"messages": [HumanMessage("What is the weather in Paris?")]}
+from toolrm_agent.judges.base import JudgeCapabilities
+from toolrm_agent.verdicts import Ranking
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -42,33 +51,6 @@ async def run(graph: Any, how: str, inputs: Any = ASK, config: dict[str, Any] | 
     if how == "sync":
         return graph.invoke(inputs, config)
     return await graph.ainvoke(inputs, config)
-
-
-def recording_tools() -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
-    """The two fake tools, recording every execution."""
-    executed: list[tuple[str, dict[str, Any]]] = []
-
-    @tool
-    def get_weather(city: str) -> str:
-        """Current weather of a city."""
-        executed.append(("get_weather", {"city": city}))
-        return f"sunny in {city}"
-
-    @tool
-    def get_time(zone: str) -> str:
-        """Current time in a time zone."""
-        executed.append(("get_time", {"zone": zone}))
-        return f"12:00 in {zone}"
-
-    return [get_weather, get_time], executed
-
-
-def tool_messages(messages: list[Any]) -> list[ToolMessage]:
-    return [m for m in messages if isinstance(m, ToolMessage)]
-
-
-def critic_messages(messages: list[Any]) -> list[ToolMessage]:
-    return [m for m in tool_messages(messages) if isinstance(m.artifact, dict) and "toolrm" in m.artifact]
 
 
 # ------------------------------------------------------------------------ decisions
@@ -316,15 +298,6 @@ async def test_parallel_calls_with_one_bad_call(how: str) -> None:
     assert_every_call_answered(out["messages"])
 
 
-def malformed(call_id: str = "broken", *, valid: tuple[str, dict[str, Any]] | None = None) -> AIMessage:
-    return AIMessage(
-        content="",
-        tool_calls=[{"name": valid[0], "args": valid[1], "id": "valid", "type": "tool_call"}] if valid else [],
-        invalid_tool_calls=[{"name": "get_weather", "args": '{"city": "Par', "id": call_id,
-                             "error": "unterminated JSON", "type": "invalid_tool_call"}],
-    )
-
-
 async def test_malformed_calls_are_answered_and_retried(how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[malformed(valid=("get_time", {"zone": "CET"})),
@@ -461,23 +434,6 @@ async def test_changed_proposal_with_same_ids_is_judged_again(how: str) -> None:
 # ------------------------------------------------------------------- streaming
 
 
-class ModelBackedJudge(BaseJudge):
-    """A judge that asks a chat model, without passing any config itself."""
-
-    name = "model-backed"
-
-    def __init__(self, model: ScriptedChatModel) -> None:
-        self.model = model
-
-    def critique(self, context: Any, proposal: Any) -> Critique:
-        answer = self.model.invoke([HumanMessage(proposal.render())])
-        return Critique(accepted="OK" in answer.content, score=1.0, judge=self.name)
-
-    async def acritique(self, context: Any, proposal: Any) -> Critique:
-        answer = await self.model.ainvoke([HumanMessage(proposal.render())])
-        return Critique(accepted="OK" in answer.content, score=1.0, judge=self.name)
-
-
 @pytest.mark.parametrize("tagged", [True, False])
 async def test_judge_tokens_never_stream(how: str, tagged: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     if not tagged:  # control: without the tag the judge's answer does stream
@@ -570,13 +526,6 @@ async def test_no_tool_calls_routes_to_end() -> None:
     assert command.goto == END and not command.update
     with pytest.raises(ValueError, match="no AIMessage"):
         critic({"messages": [HumanMessage("hi")]}, {})
-
-
-class AsyncOnlyJudge(ScriptedJudge):
-    """Fails loudly if the sync path is used: proves ``ainvoke`` runs the async twin."""
-
-    def critique(self, context: Any, proposal: Any) -> Critique:
-        raise AssertionError("sync critique called under ainvoke")
 
 
 async def test_ainvoke_uses_the_async_judge_path() -> None:

@@ -170,7 +170,10 @@ def test_hermes_broken_block_is_a_failure_with_the_name() -> None:
 
 
 def test_xlam_tool_calls_json() -> None:
-    raw = '\n{"tool_calls": [{"name": "math.factorial", "arguments": {"number": 5}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}'
+    raw = (
+        '\n{"tool_calls": [{"name": "math.factorial", "arguments": {"number": 5}}, '
+        '{"name": "get_weather", "arguments": {"city": "Oslo"}}]}'
+    )
     assert detect_style(raw) == "json"
     assert calls(decode(raw)) == [
         ("math.factorial", {"number": 5}),

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+import torch
 
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
@@ -15,9 +16,6 @@ from toolrm_agent.judges.discriminative import (
     format_for_reward,
     reward_messages,
 )
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -230,8 +228,7 @@ def test_load_judge_builds_disc_with_options(chat_ckpt: Path, context: JudgeCont
 
 
 def test_cascade_spec_with_a_real_reward_model(chat_ckpt: Path, context: JudgeContext) -> None:
-    cascade_mod = pytest.importorskip("toolrm_agent.judges.cascade")
-    pytest.importorskip("toolrm_agent.judges.schema")
+    from toolrm_agent.judges import cascade as cascade_mod
     from toolrm_agent.judges.specs import load_judge
 
     judge = load_judge(f"cascade:schema,disc:{chat_ckpt}?threshold=0.0")

@@ -89,12 +89,12 @@ def test_the_arm_runner_with_its_progress_bar_gives_the_same_runs() -> None:
     from rich.console import Console
 
     from eval.commands import selfcorrect
-    from tests.test_selfcorrect import policy, tasks
+    from tests.fakes import area_policy, area_tasks
     from toolrm_agent.judges.schema import SchemaJudge
 
     console = Console(record=True, width=160, force_terminal=True)
-    arms = selfcorrect.build_arms(policy(), SchemaJudge(), max_retries=2)
-    runs = selfcorrect.run_selfcorrect(tasks(2), arms, max_retries=2, console=console, progress=True)
+    arms = selfcorrect.build_arms(area_policy(), SchemaJudge(), max_retries=2)
+    runs = selfcorrect.run_selfcorrect(area_tasks(2), arms, max_retries=2, console=console, progress=True)
     assert [(r.id, r.arm) for r in runs] == [
         (f"simple_python_800{i}", arm) for i in (1, 2) for arm in ("baseline", "critic")
     ]

@@ -43,6 +43,9 @@ def test_retry_examples_show_the_bad_call_caught_and_fixed(example: str, caught:
 
 def test_best_of_n_example_keeps_only_the_winner() -> None:
     out = run_example("best_of_n.py")
-    assert "winner    : book_table({'restaurant': 'Chez Paul', 'people': 4, 'time': '19:30', 'seating': 'terrace'})" in out
+    assert (
+        "winner    : book_table({'restaurant': 'Chez Paul', 'people': 4, 'time': '19:30', 'seating': 'terrace'})"
+        in out
+    )
     assert "replaced=1" in out
     assert "RESULT    : bad call caught=True, fixed call executed=True, proposals in transcript=1" in out

@@ -379,7 +379,8 @@ def _openai_server(replies: list[str], bodies: list[dict[str, Any]]) -> httpx.Mo
 
 
 def _chat_openai(transport: httpx.MockTransport, **kwargs: Any) -> Any:
-    langchain_openai = pytest.importorskip("langchain_openai")
+    import langchain_openai
+
     kwargs.setdefault("base_url", "http://vllm.invalid/v1")
     return langchain_openai.ChatOpenAI(
         model="RioLee/ToolRM-Qwen3-4B-Thinking-2507",

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import tokenizers
+import torch
+import transformers
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -25,10 +28,6 @@ from toolrm_agent.errors import JudgeParseError
 from toolrm_agent.judges.generative import GenerativeJudge
 from toolrm_agent.prompts import parse_choice, parse_verdict
 from toolrm_agent.verdicts import IssueCode
-
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"

@@ -18,8 +18,7 @@ from langchain_core.messages import HumanMessage
 from packaging.requirements import Requirement
 from pydantic import ValidationError
 
-from tests.critic_fakes import TOOLS, ScriptedJudge
-from tests.fakes import ScriptedChatModel
+from tests.fakes import TOOLS, ScriptedChatModel, ScriptedJudge
 from toolrm_agent import (
     BaseJudge,
     CascadeJudge,
@@ -258,10 +257,14 @@ def test_the_engine_reads_the_declaration_not_the_methods() -> None:
     from langchain_core.messages import AIMessage
 
     def proposer(messages: Any, k: int) -> list[AIMessage]:
-        return [AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": f"P{i}"}, "id": f"s{i}"}]) for i in range(k)]
+        return [
+            AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": f"P{i}"}, "id": f"s{i}"}])
+            for i in range(k)
+        ]
 
     state = {"messages": [HumanMessage("weather in Paris?"),
-                          AIMessage("", id="m", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "o"}])]}
+                          AIMessage("", id="m",
+                                    tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "o"}])]}
     for cls, ranked in [(Ranks, False), (Declares, True)]:
         judge = cls()
         ToolRMCritic(judge, mode="best_of_n", n=3, proposer=proposer, tools=TOOLS)(state, {})

@@ -12,8 +12,7 @@ import json
 import pytest
 from langchain_core.messages import AIMessage
 
-from tests.critic_fakes import assert_every_call_answered, get_weather
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import ScriptedChatModel, assert_every_call_answered, get_weather, tool_call_message
 from toolrm_agent.integrations.llamacpp_server import (
     LlamaCppServerConfig,
     LlamaCppServerError,

@@ -139,7 +139,9 @@ def test_arguments_that_are_not_an_object_are_invalid():
 
 
 def test_think_block_is_kept_apart():
-    msg = message_from_text("<think>the user wants weather</think>\n" '{"name": "get_weather", "arguments": {"city": "Bern"}}')
+    msg = message_from_text(
+        "<think>the user wants weather</think>\n" '{"name": "get_weather", "arguments": {"city": "Bern"}}'
+    )
     assert msg.additional_kwargs["reasoning_content"] == "the user wants weather"
     assert _calls(msg) == [("get_weather", {"city": "Bern"})]
 
@@ -160,7 +162,9 @@ def test_messages_to_template_maps_tool_history():
         AIMessage(
             content="",
             tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_1", "type": "tool_call"}],
-            invalid_tool_calls=[{"name": "x", "args": "{bad", "id": "call_2", "error": "e", "type": "invalid_tool_call"}],
+            invalid_tool_calls=[
+                {"name": "x", "args": "{bad", "id": "call_2", "error": "e", "type": "invalid_tool_call"}
+            ],
         ),
         ToolMessage("sunny", tool_call_id="call_1", name="get_weather"),
         AIMessage("It is sunny."),
@@ -318,7 +322,8 @@ def test_n_samples_come_back_from_generate(llm, script):
     assert fake.calls[0]["num_return_sequences"] == 3 and fake.calls[0]["do_sample"] is True
     assert fake.calls[0]["temperature"] == 0.8
     assert len({m.id for m in messages}) == 3
-    assert result.llm_output["token_usage"]["completion_tokens"] == sum(m.usage_metadata["output_tokens"] for m in messages)
+    completion_tokens = sum(m.usage_metadata["output_tokens"] for m in messages)
+    assert result.llm_output["token_usage"]["completion_tokens"] == completion_tokens
 
 
 def test_invoke_returns_the_first_of_n(llm, script):

@@ -10,17 +10,20 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tests.critic_fakes import TOOLS, ScriptedJudge, assert_every_call_answered
-from tests.fakes import ScriptedChatModel, tool_call_message
-from tests.test_critic import (
+from tests.fakes import (
     ASK,
     BAD,
     GOOD,
+    TOOLS,
     AsyncOnlyJudge,
     ModelBackedJudge,
+    ScriptedChatModel,
+    ScriptedJudge,
+    assert_every_call_answered,
     critic_messages,
     malformed,
     recording_tools,
+    tool_call_message,
 )
 from toolrm_agent._internal import calling
 from toolrm_agent._internal.policy import CriticBudget
@@ -308,7 +311,9 @@ async def test_structured_final_answer_is_not_judged(how: str) -> None:
 
 
 async def test_best_of_n_samples_do_not_stream(how: str) -> None:
-    sample = AIMessage("SAMPLE-TEXT", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "s", "type": "tool_call"}])
+    sample = AIMessage(
+        "SAMPLE-TEXT", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "s", "type": "tool_call"}]
+    )
     model = ScriptedChatModel(script=[AIMessage("FIRST-TEXT", tool_calls=tool_call_message(BAD, ids=["o"]).tool_calls),
                                       sample, "POLICY-ANSWER"])
     agent = agent_with(model, ScriptedJudge(), mode="best_of_n", n=2)

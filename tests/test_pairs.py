@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import random
 import re
@@ -28,75 +27,8 @@ from eval.pairs import (
     pairs_from_graded,
     sample_pairs,
 )
+from tests.fakes import BFCL_OUTPUTS, fake_results, write_results_dir
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-
-# Recorded outputs of five fake models on four questions, in BFCL's prompting style,
-# one FC-list model among them.
-OUTPUTS: dict[str, dict[str, Any]] = {
-    "simple_python_0": {
-        "good": "[calculate_triangle_area(base=10, height=5)]",
-        "unit": "[calculate_triangle_area(base=10, height=5, unit='cm')]",
-        "unit_too": "[calculate_triangle_area(base=10, height=5, unit='cm')]",
-        "prose": "The area is 25 square units.",
-        "broken": "[calculate_triangle_area(base=10,",
-        "fc": [{"calculate_triangle_area": '{"base": 10}'}],
-    },
-    "simple_python_1": {
-        "good": "[math.factorial(number=5)]",
-        "unit": "[math.factorial(number=6)]",
-        "unit_too": "[math.factorial(number=5)]",
-        "prose": "[math.factorial(number='5')]",
-        "broken": "[math.factorial(n=5)]",
-        "fc": [{"math_factorial": '{"number": 5}'}],
-    },
-    "irrelevance_0": {
-        "good": "I cannot compute that with the body mass index function.",
-        "unit": "[determine_body_mass_index(weight=10, height=5)]",
-        "unit_too": "[determine_body_mass_index(weight=10, height=5)]",
-        "prose": "[determine_body_mass_index(weight=10.0, height=5.0)]",
-        "broken": "No.",
-        "fc": [],
-    },
-    "parallel_0": {
-        "good": "[spotify.play(artist='Taylor Swift', duration=20), spotify.play(artist='Maroon 5', duration=15)]",
-        "unit": "[spotify.play(artist='Maroon 5', duration=15), spotify.play(artist='Taylor Swift', duration=20)]",
-        "unit_too": "[spotify.play(artist='Taylor Swift', duration=20)]",
-        "prose": "[spotify.play(artist='Taylor Swift', duration=15), spotify.play(artist='Maroon 5', duration=20)]",
-        "broken": "[spotify.play(artist='Taylor Swift', duration=20), spotify.play(artist='Maroon 5')]",
-        "fc": [
-            {"spotify_play": '{"artist": "Taylor Swift", "duration": 20}'},
-            {"spotify_play": '{"artist": "Maroon 5", "duration": "15"}'},
-        ],
-    },
-}
-
-
-def fake_results() -> list[ModelResults]:
-    """Six fake models' outputs on four questions, as eval.bfcl.results reads them."""
-    models: dict[str, dict[str, RecordedOutput]] = {}
-    for qid, by_model in OUTPUTS.items():
-        for model, raw in by_model.items():
-            models.setdefault(model, {})[qid] = RecordedOutput(
-                id=qid, category=category_of(qid), raw=raw
-            )
-    return [
-        ModelResults(model=m, style="fc_list" if m == "fc" else "prompt_string", entries=e)
-        for m, e in sorted(models.items())
-    ]
-
-
-def write_results_dir(folder: Path) -> Path:
-    """The same outputs as a results directory (gzip JSONL per model + manifest.json)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = {"models": []}
-    for res in fake_results():
-        name = f"{res.model}.jsonl.gz"
-        with gzip.open(folder / name, "wt", encoding="utf-8") as fh:
-            for entry in res.entries.values():
-                fh.write(json.dumps({"id": entry.id, "result": entry.raw}) + "\n")
-        manifest["models"].append({"model": res.model, "file": name, "style": res.style})
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -114,12 +46,12 @@ def pairs(graded) -> list[Pair]:
 def test_grading_decodes_and_checks_every_output(graded) -> None:
     assert list(graded) == ["simple_python", "parallel", "irrelevance"]  # BFCL's order
     sp0 = {o.model: o for o in graded["simple_python"]["simple_python_0"]}
-    assert sorted(sp0) == sorted(OUTPUTS["simple_python_0"])
+    assert sorted(sp0) == sorted(BFCL_OUTPUTS["simple_python_0"])
     assert sp0["good"].valid and not sp0["unit"].valid
     assert sp0["unit"].error_type == "value_error:string"
     assert sp0["fc"].error_type == "simple_function_checker:missing_required"
     assert [o.model for o in graded["simple_python"]["simple_python_1"]] == sorted(
-        OUTPUTS["simple_python_1"]
+        BFCL_OUTPUTS["simple_python_1"]
     )  # sorted by model
     fc = {o.model: o for o in graded["simple_python"]["simple_python_1"]}["fc"]
     assert fc.valid, "FC name math_factorial maps back to math.factorial"
@@ -336,7 +268,7 @@ def test_failures_only_output_keeps_no_content() -> None:
 
 def test_results_dir_round_trip(tmp_path: Path) -> None:
     loaded = load_results(write_results_dir(tmp_path / "results"))
-    assert sorted(r.model for r in loaded) == sorted(OUTPUTS["simple_python_0"])
+    assert sorted(r.model for r in loaded) == sorted(BFCL_OUTPUTS["simple_python_0"])
 
     def summary(graded) -> list[tuple]:  # noqa: ANN001
         return [

@@ -190,7 +190,10 @@ def test_hermes_block_with_several_objects_and_a_fence() -> None:
 
 
 def test_hermes_parameters_key_and_string_arguments() -> None:
-    text = '<tool_call>{"name": "f", "parameters": {"a": 1}}</tool_call><tool_call>{"name": "g", "arguments": "{\\"b\\": 2}"}</tool_call>'
+    text = (
+        '<tool_call>{"name": "f", "parameters": {"a": 1}}</tool_call>'
+        '<tool_call>{"name": "g", "arguments": "{\\"b\\": 2}"}</tool_call>'
+    )
     assert calls_of(parse_hermes(text)) == [("f", {"a": 1}), ("g", {"b": 2})]
 
 
@@ -263,7 +266,10 @@ def test_json_list_mixing_good_and_bad_items() -> None:
 
 
 def test_bfcl_string_with_nested_values_and_dotted_names() -> None:
-    text = "[math.hypot(x=4, y=5.5), db.query(filters={'age': [18, 30], 'tags': ('a', 'b')}, limit=None, flag=True, name=\"O'Brien\")]"
+    text = (
+        "[math.hypot(x=4, y=5.5), "
+        "db.query(filters={'age': [18, 30], 'tags': ('a', 'b')}, limit=None, flag=True, name=\"O'Brien\")]"
+    )
     proposal = parse_bfcl_string(text)
     assert calls_of(proposal) == [
         ("math.hypot", {"x": 4, "y": 5.5}),

@@ -211,7 +211,13 @@ def _corrupt_missing_shard(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "corrupt",
-    [_corrupt_no_marker, _corrupt_empty_weights, _corrupt_missing_weights, _corrupt_other_source, _corrupt_missing_shard],
+    [
+        _corrupt_no_marker,
+        _corrupt_empty_weights,
+        _corrupt_missing_weights,
+        _corrupt_other_source,
+        _corrupt_missing_shard,
+    ],
 )
 def test_partial_or_corrupt_cache_is_rebuilt(tmp_path, fake_spec, converter, corrupt):
     path = resolve_model("fake", cache_dir=tmp_path)
@@ -369,8 +375,9 @@ def test_smollm2_builds_for_real_and_renders_tools(tmp_path):
     assert cache_problem(path, registry.lookup("smollm2").sha256) is None
     assert AutoConfig.from_pretrained(path).model_type == "llama"
     tokenizer = AutoTokenizer.from_pretrained(path)
+    parameters = {"type": "object", "properties": {"city": {"type": "string"}}}
     tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather.",
-                                                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+                                                "parameters": parameters}}]
     text = tokenizer.apply_chat_template(
         [{"role": "user", "content": "Weather in Paris?"}], tools=tools, tokenize=False, add_generation_prompt=True
     )

@@ -2,73 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from typer.testing import CliRunner
 
-from eval.bfcl.questions import BfclQuestion
 from eval.commands import selfcorrect
-from eval.tasks.runner import AgentTask, TaskRun
-from tests.fakes import ScriptedChatModel, tool_call_message
+from eval.tasks.runner import TaskRun
+from tests.fakes import ScriptedChatModel, area_call, area_policy, area_tasks, area_width
 from toolrm_agent.judges.schema import SchemaJudge
-
-DOC = {
-    "name": "geometry.area",
-    "description": "Area of a rectangle.",
-    "parameters": {
-        "type": "dict",
-        "properties": {
-            "width": {"type": "integer", "description": "Width."},
-            "height": {"type": "integer", "description": "Height."},
-        },
-        "required": ["width", "height"],
-    },
-}
-_IDS = itertools.count(1)
-
-
-def tasks(n: int) -> list[AgentTask]:
-    out = []
-    for i in range(1, n + 1):
-        q = BfclQuestion(
-            id=f"simple_python_{8000 + i}",
-            category="simple_python",
-            turns=[[{"role": "user", "content": f"Area of a {i} by 3 rectangle"}]],
-            functions=[DOC],
-        )
-        out.append(
-            AgentTask.from_question(q, answer=[{"geometry.area": {"width": [i], "height": [3]}}])
-        )
-    return out
-
-
-def _message(args: dict) -> AIMessage:
-    n = next(_IDS)
-    return tool_call_message(("geometry_area", args), ids=[f"c{n}"]).model_copy(
-        update={"id": f"m{n}"}
-    )
-
-
-def _width(messages: list[BaseMessage]) -> int:
-    request = next(str(m.content) for m in messages if m.type == "human")
-    return int(request.split()[3])
-
-
-def policy() -> ScriptedChatModel:
-    """Even widths: right at once. Odd widths: forgets ``height``, fixes it after a critique."""
-
-    def answer(messages: list[BaseMessage]) -> AIMessage:
-        width = _width(messages)
-        critiqued = isinstance(messages[-1], ToolMessage) and messages[-1].status == "error"
-        if width % 2 == 0 or critiqued:
-            return _message({"width": width, "height": 3})
-        return _message({"width": width})
-
-    return ScriptedChatModel(default=answer)
 
 
 def report_for(runs: list[TaskRun], **kw: object) -> dict:
@@ -85,8 +28,8 @@ def report_for(runs: list[TaskRun], **kw: object) -> dict:
 
 
 def test_retry_report_schema_and_lift() -> None:
-    arms = selfcorrect.build_arms(policy(), SchemaJudge(), max_retries=2)
-    runs = selfcorrect.run_selfcorrect(tasks(4), arms, max_retries=2)
+    arms = selfcorrect.build_arms(area_policy(), SchemaJudge(), max_retries=2)
+    runs = selfcorrect.run_selfcorrect(area_tasks(4), arms, max_retries=2)
     report = report_for(runs)
     for key in (
         "baseline_acc",
@@ -138,13 +81,13 @@ def test_lift_is_negative_when_the_critic_breaks_answers() -> None:
 
 def test_best_of_n_samples_from_the_sampler_and_counts_them_as_policy_calls() -> None:
     greedy = ScriptedChatModel(
-        default=lambda m: _message({"width": _width(m)})
+        default=lambda m: area_call({"width": area_width(m)})
     )  # always incomplete
-    sampler = ScriptedChatModel(default=lambda m: _message({"width": _width(m), "height": 3}))
+    sampler = ScriptedChatModel(default=lambda m: area_call({"width": area_width(m), "height": 3}))
     arms = selfcorrect.build_arms(
         greedy, SchemaJudge(), mode="best_of_n", n=3, max_retries=1, sampler=sampler
     )
-    runs = selfcorrect.run_selfcorrect(tasks(2), arms, max_retries=1)
+    runs = selfcorrect.run_selfcorrect(area_tasks(2), arms, max_retries=1)
     report = report_for(runs, mode="best_of_n", n_candidates=3, temperature=0.7, max_retries=1)
     assert report["baseline_acc"] == 0.0 and report["critic_acc"] == 1.0
     assert report["candidates"] == 3 and report["temperature"] == 0.7
@@ -191,8 +134,8 @@ def test_command_is_registered_in_toolrm_eval() -> None:
 def test_print_summary_shows_both_arms_and_the_lift() -> None:
     from rich.console import Console
 
-    arms = selfcorrect.build_arms(policy(), SchemaJudge(), max_retries=2)
-    report = report_for(selfcorrect.run_selfcorrect(tasks(2), arms, max_retries=2))
+    arms = selfcorrect.build_arms(area_policy(), SchemaJudge(), max_retries=2)
+    report = report_for(selfcorrect.run_selfcorrect(area_tasks(2), arms, max_retries=2))
     console = Console(record=True, width=120)
     selfcorrect.print_summary(console, report)
     text = console.export_text()

@@ -21,6 +21,7 @@ from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeParseError
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
+from toolrm_agent.judges.schema import SchemaJudge
 from toolrm_agent.verdicts import Critique, Preference, TokenUsage
 
 # -- the pure rules -------------------------------------------------------------------------
@@ -268,8 +269,7 @@ def test_known_judges_modes() -> None:
     from toolrm_agent.judges.discriminative import DiscriminativeJudge
 
     assert not is_pairwise(DiscriminativeJudge("/nonexistent"))
-    schema = pytest.importorskip("toolrm_agent.judges.schema")
-    assert not is_pairwise(schema.SchemaJudge())
+    assert not is_pairwise(SchemaJudge())
     from tests.fakes import ScriptedChatModel
     from toolrm_agent.judges.generative import GenerativeJudge
 
@@ -282,12 +282,11 @@ def test_known_judges_modes() -> None:
 
 
 def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
-    pytest.importorskip("toolrm_agent.judges.schema")
     import typer
     from typer.testing import CliRunner
 
     import eval.commands.trbench as trbench
-    from tests.test_pairs import write_results_dir
+    from tests.fakes import write_results_dir
 
     results = write_results_dir(tmp_path / "results")
     app = typer.Typer()

@@ -24,7 +24,10 @@ app = typer.Typer(
 BENCHES: dict[str, tuple[str, str]] = {
     "reliability": ("eval.bench.reliability", "The critic's fault matrix, every cell (about 2 min; --fast: less)."),
     "resume": ("eval.bench.resume", "SIGKILL a critic agent at random points and resume it: what runs twice?"),
-    "concurrency": ("eval.bench.concurrency", "Many concurrent runs through one critic: isolation, judge cap, overhead, memory."),
+    "concurrency": (
+        "eval.bench.concurrency",
+        "Many concurrent runs through one critic: isolation, judge cap, overhead, memory.",
+    ),
     "injection": ("eval.bench.injection", "Prompt breakouts and verdict flips under injected text."),
     "fuzz": ("eval.bench.fuzz", "Fuzz the call and answer parsers, the prompt renderer and the schema judge."),
     "schema": ("eval.bench.schema", "Cost of SchemaJudge per call and per proposal."),

@@ -331,7 +331,8 @@ def main(
     print(f"runs {out['runs']} x {STEPS_PER_RUN} steps, judge latency U(0, {judge_latency}s), cap {limit}")
     for name, arm in (("with critic", w), ("without critic", wo), ("instant judge", z)):
         print(f"  {name:15s} wall {arm['wall_s']:.2f}s  {arm['runs_per_s']:.1f} runs/s  "
-              f"{arm['steps_per_s']:.1f} steps/s  step p50 {arm['step_p50_ms']:.1f} ms  p99 {arm['step_p99_ms']:.1f} ms")
+              f"{arm['steps_per_s']:.1f} steps/s  step p50 {arm['step_p50_ms']:.1f} ms  "
+              f"p99 {arm['step_p99_ms']:.1f} ms")
     print(f"  sequential per step: with {o['with_p50_ms']:.2f}/{o['with_p99_ms']:.2f} ms, without "
           f"{o['without_p50_ms']:.2f}/{o['without_p99_ms']:.2f} ms (p50/p99); critic overhead "
           f"{o['critic_p50_ms']:.2f}/{o['critic_p99_ms']:.2f} ms")

@@ -197,7 +197,9 @@ def main(
     new_tokens: Annotated[int, typer.Option(help="tokens per decode run")] = 64,
     repeats: Annotated[int, typer.Option(help="measured runs per setting (median)")] = 3,
     samples: Annotated[int, typer.Option(help="n for the sampled best-of-N run (0 = skip)")] = 4,
-    llamacpp: Annotated[bool, typer.Option("--llamacpp/--no-llamacpp", help="also measure the llama.cpp server")] = True,
+    llamacpp: Annotated[
+        bool, typer.Option("--llamacpp/--no-llamacpp", help="also measure the llama.cpp server")
+    ] = True,
 ) -> None:
     """Measure and write the report."""
     import torch

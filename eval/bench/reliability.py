@@ -1,6 +1,6 @@
 """The critic's fault matrix, every cell: ``toolrm bench reliability --out FILE.json``.
 
-Runs the cells of :mod:`tests.reliability.fakes` (judge backend faults x failure
+Runs the cells of :mod:`eval.bench.faults` (judge backend faults x failure
 policies x adapters x modes x sync/async, plus malformed proposals) against a local
 OpenAI-compatible server on 127.0.0.1, prints one row per fault and policy (cells
 survived / run, per adapter) and writes the JSON report: a summary (cells, survived,
@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tests.reliability.fakes import (
+from eval.bench.faults import (
     ADAPTERS,
     INVARIANTS,
     SLOW_FAULTS,

@@ -5,7 +5,7 @@
     toolrm bench resume --kills 50 --out bench_resume.json [--seed 0]
         [--resume subprocess|inprocess] [--mode sync|async|mixed]
 
-Each kill point is a fresh run of :mod:`tests.reliability.crash_worker` (scripted policy,
+Each kill point is a fresh run of :mod:`eval.bench.crash_worker` (scripted policy,
 a judge that sleeps, a tool that appends to a log; a ``SqliteSaver`` checkpoint,
 ``durability="sync"``) in its own process. The parent waits for the n-th occurrence of
 one stage marker, sleeps a random delay (0 to ``--max-delay`` s), sends SIGKILL, reads
@@ -55,6 +55,7 @@ from typing import Annotated, Any
 import typer
 
 ROOT = Path(__file__).resolve().parents[2]
+"""Where the ``eval`` package lives: the worker starts there, so ``python -m`` finds the same one."""
 
 PHASES: dict[str, tuple[tuple[str, int], ...]] = {
     # phase -> (marker, how many times it occurs in one clean run)
@@ -89,7 +90,7 @@ class KillPoint:
 
 def worker_command(db: Path, log_dir: Path, thread: str, mode: str, judge_sleep: float, tool_sleep: float) -> list[str]:
     cmd = [
-        sys.executable, "-m", "tests.reliability.crash_worker", "--db", str(db), "--dir", str(log_dir),
+        sys.executable, "-m", "eval.bench.crash_worker", "--db", str(db), "--dir", str(log_dir),
         "--thread", thread, "--judge-sleep", str(judge_sleep), "--tool-sleep", str(tool_sleep),
     ]
     return [*cmd, "--async"] if mode == "async" else cmd
@@ -143,7 +144,7 @@ def run_kill_point(
     timeout_s: float = 60.0,
 ) -> KillPoint:
     """Start a worker, kill it at ``point``, snapshot the checkpoint, resume, count."""
-    from tests.reliability import crash_worker as cw
+    from eval.bench import crash_worker as cw
 
     start = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
@@ -190,7 +191,7 @@ def _resume_here(mode: str, db: Path, work: Path, thread: str, judge_sleep: floa
     from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from tests.reliability import crash_worker as cw
+    from eval.bench import crash_worker as cw
 
     if mode == "async":
 
@@ -212,7 +213,7 @@ def _resume_here(mode: str, db: Path, work: Path, thread: str, judge_sleep: floa
 def _tally(
     point: KillPoint, logs: Any, judged_before: int, verdicts: set[str], results: set[str], db: Path, thread: str
 ) -> None:
-    from tests.reliability import crash_worker as cw
+    from eval.bench import crash_worker as cw
 
     execs = Counter(line.split()[1] for line in logs.lines("tools.log"))
     for call_id, n in execs.items():

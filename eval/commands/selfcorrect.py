@@ -163,7 +163,8 @@ def command(
         str,
         typer.Option(
             "--judge",
-            help=f"Judge spec (default {DEFAULT_JUDGE}): schema, disc:default, gen:default, cascade:schema,gen:default, openai:<m>@<url>, disc:<dir>.",
+            help=f"Judge spec (default {DEFAULT_JUDGE}): schema, disc:default, gen:default, "
+            "cascade:schema,gen:default, openai:<m>@<url>, disc:<dir>.",
         ),
     ] = DEFAULT_JUDGE,
     category: Annotated[

@@ -4,9 +4,10 @@ Pairs come from :mod:`eval.pairs` (ground truth vs a recorded output the BFCL ch
 rejects). The scoring rules are small pure functions, tested on their own:
 
 * a **pairwise** judge (one that declares ``capabilities.pairwise``, such as
-  ``GenerativeJudge`` with its default tournament) is asked in both orders; a pair counts only when both answers pick the ground truth
-  (:func:`pairwise_outcome`). A judge that already asks both orders itself (its
-  ``Preference.votes`` holds two votes) is asked once; otherwise we ask the swapped order.
+  ``GenerativeJudge`` with its default tournament) is asked in both orders; a pair counts
+  only when both answers pick the ground truth (:func:`pairwise_outcome`). A judge that
+  already asks both orders itself (its ``Preference.votes`` holds two votes) is asked
+  once; otherwise we ask the swapped order.
 * a **pointwise** or scalar judge counts a pair when ``score(chosen) > score(rejected)``
   strictly; a tie is wrong (:func:`pointwise_correct`).
 

@@ -3,7 +3,7 @@
 * in-process: one of two approved parallel calls raises, the run is resumed on the same
   thread (memory and SQLite checkpointers, sync and async): only the failed call runs
   again;
-* out of process: a real worker (:mod:`tests.reliability.crash_worker`) is killed with
+* out of process: a real worker (:mod:`eval.bench.crash_worker`) is killed with
   SIGKILL at randomized points (after the proposal, during judging, after approval,
   during and after a tool call) and resumed; no tool whose result the checkpoint held
   runs again, and no proposal whose verdict it held is judged again.
@@ -26,8 +26,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from eval.bench.resume import PHASES, run_kills
-from tests.critic_fakes import ScriptedJudge
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import ScriptedChatModel, ScriptedJudge, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.graph import _answered, pending_tool_calls
 

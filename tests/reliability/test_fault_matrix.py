@@ -1,6 +1,6 @@
 """The fault matrix (fast slice) and one regression test per defect it and the probe found.
 
-Every cell (see :mod:`tests.reliability.fakes`) runs a real agent loop (LangGraph node or
+Every cell (see :mod:`eval.bench.faults`) runs a real agent loop (LangGraph node or
 ``create_agent`` middleware) with a parallel proposal in which one call is bad, against a
 judge whose backend is broken in one way, and checks every invariant. The in-process
 faults run the full cross product (alternating sync/async); the slow ones (timeouts,
@@ -21,7 +21,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from tests.reliability.fakes import (
+from eval.bench.faults import (
     ADAPTERS,
     FAULTS,
     MODES,
@@ -81,7 +81,14 @@ def _slow_cells() -> list[Cell]:
 
 def _shape_cells() -> list[Cell]:
     return [
-        Cell(f, "reject" if f == "raises" else "fail_open", a, m, "sync" if (a == "node") == (m == "retry") else "async", shape)
+        Cell(
+            f,
+            "reject" if f == "raises" else "fail_open",
+            a,
+            m,
+            "sync" if (a == "node") == (m == "retry") else "async",
+            shape,
+        )
         for shape in SHAPES
         for f in ("healthy", "raises")
         for a in ADAPTERS
@@ -214,7 +221,9 @@ def test_a_megabyte_critique_from_any_judge_is_capped_before_the_policy_sees_it(
     out = _agent(adapter, model, tools, _MegabyteCritiqueJudge(), max_retries=1,
                  on_budget_exhausted="halt").invoke(ASK)
     assert executed == []
-    fed_back = [m for m in out["messages"] if isinstance(m, ToolMessage | AIMessage) and not getattr(m, "tool_calls", None)]
+    fed_back = [
+        m for m in out["messages"] if isinstance(m, ToolMessage | AIMessage) and not getattr(m, "tool_calls", None)
+    ]
     texts = [str(m.content) for m in fed_back if m.content]
     assert texts and all(len(t) <= 3 * MAX_CRITIQUE_CHARS for t in texts), [len(t) for t in texts]
     assert any("more characters cut" in t for t in texts)
@@ -232,7 +241,9 @@ def test_budget_raise_leaves_a_valid_checkpointed_transcript(adapter: str) -> No
     bad = [_proposal((f"b{i}", "get_weather", {"town": "Paris"})) for i in range(2)]
     model = _Script(answers=[*bad, AIMessage("It is sunny.")])
     judge, _ = _gen()
-    agent = _agent(adapter, model, tools, judge, max_retries=1, on_budget_exhausted="raise", checkpointer=InMemorySaver())
+    agent = _agent(
+        adapter, model, tools, judge, max_retries=1, on_budget_exhausted="raise", checkpointer=InMemorySaver()
+    )
     cfg = {"configurable": {"thread_id": "t"}}
     with pytest.raises(BudgetExhaustedError, match="retry budget") as info:
         agent.invoke(ASK, cfg)

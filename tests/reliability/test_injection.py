@@ -109,7 +109,10 @@ def test_trained_critic_verdicts_never_flip_on_short_injections(trained) -> None
     [
         pytest.param(
             c,
-            marks=pytest.mark.xfail(strict=True, reason="steering text in the kept tail of a megabyte request; see KNOWN_TRAINED_FLIPS"),
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="steering text in the kept tail of a megabyte request; see KNOWN_TRAINED_FLIPS",
+            ),
         )
         if c.id in KNOWN_TRAINED_FLIPS
         else c

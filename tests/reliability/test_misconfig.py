@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.critic_fakes import TOOLS, ScriptedJudge
-from tests.fakes import ScriptedChatModel
+from tests.fakes import TOOLS, ScriptedChatModel, ScriptedJudge
 from toolrm_agent import errors
 from toolrm_agent.critic import CriticBudget, CriticConfig, ToolRMCritic, build_agent_graph
 from toolrm_agent.errors import (

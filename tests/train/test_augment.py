@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.train.conftest import STOCK, WEATHER, make_record
+from tests.fakes import STOCK, WEATHER, make_record
 from train.augment import augment, compose, irrelevance_variant
 from train.records import TrainRecord
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.train.conftest import write_dataset
+from tests.fakes import write_dataset
 from train.build import BuildConfig, BuildError, DataBuild
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.fakes import ScriptedChatModel
-from tests.train.conftest import make_record
+from tests.fakes import ScriptedChatModel, make_record
 from train.candidates import build_candidates, done_ids, origins, policy_candidates, read_candidates
 from train.pairs import PairStats, make_pairs
 
@@ -37,8 +36,9 @@ def test_a_failing_policy_gives_no_samples_and_the_build_goes_on(tmp_path: Path)
 
 def test_pairs_keep_chosen_above_rejected_and_drop_records_without_spread(tmp_path: Path) -> None:
     good = make_record("good")
-    policy = ScriptedChatModel(script=[json.dumps({"name": "get_weather", "arguments": {"city": "Paris", "unit": "fahrenheit"}})
-                                       + "\n" + json.dumps({"name": "get_weather", "arguments": {"city": "Berlin", "unit": "fahrenheit"}})])
+    paris = {"name": "get_weather", "arguments": {"city": "Paris", "unit": "fahrenheit"}}
+    berlin = {"name": "get_weather", "arguments": {"city": "Berlin", "unit": "fahrenheit"}}
+    policy = ScriptedChatModel(script=[json.dumps(paris) + "\n" + json.dumps(berlin)])
     out = tmp_path / "c.jsonl"
     build_candidates([good], out, policies=[("fake", policy)], samples=1, corruptions_per_record=3)
     stats = PairStats()

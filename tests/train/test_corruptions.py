@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.train.conftest import make_record
+from tests.fakes import make_record
 from train.corruptions import CORRUPTIONS, Situation, corrupt
 from train.records import TrainRecord
 from train.scoring import score_candidate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.train.conftest import make_record
+from tests.fakes import make_record
 from train.leak import bfcl_question_hashes, is_leak, normalize_text
 from train.normalize import NormalizeStats, normalize
 from train.records import GroundTruthCall
@@ -32,12 +32,14 @@ def test_normalize_drops_leaks_bad_schema_errors_repeats_and_duplicates() -> Non
     bad_schema = make_record("a/s/2/0", calls=[("get_weather", {"town": "Paris"})])
     after_error = make_record("a/s/3/0").model_copy(update={"messages": [
         {"role": "user", "content": "weather in Paris"},
-        {"role": "assistant", "content": "", "tool_calls": [{"id": "1", "name": "get_weather", "arguments": {"city": "Pari"}}]},
+        {"role": "assistant", "content": "",
+         "tool_calls": [{"id": "1", "name": "get_weather", "arguments": {"city": "Pari"}}]},
         {"role": "tool", "tool_call_id": "1", "content": "Error: unknown city"},
     ]})
     repeated = make_record("a/s/4/0").model_copy(update={
         "messages": [{"role": "user", "content": "weather in Paris"},
-                     {"role": "assistant", "content": "", "tool_calls": [{"id": "1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+                     {"role": "assistant", "content": "",
+                      "tool_calls": [{"id": "1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
                      {"role": "tool", "tool_call_id": "1", "content": "sunny"}],
         "calls": [GroundTruthCall(name="get_weather", arguments={"city": "Paris"})]})
     duplicate = make_record("a/s/5/0")

@@ -1,8 +1,8 @@
 """A critic agent run that a parent process kills with SIGKILL and resumes.
 
-Run as ``python -m tests.reliability.crash_worker --db DB --thread T --dir DIR`` from the
-repository root. The agent is fully scripted and deterministic, so a resumed process
-continues the very same run:
+Run as ``python -m eval.bench.crash_worker --db DB --thread T --dir DIR`` (``toolrm bench
+resume`` and ``tests/reliability/test_crash_resume.py`` start it so). The agent is fully
+scripted and deterministic, so a resumed process continues the very same run:
 
 * the policy answers from the transcript alone: proposal 0 is two parallel calls
   (``r0a``, ``r0b``), proposal 1 one bad call (``r1x``, no ``text``: the judge rejects
