@@ -253,6 +253,8 @@ class GenerativeJudge(BaseJudge):
         self.budget = budget
         self.name = name or f"gen:{_model_name(model)}"
 
+    # a property (it depends on rank_strategy) over BaseJudge's class-attribute default, the
+    # pattern BaseJudge documents; mypy reports any property over a writable attribute
     @property
     def capabilities(self) -> JudgeCapabilities:  # type: ignore[override]
         """Pairwise with its own tournament ``rank`` (``rank_strategy="tournament"``) or
