@@ -52,27 +52,24 @@ class JudgeContext(BaseModel):
         turns: list[Turn] = []
         for msg in messages:
             if isinstance(msg, dict):
-                role = str(msg.get("role", "user"))
                 content = msg.get("content") or ""
                 turns.append(
                     Turn(
-                        role=_role(role),
+                        role=_role(str(msg.get("role", "user"))),
                         content=content if isinstance(content, str) else json.dumps(content),
                         tool_call_id=msg.get("tool_call_id"),
                     )
                 )
                 continue
             kind = getattr(msg, "type", "human")
-            role = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}.get(
-                kind, "user"
-            )
+            role = _KIND_ROLES.get(kind, "user")
             content = message_text(getattr(msg, "content", ""))
             calls: tuple[ToolCall, ...] = ()
             if role == "assistant":
                 calls = proposal_from_message(msg).calls
             turns.append(
                 Turn(
-                    role=role,  # type: ignore[arg-type]
+                    role=role,
                     content=content,
                     tool_calls=calls,
                     tool_call_id=getattr(msg, "tool_call_id", None),
@@ -93,5 +90,11 @@ class JudgeContext(BaseModel):
         return "\n".join(t.content for t in self.turns if t.role in ("system", "user", "tool"))
 
 
+_KIND_ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+"""A LangChain message's ``type`` -> its role."""
+
+
 def _role(role: str) -> Role:
+    # any other role passes through on purpose, for Turn's validation to reject; so this
+    # can return a str that is no Role
     return {"human": "user", "ai": "assistant", "function": "tool"}.get(role, role)  # type: ignore[return-value]

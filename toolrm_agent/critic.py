@@ -103,7 +103,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeAlias, Unpack
+from typing import Annotated, Any, TypeAlias, TypeVar, Unpack
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
@@ -157,6 +157,9 @@ Proposer: TypeAlias = Runnable[Any, Any] | Callable[[list[BaseMessage], int], An
 """Where best-of-N draws extra candidates: a Runnable (the agent's chat model with its
 tools bound; called with ``batch``/``abatch``) or a callable ``(messages, k) -> list of
 AIMessage`` (an async function works in ``ainvoke``)."""
+
+GraphT = TypeVar("GraphT", bound="StateGraph[Any, Any, Any, Any]")
+"""Any ``StateGraph``: :func:`add_critic` returns the builder it was given."""
 
 
 class ToolRMState(MessagesState, total=False):
@@ -254,7 +257,7 @@ class ToolRMCritic(Frozen):
 
     # ---------------------------------------------------------------------- the node
 
-    def __call__(self, state: ToolRMState, config: RunnableConfig) -> Command:
+    def __call__(self, state: ToolRMState, config: RunnableConfig) -> Command[str]:
         """Judge the last AIMessage and route (sync)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
@@ -263,7 +266,7 @@ class ToolRMCritic(Frozen):
         judged = None if begun.blocked else self._engine.ask(begun, samples, config)
         return self._command(self._engine.finish(begun, judged), config)
 
-    async def acall(self, state: ToolRMState, config: RunnableConfig) -> Command:
+    async def acall(self, state: ToolRMState, config: RunnableConfig) -> Command[str]:
         """Judge the last AIMessage and route (async twin of ``__call__``)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
@@ -284,7 +287,7 @@ class ToolRMCritic(Frozen):
             run_usage=run_usage,
         )
 
-    def _command(self, outcome: Outcome, config: RunnableConfig | None = None) -> Command:
+    def _command(self, outcome: Outcome, config: RunnableConfig | None = None) -> Command[str]:
         """The routing ``Command``. With ``on_budget_exhausted="raise"`` the answers are
         written first and the node routes to itself, where :func:`raise_pending` raises:
         the checkpoint keeps a transcript in which every call is answered."""
@@ -404,13 +407,13 @@ def route_to_critic(critic_node: str = "critic") -> Callable[[Any], str]:
 
 
 def add_critic(
-    builder: StateGraph,
+    builder: GraphT,
     critic: ToolRMCritic,
     *,
     model_node: str = "agent",
     tools_node: str = "tools",
     critic_node: str = "critic",
-) -> StateGraph:
+) -> GraphT:
     """Put ``critic`` between ``model_node`` and ``tools_node`` of ``builder``.
 
     Adds the critic node (with the ``toolrm_*`` state keys), the edge model → critic when

@@ -72,8 +72,9 @@ def pending_tool_calls(
     after: list[BaseMessage] = []
     if ai is None:
         for i in range(len(messages) - 1, -1, -1):
-            if isinstance(messages[i], AIMessage):
-                ai = messages[i]  # type: ignore[assignment]
+            message = messages[i]
+            if isinstance(message, AIMessage):
+                ai = message
                 after = list(messages[i + 1 :])
                 break
     if ai is None:
@@ -90,24 +91,24 @@ def _sends(tools_node: str, calls: Sequence[dict[str, Any]]) -> list[Send]:
     return [Send(tools_node, [call]) for call in calls]
 
 
-def _fan_out(command: Command, state: Any, tools_node: str, model_node: str) -> Command:
+def _fan_out(command: Command[str], state: Any, tools_node: str, model_node: str) -> Command[str]:
     """The critic's ``Command(goto=tools)`` as one ``Send`` per pending call."""
     if command.goto != tools_node:
         return command
     update = command.update if isinstance(command.update, dict) else {}
     added = list(update.get("messages") or [])
     calls = pending_tool_calls(state_get(state, "messages", []), added)
-    goto: Any = _sends(tools_node, calls) if calls else model_node
+    goto: list[Send] | str = _sends(tools_node, calls) if calls else model_node
     return Command(goto=goto, update=command.update, graph=command.graph)
 
 
 def _critic_node(critic: ToolRMCritic, name: str) -> Runnable[Any, Any]:
     """The critic as a node whose "execute" route fans out one task per call."""
 
-    def run(state: Any, config: RunnableConfig) -> Command:
+    def run(state: Any, config: RunnableConfig) -> Command[str]:
         return _fan_out(critic(state, config), state, critic.tools_node, critic.model_node)
 
-    async def arun(state: Any, config: RunnableConfig) -> Command:
+    async def arun(state: Any, config: RunnableConfig) -> Command[str]:
         command = await critic.acall(state, config)
         return _fan_out(command, state, critic.tools_node, critic.model_node)
 
@@ -170,8 +171,8 @@ def build_agent_graph(
 
     from toolrm_agent.critic import ToolRMState, route_to_critic
 
-    bound = model.bind_tools(list(tools))
-    bound_retry = retry_model.bind_tools(list(tools)) if retry_model is not None else bound
+    bound: Runnable[Any, Any] = model.bind_tools(list(tools))
+    bound_retry: Runnable[Any, Any] = retry_model.bind_tools(list(tools)) if retry_model is not None else bound
     system = SystemMessage(content=system_prompt) if system_prompt else None
 
     def prompt(messages: Sequence[BaseMessage]) -> list[BaseMessage]:

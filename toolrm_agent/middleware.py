@@ -205,8 +205,8 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         history = list(state_get(state, "messages", []))
         if ai.id is None:  # give it an id now, so the stored verdict matches it later
             ai.id = f"lc_run-{uuid.uuid4()}"
-        context = [request.system_message] if request.system_message is not None else []
-        context += list(request.messages)
+        context: list[BaseMessage] = [request.system_message] if request.system_message is not None else []
+        context += request.messages
         begun = self._engine.begin(
             [*history, ai],
             verdicts=state_get(state, VERDICTS_KEY, {}),
@@ -304,7 +304,9 @@ def _unique_message_id(request: ModelRequest[Any], response: ModelResponse[Any])
     return ModelResponse(result=result, structured_response=response.structured_response)
 
 
-def _counted(response: ModelResponse[Any], outcome: Outcome | None) -> Any:
+def _counted(
+    response: ModelResponse[Any], outcome: Outcome | None
+) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
     """``response`` as is, plus the bookkeeping of a decision made without the judge (a
     replayed verdict or a spent step budget), so every proposal counts as a step."""
     if outcome is None:

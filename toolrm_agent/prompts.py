@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
@@ -59,6 +59,17 @@ class PromptTemplate:
         ]
 
 
+class _TemplateChanges(TypedDict, total=False):
+    """What :meth:`JudgeTemplates.override` may replace."""
+
+    pairwise: PromptTemplate
+    pairwise_thinking: PromptTemplate
+    pointwise: PromptTemplate
+    pointwise_thinking: PromptTemplate
+    pairwise_reminder: str
+    pointwise_reminder: str
+
+
 @dataclass(frozen=True)
 class JudgeTemplates:
     """The four templates a :class:`~toolrm_agent.judges.generative.GenerativeJudge` uses."""
@@ -84,8 +95,8 @@ class JudgeTemplates:
     def for_pointwise(self, thinking: bool) -> PromptTemplate:
         return self.pointwise_thinking if thinking else self.pointwise
 
-    def override(self, **changes: PromptTemplate) -> JudgeTemplates:
-        """A copy with some templates replaced."""
+    def override(self, **changes: Unpack[_TemplateChanges]) -> JudgeTemplates:
+        """A copy with some templates (or reminders) replaced."""
         return replace(self, **changes)
 
 

@@ -22,18 +22,39 @@ Out = Annotated[Path, typer.Option("--out", help="Where the critic is written.")
 def disc(
     data: Data,
     out: Out,
-    base: Annotated[str, typer.Option("--base", help="Base model: default, smollm2, minilm, a dir or a hub id; 'none' for no LM (cached).")] = "default",
-    method: Annotated[str, typer.Option(help="cached (frozen trunk + BT head, CPU) or reward-trainer (trl RewardTrainer + LoRA).")] = "cached",
-    inputs: Annotated[str, typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden).")] = "features,relevance,lm_stats,hidden",
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base",
+            help="Base model: default, smollm2, minilm, a dir or a hub id; 'none' for no LM (cached).",
+        ),
+    ] = "default",
+    method: Annotated[
+        str,
+        typer.Option(help="cached (frozen trunk + BT head, CPU) or reward-trainer (trl RewardTrainer + LoRA)."),
+    ] = "cached",
+    inputs: Annotated[
+        str,
+        typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden)."),
+    ] = "features,relevance,lm_stats,hidden",
     hidden: Annotated[str, typer.Option(help="cached: which hidden state (mean, last, both).")] = "mean",
-    compare: Annotated[bool, typer.Option("--compare", help="cached: fit one head per input set, side by side.")] = False,
+    compare: Annotated[
+        bool,
+        typer.Option("--compare", help="cached: fit one head per input set, side by side."),
+    ] = False,
     epochs: Annotated[float, typer.Option(help="Training epochs.")] = 40,
     lr: Annotated[float | None, typer.Option(help="Learning rate (default per method).")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Batch size (default per method).")] = None,
     grad_accum: Annotated[int, typer.Option("--grad-accum", help="reward-trainer: gradient accumulation.")] = 4,
-    max_steps: Annotated[int, typer.Option("--max-steps", help="reward-trainer: stop after this many steps (-1: epochs).")] = -1,
+    max_steps: Annotated[
+        int,
+        typer.Option("--max-steps", help="reward-trainer: stop after this many steps (-1: epochs)."),
+    ] = -1,
     max_length: Annotated[int, typer.Option("--max-length", help="reward-trainer: max tokens per text.")] = 1024,
-    max_pairs: Annotated[int | None, typer.Option("--max-pairs", help="reward-trainer: train on at most this many pairs.")] = None,
+    max_pairs: Annotated[
+        int | None,
+        typer.Option("--max-pairs", help="reward-trainer: train on at most this many pairs."),
+    ] = None,
     lora_r: Annotated[int, typer.Option("--lora-r", help="reward-trainer: LoRA rank.")] = 16,
     bf16: Annotated[bool, typer.Option("--bf16", help="reward-trainer: bf16 (GPU).")] = False,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
@@ -85,7 +106,10 @@ def gen(
     max_completion_length: Annotated[int, typer.Option("--max-completion-length", help="Tokens per completion.")] = 32,
     sft_warmup_steps: Annotated[int, typer.Option("--sft-warmup-steps", help="SFT steps before GRPO.")] = 0,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Use at most this many GenRM rows.")] = None,
-    max_prompt_chars: Annotated[int, typer.Option("--max-prompt-chars", help="Drop longer prompts (CPU memory and time).")] = 6000,
+    max_prompt_chars: Annotated[
+        int,
+        typer.Option("--max-prompt-chars", help="Drop longer prompts (CPU memory and time)."),
+    ] = 6000,
     use_vllm: Annotated[bool, typer.Option("--use-vllm", help="vLLM rollouts (GPU).")] = False,
     bf16: Annotated[bool, typer.Option("--bf16", help="bf16 (GPU).")] = False,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,

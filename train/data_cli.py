@@ -22,16 +22,31 @@ def _group() -> None:
 
 @app.command()
 def build(
-    sources: Annotated[list[Path], typer.Option("--sources", help="Dataset folders, or a parent of them (repeatable).")],
+    sources: Annotated[
+        list[Path],
+        typer.Option("--sources", help="Dataset folders, or a parent of them (repeatable)."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output folder (resumable).")],
-    policy: Annotated[list[str] | None, typer.Option("--policy", help="Policy spec: default, smollm2, a local dir, openai:<model>@<url> (repeatable).")] = None,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", help="Policy spec: default, smollm2, a local dir, openai:<model>@<url> (repeatable)."),
+    ] = None,
     samples: Annotated[int, typer.Option(help="Samples per record from each policy; 0 = corruptions only.")] = 0,
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policies.")] = 0.8,
     corruptions: Annotated[int, typer.Option("--corruptions", help="Corrupted candidates per record.")] = 6,
     target_pairs: Annotated[int, typer.Option("--target-pairs", help="Pairs after balancing.")] = 20000,
-    irrelevance_share: Annotated[float, typer.Option("--irrelevance-share", help="Share of records that also give no-call variants.")] = 0.25,
-    compose_share: Annotated[float, typer.Option("--compose-share", help="Share of single-turn records joined with another request.")] = 0.25,
-    max_records: Annotated[int | None, typer.Option("--max-records", help="Keep at most this many records (seeded).")] = None,
+    irrelevance_share: Annotated[
+        float,
+        typer.Option("--irrelevance-share", help="Share of records that also give no-call variants."),
+    ] = 0.25,
+    compose_share: Annotated[
+        float,
+        typer.Option("--compose-share", help="Share of single-turn records joined with another request."),
+    ] = 0.25,
+    max_records: Annotated[
+        int | None,
+        typer.Option("--max-records", help="Keep at most this many records (seeded)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 0,
     stage: Annotated[list[str] | None, typer.Option("--stage", help="Run only these stages (default: all).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Delete --out and start over.")] = False,

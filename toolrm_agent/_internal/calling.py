@@ -19,9 +19,9 @@ import contextlib
 import contextvars
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextvars import Context
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
@@ -33,6 +33,14 @@ from toolrm_agent.errors import JudgeError
 from toolrm_agent.verdicts import TokenUsage
 
 T = TypeVar("T")
+
+
+@overload
+def nostream_config(config: RunnableConfig) -> RunnableConfig: ...
+
+
+@overload
+def nostream_config(config: RunnableConfig | None) -> RunnableConfig | None: ...
 
 
 def nostream_config(config: RunnableConfig | None) -> RunnableConfig | None:
@@ -50,7 +58,7 @@ def call_nostream(config: RunnableConfig | None, fn: Callable[..., T], *args: An
     best-of-N samples drawn through a model handler that takes no config)."""
     if config is None:
         return fn(*args)
-    with set_config_context(nostream_config(config)) as ctx:  # type: ignore[arg-type]
+    with set_config_context(nostream_config(config)) as ctx:
         return ctx.run(fn, *args)
 
 
@@ -60,8 +68,13 @@ async def acall_nostream(
     """Async twin of :func:`call_nostream`."""
     if config is None:
         return await fn(*args)
-    with set_config_context(nostream_config(config)) as ctx:  # type: ignore[arg-type]
-        return await asyncio.create_task(fn(*args), context=ctx.copy())  # type: ignore[arg-type]
+    with set_config_context(nostream_config(config)) as ctx:
+        awaitable = fn(*args)
+
+        async def run() -> T:
+            return await awaitable
+
+        return await asyncio.create_task(run(), context=ctx.copy())
 
 
 class JudgeCancelledError(RuntimeError):
@@ -188,7 +201,7 @@ class JudgeCaller:
 
     # -- async -----------------------------------------------------------------------
 
-    async def acall(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def acall(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         self.units += 1
         try:
             with self._context() as ctx:
@@ -251,20 +264,21 @@ def run_with_deadline(
     (threads cannot be killed) but its answer is dropped.
     """
     ctx = contextvars.copy_context() if ctx is None else ctx
-    box: dict[str, Any] = {}
+    results: list[T] = []
+    errors: list[BaseException] = []
     done = threading.Event()
 
     def target() -> None:
         try:
-            box["result"] = ctx.run(fn, *args)
+            results.append(ctx.run(fn, *args))
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
-            box["error"] = exc
+            errors.append(exc)
         finally:
             done.set()
 
     threading.Thread(target=target, name=thread_name, daemon=True).start()
     if not done.wait(timeout_s):
         raise TimeoutError(f"judge call timed out after {timeout_s:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    if errors:
+        raise errors[0]
+    return results[0]

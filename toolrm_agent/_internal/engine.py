@@ -40,7 +40,7 @@ from pydantic import ValidationError
 
 from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import CriticOptions
+from toolrm_agent._internal.policy import CriticOptions, JudgeErrorPolicy
 from toolrm_agent._internal.state import (
     ARTIFACT_KEY,
     RUN_USAGE_KEY,
@@ -488,7 +488,7 @@ class CriticEngine:
             raise_error=budget_error(reason, self.config, run_usage, answers) if raise_after else None,
         )
 
-    def _judge_error_policy(self) -> str:
+    def _judge_error_policy(self) -> JudgeErrorPolicy:
         """``on_judge_error``, except that a judge which declares itself fail-closed is
         never failed open: its errors are rejections."""
         policy = self.config.on_judge_error

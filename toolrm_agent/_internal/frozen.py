@@ -31,13 +31,13 @@ __all__ = ["Frozen", "FrozenMeta", "rebuild", "validated_override"]
 
 _FROZEN = "_toolrm_frozen_"
 _ARGS = "_toolrm_init_args_"
-_SIGNATURES: dict[type, inspect.Signature] = {}
+_SIGNATURES: dict[type[Any], inspect.Signature] = {}
 
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound="Frozen")
 
 
-def _signature(cls: type) -> inspect.Signature:
+def _signature(cls: type[Any]) -> inspect.Signature:
     """``cls.__init__``'s signature without ``self`` (cached per class)."""
     sig = _SIGNATURES.get(cls)
     if sig is None:
@@ -103,7 +103,7 @@ def rebuild(obj: F, changes: Mapping[str, Any]) -> F:
             raise ConfigurationTypeError(
                 f"{cls.__name__}.override() got an unknown option {key!r}; it takes {named}"
             )
-    bound = inspect.BoundArguments(sig, arguments)  # type: ignore[arg-type]
+    bound = inspect.BoundArguments(sig, arguments)
     return cls(*bound.args, **bound.kwargs)
 
 

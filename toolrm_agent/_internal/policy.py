@@ -13,9 +13,12 @@ validated object. Values are checked when built: a wrong type raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, FrozenError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Mode = Literal["retry", "best_of_n"]
 """``retry``: judge the proposal, send a rejected one back to the model with the critique.
@@ -60,7 +63,10 @@ def _check_int(owner: str, name: str, value: Any, *, optional: bool) -> None:
         raise ConfigurationTypeError(f"{owner}.{name} must be {kind}, got {type(value).__name__}")
 
 
-def _replace(obj: Any, changes: dict[str, Any]) -> Any:
+_D = TypeVar("_D", bound="DataclassInstance")
+
+
+def _replace(obj: _D, changes: dict[str, Any]) -> _D:
     names = {f.name for f in fields(obj)}
     unknown = sorted(set(changes) - names)
     if unknown:

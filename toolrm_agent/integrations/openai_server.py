@@ -75,7 +75,9 @@ def chat_openai(
     Judge specs (``openai:<model>@<url>``) call it as is; :func:`chat_model_for_server`
     (policies, the vLLM and llama.cpp helpers) adds its defaults first.
     """
-    return chat_openai_class()(model=model, base_url=base_url, api_key=api_key, **options)
+    # pydantic validates the str into a SecretStr, but the __init__ that mypy synthesizes for
+    # the model only admits the field's type
+    return chat_openai_class()(model=model, base_url=base_url, api_key=api_key, **options)  # type: ignore[arg-type]
 
 
 def chat_model_for_server(

@@ -190,7 +190,9 @@ def _register_with_vllm() -> type:
     from vllm.tool_parsers.abstract_tool_parser import ToolParserManager
     from vllm.tool_parsers.hermes_tool_parser import Hermes2ProToolParser
 
-    class ToolRMLenientToolParser(Hermes2ProToolParser):
+    # vLLM is an optional backend without type information here (ignore_missing_imports):
+    # its parser base class is Any to mypy
+    class ToolRMLenientToolParser(Hermes2ProToolParser):  # type: ignore[misc]
         """Hermes parser that also reads bare, fenced and listed JSON calls.
 
         Inherits the Hermes request adjustments (special tokens kept, structural tags for

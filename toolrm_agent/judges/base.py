@@ -31,7 +31,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 from toolrm_agent._internal.frozen import Frozen, rebuild
 from toolrm_agent.calls import Proposal
@@ -73,8 +73,12 @@ class Judge(Protocol):
     """What the critic and the benchmarks need from any judge."""
 
     name: str
-    capabilities: JudgeCapabilities
-    """What the judge is: pairwise or pointwise, its own ranking, async-native."""
+
+    @property
+    def capabilities(self) -> JudgeCapabilities:
+        """What the judge is: pairwise or pointwise, its own ranking, async-native
+        (read-only: a class attribute or a property satisfies it)."""
+        ...
 
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique: ...
 
@@ -211,7 +215,7 @@ class BatchJudge(BaseJudge):
 
 
 def _preference_from_scores(name: str, ca: Critique, cb: Critique, seconds: float) -> Preference:
-    choice = 1 if ca.score > cb.score else 2 if cb.score > ca.score else None
+    choice: Literal[1, 2] | None = 1 if ca.score > cb.score else 2 if cb.score > ca.score else None
     status = "ok" if ca.status == "ok" and cb.status == "ok" else ca.status if ca.status != "ok" else cb.status
     return Preference(
         choice=choice,

@@ -212,7 +212,8 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
         required = set(spec.required) if spec else set()
         props = spec.properties if spec else {}
         for key, value in call.arguments.items():
-            schema = props.get(key) if isinstance(props.get(key), dict) else {}
+            prop = props.get(key)
+            schema: dict[str, Any] = prop if isinstance(prop, dict) else {}
             is_default = "default" in schema and schema["default"] == value
             defaults += is_default
             optional = key not in required
@@ -372,7 +373,8 @@ def _conventions(
         spec = index.get(call.name)
         props = spec.properties if spec else {}
         for key, value in call.arguments.items():
-            schema = props.get(key) if isinstance(props.get(key), dict) else {}
+            prop = props.get(key)
+            schema: dict[str, Any] = prop if isinstance(prop, dict) else {}
             text = f"{schema.get('description', '')} {schema.get('format', '')}"
             if isinstance(value, str):
                 if _DATE_HINT.search(text) and "yyyy" in text.lower() and not _ISO_DATE.match(value) \

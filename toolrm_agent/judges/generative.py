@@ -69,7 +69,7 @@ import contextlib
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -253,6 +253,8 @@ class GenerativeJudge(BaseJudge):
         self.budget = budget
         self.name = name or f"gen:{_model_name(model)}"
 
+    # a property (it depends on rank_strategy) over BaseJudge's class-attribute default, the
+    # pattern BaseJudge documents; mypy reports any property over a writable attribute
     @property
     def capabilities(self) -> JudgeCapabilities:  # type: ignore[override]
         """Pairwise with its own tournament ``rank`` (``rank_strategy="tournament"``) or
@@ -347,7 +349,7 @@ class GenerativeJudge(BaseJudge):
         start = time.perf_counter()
         if a.render() == b.render():
             return self._tie(start)
-        outcomes = [
+        outcomes: list[_Outcome[Choice]] = [
             self._ask(messages, parse_choice, self.templates.pairwise_reminder)
             for messages in self._pairwise_prompts(context, a, b)
         ]
@@ -357,12 +359,11 @@ class GenerativeJudge(BaseJudge):
         start = time.perf_counter()
         if a.render() == b.render():
             return self._tie(start)
-        outcomes = await asyncio.gather(
-            *(
-                self._aask(messages, parse_choice, self.templates.pairwise_reminder)
-                for messages in self._pairwise_prompts(context, a, b)
-            )
-        )
+        asks: list[Awaitable[_Outcome[Choice]]] = [
+            self._aask(messages, parse_choice, self.templates.pairwise_reminder)
+            for messages in self._pairwise_prompts(context, a, b)
+        ]
+        outcomes = await asyncio.gather(*asks)
         return self._preference_from(list(outcomes), time.perf_counter() - start)
 
     def _pairwise_prompts(
@@ -421,7 +422,7 @@ class GenerativeJudge(BaseJudge):
         outcome = state.outcome
         if outcome is None or isinstance(outcome.exception(), _Unparseable) or self.backoff_s <= 0:
             return 0.0
-        return min(30.0, self.backoff_s * 2 ** (state.attempt_number - 1))
+        return min(30.0, self.backoff_s * 2.0 ** (state.attempt_number - 1))
 
     def _ask(
         self, messages: list[BaseMessage], parse: Callable[[str], T | None], reminder: str
@@ -474,7 +475,10 @@ class GenerativeJudge(BaseJudge):
             return self.model.invoke(prompt, config=self.call_config, **kwargs)
 
         try:
-            reply = call() if self.timeout_s is None else run_with_deadline(call, timeout_s=self.timeout_s, thread_name="toolrm-judge-call")
+            if self.timeout_s is None:
+                reply = call()
+            else:
+                reply = run_with_deadline(call, timeout_s=self.timeout_s, thread_name="toolrm-judge-call")
         except Exception as exc:  # noqa: BLE001 - any backend failure is retried, then the policy decides
             out.errors.append(f"attempt {out.attempts}: {_describe(exc, self.timeout_s)}")
             raise _BackendFailure(exc) from exc
@@ -819,7 +823,7 @@ def _server_of(model: Any, depth: int = 0) -> tuple[str, str | None] | None:
         return None
     base = getattr(model, "openai_api_base", None)
     if isinstance(base, str) and base:
-        key = getattr(model, "openai_api_key", None)
+        key: Any = getattr(model, "openai_api_key", None)  # a SecretStr, a str or None
         secret = key.get_secret_value() if hasattr(key, "get_secret_value") else key
         return base, secret if isinstance(secret, str) else None
     for attr in ("inner", "bound"):

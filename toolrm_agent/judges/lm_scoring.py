@@ -124,7 +124,9 @@ class LMScorer:
                 model = AutoModelForCausalLM.from_pretrained(
                     self.model_path, dtype=getattr(torch, self.dtype)
                 )
-                model.to(self.device).eval()
+                # transformers decorates PreTrainedModel.to with functools.wraps, which types it as
+                # an unbound callable (self first); the call itself is the ordinary bound one
+                model.to(self.device).eval()  # type: ignore[arg-type]
                 if tok.pad_token_id is None:
                     tok.pad_token = tok.eos_token
                 self._tokenizer, self._model = tok, model

@@ -77,7 +77,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
@@ -126,6 +126,13 @@ _JSON_TYPE_OF: dict[type, str] = {
 _Finding = tuple[IssueCode, str, str | None]
 
 
+class _Cache(TypedDict, total=False):
+    """The last offered tools and the last context seen, with what was derived from them."""
+
+    index: tuple[tuple[ToolSpec, ...], dict[str, ToolSpec]]
+    grounding: tuple[JudgeContext, _Grounding | None]
+
+
 @dataclass(unsafe_hash=True)
 class SchemaJudge(BaseJudge):
     """Deterministic checks of each call against the offered tools' JSON schemas.
@@ -157,8 +164,8 @@ class SchemaJudge(BaseJudge):
     grounding_token_share: float = 0.75
     """Share of a string's words (3+ letters) that must appear when it is not found whole."""
 
-    _cache: dict[str, Any] = field(
-        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    _cache: _Cache = field(
+        default_factory=_Cache, init=False, repr=False, compare=False, hash=False
     )
 
     def __post_init__(self) -> None:

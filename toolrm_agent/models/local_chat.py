@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -108,7 +108,9 @@ def _load(path: Path, dtype: str, device: str) -> _LoadedModel:
 
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
-        model.to(device)
+        # transformers decorates PreTrainedModel.to with functools.wraps, which types it as
+        # an unbound callable (self first); the call itself is the ordinary bound one
+        model.to(device)  # type: ignore[arg-type]
         model.eval()
         eos = model.generation_config.eos_token_id
         eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
@@ -374,13 +376,14 @@ class LocalChatModel(BaseChatModel):
         tokenizer = self.tokenizer
         kwargs = {**self.chat_template_kwargs, **chat_template_kwargs}
         openai_tools = tools_to_openai(tools) if tools else None
-        return tokenizer.apply_chat_template(
+        text = tokenizer.apply_chat_template(
             messages_to_template(messages),
             tools=openai_tools,
             tokenize=False,
             add_generation_prompt=True,
             **kwargs,
         )
+        return cast(str, text)  # the tokenizer is untyped; tokenize=False gives the text
 
     # -------------------------------------------------------------- generation
 

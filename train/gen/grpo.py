@@ -83,10 +83,13 @@ def _sft_warmup(model_dir: Path | str, rows: list[dict[str, Any]], config: GenRM
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    data = Dataset.from_list(
-        [{"prompt": r["prompt"], "completion": [{"role": "assistant", "content": f"<choice>{r['ground_truth']}</choice>"}]}
-         for r in rows]
-    )
+    data = Dataset.from_list([
+        {
+            "prompt": r["prompt"],
+            "completion": [{"role": "assistant", "content": f"<choice>{r['ground_truth']}</choice>"}],
+        }
+        for r in rows
+    ])
     args = SFTConfig(
         output_dir=str(out / "sft"), max_steps=config.sft_warmup_steps,
         per_device_train_batch_size=config.per_device_batch_size, learning_rate=1e-4,
