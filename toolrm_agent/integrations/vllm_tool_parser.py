@@ -137,14 +137,21 @@ def _no_calls(text: str) -> LenientExtraction:
     return LenientExtraction((), text, "none")
 
 
-def _looks_like_call(value: Any) -> bool:
+_MAX_CALL_NESTING = 8
+"""Lists and ``tool_calls`` wrappers nested deeper than this are not a call (and are not
+walked further: JSON nested thousands deep would exhaust the recursion limit)."""
+
+
+def _looks_like_call(value: Any, depth: int = 0) -> bool:
     """True for JSON shaped like a call (or a list of them), false for other data."""
+    if depth > _MAX_CALL_NESTING:
+        return False
     if isinstance(value, list):
-        return bool(value) and all(_looks_like_call(item) for item in value)
+        return bool(value) and all(_looks_like_call(item, depth + 1) for item in value)
     if not isinstance(value, dict):
         return False
     if isinstance(value.get("tool_calls"), list):
-        return _looks_like_call(value["tool_calls"])
+        return _looks_like_call(value["tool_calls"], depth + 1)
     function = value.get("function")
     if isinstance(function, dict) and isinstance(function.get("name"), str):
         return True
