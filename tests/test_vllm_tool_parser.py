@@ -154,3 +154,16 @@ def test_module_imports_without_vllm_and_registers_nothing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == PARSER_NAME == "toolrm_lenient"
+
+
+def test_deeply_nested_call_lists_are_no_call_not_a_recursion_error() -> None:
+    """Found by ``eval.bench_fuzz`` (100k inputs): ``_looks_like_call`` recursed once per
+    nesting level of lists / ``tool_calls`` wrappers and raised RecursionError."""
+    from toolrm_agent.integrations.vllm_tool_parser import extract_tool_calls_lenient
+
+    lists = '{"tool_calls": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    wrappers = '{"tool_calls": [' * 3_000 + "]}" * 3_000
+    for text in (lists, wrappers, "```json\n" + wrappers + "\n```"):
+        for names in (None, ["get_weather"]):
+            result = extract_tool_calls_lenient(text, tool_names=names)
+            assert result.calls == () and result.content == text

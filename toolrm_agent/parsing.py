@@ -448,16 +448,24 @@ def json_spans(
         pos = end if skip_decoded else start + 1
 
 
-def looks_like_call(value: Any) -> bool:
+MAX_CALL_NESTING = 8
+"""Lists and ``tool_calls`` wrappers nested deeper than this are not a call (and are not
+walked further: JSON nested thousands deep would exhaust the recursion limit)."""
+
+
+def looks_like_call(value: Any, _depth: int = 0) -> bool:
     """True for decoded JSON shaped like a call (or a non-empty list of them): an object
     with a string ``name`` and ``arguments`` (or ``parameters``), an OpenAI
-    ``{"function": {"name": ...}}`` object, or xLAM's ``{"tool_calls": [...]}``."""
+    ``{"function": {"name": ...}}`` object, or xLAM's ``{"tool_calls": [...]}``. Nesting
+    past :data:`MAX_CALL_NESTING` is no call."""
+    if _depth > MAX_CALL_NESTING:
+        return False
     if isinstance(value, list):
-        return bool(value) and all(looks_like_call(item) for item in value)
+        return bool(value) and all(looks_like_call(item, _depth + 1) for item in value)
     if not isinstance(value, dict):
         return False
     if isinstance(value.get("tool_calls"), list):
-        return looks_like_call(value["tool_calls"])
+        return looks_like_call(value["tool_calls"], _depth + 1)
     function = value.get("function")
     if isinstance(function, dict) and isinstance(function.get("name"), str):
         return True

@@ -356,7 +356,9 @@ def message_in_budget(text: str, budget: PromptBudget = DEFAULT_BUDGET) -> str:
     megabyte, and the marker carries no count (a count is a number the reader would
     take as part of the request).
     """
-    head, tail, cut = _middle_cut(text, budget.message)
+    if len(text) <= budget.message:
+        return text
+    head, tail, cut = _middle_cut(text.strip(), budget.message)  # stripped, as the prompt does
     return f"{head}\n…\n{tail}" if cut else text
 
 
