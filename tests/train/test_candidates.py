@@ -18,7 +18,9 @@ def test_policy_samples_are_read_by_the_runtime_parser() -> None:
     ])
     cands = policy_candidates(policy, "fake", record, 2)
     assert [c.origin for c in cands] == ["policy:fake", "policy:fake"]
-    assert cands[0].proposal.calls[0].name == "get_weather" and cands[1].proposal.is_empty
+    # the two samples are drawn as one batch: which scripted answer lands first is up to the threads
+    assert sorted([c.name for c in cand.proposal.calls] for cand in cands) == [[], ["get_weather"]]
+    assert sum(cand.proposal.is_empty for cand in cands) == 1
     assert policy.bound_tools and policy.calls[0][0].content == record.messages[0]["content"]
 
 
