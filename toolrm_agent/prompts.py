@@ -362,10 +362,37 @@ def message_in_budget(text: str, budget: PromptBudget = DEFAULT_BUDGET) -> str:
     return f"{head}\n…\n{tail}" if cut else text
 
 
+_ANSWER_ELEMENT = re.compile(r"<(choice|verdict|score|critique)\s*>[^<]{0,400}</\1\s*>", re.IGNORECASE)
+_JUDGE_TAG = re.compile(
+    r"</?\s*\|?(?:choice|verdict|score|critique|think|thinking|answer|tool_call_unparsed|tool_calls?"
+    r"|tool_response|tool_result|tools|function_calls?|system|user|assistant|start_of_turn|end_of_turn"
+    r"|im_start|im_end)\b[^<>\n]{0,100}\|?>",
+    re.IGNORECASE,
+)
+_JUDGE_LINE = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*(?:available functions|conversation so far|response [12]|proposed next turn)"
+    r"|\[\s*(?:system|user|assistant|tool result)[^\]\n]{0,40}\])[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def without_judge_markup(text: str) -> str:
+    """``text`` less what is addressed to a judge rather than to the agent: answer elements
+    (``<choice>1</choice>``, ``<verdict>…</verdict>``, ``<score>``, ``<critique>``), chat and
+    answer tags, and lines that imitate this module's section headers (``## Response 1``) or
+    role markers (``[system]``). The prompt builder keeps such text, neutralized; readers
+    that take values from the request (the trained critic's features) drop it, so an
+    injected ``<choice>1</choice>`` is no number the user asked for. Linear in ``text``."""
+    text = _ANSWER_ELEMENT.sub(" ", text)
+    text = _JUDGE_TAG.sub(" ", text)
+    return _JUDGE_LINE.sub("", text)
+
+
 def request_in_budget(context: JudgeContext, budget: PromptBudget = DEFAULT_BUDGET) -> str:
     """The last user message (what the agent is asked to do) within the prompt budget
-    (:func:`message_in_budget`); ``""`` when there is none."""
-    return message_in_budget(context.user_request, budget)
+    (:func:`message_in_budget`), less judge markup (:func:`without_judge_markup`); ``""``
+    when there is none."""
+    return without_judge_markup(message_in_budget(context.user_request, budget))
 
 
 MAX_SCHEMA_DEPTH = 32
