@@ -249,3 +249,13 @@ def test_trained_critic_ignores_an_injected_choice_in_a_megabyte_request(trained
     assert trained.critique(case.context, case.proposal).accepted == trained.critique(
         case.clean_context, case.clean_proposal
     ).accepted
+
+
+def test_a_sample_for_slow_judges_spans_the_set_and_can_skip_megabytes() -> None:
+    from eval.bench.injection import select_cases
+
+    short = select_cases(CASES, short_only=True)
+    assert short and not any(c.payload.startswith("long") for c in short)
+    picked = select_cases(CASES, sample=40, short_only=True)
+    assert len(picked) == 40 and len({c.site for c in picked}) > 3 and len({c.payload for c in picked}) > 10
+    assert select_cases(CASES) == list(CASES)
