@@ -369,9 +369,13 @@ _JUDGE_TAG = re.compile(
     r"|im_start|im_end)\b[^<>\n]{0,100}\|?>",
     re.IGNORECASE,
 )
+_JUDGE_SECTION = re.compile(
+    r"^[ \t]*#{1,6}[ \t]*(?:available functions|conversation so far|response [12]|proposed next turn)[ \t]*$"
+    r"(?:\n[^\n]+)*",
+    re.IGNORECASE | re.MULTILINE,
+)
 _JUDGE_LINE = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*(?:available functions|conversation so far|response [12]|proposed next turn)"
-    r"|\[\s*(?:system|user|assistant|tool result)[^\]\n]{0,40}\])[ \t]*$",
+    r"^[ \t]*\[\s*(?:system|user|assistant|tool result)[^\]\n]{0,40}\][ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -379,10 +383,13 @@ _JUDGE_LINE = re.compile(
 def without_judge_markup(text: str) -> str:
     """``text`` less what is addressed to a judge rather than to the agent: answer elements
     (``<choice>1</choice>``, ``<verdict>…</verdict>``, ``<score>``, ``<critique>``), chat and
-    answer tags, and lines that imitate this module's section headers (``## Response 1``) or
-    role markers (``[system]``). The prompt builder keeps such text, neutralized; readers
-    that take values from the request (the trained critic's features) drop it, so an
-    injected ``<choice>1</choice>`` is no number the user asked for. Linear in ``text``."""
+    answer tags, role-marker lines (``[system]``), and a forged section of this module's
+    prompts: a line with one of its section headers (``## Response 1``) and the paragraph
+    under it (text under a judge's own header claims to be the judge's prompt, not the
+    user's request). The prompt builder keeps such text, neutralized; readers that take
+    values from the request (the trained critic's features) drop it, so an injected
+    ``<choice>1</choice>`` is no number the user asked for. Linear in ``text``."""
+    text = _JUDGE_SECTION.sub("", text)
     text = _ANSWER_ELEMENT.sub(" ", text)
     text = _JUDGE_TAG.sub(" ", text)
     return _JUDGE_LINE.sub("", text)
