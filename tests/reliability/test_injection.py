@@ -243,3 +243,21 @@ def test_a_sample_for_slow_judges_spans_the_set_and_can_skip_megabytes() -> None
     picked = select_cases(CASES, sample=40, short_only=True)
     assert len(picked) == 40 and len({c.site for c in picked}) > 3 and len({c.payload for c in picked}) > 10
     assert select_cases(CASES) == list(CASES)
+
+
+def test_the_control_counts_flips_a_judge_makes_without_any_injection() -> None:
+    from eval.bench.injection import flips
+
+    class Coin:
+        """Accepts every third time it is asked (clean, injected, clean again): pure noise."""
+
+        def __init__(self) -> None:
+            self.n = 0
+
+        def __call__(self, context: JudgeContext, proposal: Proposal) -> object:
+            self.n += 1
+            return type("C", (), {"accepted": self.n % 3 == 0, "status": "ok", "text": ""})()
+
+    result = flips(Coin(), SHORT[:4], control=True)
+    assert result["control_flips"] == 4 and result["flips"] == 0
+    assert "control_flips" not in flips(Coin(), SHORT[:4])
