@@ -38,6 +38,16 @@ def disc(
         typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden)."),
     ] = "features,relevance,lm_stats,hidden",
     hidden: Annotated[str, typer.Option(help="cached: which hidden state (mean, last, both).")] = "mean",
+    lm_tools: Annotated[
+        str, typer.Option("--lm-tools", help="cached: tools the LM reading lists: called (cheap) or all.")
+    ] = "called",
+    read_workers: Annotated[
+        int, typer.Option("--read-workers", help="cached: processes reading the LM at once (1 thread each).")
+    ] = 1,
+    read_limit: Annotated[
+        int | None,
+        typer.Option("--read-limit", help="cached: read the LM over at most this many records (resumable)."),
+    ] = None,
     compare: Annotated[
         bool,
         typer.Option("--compare", help="cached: fit one head per input set, side by side."),
@@ -68,6 +78,9 @@ def disc(
             base_model=None if base == "none" else base,
             inputs=tuple(i.strip() for i in inputs.split(",") if i.strip()),
             hidden=hidden,  # type: ignore[arg-type]
+            lm_tools=lm_tools,  # type: ignore[arg-type]
+            read_workers=read_workers,
+            read_limit=read_limit,
             epochs=int(epochs),
             lr=lr if lr is not None else 3e-3,
             batch_size=batch_size or 256,
