@@ -96,3 +96,26 @@ def test_the_spec_takes_the_route(two_tier: Path) -> None:
 
     judge = load_judge(f"disc:{two_tier}?route=never")
     assert isinstance(judge, TrainedCritic) and judge.route == "never"
+
+
+def test_assembled_two_tier_critic_loads_and_routes(tmp_path: Path) -> None:
+    from train.disc.two_tier import assemble_two_tier
+
+    fast = write_head(tmp_path / "fast", bias=0.0)
+    lm = write_head(tmp_path / "lm", bias=3.0)
+    out = assemble_two_tier(fast, lm, tmp_path / "two", band=(0.4, 0.6))
+    critic = TrainedCritic(out)
+    assert critic.second is not None and critic.manifest.band == (0.4, 0.6)
+    assert critic.critique(CONTEXT, RIGHT).score == pytest.approx(0.953, abs=1e-3)
+    assert TrainedCritic(out, route="never").critique(CONTEXT, RIGHT).score == pytest.approx(0.5)
+
+
+def test_assembling_refuses_bad_input(tmp_path: Path) -> None:
+    from toolrm_agent.errors import TrainingError
+    from train.disc.two_tier import assemble_two_tier
+
+    fast = write_head(tmp_path / "fast", bias=0.0)
+    with pytest.raises(TrainingError, match="band"):
+        assemble_two_tier(fast, fast, tmp_path / "o", band=(0.9, 0.1))
+    with pytest.raises(TrainingError, match="not a trained critic"):
+        assemble_two_tier(fast, tmp_path / "nope", tmp_path / "o", band=(0.1, 0.9))

@@ -107,6 +107,27 @@ def disc(
         raise typer.BadParameter(f"unknown method {method!r}: cached or reward-trainer", param_hint="--method")
 
 
+@app.command("two-tier")
+def two_tier(
+    first: Annotated[Path, typer.Option("--first", help="The fast critic dir (features, relevance).")],
+    second: Annotated[Path, typer.Option("--second", help="The LM-reading critic dir.")],
+    out: Out,
+    band: Annotated[
+        str, typer.Option("--band", help="LO,HI: first-tier scores in [LO, HI] go to the second tier.")
+    ] = "0.05,0.95",
+    route: Annotated[str, typer.Option("--route", help="Default route: margin, always or never.")] = "margin",
+) -> None:
+    """A two-tier critic: the fast head first, the LM head where the fast one is unsure."""
+    from train.disc.two_tier import assemble_two_tier
+
+    try:
+        lo, hi = (float(x) for x in band.split(","))
+    except ValueError as exc:
+        raise typer.BadParameter("give LO,HI, e.g. 0.05,0.95", param_hint="--band") from exc
+    path = assemble_two_tier(first, second, out, band=(lo, hi), route=route)
+    typer.echo(f"wrote {path} (`--judge disc:{path}`)")
+
+
 @app.command()
 def gen(
     data: Data,
