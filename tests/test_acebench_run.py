@@ -13,7 +13,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from typer.testing import CliRunner
 
-from eval.acebench.pairs import pairs_from_runs
+from eval.acebench.pairs import acebench_pairs
 from eval.acebench.report import acebench_report, resume_runs, write_report
 from eval.acebench.tasks import SPECIAL_PROMPT, load_ace_tasks, select_questions
 from eval.tasks.arms import critic_arms, run_arms_live
@@ -107,7 +107,7 @@ def test_the_arm_runner_checks_with_the_acebench_checker(tmp_path: Path) -> None
 
 def test_pairs_are_ground_truth_or_refusal_against_failing_answers(tmp_path: Path) -> None:
     tasks, runs, _ = run_all(tiny_data(tmp_path))
-    pairs = {p.question_id: p for p in pairs_from_runs(tasks, runs, policy="scripted")}
+    pairs = {p.question_id: p for p in acebench_pairs(tasks, runs, policy="scripted")}
     assert set(pairs) == {f"{SINGLE}_1", f"{INCOMPLETE}_0"}  # one per distinct failing answer
     rome = pairs[f"{SINGLE}_1"]
     assert rome.chosen.calls[0].arguments == {"city": "Rome"} and rome.rejected.calls[0].arguments == {"city": "Roma"}

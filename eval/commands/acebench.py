@@ -115,6 +115,11 @@ def command(
     max_new_tokens: Annotated[
         int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)
     ] = 256,
+    slot_ctx: Annotated[
+        int,
+        typer.Option("--slot-ctx", help="llamacpp: policies: context tokens per server slot (ACEBench's "
+                     "prompts with their function schemas run past 2,000 tokens).", min=1024),
+    ] = 6144,
     lenient_special: Annotated[
         bool,
         typer.Option("--lenient-special", help="Special categories: pass a refusal in any words "
@@ -156,18 +161,22 @@ def command(
         "limit": None if all_items else limit, "seed": seed, "max_retries": max_retries, "n": n,
         "temperature": temperature, "retry_temperature": retry_temperature,
         "max_new_tokens": max_new_tokens, "special_check": "lenient" if lenient_special else "reference",
-        "data": str(data) if data else None,
+        "data": str(data) if data else None, "slot_ctx": slot_ctx if policy.startswith("llamacpp:") else None,
     }
     console = Console(stderr=True)
     started = time.perf_counter()
+    server: dict[str, Any] = {}
+    if policy.startswith("llamacpp:"):  # one server, 4 slots, for the policy and its samplers
+        server = {"n_ctx": 4 * slot_ctx, "n_parallel": 4}
     try:
-        model = load_policy(policy, max_new_tokens=max_new_tokens)
+        model = load_policy(policy, max_new_tokens=max_new_tokens, **server)
         sampler = retry_model = None
         if "best_of_n" in modes:
-            sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=0)
+            sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=0,
+                                  **server)
         if retry_temperature > 0:
             retry_model = load_policy(policy, max_new_tokens=max_new_tokens, temperature=retry_temperature,
-                                      seed=1)
+                                      seed=1, **server)
     except ToolRMError as exc:
         console.print(f"cannot load the policy model {policy!r}: {exc}")
         raise typer.Exit(2) from exc
@@ -197,10 +206,10 @@ def command(
     write_report(out, final)
     print_summary(console, final)
     if pairs_out is not None:
-        from eval.acebench.pairs import pairs_from_runs
+        from eval.acebench.pairs import acebench_pairs
         from eval.pairs import export_pairs
 
-        pairs = pairs_from_runs(tasks, runs, policy=policy)
+        pairs = acebench_pairs(tasks, runs, policy=policy)
         path = export_pairs(pairs, pairs_out, name="acebench_pairs")
         console.print(f"wrote {len(pairs)} pairs to {path}")
     console.print(f"wrote {out}")
