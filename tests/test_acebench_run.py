@@ -63,7 +63,8 @@ def policy() -> ScriptedChatModel:
         request = str(messages[-1].content) if messages[-1].type == "human" else ""
         request = request or next(str(m.content) for m in reversed(messages) if m.type == "human")
         if isinstance(messages[-1], ToolMessage) and messages[-1].status == "error":
-            return AIMessage(content="Missing necessary parameters (city) for the api (get_weather)")
+            # ACEBench's own bracketed form: the call parser reads it as a broken call attempt
+            return AIMessage(content='["Missing necessary parameters (city) for the api (get_weather)"]')
         if "Oslo" in request:
             return tool_call_message(("get_weather", {"city": "Oslo"}))
         if "Rome" in request:

@@ -542,6 +542,9 @@ def run_task(
         else Proposal()
     )
     text = next((e.text for e in reversed(reader.events) if e.kind == "text"), "")
+    if not text and reader.executed_message is None and reader.last_ai is not None:
+        # prose the parser took for a broken call attempt: the answer is still that text
+        text = str(reader.last_ai.content or "").strip()
     result = task.check(final, text)
     usage = meter.snapshot() if meter is not None else {}
     cu = reader.critic_usage
