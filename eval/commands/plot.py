@@ -80,7 +80,7 @@ def load_reports(paths: Sequence[Path]) -> dict[ReportKind, list[tuple[str, dict
         kind = report_kind(report)
         if kind is None:
             raise ValueError(
-                f"{path}: not a bon, trbench, selfcorrect or arm report "
+                f"{path}: not a bon, trbench or selfcorrect report, nor an arm report "
                 "(expected keys by_k, per_category+w_avg, baseline_acc+critic_acc, or arms+comparisons)"
             )
         label = str(report.get("judge") or (Path(path).stem if kind != "arms" else
