@@ -47,6 +47,8 @@ class CachedCriticConfig:
             raise TrainingError(f"inputs must be a non-empty subset of {sorted(known)}, got {self.inputs}")
         if ("lm_stats" in self.inputs or "hidden" in self.inputs) and self.base_model is None:
             raise TrainingError("lm_stats / hidden inputs need a base_model")
+        if self.read_limit is not None and self.read_limit < 1:
+            raise TrainingError(f"read_limit must be >= 1 (or None), got {self.read_limit}")
         if self.read_workers < 1:
             raise TrainingError(f"read_workers must be >= 1, got {self.read_workers}")
         if self.lm_tools not in ("all", "called"):
