@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "trbench": "eval.commands.trbench",
     "bon": "eval.commands.bon",
     "selfcorrect": "eval.commands.selfcorrect",
+    "acebench": "eval.commands.acebench",
     "plot": "eval.commands.plot",
 }
 

@@ -8,8 +8,14 @@ Each input file is recognised by its keys:
   same per BFCL category.
 * TRBench (``toolrm eval trbench``; has ``per_category`` and ``w_avg``) →
   ``trbench_per_category.png``: pairwise accuracy per category, one bar per judge.
+  With the paper's categories (``paper``, S … MTB), also ``trbench_paper_categories.png``.
 * self-correction (``toolrm eval selfcorrect``; has ``baseline_acc`` and ``critic_acc``) →
   ``selfcorrect.png``: accuracy without and with the critic, one pair of bars per report.
+* arm reports (``toolrm eval acebench``, ``toolrm demo --out``; have ``arms`` and
+  ``comparisons``) → ``arms_lift.png``: each arm's accuracy with its Wilson 95% interval
+  and its lift over the baseline in points; ``arms_cost.png``: accuracy against the
+  policy tokens each arm spent (the cost curve); and for ACEBench reports
+  ``acebench_per_category.png``, one bar per arm in each category.
 
 Plots are drawn with matplotlib's Agg backend (no display needed) and written as PNG.
 """
@@ -28,14 +34,18 @@ __all__ = [
     "command",
     "load_reports",
     "plot_bon",
+    "plot_acebench_categories",
+    "plot_arms_cost",
+    "plot_arms_lift",
     "plot_bon_by_category",
     "plot_selfcorrect",
     "plot_trbench",
+    "plot_trbench_paper",
     "report_kind",
     "write_plots",
 ]
 
-ReportKind = Literal["bon", "trbench", "selfcorrect"]
+ReportKind = Literal["bon", "trbench", "selfcorrect", "arms"]
 
 DPI = 120
 REFERENCE_STYLE = {"mean_single": ("grey", ":"), "oracle": ("black", "--")}
@@ -51,6 +61,8 @@ def report_kind(report: Any) -> ReportKind | None:
         return "selfcorrect"
     if isinstance(report.get("per_category"), dict) and "w_avg" in report:
         return "trbench"
+    if isinstance(report.get("arms"), list) and isinstance(report.get("comparisons"), dict):
+        return "arms"
     return None
 
 
@@ -68,10 +80,11 @@ def load_reports(paths: Sequence[Path]) -> dict[ReportKind, list[tuple[str, dict
         kind = report_kind(report)
         if kind is None:
             raise ValueError(
-                f"{path}: not a bon, trbench or selfcorrect report "
-                "(expected keys by_k, per_category+w_avg, or baseline_acc+critic_acc)"
+                f"{path}: not a bon, trbench or selfcorrect report, nor an arm report "
+                "(expected keys by_k, per_category+w_avg, baseline_acc+critic_acc, or arms+comparisons)"
             )
-        label = str(report.get("judge") or Path(path).stem)
+        label = str(report.get("judge") or (Path(path).stem if kind != "arms" else
+                                             f"{report.get('policy', '?')} ({Path(path).stem})"))
         labels = [name for name, _ in out.get(kind, [])]
         if label in labels:  # two reports of the same judge: tell them apart by file
             label = f"{label} ({Path(path).stem})"
@@ -250,6 +263,127 @@ def plot_selfcorrect(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -
     return out
 
 
+def plot_trbench_paper(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path | None:
+    """TRBench accuracy in the paper's nine categories (and their weighted average), one bar
+    per judge; categories we have no pairs for show ``n/a``. ``None``: no report has them."""
+    with_paper = [(label, r) for label, r in reports if isinstance(r.get("paper"), dict)]
+    if not with_paper:
+        return None
+    shorts = list(with_paper[0][1]["paper"]["categories"])
+    groups = [*shorts, "w_avg"]
+    series = []
+    for label, report in with_paper:
+        paper = report["paper"]
+        values: list[float | None] = [paper["categories"][s]["acc"] for s in shorts]
+        values.append(paper.get("w_avg"))
+        series.append((f"{label} (n={paper.get('n_pairs', '?')})", values))
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(groups) * max(1, len(series)) ** 0.5), 4.5))
+    _grouped_bars(ax, groups, series, rotation=0)
+    ax.set_title("TRBench in the paper's categories (bars over < 30 pairs: read with care)")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def _arm_points(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per arm: name, accuracy, interval, policy tokens, lift over the baseline (points)."""
+    points = []
+    base = None
+    for arm in report["arms"]:
+        s = arm["summary"]
+        if arm.get("mode") is None:
+            base = s.get("accuracy")
+    for arm in report["arms"]:
+        s = arm["summary"]
+        acc = s.get("accuracy")
+        ci = s.get("accuracy_ci95") or (acc, acc)
+        tokens = s.get("policy_tokens") or {}
+        points.append({
+            "name": arm["name"],
+            "acc": acc,
+            "ci": ci,
+            "tokens": int(tokens.get("prompt", 0)) + int(tokens.get("completion", 0)),
+            "lift": None if acc is None or base is None or arm.get("mode") is None else 100 * (acc - base),
+            "n": s.get("n"),
+        })
+    return points
+
+
+def plot_arms_lift(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path:
+    """Each arm's accuracy with its Wilson 95% interval; the lift over the baseline on top."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(reports), figsize=(4.5 * len(reports), 4.5), squeeze=False)
+    for ax, (label, report) in zip(axes.flat, reports, strict=True):
+        points = [p for p in _arm_points(report) if p["acc"] is not None]
+        xs = range(len(points))
+        accs = [p["acc"] for p in points]
+        low = [p["acc"] - p["ci"][0] for p in points]
+        high = [p["ci"][1] - p["acc"] for p in points]
+        ax.bar(xs, accs, yerr=[low, high], capsize=4, color="tab:blue", alpha=0.8)
+        for x, p in zip(xs, points, strict=True):
+            text = f"{p['acc']:.2f}" if p["lift"] is None else f"{p['acc']:.2f} ({p['lift']:+.0f} pts)"
+            ax.annotate(text, (x, p["ci"][1]), ha="center", va="bottom", fontsize=7,
+                        xytext=(0, 2), textcoords="offset points")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([p["name"] for p in points], rotation=20, ha="right", fontsize=8)
+        ax.set_ylim(0, 1.1)
+        ax.set_ylabel("accuracy (95% Wilson interval)")
+        ax.set_title(f"{label}\nn={points[0]['n'] if points else '?'} per arm", fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def plot_arms_cost(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path:
+    """Accuracy against the policy tokens (prompt + completion) each arm spent."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.0, 5.0))
+    for label, report in reports:
+        points = [p for p in _arm_points(report) if p["acc"] is not None]
+        xs = [p["tokens"] for p in points]
+        ys = [p["acc"] for p in points]
+        yerr = [[p["acc"] - p["ci"][0] for p in points], [p["ci"][1] - p["acc"] for p in points]]
+        ax.errorbar(xs, ys, yerr=yerr, marker="o", capsize=3, linestyle="-", label=label)
+        for x, y, p in zip(xs, ys, points, strict=True):
+            ax.annotate(p["name"], (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("policy tokens (prompt + completion, all tasks)")
+    ax.set_ylabel("accuracy (95% Wilson interval)")
+    ax.set_title("Accuracy against the policy's tokens, per arm")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def plot_acebench_categories(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path | None:
+    """ACEBench accuracy per category, one bar per (report, arm); ``None`` without ACEBench reports."""
+    ace = [(label, r) for label, r in reports if r.get("benchmark") == "acebench"]
+    if not ace:
+        return None
+    groups = list(dict.fromkeys(c for _, r in ace for c in (*r.get("categories", []), "normal", "special", "all")))
+    series = []
+    for label, report in ace:
+        for arm, row in report["per_category"].items():
+            name = arm if len(ace) == 1 else f"{label}: {arm}"
+            series.append((name, [(row.get(g) or {}).get("accuracy") for g in groups]))
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.8 * len(groups) * max(1, len(series)) ** 0.5), 4.8))
+    _grouped_bars(ax, [g.removeprefix("normal_").removeprefix("special_") for g in groups], series, rotation=40)
+    ax.set_title("ACEBench accuracy per category and arm")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
 def write_plots(paths: Sequence[Path], out_dir: Path) -> list[Path]:
     """Every plot the reports in ``paths`` allow, written under ``out_dir``."""
     reports = load_reports(paths)
@@ -262,8 +396,17 @@ def write_plots(paths: Sequence[Path], out_dir: Path) -> list[Path]:
             written.append(by_category)
     if reports.get("trbench"):
         written.append(plot_trbench(reports["trbench"], out_dir / "trbench_per_category.png"))
+        paper = plot_trbench_paper(reports["trbench"], out_dir / "trbench_paper_categories.png")
+        if paper is not None:
+            written.append(paper)
     if reports.get("selfcorrect"):
         written.append(plot_selfcorrect(reports["selfcorrect"], out_dir / "selfcorrect.png"))
+    if reports.get("arms"):
+        written.append(plot_arms_lift(reports["arms"], out_dir / "arms_lift.png"))
+        written.append(plot_arms_cost(reports["arms"], out_dir / "arms_cost.png"))
+        per_category = plot_acebench_categories(reports["arms"], out_dir / "acebench_per_category.png")
+        if per_category is not None:
+            written.append(per_category)
     return written
 
 
@@ -273,7 +416,7 @@ def command(
         typer.Option(
             "--inputs",
             "--input",
-            help="Report JSON file of bon, trbench or selfcorrect (repeatable).",
+            help="Report JSON file of bon, trbench, selfcorrect, acebench or demo (repeatable).",
         ),
     ] = None,
     files: Annotated[

@@ -23,6 +23,8 @@ Report (``--out``)
     ``seconds`` (total) and ``arm_seconds``, the two arms' full summaries, one record
     per question, and every run (events, executed calls, checker verdict); then the
     arm report both commands write (``arms``, ``comparisons``, ``tasks``, ``machine``).
+    ``--pairs-out DIR`` also writes the policy's failing answers against the ground truth as
+    TRBench pairs (:func:`write_policy_pairs`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ from eval.options import DEFAULT_JUDGE
 from eval.tasks.arms import BASELINE, Mode, arms_report, critic_arms, run_arms_live
 from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
 
-__all__ = ["BASELINE", "CRITIC", "build_arms", "command", "question_records", "selfcorrect_report"]
+__all__ = [
+    "BASELINE", "CRITIC", "build_arms", "command", "question_records", "selfcorrect_report", "write_policy_pairs",
+]
 
 CRITIC = "critic"
 
@@ -198,6 +202,11 @@ def command(
     max_new_tokens: Annotated[
         int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)
     ] = 256,
+    pairs_out: Annotated[
+        Path | None,
+        typer.Option("--pairs-out", help="Write the policy's failing answers vs the ground truth as "
+                     "TRBench pairs into this dir."),
+    ] = None,
 ) -> None:
     """Live self-correction: the policy as a LangGraph agent without and with ToolRMCritic."""
     from rich.console import Console
@@ -250,6 +259,26 @@ def command(
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print_summary(console, report)
     typer.echo(f"wrote {out}", err=True)
+    if pairs_out is not None:
+        path, count = write_policy_pairs(tasks, runs, policy=policy, out_dir=pairs_out)
+        typer.echo(f"wrote {count} pairs to {path}", err=True)
+
+
+def write_policy_pairs(
+    tasks: Sequence[AgentTask], runs: Sequence[TaskRun], *, policy: str, out_dir: Path
+) -> tuple[Path, int]:
+    """The failing answers of every arm as TRBench pairs (:func:`eval.tasks.pairs.pairs_from_runs`:
+    BFCL's ground truth, or no call for irrelevance, against each distinct failing answer)."""
+    from eval.bfcl.questions import IRRELEVANCE_CATEGORIES
+    from eval.pairs import chosen_proposal, export_pairs
+    from eval.tasks.pairs import pairs_from_runs
+
+    pairs = pairs_from_runs(
+        tasks, runs, policy=policy,
+        chosen=lambda task: chosen_proposal(task.question, task.answer),
+        no_call=lambda task: task.category in IRRELEVANCE_CATEGORIES,
+    )
+    return export_pairs(pairs, out_dir, name="selfcorrect_pairs"), len(pairs)
 
 
 def print_summary(console: Any, report: dict[str, Any]) -> None:

@@ -12,7 +12,9 @@ rejects). The scoring rules are small pure functions, tested on their own:
   strictly; a tie is wrong (:func:`pointwise_correct`).
 
 The JSON report (:func:`summarize`) holds ``w_avg`` (accuracy over all pairs), ``avg``
-(mean of the per-category accuracies), ``n_pairs``, ``per_category`` and
+(mean of the per-category accuracies), ``n_pairs``, ``per_category``, ``paper`` (the
+paper's nine categories S … MTB with a weighted average over those present and a flag
+where one has fewer than 30 pairs, :func:`eval.paper_categories.paper_view`) and
 ``per_error_type`` (``{name: {"n", "acc"}}``), ``parse_failures``, ``position_agreement``
 (share of pairs where both orders chose the same proposal; ``null`` for pointwise
 judges), ``tokens`` (``prompt``, ``completion``), ``seconds`` and ``pairs_per_second``
@@ -34,6 +36,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eval.options import SPLIT_HELP, load_all_results, progress_bar
 from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair, is_pairwise
+from eval.paper_categories import paper_line, paper_view
 from toolrm_agent.errors import JudgeError
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.verdicts import Critique, Preference
@@ -284,6 +287,7 @@ def summarize(
             else None
         ),
         "per_category": per_category,
+        "paper": paper_view(per_category),
         "per_error_type": _accuracy_table(outcomes, lambda o: o.error_type),
         "per_model": _accuracy_table(outcomes, lambda o: o.model),
         "parse_failures": sum(o.status == "unparseable" for o in outcomes),
@@ -319,6 +323,7 @@ def _print_summary(report: dict[str, Any]) -> None:
     )
     console = Console(stderr=True)
     console.print(table)
+    console.print(paper_line(report["paper"]))
     rate = report["pairs_per_second"]
     console.print(
         f"{report['seconds']:.1f} s judging, {rate:.3g} pairs/s"

@@ -14,7 +14,8 @@ selfcorrect``) share this runner, so both measure the same thing:
    after the first executed tool round (BFCL single-turn: the executed calls are the
    answer), when the model answers in text, when the critic halts, or at the step bound.
    It reads the stream into :class:`Event`\\ s (proposal, critique, best-of-N pick,
-   executed calls) and checks the executed proposal with BFCL's AST checker.
+   executed calls) and checks the executed proposal with the task's checker
+   (:meth:`AgentTask.check`: BFCL's AST checker; ACEBench tasks bring their own).
 4. :func:`summarize` turns the runs of one arm into accuracy, calls, tokens and seconds;
    :func:`lift_report` compares a baseline arm with a critic arm.
 
@@ -233,6 +234,15 @@ class AgentTask:
         """Fresh stub tools for one run."""
         return StubToolbox(self.specs)
 
+    def check(self, final: Proposal, text: str = "") -> Any:
+        """The verdict on a run's answer: ``final`` (the executed calls, original names)
+        and ``text`` (the model's last prose answer). Here BFCL's checker on the calls
+        (:func:`eval.bfcl.questions.check`); other benchmarks' tasks override this and
+        return any object with ``valid``, ``error_type`` and ``errors``."""
+        from eval.bfcl.questions import check
+
+        return check(self.question, final, answer=self.answer)
+
 
 def load_tasks(
     category: str, ids: Sequence[str] | None = None, limit: int | None = None
@@ -319,7 +329,7 @@ class Event(BaseModel):
 
 
 class TaskRun(BaseModel):
-    """One task run by one arm: what happened, what executed, what BFCL's checker said."""
+    """One task run by one arm: what happened, what executed, what the task's checker said."""
 
     id: str
     category: str
@@ -492,7 +502,8 @@ def run_task(
     model_node: str = "agent",
     tools_node: str = "tools",
 ) -> TaskRun:
-    """Run one task with the graph ``make_graph`` builds over fresh stub tools.
+    """Run one task with the graph ``make_graph`` builds over fresh stub tools; the
+    task's own :meth:`AgentTask.check` judges the answer.
 
     Stops after the first executed tool round, a prose answer, a halt by the critic, or
     ``max_steps`` graph steps (``stop="step_limit"``). ``model_node`` and ``tools_node``
@@ -501,8 +512,6 @@ def run_task(
     run (``stop="error"``, counted as wrong) instead of the whole benchmark.
     """
     from langgraph.errors import GraphRecursionError
-
-    from eval.bfcl.questions import check
 
     toolbox = task.toolbox()
     reader = _Reader(toolbox, model_node=model_node, tools_node=tools_node)
@@ -532,7 +541,11 @@ def run_task(
         if reader.executed_message is not None
         else Proposal()
     )
-    result = check(task.question, final, answer=task.answer)
+    text = next((e.text for e in reversed(reader.events) if e.kind == "text"), "")
+    if not text and reader.executed_message is None and reader.last_ai is not None:
+        # prose the parser took for a broken call attempt: the answer is still that text
+        text = str(reader.last_ai.content or "").strip()
+    result = task.check(final, text)
     usage = meter.snapshot() if meter is not None else {}
     cu = reader.critic_usage
     return TaskRun(

@@ -4,7 +4,8 @@
 llama.cpp server) reached through ``langchain-openai`` (calls written as text are read leniently);
 ``llamacpp:<model>`` starts a
 local llama.cpp server for an offline model or a ``.gguf`` file (once per process, see
-:func:`~toolrm_agent.integrations.llamacpp_server.shared_server`) and reads the calls
+:func:`~toolrm_agent.integrations.llamacpp_server.shared_server`; the options ``n_ctx``,
+the context tokens its slots share, and ``n_parallel`` go to the server) and reads the calls
 small models write as text; anything else is a
 :class:`~toolrm_agent.models.LocalChatModel` (``default`` = the offline
 Qwen2.5-Coder-0.5B-Instruct, ``smollm2``, a local directory or a hub id).
@@ -42,7 +43,9 @@ def load_chat_model(
         from toolrm_agent.integrations.llamacpp_server import lenient_chat_model, shared_server
 
         options.pop("seed", None)  # the server draws a seed per request: samples differ
-        server = shared_server(spec.removeprefix("llamacpp:"))
+        # the server's own options: context tokens (shared by the slots) and parallel slots
+        server_options = {key: int(options.pop(key)) for key in ("n_ctx", "n_parallel") if key in options}
+        server = shared_server(spec.removeprefix("llamacpp:"), **server_options)
         return lenient_chat_model(server, max_tokens=max_new_tokens, temperature=temperature, **options)
     from toolrm_agent.models.local_chat import LocalChatModel
 
