@@ -120,6 +120,7 @@ from toolrm_agent._internal.policy import (
     CriticConfig,
     CriticKeywords,
     CriticOptions,
+    DecisionBands,
     make_options,
 )
 from toolrm_agent._internal.state import (
@@ -142,6 +143,7 @@ __all__ = [
     "CriticConfig",
     "CriticKeywords",
     "CriticOptions",
+    "DecisionBands",
     "Proposer",
     "ToolRMCritic",
     "ToolRMState",
@@ -264,6 +266,9 @@ class ToolRMCritic(Frozen):
             return self._command(begun, config)
         samples = self._sample(begun, config)
         judged = None if begun.blocked else self._engine.ask(begun, samples, config)
+        k = self._engine.resamples_wanted(begun, judged)
+        if k and judged is not None:  # resample: only now, below the accept band
+            judged = self._engine.ask_more(begun, judged, self._sample(begun, config, k), config)
         return self._command(self._engine.finish(begun, judged), config)
 
     async def acall(self, state: ToolRMState, config: RunnableConfig) -> Command[str]:
@@ -273,6 +278,9 @@ class ToolRMCritic(Frozen):
             return self._command(begun, config)
         samples = await self._asample(begun, config)
         judged = None if begun.blocked else await self._engine.aask(begun, samples, config)
+        k = self._engine.resamples_wanted(begun, judged)
+        if k and judged is not None:  # resample: only now, below the accept band
+            judged = await self._engine.aask_more(begun, judged, await self._asample(begun, config, k), config)
         return self._command(self._engine.finish(begun, judged), config)
 
     ainvoke = acall
@@ -306,8 +314,8 @@ class ToolRMCritic(Frozen):
 
     # ------------------------------------------------------------------- sampling
 
-    def _sample(self, step: Step, config: RunnableConfig | None) -> list[BaseMessage]:
-        k = self._engine.samples_wanted(step)
+    def _sample(self, step: Step, config: RunnableConfig | None, k: int | None = None) -> list[BaseMessage]:
+        k = self._engine.samples_wanted(step) if k is None else k
         if k <= 0 or self.proposer is None:
             return []
         before = list(step.before)
@@ -325,8 +333,8 @@ class ToolRMCritic(Frozen):
             return []
         return _messages(outputs)
 
-    async def _asample(self, step: Step, config: RunnableConfig | None) -> list[BaseMessage]:
-        k = self._engine.samples_wanted(step)
+    async def _asample(self, step: Step, config: RunnableConfig | None, k: int | None = None) -> list[BaseMessage]:
+        k = self._engine.samples_wanted(step) if k is None else k
         if k <= 0 or self.proposer is None:
             return []
         before = list(step.before)
@@ -432,9 +440,9 @@ def add_critic(
             f"add_critic: node {model_node!r} already has outgoing edges; remove them (e.g. "
             "tools_condition) so that every proposed call passes through the critic"
         )
-    if critic.options.mode == "best_of_n" and critic.proposer is None:
+    if critic.options.draws_samples and critic.proposer is None:
         raise ConfigurationError(
-            "add_critic: a best_of_n critic needs a proposer to draw samples from (the "
+            f"add_critic: a {critic.options.mode} critic needs a proposer to draw samples from (the "
             "agent's chat model with its tools bound); build_agent_graph sets one for you"
         )
     changes: dict[str, Any] = {}

@@ -326,8 +326,16 @@ class TrainedCritic(BatchJudge):
             raise CheckpointError(f"critic directory {str(self.path)!r} has no {HEAD}")
         self.head = CriticHead.load(self.path / HEAD)
         self.calibration: Calibration | None = None
+        files = [self.path / MANIFEST, self.path / HEAD]
         if self.manifest.calibration is not None:
             self.calibration = Calibration.load(self.path / self.manifest.calibration)
+            files.append(self.path / self.manifest.calibration)
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.read_bytes())
+        self.version = digest.hexdigest()[:12]
+        """A digest of the critic's files: verdicts are bound to it (a retrained critic
+        judges again what an earlier one judged)."""
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = self.manifest.threshold if threshold is None else threshold
