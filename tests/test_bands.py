@@ -356,3 +356,38 @@ def test_none_lifts_a_limit_in_the_constructor_as_in_override() -> None:
     with pytest.raises(ConfigurationTypeError, match="max_retries"):
         ToolRMMiddleware(ScriptedJudge(), max_retries=None)  # type: ignore[typeddict-item]
 
+
+
+# ---------------------------------------------------------------------------- replay
+
+
+def test_replay_re_decides_logged_proposals(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from toolrm_agent.cli import app
+
+    log = tmp_path / "decisions.jsonl"
+    tools, _ = recording_tools()
+    judge = ScoreJudge({"Lyon": 0.6, "Paris": 0.9})
+    model = ScriptedChatModel(script=[weather("Lyon", "l"), "Done."])
+    build_agent_graph(model, tools, ToolRMCritic(judge, shadow=True, decision_log=str(log))).invoke(ASK)
+    model = ScriptedChatModel(script=[weather("Paris", "p"), "Done."])
+    build_agent_graph(model, tools, ToolRMCritic(judge, shadow=True, decision_log=str(log))).invoke(ASK)
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["band"], e["score"]) for e in entries] == [("accept", 0.6), ("accept", 0.9)]
+
+    runner = CliRunner()
+    stricter = runner.invoke(app, ["replay", str(log), "--accept", "0.8", "--uncertain", "0.5",
+                                   "--out", str(tmp_path / "rows.json")])
+    assert stricter.exit_code == 0, stricter.output
+    assert "2 logged proposals re-decided with the logged scores" in stricter.output
+    assert "1 would change (0 would now run, 1 would now be stopped)" in stricter.output
+    assert "accept (0.600) -> uncertain (0.600)" in stricter.output
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["changed"] for r in rows] == [True, False]
+    per_tool = runner.invoke(app, ["replay", str(log), "--tool", "get_weather=0.95,0.5"])
+    assert "2 would change" in per_tool.output
+    rejudged = runner.invoke(app, ["replay", str(log), "--judge", "schema"])
+    assert rejudged.exit_code == 0 and "with judge schema" in rejudged.output
+    bad = runner.invoke(app, ["replay", str(log), "--accept", "0.2", "--uncertain", "0.5"])
+    assert bad.exit_code == 2 and "uncertain" in bad.output
