@@ -26,6 +26,16 @@ Decisions
       ranks them (pointwise scores or its own tournament) and the winner takes the
       original message's id, so ``add_messages`` replaces the proposal and only the winner
       is in the transcript. A rejected winner takes the retry path.
+    * ``mode="resample"`` → the proposal is judged alone; only below the accept band are
+      up to ``n - 1`` more drawn from ``proposer`` (each judged once, the first never
+      again) and the best kept as in best-of-N; when none is accepted, the retry path.
+    * ``bands=DecisionBands(...)`` → the score decides, per call and tool: accept (runs),
+      uncertain (``on_uncertain``: retry, or resample), reject (retry), or, for a tool in
+      ``bands.block``, ``halt`` with ``reason="blocked"``; see
+      :class:`~toolrm_agent._internal.policy.DecisionBands`.
+    * ``shadow=True`` → judged and recorded (records with ``shadow: true``, usage
+      ``shadow_interventions``, the ``decision_log``), but the run goes on as if there were
+      no critic: no message is written, no sample drawn.
     * A malformed call (``invalid_tool_calls``) can never run: the proposal is rejected
       whatever the judge says. If a policy lets such a proposal through, its malformed
       calls are answered with error ToolMessages and the valid ones run; with no valid
@@ -77,17 +87,21 @@ State keys (:class:`ToolRMState`; the node adds them to any graph it is added to
                           ``tool_call_id, name, message_id, fingerprint, decision``
                           (``execute|retry|halt``), ``reason`` (``accepted``, ``rejected``,
                           ``judge_error``, ``budget:max_retries|max_critic_calls|
-                          max_critic_tokens``), ``accepted, ok, score, judge, status,
-                          critique, codes, message, final_message, mode, candidates,
-                          attempt, error, post_mortem`` (``judge, attempts, errors,
-                          input_tokens, output_tokens, seconds``), ``raise_after``.
-                          When every tool_call_id of the message already
-                          has a record for this very proposal, the critic replays it
-                          without calling the judge: a resumed run neither re-judges nor
-                          re-bills.
+                          max_critic_tokens``, ``uncertain``, ``blocked``), ``accepted, ok,
+                          score, judge, status, critique, codes, message, final_message,
+                          mode, candidates, attempt, error, post_mortem`` (``judge,
+                          attempts, errors, input_tokens, output_tokens, seconds``),
+                          ``raise_after``, ``band``, ``call_hash`` (name + canonical
+                          arguments), ``critic`` and ``critic_version``, ``shadow``.
+                          When every tool_call_id of the message already has a record for
+                          this very proposal (same fingerprint, same call hash, same critic
+                          and version, same shadow flag), the critic replays it without
+                          calling the judge: a resumed run neither re-judges nor re-bills,
+                          and an edited call or a newer critic judges again.
     ``toolrm_usage``      counters summed over the thread: ``critic_calls, input_tokens,
                           output_tokens, proposals_judged, retries, samples, replaced,
-                          judge_errors, budget_exhausted, halts, critic_steps, repaired``.
+                          judge_errors, budget_exhausted, halts, critic_steps, repaired,
+                          resampled, blocked, shadow_interventions``.
     ``toolrm_run_usage``  the same counters for the current run only (never checkpointed);
                           the per-run budgets are checked against it.
     Every ToolMessage the critic writes has ``artifact={"toolrm": {"decision", "reason"}}``.
