@@ -160,7 +160,9 @@ def _bands(accept: float | None, uncertain: float | None, tools: list[str]) -> A
         name, _, values = item.partition("=")
         parts = [float(v) for v in values.split(",") if v.strip()]
         if not name or not 1 <= len(parts) <= 2:
-            raise ValueError(f"--tool takes NAME=ACCEPT[,UNCERTAIN], got {item!r}")
+            from toolrm_agent.errors import ConfigurationError
+
+            raise ConfigurationError(f"--tool takes NAME=ACCEPT[,UNCERTAIN], got {item!r}")
         per_tool[name] = (parts[0], parts[1] if len(parts) == 2 else parts[0])
     a = 0.5 if accept is None else accept
     return DecisionBands(accept=a, uncertain=a if uncertain is None else uncertain, tools=per_tool)

@@ -128,6 +128,7 @@ from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
+from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
 from toolrm_agent._internal.policy import (
     CriticBudget,
@@ -277,25 +278,31 @@ class ToolRMCritic(Frozen):
         """Judge the last AIMessage and route (sync)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
-            return self._command(begun, config)
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = review(self._engine, state_get(state, "messages", []), begun.pending,
+                               begun.run_usage, config)
+            return self._command(begun, config, state)
         samples = self._sample(begun, config)
         judged = None if begun.blocked else self._engine.ask(begun, samples, config)
         k = self._engine.resamples_wanted(begun, judged)
         if k and judged is not None:  # resample: only now, below the accept band
             judged = self._engine.ask_more(begun, judged, self._sample(begun, config, k), config)
-        return self._command(self._engine.finish(begun, judged), config)
+        return self._command(self._engine.finish(begun, judged), config, state)
 
     async def acall(self, state: ToolRMState, config: RunnableConfig) -> Command[str]:
         """Judge the last AIMessage and route (async twin of ``__call__``)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
-            return self._command(begun, config)
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = await areview(self._engine, state_get(state, "messages", []), begun.pending,
+                                      begun.run_usage, config)
+            return self._command(begun, config, state)
         samples = await self._asample(begun, config)
         judged = None if begun.blocked else await self._engine.aask(begun, samples, config)
         k = self._engine.resamples_wanted(begun, judged)
         if k and judged is not None:  # resample: only now, below the accept band
             judged = await self._engine.aask_more(begun, judged, await self._asample(begun, config, k), config)
-        return self._command(self._engine.finish(begun, judged), config)
+        return self._command(self._engine.finish(begun, judged), config, state)
 
     ainvoke = acall
 
@@ -309,7 +316,7 @@ class ToolRMCritic(Frozen):
             run_usage=run_usage,
         )
 
-    def _command(self, outcome: Outcome, config: RunnableConfig | None = None) -> Command[str]:
+    def _command(self, outcome: Outcome, config: RunnableConfig | None = None, state: Any = None) -> Command[str]:
         """The routing ``Command``. With ``on_budget_exhausted="raise"`` the answers are
         written first and the node routes to itself, where :func:`raise_pending` raises:
         the checkpoint keeps a transcript in which every call is answered."""
@@ -318,6 +325,20 @@ class ToolRMCritic(Frozen):
             if not isinstance(node, str) or not node:  # called by hand: nothing to keep consistent
                 raise outcome.raise_error
             return Command(goto=node, update=outcome.state_update())
+        if outcome.route == "ask":  # the verdict goes into state first; the human is asked next step
+            node = ((config or {}).get("metadata") or {}).get("langgraph_node")
+            if not isinstance(node, str) or not node:
+                raise ConfigurationError(
+                    "on_uncertain='ask' escalates through LangGraph's interrupt: run the critic as a "
+                    "graph node (with a checkpointer)"
+                )
+            return Command(goto=node, update=outcome.state_update())
+        if outcome.route == "execute" and outcome.partial:  # only the calls nobody rejected run
+            from toolrm_agent.graph import _sends, pending_tool_calls
+
+            calls = pending_tool_calls(state_get(state or {}, "messages", []), outcome.messages)
+            if calls:
+                return Command(goto=_sends(self.tools_node, calls), update=outcome.state_update())
         goto = {
             "execute": self.tools_node,
             "retry": self.model_node,

@@ -230,7 +230,7 @@ def build_agent_graph(
         critic_node,
         _critic_node(critic, critic_node),
         input_schema=ToolRMState,
-        destinations=(tools_node, model_node, END),
+        destinations=(tools_node, model_node, critic_node, END),  # itself: raise, or ask a human
     )
     builder.add_conditional_edges(model_node, route_to_critic(critic_node), [critic_node, END])
     return builder.compile(checkpointer=checkpointer, **compile_kwargs)

@@ -62,6 +62,7 @@ from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
+from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
 from toolrm_agent._internal.policy import CriticKeywords, CriticOptions, make_options
 from toolrm_agent._internal.state import (
@@ -240,6 +241,9 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
     def after_model(self, state: ToolRMMiddlewareState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         begun = self._begin_state(state)
         if isinstance(begun, Outcome):
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = review(self._engine, state_get(state, "messages", []), begun.pending,
+                               state_get(state, RUN_USAGE_KEY, {}), _current_config())
             return self._update(begun)
         judged = None if begun.blocked else self._engine.ask(begun, (), _current_config())
         return self._update(self._engine.finish(begun, judged))
@@ -250,6 +254,9 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
     ) -> dict[str, Any] | None:
         begun = self._begin_state(state)
         if isinstance(begun, Outcome):
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = await areview(self._engine, state_get(state, "messages", []), begun.pending,
+                                      state_get(state, RUN_USAGE_KEY, {}), _current_config())
             return self._update(begun)
         judged = None if begun.blocked else await self._engine.aask(begun, (), _current_config())
         return self._update(self._engine.finish(begun, judged))

@@ -124,4 +124,6 @@ class _NoJudge:
     name = "log"
 
     def critique(self, context: Any, proposal: Any) -> Any:  # pragma: no cover - never asked
-        raise NotImplementedError
+        from toolrm_agent.errors import ConfigurationError
+
+        raise ConfigurationError("replay without --judge re-thresholds logged scores; it judges nothing")

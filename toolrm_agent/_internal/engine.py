@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -69,7 +70,7 @@ from toolrm_agent.verdicts import CallVerdict, Critique
 
 logger = logging.getLogger("toolrm_agent.critic")
 
-Route = Literal["execute", "retry", "halt", "end"]
+Route = Literal["execute", "retry", "halt", "end", "ask"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,12 @@ class Outcome:
     raise_error: BudgetExhaustedError | None = None
     """Set when ``on_budget_exhausted="raise"``: the adapter writes ``messages`` (which
     answer every call) and raises this on the next step."""
+    pending: dict[str, VerdictRecord] | None = None
+    """``route="ask"`` replayed from state: the escalation's records, for the adapter to
+    ask the human (:mod:`toolrm_agent._internal.escalation`)."""
+    partial: bool = False
+    """``route="execute"`` with some valid calls answered already (a human rejected
+    them): only the unanswered calls may run."""
 
     def state_update(self) -> dict[str, Any]:
         update: dict[str, Any] = {}
@@ -236,6 +243,8 @@ class CriticEngine:
                 messages=new_messages,
                 reason=first.reason,
                 reused=True,
+                pending=stored if route == "ask" else None,
+                partial=route == "execute" and any(r.decision != "execute" for r in stored.values()),
                 usage=counted,
                 run_usage=add_usage(usage, counted),
                 raise_error=raise_error,
@@ -298,6 +307,10 @@ class CriticEngine:
         if record.critic is not None and record.critic_version != self.version:
             return False
         return record.shadow == self.config.shadow
+
+    @property
+    def judge_name(self) -> str:
+        return _name(self.judge)
 
     @property
     def version(self) -> str | None:
@@ -611,6 +624,9 @@ class CriticEngine:
             elif band == "block":
                 usage["blocked"] = 1
                 route, reason = "halt", "blocked"
+            elif band == "uncertain" and self._asks():
+                usage["escalations"] = 1
+                route, reason = "ask", "uncertain"
             else:
                 route, reason = self._rejected(step, usage)
                 if route == "retry" and band == "uncertain":
@@ -699,6 +715,18 @@ class CriticEngine:
             "context": step.context.model_dump(mode="json"),
         }
 
+    def _asks(self) -> bool:
+        bands = self.config.bands
+        return bands is not None and bands.on_uncertain == "ask" and not self.config.shadow
+
+    def call_band(self, critique: Critique, call: ToolCall) -> Band:
+        """One call's own band (its verdict's score, else the proposal's)."""
+        verdict = next((v for v in critique.calls if v.tool_call_id == call.id), None)
+        score = verdict.score if verdict else critique.score
+        if self.config.bands is None:
+            return "accept" if critique.accepted and (verdict is None or verdict.ok) else "reject"
+        return self.config.bands.band_of(call.name, score)
+
     def _judge_error_policy(self) -> JudgeErrorPolicy:
         """``on_judge_error``, except that a judge which declares itself fail-closed is
         never failed open: its errors are rejections."""
@@ -769,6 +797,9 @@ class CriticEngine:
                 post_mortem=judged.post_mortem if judged else None,
                 raise_after=raise_after,
                 band=band,
+                call_band=(self.call_band(critique, item) if critique is not None and isinstance(item, ToolCall)
+                           else None),
+                asked_at=time.time() if route == "ask" else None,
                 call_hash=call_hash(item),
                 critic=_name(self.judge),
                 critic_version=self.version,
@@ -792,9 +823,14 @@ def render(
     items: list[ToolCall | ParseFailure] = [*proposal.calls, *proposal.failures]
     first = records[items[0].id]
     route: Route = first.decision
+    if route == "ask":  # nothing is answered until the human decides
+        return route, []
+    if any(records[c.id].decision == "execute" for c in proposal.calls):
+        route = "execute"  # after a human review some calls may run, others not
     messages: list[BaseMessage] = []
     for item in items:
-        if item.id in answered or (route == "execute" and isinstance(item, ToolCall)):
+        runs = route == "execute" and isinstance(item, ToolCall) and records[item.id].decision == "execute"
+        if item.id in answered or runs:
             continue
         record = records[item.id]
         messages.append(

@@ -28,9 +28,12 @@ Mode = Literal["retry", "best_of_n", "resample"]
 ``resample``: judge the proposal; only when it falls below the accept band, sample up to
 ``n - 1`` more, keep the best; when none is accepted, as retry (resample on reject)."""
 
-UncertainAction = Literal["retry", "resample"]
-"""What a proposal in the uncertain band gets: critique and retry (as a rejection), or
-more samples and the best of them (then as retry when none is accepted)."""
+UncertainAction = Literal["retry", "resample", "ask"]
+"""What a proposal in the uncertain band gets: critique and retry (as a rejection), more
+samples and the best of them (then as retry when none is accepted), or a human's decision
+(LangGraph ``interrupt``; see :mod:`toolrm_agent._internal.escalation`)."""
+
+TimeoutDecision = Literal["approve", "reject"]
 
 Band = Literal["accept", "uncertain", "reject", "block"]
 """Where a judged proposal falls (:meth:`DecisionBands.band`); ``block``: a call of a tool
@@ -45,7 +48,7 @@ JudgeErrorPolicy = Literal["execute", "reject", "halt"]
 treat it as rejected (fail closed, still bounded by ``max_retries``), or end the run."""
 
 MODES: tuple[str, ...] = ("retry", "best_of_n", "resample")
-UNCERTAIN_ACTIONS: tuple[str, ...] = ("retry", "resample")
+UNCERTAIN_ACTIONS: tuple[str, ...] = ("retry", "resample", "ask")
 BUDGET_POLICIES: tuple[str, ...] = ("execute", "halt", "raise")
 JUDGE_ERROR_POLICIES: tuple[str, ...] = ("execute", "reject", "halt")
 
@@ -151,8 +154,12 @@ class DecisionBands(_WriteOnce):
 
     * ``score >= accept``: the call runs;
     * ``uncertain <= score < accept``: ``on_uncertain`` applies: ``"retry"`` (critique and
-      retry, the default) or ``"resample"`` (up to ``n - 1`` more samples, the best kept;
-      as retry when none is accepted);
+      retry, the default), ``"resample"`` (up to ``n - 1`` more samples, the best kept;
+      as retry when none is accepted) or ``"ask"`` (the uncertain calls go to a human
+      through LangGraph's ``interrupt``; the run needs a checkpointer): approve, edit or
+      reject per call; a resume with no decision (``Command(resume="timeout")``), or one that
+      comes more than ``ask_timeout_s`` after the question, applies ``on_ask_timeout``
+      to every escalated call;
     * ``score < uncertain``: rejected: critique and retry, or, for a tool named in
       ``block``, the run stops (every call answered, a closing message,
       ``reason="blocked"``).
@@ -175,6 +182,10 @@ class DecisionBands(_WriteOnce):
     ``(name, accept, uncertain)`` triples (hashable, like every option)."""
     block: Any = frozenset()
     """Tools whose rejected calls stop the run instead of going back to the model."""
+    ask_timeout_s: float | None = None
+    """How long a human may take to answer an escalation (``None``: no deadline)."""
+    on_ask_timeout: TimeoutDecision = "reject"
+    """The decision for every escalated call when the human does not answer in time."""
 
     def __post_init__(self) -> None:
         accept = _check_unit("DecisionBands", "accept", self.accept)
@@ -202,6 +213,13 @@ class DecisionBands(_WriteOnce):
             triples.append((name, a, u))
         if isinstance(self.block, str) or not all(isinstance(b, str) for b in self.block):
             raise ConfigurationTypeError("DecisionBands.block must be a collection of tool names")
+        timeout = self.ask_timeout_s
+        if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0):
+            raise ConfigurationError(f"DecisionBands.ask_timeout_s must be a number > 0 or None, got {timeout!r}")
+        if self.on_ask_timeout not in ("approve", "reject"):
+            raise ConfigurationError(
+                f"DecisionBands.on_ask_timeout must be approve or reject, got {self.on_ask_timeout!r}"
+            )
         object.__setattr__(self, "accept", accept)
         object.__setattr__(self, "uncertain", uncertain)
         object.__setattr__(self, "tools", tuple(sorted(triples)))

@@ -46,9 +46,10 @@ USAGE_KEYS: tuple[str, ...] = (
     "resampled",  # proposals below the accept band that drew more samples (resample)
     "blocked",  # proposals stopped because a call of a blocked tool was rejected
     "shadow_interventions",  # shadow mode: proposals the critic would not have let run
+    "escalations",  # proposals escalated to a human (the uncertain band, on_uncertain="ask")
 )
 
-Decision = Literal["execute", "retry", "halt"]
+Decision = Literal["execute", "retry", "halt", "ask"]
 
 
 def merge_verdicts(
@@ -127,6 +128,15 @@ class VerdictRecord(BaseModel):
     e.g. a digest of a trained critic's files): a verdict of another critic, or of another
     version of it, is never replayed."""
     critic_version: str | None = None
+    call_band: str | None = None
+    """This call's own band (its score and its tool's thresholds); ``band`` is the
+    proposal's, the worst of its calls'."""
+    asked_at: float | None = None
+    """When the critic escalated this proposal to a human (``decision="ask"``; UNIX time):
+    the start of ``DecisionBands.ask_timeout_s``."""
+    human: str | None = None
+    """The human's decision on this call after an escalation: ``approve``, ``edit``,
+    ``reject``, or ``timeout`` (the configured default applied)."""
     shadow: bool = False
     """Written in shadow mode: what the critic would have done; the run went on as if
     there were no critic."""

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from toolrm_agent.errors import CheckpointError
+from toolrm_agent.errors import CheckpointError, ConfigurationError
 
 CALIBRATION = "calibration.json"
 
@@ -59,13 +59,13 @@ class Calibration(BaseModel):
     def _knots(self) -> Calibration:
         if self.method == "isotonic":
             if not self.x or len(self.x) != len(self.y):
-                raise ValueError("an isotonic calibration needs as many y as x knots (at least one)")
+                raise ConfigurationError("an isotonic calibration needs as many y as x knots (at least one)")
             if any(b <= a for a, b in zip(self.x, self.x[1:], strict=False)):
-                raise ValueError("isotonic knots x must be strictly increasing")
+                raise ConfigurationError("isotonic knots x must be strictly increasing")
             if any(b < a for a, b in zip(self.y, self.y[1:], strict=False)):
-                raise ValueError("isotonic values y must be non-decreasing")
+                raise ConfigurationError("isotonic values y must be non-decreasing")
             if any(not 0.0 <= v <= 1.0 for v in self.y):
-                raise ValueError("isotonic values y must be in [0, 1]")
+                raise ConfigurationError("isotonic values y must be in [0, 1]")
         return self
 
     def __call__(self, logit: float) -> float:
