@@ -33,6 +33,10 @@ Decisions
       uncertain (``on_uncertain``: retry, or resample), reject (retry), or, for a tool in
       ``bands.block``, ``halt`` with ``reason="blocked"``; see
       :class:`~toolrm_agent._internal.policy.DecisionBands`.
+    * ``bands=DecisionBands(on_uncertain="ask")`` → the uncertain calls go to a human:
+      the verdict is stored (``decision="ask"``), the node routes to itself and LangGraph's
+      ``interrupt`` asks (approve / edit / reject per call; a timeout default); see
+      :mod:`toolrm_agent._internal.escalation`. Needs a checkpointer.
     * ``shadow=True`` → judged and recorded (records with ``shadow: true``, usage
       ``shadow_interventions``, the ``decision_log``), but the run goes on as if there were
       no critic: no message is written, no sample drawn.
@@ -91,8 +95,10 @@ State keys (:class:`ToolRMState`; the node adds them to any graph it is added to
                           score, judge, status, critique, codes, message, final_message,
                           mode, candidates, attempt, error, post_mortem`` (``judge,
                           attempts, errors, input_tokens, output_tokens, seconds``),
-                          ``raise_after``, ``band``, ``call_hash`` (name + canonical
-                          arguments), ``critic`` and ``critic_version``, ``shadow``.
+                          ``raise_after``, ``band`` (the proposal's) and ``call_band``
+                          (the call's own), ``call_hash`` (name + canonical arguments),
+                          ``critic`` and ``critic_version``, ``asked_at`` and ``human``
+                          (an escalation), ``shadow``.
                           When every tool_call_id of the message already has a record for
                           this very proposal (same fingerprint, same call hash, same critic
                           and version, same shadow flag), the critic replays it without
@@ -101,7 +107,7 @@ State keys (:class:`ToolRMState`; the node adds them to any graph it is added to
     ``toolrm_usage``      counters summed over the thread: ``critic_calls, input_tokens,
                           output_tokens, proposals_judged, retries, samples, replaced,
                           judge_errors, budget_exhausted, halts, critic_steps, repaired,
-                          resampled, blocked, shadow_interventions``.
+                          resampled, blocked, shadow_interventions, escalations``.
     ``toolrm_run_usage``  the same counters for the current run only (never checkpointed);
                           the per-run budgets are checked against it.
     Every ToolMessage the critic writes has ``artifact={"toolrm": {"decision", "reason"}}``.
