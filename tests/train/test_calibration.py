@@ -83,7 +83,8 @@ def test_the_build_calibrates_and_the_critic_reports_p_correct(pref_dir: Path, t
     assert report["reliability"] and report["at_frr"]["target_frr"] == 0.05
     manifest = json.loads((tmp_path / "critic" / MANIFEST).read_text())
     assert manifest["calibration"] == CALIBRATION and (tmp_path / "critic" / CALIBRATION).is_file()
-    assert manifest["threshold"] == metrics["threshold"] and "threshold_raw" in metrics
+    assert manifest["threshold"] == metrics["threshold"] == report["threshold_chosen"]["threshold"]
+    assert "threshold_raw" in metrics and "threshold_balanced" in metrics and report["threshold_chosen"]["frr"] <= 0.05
 
     judge = TrainedCritic(tmp_path / "critic")
     assert judge.calibration is not None

@@ -237,9 +237,11 @@ def calibrate_head(
     echo: Callable[[str], None] = print,
 ) -> Calibration:
     """Fit the calibration map on the held-out records; add ``metrics["calibration"]``
-    (see the module docstring) and move ``metrics["threshold"]`` into calibrated space
-    (the balanced-accuracy threshold of the raw score, mapped; the raw one is kept as
-    ``threshold_raw``). Returns the map to save with the critic."""
+    (see the module docstring) and set ``metrics["threshold"]``, the critic's default
+    accept threshold, in calibrated space: the highest one that rejects at most 5% of
+    the correct held-out candidates (the uncalibrated balanced-accuracy threshold is kept
+    as ``threshold_raw``, and mapped as ``threshold_balanced``). Returns the map to save
+    with the critic."""
     cands = val_candidates(config, pairs, index)
     labels_all = [ok for _, ok in cands.values()]
     if len(cands) < 4 or all(labels_all) or not any(labels_all):
@@ -268,8 +270,12 @@ def calibrate_head(
     final = fit_calibration(logits, labels, method)
     raw_threshold = float(metrics.get("threshold", 0.5))
     raw_logit = math.log(raw_threshold / (1 - raw_threshold)) if 0 < raw_threshold < 1 else 0.0
-    threshold = round(final(raw_logit), 4)
-    frr = threshold_at_frr(oof, labels)
+    balanced = round(final(raw_logit), 4)
+    frr = threshold_at_frr(oof, labels)  # honest: out-of-fold scores
+    # the default accept threshold: at most TARGET_FRR of correct candidates rejected, on
+    # the scores the saved map gives (what the runtime compares against)
+    chosen = threshold_at_frr([final(v) for v in logits], labels)
+    threshold = float(chosen["threshold"])
     report = {
         "method": method,
         "held_out_records": len(set(records)),
@@ -282,15 +288,21 @@ def calibrate_head(
         "reliability_raw": reliability(raw, labels),
         "reliability": reliability(oof, labels),
         "at_frr": frr,
+        "at_frr_note": f"accept threshold rejecting at most {TARGET_FRR:.0%} of correct held-out candidates, "
+                       "its false-rejection rate, recall of incorrect ones and precision of rejections, "
+                       "on out-of-fold scores; threshold_chosen: the same rule on the saved map's scores",
+        "threshold_chosen": chosen,
         "brier": round(sum((s - y) ** 2 for s, y in zip(oof, labels, strict=True)) / len(rows), 4),
     }
     metrics["calibration"] = report
     metrics["threshold_raw"] = raw_threshold
+    metrics["threshold_balanced"] = balanced
     metrics["threshold"] = threshold
     echo(
         f"[calibrate] {method} on {len(rows)} held-out candidates ({sum(labels)} correct): "
         f"ECE {report['ece_raw']} → {report['ece']}; at ≤{TARGET_FRR:.0%} false rejections accept from "
-        f"{frr['threshold']} (rejection precision {frr['precision']}); threshold {raw_threshold} → {threshold}"
+        f"{frr['threshold']} (rejection precision {frr['precision']}, out of fold); threshold "
+        f"{threshold} (was {raw_threshold} uncalibrated, for balanced accuracy)"
     )
     return final
 
