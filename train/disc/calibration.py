@@ -235,20 +235,23 @@ def calibrate_head(
     *,
     method: Method = "isotonic",
     echo: Callable[[str], None] = print,
-) -> Calibration:
+) -> Calibration | None:
     """Fit the calibration map on the held-out records; add ``metrics["calibration"]``
     (see the module docstring) and set ``metrics["threshold"]``, the critic's default
     accept threshold, in calibrated space: the highest one that rejects at most 5% of
     the correct held-out candidates (the uncalibrated balanced-accuracy threshold is kept
     as ``threshold_raw``, and mapped as ``threshold_balanced``). Returns the map to save
-    with the critic."""
+    with the critic; ``None`` (and ``metrics["calibration"]["skipped"]``, said in ``echo``)
+    when the held-out records have too few candidates, or of one kind only, to fit one:
+    the critic is saved uncalibrated (its score stays ``sigmoid(logit)``)."""
     cands = val_candidates(config, pairs, index)
     labels_all = [ok for _, ok in cands.values()]
     if len(cands) < 4 or all(labels_all) or not any(labels_all):
-        raise TrainingError(
-            f"calibration needs held-out candidates of both kinds; got {len(cands)} "
-            f"({sum(labels_all)} correct): use more data or a larger val_share"
-        )
+        why = (f"calibration needs held-out candidates of both kinds; got {len(cands)} "
+               f"({sum(labels_all)} correct): use more data or a larger val_share")
+        metrics["calibration"] = {"skipped": why}
+        echo(f"[calibrate] skipped, the critic stays uncalibrated: {why}")
+        return None
     rows = sorted(cands)
     logits = head_logits(config, arrays, scalars, hidden, rows)
     labels = [cands[r][1] for r in rows]
