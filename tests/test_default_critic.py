@@ -59,3 +59,34 @@ def test_disc_default_as_the_middle_of_a_cascade() -> None:
     assert not judge.critique(CONTEXT, unknown).accepted  # schema rejects, the critic is not asked
     good = judge.critique(CONTEXT, Proposal(calls=(call("Paris"), call("Berlin", "c2"))))
     assert good.score > 0
+
+
+def test_the_grounded_critic_is_two_tier_and_small() -> None:
+    from toolrm_agent.critics import shipped_critic_dir
+
+    path = shipped_critic_dir("grounded")
+    top = CriticManifest.model_validate_json((path / "critic.json").read_text())
+    lm = CriticManifest.model_validate_json((path / "lm" / "critic.json").read_text())
+    assert top.second_stage == "lm" and top.route == "always" and top.base_model is None
+    assert lm.lm_stats and lm.hidden == "none" and lm.base_model == "default" and lm.lm_tools == "called"
+    assert lm.second_stage is None and lm.metrics["val_accuracy"]["all"] > 0.8
+    assert sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) < 1_000_000
+
+
+def test_grounded_without_its_second_tier_is_the_fast_critic() -> None:
+    fast = load_judge("disc:default")
+    grounded = load_judge("disc:grounded?route=never")
+    proposal = Proposal(calls=(call("Paris"),))
+    assert grounded.critique(CONTEXT, proposal).score == pytest.approx(fast.critique(CONTEXT, proposal).score)
+
+
+@pytest.mark.slow
+def test_disc_grounded_reads_the_offline_lm() -> None:
+    judge = load_judge("disc:grounded?threads=1")
+    assert isinstance(judge, TrainedCritic) and judge.second is not None
+    right = Proposal(calls=(call("Paris"), call("Berlin", "c2")))
+    invented = Proposal(calls=(call("Atlantis"), call("Berlin", "c2")))
+    a, b = judge.critique_many(CONTEXT, [right, invented])
+    assert a.judge == b.judge == "disc:grounded?threads=1+lm"  # the second tier judged both
+    assert a.usage.input_tokens > 0  # tokens the LM read
+    assert a.score > b.score

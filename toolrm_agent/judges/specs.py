@@ -8,7 +8,8 @@
     openai:<model>@<base_url>           an OpenAI-compatible server (vLLM, ...)
     llamacpp:<model>                    a local llama.cpp server started for the model
                                         (``llamacpp:default``, ``llamacpp:qwen1.5b``, a .gguf)
-    disc:default                        the trained critic shipped with the package
+    disc:default                        the trained critic shipped with the package (fast tier)
+    disc:grounded                       the shipped two-tier critic (fast tier, then the offline LM)
     disc:<dir>                          a trained critic directory (critic.json), or a
                                         sequence-classification reward model (config.json)
     lik:<model>                         mean log-likelihood under a frozen LM (a baseline;
@@ -345,7 +346,9 @@ def _disc(spec: JudgeSpec) -> Judge:
     """``disc:default`` / a trained critic dir, or a transformers reward model dir."""
     target = Path(spec.target)
     options = {"name": spec.text, **spec.options}
-    if spec.target == "default" or (target / "critic.json").is_file():
+    from toolrm_agent.critics import SHIPPED
+
+    if spec.target in SHIPPED or (target / "critic.json").is_file():
         from toolrm_agent.judges.trained import TrainedCritic
 
         _check_options(spec, TrainedCritic, spec.options, "disc (a trained critic)")

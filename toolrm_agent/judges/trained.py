@@ -181,11 +181,11 @@ def _sigmoid(x: float) -> float:
 
 
 def resolve_critic_dir(target: str | Path) -> Path:
-    """``default`` → the shipped critic; anything else is a directory that must exist."""
-    if str(target) == "default":
-        from toolrm_agent.critics import default_critic_dir
+    """``default`` / ``grounded`` → a shipped critic; anything else is a directory that must exist."""
+    from toolrm_agent.critics import SHIPPED, shipped_critic_dir
 
-        return default_critic_dir()
+    if str(target) in SHIPPED:
+        return shipped_critic_dir(str(target))
     path = Path(target)
     if not (path / MANIFEST).is_file():
         raise CheckpointError(
