@@ -206,3 +206,38 @@ def test_cli_reports_a_policy_it_cannot_load(
     )
     assert result.exit_code == 2
     assert "cannot load the policy model" in result.output
+
+
+def test_the_four_arms_and_resample_samples_only_for_the_rejected_task() -> None:
+    def sample(messages: list[BaseMessage]) -> AIMessage:
+        n = next(_IDS)
+        request = next(m.content for m in messages if m.type == "human")
+        number = int(str(request).split()[-1].rstrip("?"))
+        msg = tool_call_message(("math_factorial", {"number": number}), ids=[f"s_{n}"])
+        return msg.model_copy(update={"id": f"sample-{n}"})
+
+    sampler = ScriptedChatModel(default=sample)
+    console = Console(record=True, width=200)
+    report = demo.run_demo(
+        [task(1), task(2)],
+        policy_that_fixes_after_critique(),
+        {"schema": SchemaJudge()},
+        policy_name="scripted",
+        modes=list(demo.DEFAULT_MODES),
+        n=3,
+        sampler=sampler,
+        console=console,
+        progress=False,
+    )
+    assert [a["name"] for a in report["arms"]] == ["baseline", "retry", "resample", "best_of_n"]
+    assert report["candidates"] == 3
+    summaries = {a["name"]: a["summary"] for a in report["arms"]}
+    # task 1 is right at once: resample judges it once and draws nothing; best-of-N samples both
+    assert summaries["resample"]["policy_calls"] < summaries["best_of_n"]["policy_calls"]
+    resample_runs = {r["id"]: r for r in report["runs"] if r["arm"] == "resample"}
+    assert [e["kind"] for e in resample_runs["simple_python_9001"]["events"]][:2] == ["proposal", "accepted"]
+    assert [e["kind"] for e in resample_runs["simple_python_9002"]["events"]][:2] == ["proposal", "best_of_n"]
+    assert all(r["valid"] for r in resample_runs.values())
+    demo.print_summary(console, report)
+    text = console.export_text()
+    assert "resample (schema)" in text and "best_of_n (schema)" in text and "resample n=3" in text

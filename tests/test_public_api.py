@@ -17,6 +17,7 @@ PUBLIC_API = [
     "CriticConfig",
     "CriticOptions",
     "Critique",
+    "DecisionBands",
     "DiscriminativeJudge",
     "FrozenError",
     "GenerativeJudge",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -97,6 +98,25 @@ def test_best_of_n_samples_from_the_sampler_and_counts_them_as_policy_calls() ->
     assert all(any(e.kind == "best_of_n" for e in r.events) for r in crit_runs)
 
 
+def test_resample_samples_only_for_rejected_proposals_and_counts_them() -> None:
+    """One question the greedy policy gets right (judged once, no sample), one it gets
+    wrong (two samples, the complete one wins): policy calls per arm say so."""
+
+    def greedy_answer(m: list[Any]) -> Any:
+        width = area_width(m)
+        return area_call({"width": width, "height": 3} if width == 1 else {"width": width})
+
+    greedy = ScriptedChatModel(default=greedy_answer)
+    sampler = ScriptedChatModel(default=lambda m: area_call({"width": area_width(m), "height": 3}))
+    arms = selfcorrect.build_arms(greedy, SchemaJudge(), mode="resample", n=3, max_retries=1, sampler=sampler)
+    runs = selfcorrect.run_selfcorrect(area_tasks(2), arms, max_retries=1)
+    report = report_for(runs, mode="resample", n_candidates=3, temperature=0.7, max_retries=1)
+    assert report["baseline_acc"] == 0.5 and report["critic_acc"] == 1.0
+    assert report["candidates"] == 3 and report["mode"] == "resample"
+    assert len(sampler.calls) == 2  # only the rejected question drew samples
+    assert report["policy_calls"]["critic"] == 2 + 2
+
+
 def test_command_validates_its_options(tmp_path: Path) -> None:
     import typer
 
@@ -105,7 +125,7 @@ def test_command_validates_its_options(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "r.json"
     bad_mode = runner.invoke(app, ["--mode", "vote", "--out", str(out)])
-    assert bad_mode.exit_code != 0 and "retry or best_of_n" in bad_mode.output
+    assert bad_mode.exit_code != 0 and "retry, resample or best_of_n" in bad_mode.output
     bad_cat = runner.invoke(app, ["--category", "multi_turn_base", "--out", str(out)])
     assert bad_cat.exit_code != 0 and "single-turn" in bad_cat.output
     bad_judge = runner.invoke(app, ["--judge", "what:ever", "--out", str(out)])

@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "CriticBudget": "toolrm_agent.critic",
     "CriticConfig": "toolrm_agent.critic",
     "CriticOptions": "toolrm_agent.critic",
+    "DecisionBands": "toolrm_agent.critic",
     "ToolRMMiddleware": "toolrm_agent.middleware",
     # models
     "resolve_model": "toolrm_agent.models",
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         CriticBudget,
         CriticConfig,
         CriticOptions,
+        DecisionBands,
         ToolRMCritic,
         ToolRMState,
         add_critic,

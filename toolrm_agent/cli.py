@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -83,6 +85,87 @@ def serve(
         pass
     finally:
         server.stop()
+
+
+@app.command()
+def replay(
+    log: Annotated[Path, typer.Argument(help="A decision log (JSONL) a critic wrote with decision_log=PATH.")],
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", help="Re-judge the logged proposals with this judge spec (default: logged scores)."),
+    ] = None,
+    accept: Annotated[
+        float | None, typer.Option("--accept", help="Accept band: calls scoring at least this run.")
+    ] = None,
+    uncertain: Annotated[
+        float | None,
+        typer.Option("--uncertain", help="Uncertain band from this score up to --accept (default: none)."),
+    ] = None,
+    tool: Annotated[
+        list[str] | None, typer.Option("--tool", help="Per-tool thresholds NAME=ACCEPT[,UNCERTAIN] (repeatable).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write every row as JSON here.")] = None,
+) -> None:
+    """Re-score logged proposals with another critic or thresholds; print what would change."""
+    import json
+
+    from toolrm_agent._internal.decision_log import read_decisions
+    from toolrm_agent._internal.decision_log import replay as replay_log
+    from toolrm_agent.errors import ToolRMError
+
+    try:
+        bands = _bands(accept, uncertain, tool or [])
+        entries = read_decisions(log)
+        the_judge = None
+        if judge is not None:
+            from toolrm_agent.judges.specs import load_judge
+
+            the_judge = load_judge(judge)
+        rows = replay_log(entries, judge=the_judge, bands=bands)
+    except (ToolRMError, ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    changed = [r for r in rows if r["changed"]]
+    now_run = sum(1 for r in changed if r["after"]["band"] == "accept")
+    for r in changed:
+        before, after = r["before"], r["after"]
+        typer.echo(
+            f"#{r['index']} {r['message_id']}: {before['band']} ({_score(before['score'])}) -> "
+            f"{after['band']} ({_score(after['score'])})  {r['calls']}"
+        )
+    setup = f"judge {judge}" if judge else "the logged scores"
+    if bands is not None:
+        setup += f", bands accept {bands.accept} uncertain {bands.uncertain}" + (
+            f", {len(bands.tools)} per-tool" if bands.tools else "")
+    typer.echo(
+        f"{len(rows)} logged proposals re-decided with {setup}: {len(changed)} would change "
+        f"({now_run} would now run, {len(changed) - now_run} would now be stopped)"
+    )
+    if out is not None:
+        out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _bands(accept: float | None, uncertain: float | None, tools: list[str]) -> Any:
+    """The :class:`DecisionBands` the replay options ask for, or ``None``."""
+    from toolrm_agent._internal.policy import DecisionBands
+
+    if accept is None and uncertain is None and not tools:
+        return None
+    per_tool: dict[str, tuple[float, float]] = {}
+    for item in tools:
+        name, _, values = item.partition("=")
+        parts = [float(v) for v in values.split(",") if v.strip()]
+        if not name or not 1 <= len(parts) <= 2:
+            from toolrm_agent.errors import ConfigurationError
+
+            raise ConfigurationError(f"--tool takes NAME=ACCEPT[,UNCERTAIN], got {item!r}")
+        per_tool[name] = (parts[0], parts[1] if len(parts) == 2 else parts[0])
+    a = 0.5 if accept is None else accept
+    return DecisionBands(accept=a, uncertain=a if uncertain is None else uncertain, tools=per_tool)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

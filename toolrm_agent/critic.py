@@ -26,6 +26,20 @@ Decisions
       ranks them (pointwise scores or its own tournament) and the winner takes the
       original message's id, so ``add_messages`` replaces the proposal and only the winner
       is in the transcript. A rejected winner takes the retry path.
+    * ``mode="resample"`` → the proposal is judged alone; only below the accept band are
+      up to ``n - 1`` more drawn from ``proposer`` (each judged once, the first never
+      again) and the best kept as in best-of-N; when none is accepted, the retry path.
+    * ``bands=DecisionBands(...)`` → the score decides, per call and tool: accept (runs),
+      uncertain (``on_uncertain``: retry, or resample), reject (retry), or, for a tool in
+      ``bands.block``, ``halt`` with ``reason="blocked"``; see
+      :class:`~toolrm_agent._internal.policy.DecisionBands`.
+    * ``bands=DecisionBands(on_uncertain="ask")`` → the uncertain calls go to a human:
+      the verdict is stored (``decision="ask"``), the node routes to itself and LangGraph's
+      ``interrupt`` asks (approve / edit / reject per call; a timeout default); see
+      :mod:`toolrm_agent._internal.escalation`. Needs a checkpointer.
+    * ``shadow=True`` → judged and recorded (records with ``shadow: true``, usage
+      ``shadow_interventions``, the ``decision_log``), but the run goes on as if there were
+      no critic: no message is written, no sample drawn.
     * A malformed call (``invalid_tool_calls``) can never run: the proposal is rejected
       whatever the judge says. If a policy lets such a proposal through, its malformed
       calls are answered with error ToolMessages and the valid ones run; with no valid
@@ -77,17 +91,23 @@ State keys (:class:`ToolRMState`; the node adds them to any graph it is added to
                           ``tool_call_id, name, message_id, fingerprint, decision``
                           (``execute|retry|halt``), ``reason`` (``accepted``, ``rejected``,
                           ``judge_error``, ``budget:max_retries|max_critic_calls|
-                          max_critic_tokens``), ``accepted, ok, score, judge, status,
-                          critique, codes, message, final_message, mode, candidates,
-                          attempt, error, post_mortem`` (``judge, attempts, errors,
-                          input_tokens, output_tokens, seconds``), ``raise_after``.
-                          When every tool_call_id of the message already
-                          has a record for this very proposal, the critic replays it
-                          without calling the judge: a resumed run neither re-judges nor
-                          re-bills.
+                          max_critic_tokens``, ``uncertain``, ``blocked``), ``accepted, ok,
+                          score, judge, status, critique, codes, message, final_message,
+                          mode, candidates, attempt, error, post_mortem`` (``judge,
+                          attempts, errors, input_tokens, output_tokens, seconds``),
+                          ``raise_after``, ``band`` (the proposal's) and ``call_band``
+                          (the call's own), ``call_hash`` (name + canonical arguments),
+                          ``critic`` and ``critic_version``, ``asked_at`` and ``human``
+                          (an escalation), ``shadow``.
+                          When every tool_call_id of the message already has a record for
+                          this very proposal (same fingerprint, same call hash, same critic
+                          and version, same shadow flag), the critic replays it without
+                          calling the judge: a resumed run neither re-judges nor re-bills,
+                          and an edited call or a newer critic judges again.
     ``toolrm_usage``      counters summed over the thread: ``critic_calls, input_tokens,
                           output_tokens, proposals_judged, retries, samples, replaced,
-                          judge_errors, budget_exhausted, halts, critic_steps, repaired``.
+                          judge_errors, budget_exhausted, halts, critic_steps, repaired,
+                          resampled, blocked, shadow_interventions, escalations``.
     ``toolrm_run_usage``  the same counters for the current run only (never checkpointed);
                           the per-run budgets are checked against it.
     Every ToolMessage the critic writes has ``artifact={"toolrm": {"decision", "reason"}}``.
@@ -114,12 +134,14 @@ from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
+from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
 from toolrm_agent._internal.policy import (
     CriticBudget,
     CriticConfig,
     CriticKeywords,
     CriticOptions,
+    DecisionBands,
     make_options,
 )
 from toolrm_agent._internal.state import (
@@ -142,6 +164,7 @@ __all__ = [
     "CriticConfig",
     "CriticKeywords",
     "CriticOptions",
+    "DecisionBands",
     "Proposer",
     "ToolRMCritic",
     "ToolRMState",
@@ -261,19 +284,31 @@ class ToolRMCritic(Frozen):
         """Judge the last AIMessage and route (sync)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
-            return self._command(begun, config)
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = review(self._engine, state_get(state, "messages", []), begun.pending,
+                               begun.run_usage, config)
+            return self._command(begun, config, state)
         samples = self._sample(begun, config)
         judged = None if begun.blocked else self._engine.ask(begun, samples, config)
-        return self._command(self._engine.finish(begun, judged), config)
+        k = self._engine.resamples_wanted(begun, judged)
+        if k and judged is not None:  # resample: only now, below the accept band
+            judged = self._engine.ask_more(begun, judged, self._sample(begun, config, k), config)
+        return self._command(self._engine.finish(begun, judged), config, state)
 
     async def acall(self, state: ToolRMState, config: RunnableConfig) -> Command[str]:
         """Judge the last AIMessage and route (async twin of ``__call__``)."""
         begun = self._begin(state)
         if isinstance(begun, Outcome):
-            return self._command(begun, config)
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = await areview(self._engine, state_get(state, "messages", []), begun.pending,
+                                      begun.run_usage, config)
+            return self._command(begun, config, state)
         samples = await self._asample(begun, config)
         judged = None if begun.blocked else await self._engine.aask(begun, samples, config)
-        return self._command(self._engine.finish(begun, judged), config)
+        k = self._engine.resamples_wanted(begun, judged)
+        if k and judged is not None:  # resample: only now, below the accept band
+            judged = await self._engine.aask_more(begun, judged, await self._asample(begun, config, k), config)
+        return self._command(self._engine.finish(begun, judged), config, state)
 
     ainvoke = acall
 
@@ -287,7 +322,7 @@ class ToolRMCritic(Frozen):
             run_usage=run_usage,
         )
 
-    def _command(self, outcome: Outcome, config: RunnableConfig | None = None) -> Command[str]:
+    def _command(self, outcome: Outcome, config: RunnableConfig | None = None, state: Any = None) -> Command[str]:
         """The routing ``Command``. With ``on_budget_exhausted="raise"`` the answers are
         written first and the node routes to itself, where :func:`raise_pending` raises:
         the checkpoint keeps a transcript in which every call is answered."""
@@ -296,6 +331,20 @@ class ToolRMCritic(Frozen):
             if not isinstance(node, str) or not node:  # called by hand: nothing to keep consistent
                 raise outcome.raise_error
             return Command(goto=node, update=outcome.state_update())
+        if outcome.route == "ask":  # the verdict goes into state first; the human is asked next step
+            node = ((config or {}).get("metadata") or {}).get("langgraph_node")
+            if not isinstance(node, str) or not node:
+                raise ConfigurationError(
+                    "on_uncertain='ask' escalates through LangGraph's interrupt: run the critic as a "
+                    "graph node (with a checkpointer)"
+                )
+            return Command(goto=node, update=outcome.state_update())
+        if outcome.route == "execute" and outcome.partial:  # only the calls nobody rejected run
+            from toolrm_agent.graph import _sends, pending_tool_calls
+
+            calls = pending_tool_calls(state_get(state or {}, "messages", []), outcome.messages)
+            if calls:
+                return Command(goto=_sends(self.tools_node, calls), update=outcome.state_update())
         goto = {
             "execute": self.tools_node,
             "retry": self.model_node,
@@ -306,8 +355,8 @@ class ToolRMCritic(Frozen):
 
     # ------------------------------------------------------------------- sampling
 
-    def _sample(self, step: Step, config: RunnableConfig | None) -> list[BaseMessage]:
-        k = self._engine.samples_wanted(step)
+    def _sample(self, step: Step, config: RunnableConfig | None, k: int | None = None) -> list[BaseMessage]:
+        k = self._engine.samples_wanted(step) if k is None else k
         if k <= 0 or self.proposer is None:
             return []
         before = list(step.before)
@@ -325,8 +374,8 @@ class ToolRMCritic(Frozen):
             return []
         return _messages(outputs)
 
-    async def _asample(self, step: Step, config: RunnableConfig | None) -> list[BaseMessage]:
-        k = self._engine.samples_wanted(step)
+    async def _asample(self, step: Step, config: RunnableConfig | None, k: int | None = None) -> list[BaseMessage]:
+        k = self._engine.samples_wanted(step) if k is None else k
         if k <= 0 or self.proposer is None:
             return []
         before = list(step.before)
@@ -432,9 +481,9 @@ def add_critic(
             f"add_critic: node {model_node!r} already has outgoing edges; remove them (e.g. "
             "tools_condition) so that every proposed call passes through the critic"
         )
-    if critic.options.mode == "best_of_n" and critic.proposer is None:
+    if critic.options.draws_samples and critic.proposer is None:
         raise ConfigurationError(
-            "add_critic: a best_of_n critic needs a proposer to draw samples from (the "
+            f"add_critic: a {critic.options.mode} critic needs a proposer to draw samples from (the "
             "agent's chat model with its tools bound); build_agent_graph sets one for you"
         )
     changes: dict[str, Any] = {}

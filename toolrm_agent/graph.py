@@ -212,7 +212,7 @@ def build_agent_graph(
         return builder.compile(checkpointer=checkpointer, **compile_kwargs)
 
     changes: dict[str, Any] = {}
-    if critic.config.mode == "best_of_n" and critic.proposer is None:
+    if critic.config.draws_samples and critic.proposer is None:
         changes["proposer"] = RunnableLambda(prompt, name="toolrm_prompt") | bound
     if critic.tools is None:
         changes["tools"] = list(tools)
@@ -230,7 +230,7 @@ def build_agent_graph(
         critic_node,
         _critic_node(critic, critic_node),
         input_schema=ToolRMState,
-        destinations=(tools_node, model_node, END),
+        destinations=(tools_node, model_node, critic_node, END),  # itself: raise, or ask a human
     )
     builder.add_conditional_edges(model_node, route_to_critic(critic_node), [critic_node, END])
     return builder.compile(checkpointer=checkpointer, **compile_kwargs)

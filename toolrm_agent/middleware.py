@@ -62,6 +62,7 @@ from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
+from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
 from toolrm_agent._internal.policy import CriticKeywords, CriticOptions, make_options
 from toolrm_agent._internal.state import (
@@ -166,6 +167,16 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
             except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
                 logger.warning("best-of-N sample failed: %s", exc)
         judged = None if begun.blocked else self._engine.ask(begun, _ais(samples), config)
+        k = self._engine.resamples_wanted(begun, judged)
+        if k and judged is not None:  # resample: only now, below the accept band
+            for _ in range(k):
+                try:
+                    samples.append(call_nostream(config, handler, request))
+                except GraphBubbleUp:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
+                    logger.warning("resample failed: %s", exc)
+            judged = self._engine.ask_more(begun, judged, _ais(samples), config)
         return self._respond(first, samples, self._engine.finish(begun, judged))
 
     async def awrap_model_call(
@@ -178,17 +189,12 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         if not isinstance(begun, Step):
             return _counted(first, begun)
         config = _current_config()
-        k = self._engine.samples_wanted(begun)
-        samples: list[ModelResponse[Any]] = []
-        draws = (acall_nostream(config, handler, request) for _ in range(k))
-        for result in await asyncio.gather(*draws, return_exceptions=True):
-            if isinstance(result, GraphBubbleUp):
-                raise result
-            if isinstance(result, BaseException):
-                logger.warning("best-of-N sample failed: %s", result)
-            else:
-                samples.append(result)
+        samples = await _adraw(config, handler, request, self._engine.samples_wanted(begun))
         judged = None if begun.blocked else await self._engine.aask(begun, _ais(samples), config)
+        k = self._engine.resamples_wanted(begun, judged)
+        if k and judged is not None:  # resample: only now, below the accept band
+            samples = await _adraw(config, handler, request, k)
+            judged = await self._engine.aask_more(begun, judged, _ais(samples), config)
         return self._respond(first, samples, self._engine.finish(begun, judged))
 
     def _begin_request(
@@ -235,6 +241,9 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
     def after_model(self, state: ToolRMMiddlewareState, runtime: Runtime[Any]) -> dict[str, Any] | None:
         begun = self._begin_state(state)
         if isinstance(begun, Outcome):
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = review(self._engine, state_get(state, "messages", []), begun.pending,
+                               state_get(state, RUN_USAGE_KEY, {}), _current_config())
             return self._update(begun)
         judged = None if begun.blocked else self._engine.ask(begun, (), _current_config())
         return self._update(self._engine.finish(begun, judged))
@@ -245,6 +254,9 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
     ) -> dict[str, Any] | None:
         begun = self._begin_state(state)
         if isinstance(begun, Outcome):
+            if begun.route == "ask" and begun.pending is not None:  # ask the human now
+                begun = await areview(self._engine, state_get(state, "messages", []), begun.pending,
+                                      state_get(state, RUN_USAGE_KEY, {}), _current_config())
             return self._update(begun)
         judged = None if begun.blocked else await self._engine.aask(begun, (), _current_config())
         return self._update(self._engine.finish(begun, judged))
@@ -289,6 +301,25 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         elif outcome.route == "halt":
             update["jump_to"] = "end"
         return update or None
+
+
+async def _adraw(
+    config: RunnableConfig | None,
+    handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
+    request: ModelRequest[Any],
+    k: int,
+) -> list[ModelResponse[Any]]:
+    """``k`` more answers of the model, drawn concurrently (a failed one is left out)."""
+    samples: list[ModelResponse[Any]] = []
+    draws = (acall_nostream(config, handler, request) for _ in range(k))
+    for result in await asyncio.gather(*draws, return_exceptions=True):
+        if isinstance(result, GraphBubbleUp):
+            raise result
+        if isinstance(result, BaseException):
+            logger.warning("best-of-N sample failed: %s", result)
+        else:
+            samples.append(result)
+    return samples
 
 
 def _unique_message_id(request: ModelRequest[Any], response: ModelResponse[Any]) -> ModelResponse[Any]:

@@ -108,6 +108,14 @@ class Critique(BaseModel):
 
     accepted: bool
     score: float = Field(ge=0.0, le=1.0)
+    """What the score means depends on the judge. A trained critic with a calibration map
+    (``calibration.json``; every critic ``toolrm train disc --method cached`` writes)
+    gives P(correct), fitted on held-out records; an older critic directory gives
+    ``sigmoid(logit)``, a ranking score. The schema judge gives a rule score (accepted
+    proposals in [0.5, 1], rejected ones below 0.5), a generative judge the score its
+    answer states, else 1 or 0 by its verdict, the likelihood judge the geometric-mean
+    token probability: ranking scores, not probabilities. Decision bands
+    (``CriticOptions.bands``) read the score as it is."""
     text: str = ""
     """What to fix, written for the agent; empty when accepted without remarks."""
     judge: str

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+
+from train.disc.config import CachedCriticConfig, RewardModelConfig
+from train.gen.config import GenRMConfig as G
+
+C = TypeVar("C")
 
 app = typer.Typer(
     name="toolrm train",
@@ -18,32 +24,47 @@ Data = Annotated[Path, typer.Option("--data", help="A `toolrm data build` output
 Out = Annotated[Path, typer.Option("--out", help="Where the critic is written.")]
 
 
+def _config(cls: type[C], **given: Any) -> C:
+    """``cls`` with the options the user gave; an option left out (``None``) keeps the
+    dataclass's default: the config dataclass is the one source of defaults."""
+    return cls(**{k: v for k, v in given.items() if v is not None})
+
+
 @app.command()
 def disc(
     data: Data,
     out: Out,
     base: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--base",
-            help="Base model: default, smollm2, minilm, a dir or a hub id; 'none' for no LM (cached).",
+            help="Base model: default, smollm2, minilm, a dir or a hub id; 'none' for no LM (cached). "
+            f"Default {CachedCriticConfig.base_model!r}.",
         ),
-    ] = "default",
+    ] = None,
     method: Annotated[
         str,
         typer.Option(help="cached (frozen trunk + BT head, CPU) or reward-trainer (trl RewardTrainer + LoRA)."),
     ] = "cached",
     inputs: Annotated[
-        str,
-        typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden)."),
-    ] = "features,relevance,lm_stats,hidden",
-    hidden: Annotated[str, typer.Option(help="cached: which hidden state (mean, last, both).")] = "mean",
+        str | None,
+        typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden); "
+                     f"default {','.join(CachedCriticConfig.inputs)}."),
+    ] = None,
+    hidden: Annotated[
+        str | None,
+        typer.Option(help=f"cached: which hidden state (mean, last, both); default {CachedCriticConfig.hidden}."),
+    ] = None,
     lm_tools: Annotated[
-        str, typer.Option("--lm-tools", help="cached: tools the LM reading lists: called (cheap) or all.")
-    ] = "called",
+        str | None,
+        typer.Option("--lm-tools", help="cached: tools the LM reading lists: called (cheap) or all; "
+                     f"default {CachedCriticConfig.lm_tools}."),
+    ] = None,
     read_workers: Annotated[
-        int, typer.Option("--read-workers", help="cached: processes reading the LM at once (1 thread each).")
-    ] = 1,
+        int | None,
+        typer.Option("--read-workers", help="cached: processes reading the LM at once (1 thread each); "
+                     f"default {CachedCriticConfig.read_workers}."),
+    ] = None,
     read_limit: Annotated[
         int | None,
         typer.Option("--read-limit", help="cached: read the LM over at most this many records (resumable)."),
@@ -52,54 +73,81 @@ def disc(
         bool,
         typer.Option("--compare", help="cached: fit one head per input set, side by side."),
     ] = False,
-    epochs: Annotated[float, typer.Option(help="Training epochs.")] = 40,
-    lr: Annotated[float | None, typer.Option(help="Learning rate (default per method).")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Batch size (default per method).")] = None,
-    grad_accum: Annotated[int, typer.Option("--grad-accum", help="reward-trainer: gradient accumulation.")] = 4,
+    epochs: Annotated[
+        float | None,
+        typer.Option(help=f"Training epochs (default: cached {CachedCriticConfig.epochs}, "
+                     f"reward-trainer {RewardModelConfig.epochs})."),
+    ] = None,
+    lr: Annotated[
+        float | None,
+        typer.Option(help=f"Learning rate (default: cached {CachedCriticConfig.lr}, "
+                     f"reward-trainer {RewardModelConfig.learning_rate})."),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", help=f"Batch size (default: cached {CachedCriticConfig.batch_size}, "
+                     f"reward-trainer {RewardModelConfig.per_device_batch_size})."),
+    ] = None,
+    grad_accum: Annotated[
+        int | None,
+        typer.Option("--grad-accum", help="reward-trainer: gradient accumulation "
+                     f"(default {RewardModelConfig.gradient_accumulation_steps})."),
+    ] = None,
     max_steps: Annotated[
-        int,
-        typer.Option("--max-steps", help="reward-trainer: stop after this many steps (-1: epochs)."),
-    ] = -1,
-    max_length: Annotated[int, typer.Option("--max-length", help="reward-trainer: max tokens per text.")] = 1024,
+        int | None,
+        typer.Option("--max-steps", help="reward-trainer: stop after this many steps (-1: epochs; default "
+                     f"{RewardModelConfig.max_steps})."),
+    ] = None,
+    max_length: Annotated[
+        int | None,
+        typer.Option("--max-length", help="reward-trainer: max tokens per text "
+                     f"(default {RewardModelConfig.max_length})."),
+    ] = None,
     max_pairs: Annotated[
         int | None,
         typer.Option("--max-pairs", help="reward-trainer: train on at most this many pairs."),
     ] = None,
-    lora_r: Annotated[int, typer.Option("--lora-r", help="reward-trainer: LoRA rank.")] = 16,
+    lora_r: Annotated[
+        int | None, typer.Option("--lora-r", help=f"reward-trainer: LoRA rank (default {RewardModelConfig.lora_r}).")
+    ] = None,
     bf16: Annotated[bool, typer.Option("--bf16", help="reward-trainer: bf16 (GPU).")] = False,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed (default 0).")] = None,
 ) -> None:
-    """A Bradley-Terry critic; the output loads as `--judge disc:OUT`."""
+    """A Bradley-Terry critic; the output loads as `--judge disc:OUT`.
+
+    Every default comes from the trainer's config dataclass (``train/disc/config.py``):
+    an option left out keeps it."""
     if method == "cached":
         from train.disc.cached import compare_inputs, train_cached
-        from train.disc.config import CachedCriticConfig
 
-        config = CachedCriticConfig(
-            base_model=None if base == "none" else base,
-            inputs=tuple(i.strip() for i in inputs.split(",") if i.strip()),
-            hidden=hidden,  # type: ignore[arg-type]
-            lm_tools=lm_tools,  # type: ignore[arg-type]
+        config = _config(
+            CachedCriticConfig,
+            base_model=base,
+            inputs=tuple(i.strip() for i in inputs.split(",") if i.strip()) if inputs is not None else None,
+            hidden=hidden,
+            lm_tools=lm_tools,
             read_workers=read_workers,
             read_limit=read_limit,
-            epochs=int(epochs),
-            lr=lr if lr is not None else 3e-3,
-            batch_size=batch_size or 256,
+            epochs=int(epochs) if epochs is not None else None,
+            lr=lr,
+            batch_size=batch_size,
             seed=seed,
         )
+        if base == "none":
+            config = replace(config, base_model=None)
         if compare:
             compare_inputs(config, data, out, echo=typer.echo)
         else:
             train_cached(config, data, out, echo=typer.echo)
     elif method == "reward-trainer":
-        from train.disc.config import RewardModelConfig
         from train.disc.reward_trainer import train_reward_model
 
         train_reward_model(
-            RewardModelConfig(
-                base_model=base, epochs=epochs, max_steps=max_steps,
-                learning_rate=lr if lr is not None else 1e-4,
-                per_device_batch_size=batch_size or 4, gradient_accumulation_steps=grad_accum,
-                max_length=max_length, max_pairs=max_pairs, lora_r=lora_r, bf16=bf16, seed=seed,
+            _config(
+                RewardModelConfig,
+                base_model=base, epochs=epochs, max_steps=max_steps, learning_rate=lr,
+                per_device_batch_size=batch_size, gradient_accumulation_steps=grad_accum,
+                max_length=max_length, max_pairs=max_pairs, lora_r=lora_r, bf16=bf16 or None, seed=seed,
             ),
             data, out, echo=typer.echo,
         )
@@ -132,32 +180,47 @@ def two_tier(
 def gen(
     data: Data,
     out: Out,
-    base: Annotated[str, typer.Option("--base", help="Base model: default, smollm2, a dir or a hub id.")] = "default",
-    max_steps: Annotated[int, typer.Option("--max-steps", help="GRPO steps.")] = 100,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-5,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Prompts x generations per step.")] = 4,
-    num_generations: Annotated[int, typer.Option("--num-generations", help="Completions per prompt.")] = 4,
-    max_completion_length: Annotated[int, typer.Option("--max-completion-length", help="Tokens per completion.")] = 32,
-    sft_warmup_steps: Annotated[int, typer.Option("--sft-warmup-steps", help="SFT steps before GRPO.")] = 0,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help=f"Base model: default, smollm2, a dir or a hub id; default {G.base_model!r}."),
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help=f"GRPO steps (default {G.max_steps}).")] = None,
+    lr: Annotated[float | None, typer.Option(help=f"Learning rate (default {G.learning_rate}).")] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", help=f"Prompts x generations per step (default {G.per_device_batch_size})."),
+    ] = None,
+    num_generations: Annotated[
+        int | None, typer.Option("--num-generations", help=f"Completions per prompt (default {G.num_generations}).")
+    ] = None,
+    max_completion_length: Annotated[
+        int | None,
+        typer.Option("--max-completion-length", help=f"Tokens per completion (default {G.max_completion_length})."),
+    ] = None,
+    sft_warmup_steps: Annotated[
+        int | None, typer.Option("--sft-warmup-steps", help=f"SFT steps before GRPO (default {G.sft_warmup_steps}).")
+    ] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Use at most this many GenRM rows.")] = None,
     max_prompt_chars: Annotated[
-        int,
-        typer.Option("--max-prompt-chars", help="Drop longer prompts (CPU memory and time)."),
-    ] = 6000,
+        int | None,
+        typer.Option("--max-prompt-chars", help=f"Drop longer prompts (CPU time; default {G.max_prompt_chars})."),
+    ] = None,
     use_vllm: Annotated[bool, typer.Option("--use-vllm", help="vLLM rollouts (GPU).")] = False,
     bf16: Annotated[bool, typer.Option("--bf16", help="bf16 (GPU).")] = False,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    seed: Annotated[int | None, typer.Option(help=f"Seed (default {G.seed}).")] = None,
 ) -> None:
-    """A generative pairwise judge (GRPO, verifiable reward); loads as `--judge gen:OUT`."""
-    from train.gen.config import GenRMConfig
+    """A generative pairwise judge (GRPO, verifiable reward); loads as `--judge gen:OUT`.
+
+    Every default comes from ``GenRMConfig`` (``train/gen/config.py``)."""
     from train.gen.grpo import train_genrm
 
     train_genrm(
-        GenRMConfig(
+        _config(
+            G,
             base_model=base, max_steps=max_steps, learning_rate=lr, per_device_batch_size=batch_size,
             num_generations=num_generations, max_completion_length=max_completion_length,
             sft_warmup_steps=sft_warmup_steps, max_rows=max_rows, max_prompt_chars=max_prompt_chars,
-            use_vllm=use_vllm, bf16=bf16, seed=seed,
+            use_vllm=use_vllm or None, bf16=bf16 or None, seed=seed,
         ),
         data, out, echo=typer.echo,
     )

@@ -5,7 +5,8 @@ model node → :class:`~toolrm_agent.critic.ToolRMCritic` → ``ToolNode``) whos
 the offline Qwen2.5-Coder-0.5B-Instruct served by llama.cpp (:data:`DEFAULT_POLICY`,
 greedy). Its tools are stubs that record each call and answer with a short JSON ack
 (:mod:`eval.tasks.runner`). Every task runs once per arm: without a critic, with the
-critic in ``retry`` mode (answers to a critique sampled at ``--retry-temperature``) and in
+critic in ``retry`` mode (answers to a critique sampled at ``--retry-temperature``), in
+``resample`` mode (only a rejected proposal gets ``--n - 1`` more samples) and in
 ``best_of_n`` mode (``--n - 1`` more proposals sampled at ``--temperature``, the best-ranked
 kept). The demo prints, per task, the proposal, the critique, the revision, the executed
 calls and BFCL's verdict on them, then a summary table (accuracy with its Wilson 95%
@@ -33,7 +34,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from eval.options import DEFAULT_JUDGE as DEFAULT_CRITIC
-from eval.tasks.arms import arms_report, critic_arms, run_arms_live
+from eval.tasks.arms import SAMPLING_MODES, arms_report, critic_arms, run_arms_live
 from eval.tasks.runner import AgentTask, TaskRun, load_policy, load_tasks
 
 __all__ = [
@@ -70,7 +71,8 @@ DEFAULT_JUDGE = DEFAULT_CRITIC
 DEFAULT_POLICY = "llamacpp:default"
 """The offline Qwen2.5-Coder-0.5B served by llama.cpp (see :data:`SECONDS_PER_RUN`)."""
 
-DEFAULT_MODES: tuple[str, ...] = ("retry", "best_of_n")
+DEFAULT_MODES: tuple[str, ...] = ("retry", "resample", "best_of_n")
+MODES: tuple[str, ...] = ("retry", "resample", "best_of_n")
 
 SECONDS_PER_RUN: dict[str, float] = {"llamacpp:default": 4.6, "llamacpp:qwen1.5b": 12.4}
 """Measured seconds per (task, arm) run on this 2-core machine, by policy spec, for the
@@ -174,7 +176,7 @@ def _short(text: str, limit: int) -> str:
 def print_summary(console: Console, report: Mapping[str, Any]) -> None:
     """The summary table of a demo report (one row per arm)."""
     modes = ", ".join(
-        f"best_of_n n={report.get('candidates')}" if m == "best_of_n" else m for m in report.get("modes", [])
+        f"{m} n={report.get('candidates')}" if m in SAMPLING_MODES else m for m in report.get("modes", [])
     )
     table = Table(
         title=f"toolrm demo · policy {escape(report['policy'])} · {report['n_tasks']} BFCL tasks · "
@@ -280,7 +282,7 @@ def run_demo(
         arm_info,
         policy_name=policy_name,
         max_retries=max_retries,
-        n=n if "best_of_n" in modes else None,
+        n=n if set(modes) & set(SAMPLING_MODES) else None,
         retry_sampled=retry_model is not None,
         seconds=seconds,
     )
@@ -363,9 +365,10 @@ def main(
         list[str] | None,
         typer.Option(
             "--mode",
-            help="Critic arms (repeatable; default both): retry (a rejected call goes back with "
-            "the critique) and best_of_n (the critic also samples N-1 more proposals and keeps "
-            "the best-ranked one).",
+            help="Critic arms (repeatable; default all three): retry (a rejected call goes back with "
+            "the critique), resample (only a rejected proposal gets N-1 more samples, the best "
+            "kept, then retry) and best_of_n (the critic always samples N-1 more proposals and "
+            "keeps the best-ranked one).",
         ),
     ] = None,
     n: Annotated[
@@ -395,8 +398,8 @@ def main(
     if not console.is_terminal:  # piped into a file: wide enough for the summary table
         console = Console(width=max(console.width, 120))
     modes = list(dict.fromkeys(mode or list(DEFAULT_MODES)))
-    if any(m not in ("retry", "best_of_n") for m in modes):
-        raise typer.BadParameter("use retry or best_of_n", param_hint="--mode")
+    if any(m not in MODES for m in modes):
+        raise typer.BadParameter(f"use {', '.join(MODES)}", param_hint="--mode")
     started = time.perf_counter()
     try:
         tasks = demo_tasks(category, limit)
@@ -415,7 +418,7 @@ def main(
             if hasattr(model, "load"):
                 model.load()
             sampler = retry_model = None
-            if "best_of_n" in modes:  # a sampling copy of the policy (weights are shared)
+            if set(modes) & set(SAMPLING_MODES):  # a sampling copy of the policy (weights are shared)
                 sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=0)
             if retry_temperature > 0:
                 retry_model = load_policy(
@@ -429,7 +432,7 @@ def main(
     console.print(
         f"[bold]toolrm demo[/]: {len(tasks)} BFCL tasks · policy [cyan]{escape(policy)}[/] (greedy) · "
         f"critic judge{'s' if len(specs) > 1 else ''} [cyan]{escape(', '.join(specs))}[/] · "
-        f"{', '.join(f'best_of_n (n={n}, T={temperature})' if m == 'best_of_n' else 'retry' for m in modes)} · "
+        f"{', '.join(f'{m} (n={n}, T={temperature})' if m in SAMPLING_MODES else m for m in modes)} · "
         f"max {max_retries} retries{f' (answered at T={retry_temperature})' if retry_model else ''}"
     )
     console.print(f"[dim]{expected_time(policy, len(tasks), arms)}[/]")

@@ -14,6 +14,9 @@ Modes
                    ``num_return_sequences``) and the judge ranks all ``n``; the winner
                    replaces the proposal (and takes the retry path if rejected). The
                    policy's own proposal stays greedy, so the baseline is the same.
+    ``resample``   the proposal is judged first; only when it is rejected are ``--n - 1``
+                   more proposals sampled (as in best_of_n) and the best kept; when none
+                   is accepted, as retry. Accepted proposals cost no extra policy call.
 
 Report (``--out``)
     ``baseline_acc``, ``critic_acc``, ``lift`` (critic − baseline, fractions), ``n``
@@ -38,7 +41,7 @@ from typing import Annotated, Any
 import typer
 
 from eval.options import DEFAULT_JUDGE
-from eval.tasks.arms import BASELINE, Mode, arms_report, critic_arms, run_arms_live
+from eval.tasks.arms import BASELINE, SAMPLING_MODES, Mode, arms_report, critic_arms, run_arms_live
 from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
 
 __all__ = [
@@ -106,7 +109,7 @@ def selfcorrect_report(
         max_retries=max_retries,
         seconds=seconds,
         decoding="greedy policy; best-of-N samples at the given temperature",
-        candidates=n_candidates if mode == "best_of_n" else None,
+        candidates=n_candidates if mode in SAMPLING_MODES else None,
     )
     lift = common["comparisons"][CRITIC]
     base, crit = lift["baseline"], lift["critic"]
@@ -117,7 +120,7 @@ def selfcorrect_report(
         "mode": mode,
         "max_retries": max_retries,
         "candidates": common["candidates"],
-        "temperature": temperature if mode == "best_of_n" else None,
+        "temperature": temperature if mode in SAMPLING_MODES else None,
         "decoding": common["decoding"],
         "n": lift["n"],
         "baseline_acc": lift["baseline_acc"],
@@ -183,7 +186,7 @@ def command(
     out: Annotated[Path, typer.Option("--out", help="Report JSON file.")] = Path(
         "selfcorrect.json"
     ),
-    mode: Annotated[str, typer.Option("--mode", help="retry or best_of_n.")] = "retry",
+    mode: Annotated[str, typer.Option("--mode", help="retry, resample or best_of_n.")] = "retry",
     n: Annotated[
         int,
         typer.Option(
@@ -214,17 +217,17 @@ def command(
     from eval.bfcl.questions import AST_CATEGORIES, IRRELEVANCE_CATEGORIES
     from eval.options import judge_from_option
 
-    if mode not in ("retry", "best_of_n"):
-        raise typer.BadParameter("use retry or best_of_n", param_hint="--mode")
+    if mode not in ("retry", "resample", "best_of_n"):
+        raise typer.BadParameter("use retry, resample or best_of_n", param_hint="--mode")
     if category not in AST_CATEGORIES | IRRELEVANCE_CATEGORIES:
         raise typer.BadParameter(
             f"{category!r} is not a single-turn BFCL category "
             f"({', '.join(sorted(AST_CATEGORIES | IRRELEVANCE_CATEGORIES))})",
             param_hint="--category",
         )
-    if mode == "best_of_n" and temperature <= 0:
+    if mode in SAMPLING_MODES and temperature <= 0:
         raise typer.BadParameter(
-            "best_of_n needs a sampling temperature > 0", param_hint="--temperature"
+            f"{mode} needs a sampling temperature > 0", param_hint="--temperature"
         )
     the_judge = judge_from_option(judge)
     tasks = load_tasks(category, limit=limit)
@@ -235,7 +238,7 @@ def command(
     started = time.perf_counter()
     model = load_policy(policy, max_new_tokens=max_new_tokens)
     sampler = None
-    if mode == "best_of_n":
+    if mode in SAMPLING_MODES:
         sampler = load_policy(
             policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
         )

@@ -2,7 +2,7 @@
 
 An *arm* is the policy model run as a LangGraph agent over the task set: without a
 critic (the baseline, :data:`BASELINE`) or with a :class:`~toolrm_agent.critic.ToolRMCritic`
-in one mode (``retry`` / ``best_of_n``) and one judge.
+in one mode (``retry`` / ``resample`` / ``best_of_n``) and one judge.
 
 1. :func:`critic_arms` builds the baseline and one critic arm per (mode, judge) over one
    policy model (one shared :class:`~eval.tasks.runner.UsageMeter`), and says which mode
@@ -42,6 +42,7 @@ __all__ = [
     "BASELINE",
     "ArmInfo",
     "Mode",
+    "SAMPLING_MODES",
     "arms_report",
     "critic_arm_name",
     "critic_arms",
@@ -51,7 +52,10 @@ __all__ = [
 BASELINE = "baseline"
 """The name of the arm without a critic."""
 
-Mode = Literal["retry", "best_of_n"]
+Mode = Literal["retry", "best_of_n", "resample"]
+
+SAMPLING_MODES: tuple[str, ...] = ("best_of_n", "resample")
+"""Modes that draw extra proposals from the sampler."""
 
 ArmInfo = dict[str, tuple[str | None, str | None]]
 """Arm name → (mode, judge spec); ``(None, None)`` for the baseline."""
@@ -77,7 +81,8 @@ def critic_arms(
 
     ``judges`` maps a judge spec (its name in the report) to a built judge. In
     ``best_of_n`` the critic ranks the policy's proposal and ``n - 1`` samples of
-    ``sampler`` (a sampling copy of the policy); ``retry_model`` (a sampling copy too)
+    ``sampler`` (a sampling copy of the policy); in ``resample`` it draws them only when
+    the proposal is rejected; ``retry_model`` (a sampling copy too)
     answers the critiques. ``name(mode, spec)`` names a critic arm (default
     :func:`critic_arm_name`). One meter counts every policy call of every arm.
     """
@@ -98,7 +103,7 @@ def critic_arms(
                     arm,
                     policy,
                     critic,
-                    sampler=sampler if mode == "best_of_n" else None,
+                    sampler=sampler if mode in SAMPLING_MODES else None,
                     retry_model=retry_model,
                     meter=meter,
                 )

@@ -483,7 +483,7 @@ class _Reader:
                 self.stop = "text"
             else:
                 self.events.append(Event(kind="proposal", text=self._calls(message)))
-        elif replaced:  # the critic swapped in the best-of-N winner under the same id
+        elif replaced:  # the critic swapped in the best-of-N (or resampled) winner under the same id
             self.events.append(Event(kind="best_of_n", text=self._calls(message)))
         else:  # the critic's closing message
             self.events.append(Event(kind="halt", text=str(message.content or "").strip()))
@@ -644,7 +644,7 @@ def agent_arm(
 
     def make_graph(tools: Sequence[BaseTool]) -> Any:
         run_critic = critic
-        if run_critic is not None and sampler is not None and run_critic.config.mode == "best_of_n":
+        if run_critic is not None and sampler is not None and run_critic.config.draws_samples:
             run_critic = run_critic.override(proposer=sampling_proposer(sampler, tools))
         return build_agent_graph(policy, list(tools), critic=run_critic,
                                  retry_model=retry_model if critic is not None else None)

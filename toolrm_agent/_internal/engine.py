@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -39,8 +40,9 @@ from langgraph.errors import GraphBubbleUp
 from pydantic import ValidationError
 
 from toolrm_agent._internal.calling import JudgeCaller
+from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import CriticOptions, JudgeErrorPolicy
+from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy
 from toolrm_agent._internal.state import (
     ARTIFACT_KEY,
     RUN_USAGE_KEY,
@@ -50,6 +52,7 @@ from toolrm_agent._internal.state import (
     VerdictRecord,
     add_usage,
     answered_ids,
+    call_hash,
     fingerprint,
     last_ai_index,
     retries_in_turn,
@@ -67,7 +70,7 @@ from toolrm_agent.verdicts import CallVerdict, Critique
 
 logger = logging.getLogger("toolrm_agent.critic")
 
-Route = Literal["execute", "retry", "halt", "end"]
+Route = Literal["execute", "retry", "halt", "end", "ask"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Judged:
     samples: int
     post_mortem: dict[str, Any] | None = None
     """``judge, attempts, errors, input_tokens, output_tokens, seconds, late_calls``."""
+    resampled: bool = False
+    """More candidates were drawn after the first judgement (:meth:`CriticEngine.ask_more`)."""
 
 
 @dataclass
@@ -143,6 +148,12 @@ class Outcome:
     raise_error: BudgetExhaustedError | None = None
     """Set when ``on_budget_exhausted="raise"``: the adapter writes ``messages`` (which
     answer every call) and raises this on the next step."""
+    pending: dict[str, VerdictRecord] | None = None
+    """``route="ask"`` replayed from state: the escalation's records, for the adapter to
+    ask the human (:mod:`toolrm_agent._internal.escalation`)."""
+    partial: bool = False
+    """``route="execute"`` with some valid calls answered already (a human rejected
+    them): only the unanswered calls may run."""
 
     def state_update(self) -> dict[str, Any]:
         update: dict[str, Any] = {}
@@ -209,6 +220,15 @@ class CriticEngine:
         # a replay counts as a step too (a loop of replays must end), except where the
         # adapter replays what it has just decided and counted (count_replay=False)
         stored = None if steps_spent and count_replay else self._stored(ai, proposal, fp, verdicts or {})
+        if stored is not None and self.config.shadow:  # what it would have done is on record
+            counted = {"critic_steps": 1} if count_replay else {}
+            return Outcome(
+                route="execute" if original.tool_calls else "end",
+                reason=f"shadow:{stored[proposal.ids[0]].reason}",
+                reused=True,
+                usage=counted,
+                run_usage=add_usage(usage, counted),
+            )
         if stored is not None:
             route, new_messages = render(ai, proposal, stored, answered)
             if ai is not original:  # the repaired message was not written back yet
@@ -223,6 +243,8 @@ class CriticEngine:
                 messages=new_messages,
                 reason=first.reason,
                 reused=True,
+                pending=stored if route == "ask" else None,
+                partial=route == "execute" and any(r.decision != "execute" for r in stored.values()),
                 usage=counted,
                 run_usage=add_usage(usage, counted),
                 raise_error=raise_error,
@@ -254,6 +276,8 @@ class CriticEngine:
         self, ai: AIMessage, proposal: Proposal, fp: str, verdicts: Mapping[str, Any]
     ) -> dict[str, VerdictRecord] | None:
         records: dict[str, VerdictRecord] = {}
+        items: dict[str, ToolCall | ParseFailure] = {c.id: c for c in proposal.calls}
+        items.update({f.id: f for f in proposal.failures})
         for call_id in proposal.ids:
             raw = verdicts.get(call_id)
             if raw is None:
@@ -266,8 +290,33 @@ class CriticEngine:
                 return None
             if record.message_id and ai.id and record.message_id != ai.id:
                 return None
+            if not self._same_call_and_critic(record, items[call_id]):
+                return None
             records[call_id] = record
         return records
+
+    def _same_call_and_critic(self, record: VerdictRecord, item: ToolCall | ParseFailure) -> bool:
+        """A stored verdict holds for this call only: same call hash (a record written
+        before hashes existed is trusted on its fingerprint), same critic and version,
+        and written in the same mode (a shadow record never lets a call run, nor does a
+        real verdict count as a shadow one)."""
+        if record.call_hash is not None and record.call_hash != call_hash(item):
+            return False
+        if record.critic is not None and record.critic != _name(self.judge):
+            return False
+        if record.critic is not None and record.critic_version != self.version:
+            return False
+        return record.shadow == self.config.shadow
+
+    @property
+    def judge_name(self) -> str:
+        return _name(self.judge)
+
+    @property
+    def version(self) -> str | None:
+        """The judge's ``version`` (a trained critic: a digest of its files), or ``None``."""
+        version = getattr(self.judge, "version", None)
+        return str(version) if version is not None else None
 
     def _blocked(self, run_usage: Mapping[str, int]) -> str | None:
         budget = self.config.budget
@@ -281,13 +330,124 @@ class CriticEngine:
 
     def samples_wanted(self, step: Step) -> int:
         """Extra candidates to draw before judging (0 outside best-of-N or on a budget)."""
-        if self.config.mode != "best_of_n" or step.blocked is not None:
+        if self.config.mode != "best_of_n" or step.blocked is not None or self.config.shadow:
             return 0
         wanted = self.config.n - 1
         limit = self.config.budget.max_critic_calls
         if limit is not None:  # a pointwise ranking costs one call per candidate
             wanted = min(wanted, limit - step.run_usage.get("critic_calls", 0) - 1)
         return max(wanted, 0)
+
+    def resamples_wanted(self, step: Step, judged: Judged | None) -> int:
+        """Candidates to draw after the first judgement: in ``resample`` mode (or for the
+        uncertain band with ``on_uncertain="resample"``), up to ``n - 1`` when the
+        proposal fell below the accept band (0 when accepted, blocked, failed, in shadow
+        mode, or when the call budget has no room to judge them)."""
+        if judged is None or judged.critique is None or judged.error is not None or self.config.shadow:
+            return 0
+        if self.config.mode == "best_of_n" or judged.samples:
+            return 0
+        band = self.band(judged.critique, judged.winner.proposal)
+        bands = self.config.bands
+        wanted = self.config.mode == "resample" and band in ("uncertain", "reject")
+        wanted = wanted or (band == "uncertain" and bands is not None and bands.on_uncertain == "resample")
+        if not wanted:
+            return 0
+        k = self.config.n - 1
+        limit = self.config.budget.max_critic_calls
+        if limit is not None:  # each sample costs one judge call
+            k = min(k, limit - step.run_usage.get("critic_calls", 0) - judged.calls)
+        return max(k, 0)
+
+    def ask_more(
+        self, step: Step, judged: Judged, samples: Sequence[BaseMessage], config: RunnableConfig | None = None
+    ) -> Judged:
+        """Judge the resampled candidates one by one and keep the best of all (the first
+        judgement included, never asked again)."""
+        new = self._candidates(step, samples)[1:]
+        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        critiques: list[Critique] = []
+        try:
+            for c in new:
+                critiques.append(_checked(caller.call(self._slots.critique, step.context, c.proposal)))
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:  # noqa: BLE001 - keep what was judged; the rest is lost
+            logger.warning("judge %s failed on a resample: %s", _name(self.judge), exc)
+            caller.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+        finally:
+            caller.close()
+        return self._best_of(judged, new[: len(critiques)], critiques, caller, len(samples))
+
+    async def aask_more(
+        self, step: Step, judged: Judged, samples: Sequence[BaseMessage], config: RunnableConfig | None = None
+    ) -> Judged:
+        """Async twin of :meth:`ask_more` (the new candidates are judged concurrently)."""
+        new = self._candidates(step, samples)[1:]
+        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        critiques: list[Critique] = []
+        try:
+            answers = await asyncio.gather(
+                *(caller.acall(self._slots.acritique, step.context, c.proposal) for c in new),
+                return_exceptions=True,
+            )
+        finally:
+            caller.close()
+        kept: list[Candidate] = []
+        for c, answer in zip(new, answers, strict=True):
+            if isinstance(answer, GraphBubbleUp):
+                raise answer
+            if isinstance(answer, BaseException) or not isinstance(answer, Critique):
+                logger.warning("judge %s failed on a resample: %s", _name(self.judge), answer)
+                caller.errors.append(str(answer)[:500])
+                continue
+            kept.append(c)
+            critiques.append(answer)
+        return self._best_of(judged, kept, critiques, caller, len(samples))
+
+    def _best_of(
+        self, judged: Judged, new: Sequence[Candidate], critiques: Sequence[Critique], caller: JudgeCaller,
+        samples: int,
+    ) -> Judged:
+        assert judged.critique is not None
+        candidates = [judged.winner, *new]
+        answers = [judged.critique, *critiques]
+        bands = [BAND_ORDER[self.band(c, k.proposal)] for c, k in zip(answers, candidates, strict=True)]
+        best = min(range(len(candidates)), key=lambda i: (bands[i], -answers[i].score, i))
+        post_mortem = dict(judged.post_mortem or {})
+        extra = self._post_mortem(caller, answers[best])
+        for key in ("attempts", "input_tokens", "output_tokens", "late_calls"):
+            post_mortem[key] = int(post_mortem.get(key, 0)) + int(extra[key])
+        post_mortem["seconds"] = round(float(post_mortem.get("seconds", 0.0)) + extra["seconds"], 4)
+        post_mortem["errors"] = [*post_mortem.get("errors", []), *extra["errors"]][-20:]
+        return Judged(
+            winner=candidates[best],
+            critique=answers[best],
+            error=None,
+            calls=judged.calls + caller.calls,
+            input_tokens=judged.input_tokens + caller.usage.input_tokens,
+            output_tokens=judged.output_tokens + caller.usage.output_tokens,
+            candidates=len(candidates),
+            samples=samples,
+            post_mortem=post_mortem,
+            resampled=True,
+        )
+
+    def band(self, critique: Critique, proposal: Proposal) -> Band:
+        """Where the judged ``proposal`` falls. Without :class:`DecisionBands` the judge's
+        own verdict decides (``accept`` or ``reject``); with them, each call's score and
+        its tool's thresholds, the worst call deciding; a malformed call always rejects."""
+        bands = self.config.bands
+        if bands is None or proposal.failures:
+            return "accept" if _accepts(critique, proposal) else "reject"
+        per_call = {v.tool_call_id: v for v in critique.calls}
+        worst: Band = "accept"
+        for call in proposal.calls:
+            verdict = per_call.get(call.id)
+            band = bands.band_of(call.name, verdict.score if verdict else critique.score)
+            if BAND_ORDER[band] > BAND_ORDER[worst]:
+                worst = band
+        return worst
 
     # ------------------------------------------------------------------- 3. judge
 
@@ -431,6 +591,8 @@ class CriticEngine:
             )
             if judged.samples:
                 usage["samples"] = judged.samples
+            if judged.resampled:
+                usage["resampled"] = 1
         ai = winner.message
         if winner.source != 0:
             ai = ai.model_copy(update={"id": step.ai.id})
@@ -454,10 +616,21 @@ class CriticEngine:
                 reason = "judge_error" if route == "retry" else reason
             else:
                 route, reason = policy, "judge_error"
-        elif critique is not None and _accepts(critique, winner.proposal):
-            route, reason = "execute", "accepted"
         else:
-            route, reason = self._rejected(step, usage)
+            assert critique is not None
+            band = self.band(critique, winner.proposal)
+            if band == "accept":
+                route, reason = "execute", "accepted"
+            elif band == "block":
+                usage["blocked"] = 1
+                route, reason = "halt", "blocked"
+            elif band == "uncertain" and self._asks():
+                usage["escalations"] = 1
+                route, reason = "ask", "uncertain"
+            else:
+                route, reason = self._rejected(step, usage)
+                if route == "retry" and band == "uncertain":
+                    reason = "uncertain"
 
         nothing_runnable = route == "execute" and not winner.proposal.calls
         if nothing_runnable:
@@ -466,9 +639,17 @@ class CriticEngine:
             usage["halts"] = 1
         raise_after = route == "halt" and reason.startswith("budget:") and self.config.on_budget_exhausted == "raise"
 
+        band_name = self.band(critique, winner.proposal) if critique is not None and error is None else None
+        if self.config.shadow:
+            raise_after = False
         records = self._records(
-            step, winner, ai, critique, critique_text, route, reason, error, nothing_runnable, judged, raise_after
+            step, winner, ai, critique, critique_text, route, reason, error, nothing_runnable, judged, raise_after,
+            band_name,
         )
+        if self.config.decision_log:
+            write_decision(self.config.decision_log, self._log_entry(step, winner, critique, route, reason, records))
+        if self.config.shadow:
+            return self._shadow(step, records, usage, route, reason)
         replaces = winner.source != 0 or step.repaired
         messages: list[BaseMessage] = [ai] if replaces else []
         answered = set(step.answered) if winner.source == 0 else set()
@@ -487,6 +668,64 @@ class CriticEngine:
             proposal=ai if replaces else None,
             raise_error=budget_error(reason, self.config, run_usage, answers) if raise_after else None,
         )
+
+    def _shadow(
+        self, step: Step, records: dict[str, VerdictRecord], usage: dict[str, int], route: Decision, reason: str
+    ) -> Outcome:
+        """Shadow mode: the records say what the critic would have done; the run goes
+        on untouched (no message written, every proposal goes on as the model wrote it)."""
+        for key in ("retries", "halts", "replaced", "repaired", "blocked", "budget_exhausted"):
+            usage.pop(key, None)
+        if route != "execute":
+            usage["shadow_interventions"] = 1
+        run_usage = add_usage(step.run_usage, usage)
+        return Outcome(
+            route="execute" if step.ai.tool_calls else "end",
+            records={k: v.model_dump(mode="json") for k, v in records.items()},
+            usage=usage,
+            run_usage=run_usage,
+            reason=f"shadow:{reason}",
+        )
+
+    def _log_entry(
+        self, step: Step, winner: Candidate, critique: Critique | None, route: Decision, reason: str,
+        records: Mapping[str, VerdictRecord],
+    ) -> dict[str, Any]:
+        first = next(iter(records.values()))
+        return {
+            "message_id": step.ai.id,
+            "fingerprint": winner.fingerprint,
+            "critic": _name(self.judge),
+            "critic_version": self.version,
+            "mode": self.config.mode,
+            "shadow": self.config.shadow,
+            "decision": route,
+            "reason": reason,
+            "band": first.band,
+            "score": critique.score if critique else None,
+            "accepted": critique.accepted if critique else None,
+            "critique": first.critique,
+            "calls": [
+                {"id": r.tool_call_id, "name": r.name, "call_hash": r.call_hash, "score": r.score, "ok": r.ok}
+                for r in records.values()
+            ],
+            "replaced": winner.source != 0,
+            "proposal": winner.proposal.model_dump(mode="json"),
+            "original": step.proposal.model_dump(mode="json") if winner.source != 0 else None,
+            "context": step.context.model_dump(mode="json"),
+        }
+
+    def _asks(self) -> bool:
+        bands = self.config.bands
+        return bands is not None and bands.on_uncertain == "ask" and not self.config.shadow
+
+    def call_band(self, critique: Critique, call: ToolCall) -> Band:
+        """One call's own band (its verdict's score, else the proposal's)."""
+        verdict = next((v for v in critique.calls if v.tool_call_id == call.id), None)
+        score = verdict.score if verdict else critique.score
+        if self.config.bands is None:
+            return "accept" if critique.accepted and (verdict is None or verdict.ok) else "reject"
+        return self.config.bands.band_of(call.name, score)
 
     def _judge_error_policy(self) -> JudgeErrorPolicy:
         """``on_judge_error``, except that a judge which declares itself fail-closed is
@@ -525,6 +764,7 @@ class CriticEngine:
         nothing_runnable: bool,
         judged: Judged | None,
         raise_after: bool = False,
+        band: Band | None = None,
     ) -> dict[str, VerdictRecord]:
         per_call: dict[str, CallVerdict] = {v.tool_call_id: v for v in (critique.calls if critique else ())}
         final = ""
@@ -556,6 +796,14 @@ class CriticEngine:
                 error=error,
                 post_mortem=judged.post_mortem if judged else None,
                 raise_after=raise_after,
+                band=band,
+                call_band=(self.call_band(critique, item) if critique is not None and isinstance(item, ToolCall)
+                           else None),
+                asked_at=time.time() if route == "ask" else None,
+                call_hash=call_hash(item),
+                critic=_name(self.judge),
+                critic_version=self.version,
+                shadow=self.config.shadow,
             )
         return records
 
@@ -575,9 +823,14 @@ def render(
     items: list[ToolCall | ParseFailure] = [*proposal.calls, *proposal.failures]
     first = records[items[0].id]
     route: Route = first.decision
+    if route == "ask":  # nothing is answered until the human decides
+        return route, []
+    if any(records[c.id].decision == "execute" for c in proposal.calls):
+        route = "execute"  # after a human review some calls may run, others not
     messages: list[BaseMessage] = []
     for item in items:
-        if item.id in answered or (route == "execute" and isinstance(item, ToolCall)):
+        runs = route == "execute" and isinstance(item, ToolCall) and records[item.id].decision == "execute"
+        if item.id in answered or runs:
             continue
         record = records[item.id]
         messages.append(
@@ -601,6 +854,8 @@ _REASONS: dict[str, str] = {
     "budget:max_critic_tokens": "the critic's token budget for this run is spent",
     "budget:max_critic_steps": "the critic's step budget for this run is spent",
     "judge_error": "the critic failed and is configured to stop on failures",
+    "blocked": "the critic rejected a call of a tool that is blocked on rejection",
+    "uncertain": "the critic was not sure enough of the proposal",
     "rejected": "the critic rejected the proposal",
     "accepted": "the critic accepted the proposal",
 }
@@ -666,6 +921,12 @@ def _accepts(critique: Critique, proposal: Proposal) -> bool:
         return False
     ids = set(proposal.ids)
     return not any(v.ok is False and v.tool_call_id in ids for v in critique.calls)
+
+
+def _checked(critique: Any) -> Critique:
+    if not isinstance(critique, Critique):
+        raise JudgeError(f"judge returned {type(critique).__name__}, expected Critique")
+    return critique
 
 
 def _declares_fail_closed(judge: Judge) -> bool:

@@ -12,7 +12,9 @@ validated object. Values are checked when built: a wrong type raises
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, FrozenError
@@ -20,9 +22,22 @@ from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, Froz
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-Mode = Literal["retry", "best_of_n"]
+Mode = Literal["retry", "best_of_n", "resample"]
 """``retry``: judge the proposal, send a rejected one back to the model with the critique.
-``best_of_n``: sample more proposals, keep the one the judge ranks best (then as retry)."""
+``best_of_n``: sample more proposals, keep the one the judge ranks best (then as retry).
+``resample``: judge the proposal; only when it falls below the accept band, sample up to
+``n - 1`` more, keep the best; when none is accepted, as retry (resample on reject)."""
+
+UncertainAction = Literal["retry", "resample", "ask"]
+"""What a proposal in the uncertain band gets: critique and retry (as a rejection), more
+samples and the best of them (then as retry when none is accepted), or a human's decision
+(LangGraph ``interrupt``; see :mod:`toolrm_agent._internal.escalation`)."""
+
+TimeoutDecision = Literal["approve", "reject"]
+
+Band = Literal["accept", "uncertain", "reject", "block"]
+"""Where a judged proposal falls (:meth:`DecisionBands.band`); ``block``: a call of a tool
+marked ``block`` fell in the reject band."""
 
 BudgetPolicy = Literal["execute", "halt", "raise"]
 """What happens when a budget is spent: let the proposal run, end the run with a final
@@ -32,7 +47,8 @@ JudgeErrorPolicy = Literal["execute", "reject", "halt"]
 """What happens when the judge raises or times out: let the proposal run (fail open),
 treat it as rejected (fail closed, still bounded by ``max_retries``), or end the run."""
 
-MODES: tuple[str, ...] = ("retry", "best_of_n")
+MODES: tuple[str, ...] = ("retry", "best_of_n", "resample")
+UNCERTAIN_ACTIONS: tuple[str, ...] = ("retry", "resample", "ask")
 BUDGET_POLICIES: tuple[str, ...] = ("execute", "halt", "raise")
 JUDGE_ERROR_POLICIES: tuple[str, ...] = ("execute", "reject", "halt")
 
@@ -123,6 +139,119 @@ class CriticBudget(_WriteOnce):
         return _replace(self, changes)
 
 
+
+def _check_unit(owner: str, name: str, value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ConfigurationTypeError(f"{owner}.{name} must be a number in [0, 1], got {type(value).__name__}")
+    if not 0.0 <= float(value) <= 1.0 or value != value:
+        raise ConfigurationError(f"{owner}.{name} must be in [0, 1], got {value}")
+    return float(value)
+
+
+@dataclass(slots=True, unsafe_hash=True)
+class DecisionBands(_WriteOnce):
+    """Three bands by score: what the critic does with a judged proposal.
+
+    * ``score >= accept``: the call runs;
+    * ``uncertain <= score < accept``: ``on_uncertain`` applies: ``"retry"`` (critique and
+      retry, the default), ``"resample"`` (up to ``n - 1`` more samples, the best kept;
+      as retry when none is accepted) or ``"ask"`` (the uncertain calls go to a human
+      through LangGraph's ``interrupt``; the run needs a checkpointer): approve, edit or
+      reject per call; a resume with no decision (``Command(resume="timeout")``), or one that
+      comes more than ``ask_timeout_s`` after the question, applies ``on_ask_timeout``
+      to every escalated call;
+    * ``score < uncertain``: rejected: critique and retry, or, for a tool named in
+      ``block``, the run stops (every call answered, a closing message,
+      ``reason="blocked"``).
+
+    ``tools`` overrides the thresholds per tool: ``{"delete_file": (0.95, 0.8)}`` (accept,
+    uncertain). Each call is placed by its own score (the judge's verdict on that call,
+    else the proposal's score) and its tool's thresholds; the proposal takes the worst band
+    of its calls, and a malformed call is always rejected. With bands, the score decides,
+    not the judge's own ``accepted`` (see :attr:`toolrm_agent.verdicts.Critique.score`
+    for what each judge's score means: a calibrated trained critic gives P(correct)).
+    Validated at construction: ``0 <= uncertain <= accept <= 1`` for every tool.
+    """
+
+    accept: float = 0.5
+    uncertain: float = 0.5
+    """Equal to ``accept`` (the default): no uncertain band."""
+    on_uncertain: UncertainAction = "retry"
+    tools: Any = ()
+    """Per-tool ``(accept, uncertain)``: a mapping on input, kept as sorted
+    ``(name, accept, uncertain)`` triples (hashable, like every option)."""
+    block: Any = frozenset()
+    """Tools whose rejected calls stop the run instead of going back to the model."""
+    ask_timeout_s: float | None = None
+    """How long a human may take to answer an escalation (``None``: no deadline)."""
+    on_ask_timeout: TimeoutDecision = "reject"
+    """The decision for every escalated call when the human does not answer in time."""
+
+    def __post_init__(self) -> None:
+        accept = _check_unit("DecisionBands", "accept", self.accept)
+        uncertain = _check_unit("DecisionBands", "uncertain", self.uncertain)
+        if uncertain > accept:
+            raise ConfigurationError(f"DecisionBands: uncertain ({uncertain}) must be <= accept ({accept})")
+        if self.on_uncertain not in UNCERTAIN_ACTIONS:
+            raise ConfigurationError(
+                f"DecisionBands.on_uncertain must be one of {UNCERTAIN_ACTIONS}, got {self.on_uncertain!r}"
+            )
+        raw = self.tools
+        items = raw.items() if isinstance(raw, Mapping) else [(t[0], tuple(t[1:])) for t in raw]
+        triples: list[tuple[str, float, float]] = []
+        for name, pair in items:
+            if not isinstance(name, str) or not name:
+                raise ConfigurationTypeError(f"DecisionBands.tools: a tool name must be a string, got {name!r}")
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise ConfigurationTypeError(
+                    f"DecisionBands.tools[{name!r}] must be (accept, uncertain), got {pair!r}"
+                )
+            a = _check_unit("DecisionBands", f"tools[{name!r}].accept", pair[0])
+            u = _check_unit("DecisionBands", f"tools[{name!r}].uncertain", pair[1])
+            if u > a:
+                raise ConfigurationError(f"DecisionBands.tools[{name!r}]: uncertain ({u}) must be <= accept ({a})")
+            triples.append((name, a, u))
+        if isinstance(self.block, str) or not all(isinstance(b, str) for b in self.block):
+            raise ConfigurationTypeError("DecisionBands.block must be a collection of tool names")
+        timeout = self.ask_timeout_s
+        if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0):
+            raise ConfigurationError(f"DecisionBands.ask_timeout_s must be a number > 0 or None, got {timeout!r}")
+        if self.on_ask_timeout not in ("approve", "reject"):
+            raise ConfigurationError(
+                f"DecisionBands.on_ask_timeout must be approve or reject, got {self.on_ask_timeout!r}"
+            )
+        object.__setattr__(self, "accept", accept)
+        object.__setattr__(self, "uncertain", uncertain)
+        object.__setattr__(self, "tools", tuple(sorted(triples)))
+        object.__setattr__(self, "block", frozenset(self.block))
+
+    def thresholds(self, tool: str | None) -> tuple[float, float]:
+        """``(accept, uncertain)`` for ``tool`` (its own, else the defaults)."""
+        for name, a, u in self.tools:
+            if name == tool:
+                return a, u
+        return self.accept, self.uncertain
+
+    def band_of(self, tool: str | None, score: float) -> Band:
+        """The band of one call of ``tool`` scored ``score``."""
+        accept, uncertain = self.thresholds(tool)
+        if score >= accept:
+            return "accept"
+        if score >= uncertain:
+            return "uncertain"
+        return "block" if tool in self.block else "reject"
+
+    def override(self, **changes: Any) -> DecisionBands:
+        """A new, validated set of bands with ``changes`` applied."""
+        if "tools" not in changes:
+            changes["tools"] = {n: (a, u) for n, a, u in self.tools}
+        return _replace(self, changes)
+
+
+BAND_ORDER: dict[str, int] = {"accept": 0, "uncertain": 1, "reject": 2, "block": 3}
+"""Worse bands are larger: a proposal takes the worst band of its calls."""
+
+
 @dataclass(slots=True, unsafe_hash=True)
 class CriticOptions(_WriteOnce):
     """Everything that decides what the critic does, apart from the judge itself: the one
@@ -152,6 +281,13 @@ class CriticOptions(_WriteOnce):
       in front of a server with a fixed number of slots. Sync runs share one cap across
       threads; async runs one cap per event loop. The wait for a slot counts toward
       ``judge_timeout_s`` (see :mod:`toolrm_agent._internal.limits`).
+    * ``bands``: :class:`DecisionBands` (accept / uncertain / reject by score, per tool);
+      ``None``: the judge's own ``accepted`` decides.
+    * ``shadow``: judge and record what the critic would have done (state, and
+      ``decision_log``), but never change the run: every proposal goes on as if there
+      were no critic; no samples are drawn, no message is written.
+    * ``decision_log``: a JSONL file; one line per judged proposal (context, proposal,
+      score, band, decision, critic identity), what ``toolrm replay`` re-scores.
     """
 
     mode: Mode = "retry"
@@ -161,9 +297,22 @@ class CriticOptions(_WriteOnce):
     on_judge_error: JudgeErrorPolicy = "execute"
     judge_timeout_s: float | None = None
     max_concurrent_judge_calls: int | None = None
+    bands: DecisionBands | None = None
+    shadow: bool = False
+    decision_log: str | None = None
 
     def __post_init__(self) -> None:
         _check_int("CriticOptions", "n", self.n, optional=False)
+        if self.bands is not None and not isinstance(self.bands, DecisionBands):
+            raise ConfigurationTypeError(f"bands must be DecisionBands or None, got {type(self.bands).__name__}")
+        if not isinstance(self.shadow, bool):
+            raise ConfigurationTypeError(f"CriticOptions.shadow must be a bool, got {type(self.shadow).__name__}")
+        if self.decision_log is not None:
+            if not isinstance(self.decision_log, str | PurePath):
+                raise ConfigurationTypeError(
+                    f"decision_log must be a path or None, got {type(self.decision_log).__name__}"
+                )
+            object.__setattr__(self, "decision_log", str(self.decision_log))
         _check_int("CriticOptions", "max_concurrent_judge_calls", self.max_concurrent_judge_calls, optional=True)
         timeout = self.judge_timeout_s
         if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool)):
@@ -191,6 +340,15 @@ class CriticOptions(_WriteOnce):
         if not isinstance(self.budget, CriticBudget):
             raise ConfigurationTypeError(f"budget must be a CriticBudget, got {type(self.budget).__name__}")
 
+    @property
+    def draws_samples(self) -> bool:
+        """The critic may draw more proposals from the model (best-of-N, resample, or an
+        uncertain band that resamples), so it needs a proposer; never in shadow mode."""
+        if self.shadow:
+            return False
+        bands = self.bands
+        return self.mode in ("best_of_n", "resample") or (bands is not None and bands.on_uncertain == "resample")
+
     def override(self, **changes: Any) -> CriticOptions:
         """A new, validated options object with ``changes`` applied; budget fields may be
         given directly (``options.override(max_retries=1)``)."""
@@ -211,25 +369,34 @@ BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens
 
 class CriticKeywords(TypedDict, total=False):
     """The keyword options both adapters take (each a field of :class:`CriticOptions`, or
-    of its budget); ``None`` keeps the value of ``options=``."""
+    of its budget). A keyword that is given is applied as given: ``None`` means what it
+    means on the field, *no limit* (``max_critic_calls=None`` lifts that budget, in the
+    constructor as in ``override``); on a field without a "no limit" (``mode``, ``n``,
+    ``max_retries``, the policies) it raises
+    :class:`~toolrm_agent.errors.ConfigurationTypeError` or
+    :class:`~toolrm_agent.errors.ConfigurationError`. Leave a keyword out to keep the
+    value of ``options=``."""
 
-    mode: Mode | None
-    n: int | None
-    budget: CriticBudget | None
-    max_retries: int | None
+    mode: Mode
+    n: int
+    budget: CriticBudget
+    max_retries: int
     max_critic_calls: int | None
     max_critic_tokens: int | None
     max_critic_steps: int | None
-    on_budget_exhausted: BudgetPolicy | None
-    on_judge_error: JudgeErrorPolicy | None
+    on_budget_exhausted: BudgetPolicy
+    on_judge_error: JudgeErrorPolicy
     judge_timeout_s: float | None
     max_concurrent_judge_calls: int | None
+    bands: DecisionBands | None
+    shadow: bool
+    decision_log: str | None
 
 
 def make_options(options: CriticOptions | None = None, /, **keywords: Any) -> CriticOptions:
     """``options`` (default :class:`CriticOptions()`) with the keyword options applied
-    (flat budget fields included); ``None`` keywords are left out (so
-    ``max_retries=None`` keeps the budget's value). What both adapters build their
+    (flat budget fields included), each as given: ``None`` lifts a limit, and is refused
+    where a field has none (see :class:`CriticKeywords`). What both adapters build their
     options with."""
     if options is not None and not isinstance(options, CriticOptions):
         raise ConfigurationTypeError(f"options must be a CriticOptions, got {type(options).__name__}")
@@ -239,5 +406,4 @@ def make_options(options: CriticOptions | None = None, /, **keywords: Any) -> Cr
             f"unknown critic option(s) {unknown}; the options are {sorted(CriticKeywords.__annotations__)}"
         )
     base = options or CriticOptions()
-    changes = {k: v for k, v in keywords.items() if v is not None}
-    return base.override(**changes) if changes else base
+    return base.override(**keywords) if keywords else base

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict
 
-from toolrm_agent.calls import Proposal
+from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 
 VERDICTS_KEY = "toolrm_verdicts"
 USAGE_KEY = "toolrm_usage"
@@ -43,9 +43,13 @@ USAGE_KEYS: tuple[str, ...] = (
     "halts",  # runs the critic ended
     "critic_steps",  # proposals decided on (judged, budget-decided or replayed)
     "repaired",  # proposals whose tool call ids or names the critic had to fix
+    "resampled",  # proposals below the accept band that drew more samples (resample)
+    "blocked",  # proposals stopped because a call of a blocked tool was rejected
+    "shadow_interventions",  # shadow mode: proposals the critic would not have let run
+    "escalations",  # proposals escalated to a human (the uncertain band, on_uncertain="ask")
 )
 
-Decision = Literal["execute", "retry", "halt"]
+Decision = Literal["execute", "retry", "halt", "ask"]
 
 
 def merge_verdicts(
@@ -112,10 +116,41 @@ class VerdictRecord(BaseModel):
     raise_after: bool = False
     """The decision is ``halt`` and :class:`~toolrm_agent.errors.BudgetExhaustedError` is
     raised right after these answers are written (``on_budget_exhausted="raise"``)."""
+    band: str | None = None
+    """The proposal's decision band (``accept``, ``uncertain``, ``reject``, ``block``)
+    when the judge answered; see :class:`~toolrm_agent._internal.policy.DecisionBands`."""
+    call_hash: str | None = None
+    """Hash of this call's name and canonical arguments (:func:`call_hash`): a stored
+    verdict is replayed only for the very call it was made for; a call changed after
+    judging (a later middleware, a human edit) is judged again."""
+    critic: str | None = None
+    """The critic's judge (its name) and :attr:`critic_version` (the judge's ``version``,
+    e.g. a digest of a trained critic's files): a verdict of another critic, or of another
+    version of it, is never replayed."""
+    critic_version: str | None = None
+    call_band: str | None = None
+    """This call's own band (its score and its tool's thresholds); ``band`` is the
+    proposal's, the worst of its calls'."""
+    asked_at: float | None = None
+    """When the critic escalated this proposal to a human (``decision="ask"``; UNIX time):
+    the start of ``DecisionBands.ask_timeout_s``."""
+    human: str | None = None
+    """The human's decision on this call after an escalation: ``approve``, ``edit``,
+    ``reject``, or ``timeout`` (the configured default applied)."""
+    shadow: bool = False
+    """Written in shadow mode: what the critic would have done; the run went on as if
+    there were no critic."""
 
 
 def fingerprint(proposal: Proposal) -> str:
     return hashlib.sha256(proposal.render().encode()).hexdigest()[:16]
+
+
+def call_hash(call: ToolCall | ParseFailure) -> str:
+    """Hash of one call: its name and canonical arguments (ids left out); for a call that
+    could not be parsed, its raw text."""
+    text = call.canonical() if isinstance(call, ToolCall) else f"unparsed\x00{call.name}\x00{call.raw}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def last_ai_index(messages: Sequence[BaseMessage]) -> int | None:

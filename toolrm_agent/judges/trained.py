@@ -7,15 +7,19 @@ the one shipped in :mod:`toolrm_agent.critics`) holds
   (an offline model name such as ``default``, a local directory), the sentence encoder,
   the accept threshold, and what it was trained on and measured at;
 * ``head.npz`` — the head's weights: input standardisation, an optional projection of
-  the LM hidden state, and a small MLP that outputs one logit.
+  the LM hidden state, and a small MLP that outputs one logit;
+* ``calibration.json`` (optional, named by the manifest's ``calibration``) — the map from
+  the head's logit to P(correct), fitted on held-out records
+  (:mod:`toolrm_agent.judges.calibration`).
 
 For a proposal the critic reads (:meth:`TrainedCritic.inputs`): the call features of
 :mod:`toolrm_agent.judges.features` (schema, grounding, coverage, shape), the relevance
 features of :mod:`toolrm_agent.judges.relevance`, and, when the manifest names a base
 LM, the proposal's log-likelihood statistics and last-layer hidden state under that frozen
 LM (:mod:`toolrm_agent.judges.lm_scoring`, one cached prefix pass for all proposals of a
-context). ``score = sigmoid(head(x))``; the critique names the findings behind a low score
-in words a small policy can act on.
+context). ``score = calibration(head(x))``, the estimated probability that the proposal
+is correct, when the directory is calibrated, else ``sigmoid(head(x))``; the critique
+names the findings behind a low score in words a small policy can act on.
 
 The head was trained as a Bradley-Terry reward model: for a preference pair, the loss is
 ``-log sigmoid(head(x_chosen) - head(x_rejected))``.
@@ -42,6 +46,7 @@ from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import CheckpointError, ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
+from toolrm_agent.judges.calibration import Calibration
 from toolrm_agent.judges.features import FEATURE_NAMES, Features, Finding, call_features
 from toolrm_agent.verdicts import (
     CallVerdict,
@@ -80,7 +85,11 @@ class CriticManifest(BaseModel):
     input_names: list[str] = Field(default_factory=list)
     """Names of the scalar inputs, in order (the hidden state follows them)."""
     threshold: float = 0.5
-    """Accept a proposal when ``sigmoid(logit) >= threshold``."""
+    """Accept a proposal when its score (calibrated when ``calibration`` is set, else
+    ``sigmoid(logit)``) is at least ``threshold``."""
+    calibration: str | None = None
+    """File of the calibration map in the directory (``calibration.json``), or ``None``:
+    the score is ``sigmoid(logit)``, not a probability."""
     second_stage: str | None = None
     """A second critic directory (relative to this one) that judges where this one is unsure:
     the two-tier critic, a fast head first and an LM-reading head second."""
@@ -355,6 +364,15 @@ class TrainedCritic(BatchJudge):
         if not (self.path / HEAD).is_file():
             raise CheckpointError(f"critic directory {str(self.path)!r} has no {HEAD}")
         self.head = CriticHead.load(self.path / HEAD)
+        self.calibration: Calibration | None = None
+        files = [self.path / MANIFEST, self.path / HEAD]
+        if self.manifest.calibration is not None:
+            self.calibration = Calibration.load(self.path / self.manifest.calibration)
+            files.append(self.path / self.manifest.calibration)
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.read_bytes())
+        own_version = digest.hexdigest()[:12]
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")
         self.threshold = self.manifest.threshold if threshold is None else threshold
@@ -389,6 +407,12 @@ class TrainedCritic(BatchJudge):
             self.second = TrainedCritic(self.path / m.second_stage, cache_dir=cache_dir, device=device,
                                         threads=threads, route="never", lm_url=lm_url, lm_model=lm_model,
                                         name=f"{self.name}+lm")
+        if self.second is not None:
+            second_version = str(getattr(self.second, "version", ""))
+            own_version = hashlib.sha256(f"{own_version}+{second_version}".encode()).hexdigest()[:12]
+        self.version: str = own_version
+        """A digest of the critic's files (and its second stage's): verdicts are bound to it
+        (a retrained critic judges again what an earlier one judged)."""
 
     def inputs(self, context: JudgeContext, proposals: Sequence[Proposal]) -> tuple[Any, Any, list[Features], int]:
         """(scalar inputs [n, d], hidden states [n, h] or None, features, LM tokens read)."""
@@ -400,6 +424,11 @@ class TrainedCritic(BatchJudge):
         scalars, hidden, feats, tokens = self.inputs(context, proposals)
         return [float(x) for x in self.head(scalars, hidden)], feats, tokens
 
+    def probability(self, logit: float) -> float:
+        """The score of a head logit: P(correct) through the calibration map when the
+        directory has one, else ``sigmoid(logit)``."""
+        return self.calibration(logit) if self.calibration is not None else _sigmoid(logit)
+
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
         if not proposals:
             return []
@@ -408,7 +437,7 @@ class TrainedCritic(BatchJudge):
         seconds = (time.perf_counter() - start) / len(proposals)
         per_item = tokens // len(proposals)
         out = [
-            self._critique(p, _sigmoid(x), f, per_item, seconds)
+            self._critique(p, self.probability(x), f, per_item, seconds)
             for p, x, f in zip(proposals, logits, feats, strict=True)
         ]
         unsure = self.routed([c.score for c in out])

@@ -14,7 +14,10 @@ the expensive part runs once per candidate answer and is cached:
    other 10% (split by record, so no context is in both) give the validation accuracy
    and the accept threshold (the one that best separates passing from failing candidates,
    balanced accuracy).
-3. **save** — ``critic.json`` + ``head.npz``: a critic directory that ``disc:DIR``
+3. **calibrate** — a monotone map from the head's logit to P(correct), fitted on the
+   held-out records' candidates with absolute labels (:mod:`train.disc.calibration`);
+   its ECE and reliability curve go into the metrics.
+4. **save** — ``critic.json`` + ``head.npz`` + ``calibration.json``: a critic directory that ``disc:DIR``
    (:class:`~toolrm_agent.judges.trained.TrainedCritic`) loads.
 
 :func:`compare_inputs` fits one head per input set on the same readings, so the options
@@ -36,9 +39,11 @@ from typing import Any
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.errors import TrainingError
+from toolrm_agent.judges.calibration import CALIBRATION, Calibration
 from toolrm_agent.judges.features import FEATURE_NAMES
 from toolrm_agent.judges.relevance import RELEVANCE_NAMES
 from toolrm_agent.judges.trained import HEAD, LM_STAT_NAMES, MANIFEST, CriticManifest, CriticReader
+from train.disc.calibration import calibrate_head
 from train.disc.config import CachedCriticConfig
 from train.pairs import TrainPair, read_pairs
 from train.records import TrainRecord, read_records
@@ -422,7 +427,7 @@ def _threshold(pairs: Sequence[TrainPair], index: dict[str, int], scores: Any) -
 
 
 def save_critic(out: Path, config: CachedCriticConfig, arrays: dict[str, Any], metrics: dict[str, Any],
-                trained_on: dict[str, Any]) -> Path:
+                trained_on: dict[str, Any], *, calibration: Calibration | None = None) -> Path:
     import numpy as np
 
     out.mkdir(parents=True, exist_ok=True)
@@ -440,8 +445,11 @@ def save_critic(out: Path, config: CachedCriticConfig, arrays: dict[str, Any], m
         threshold=float(metrics.get("threshold", 0.5)),
         trained_on={**trained_on, "config": asdict(config)},
         metrics=metrics,
+        calibration=CALIBRATION if calibration is not None else None,
     )
     np.savez(out / HEAD, **arrays)
+    if calibration is not None:
+        (out / CALIBRATION).write_text(calibration.model_dump_json(indent=2) + "\n")
     (out / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
     return out
 
@@ -473,7 +481,8 @@ def train_cached(
     pairs = _usable_pairs(pairs, lm_cache, echo)
     index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
     arrays, metrics = fit_head(config, pairs, index, scalars, hidden, echo=echo)
-    save_critic(out, config, arrays, metrics, {"data": str(data), "pairs": len(pairs)})
+    calibration = calibrate_head(config, pairs, index, scalars, hidden, arrays, metrics, echo=echo)
+    save_critic(out, config, arrays, metrics, {"data": str(data), "pairs": len(pairs)}, calibration=calibration)
     echo(f"[save] {out}: val accuracy {metrics['val_accuracy']}, threshold {metrics['threshold']}")
     return metrics
 
@@ -505,7 +514,9 @@ def compare_inputs(
     for name in sets:
         cfg = replace(config, inputs=INPUT_SETS[name])
         arrays, metrics = fit_head(cfg, pairs, index, scalars, hidden, echo=echo)
-        save_critic(out / name, cfg, arrays, metrics, {"data": str(data), "pairs": len(pairs)})
+        calibration = calibrate_head(cfg, pairs, index, scalars, hidden, arrays, metrics, echo=echo)
+        save_critic(out / name, cfg, arrays, metrics, {"data": str(data), "pairs": len(pairs)},
+                    calibration=calibration)
         report[name] = metrics
         echo(f"[compare] {name}: val {metrics['val_accuracy']}")
     (out / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
