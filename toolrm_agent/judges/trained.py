@@ -359,8 +359,10 @@ class TrainedCritic(BatchJudge):
         ]
 
     def _critique(self, proposal: Proposal, score: float, feats: Features, tokens: int, seconds: float) -> Critique:
-        accepted = score >= self.threshold
         findings = list(feats.findings)
+        # a decisive finding (a request only half covered) rejects whatever the score; the
+        # score itself, which ranks candidates, is left as the head computed it
+        accepted = score >= self.threshold and not any(f.decisive for f in findings)
         text = "" if accepted else critique_text(proposal, score, self.threshold, findings)
         issues_by_call: dict[str | None, list[Issue]] = {}
         if not accepted:
