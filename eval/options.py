@@ -9,7 +9,10 @@ from typing import Any
 
 import typer
 
+from toolrm_agent._internal.progress import progress_bar
 from toolrm_agent.judges.base import Judge
+
+__all__ = ["DEFAULT_JUDGE", "grading_progress", "judge_from_option", "load_all_results", "progress_bar"]
 
 DEFAULT_JUDGE = "disc:default"
 """The judge of ``toolrm eval bon`` and ``toolrm eval selfcorrect`` unless told otherwise:
@@ -37,28 +40,30 @@ def load_all_results(paths: Sequence[Path]) -> list[Any]:
     out: list[Any] = []
     for path in paths:
         try:
-            out.extend(load_results(path))
+            found = load_results(path)
         except ValueError as exc:  # ResultsError: nothing readable there
             raise typer.BadParameter(str(exc), param_hint="--results") from exc
+        if not any(m.entries for m in found):  # files, but not one recorded output in them
+            raise typer.BadParameter(
+                f"{path}: {len(found)} model result file(s) found, but they hold no recorded outputs "
+                f"({', '.join(m.model for m in found[:5])}{', ...' if len(found) > 5 else ''})",
+                param_hint="--results",
+            )
+        out.extend(found)
     return out
 
 
-def progress_bar() -> Any:
-    """The progress bar of ``trbench`` and ``bon`` (a ``note`` field after the count)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+def grading_progress(results: Sequence[Any], what: str = "grading outputs") -> Any:
+    """A context manager yielding ``advance(n)`` for ``grade_outputs(progress=...)``: a bar
+    over every recorded output (decoding and checking them takes seconds to minutes)."""
+    import contextlib
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
+    total = sum(len(r.entries) for r in results)
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        with progress_bar(transient=True) as progress:
+            task = progress.add_task(what, total=total, note="")
+            yield lambda n: progress.advance(task, n)
+
+    return bar()

@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 import typer
 from pydantic import BaseModel, ConfigDict
 
-from eval.options import load_all_results, progress_bar
+from eval.options import grading_progress, load_all_results, progress_bar
 from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair, is_pairwise
 from toolrm_agent.errors import JudgeError
 from toolrm_agent.judges.base import Judge
@@ -393,14 +393,16 @@ def command(
     loaded = load_all_results(results)
     start = time.perf_counter()
     try:
-        pairs, stats = build_pairs(
-            loaded,
-            categories=categories,
-            max_per_question=max_per_question,
-            seed=seed,
-            include_unparsed=include_unparsed,
-            lenient=lenient,
-        )
+        with grading_progress(loaded, "building pairs") as advance:
+            pairs, stats = build_pairs(
+                loaded,
+                categories=categories,
+                max_per_question=max_per_question,
+                seed=seed,
+                include_unparsed=include_unparsed,
+                lenient=lenient,
+                progress=advance,
+            )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--category") from exc
     build_seconds = time.perf_counter() - start
