@@ -26,17 +26,22 @@ def disc(
         str,
         typer.Option(
             "--base",
-            help="Base model: default, smollm2, minilm, a dir or a hub id; 'none' for no LM (cached).",
+            help="Base model: 'none' (no LM: the recipe of disc:default, minutes on CPU), or default, "
+            "smollm2, a dir or a hub id (cached: LM readings too, slow on CPU; reward-trainer: the model "
+            "to fine-tune, 'none' means default).",
         ),
-    ] = "default",
+    ] = "none",
     method: Annotated[
         str,
         typer.Option(help="cached (frozen trunk + BT head, CPU) or reward-trainer (trl RewardTrainer + LoRA)."),
     ] = "cached",
     inputs: Annotated[
-        str,
-        typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden)."),
-    ] = "features,relevance,lm_stats,hidden",
+        str | None,
+        typer.Option(
+            help="cached: inputs of the head, comma-separated, of features,relevance,lm_stats,hidden "
+            "(default: features,relevance with --base none, all four with an LM).",
+        ),
+    ] = None,
     hidden: Annotated[str, typer.Option(help="cached: which hidden state (mean, last, both).")] = "mean",
     compare: Annotated[
         bool,
@@ -64,6 +69,8 @@ def disc(
         from train.disc.cached import compare_inputs, train_cached
         from train.disc.config import CachedCriticConfig
 
+        if inputs is None:  # what the base allows: no LM inputs without an LM
+            inputs = "features,relevance" if base == "none" else "features,relevance,lm_stats,hidden"
         config = CachedCriticConfig(
             base_model=None if base == "none" else base,
             inputs=tuple(i.strip() for i in inputs.split(",") if i.strip()),
@@ -83,7 +90,7 @@ def disc(
 
         train_reward_model(
             RewardModelConfig(
-                base_model=base, epochs=epochs, max_steps=max_steps,
+                base_model="default" if base == "none" else base, epochs=epochs, max_steps=max_steps,
                 learning_rate=lr if lr is not None else 1e-4,
                 per_device_batch_size=batch_size or 4, gradient_accumulation_steps=grad_accum,
                 max_length=max_length, max_pairs=max_pairs, lora_r=lora_r, bf16=bf16, seed=seed,

@@ -437,6 +437,8 @@ _ORDER = {
 def critique_text(proposal: Proposal, score: float, threshold: float, findings: Sequence[Finding]) -> str:
     """The rejection in words: the score, then what to fix, most important first."""
     lines = [f"The critic scored this proposal {score:.2f} (it accepts from {threshold:.2f})."]
+    if score >= threshold and any(f.decisive for f in findings):
+        lines[0] = lines[0][:-1] + ", but it answers only part of the request."
     ordered = sorted(findings, key=lambda f: _ORDER.get(f.code, 9))
     for f in ordered[:4]:
         lines.append(f"- {f.message}")

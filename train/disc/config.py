@@ -39,7 +39,10 @@ class CachedCriticConfig:
         if bad or not self.inputs:
             raise TrainingError(f"inputs must be a non-empty subset of {sorted(known)}, got {self.inputs}")
         if ("lm_stats" in self.inputs or "hidden" in self.inputs) and self.base_model is None:
-            raise TrainingError("lm_stats / hidden inputs need a base_model")
+            raise TrainingError(
+                "lm_stats / hidden inputs need a base_model (--base default); without one (--base none) "
+                "use --inputs features,relevance"
+            )
         if not 0.0 < self.val_share < 0.5:
             raise TrainingError(f"val_share must be in (0, 0.5), got {self.val_share}")
         if self.epochs < 0 or self.batch_size < 1 or self.width < 1:
