@@ -22,6 +22,10 @@ from langchain_core.tools import tool
 from toolrm_agent import ToolRMCritic, build_agent_graph, load_judge, served_chat_model
 
 RATES = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.3}
+SYSTEM = (
+    "You convert money with the `convert` tool: call it once per amount. When its result is in "
+    "the conversation, answer the user in one short sentence and call nothing more."
+)
 
 
 @tool
@@ -52,11 +56,9 @@ def main() -> None:
     parser.add_argument("--question", default="How much is 250 US dollars in euros?")
     args = parser.parse_args()
 
-    policy = served_chat_model(args.base_url)  # the served model, calls read from text
+    policy = served_chat_model(args.base_url, max_tokens=256)  # the served model, calls read from text
     critic = ToolRMCritic(load_judge(args.judge), mode="retry", max_retries=2)
-    graph = build_agent_graph(
-        policy, [convert], critic=critic, system_prompt="Use the tools to answer. Be brief."
-    )
+    graph = build_agent_graph(policy, [convert], critic=critic, system_prompt=SYSTEM)
     out = graph.invoke({"messages": [HumanMessage(args.question)]})
 
     show(out["messages"])
