@@ -12,7 +12,9 @@ import typer
 from toolrm_agent._internal.progress import progress_bar
 from toolrm_agent.judges.base import Judge
 
-__all__ = ["DEFAULT_JUDGE", "grading_progress", "judge_from_option", "load_all_results", "progress_bar"]
+__all__ = [
+    "DEFAULT_JUDGE", "SPLIT_HELP", "grading_progress", "judge_from_option", "load_all_results", "progress_bar",
+]
 
 DEFAULT_JUDGE = "disc:default"
 """The judge of ``toolrm eval bon`` and ``toolrm eval selfcorrect`` unless told otherwise:
@@ -31,26 +33,40 @@ def judge_from_option(spec: str, param_hint: str = "--judge") -> Judge:
         raise typer.BadParameter(str(exc), param_hint=param_hint) from exc
 
 
-def load_all_results(paths: Sequence[Path]) -> list[Any]:
-    """Every model's results from each ``--results`` path (a usage error when none reads)."""
+def load_all_results(paths: Sequence[Path], split: str = "all") -> list[Any]:
+    """Every model's results from each ``--results`` path (a usage error when none reads).
+
+    ``split`` keeps the ``dev`` or ``test`` half of each path's models
+    (:mod:`eval.bfcl.splits`); ``all`` keeps them all.
+    """
     from eval.bfcl.results import load_results
+    from eval.bfcl.splits import SPLITS, select_split
+
+    if split not in SPLITS:
+        raise typer.BadParameter(f"choose one of {', '.join(SPLITS)}", param_hint="--split")
 
     if not paths:
         raise typer.BadParameter("give at least one --results DIR", param_hint="--results")
     out: list[Any] = []
     for path in paths:
         try:
-            found = load_results(path)
+            models = load_results(path)
         except ValueError as exc:  # ResultsError: nothing readable there
             raise typer.BadParameter(str(exc), param_hint="--results") from exc
-        if not any(m.entries for m in found):  # files, but not one recorded output in them
+        if not any(m.entries for m in models):  # files, but not one recorded output in them
             raise typer.BadParameter(
-                f"{path}: {len(found)} model result file(s) found, but they hold no recorded outputs "
-                f"({', '.join(m.model for m in found[:5])}{', ...' if len(found) > 5 else ''})",
+                f"{path}: {len(models)} model result file(s) found, but they hold no recorded outputs "
+                f"({', '.join(m.model for m in models[:5])}{', ...' if len(models) > 5 else ''})",
                 param_hint="--results",
             )
-        out.extend(found)
+        out.extend(select_split(models, split))  # type: ignore[arg-type]
     return out
+
+
+SPLIT_HELP = (
+    "Which recorded models: all, or the dev / test half (split by model family; choose on dev, "
+    "report once on test)."
+)
 
 
 def grading_progress(results: Sequence[Any], what: str = "grading outputs") -> Any:

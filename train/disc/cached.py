@@ -46,7 +46,7 @@ from train.pairs import TrainPair, read_pairs
 from train.records import TrainRecord, read_records
 
 ALL_SCALARS: tuple[str, ...] = (*FEATURE_NAMES, *RELEVANCE_NAMES, *LM_STAT_NAMES)
-SHARD = 200
+SHARD = 25
 """Records per readings shard."""
 
 
@@ -71,21 +71,29 @@ def read_lm(
     cache: Path,
     *,
     base_model: str,
+    lm_tools: str = "all",
+    workers: int = 1,
+    limit: int | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Run the frozen LM once over every candidate of ``pairs``: ``cache/shard_*.npz``.
 
+    ``limit``: read records only until this many are read in all (a stopped run's
+    shards count; :func:`read_record_ids` then says which records the fit may use).
+
     Each shard holds the candidate keys, the LM statistics (:data:`LM_STAT_NAMES`) and
     the hidden states (mean and last, float16). Resumable: records already in a shard
-    are skipped.
+    are skipped. ``workers`` processes (one torch thread each) read disjoint records.
     """
     import numpy as np
 
     cache.mkdir(parents=True, exist_ok=True)
-    meta = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last"}
+    meta = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last",
+            "lm_tools": lm_tools}
     meta_path = cache / "readings.json"
     if meta_path.exists() and json.loads(meta_path.read_text()) != meta:
-        raise TrainingError(f"{cache} holds readings of another model ({meta_path}); use another cache")
+        raise TrainingError(f"{cache} holds readings of another model or tool scope ({meta_path}); "
+                            "use another cache")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     done = set()
     for shard in sorted(cache.glob("shard_*.npz")):
@@ -93,46 +101,87 @@ def read_lm(
             done.update(str(r) for r in data["records"])
     cands = _by_record(pairs)
     todo_ids = [rid for rid in sorted(cands) if rid not in done and rid in records]
+    if limit is not None:
+        todo_ids = todo_ids[: max(0, limit - len(done))]
     if not todo_ids:
         echo(f"[read] all {len(done)} records already read")
         return
-    echo(f"[read] {len(todo_ids)} records through {base_model} (cache {cache})")
-    reader = CriticReader(features=False, relevance=False, lm_stats=True, hidden="both",
-                          base_model=base_model)
-    start = time.perf_counter()
-    n_shard = len(list(cache.glob("shard_*.npz")))
-    with progress_bar(transient=True) as progress:
-        task = progress.add_task("LM readings", total=len(todo_ids), note="")
-        _read_shards(reader, records, cands, todo_ids, cache, n_shard, start, echo,
-                     lambda: progress.advance(task))
+    echo(f"[read] {len(todo_ids)} records to read ({len(done)} already read), {workers} worker(s)")
+    if workers == 1:
+        _read_worker(records, cands, todo_ids, cache, base_model, lm_tools, "w0", None, echo)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    jobs = [
+        ctx.Process(target=_read_worker,
+                    args=(records, cands, todo_ids[k::workers], cache, base_model, lm_tools, f"w{k}", 1, print))
+        for k in range(workers)
+    ]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    failed = [k for k, job in enumerate(jobs) if job.exitcode != 0]
+    if failed:
+        raise TrainingError(f"LM read workers {failed} failed; rerun to resume from the shards written")
 
 
-def _read_shards(
-    reader: Any, records: dict[str, TrainRecord], cands: dict[str, Any], todo_ids: list[str], cache: Path,
-    n_shard: int, start: float, echo: Callable[[str], None], advance: Callable[[], None],
+def read_record_ids(cache: Path) -> set[str]:
+    """The records whose candidates ``cache`` holds readings of."""
+    import numpy as np
+
+    done: set[str] = set()
+    for shard in sorted(cache.glob("shard_*.npz")):
+        with np.load(shard) as data:
+            done.update(str(r) for r in data["records"])
+    return done
+
+
+def _usable_pairs(pairs: list[TrainPair], lm_cache: Path | None, echo: Callable[[str], None]) -> list[TrainPair]:
+    """The pairs whose record has LM readings (all of them when no LM is read)."""
+    if lm_cache is None:
+        return pairs
+    read = read_record_ids(lm_cache)
+    kept = [p for p in pairs if p.record_id in read]
+    if len(kept) < len(pairs):
+        echo(f"[read] fitting on the {len(kept)} of {len(pairs)} pairs whose record was read ({len(read)} records)")
+    return kept
+
+
+def _read_worker(
+    records: dict[str, TrainRecord], cands: dict[str, dict[str, Proposal]], todo_ids: list[str], cache: Path,
+    base_model: str, lm_tools: str, tag: str, threads: int | None, echo: Callable[[str], None],
 ) -> None:
     import numpy as np
 
+    reader = CriticReader(features=False, relevance=False, lm_stats=True, hidden="both",
+                          base_model=base_model, lm_tools="called" if lm_tools == "called" else "all",
+                          threads=threads)
+    start = time.perf_counter()
+    n_shard = len(list(cache.glob(f"shard_{tag}_*.npz")))
     for offset in range(0, len(todo_ids), SHARD):
         chunk = todo_ids[offset : offset + SHARD]
         keys: list[str] = []
         stats: list[Any] = []
         hiddens: list[Any] = []
-        for rid in chunk:
+        for j, rid in enumerate(chunk):
             items = list(cands[rid].items())
             x, h, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
             keys += [k for k, _ in items]
             stats.append(x)
             hiddens.append(h.astype(np.float16))
-            advance()
-        tmp = cache / f"shard_{n_shard:05d}.tmp.npz"
+            if (offset + j + 1) % 25 == 0:
+                rate = (offset + j + 1) / (time.perf_counter() - start)
+                echo(f"[read {tag}] {offset + j + 1}/{len(todo_ids)} records ({rate:.2f}/s)")
+        tmp = cache / f"shard_{tag}_{n_shard:05d}.tmp.npz"
         np.savez(tmp, records=np.array(chunk), keys=np.array(keys),
                  lm_stats=np.concatenate(stats).astype(np.float32), hidden=np.concatenate(hiddens))
-        tmp.replace(cache / f"shard_{n_shard:05d}.npz")
+        tmp.replace(cache / f"shard_{tag}_{n_shard:05d}.npz")
         n_shard += 1
         done_now = offset + len(chunk)
         rate = done_now / (time.perf_counter() - start)
-        echo(f"[read] {done_now}/{len(todo_ids)} records ({rate:.2f}/s)")
+        echo(f"[read {tag}] {done_now}/{len(todo_ids)} records ({rate:.2f}/s), shard written")
 
 
 def cheap_inputs(
@@ -392,6 +441,7 @@ def save_critic(out: Path, config: CachedCriticConfig, arrays: dict[str, Any], m
         lm_stats="lm_stats" in inputs,
         hidden=config.hidden if "hidden" in inputs else "none",
         base_model=config.base_model if uses_lm else None,
+        lm_tools=config.lm_tools if uses_lm else "all",
         encoder=config.encoder if "relevance" in inputs else None,
         input_names=[ALL_SCALARS[i] for i in scalar_columns(config.inputs)],
         threshold=float(metrics.get("threshold", 0.5)),
@@ -424,8 +474,10 @@ def train_cached(
     uses_lm = bool(set(config.inputs) & {"lm_stats", "hidden"})
     lm_cache = None
     if uses_lm and config.base_model is not None:
-        lm_cache = cache or lm_cache_dir(data, config.base_model)
-        read_lm(records, pairs, lm_cache, base_model=config.base_model, echo=echo)
+        lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
+        read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
+                workers=config.read_workers, limit=config.read_limit, echo=echo)
+    pairs = _usable_pairs(pairs, lm_cache, echo)
     index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
     arrays, metrics = fit_head(config, pairs, index, scalars, hidden, echo=echo)
     save_critic(out, config, arrays, metrics, {"data": str(data), "pairs": len(pairs)})
@@ -451,8 +503,10 @@ def compare_inputs(
     records, pairs = load_data(data)
     lm_cache = None
     if config.base_model is not None:
-        lm_cache = cache or lm_cache_dir(data, config.base_model)
-        read_lm(records, pairs, lm_cache, base_model=config.base_model, echo=echo)
+        lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
+        read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
+                workers=config.read_workers, limit=config.read_limit, echo=echo)
+    pairs = _usable_pairs(pairs, lm_cache, echo)
     index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
     report: dict[str, Any] = {}
     for name in sets:
@@ -465,14 +519,14 @@ def compare_inputs(
     return report
 
 
-def lm_cache_dir(data: Path, base_model: str) -> Path:
+def lm_cache_dir(data: Path, base_model: str, lm_tools: str = "all") -> Path:
     """Where the LM readings of ``data`` under ``base_model`` are cached: under
     ``$TOOLRM_CACHE/readings/`` (never inside the data folder), one folder per data folder
     and base model, so that every training on the same data reuses them."""
     from toolrm_agent.models.provision import default_cache_dir
 
     key = hashlib.sha256(str(Path(data).resolve()).encode()).hexdigest()[:12]
-    return default_cache_dir() / "readings" / f"{Path(data).resolve().name}-{key}-{_slug(base_model)}"
+    return default_cache_dir() / "readings" / f"{Path(data).resolve().name}-{key}-{_slug(base_model)}-{lm_tools}"
 
 
 def _slug(name: str | None) -> str:
@@ -489,6 +543,7 @@ __all__ = [
     "load_inputs",
     "load_lm",
     "read_lm",
+    "read_record_ids",
     "save_critic",
     "train_cached",
 ]
