@@ -9,7 +9,12 @@ from typing import Any
 
 import typer
 
+from toolrm_agent._internal.progress import progress_bar
 from toolrm_agent.judges.base import Judge
+
+__all__ = [
+    "DEFAULT_JUDGE", "SPLIT_HELP", "grading_progress", "judge_from_option", "load_all_results", "progress_bar",
+]
 
 DEFAULT_JUDGE = "disc:default"
 """The judge of ``toolrm eval bon`` and ``toolrm eval selfcorrect`` unless told otherwise:
@@ -48,6 +53,12 @@ def load_all_results(paths: Sequence[Path], split: str = "all") -> list[Any]:
             models = load_results(path)
         except ValueError as exc:  # ResultsError: nothing readable there
             raise typer.BadParameter(str(exc), param_hint="--results") from exc
+        if not any(m.entries for m in models):  # files, but not one recorded output in them
+            raise typer.BadParameter(
+                f"{path}: {len(models)} model result file(s) found, but they hold no recorded outputs "
+                f"({', '.join(m.model for m in models[:5])}{', ...' if len(models) > 5 else ''})",
+                param_hint="--results",
+            )
         out.extend(select_split(models, split))  # type: ignore[arg-type]
     return out
 
@@ -58,22 +69,17 @@ SPLIT_HELP = (
 )
 
 
-def progress_bar() -> Any:
-    """The progress bar of ``trbench`` and ``bon`` (a ``note`` field after the count)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+def grading_progress(results: Sequence[Any], what: str = "grading outputs") -> Any:
+    """A context manager yielding ``advance(n)`` for ``grade_outputs(progress=...)``: a bar
+    over every recorded output (decoding and checking them takes seconds to minutes)."""
+    import contextlib
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
+    total = sum(len(r.entries) for r in results)
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        with progress_bar(transient=True) as progress:
+            task = progress.add_task(what, total=total, note="")
+            yield lambda n: progress.advance(task, n)
+
+    return bar()

@@ -353,14 +353,16 @@ def build_pairs(
     seed: int = 0,
     include_unparsed: bool = False,
     lenient: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Pair], PairStats]:
-    """Grade the recorded outputs and build the pairs; (pairs, stats).
+    """Grade the recorded outputs and build the pairs; (pairs, stats). ``progress`` is
+    called as outputs are graded (see :func:`grade_outputs`).
 
     Outputs are decoded leniently by default (see :func:`grade_outputs`): a rejected
     side is what the model meant to call, and the checker's verdict on that reading
     decides whether it fails. ``lenient=False`` uses the leaderboard's strict reading.
     """
-    graded, skipped = grade_outputs(results, categories=categories, lenient=lenient)
+    graded, skipped = grade_outputs(results, categories=categories, lenient=lenient, progress=progress)
     stats = PairStats(skipped_categories=skipped)
     pairs = pairs_from_graded(
         graded,

@@ -593,6 +593,87 @@ def write_dataset(folder: Path, n: int = 12) -> Path:
     return folder
 
 
+# ------------------------------------------------ a local OpenAI-compatible policy server
+
+
+class PolicyStubServer:
+    """A local OpenAI-compatible server (``/v1/models``, ``/v1/chat/completions``) whose
+    assistant message is ``answer(request_body) -> {"content": ..., "tool_calls": ...}``:
+    stands in for ``toolrm serve`` (calls as JSON text, no ``tool_calls``) or vLLM (parsed
+    ``tool_calls``). Offline by construction: it binds 127.0.0.1. A context manager (a
+    daemon thread); ``requests`` keeps every request body."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], dict[str, Any]], model: str = "default") -> None:
+        self.answer = answer
+        self.model = model
+        self.requests: list[dict[str, Any]] = []
+        self._server: Any = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> PolicyStubServer:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _send(self, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self._send({"object": "list", "data": [{"id": stub.model, "object": "model"}]})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                stub.requests.append(body)
+                message = {"role": "assistant", "content": None, **stub.answer(body)}
+                self._send({
+                    "id": f"chatcmpl-{len(stub.requests)}", "object": "chat.completion", "created": 0,
+                    "model": body.get("model", stub.model),
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                })
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def text_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """An answer as llama.cpp gives it for a small Qwen: the call as fenced JSON text."""
+    return {"content": "```json\n" + json.dumps({"name": name, "arguments": arguments}) + "\n```"}
+
+
+def converter_policy(body: dict[str, Any]) -> dict[str, Any]:
+    """The scripted policy of ``examples/your_own_agent.py``'s test, by the tool answers so
+    far: wrong argument names (the critic rejects), an unknown currency (the tool raises),
+    the right call, then the answer."""
+    tool_answers = [m for m in body.get("messages", []) if m.get("role") == "tool"]
+    if not tool_answers:
+        return text_call("convert", {"amount": 250, "from": "USD", "to": "EUR"})
+    if len(tool_answers) == 1:
+        return text_call("convert", {"amount": 250, "from_currency": "Dollars", "to_currency": "EUR"})
+    if len(tool_answers) == 2:
+        return text_call("convert", {"amount": 250, "from_currency": "USD", "to_currency": "EUR"})
+    return {"content": f"That is {tool_answers[-1]['content'].split('= ')[-1]}."}
+
+
 # ------------------------------------------------- LM readings: two tools, mixed proposals
 
 

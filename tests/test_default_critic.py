@@ -90,3 +90,44 @@ def test_disc_grounded_reads_the_offline_lm() -> None:
     assert a.judge == b.judge == "disc:grounded?threads=1+lm"  # the second tier judged both
     assert a.usage.input_tokens > 0  # tokens the LM read
     assert a.score > b.score
+
+
+CONVERT = ToolSpec(
+    name="convert",
+    description="Convert an amount of money from one currency to another (ISO codes).",
+    parameters={"type": "object",
+                "properties": {"amount": {"type": "number"}, "from_currency": {"type": "string"},
+                               "to_currency": {"type": "string"}},
+                "required": ["amount", "from_currency", "to_currency"]},
+)
+
+
+def test_a_half_covered_request_is_a_decisive_finding() -> None:
+    """Issue 17: "250 dollars in euros and 40 pounds in yen" answered with one call."""
+    from toolrm_agent.judges.features import call_features
+    from toolrm_agent.verdicts import IssueCode
+
+    one = Proposal(calls=(ToolCall(id="a", name="convert",
+                                   arguments={"amount": 250, "from_currency": "USD", "to_currency": "EUR"}),))
+    joined = JudgeContext(turns=(Turn(role="user", content="250 dollars in euros and 40 pounds in yen"),),
+                          tools=(CONVERT,))
+    found = [f for f in call_features(joined, one).findings if f.code == IssueCode.UNCOVERED_REQUEST]
+    assert found and found[0].decisive and "40" in found[0].message
+    # one request, a number the call leaves out: a finding for the score, not a veto
+    single = JudgeContext(turns=(Turn(role="user", content="250 dollars in euros, rate of 2024"),),
+                          tools=(CONVERT,))
+    assert not any(f.decisive for f in call_features(single, one).findings)
+
+
+@pytest.mark.slow
+def test_disc_default_rejects_a_half_covered_request() -> None:
+    from toolrm_agent.verdicts import IssueCode
+
+    judge = load_judge("disc:default")
+    one = Proposal(calls=(ToolCall(id="a", name="convert",
+                                   arguments={"amount": 250, "from_currency": "USD", "to_currency": "EUR"}),))
+    context = JudgeContext(turns=(Turn(role="user", content="How much is 250 dollars in euros and 40 pounds in yen?"),),
+                           tools=(CONVERT,))
+    critique = judge.critique(context, one)
+    assert not critique.accepted and IssueCode.UNCOVERED_REQUEST in critique.codes
+    assert "40" in critique.text

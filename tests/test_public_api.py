@@ -53,6 +53,7 @@ PUBLIC_API = [
     "load_judge",
     "resolve_gguf",
     "resolve_model",
+    "served_chat_model",
 ]
 
 

@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_model": "toolrm_agent.models",
     "resolve_gguf": "toolrm_agent.models",
     "LocalChatModel": "toolrm_agent.models",
+    "served_chat_model": "toolrm_agent.models.policy",
     # errors
     "ToolRMError": "toolrm_agent.errors",
     "ToolSpecError": "toolrm_agent.errors",
@@ -123,6 +124,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from toolrm_agent.judges.trained import TrainedCritic
     from toolrm_agent.middleware import ToolRMMiddleware
     from toolrm_agent.models import LocalChatModel, resolve_gguf, resolve_model
+    from toolrm_agent.models.policy import served_chat_model
     from toolrm_agent.specs import ToolSpec
     from toolrm_agent.verdicts import (
         CallVerdict,

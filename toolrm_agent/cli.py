@@ -19,7 +19,8 @@ app = typer.Typer(
     name="toolrm",
     help="toolrm-agent: a tool-use reward model that critiques agent function calls.\n\n"
     "Groups: `toolrm eval --help` (measurements on BFCL), `toolrm bench --help` (reliability and "
-    "speed benchmarks), `toolrm data --help` (preference data), `toolrm train --help` (critic training).",
+    "speed benchmarks), `toolrm data --help` (preference data), `toolrm train --help` (critic training).\n\n"
+    "A library error prints its message alone; add --debug (anywhere) for its traceback.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -175,14 +176,64 @@ def demo(ctx: typer.Context) -> None:
     module.app(args=ctx.args, prog_name="toolrm demo", standalone_mode=True)
 
 
+def _group_command(name: str, summary: str) -> None:
+    """List a lazy group in `toolrm --help` (``main`` dispatches it before typer sees it)."""
+
+    def group(ctx: typer.Context) -> None:
+        module = importlib.import_module(LAZY_GROUPS[name])
+        module.app(args=ctx.args, prog_name=f"toolrm {name}", standalone_mode=True)
+
+    group.__doc__ = summary
+    app.command(name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                add_help_option=False)(group)
+
+
+_group_command("eval", "Measurements on BFCL: trbench, bon, selfcorrect, rescore, plot (`toolrm eval --help`).")
+_group_command("bench", "Reliability and speed benchmarks (`toolrm bench --help`).")
+_group_command("data", "Preference data for critic training: `toolrm data build` (`toolrm data --help`).")
+_group_command("train", "Train critics: disc (Bradley-Terry), gen (GRPO) (`toolrm train --help`).")
+
+DEBUG_FLAG = "--debug"
+"""Anywhere on the command line (or ``TOOLRM_DEBUG=1``): show the traceback of a library error."""
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: dispatch lazy groups, else the runtime app."""
+    """Entry point: dispatch lazy groups, else the runtime app.
+
+    A library error (:class:`~toolrm_agent.errors.ToolRMError`: a missing checkpoint, a
+    training input that cannot work, a misspelt judge) prints its message alone in one box
+    and exits with 1, as option errors do; ``--debug`` (or ``TOOLRM_DEBUG=1``) shows the
+    traceback instead.
+    """
+    import os
+
+    from toolrm_agent.errors import ToolRMError
+
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in LAZY_GROUPS:
-        module = importlib.import_module(LAZY_GROUPS[args[0]])
-        module.app(args=args[1:], prog_name=f"toolrm {args[0]}")
-        return
-    app(args=args, prog_name="toolrm")
+    debug = DEBUG_FLAG in args or os.environ.get("TOOLRM_DEBUG", "") not in ("", "0")
+    args = [a for a in args if a != DEBUG_FLAG]
+    try:
+        if args and args[0] in LAZY_GROUPS:
+            module = importlib.import_module(LAZY_GROUPS[args[0]])
+            module.app(args=args[1:], prog_name=f"toolrm {args[0]}")
+            return
+        app(args=args, prog_name="toolrm")
+    except ToolRMError as exc:
+        if debug:
+            raise
+        print_error(exc)
+        raise SystemExit(1) from None
+
+
+def print_error(exc: BaseException) -> None:
+    """``exc``'s message in one box on stderr, like typer's option errors."""
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.text import Text
+
+    body = Text(str(exc) or type(exc).__name__)
+    body.append(f"\n({type(exc).__name__}; add {DEBUG_FLAG} for the traceback)", style="dim")
+    Console(stderr=True).print(Panel(body, title="Error", title_align="left", border_style="red"))
 
 
 if __name__ == "__main__":

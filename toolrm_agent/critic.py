@@ -136,6 +136,7 @@ from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostre
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
+from toolrm_agent._internal.hints import warn_text_call
 from toolrm_agent._internal.policy import (
     CriticBudget,
     CriticConfig,
@@ -449,6 +450,7 @@ def route_to_critic(critic_node: str = "critic") -> Callable[[Any], str]:
         last = messages[-1] if messages else None
         if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
             return critic_node
+        warn_text_call(last)  # a call written as text would end the run silently
         return END
 
     route.__name__ = f"route_to_{critic_node}"

@@ -47,8 +47,11 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
 
+from toolrm_agent._internal.hints import warn_text_call
 from toolrm_agent._internal.state import critic_marker, state_get
+from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
 from toolrm_agent._internal.transcript import with_unique_id
+from toolrm_agent.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from toolrm_agent.critic import ToolRMCritic
@@ -129,12 +132,17 @@ def _answered(request: Any) -> ToolMessage | None:
     return None
 
 
-def _once(request: Any, execute: Any) -> Any:
-    return _answered(request) or execute(request)
+def _tool_wrappers(handling: ToolErrorHandling) -> tuple[Any, Any]:
+    """The ``ToolNode``'s wrappers: a call already answered is not run again; a tool that
+    raises answers with an error ToolMessage (see :mod:`toolrm_agent._internal.tool_errors`)."""
 
+    def once(request: Any, execute: Any) -> Any:
+        return _answered(request) or run_tool(request, execute, handling)
 
-async def _aonce(request: Any, execute: Any) -> Any:
-    return _answered(request) or await execute(request)
+    async def aonce(request: Any, execute: Any) -> Any:
+        return _answered(request) or await arun_tool(request, execute, handling)
+
+    return once, aonce
 
 
 def build_agent_graph(
@@ -149,6 +157,7 @@ def build_agent_graph(
     tools_node: str = "tools",
     critic_node: str = "critic",
     check_judge: bool = False,
+    handle_tool_errors: ToolErrorHandling = True,
     **compile_kwargs: Any,
 ) -> Any:
     """A ReAct agent graph: model → critic → ``ToolNode`` → model (compiled).
@@ -162,7 +171,15 @@ def build_agent_graph(
     ``check_judge=True`` calls the judge's ``check()`` (a server probe, or loading its
     weights) before the graph is built, so a misconfigured judge fails here rather than
     at the first call, where the fail-open policy would hide it.
+    ``handle_tool_errors`` (default ``True``): a tool that raises answers its call with an
+    error ``ToolMessage`` naming the exception, so the model can correct the call and the
+    critic reads the error on the next turn; ``False`` lets the exception end the run
+    (LangGraph's default); a callable ``(exception) -> str`` writes your own text (see
+    :mod:`toolrm_agent._internal.tool_errors`).
     ``compile_kwargs`` go to ``compile()`` (e.g. ``interrupt_before=["tools"]``).
+
+    Raises :class:`~toolrm_agent.errors.ConfigurationError` when ``tools`` is empty: with
+    no tool, no call can run and the critic has nothing to judge calls against.
 
     Each approved tool call runs as its own task (see the module docstring): a resumed
     run never executes again a call whose result is stored.
@@ -171,6 +188,13 @@ def build_agent_graph(
 
     from toolrm_agent.critic import ToolRMState, route_to_critic
 
+    if not tools:
+        raise ConfigurationError(
+            "build_agent_graph needs at least one tool (got "
+            f"{'None' if tools is None else 'an empty list'}): with none, no call can run and the "
+            "critic has nothing to check a call against. For a model that only chats, call it directly."
+        )
+    handling = check_handling(handle_tool_errors)
     bound: Runnable[Any, Any] = model.bind_tools(list(tools))
     bound_retry: Runnable[Any, Any] = retry_model.bind_tools(list(tools)) if retry_model is not None else bound
     system = SystemMessage(content=system_prompt) if system_prompt else None
@@ -196,15 +220,17 @@ def build_agent_graph(
 
     builder = StateGraph(ToolRMState)
     builder.add_node(model_node, RunnableLambda(agent, afunc=aagent, name=model_node))
-    builder.add_node(
-        tools_node, ToolNode(list(tools), wrap_tool_call=_once, awrap_tool_call=_aonce)
-    )
+    once, aonce = _tool_wrappers(handling)
+    builder.add_node(tools_node, ToolNode(list(tools), wrap_tool_call=once, awrap_tool_call=aonce))
     builder.add_edge(START, model_node)
     builder.add_edge(tools_node, model_node)
     if critic is None:
 
         def route(state: Any) -> Any:
-            calls = pending_tool_calls(state_get(state, "messages", []))
+            messages = state_get(state, "messages", [])
+            calls = pending_tool_calls(messages)
+            if not calls and messages:
+                warn_text_call(messages[-1])
             return _sends(tools_node, calls) if calls else END
 
         route.__name__ = f"route_to_{tools_node}"

@@ -53,10 +53,11 @@ from langchain.agents.middleware.types import (
     PrivateStateAttr,
     hook_config,
 )
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.errors import GraphBubbleUp
+from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -64,6 +65,7 @@ from toolrm_agent._internal.calling import acall_nostream, call_nostream
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
+from toolrm_agent._internal.hints import warn_text_call
 from toolrm_agent._internal.policy import CriticKeywords, CriticOptions, make_options
 from toolrm_agent._internal.state import (
     RUN_USAGE_KEY,
@@ -72,8 +74,9 @@ from toolrm_agent._internal.state import (
     merge_verdicts,
     state_get,
 )
+from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
 from toolrm_agent._internal.transcript import pending_raise, with_unique_id
-from toolrm_agent.errors import ConfigurationTypeError, ToolSpecError
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, ToolSpecError
 from toolrm_agent.judges.base import Judge, check_judge
 from toolrm_agent.specs import ToolSpec, to_specs
 
@@ -96,6 +99,11 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
     Takes the same options as :class:`~toolrm_agent.critic.ToolRMCritic` (``options=``,
     or the same keyword options, :class:`~toolrm_agent.critic.CriticKeywords`) except
     the routing names and the proposer (best-of-N samples the agent's own model).
+    ``handle_tool_errors`` (default ``True``): a tool that raises answers its call with an
+    error ToolMessage, so the model corrects itself and the critic reads the error next
+    turn (``False``: the exception ends the run; a callable ``(exception) -> str``: your
+    text; see :mod:`toolrm_agent._internal.tool_errors`). An agent given no tools raises
+    :class:`~toolrm_agent.errors.ConfigurationError` at its first model call.
     ``tools`` is only needed for messages judged in ``after_model`` (see the module
     docstring); they are shown to the judge as :attr:`judge_tools`, never registered
     with the agent (``AgentMiddleware.tools`` stays empty).
@@ -115,11 +123,13 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         options: CriticOptions | None = None,
         tools: Sequence[Any] | None = None,
         config: CriticOptions | None = None,
+        handle_tool_errors: ToolErrorHandling = True,
         **keywords: Unpack[CriticKeywords],
     ) -> None:
         super().__init__()
         if options is not None and config is not None:
             raise ConfigurationTypeError("give options= or config= (its earlier name), not both")
+        self.handle_tool_errors = check_handling(handle_tool_errors)
         self.judge = judge
         self.options = make_options(options if options is not None else config, **keywords)
         self.judge_tools: tuple[ToolSpec, ...] = to_specs(tools) if tools is not None else ()
@@ -136,9 +146,12 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         budget field; validated like the constructor."""
         judge = changes.pop("judge", self.judge)
         tools = changes.pop("tools", self.judge_tools)
+        handling = changes.pop("handle_tool_errors", self.handle_tool_errors)
         new = changes.pop("options", None)
         base = make_options(new) if new is not None else self.options
-        return ToolRMMiddleware(judge, tools=tools, options=base.override(**changes) if changes else base)
+        return ToolRMMiddleware(
+            judge, tools=tools, options=base.override(**changes) if changes else base, handle_tool_errors=handling
+        )
 
     def check(self) -> None:
         """Fail now if the judge cannot work (see :meth:`ToolRMCritic.check
@@ -153,6 +166,7 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
+        _require_tools(request)
         first = _unique_message_id(request, handler(request))
         begun = self._begin_request(request, first)
         if not isinstance(begun, Step):
@@ -184,6 +198,7 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         request: ModelRequest[Any],
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
+        _require_tools(request)
         first = _unique_message_id(request, await handler(request))
         begun = self._begin_request(request, first)
         if not isinstance(begun, Step):
@@ -204,6 +219,7 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         verdict or a spent step budget decides, or ``None`` when there is no proposal."""
         ai = _ai_of(response)
         if ai is None or not (ai.tool_calls or ai.invalid_tool_calls):
+            warn_text_call(ai)  # a call written as text would end the run silently
             return None
         if response.structured_response is not None:  # a final structured answer, no tool run
             return None
@@ -234,6 +250,23 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
             model_response=ModelResponse(result=result, structured_response=chosen.structured_response),
             command=Command(update=outcome.bookkeeping()),
         )
+
+    # ------------------------------------------------------------- wrap_tool_call
+
+    def wrap_tool_call(
+        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]]
+    ) -> ToolMessage | Command[Any]:
+        """A tool that raises answers with an error ToolMessage (``handle_tool_errors``)."""
+        result: ToolMessage | Command[Any] = run_tool(request, handler, self.handle_tool_errors)
+        return result
+
+    async def awrap_tool_call(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+    ) -> ToolMessage | Command[Any]:
+        result: ToolMessage | Command[Any] = await arun_tool(request, handler, self.handle_tool_errors)
+        return result
 
     # ---------------------------------------------------------------- after_model
 
@@ -320,6 +353,17 @@ async def _adraw(
         else:
             samples.append(result)
     return samples
+
+
+def _require_tools(request: ModelRequest[Any]) -> None:
+    """An agent given no tools can run no call, and the critic has nothing to judge one
+    against: say so at the first model call instead of ending silently."""
+    if not request.tools:
+        raise ConfigurationError(
+            "ToolRMMiddleware: the agent offers the model no tools (create_agent(model, tools=[] or None)), "
+            "so no call can run and the critic has nothing to check a call against; pass your tools "
+            "to create_agent, or drop the middleware for a model that only chats"
+        )
 
 
 def _unique_message_id(request: ModelRequest[Any], response: ModelResponse[Any]) -> ModelResponse[Any]:

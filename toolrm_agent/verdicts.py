@@ -33,6 +33,9 @@ class IssueCode(StrEnum):
     """A value that appears nowhere in the conversation (soft signal, a warning)."""
     DUPLICATE_CALL = "duplicate_call"
     """The same call twice in one proposal."""
+    REPEATED_CALL = "repeated_call"
+    """A call identical to one already executed in this turn, its result in the transcript
+    (added by the critic whatever the judge)."""
     NO_CALL = "no_call"
     """The proposal holds no function call although one was expected."""
     UNCOVERED_REQUEST = "uncovered_request"

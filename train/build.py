@@ -154,6 +154,16 @@ class DataBuild:
             read_all(), irrelevance_share=self.config.irrelevance_share,
             compose_share=self.config.compose_share, seed=self.config.seed, stats=stats,
         )
+        if not records:  # an empty build would only fail later, inside a trainer
+            sources = ", ".join(self.config.sources)
+            raise TrainingError(
+                f"no trajectories under --sources {sources}: "
+                + (f"{len(found)} dataset(s) found ({', '.join(n for n, _ in found)}) but "
+                   f"{sum(stats.read.values())} record(s) read and none kept"
+                   if found else "no dataset folder or conversation file found there")
+                + " (expected dataset folders such as ../shared/data/train-sources/*, or .jsonl "
+                "files of conversations in the OpenAI tools format)"
+            )
         if self.config.max_records is not None and len(records) > self.config.max_records:
             rng = random.Random(f"{self.config.seed}|max_records")
             records = sorted(rng.sample(records, self.config.max_records), key=lambda r: r.id)

@@ -38,8 +38,10 @@ def disc(
         str | None,
         typer.Option(
             "--base",
-            help="Base model: default, smollm2, minilm, a dir or a hub id; 'none' for no LM (cached). "
-            f"Default {CachedCriticConfig.base_model!r}.",
+            help="Base model: 'none' (no LM: the recipe of disc:default, minutes on CPU), or default, "
+            "smollm2, a dir or a hub id (cached: LM readings too, slow on CPU; reward-trainer: the model "
+            "to fine-tune, 'none' means default). Default: "
+            f"cached {CachedCriticConfig.base_model!r}, reward-trainer {RewardModelConfig.base_model!r}.",
         ),
     ] = None,
     method: Annotated[
@@ -48,8 +50,10 @@ def disc(
     ] = "cached",
     inputs: Annotated[
         str | None,
-        typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden); "
-                     f"default {','.join(CachedCriticConfig.inputs)}."),
+        typer.Option(
+            help="cached: inputs of the head, comma-separated, of features,relevance,lm_stats,hidden "
+            f"(default: {','.join(CachedCriticConfig.inputs)} without an LM, all four with --base <LM>).",
+        ),
     ] = None,
     hidden: Annotated[
         str | None,
@@ -120,6 +124,9 @@ def disc(
     if method == "cached":
         from train.disc.cached import compare_inputs, train_cached
 
+        lm_base = base is not None and base != "none"
+        if inputs is None and lm_base:  # an LM named: its inputs too, unless told otherwise
+            inputs = "features,relevance,lm_stats,hidden"
         config = _config(
             CachedCriticConfig,
             base_model=base,
@@ -145,7 +152,7 @@ def disc(
         train_reward_model(
             _config(
                 RewardModelConfig,
-                base_model=base, epochs=epochs, max_steps=max_steps, learning_rate=lr,
+                base_model=None if base == "none" else base, epochs=epochs, max_steps=max_steps, learning_rate=lr,
                 per_device_batch_size=batch_size, gradient_accumulation_steps=grad_accum,
                 max_length=max_length, max_pairs=max_pairs, lora_r=lora_r, bf16=bf16 or None, seed=seed,
             ),

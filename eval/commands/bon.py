@@ -32,7 +32,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ConfigDict
 
-from eval.options import DEFAULT_JUDGE, SPLIT_HELP, load_all_results
+from eval.options import DEFAULT_JUDGE, SPLIT_HELP, grading_progress, load_all_results
 from eval.pairs import Graded, GradedOutput, is_pairwise
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
@@ -275,7 +275,8 @@ def command(
     loaded = load_all_results(results, split)
     start = time.perf_counter()
     try:
-        graded, skipped = grade_outputs(loaded, categories=categories, lenient=lenient)
+        with grading_progress(loaded) as advance:
+            graded, skipped = grade_outputs(loaded, categories=categories, lenient=lenient, progress=advance)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--category") from exc
     grading_seconds = time.perf_counter() - start

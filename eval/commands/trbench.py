@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 import typer
 from pydantic import BaseModel, ConfigDict
 
-from eval.options import SPLIT_HELP, load_all_results, progress_bar
+from eval.options import SPLIT_HELP, grading_progress, load_all_results, progress_bar
 from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair, is_pairwise
 from eval.paper_categories import paper_line, paper_view
 from toolrm_agent.errors import JudgeError
@@ -399,14 +399,16 @@ def command(
     loaded = load_all_results(results, split)
     start = time.perf_counter()
     try:
-        pairs, stats = build_pairs(
-            loaded,
-            categories=categories,
-            max_per_question=max_per_question,
-            seed=seed,
-            include_unparsed=include_unparsed,
-            lenient=lenient,
-        )
+        with grading_progress(loaded, "building pairs") as advance:
+            pairs, stats = build_pairs(
+                loaded,
+                categories=categories,
+                max_per_question=max_per_question,
+                seed=seed,
+                include_unparsed=include_unparsed,
+                lenient=lenient,
+                progress=advance,
+            )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--category") from exc
     build_seconds = time.perf_counter() - start

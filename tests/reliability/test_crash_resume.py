@@ -74,7 +74,9 @@ def test_resume_after_a_failed_parallel_call_runs_only_that_call(sync_saver: Any
     weather, executed, fail = flaky_weather()
     model = ScriptedChatModel(script=[two_calls(), "Sunny in both."])
     judge = ScriptedJudge(lambda call: None)
-    graph = build_agent_graph(model, [weather], ToolRMCritic(judge), checkpointer=sync_saver)
+    graph = build_agent_graph(
+        model, [weather], ToolRMCritic(judge), checkpointer=sync_saver, handle_tool_errors=False
+    )
     cfg = {"configurable": {"thread_id": "flaky"}}
     with pytest.raises(RuntimeError, match="down for Rome"):
         graph.invoke(ASK, cfg, durability="sync")
@@ -102,7 +104,7 @@ async def test_async_resume_after_a_failed_parallel_call_runs_only_that_call(
     cfg = {"configurable": {"thread_id": "flaky"}}
 
     async def scenario(saver: Any) -> dict[str, Any]:
-        graph = build_agent_graph(model, [weather], ToolRMCritic(judge), checkpointer=saver)
+        graph = build_agent_graph(model, [weather], ToolRMCritic(judge), checkpointer=saver, handle_tool_errors=False)
         with pytest.raises(RuntimeError, match="down for Rome"):
             await graph.ainvoke(ASK, cfg, durability="sync")
         fail["on"] = False
@@ -121,7 +123,7 @@ async def test_async_resume_after_a_failed_parallel_call_runs_only_that_call(
 def test_baseline_graph_resumes_the_same_way() -> None:
     weather, executed, fail = flaky_weather()
     model = ScriptedChatModel(script=[two_calls(), "Sunny in both."])
-    graph = build_agent_graph(model, [weather], checkpointer=InMemorySaver())  # no critic
+    graph = build_agent_graph(model, [weather], checkpointer=InMemorySaver(), handle_tool_errors=False)  # no critic
     cfg = {"configurable": {"thread_id": "flaky"}}
     with pytest.raises(RuntimeError):
         graph.invoke(ASK, cfg)

@@ -24,7 +24,8 @@ def _first_pair(pref_dir: Path):
 def test_cached_critic_trains_on_a_tiny_lm_and_loads_as_disc_dir(
     pref_dir: Path, tiny_qwen_dir: Path, tmp_path: Path
 ) -> None:
-    config = CachedCriticConfig(base_model=str(tiny_qwen_dir), epochs=3, batch_size=16, width=8, hidden_proj=4)
+    config = CachedCriticConfig(base_model=str(tiny_qwen_dir), epochs=3, batch_size=16, width=8, hidden_proj=4,
+                                inputs=INPUT_SETS["all"])
     lines: list[str] = []
     metrics = train_cached(config, pref_dir, tmp_path / "critic", cache=tmp_path / "lm", echo=lines.append)
     assert any(line.startswith("[read]") for line in lines)
@@ -49,7 +50,7 @@ def test_a_limited_read_fits_on_the_records_read_and_two_workers_resume_it(
     from train.disc.cached import read_record_ids
 
     config = CachedCriticConfig(base_model=str(tiny_qwen_dir), epochs=2, batch_size=16, width=8, hidden_proj=4,
-                                read_limit=3, lm_tools="called")
+                                inputs=INPUT_SETS["all"], read_limit=3, lm_tools="called")
     lines: list[str] = []
     metrics = train_cached(config, pref_dir, tmp_path / "c", cache=tmp_path / "lm", echo=lines.append)
     assert len(read_record_ids(tmp_path / "lm")) == 3

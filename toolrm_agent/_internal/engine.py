@@ -43,6 +43,7 @@ from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
 from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy
+from toolrm_agent._internal.repeats import flag_repeats
 from toolrm_agent._internal.state import (
     ARTIFACT_KEY,
     RUN_USAGE_KEY,
@@ -600,6 +601,8 @@ class CriticEngine:
         elif step.repaired:
             usage["repaired"] = 1
 
+        if critique is not None:  # a call that already ran in this turn, whatever the judge said
+            critique = flag_repeats(step.before, winner.proposal, critique)
         # whatever judge wrote it, a critique goes back to the policy capped
         critique_text = cap_critique(critique.text) if critique and critique.text else ""
         if judged is None:

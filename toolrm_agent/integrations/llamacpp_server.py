@@ -96,7 +96,7 @@ class LlamaCppServerConfig:
             "--gguf", str(gguf), "--host", self.host, "--port", str(port),
             "--ctx", str(self.n_ctx), "--parallel", str(self.n_parallel),
             "--threads", str(self.threads or os.cpu_count() or 1),
-            "--parent-pid", str(os.getpid()),
+            "--parent-pid", str(os.getpid()), "--alias", self.name,
         ]  # fmt: skip
         if template_file is not None:
             cmd += ["--chat-template-file", str(template_file)]
@@ -235,6 +235,8 @@ def _serve(args: argparse.Namespace) -> int:  # pragma: no cover - runs in the c
     params.hostnames = [args.host]
     params.port = args.port
     params.use_jinja = True
+    if args.alias:  # /v1/models lists this name (the one clients send), not the GGUF's path
+        params.model_alias = {args.alias}
     if args.chat_template_file:
         params.chat_template = Path(args.chat_template_file).read_text()
     done = threading.Event()
@@ -258,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - runs in th
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--chat-template-file")
+    parser.add_argument("--alias", default="", help="The model name /v1/models lists.")
     parser.add_argument("--parent-pid", type=int, default=0, help="Exit when this process is gone.")
     return _serve(parser.parse_args(argv))
 

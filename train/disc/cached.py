@@ -7,7 +7,8 @@ the expensive part runs once per candidate answer and is cached:
    through :class:`~toolrm_agent.judges.trained.CriticReader` in one call (the frozen
    LM runs the record's prefix once, then every candidate as a short suffix) and the
    readings — call features, relevance, LM log-likelihood statistics, LM hidden states —
-   are written to ``readings/shard_*.npz``; a killed run resumes after the last shard.
+   are written to ``$TOOLRM_CACHE/readings/<data>-<hash>-<base>/shard_*.npz``
+   (:func:`lm_cache_dir`; never into the data folder); a killed run resumes after the last shard.
 2. **fit** — a head (standardisation, a learned projection of the hidden state, a
    tanh MLP plus a linear skip) is trained with the Bradley-Terry loss
    ``-log sigmoid(s(chosen) - s(rejected))`` on the pairs of 90% of the records; the
@@ -37,6 +38,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from toolrm_agent._internal.progress import progress_bar
 from toolrm_agent.calls import Proposal
 from toolrm_agent.errors import TrainingError
 from toolrm_agent.judges.calibration import CALIBRATION, Calibration
@@ -199,13 +201,18 @@ def cheap_inputs(
     keys: list[str] = []
     rows: list[Any] = []
     start = time.perf_counter()
-    for rid in sorted(cands):
-        if rid not in records:
-            continue
-        items = list(cands[rid].items())
-        x, _, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
-        keys += [k for k, _ in items]
-        rows.append(x)
+    rids = [rid for rid in sorted(cands) if rid in records]
+    echo(f"[features] call features and {encoder} relevance of {len(rids)} records")
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("features", total=len(rids), note="")
+        for rid in rids:
+            items = list(cands[rid].items())
+            x, _, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
+            keys += [k for k, _ in items]
+            rows.append(x)
+            progress.advance(task)
+    if not rows:
+        raise TrainingError("no candidates to read: the pairs name no record of records.jsonl")
     echo(f"[features] {len(keys)} candidates in {time.perf_counter() - start:.0f} s")
     return {k: i for i, k in enumerate(keys)}, np.concatenate(rows)
 
@@ -475,7 +482,7 @@ def train_cached(
     uses_lm = bool(set(config.inputs) & {"lm_stats", "hidden"})
     lm_cache = None
     if uses_lm and config.base_model is not None:
-        lm_cache = cache or data / f"readings-{_slug(config.base_model)}-{config.lm_tools}"
+        lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
         read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
                 workers=config.read_workers, limit=config.read_limit, echo=echo)
     pairs = _usable_pairs(pairs, lm_cache, echo)
@@ -505,7 +512,7 @@ def compare_inputs(
     records, pairs = load_data(data)
     lm_cache = None
     if config.base_model is not None:
-        lm_cache = cache or data / f"readings-{_slug(config.base_model)}-{config.lm_tools}"
+        lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
         read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
                 workers=config.read_workers, limit=config.read_limit, echo=echo)
     pairs = _usable_pairs(pairs, lm_cache, echo)
@@ -521,6 +528,16 @@ def compare_inputs(
         echo(f"[compare] {name}: val {metrics['val_accuracy']}")
     (out / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def lm_cache_dir(data: Path, base_model: str, lm_tools: str = "all") -> Path:
+    """Where the LM readings of ``data`` under ``base_model`` are cached: under
+    ``$TOOLRM_CACHE/readings/`` (never inside the data folder), one folder per data folder
+    and base model, so that every training on the same data reuses them."""
+    from toolrm_agent.models.provision import default_cache_dir
+
+    key = hashlib.sha256(str(Path(data).resolve()).encode()).hexdigest()[:12]
+    return default_cache_dir() / "readings" / f"{Path(data).resolve().name}-{key}-{_slug(base_model)}-{lm_tools}"
 
 
 def _slug(name: str | None) -> str:

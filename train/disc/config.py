@@ -12,9 +12,9 @@ from toolrm_agent.errors import TrainingError
 class CachedCriticConfig:
     """The cached-trunk critic (:mod:`train.disc.cached`)."""
 
-    base_model: str | None = "default"
+    base_model: str | None = None
     """Frozen LM whose readings are cached (``default`` = offline Qwen2.5-Coder-0.5B);
-    ``None`` reads no LM (features and relevance only)."""
+    ``None`` (the default: the recipe of ``disc:default``, minutes on CPU) reads no LM."""
     encoder: str = "minilm"
     lm_tools: Literal["all", "called"] = "called"
     """Which tools the LM reading's prefix lists: only those the proposal calls (cheap:
@@ -23,7 +23,7 @@ class CachedCriticConfig:
     """Processes that read the LM at once (one torch thread each)."""
     read_limit: int | None = None
     """Read the LM over at most this many records (the fit uses the pairs of those read)."""
-    inputs: tuple[str, ...] = ("features", "relevance", "lm_stats", "hidden")
+    inputs: tuple[str, ...] = ("features", "relevance")
     """Which inputs the head reads: any of features, relevance, lm_stats, hidden."""
     hidden: Literal["mean", "last", "both"] = "mean"
     hidden_proj: int = 32
@@ -46,7 +46,10 @@ class CachedCriticConfig:
         if bad or not self.inputs:
             raise TrainingError(f"inputs must be a non-empty subset of {sorted(known)}, got {self.inputs}")
         if ("lm_stats" in self.inputs or "hidden" in self.inputs) and self.base_model is None:
-            raise TrainingError("lm_stats / hidden inputs need a base_model")
+            raise TrainingError(
+                "lm_stats / hidden inputs need a base_model (--base default); without one (--base none) "
+                "use --inputs features,relevance"
+            )
         if self.read_limit is not None and self.read_limit < 1:
             raise TrainingError(f"read_limit must be >= 1 (or None), got {self.read_limit}")
         if self.read_workers < 1:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from toolrm_agent.errors import TrainingError
 from train.records import TrainRecord
 from train.sources import hammerbench, nestful, openai_format, seal_tools, toolalpaca, toolrl
 
@@ -57,7 +58,7 @@ def discover(paths: Sequence[Path]) -> list[tuple[str, Path]]:
         children = sorted(path.iterdir()) if path.is_dir() else []
         datasets = [(k, c) for c in children if c.is_dir() and (k := _kind(c)) is not None]
         if not datasets:
-            raise ValueError(
+            raise TrainingError(
                 f"{path}: not a dataset folder nor a folder of datasets "
                 f"(known: {', '.join(sorted(READERS))}; or *.jsonl files in the OpenAI format)"
             )
@@ -70,7 +71,7 @@ def read_source(name: str, path: Path) -> Iterator[TrainRecord]:
     try:
         reader = READERS[name]
     except KeyError:
-        raise ValueError(
+        raise TrainingError(
             f"unknown dataset {name!r} (known: {', '.join(sorted(READERS))})"
         ) from None
     return reader(Path(path))
