@@ -94,10 +94,20 @@ def _string_keys(arguments: Mapping[Any, Any]) -> dict[str, Any]:
     numbers, booleans and ``None`` as their ``str``, anything else as its JSON text."""
     if all(isinstance(k, str) for k in arguments):
         return dict(arguments)
-    return {
-        k if isinstance(k, str) else str(k) if k is None or isinstance(k, int | float) else dump_value(k): v
-        for k, v in arguments.items()
-    }
+    return {_key_text(k): v for k, v in arguments.items()}
+
+
+def _key_text(key: Any) -> str:
+    """A dict key as text: a string as is, a number, boolean or ``None`` as its ``str`` (an
+    integer Python will not print as a marker), anything else as its JSON text."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, int | float):
+        try:
+            return str(key)
+        except ValueError:  # an integer past Python's printing limit (4300 digits)
+            return f"<integer of {key.bit_length()} bits>" if isinstance(key, int) else "<number>"
+    return dump_value(key)
 
 
 def load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
