@@ -233,8 +233,23 @@ def halt_marker(message: BaseMessage | None) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
-def pending_raise(messages: Sequence[BaseMessage]) -> dict[str, Any] | None:
+def pending_raise(
+    messages: Sequence[BaseMessage], verdicts: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """The halt marker of the last message when the critic still has to raise
-    :class:`~toolrm_agent.errors.BudgetExhaustedError` (``on_budget_exhausted="raise"``)."""
+    :class:`~toolrm_agent.errors.BudgetExhaustedError` (``on_budget_exhausted="raise"``).
+
+    With ``verdicts`` (the critic's records) the marker counts only when a record says
+    the critic wrote that very message: ``raise_after`` set and the same closing text (a
+    model's ``response_metadata`` is no proof of anything)."""
     marker = halt_marker(messages[-1]) if messages else None
-    return marker if marker is not None and marker.get("raise") else None
+    if marker is None or not marker.get("raise"):
+        return None
+    if verdicts is not None:
+        text = messages[-1].content
+        if not any(
+            isinstance(r, Mapping) and r.get("raise_after") and r.get("final_message") == text
+            for r in verdicts.values()
+        ):
+            return None
+    return marker
