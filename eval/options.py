@@ -28,19 +28,34 @@ def judge_from_option(spec: str, param_hint: str = "--judge") -> Judge:
         raise typer.BadParameter(str(exc), param_hint=param_hint) from exc
 
 
-def load_all_results(paths: Sequence[Path]) -> list[Any]:
-    """Every model's results from each ``--results`` path (a usage error when none reads)."""
+def load_all_results(paths: Sequence[Path], split: str = "all") -> list[Any]:
+    """Every model's results from each ``--results`` path (a usage error when none reads).
+
+    ``split`` keeps the ``dev`` or ``test`` half of each path's models
+    (:mod:`eval.bfcl.splits`); ``all`` keeps them all.
+    """
     from eval.bfcl.results import load_results
+    from eval.bfcl.splits import SPLITS, select_split
+
+    if split not in SPLITS:
+        raise typer.BadParameter(f"choose one of {', '.join(SPLITS)}", param_hint="--split")
 
     if not paths:
         raise typer.BadParameter("give at least one --results DIR", param_hint="--results")
     out: list[Any] = []
     for path in paths:
         try:
-            out.extend(load_results(path))
+            models = load_results(path)
         except ValueError as exc:  # ResultsError: nothing readable there
             raise typer.BadParameter(str(exc), param_hint="--results") from exc
+        out.extend(select_split(models, split))  # type: ignore[arg-type]
     return out
+
+
+SPLIT_HELP = (
+    "Which recorded models: all, or the dev / test half (split by model family; choose on dev, "
+    "report once on test)."
+)
 
 
 def progress_bar() -> Any:

@@ -591,3 +591,30 @@ def write_dataset(folder: Path, n: int = 12) -> Path:
                              {"role": "assistant", "content": "", "tool_calls": calls}],
             }) + "\n")
     return folder
+
+
+# ------------------------------------------------- LM readings: two tools, mixed proposals
+
+
+def _lm_fixtures() -> tuple[Any, list[Any]]:
+    from toolrm_agent.calls import Proposal, ToolCall
+    from toolrm_agent.context import JudgeContext, Turn
+    from toolrm_agent.specs import ToolSpec
+
+    city = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    context = JudgeContext(
+        turns=(Turn(role="user", content="What is the weather in Paris?"),),
+        tools=(ToolSpec(name="get_weather", description="Weather of a city", parameters=city),
+               ToolSpec(name="get_time", description="Local time of a city", parameters=city)),
+    )
+    proposals = [
+        Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris"}),)),
+        Proposal(calls=(ToolCall(name="get_time", arguments={"city": "Paris"}),)),
+        Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris, France"}),)),
+        Proposal(),
+    ]
+    return context, proposals
+
+
+LM_TWO_TOOLS, LM_MIXED = _lm_fixtures()
+"""A context with two tools and proposals that call one, the other, or nothing."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import LM_MIXED as MIXED
+from tests.fakes import LM_TWO_TOOLS as TWO_TOOLS
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError
@@ -77,3 +79,34 @@ def test_a_prefix_too_long_even_alone_keeps_its_start_and_end(tiny_qwen_dir: Pat
 def test_a_missing_model_fails_at_construction(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError):
         LMScorer(tmp_path / "nope")
+
+
+def test_called_tools_prefix_lists_only_what_the_proposal_calls(tiny_qwen_dir: Path) -> None:
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
+    weather = scorer.tokenizer.decode(scorer.prefix_ids(TWO_TOOLS, MIXED[0]))
+    assert "get_weather" in weather and "get_time" not in weather
+    nothing = scorer.tokenizer.decode(scorer.prefix_ids(TWO_TOOLS, MIXED[3]))
+    assert "get_weather" not in nothing and "Paris" in nothing
+    every = LMScorer(tiny_qwen_dir, dtype="float32")  # "all": one prefix for every proposal
+    assert every.prefix_ids(TWO_TOOLS, MIXED[0]) == every.prefix_ids(TWO_TOOLS, MIXED[3])
+
+
+def test_grouped_readings_equal_one_proposal_at_a_time(tiny_qwen_dir: Path) -> None:
+    """Proposals that share a prefix are read in one batch; the readings equal separate passes."""
+    import numpy as np
+
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
+    together = scorer.read(TWO_TOOLS, MIXED)
+    alone = [scorer.read(TWO_TOOLS, [p])[0] for p in MIXED]
+    for a, b in zip(together, alone, strict=True):
+        assert a.prefix_tokens == b.prefix_tokens
+        assert a.mean_logprob == pytest.approx(b.mean_logprob, abs=1e-4)
+        assert np.allclose(a.hidden_last, b.hidden_last, atol=1e-4)
+    assert together[0].prefix_tokens == together[2].prefix_tokens != together[1].prefix_tokens
+
+
+def test_unknown_tool_scope_fails_at_construction(tiny_qwen_dir: Path) -> None:
+    from toolrm_agent.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        LMScorer(tiny_qwen_dir, tools="some")  # type: ignore[arg-type]

@@ -38,6 +38,16 @@ def disc(
         typer.Option(help="cached: inputs of the head, comma-separated (features,relevance,lm_stats,hidden)."),
     ] = "features,relevance,lm_stats,hidden",
     hidden: Annotated[str, typer.Option(help="cached: which hidden state (mean, last, both).")] = "mean",
+    lm_tools: Annotated[
+        str, typer.Option("--lm-tools", help="cached: tools the LM reading lists: called (cheap) or all.")
+    ] = "called",
+    read_workers: Annotated[
+        int, typer.Option("--read-workers", help="cached: processes reading the LM at once (1 thread each).")
+    ] = 1,
+    read_limit: Annotated[
+        int | None,
+        typer.Option("--read-limit", help="cached: read the LM over at most this many records (resumable)."),
+    ] = None,
     compare: Annotated[
         bool,
         typer.Option("--compare", help="cached: fit one head per input set, side by side."),
@@ -68,6 +78,9 @@ def disc(
             base_model=None if base == "none" else base,
             inputs=tuple(i.strip() for i in inputs.split(",") if i.strip()),
             hidden=hidden,  # type: ignore[arg-type]
+            lm_tools=lm_tools,  # type: ignore[arg-type]
+            read_workers=read_workers,
+            read_limit=read_limit,
             epochs=int(epochs),
             lr=lr if lr is not None else 3e-3,
             batch_size=batch_size or 256,
@@ -92,6 +105,27 @@ def disc(
         )
     else:
         raise typer.BadParameter(f"unknown method {method!r}: cached or reward-trainer", param_hint="--method")
+
+
+@app.command("two-tier")
+def two_tier(
+    first: Annotated[Path, typer.Option("--first", help="The fast critic dir (features, relevance).")],
+    second: Annotated[Path, typer.Option("--second", help="The LM-reading critic dir.")],
+    out: Out,
+    band: Annotated[
+        str, typer.Option("--band", help="LO,HI: first-tier scores in [LO, HI] go to the second tier.")
+    ] = "0.05,0.95",
+    route: Annotated[str, typer.Option("--route", help="Default route: margin, always or never.")] = "margin",
+) -> None:
+    """A two-tier critic: the fast head first, the LM head where the fast one is unsure."""
+    from train.disc.two_tier import assemble_two_tier
+
+    try:
+        lo, hi = (float(x) for x in band.split(","))
+    except ValueError as exc:
+        raise typer.BadParameter("give LO,HI, e.g. 0.05,0.95", param_hint="--band") from exc
+    path = assemble_two_tier(first, second, out, band=(lo, hi), route=route)
+    typer.echo(f"wrote {path} (`--judge disc:{path}`)")
 
 
 @app.command()

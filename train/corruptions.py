@@ -29,7 +29,21 @@ name                          what it does
 ``unknown_function``          a function that is not offered (a near-miss of the right name)
 ``no_call``                   nothing called although the request needs a call
 ``irrelevant_call``           (no-call records) an offered function called although none fits
+``surface_form``              a canonical value written the way a user says it: an ISO date as
+                              "10th December 2022", ``USD`` as "dollars", ``CA`` as
+                              "California", ``km`` as "kilometers", ``True`` as "yes"
+                              (:mod:`train.surface_forms`)
+``extra_words``               a value copied from the request with the words around it
+                              (``"human"`` → ``"human cell"``, ``"Marshall"`` → ``"Marshall, MN"``)
+``item_for_category``         a value the request does not spell out (a category, a code)
+                              replaced by words the user did write (``"dessert"`` →
+                              ``"brownies"``)
 ============================  ===============================================================
+
+The last three mirror a current model's most common mistake (BFCL's
+``value_error:string``): copying the user's words where the tool needs another value.
+Their wrong values are *grounded* (they appear in the request, or are how a user would
+write the value), so a critic cannot catch them by checking that values were given.
 
 Every corruption is deterministic given its ``random.Random``; :func:`corrupt` applies
 a seeded selection of them and tags each result with its name.
@@ -46,6 +60,8 @@ from typing import Any
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.specs import ToolSpec
 from train.records import TrainRecord
+from train.scoring import values_equal
+from train.surface_forms import surface_forms
 
 
 @dataclass(frozen=True)
@@ -300,6 +316,105 @@ def paraphrase_value(s: Situation, rng: random.Random) -> Proposal | None:
     return None
 
 
+# ------------------------------------------------------------ the user's words, copied
+
+
+def _replace_value(s: Situation, i: int, key: str, new: Any) -> Proposal:
+    calls = list(s.calls)
+    calls[i] = _with_args(calls[i], {**calls[i].arguments, key: new})
+    return _proposal(calls)
+
+
+def _differs(old: Any, new: Any) -> bool:
+    return not values_equal(old, new)
+
+
+def surface_form(s: Situation, rng: random.Random) -> Proposal | None:
+    """A canonical value (ISO date, code, unit, boolean) written as a user would say it."""
+    options = [(i, k) for i, c in enumerate(s.calls) for k, v in c.arguments.items()
+               if isinstance(v, str | bool | int | float)]
+    rng.shuffle(options)  # strings and booleans first: numbers written with commas are the easy case
+    options.sort(key=lambda o: isinstance(s.calls[o[0]].arguments[o[1]], int | float)
+                 and not isinstance(s.calls[o[0]].arguments[o[1]], bool))
+    for i, key in options:
+        old = s.calls[i].arguments[key]
+        forms = [f for f in surface_forms(old) if _differs(old, f)]
+        if not forms:
+            continue
+        grounded = [f for f in forms if s.grounded(f)]  # the user's own words first
+        return _replace_value(s, i, key, rng.choice(grounded or forms))
+    return None
+
+
+_WORD = re.compile(r"[\w'-]+|,")
+_STOP = frozenset(
+    "a an the and or of for to in on at by with from is are be me my i you your we our it its this that "
+    "please can could would will should what which who how when where find get show give tell need want "
+    "some any all also about into than then there their".split()
+)
+
+
+def extra_words(s: Situation, rng: random.Random) -> Proposal | None:
+    """A value the user wrote, copied with the one to three words next to it."""
+    user = s.record.last_user_text()
+    options = [(i, k) for i, c in enumerate(s.calls) for k in _scalar_keys(c, (str,))
+               if 2 <= len(c.arguments[k]) <= 60]
+    rng.shuffle(options)
+    for i, key in options:
+        old = s.calls[i].arguments[key]
+        at = user.lower().find(old.lower())
+        if at < 0:
+            continue
+        end = at + len(old)
+        after = list(_WORD.finditer(user, end))
+        before = list(_WORD.finditer(user[:at]))
+        spans: list[str] = []
+        for n in (1, 2, 3):
+            right = after[:n]
+            if len(right) == n and right[0].start() - end <= 2 and right[-1].group() != "," \
+                    and not any(m.group().lower() in _STOP for m in right):
+                spans.append(user[at : right[-1].end()])
+            left = before[len(before) - n :] if len(before) >= n else []
+            if left and at - left[-1].end() <= 1 and left[0].group() != "," \
+                    and not any(m.group().lower() in _STOP for m in left):
+                spans.append(user[left[0].start() : end])
+        spans = [t.strip(" ,.?!") for t in spans]
+        spans = [t for t in spans if t and _differs(old, t) and len(t) <= len(old) + 40]
+        if spans:
+            return _replace_value(s, i, key, rng.choice(spans))
+    return None
+
+
+_NOUN_AFTER = frozenset("a an the for of in at to with about my some any".split())
+
+
+def item_for_category(s: Situation, rng: random.Random) -> Proposal | None:
+    """A value the user did not spell out (a category, a code) replaced by words they did write.
+
+    The words are a noun-like phrase of the request: the one or two words after an
+    article or a preposition ("a recipe for *brownies*").
+    """
+    tokens = re.findall(r"[A-Za-z][A-Za-z'-]*", s.record.last_user_text())
+    used = " ".join(str(v).lower() for c in s.calls for v in c.arguments.values())
+    phrases: list[str] = []
+    for j in range(1, len(tokens)):
+        if tokens[j - 1].lower() not in _NOUN_AFTER or tokens[j].lower() in _STOP or len(tokens[j]) < 3:
+            continue
+        phrase = tokens[j]
+        if j + 1 < len(tokens) and tokens[j + 1].lower() not in _STOP and rng.random() < 0.5:
+            phrase += " " + tokens[j + 1]
+        if phrase.lower() not in used:
+            phrases.append(phrase)
+    options = [(i, k) for i, c in enumerate(s.calls) for k in _scalar_keys(c, (str,))
+               if 2 <= len(c.arguments[k]) <= 30 and len(c.arguments[k].split()) <= 3
+               and not s.grounded(c.arguments[k])]
+    if not phrases or not options:
+        return None
+    i, key = rng.choice(options)
+    new = rng.choice(phrases)
+    return _replace_value(s, i, key, new) if _differs(s.calls[i].arguments[key], new) else None
+
+
 # -------------------------------------------------------------------------- arguments
 
 
@@ -514,6 +629,9 @@ CORRUPTIONS: dict[str, Corruption] = {
         unknown_function,
         no_call,
         irrelevant_call,
+        surface_form,
+        extra_words,
+        item_for_category,
     )
 }
 

@@ -32,7 +32,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ConfigDict
 
-from eval.options import DEFAULT_JUDGE, load_all_results
+from eval.options import DEFAULT_JUDGE, SPLIT_HELP, load_all_results
 from eval.pairs import Graded, GradedOutput, is_pairwise
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
@@ -248,6 +248,7 @@ def command(
     out: Annotated[Path, typer.Option("--out", help="Report JSON file.")] = Path("bon.json"),
     draws: Annotated[int, typer.Option("--draws", help="Draws of K candidates per question.")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the draws.")] = 0,
+    split: Annotated[str, typer.Option("--split", help=SPLIT_HELP)] = "all",
     categories: Annotated[
         list[str] | None,
         typer.Option(
@@ -271,7 +272,7 @@ def command(
 
     ks = sorted(set(k or DEFAULT_K))
     the_judge = judge_from_option(judge)
-    loaded = load_all_results(results)
+    loaded = load_all_results(results, split)
     start = time.perf_counter()
     try:
         graded, skipped = grade_outputs(loaded, categories=categories, lenient=lenient)
@@ -313,6 +314,7 @@ def command(
         "k": ks,
         "draws": draws,
         "seed": seed,
+        "split": split,
         "limit": limit,
         "lenient_decode": lenient,
         "results": [str(p) for p in results],

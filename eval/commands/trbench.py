@@ -32,7 +32,7 @@ from typing import Annotated, Any, Literal
 import typer
 from pydantic import BaseModel, ConfigDict
 
-from eval.options import load_all_results, progress_bar
+from eval.options import SPLIT_HELP, load_all_results, progress_bar
 from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair, is_pairwise
 from toolrm_agent.errors import JudgeError
 from toolrm_agent.judges.base import Judge
@@ -346,6 +346,7 @@ def command(
         int | None, typer.Option("--limit", help="Judge at most this many pairs (seeded draw).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of pair sampling.")] = 0,
+    split: Annotated[str, typer.Option("--split", help=SPLIT_HELP)] = "all",
     pairs_out: Annotated[
         Path | None,
         typer.Option(
@@ -390,7 +391,7 @@ def command(
     from eval.pairs import build_pairs, export_pairs, sample_pairs
 
     the_judge = judge_from_option(judge)
-    loaded = load_all_results(results)
+    loaded = load_all_results(results, split)
     start = time.perf_counter()
     try:
         pairs, stats = build_pairs(
@@ -435,6 +436,8 @@ def command(
         {
             "results": [str(p) for p in results],
             "seed": seed,
+            "split": split,
+            "models": len(loaded),
             "limit": limit,
             "max_per_question": max_per_question,
             "lenient_decode": lenient,

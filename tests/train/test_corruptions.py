@@ -26,6 +26,12 @@ SHAPED = {
                                text="Weather in Paris in celsius"),
     "split_list": make_record(calls=[("get_stock_price", {"symbol": ["AAPL", "MSFT"]})],
                               text="Prices of AAPL and MSFT"),
+    "surface_form": make_record(calls=[("get_weather", {"city": "Paris", "date": "2022-12-10"})],
+                                text="Weather in Paris on 10th December 2022"),
+    "extra_words": make_record(calls=[("get_weather", {"city": "Paris"})],
+                               text="Weather in Paris, France today"),
+    "item_for_category": make_record(calls=[("get_stock_price", {"symbol": "AAPL"})],
+                                     text="What is the price of Apple shares?"),
 }
 
 

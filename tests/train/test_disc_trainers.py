@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,26 @@ def test_cached_critic_trains_on_a_tiny_lm_and_loads_as_disc_dir(
     lines.clear()
     train_cached(config, pref_dir, tmp_path / "critic2", cache=tmp_path / "lm", echo=lines.append)
     assert any("already read" in line for line in lines)
+
+
+def test_a_limited_read_fits_on_the_records_read_and_two_workers_resume_it(
+    pref_dir: Path, tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    from train.disc.cached import read_record_ids
+
+    config = CachedCriticConfig(base_model=str(tiny_qwen_dir), epochs=2, batch_size=16, width=8, hidden_proj=4,
+                                read_limit=3, lm_tools="called")
+    lines: list[str] = []
+    metrics = train_cached(config, pref_dir, tmp_path / "c", cache=tmp_path / "lm", echo=lines.append)
+    assert len(read_record_ids(tmp_path / "lm")) == 3
+    assert any("whose record was read" in line for line in lines)
+    _, pairs = load_data(pref_dir)
+    assert 0 < metrics["train_pairs"] + metrics["val_pairs"] < len(pairs)
+    assert TrainedCritic(tmp_path / "c").manifest.lm_tools == "called"
+    # the rest is read by two worker processes, resuming after the three records
+    train_cached(replace(config, read_limit=None, read_workers=2), pref_dir, tmp_path / "c2",
+                 cache=tmp_path / "lm", echo=lines.append)
+    assert read_record_ids(tmp_path / "lm") == {p.record_id for p in pairs}
 
 
 def test_feature_only_critic_separates_its_own_training_pairs(pref_dir: Path, tmp_path: Path) -> None:

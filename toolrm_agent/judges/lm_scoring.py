@@ -13,6 +13,14 @@ log-probabilities of the proposal tokens and two hidden-state summaries of the l
 the zero-training baseline judge (``lik:default``); the trained critic
 (:mod:`toolrm_agent.judges.trained`) feeds all of it to its head.
 
+**Which tools the prefix lists** (``tools``): ``"all"`` renders every offered tool;
+``"called"`` renders only the tools a proposal calls (in the order they are offered), so
+that a context with thirty tools costs what the one called needs. Proposals that call the
+same tools share one prefix pass; a proposal that calls nothing is read with no tools
+listed. ``"called"`` is what a critic reads to judge *values*: whether a value is right
+depends on the called function's description, not on the other tools (the fast features
+judge the choice of function).
+
 **Long inputs.** The prefix is cut to ``max_prefix_tokens``: whole turns are dropped from
 the oldest user/assistant/tool turn onwards (the tools and the latest user message are
 always kept), and if the prefix is still too long its middle is cut (the first half of
@@ -30,13 +38,17 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError, ConfigurationError
 
 log = logging.getLogger(__name__)
+
+
+ToolScope = Literal["all", "called"]
+"""Which tools an LM reading's prefix lists (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,7 @@ class LMScorer:
         max_prefix_tokens / max_proposal_tokens: the truncation limits.
         threads: torch CPU threads (``None``: torch's default).
         prefix_cache_size: KV caches of this many recent prefixes are kept.
+        tools: which tools the prefix lists: ``"all"`` or ``"called"`` (module docstring).
     """
 
     def __init__(
@@ -95,12 +108,16 @@ class LMScorer:
         max_proposal_tokens: int = 512,
         threads: int | None = None,
         prefix_cache_size: int = 4,
+        tools: ToolScope = "all",
     ) -> None:
         self.model_path = Path(model_path)
         if not self.model_path.is_dir():
             raise CheckpointError(f"language model directory {str(self.model_path)!r} does not exist")
         if dtype not in ("bfloat16", "float32", "float16"):
             raise ConfigurationError(f"dtype must be bfloat16, float16 or float32, got {dtype!r}")
+        if tools not in ("all", "called"):
+            raise ConfigurationError(f"tools must be 'all' or 'called', got {tools!r}")
+        self.tools: ToolScope = tools
         self.dtype = dtype
         self.device = device
         self.max_prefix_tokens = max_prefix_tokens
@@ -144,7 +161,15 @@ class LMScorer:
                 return candidate
         return tok.eos_token or ""
 
-    def prefix_text(self, context: JudgeContext, drop_turns: int = 0) -> str:
+    def tool_names(self, context: JudgeContext, proposal: Proposal | None) -> tuple[str, ...] | None:
+        """The tools the prefix for ``proposal`` lists (``None``: all of them)."""
+        if self.tools == "all" or proposal is None:
+            return None
+        called = {c.name for c in proposal.calls}
+        return tuple(spec.name for spec in context.tools if spec.name in called)
+
+    def prefix_text(self, context: JudgeContext, drop_turns: int = 0,
+                    tool_names: tuple[str, ...] | None = None) -> str:
         tok = self.tokenizer
         turns = list(context.turns)
         if drop_turns:
@@ -152,20 +177,23 @@ class LMScorer:
             droppable = [i for i, t in enumerate(turns) if t.role != "system" and i < last_user]
             gone = set(droppable[:drop_turns])
             turns = [t for i, t in enumerate(turns) if i not in gone]
-        tools = [spec.to_openai() for spec in context.tools] or None
+        specs = context.tools if tool_names is None else [s for s in context.tools if s.name in tool_names]
+        tools = [spec.to_openai() for spec in specs] or None
         text: str = tok.apply_chat_template(
             chat_messages(turns), tools=tools, tokenize=False, add_generation_prompt=True
         )
         return text
 
-    def prefix_ids(self, context: JudgeContext) -> list[int]:
+    def prefix_ids(self, context: JudgeContext, proposal: Proposal | None = None) -> list[int]:
+        """The prefix's token ids (for ``proposal`` when the prefix lists the called tools)."""
         tok = self.tokenizer
-        ids: list[int] = tok(self.prefix_text(context), add_special_tokens=False).input_ids
+        names = self.tool_names(context, proposal)
+        ids: list[int] = tok(self.prefix_text(context, 0, names), add_special_tokens=False).input_ids
         drop = 0
         n_turns = len(context.turns)
         while len(ids) > self.max_prefix_tokens and drop < n_turns:
             drop += 1
-            ids = tok(self.prefix_text(context, drop), add_special_tokens=False).input_ids
+            ids = tok(self.prefix_text(context, drop, names), add_special_tokens=False).input_ids
         if len(ids) > self.max_prefix_tokens:
             head = self.max_prefix_tokens // 2
             tail = self.max_prefix_tokens - head
@@ -205,13 +233,28 @@ class LMScorer:
         return copy.deepcopy(hit[0]), hit[1]
 
     def read(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[LMReading]:
-        """One :class:`LMReading` per proposal (in order), all on one cached prefix."""
+        """One :class:`LMReading` per proposal (in order); one prefix pass per distinct prefix.
+
+        With ``tools="all"`` every proposal shares one prefix; with ``"called"``, proposals
+        that call the same tools do.
+        """
         if not proposals:
             return []
+        groups: dict[tuple[str, ...] | None, list[int]] = {}
+        for i, p in enumerate(proposals):
+            groups.setdefault(self.tool_names(context, p), []).append(i)
+        out: list[LMReading | None] = [None] * len(proposals)
+        for idx in groups.values():
+            prefix = self.prefix_ids(context, proposals[idx[0]])
+            for i, reading in zip(idx, self.read_on_prefix(prefix, [proposals[i] for i in idx]), strict=True):
+                out[i] = reading
+        return [r for r in out if r is not None]
+
+    def read_on_prefix(self, prefix: list[int], proposals: Sequence[Proposal]) -> list[LMReading]:
+        """Readings of ``proposals`` as one batch on the (cached) ``prefix`` token ids."""
         import torch
 
         model, tok = self._load()
-        prefix = self.prefix_ids(context)
         suffixes = [self.suffix_ids(p) for p in proposals]
         with self._lock, torch.no_grad():
             cache, first_logits = self._prefix_state(model, prefix)
@@ -262,4 +305,4 @@ def finite(x: float, default: float = -30.0) -> float:
     return x if math.isfinite(x) else default
 
 
-__all__ = ["LMReading", "LMScorer", "chat_messages", "finite"]
+__all__ = ["LMReading", "LMScorer", "ToolScope", "chat_messages", "finite"]

@@ -73,12 +73,21 @@ class CriticManifest(BaseModel):
     hidden: HiddenMode = "none"
     base_model: str | None = None
     """The frozen LM (``default`` = the offline Qwen2.5-Coder-0.5B, or a directory)."""
+    lm_tools: Literal["all", "called"] = "all"
+    """Which tools the LM reading's prefix lists (:class:`~toolrm_agent.judges.lm_scoring.LMScorer`)."""
     encoder: str | None = "minilm"
     """The sentence encoder of the relevance features (``minilm`` = the offline wheel)."""
     input_names: list[str] = Field(default_factory=list)
     """Names of the scalar inputs, in order (the hidden state follows them)."""
     threshold: float = 0.5
     """Accept a proposal when ``sigmoid(logit) >= threshold``."""
+    second_stage: str | None = None
+    """A second critic directory (relative to this one) that judges where this one is unsure:
+    the two-tier critic, a fast head first and an LM-reading head second."""
+    band: tuple[float, float] = (0.0, 1.0)
+    """With a second stage: first-stage scores in ``[band[0], band[1]]`` are unsure."""
+    route: Literal["margin", "always", "never"] = "margin"
+    """Which proposals the second stage judges: those in the band, all, or none."""
     trained_on: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
 
@@ -196,8 +205,21 @@ class CriticReader:
         encoder: str | None = "minilm",
         cache_dir: str | Path | None = None,
         device: str = "cpu",
+        lm_tools: Literal["all", "called"] = "all",
+        threads: int | None = None,
+        lm_url: str | None = None,
+        lm_model: str | None = None,
     ) -> None:
         self.features = features
+        self.lm_tools = lm_tools
+        self.threads = threads
+        self.lm_url = lm_url
+        self.lm_model = lm_model
+        if lm_url is not None and hidden != "none":
+            raise ConfigurationError(
+                "an LM server returns no hidden states: this critic reads them, so it needs the local LM "
+                "(drop lm_url)"
+            )
         self.relevance = relevance
         self.lm_stats = lm_stats
         self.hidden = hidden
@@ -218,10 +240,16 @@ class CriticReader:
     @property
     def lm(self) -> Any:
         with self._lock:
-            if self._lm is None and self._base_dir is not None:
+            if self._lm is None and self._base_dir is not None and self.lm_url is not None:
+                from toolrm_agent.judges.lm_server import ServerLMScorer
+
+                self._lm = ServerLMScorer(self._base_dir, base_url=self.lm_url, tools=self.lm_tools,
+                                          model=self.lm_model or str(self._base_dir))
+            elif self._lm is None and self._base_dir is not None:
                 from toolrm_agent.judges.lm_scoring import LMScorer
 
-                self._lm = LMScorer(self._base_dir, device=self.device)
+                self._lm = LMScorer(self._base_dir, device=self.device, tools=self.lm_tools,
+                                    threads=self.threads)
         return self._lm
 
     @property
@@ -237,9 +265,8 @@ class CriticReader:
         lm = self.lm
         if self._cache is None:
             return list(lm.read(context, proposals))
-        prefix = lm.prefix_ids(context)
         model = str(self._base_dir)
-        keys = [ReadingCache.key(model, prefix, lm.suffix_ids(p)) for p in proposals]
+        keys = [ReadingCache.key(model, lm.prefix_ids(context, p), lm.suffix_ids(p)) for p in proposals]
         found = [self._cache.get(k) for k in keys]
         todo = [i for i, f in enumerate(found) if f is None]
         if todo:
@@ -296,6 +323,14 @@ class TrainedCritic(BatchJudge):
         threshold: overrides the manifest's accept threshold.
         cache_dir: cache LM readings on disk here.
         device: torch device of the LM and encoder.
+        threads: torch CPU threads of the LM (``None``: torch's default; 1 is faster on a
+            machine whose cores other work shares).
+        route: for a two-tier critic (a manifest with ``second_stage``), which proposals the
+            second tier judges: ``margin`` (those the first scores inside the manifest's
+            ``band``), ``always`` or ``never``; ``None`` keeps the manifest's choice.
+        lm_url / lm_model: read the LM through an OpenAI-compatible server that returns
+            prompt log-probabilities (vLLM) instead of locally
+            (:class:`~toolrm_agent.judges.lm_server.ServerLMScorer`; LM statistics only).
         name: the judge's name in verdicts (default ``disc:<path>``).
     """
 
@@ -306,6 +341,10 @@ class TrainedCritic(BatchJudge):
         threshold: float | None = None,
         cache_dir: str | Path | None = None,
         device: str = "cpu",
+        threads: int | None = None,
+        route: Literal["margin", "always", "never"] | None = None,
+        lm_url: str | None = None,
+        lm_model: str | None = None,
         name: str | None = None,
     ) -> None:
         self.path = resolve_critic_dir(path)
@@ -334,7 +373,22 @@ class TrainedCritic(BatchJudge):
             encoder=m.encoder,
             cache_dir=cache_dir,
             device=device,
+            lm_tools=m.lm_tools,
+            threads=threads,
+            lm_url=lm_url if uses_lm else None,
+            lm_model=lm_model,
         )
+        if route is not None and route not in ("margin", "always", "never"):
+            raise ConfigurationError(f"route must be margin, always or never, got {route!r}")
+        self.route = route or m.route
+        self.second: TrainedCritic | None = None
+        if m.second_stage is not None:
+            lo, hi = m.band
+            if not 0.0 <= lo <= hi <= 1.0:
+                raise CheckpointError(f"{self.path / MANIFEST}: band must satisfy 0 <= lo <= hi <= 1, got {m.band}")
+            self.second = TrainedCritic(self.path / m.second_stage, cache_dir=cache_dir, device=device,
+                                        threads=threads, route="never", lm_url=lm_url, lm_model=lm_model,
+                                        name=f"{self.name}+lm")
 
     def inputs(self, context: JudgeContext, proposals: Sequence[Proposal]) -> tuple[Any, Any, list[Features], int]:
         """(scalar inputs [n, d], hidden states [n, h] or None, features, LM tokens read)."""
@@ -353,10 +407,26 @@ class TrainedCritic(BatchJudge):
         logits, feats, tokens = self.logits(context, proposals)
         seconds = (time.perf_counter() - start) / len(proposals)
         per_item = tokens // len(proposals)
-        return [
+        out = [
             self._critique(p, _sigmoid(x), f, per_item, seconds)
             for p, x, f in zip(proposals, logits, feats, strict=True)
         ]
+        unsure = self.routed([c.score for c in out])
+        if unsure and self.second is not None:
+            second = self.second.critique_many(context, [proposals[i] for i in unsure])
+            for i, c in zip(unsure, second, strict=True):
+                out[i] = c.model_copy(update={"usage": out[i].usage + c.usage,
+                                              "latency_s": out[i].latency_s + c.latency_s})
+        return out
+
+    def routed(self, scores: Sequence[float]) -> list[int]:
+        """Indices of the first-tier ``scores`` the second tier judges (none without one)."""
+        if self.second is None or self.route == "never":
+            return []
+        if self.route == "always":
+            return list(range(len(scores)))
+        lo, hi = self.manifest.band
+        return [i for i, s in enumerate(scores) if lo <= s <= hi]
 
     def _critique(self, proposal: Proposal, score: float, feats: Features, tokens: int, seconds: float) -> Critique:
         accepted = score >= self.threshold

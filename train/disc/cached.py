@@ -44,7 +44,7 @@ from train.pairs import TrainPair, read_pairs
 from train.records import TrainRecord, read_records
 
 ALL_SCALARS: tuple[str, ...] = (*FEATURE_NAMES, *RELEVANCE_NAMES, *LM_STAT_NAMES)
-SHARD = 200
+SHARD = 25
 """Records per readings shard."""
 
 
@@ -69,21 +69,29 @@ def read_lm(
     cache: Path,
     *,
     base_model: str,
+    lm_tools: str = "all",
+    workers: int = 1,
+    limit: int | None = None,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Run the frozen LM once over every candidate of ``pairs``: ``cache/shard_*.npz``.
 
+    ``limit``: read records only until this many are read in all (a stopped run's
+    shards count; :func:`read_record_ids` then says which records the fit may use).
+
     Each shard holds the candidate keys, the LM statistics (:data:`LM_STAT_NAMES`) and
     the hidden states (mean and last, float16). Resumable: records already in a shard
-    are skipped.
+    are skipped. ``workers`` processes (one torch thread each) read disjoint records.
     """
     import numpy as np
 
     cache.mkdir(parents=True, exist_ok=True)
-    meta = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last"}
+    meta = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last",
+            "lm_tools": lm_tools}
     meta_path = cache / "readings.json"
     if meta_path.exists() and json.loads(meta_path.read_text()) != meta:
-        raise TrainingError(f"{cache} holds readings of another model ({meta_path}); use another cache")
+        raise TrainingError(f"{cache} holds readings of another model or tool scope ({meta_path}); "
+                            "use another cache")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     done = set()
     for shard in sorted(cache.glob("shard_*.npz")):
@@ -91,32 +99,87 @@ def read_lm(
             done.update(str(r) for r in data["records"])
     cands = _by_record(pairs)
     todo_ids = [rid for rid in sorted(cands) if rid not in done and rid in records]
+    if limit is not None:
+        todo_ids = todo_ids[: max(0, limit - len(done))]
     if not todo_ids:
         echo(f"[read] all {len(done)} records already read")
         return
+    echo(f"[read] {len(todo_ids)} records to read ({len(done)} already read), {workers} worker(s)")
+    if workers == 1:
+        _read_worker(records, cands, todo_ids, cache, base_model, lm_tools, "w0", None, echo)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    jobs = [
+        ctx.Process(target=_read_worker,
+                    args=(records, cands, todo_ids[k::workers], cache, base_model, lm_tools, f"w{k}", 1, print))
+        for k in range(workers)
+    ]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    failed = [k for k, job in enumerate(jobs) if job.exitcode != 0]
+    if failed:
+        raise TrainingError(f"LM read workers {failed} failed; rerun to resume from the shards written")
+
+
+def read_record_ids(cache: Path) -> set[str]:
+    """The records whose candidates ``cache`` holds readings of."""
+    import numpy as np
+
+    done: set[str] = set()
+    for shard in sorted(cache.glob("shard_*.npz")):
+        with np.load(shard) as data:
+            done.update(str(r) for r in data["records"])
+    return done
+
+
+def _usable_pairs(pairs: list[TrainPair], lm_cache: Path | None, echo: Callable[[str], None]) -> list[TrainPair]:
+    """The pairs whose record has LM readings (all of them when no LM is read)."""
+    if lm_cache is None:
+        return pairs
+    read = read_record_ids(lm_cache)
+    kept = [p for p in pairs if p.record_id in read]
+    if len(kept) < len(pairs):
+        echo(f"[read] fitting on the {len(kept)} of {len(pairs)} pairs whose record was read ({len(read)} records)")
+    return kept
+
+
+def _read_worker(
+    records: dict[str, TrainRecord], cands: dict[str, dict[str, Proposal]], todo_ids: list[str], cache: Path,
+    base_model: str, lm_tools: str, tag: str, threads: int | None, echo: Callable[[str], None],
+) -> None:
+    import numpy as np
+
     reader = CriticReader(features=False, relevance=False, lm_stats=True, hidden="both",
-                          base_model=base_model)
+                          base_model=base_model, lm_tools="called" if lm_tools == "called" else "all",
+                          threads=threads)
     start = time.perf_counter()
-    n_shard = len(list(cache.glob("shard_*.npz")))
+    n_shard = len(list(cache.glob(f"shard_{tag}_*.npz")))
     for offset in range(0, len(todo_ids), SHARD):
         chunk = todo_ids[offset : offset + SHARD]
         keys: list[str] = []
         stats: list[Any] = []
         hiddens: list[Any] = []
-        for rid in chunk:
+        for j, rid in enumerate(chunk):
             items = list(cands[rid].items())
             x, h, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
             keys += [k for k, _ in items]
             stats.append(x)
             hiddens.append(h.astype(np.float16))
-        tmp = cache / f"shard_{n_shard:05d}.tmp.npz"
+            if (offset + j + 1) % 25 == 0:
+                rate = (offset + j + 1) / (time.perf_counter() - start)
+                echo(f"[read {tag}] {offset + j + 1}/{len(todo_ids)} records ({rate:.2f}/s)")
+        tmp = cache / f"shard_{tag}_{n_shard:05d}.tmp.npz"
         np.savez(tmp, records=np.array(chunk), keys=np.array(keys),
                  lm_stats=np.concatenate(stats).astype(np.float32), hidden=np.concatenate(hiddens))
-        tmp.replace(cache / f"shard_{n_shard:05d}.npz")
+        tmp.replace(cache / f"shard_{tag}_{n_shard:05d}.npz")
         n_shard += 1
         done_now = offset + len(chunk)
         rate = done_now / (time.perf_counter() - start)
-        echo(f"[read] {done_now}/{len(todo_ids)} records ({rate:.2f}/s)")
+        echo(f"[read {tag}] {done_now}/{len(todo_ids)} records ({rate:.2f}/s), shard written")
 
 
 def cheap_inputs(
@@ -371,6 +434,7 @@ def save_critic(out: Path, config: CachedCriticConfig, arrays: dict[str, Any], m
         lm_stats="lm_stats" in inputs,
         hidden=config.hidden if "hidden" in inputs else "none",
         base_model=config.base_model if uses_lm else None,
+        lm_tools=config.lm_tools if uses_lm else "all",
         encoder=config.encoder if "relevance" in inputs else None,
         input_names=[ALL_SCALARS[i] for i in scalar_columns(config.inputs)],
         threshold=float(metrics.get("threshold", 0.5)),
@@ -403,8 +467,10 @@ def train_cached(
     uses_lm = bool(set(config.inputs) & {"lm_stats", "hidden"})
     lm_cache = None
     if uses_lm and config.base_model is not None:
-        lm_cache = cache or data / f"readings-{_slug(config.base_model)}"
-        read_lm(records, pairs, lm_cache, base_model=config.base_model, echo=echo)
+        lm_cache = cache or data / f"readings-{_slug(config.base_model)}-{config.lm_tools}"
+        read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
+                workers=config.read_workers, limit=config.read_limit, echo=echo)
+    pairs = _usable_pairs(pairs, lm_cache, echo)
     index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
     arrays, metrics = fit_head(config, pairs, index, scalars, hidden, echo=echo)
     save_critic(out, config, arrays, metrics, {"data": str(data), "pairs": len(pairs)})
@@ -430,8 +496,10 @@ def compare_inputs(
     records, pairs = load_data(data)
     lm_cache = None
     if config.base_model is not None:
-        lm_cache = cache or data / f"readings-{_slug(config.base_model)}"
-        read_lm(records, pairs, lm_cache, base_model=config.base_model, echo=echo)
+        lm_cache = cache or data / f"readings-{_slug(config.base_model)}-{config.lm_tools}"
+        read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
+                workers=config.read_workers, limit=config.read_limit, echo=echo)
+    pairs = _usable_pairs(pairs, lm_cache, echo)
     index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
     report: dict[str, Any] = {}
     for name in sets:
@@ -458,6 +526,7 @@ __all__ = [
     "load_inputs",
     "load_lm",
     "read_lm",
+    "read_record_ids",
     "save_critic",
     "train_cached",
 ]

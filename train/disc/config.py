@@ -16,6 +16,13 @@ class CachedCriticConfig:
     """Frozen LM whose readings are cached (``default`` = offline Qwen2.5-Coder-0.5B);
     ``None`` reads no LM (features and relevance only)."""
     encoder: str = "minilm"
+    lm_tools: Literal["all", "called"] = "called"
+    """Which tools the LM reading's prefix lists: only those the proposal calls (cheap:
+    what a value's rightness depends on), or all offered tools."""
+    read_workers: int = 1
+    """Processes that read the LM at once (one torch thread each)."""
+    read_limit: int | None = None
+    """Read the LM over at most this many records (the fit uses the pairs of those read)."""
     inputs: tuple[str, ...] = ("features", "relevance", "lm_stats", "hidden")
     """Which inputs the head reads: any of features, relevance, lm_stats, hidden."""
     hidden: Literal["mean", "last", "both"] = "mean"
@@ -40,6 +47,12 @@ class CachedCriticConfig:
             raise TrainingError(f"inputs must be a non-empty subset of {sorted(known)}, got {self.inputs}")
         if ("lm_stats" in self.inputs or "hidden" in self.inputs) and self.base_model is None:
             raise TrainingError("lm_stats / hidden inputs need a base_model")
+        if self.read_limit is not None and self.read_limit < 1:
+            raise TrainingError(f"read_limit must be >= 1 (or None), got {self.read_limit}")
+        if self.read_workers < 1:
+            raise TrainingError(f"read_workers must be >= 1, got {self.read_workers}")
+        if self.lm_tools not in ("all", "called"):
+            raise TrainingError(f"lm_tools must be 'all' or 'called', got {self.lm_tools!r}")
         if not 0.0 < self.val_share < 0.5:
             raise TrainingError(f"val_share must be in (0, 0.5), got {self.val_share}")
         if self.epochs < 0 or self.batch_size < 1 or self.width < 1:
