@@ -15,7 +15,7 @@
     ├── CheckpointError          a critic checkpoint that is missing or not a critic
     └── TrainingError            a data build or a trainer that cannot go on (bad options)
 
-    ToolRMWarning (a RuntimeWarning)
+    ToolRMWarning (also a RuntimeWarning)
     └── JudgeFrozenWarning       a judge sets an attribute on itself while judging (once per critic)
 
 Malformed *tool calls* never raise: they become :class:`toolrm_agent.calls.ParseFailure`.
@@ -132,8 +132,9 @@ class TrainingError(ToolRMError, ValueError):
     """A data build or a trainer that cannot go on: bad options, inconsistent inputs."""
 
 
-class ToolRMWarning(RuntimeWarning):
-    """Base class of the warnings toolrm-agent issues."""
+class ToolRMWarning(ToolRMError, RuntimeWarning):
+    """Base class of the warnings toolrm-agent issues (a :class:`ToolRMError` too, so an
+    ``error`` warnings filter that turns it into an exception stays in the hierarchy)."""
 
 
 class JudgeFrozenWarning(ToolRMWarning):
