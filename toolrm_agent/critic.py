@@ -316,7 +316,7 @@ class ToolRMCritic(Frozen):
     def _begin(self, state: Any) -> Step | Outcome:
         messages = state_get(state, "messages", [])
         run_usage = state_get(state, RUN_USAGE_KEY, {})
-        raise_pending(messages, run_usage, self.options)
+        raise_pending(messages, run_usage, self.options, state_get(state, VERDICTS_KEY, {}))
         return self._engine.begin(
             messages,
             verdicts=state_get(state, VERDICTS_KEY, {}),
@@ -418,11 +418,15 @@ def _overridden(
 
 
 def raise_pending(
-    messages: Sequence[BaseMessage], run_usage: dict[str, int] | None, config: CriticOptions
+    messages: Sequence[BaseMessage],
+    run_usage: dict[str, int] | None,
+    config: CriticOptions,
+    verdicts: Any = None,
 ) -> None:
     """Raise the :class:`~toolrm_agent.errors.BudgetExhaustedError` a halted run still
-    owes (its closing AIMessage, written by the critic, says ``raise``); else nothing."""
-    marker = pending_raise(messages)
+    owes (its closing AIMessage, written by the critic, says ``raise``, and the critic's
+    own records in ``verdicts`` agree); else nothing."""
+    marker = pending_raise(messages, verdicts)
     if marker is not None:
         reason = str(marker.get("reason") or "budget")
         raise budget_error(reason, config, run_usage or {}, [messages[-1]])

@@ -15,6 +15,9 @@
     ├── CheckpointError          a critic checkpoint that is missing or not a critic
     └── TrainingError            a data build or a trainer that cannot go on (bad options)
 
+    ToolRMWarning (also a RuntimeWarning)
+    └── JudgeFrozenWarning       a judge sets an attribute on itself while judging (once per critic)
+
 Malformed *tool calls* never raise: they become :class:`toolrm_agent.calls.ParseFailure`.
 """
 
@@ -127,3 +130,15 @@ class CheckpointError(ToolRMError, FileNotFoundError):
 
 class TrainingError(ToolRMError, ValueError):
     """A data build or a trainer that cannot go on: bad options, inconsistent inputs."""
+
+
+class ToolRMWarning(ToolRMError, RuntimeWarning):
+    """Base class of the warnings toolrm-agent issues (a :class:`ToolRMError` too, so an
+    ``error`` warnings filter that turns it into an exception stays in the hierarchy)."""
+
+
+class JudgeFrozenWarning(ToolRMWarning):
+    """A judge raised :class:`FrozenError` while judging: it assigns a public attribute
+    inside ``critique()`` (judges are immutable once built). Every call of such a judge
+    fails; the critic says so once, at the first call, and records the verdicts with
+    ``status="frozen_judge"``."""

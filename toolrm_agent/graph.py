@@ -48,7 +48,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
 
 from toolrm_agent._internal.hints import warn_text_call
-from toolrm_agent._internal.state import critic_marker, state_get
+from toolrm_agent._internal.state import VERDICTS_KEY, critic_marker, state_get
 from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
 from toolrm_agent._internal.transcript import with_unique_id
 from toolrm_agent.errors import ConfigurationError
@@ -202,20 +202,22 @@ def build_agent_graph(
     def prompt(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         return [system, *messages] if system is not None else list(messages)
 
-    def policy_for(messages: Sequence[BaseMessage]) -> Runnable[Any, Any]:
-        marker = critic_marker(messages[-1]) if messages else None
+    def policy_for(state: ToolRMState) -> Runnable[Any, Any]:
+        messages = state["messages"]
+        # the critic's marker counts only where its own record agrees (a tool can forge it)
+        marker = critic_marker(messages[-1], state_get(state, VERDICTS_KEY, {})) if messages else None
         return bound_retry if marker is not None and marker.get("decision") == "retry" else bound
 
     # an answer that repeats a message id of the thread gets a fresh one, else
     # add_messages would overwrite the earlier message (and its answered tool calls)
     def agent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
         messages = state["messages"]
-        answer = policy_for(messages).invoke(prompt(messages), config)
+        answer = policy_for(state).invoke(prompt(messages), config)
         return {"messages": [with_unique_id(answer, messages)]}
 
     async def aagent(state: ToolRMState, config: RunnableConfig) -> dict[str, Any]:
         messages = state["messages"]
-        answer = await policy_for(messages).ainvoke(prompt(messages), config)
+        answer = await policy_for(state).ainvoke(prompt(messages), config)
         return {"messages": [with_unique_id(answer, messages)]}
 
     builder = StateGraph(ToolRMState)

@@ -320,7 +320,7 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
 
     def _raise_pending(self, state: Any) -> None:
         messages = state_get(state, "messages", [])
-        marker = pending_raise(messages)
+        marker = pending_raise(messages, state_get(state, VERDICTS_KEY, {}))
         if marker is not None:
             reason = str(marker.get("reason") or "budget")
             run_usage = state_get(state, RUN_USAGE_KEY, {})

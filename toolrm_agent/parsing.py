@@ -49,7 +49,7 @@ MAX_LIST_DEPTH = 4
 # ----------------------------------------------------------------------------- helpers
 
 
-def _dump(value: Any) -> str:
+def dump_value(value: Any) -> str:
     """``value`` as JSON text for a failure's ``raw``; never raises.
 
     Values JSON cannot hold render with ``str``; non-string keys are coerced (or dropped
@@ -94,14 +94,27 @@ def _string_keys(arguments: Mapping[Any, Any]) -> dict[str, Any]:
     numbers, booleans and ``None`` as their ``str``, anything else as its JSON text."""
     if all(isinstance(k, str) for k in arguments):
         return dict(arguments)
-    return {
-        k if isinstance(k, str) else str(k) if k is None or isinstance(k, int | float) else _dump(k): v
-        for k, v in arguments.items()
-    }
+    return {_key_text(k): v for k, v in arguments.items()}
 
 
-def _load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """Arguments as given (dict or JSON string) → (dict, None) or (None, reason)."""
+def _key_text(key: Any) -> str:
+    """A dict key as text: a string as is, a number, boolean or ``None`` as its ``str`` (an
+    integer Python will not print as a marker), anything else as its JSON text."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, int | float):
+        try:
+            return str(key)
+        except ValueError:  # an integer past Python's printing limit (4300 digits)
+            return f"<integer of {key.bit_length()} bits>" if isinstance(key, int) else "<number>"
+    return dump_value(key)
+
+
+def load_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """Arguments as given (dict or JSON string) → (dict, None) or (None, reason); never raises.
+
+    ``None`` and ``""`` are no arguments (``{}``); a mapping gets string keys; a string
+    is decoded as JSON (doubly encoded JSON too) and must hold an object."""
     if raw is None or raw == "":
         return {}, None
     if isinstance(raw, Mapping):
@@ -128,7 +141,7 @@ def _call_or_failure(
     cid = _call_id(call_id)
     if not isinstance(name, str) or not name.strip():
         return ParseFailure(id=cid, raw=raw, reason="call has no function name")
-    args, reason = _load_arguments(raw_args)
+    args, reason = load_arguments(raw_args)
     if args is None:
         return ParseFailure(id=cid, name=name, raw=raw, reason=reason or "bad arguments")
     return ToolCall(id=cid, name=name.strip(), arguments=args)
@@ -159,7 +172,7 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
         if not isinstance(tc, Mapping):
             items.append(_not_a_call(tc))
             continue
-        items.append(_call_or_failure(tc.get("name"), tc.get("args"), tc.get("id"), _dump(tc)))
+        items.append(_call_or_failure(tc.get("name"), tc.get("args"), tc.get("id"), dump_value(tc)))
     for bad in _items(getattr(message, "invalid_tool_calls", None)):
         if not isinstance(bad, Mapping):
             items.append(_not_a_call(bad))
@@ -169,7 +182,7 @@ def proposal_from_message(message: Any, *, parse_content: bool = True) -> Propos
             ParseFailure(
                 id=_call_id(bad.get("id")),
                 name=name if isinstance(name, str) else None,
-                raw=args if isinstance(args, str) else ("" if args is None else _dump(args)),
+                raw=args if isinstance(args, str) else ("" if args is None else dump_value(args)),
                 reason=str(bad.get("error") or "invalid tool call"),
             )
         )
@@ -191,7 +204,7 @@ def _items(value: Any) -> list[Any]:
 
 
 def _not_a_call(item: Any) -> ParseFailure:
-    return ParseFailure(raw=_dump(item), reason=f"expected a call object, got {type(item).__name__}")
+    return ParseFailure(raw=dump_value(item), reason=f"expected a call object, got {type(item).__name__}")
 
 
 def message_text(content: Any) -> str:
@@ -226,10 +239,10 @@ def proposal_from_openai(tool_calls: Sequence[Mapping[str, Any]] | None, content
         fn = tc.get("function", tc)
         if not isinstance(fn, Mapping):
             items.append(
-                ParseFailure(id=_call_id(tc.get("id")), raw=_dump(tc), reason="'function' is not an object")
+                ParseFailure(id=_call_id(tc.get("id")), raw=dump_value(tc), reason="'function' is not an object")
             )
             continue
-        items.append(_call_or_failure(fn.get("name"), fn.get("arguments"), tc.get("id"), _dump(tc)))
+        items.append(_call_or_failure(fn.get("name"), fn.get("arguments"), tc.get("id"), dump_value(tc)))
     return proposal_from_items(items, content if isinstance(content, str) else message_text(content))
 
 
@@ -358,7 +371,7 @@ def _json_item(obj: Any, raw: str, depth: int = 0) -> list[ToolCall | ParseFailu
             return [ParseFailure(raw=raw, reason="lists of calls nested too deeply")]
         out: list[ToolCall | ParseFailure] = []
         for item in obj:
-            out.extend(_json_item(item, _dump(item), depth + 1))
+            out.extend(_json_item(item, dump_value(item), depth + 1))
         return out
     if not isinstance(obj, dict):
         return [ParseFailure(raw=raw, reason=f"expected a call object, got {type(obj).__name__}")]
@@ -499,10 +512,10 @@ def parse_bfcl_fc(items: Any) -> Proposal:
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list):
-        return Proposal(failures=(ParseFailure(raw=_dump(items), reason="FC output is not a list"),))
+        return Proposal(failures=(ParseFailure(raw=dump_value(items), reason="FC output is not a list"),))
     out: list[ToolCall | ParseFailure] = []
     for item in items:
-        raw = _dump(item)
+        raw = dump_value(item)
         if isinstance(item, dict) and len(item) == 1:
             (name, args), = item.items()
             out.append(_call_or_failure(name, args, None, raw))

@@ -685,8 +685,11 @@ def pointwise_messages(
 _THINK_TAG = re.compile(r"<(/?)think(?:ing)?>", re.IGNORECASE)
 
 MAX_ANSWER_CHARS = 20_000
-"""Judge answers are read from their last this-many characters: a verdict sits at the end,
-and a megabyte of text must not cost more than this much parsing."""
+"""The *lenient* readings of a judge answer (phrasings such as "the call is incorrect")
+look at its last this-many characters only, so that a megabyte of text costs no more
+than this much regex work. The strict tags (``<choice>``, ``<verdict>``, ``<score>``,
+``<critique>``) are found in the whole answer, in linear time: our own template asks for
+the verdict *before* the critique, and a long critique must never hide it."""
 
 
 def strip_thinking(
@@ -810,10 +813,11 @@ def parse_choice(text: str | None) -> Choice | None:
     """
     if not text:
         return None
-    answer = _flat(strip_thinking(text))
-    tags = _CHOICE_TAG.findall(answer)
+    whole = strip_thinking(text)
+    tags = _CHOICE_TAG.findall(whole)  # the whole answer: a long explanation may follow
     if tags:
         return _as_choice(tags[-1])
+    answer = _flat(whole)
     best: tuple[int, str] | None = None
     for pattern in _CHOICE_LENIENT:
         for m in pattern.finditer(answer):
@@ -899,12 +903,14 @@ def parse_verdict(text: str | None) -> ParsedVerdict:
     """
     if not text:
         return ParsedVerdict(accepted=None)
-    answer = strip_thinking(text)[-MAX_ANSWER_CHARS:]
+    answer = strip_thinking(text)
+    # strict tags in the whole answer (linear): a long critique after the verdict, as our
+    # template asks for it, must not push the verdict out of sight
+    accepted = _strict_verdict(answer)
     flat = _flat(answer)
-    accepted = _strict_verdict(flat)
     if accepted is None:
         accepted = _lenient_verdict(flat)
-    return ParsedVerdict(accepted=accepted, critique=_critique(answer), score=_score(flat))
+    return ParsedVerdict(accepted=accepted, critique=_critique(answer), score=_score(answer, flat))
 
 
 def _word_verdict(word: str) -> bool | None:
@@ -971,9 +977,12 @@ def _critique(answer: str) -> str:
     return cap_critique(re.sub(r"[ \t]+", " ", rest).strip())
 
 
-def _score(answer: str) -> float | None:
-    found = [m.groups() for t in _SCORE_TAG.findall(answer) if (m := _SCORE_BODY.fullmatch(t))]
-    found = found or _SCORE_LENIENT.findall(answer)
+def _score(answer: str, flat: str) -> float | None:
+    """The last ``<score>`` tag of the whole answer, else a lenient "score: x" in its tail."""
+    found = [
+        m.groups() for t in _SCORE_TAG.findall(answer) if (m := _SCORE_BODY.fullmatch(re.sub(r"\s+", " ", t)))
+    ]
+    found = found or _SCORE_LENIENT.findall(flat)
     if not found:
         return None
     value, scale = found[-1]

@@ -54,7 +54,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
-from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.verdicts import CallVerdict, Critique, TokenUsage
 
 STEPS_PER_RUN = 2
@@ -115,6 +115,7 @@ class LatencyJudge(BaseJudge):
     (run of the context, ids of the proposal) of every call, and its own time."""
 
     name = "latency-judge"
+    capabilities = JudgeCapabilities(async_native=True)  # acritique is its own coroutine
 
     def __init__(self, max_latency_s: float = 0.0, seed: int = 0) -> None:
         self.max_latency_s = max_latency_s

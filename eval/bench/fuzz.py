@@ -3,6 +3,7 @@
 ::
 
     toolrm bench fuzz --examples 100000 --out bench_fuzz.json [--seed 0]
+    toolrm bench fuzz --examples 100000 --through-critic --out bench_fuzz_critic.json
 
 Each *target* is a function that must never raise on any input (the parsers turn what
 they cannot read into a :class:`~toolrm_agent.calls.ParseFailure` or ``None``; the
@@ -22,6 +23,19 @@ The JSON report::
      "targets": {name: {"inputs": .., "crashes": .., "seconds": .., "examples": [...]}},
      "seconds": .., "command": ..}
 
+``--through-critic`` runs the *critic targets* instead (:data:`CRITIC_TARGETS`): each
+input is a whole agent run, end to end through :class:`~toolrm_agent.ToolRMCritic` (in
+``build_agent_graph``) or :class:`~toolrm_agent.ToolRMMiddleware` (in ``create_agent``),
+sync and async. The policy proposes a generated ``AIMessage`` (built with
+``model_construct``, as a provider adapter or a ``model_copy`` may build it): tool names,
+argument keys and values, call ids and the raw text of malformed calls drawn from every
+code point (lone surrogates included), arguments as dicts, JSON text, ``None`` or
+anything else, entries that are no dicts; the user's message is generated text too; the
+judge is the schema judge, one that accepts everything (so the calls reach the tools) or
+one that rejects everything, in retry or best-of-N mode. A run that raises is a crash *in
+the critic* when a frame of ``toolrm_agent`` is on its traceback, or when the same input
+runs without the critic (same graph, no critic) without raising.
+
 ``tests/reliability/test_fuzz.py`` runs the same targets with a few dozen examples each.
 """
 
@@ -32,6 +46,7 @@ import math
 import sys
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -349,6 +364,215 @@ TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], Any]]] = {
 }
 """Every fuzz target: (inputs, a function that must not raise on any of them)."""
 
+# ------------------------------------------------------------ through the critic
+
+CRITIC_NAMES = NAMES | st.sampled_from(["get_weather", "get.weather", "a.b", "a_b", " get_time "])
+CRITIC_ARGS = (
+    ARGS
+    | st.none()
+    | st.dictionaries(CRITIC_NAMES, JSON_VALUES, max_size=3)
+    | st.sampled_from(['{"city": "Paris"}', '{"city": "Par\ud800', "[1, 2]", "", "null"])
+)
+CRITIC_CALL_DICTS = st.fixed_dictionaries(
+    {"name": CRITIC_NAMES | LEAF, "args": CRITIC_ARGS, "id": IDS},
+    optional={"type": st.just("tool_call")},
+)
+CRITIC_CALLS = st.lists(CRITIC_CALL_DICTS, min_size=1, max_size=3) | st.lists(
+    CRITIC_CALL_DICTS | LEAF, min_size=1, max_size=3
+)
+"""Mostly call dicts; one draw in two may hold entries that are no dict at all."""
+CRITIC_INVALID = st.fixed_dictionaries(
+    {"name": st.none() | CRITIC_NAMES, "args": st.none() | TOKEN_TEXT | SMALL_TEXT, "id": IDS},
+    optional={"error": st.none() | SMALL_TEXT, "type": st.just("invalid_tool_call")},
+)
+
+
+@dataclass(frozen=True)
+class CriticCase:
+    """One generated agent run: what the user says, what the model proposes, the judge."""
+
+    user: str
+    content: Any
+    tool_calls: list[Any]
+    invalid_tool_calls: list[Any]
+    judge: str
+    mode: str
+
+    def proposal(self) -> Any:
+        from langchain_core.messages import AIMessage
+
+        return AIMessage.model_construct(
+            content=self.content,
+            tool_calls=self.tool_calls,
+            invalid_tool_calls=self.invalid_tool_calls,
+            id=None,
+            additional_kwargs={},
+            response_metadata={},
+            usage_metadata=None,
+            type="ai",
+            name=None,
+        )
+
+
+CRITIC_CASES = st.builds(
+    CriticCase,
+    user=SMALL_TEXT | TOKEN_TEXT | st.sampled_from(["What is the weather in Paris?", "\ud800 Paris"]),
+    content=SMALL_TEXT | st.just(""),
+    tool_calls=CRITIC_CALLS,
+    invalid_tool_calls=st.lists(CRITIC_INVALID, max_size=2),
+    judge=st.sampled_from(["schema", "accept", "reject"]),
+    mode=st.sampled_from(["retry", "retry", "best_of_n"]),
+)
+
+
+class CriticCrash(RuntimeError):
+    """A generated run crashed because of the critic (see :func:`run_through_critic`)."""
+
+
+class _Agents:
+    """The graphs every critic target runs, built once: (adapter, judge, mode, critic?) →
+    a compiled graph whose policy proposes the current case's message."""
+
+    def __init__(self) -> None:
+        self.case: CriticCase | None = None
+        self._graphs: dict[tuple[str, str, str, bool], Any] = {}
+
+    def answer(self, messages: list[Any]) -> Any:
+        from langchain_core.messages import AIMessage
+
+        assert self.case is not None
+        if any(isinstance(m, AIMessage) for m in messages):
+            return AIMessage(content="Done.")  # after the first proposal, a final answer
+        return self.case.proposal()
+
+    def graph(self, adapter: str, judge: str, mode: str, critic: bool) -> Any:
+        key = (adapter, judge, mode if critic else "", critic)
+        if key not in self._graphs:
+            self._graphs[key] = self._build(adapter, judge, mode, critic)
+        return self._graphs[key]
+
+    def _build(self, adapter: str, judge_kind: str, mode: str, critic: bool) -> Any:
+        from langchain_core.tools import tool
+
+        from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+
+        @tool
+        def get_weather(city: str) -> str:
+            """Current weather of a city."""
+            return f"sunny in {city}"
+
+        @tool
+        def get_time(zone: str) -> str:
+            """Current time in a time zone."""
+            return f"12:00 in {zone}"
+
+        @tool
+        def a_b(x: Any = None) -> str:
+            """Takes anything."""
+            return "ok"
+
+        tools = [get_weather, get_time, a_b]
+        model = _policy(self)
+        judge = _fuzz_judge(judge_kind)
+        options: dict[str, Any] = {"mode": mode, "n": 2, "max_retries": 1}
+        if adapter == "node":
+            return build_agent_graph(model, tools, ToolRMCritic(judge, **options) if critic else None)
+        from langchain.agents import create_agent
+
+        from toolrm_agent.middleware import ToolRMMiddleware
+
+        middleware = [ToolRMMiddleware(judge, **options)] if critic else []
+        return create_agent(model, tools, middleware=middleware)
+
+
+def _policy(agents: _Agents) -> Any:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    class Policy(BaseChatModel):
+        """Proposes the current case's message, then answers ``Done.``."""
+
+        @property
+        def _llm_type(self) -> str:
+            return "fuzz-policy"
+
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self
+
+        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+            return ChatResult(generations=[ChatGeneration(message=agents.answer(messages))])
+
+    return Policy()
+
+
+def _fuzz_judge(kind: str) -> Any:
+    from toolrm_agent.judges.base import BaseJudge
+    from toolrm_agent.verdicts import Critique
+
+    if kind == "schema":
+        return SchemaJudge()
+
+    class Fixed(BaseJudge):
+        name = f"fuzz-{kind}"
+
+        def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
+            accepted = kind == "accept"
+            return Critique(accepted=accepted, score=1.0 if accepted else 0.0, judge=self.name,
+                            text="" if accepted else "rejected by the fuzz judge")
+
+    return Fixed()
+
+
+_AGENTS = _Agents()
+OUTCOMES: Counter[str] = Counter()
+"""Critic-target runs that ``ran`` through, and that raised but ``fails_without_critic_too``
+(the same input breaks the graph without the critic: no critic crash)."""
+
+
+def run_through_critic(case: CriticCase, adapter: str, how: str) -> None:
+    """One generated run through the critic; raises :class:`CriticCrash` when the critic
+    crashed it (a ``toolrm_agent`` frame on the traceback, or the same input runs
+    without the critic). A run that fails without the critic too is no critic crash."""
+    import asyncio
+
+    from langchain_core.messages import HumanMessage
+
+    inputs = {"messages": [HumanMessage(case.user)]}
+
+    def invoke(critic: bool) -> None:
+        _AGENTS.case = case
+        graph = _AGENTS.graph(adapter, case.judge, case.mode, critic)
+        if how == "sync":
+            graph.invoke(inputs)
+        else:
+            asyncio.run(graph.ainvoke(inputs))
+
+    try:
+        invoke(True)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if "/toolrm_agent/" in f.filename.replace("\\", "/")]
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+        if ours:
+            where = f"{Path(ours[-1].filename).name}:{ours[-1].lineno}"
+            raise CriticCrash(f"in the critic ({where}): {type(exc).__name__}: {str(exc)[:300]}") from exc
+        try:
+            invoke(False)
+        except Exception:  # noqa: BLE001 - fails without the critic too: not the critic's crash
+            OUTCOMES["fails_without_critic_too"] += 1
+            return
+        raise CriticCrash(f"only with the critic ({where}): {type(exc).__name__}: {str(exc)[:300]}") from exc
+    OUTCOMES["ran"] += 1
+
+
+CRITIC_TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], Any]]] = {
+    f"critic_{adapter}_{how}": (CRITIC_CASES, lambda case, a=adapter, h=how: run_through_critic(case, a, h))
+    for adapter in ("node", "middleware")
+    for how in ("sync", "async")
+}
+"""Generated agent runs through the node and the middleware, sync and async
+(``--through-critic``)."""
+
 FUZZ_SETTINGS = {
     "deadline": None,
     "database": None,
@@ -359,7 +583,7 @@ FUZZ_SETTINGS = {
 
 def run_target(name: str, examples: int, seed_value: int = 0) -> dict[str, Any]:
     """Run one target on ``examples`` inputs; count inputs and crashes (never stop)."""
-    strategy, function = TARGETS[name]
+    strategy, function = {**TARGETS, **CRITIC_TARGETS}[name]
     inputs = 0
     crashes: list[str] = []
 
@@ -376,19 +600,32 @@ def run_target(name: str, examples: int, seed_value: int = 0) -> dict[str, Any]:
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 crashes.append(
                     f"{type(exc).__name__}: {str(exc)[:160]} at {Path(where.filename).name}:"
-                    f"{where.lineno} for {ascii(value)[:200]}"
+                    f"{where.lineno} for {_shown(value)}"
                 )
             else:
                 crashes.append("")
 
     start = time.perf_counter()
+    OUTCOMES.clear()
     check()
-    return {
+    result: dict[str, Any] = {
         "inputs": inputs,
         "crashes": len(crashes),
         "seconds": round(time.perf_counter() - start, 2),
         "examples": [c for c in crashes if c][:10],
     }
+    if name in CRITIC_TARGETS:
+        result.update(OUTCOMES)
+    return result
+
+
+def _shown(value: Any) -> str:
+    """The input of a crash, for the report (an integer past Python's printing limit
+    would make ``ascii`` itself raise)."""
+    try:
+        return ascii(value)[:200]
+    except (ValueError, RecursionError):
+        return f"<unprintable {type(value).__name__}>"
 
 
 @app.command()
@@ -403,12 +640,21 @@ def main(
     target: Annotated[
         list[str] | None, typer.Option(help="Only these targets (repeatable).")
     ] = None,
+    through_critic: Annotated[
+        bool,
+        typer.Option(
+            "--through-critic",
+            help="Run generated agent runs end to end through ToolRMCritic and ToolRMMiddleware "
+            "(sync and async) instead of the parser targets.",
+        ),
+    ] = False,
 ) -> None:
     """Fuzz every target; write the inputs and crashes per target as JSON."""
-    names = target or list(TARGETS)
-    unknown = [n for n in names if n not in TARGETS]
+    known = CRITIC_TARGETS if through_critic else TARGETS
+    names = target or list(known)
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise typer.BadParameter(f"unknown targets {unknown}; known: {list(TARGETS)}")
+        raise typer.BadParameter(f"unknown targets {unknown}; known: {list(known)}")
     per_target = max(1, examples // len(names))
     start = time.perf_counter()
     report: dict[str, Any] = {"examples": examples, "targets": {}}

@@ -309,15 +309,17 @@ def test_agent_survives_a_model_that_repeats_its_message_id(adapter: str, mode: 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_reasks_and_tournament_calls_count_against_the_call_budget(adapter: str) -> None:
-    """Defect: re-asks and best-of-N backend calls were not counted (4 counted, 14 made)."""
+    """Defect: re-asks and best-of-N backend calls were not counted (4 counted, 14 made);
+    then (issue 16) the limit was only checked before a step, so a step still made 4
+    calls against a limit of 3. No backend call starts once the limit is reached."""
     tools, _ = recording_tools()
     judge, backend = _gen("flaky")  # the first backend call fails and is retried
     model = PolicyModel(proposals=4)
     agent = _agent(adapter, model, tools, judge, mode="best_of_n", n=3,
                    budget=CriticBudget(max_retries=1, max_critic_calls=3))
     usage = agent.invoke(ASK)["toolrm_usage"]
-    assert usage["critic_calls"] == backend.calls == 4  # 1 failed + 2 orders + 1 critique
-    assert usage["budget_exhausted"] >= 1  # the honest count spent the budget
+    assert usage["critic_calls"] == backend.calls == 3  # 1 failed + 2 orders; no 4th starts
+    assert usage["budget_exhausted"] >= 1  # the budget decided that step
 
 
 def test_unparseable_reask_is_counted() -> None:

@@ -1,4 +1,5 @@
-"""Fuzzing: no parser, answer parser, prompt renderer or schema check raises on any input.
+"""Fuzzing: no parser, answer parser, prompt renderer or schema check raises on any input,
+and no generated agent run crashes in the critic (node and middleware, sync and async).
 
 The targets and their input strategies live in :mod:`eval.bench.fuzz` (which runs them
 with 100,000 inputs); here each runs with a few dozen, so the file stays under 30 s.
@@ -12,8 +13,9 @@ import math
 
 import pytest
 from hypothesis import given, settings
+from langchain_core.messages import AIMessage
 
-from eval.bench.fuzz import FUZZ_SETTINGS, TARGETS, run_target
+from eval.bench.fuzz import CRITIC_TARGETS, FUZZ_SETTINGS, TARGETS, CriticCase, run_target, run_through_critic
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.integrations.vllm_tool_parser import (
@@ -45,6 +47,39 @@ def test_target_never_raises(name: str) -> None:
         function(value)
 
     check()
+
+
+@pytest.mark.parametrize("name", sorted(CRITIC_TARGETS))
+def test_generated_runs_never_crash_in_the_critic(name: str) -> None:
+    """Generated Unicode (lone surrogates included) in tool names, argument keys and
+    values, call ids, raw malformed arguments and the user's message, through the whole
+    agent with the critic."""
+    strategy, function = CRITIC_TARGETS[name]
+
+    @settings(max_examples=25, **FUZZ_SETTINGS)
+    @given(strategy)
+    def check(value: object) -> None:
+        function(value)
+
+    check()
+
+
+@pytest.mark.parametrize("adapter", ["node", "middleware"])
+@pytest.mark.parametrize("how", ["sync", "async"])
+def test_surrogates_everywhere_through_the_critic(adapter: str, how: str) -> None:
+    case = CriticCase(
+        user="weather in Par\ud800is?",
+        content="\udfff",
+        tool_calls=[
+            {"name": "get_wea\ud800ther", "args": {"ci\ud800ty": "P\udc00"}, "id": "i\ud800d"},
+            {"name": "get.weather", "args": '{"city": "Paris"}', "id": "\ud800"},
+            ["not", "a", "call"],
+        ],
+        invalid_tool_calls=[{"name": "x\ud800", "args": '{"city": "Par\ud800', "id": "bad\udfff", "error": "\ud800"}],
+        judge="accept",
+        mode="retry",
+    )
+    run_through_critic(case, adapter, how)  # raises CriticCrash on a crash in the critic
 
 
 def test_the_bench_counts_inputs_and_crashes() -> None:
@@ -137,3 +172,14 @@ def test_schema_judge_on_pathological_arguments() -> None:
     critique = SchemaJudge().critique(context, Proposal(calls=(call, call)))
     assert not critique.accepted and len(critique.text) < 5000
     pointwise_messages(context, Proposal(calls=(call, call)))
+
+
+def test_an_argument_key_python_will_not_print_is_a_marker() -> None:
+    """Found by ``--through-critic``: an integer key of 5,000 digits raised ValueError."""
+    message = AIMessage.model_construct(
+        content="", tool_calls=[{"name": "f", "args": {10**5000: 1, 2: "b"}, "id": "k"}], invalid_tool_calls=[]
+    )
+    (call,) = proposal_from_message(message).calls
+    assert call.arguments == {"<integer of 16610 bits>": 1, "2": "b"}
+    case = CriticCase("hi", "", [{"name": "get_weather", "args": {10**5000: 1}, "id": "k"}], [], "schema", "retry")
+    run_through_critic(case, "node", "sync")

@@ -81,6 +81,10 @@ class JudgeCancelledError(RuntimeError):
     """A model call started by a judge the critic has stopped waiting for."""
 
 
+class CallBudgetSpent(JudgeCancelledError):
+    """A judge call (or a model call of the judge) refused: ``max_critic_calls`` is reached."""
+
+
 class BackendMeter(BaseCallbackHandler):
     """Counts the LangChain model calls (and their tokens) made under the judge's config;
     after :meth:`close`, refuses to let new ones start."""
@@ -88,12 +92,16 @@ class BackendMeter(BaseCallbackHandler):
     raise_error = True  # a refused start must reach the judge, not be logged
     run_inline = True
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         super().__init__()
         self._lock = threading.Lock()
         self.calls = 0
         self.late_calls = 0
         """Model calls refused after :meth:`close` (an abandoned judge trying again)."""
+        self.limit = limit
+        """At most this many model calls may start (the run's remaining call budget)."""
+        self.refused = 0
+        """Model calls refused because ``limit`` was reached."""
         self.usage = TokenUsage()
         self.closed = False
 
@@ -106,6 +114,9 @@ class BackendMeter(BaseCallbackHandler):
             if self.closed:
                 self.late_calls += 1
                 raise JudgeCancelledError("the critic stopped waiting for this judge")
+            if self.limit is not None and self.calls >= self.limit:
+                self.refused += 1
+                raise CallBudgetSpent("the critic's call budget for this run is spent")
             self.calls += 1
 
     def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
@@ -147,8 +158,13 @@ class JudgeCaller:
     meter saw.
     """
 
-    def __init__(self, config: RunnableConfig | None, timeout_s: float | None) -> None:
-        self.meter = BackendMeter()
+    def __init__(
+        self, config: RunnableConfig | None, timeout_s: float | None, max_calls: int | None = None
+    ) -> None:
+        self.meter = BackendMeter(max_calls)
+        self.max_calls = max_calls
+        """The run's remaining call budget: no judge call and no model call of the judge
+        starts once this many were made in this step."""
         self.config: RunnableConfig = merge_configs(
             nostream_config(config) or {}, {"callbacks": [self.meter]}
         )
@@ -172,6 +188,16 @@ class JudgeCaller:
         )
 
     @property
+    def budget_hit(self) -> bool:
+        """A call was refused because the call budget was reached."""
+        return self.meter.refused > 0
+
+    def _check_budget(self) -> None:
+        if self.max_calls is not None and self.calls >= self.max_calls:
+            self.meter.refused += 1
+            raise CallBudgetSpent("the critic's call budget for this run is spent")
+
+    @property
     def seconds(self) -> float:
         return time.perf_counter() - self._start
 
@@ -186,6 +212,7 @@ class JudgeCaller:
     # -- sync ------------------------------------------------------------------------
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
+        self._check_budget()
         self.units += 1
         try:
             with self._context() as ctx:
@@ -202,6 +229,7 @@ class JudgeCaller:
     # -- async -----------------------------------------------------------------------
 
     async def acall(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+        self._check_budget()
         self.units += 1
         try:
             with self._context() as ctx:

@@ -20,7 +20,7 @@ Invariants (checked by ``tests/reliability/test_fault_matrix.py``): every tool_c
 of a proposal gets exactly one answer (a ToolMessage the critic writes, or the tool's
 own result after ``execute``); no rejected call runs; the proposal the critic writes
 back has well-formed, unique ids and the names the ``ToolNode`` dispatches
-(:func:`~toolrm_agent._internal.transcript.repair_proposal`); every run ends within
+(:func:`~toolrm_agent._internal.transcript.executable_proposal`); every run ends within
 ``max_critic_steps`` decisions; ``on_budget_exhausted="raise"`` raises only after the
 answers are written (:attr:`Outcome.raise_error`).
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -44,6 +45,7 @@ from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
 from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy
 from toolrm_agent._internal.repeats import flag_repeats
+from toolrm_agent._internal.sanitize import clean_context
 from toolrm_agent._internal.state import (
     ARTIFACT_KEY,
     RUN_USAGE_KEY,
@@ -59,12 +61,17 @@ from toolrm_agent._internal.state import (
     retries_in_turn,
     usage_tokens,
 )
-from toolrm_agent._internal.transcript import repair_proposal
+from toolrm_agent._internal.transcript import executable_proposal
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import BudgetExhaustedError, ConfigurationError, JudgeError
+from toolrm_agent.errors import (
+    BudgetExhaustedError,
+    ConfigurationError,
+    FrozenError,
+    JudgeError,
+    JudgeFrozenWarning,
+)
 from toolrm_agent.judges.base import Judge, capabilities_of, ranking_from_critiques
-from toolrm_agent.parsing import proposal_from_message
 from toolrm_agent.prompts import cap_critique
 from toolrm_agent.specs import ToolSpec
 from toolrm_agent.verdicts import CallVerdict, Critique
@@ -122,6 +129,9 @@ class Judged:
     """``judge, attempts, errors, input_tokens, output_tokens, seconds, late_calls``."""
     resampled: bool = False
     """More candidates were drawn after the first judgement (:meth:`CriticEngine.ask_more`)."""
+    blocked: str | None = None
+    """``budget:max_critic_calls`` when the call budget ran out during this step (a call
+    was refused): the budget decides, not what the judge managed to say."""
 
 
 @dataclass
@@ -184,6 +194,7 @@ class CriticEngine:
         self.tools = tuple(tools)
         # the judge's call methods behind config.max_concurrent_judge_calls slots
         self._slots = JudgeSlots(judge, config.max_concurrent_judge_calls)
+        self._warned_frozen = False
 
     # ------------------------------------------------------------------ 1. read state
 
@@ -210,8 +221,8 @@ class CriticEngine:
             )
         original = messages[index]
         assert isinstance(original, AIMessage)
-        ai = repair_proposal(original, messages[:index])
-        proposal = proposal_from_message(ai, parse_content=False)
+        offered = self.tools if tools is None else tuple(tools)
+        ai, proposal = executable_proposal(original, messages[:index], offered)
         if proposal.is_empty:
             return Outcome(route="end", reason="no_tool_calls")
         fp = fingerprint(proposal)
@@ -252,9 +263,8 @@ class CriticEngine:
                 proposal=ai if ai is not original else None,
             )
         before = list(messages[:index])
-        context = JudgeContext.from_messages(
-            before if context_messages is None else context_messages,
-            self.tools if tools is None else tools,
+        context = clean_context(
+            JudgeContext.from_messages(before if context_messages is None else context_messages, offered)
         )
         return Step(
             ai=ai,
@@ -262,7 +272,7 @@ class CriticEngine:
             fingerprint=fp,
             before=before,
             context=context,
-            retries_used=retries_in_turn(before),
+            retries_used=retries_in_turn(before, verdicts or {}),
             run_usage=usage,
             blocked="budget:max_critic_steps" if steps_spent else self._blocked(usage),
             repaired=ai is not original,
@@ -456,7 +466,7 @@ class CriticEngine:
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
         candidates = self._candidates(step, samples)
-        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        caller = JudgeCaller(config, self.config.judge_timeout_s, self._calls_left(step))
         ctx, proposals = step.context, [c.proposal for c in candidates]
         try:
             if len(candidates) == 1:
@@ -482,7 +492,7 @@ class CriticEngine:
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
         candidates = self._candidates(step, samples)
-        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        caller = JudgeCaller(config, self.config.judge_timeout_s, self._calls_left(step))
         ctx, proposals = step.context, [c.proposal for c in candidates]
         try:
             if len(candidates) == 1:
@@ -514,8 +524,7 @@ class CriticEngine:
         for i, message in enumerate(samples, start=1):
             if not isinstance(message, AIMessage):
                 continue
-            message = repair_proposal(message, step.before)
-            proposal = proposal_from_message(message, parse_content=False)
+            message, proposal = executable_proposal(message, step.before, step.context.tools)
             fp = fingerprint(proposal)
             if proposal.is_empty or fp in seen:
                 continue
@@ -538,13 +547,24 @@ class CriticEngine:
             candidates=candidates,
             samples=samples,
             post_mortem=self._post_mortem(caller, critique),
+            blocked="budget:max_critic_calls" if caller.budget_hit else None,
         )
+
+    def _calls_left(self, step: Step) -> int | None:
+        """The run's remaining judge calls (``max_critic_calls``), or ``None``."""
+        limit = self.config.budget.max_critic_calls
+        return None if limit is None else max(limit - step.run_usage.get("critic_calls", 0), 0)
 
     def _failed(
         self, caller: JudgeCaller, candidates: list[Candidate], exc: Exception, samples: int
     ) -> Judged:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        logger.warning("judge %s failed: %s", _name(self.judge), error[:500])
+        if caller.budget_hit:  # the call budget stopped the judge: no judge failure
+            logger.info("judge %s stopped: %s", _name(self.judge), error[:500])
+        elif isinstance(exc, FrozenError):
+            error = self._frozen_judge(exc)
+        else:
+            logger.warning("judge %s failed: %s", _name(self.judge), error[:500])
         if not caller.errors or not caller.errors[-1].startswith(type(exc).__name__):
             caller.errors.append(error[:500])
         return Judged(
@@ -557,7 +577,24 @@ class CriticEngine:
             candidates=len(candidates),
             samples=samples,
             post_mortem=self._post_mortem(caller, None),
+            blocked="budget:max_critic_calls" if caller.budget_hit else None,
         )
+
+    def _frozen_judge(self, exc: FrozenError) -> str:
+        """A judge that sets an attribute on itself inside a call raises ``FrozenError``
+        on every call; said loudly once (a warning), and recorded with status
+        ``frozen_judge`` on every verdict."""
+        message = (
+            f"judge {_name(self.judge)!r} raised FrozenError while judging: {exc}. Judges are "
+            "immutable once built; keep per-call state in a local variable or in an "
+            "attribute whose name starts with '_'. Every call of this judge fails until "
+            "it is fixed (handled by on_judge_error)."
+        )
+        if not self._warned_frozen:
+            self._warned_frozen = True
+            warnings.warn(message, JudgeFrozenWarning, stacklevel=2)
+            logger.error("%s", message)
+        return f"FrozenError: {message}"[:2000]
 
     def _post_mortem(self, caller: JudgeCaller, critique: Critique | None) -> dict[str, Any]:
         errors = list(caller.errors)
@@ -580,7 +617,8 @@ class CriticEngine:
         """Apply the policies to the judge's answer (``None``: a budget kept it from
         being asked) and build the records and messages."""
         usage: dict[str, int] = {"critic_steps": 1}
-        winner = judged.winner if judged else Candidate(step.ai, step.proposal, step.fingerprint, 0)
+        own = Candidate(step.ai, step.proposal, step.fingerprint, 0)
+        winner = judged.winner if judged and judged.blocked is None else own
         critique = judged.critique if judged else None
         error = judged.error if judged else None
         if judged is not None:
@@ -605,8 +643,11 @@ class CriticEngine:
             critique = flag_repeats(step.before, winner.proposal, critique)
         # whatever judge wrote it, a critique goes back to the policy capped
         critique_text = cap_critique(critique.text) if critique and critique.text else ""
-        if judged is None:
-            route, reason = self._spent(step.blocked or "budget", usage)
+        if judged is None or judged.blocked is not None:
+            blocked = judged.blocked if judged is not None else step.blocked
+            route, reason = self._spent(blocked or "budget", usage)
+            critique, error = None, None
+            critique_text = ""
         elif error is not None:
             usage["judge_errors"] = 1
             policy = self._judge_error_policy()
@@ -788,7 +829,7 @@ class CriticEngine:
                 ok=verdict.ok if verdict else (False if isinstance(item, ParseFailure) else None),
                 score=verdict.score if verdict else (critique.score if critique else None),
                 judge=critique.judge if critique else (_name(self.judge) if error else None),
-                status=critique.status if critique else ("error" if error else "skipped"),
+                status=critique.status if critique else _error_status(error),
                 critique=critique_text,
                 codes=tuple(str(c) for c in (verdict.codes if verdict else ())),
                 message=_call_text(route, reason, item, verdict, critique_text),
@@ -930,6 +971,12 @@ def _checked(critique: Any) -> Critique:
     if not isinstance(critique, Critique):
         raise JudgeError(f"judge returned {type(critique).__name__}, expected Critique")
     return critique
+
+
+def _error_status(error: str | None) -> str:
+    if error is None:
+        return "skipped"
+    return "frozen_judge" if error.startswith("FrozenError") else "error"
 
 
 def _declares_fail_closed(judge: Judge) -> bool:

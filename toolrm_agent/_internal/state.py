@@ -10,8 +10,11 @@ State keys (shared by the LangGraph node and the ``create_agent`` middleware):
                      never checkpointed, so it starts empty on every ``invoke``); the
                      per-run budgets are checked against it.
 
-Retries per turn are counted from the transcript itself: every ``ToolMessage`` the critic
-writes carries ``artifact={"toolrm": {"decision": ..., "reason": ...}}``.
+Retries per turn are counted from the critic's own records (``toolrm_verdicts``, keyed by
+tool_call_id), never from what a tool can write: every ``ToolMessage`` the critic writes
+carries ``artifact={"toolrm": {"decision": ..., "reason": ...}}``, but a tool can return
+the same artifact, so a marker is trusted only where the record agrees
+(:func:`critic_marker` with ``verdicts``).
 """
 
 from __future__ import annotations
@@ -97,7 +100,8 @@ class VerdictRecord(BaseModel):
     judge: str | None = None
     status: str = "ok"
     """The judge's status (``ok``, ``unparseable``, ``backend_error``), ``error`` when it
-    raised or timed out, ``skipped`` when a budget decided."""
+    raised or timed out, ``frozen_judge`` when it raised ``FrozenError`` (it sets an
+    attribute on itself while judging), ``skipped`` when a budget decided."""
     critique: str = ""
     codes: tuple[str, ...] = ()
     message: str = ""
@@ -143,7 +147,9 @@ class VerdictRecord(BaseModel):
 
 
 def fingerprint(proposal: Proposal) -> str:
-    return hashlib.sha256(proposal.render().encode()).hexdigest()[:16]
+    """Hash of the proposal's canonical rendering. Never raises: text that is not valid
+    Unicode (cleaned at the critic's boundary before it gets here) is hashed as is."""
+    return hashlib.sha256(proposal.render().encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def call_hash(call: ToolCall | ParseFailure) -> str:
@@ -164,30 +170,55 @@ def answered_ids(messages: Sequence[BaseMessage]) -> set[str]:
     return {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
 
 
-def critic_marker(message: BaseMessage) -> dict[str, Any] | None:
-    """The critic's marker on a ToolMessage it wrote, or ``None``."""
+def critic_marker(message: BaseMessage, verdicts: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The critic's marker on a ToolMessage it wrote, or ``None``.
+
+    With ``verdicts`` (the ``toolrm_verdicts`` state key) the marker is trusted only when
+    the critic's own record for that tool_call_id says the same: the decision matches and
+    the message is the text the critic wrote. A tool controls its result's content and
+    artifact, so a marker alone proves nothing; pass ``verdicts`` wherever the marker
+    decides something.
+    """
     artifact = getattr(message, "artifact", None)
-    if isinstance(message, ToolMessage) and isinstance(artifact, dict):
-        marker = artifact.get(ARTIFACT_KEY)
-        if isinstance(marker, dict):
-            return marker
-    return None
+    if not isinstance(message, ToolMessage) or not isinstance(artifact, dict):
+        return None
+    marker = artifact.get(ARTIFACT_KEY)
+    if not isinstance(marker, dict):
+        return None
+    if verdicts is not None:
+        record = verdicts.get(message.tool_call_id)
+        if not isinstance(record, Mapping):
+            return None
+        if record.get("decision") != marker.get("decision") or record.get("message") != message.content:
+            return None
+    return marker
 
 
-def retries_in_turn(messages: Sequence[BaseMessage]) -> int:
-    """Proposals the critic sent back since the last ``HumanMessage``."""
+def retries_in_turn(messages: Sequence[BaseMessage], verdicts: Mapping[str, Any]) -> int:
+    """Proposals the critic sent back since the last ``HumanMessage``.
+
+    Counted from the critic's own state only: an AIMessage of the turn counts when one
+    of its tool_call_ids has a record in ``verdicts`` with ``decision == "retry"`` made
+    for that message (same message id). Nothing a tool returns (text, artifacts) counts.
+    """
     start = 0
     for i in range(len(messages) - 1, -1, -1):
         if isinstance(messages[i], HumanMessage):
             start = i + 1
             break
-    count, counted = 0, False
+    count = 0
     for message in messages[start:]:
-        if isinstance(message, AIMessage):
-            counted = False
-        elif not counted and (marker := critic_marker(message)) and marker.get("decision") == "retry":
-            count += 1
-            counted = True
+        if not isinstance(message, AIMessage):
+            continue
+        for call in [*message.tool_calls, *message.invalid_tool_calls]:
+            call_id = call.get("id")
+            record = verdicts.get(call_id) if isinstance(call_id, str) else None
+            if not isinstance(record, Mapping) or record.get("decision") != "retry":
+                continue
+            owner = record.get("message_id")
+            if owner is None or message.id is None or owner == message.id:
+                count += 1
+                break
     return count
 
 

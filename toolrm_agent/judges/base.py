@@ -228,10 +228,13 @@ def _preference_from_scores(name: str, ca: Critique, cb: Critique, seconds: floa
 
 
 def ranking_from_critiques(name: str, critiques: Sequence[Critique], seconds: float) -> Ranking:
-    """Best first by score; accepted before rejected at equal score; ties keep order."""
+    """Accepted proposals first, then by score, best first; ties keep order.
+
+    A judge whose scores and verdicts disagree (a rejected proposal scored 0.6, an
+    accepted one 0.5) must not have best-of-N pick the proposal it rejected."""
     order = sorted(
         range(len(critiques)),
-        key=lambda i: (-critiques[i].score, not critiques[i].accepted, i),
+        key=lambda i: (not critiques[i].accepted, -critiques[i].score, i),
     )
     usage = TokenUsage()
     for c in critiques:

@@ -163,9 +163,21 @@ def _value_tokens(value: Any) -> tuple[set[str], set[float]]:
                     words.add(_stem(t))
             numbers |= _text_numbers(leaf.lower())
         elif isinstance(leaf, int | float) and not isinstance(leaf, bool):
-            if math.isfinite(float(leaf)):
-                numbers.add(abs(float(leaf)))
+            number = _finite(leaf)
+            if number is not None:
+                numbers.add(abs(number))
     return words, numbers
+
+
+def _finite(value: int | float) -> float | None:
+    """``value`` as a finite float, or ``None``: an integer past the float range (a JSON
+    number of 309 digits is an ordinary tool-call argument) raises ``OverflowError`` in
+    ``float()``, and NaN or an infinity matches no number of the request."""
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _number_match(n: float, pool: Iterable[float]) -> bool:
@@ -392,7 +404,8 @@ def _conventions(
                     named = max((e for e in entities if e in norm), key=len)
                     beyond += max(0, len(norm.split()) - len(named.split()))
             elif isinstance(value, int | float) and not isinstance(value, bool) and percents:
-                number = float(value)
+                if (number := _finite(value)) is None:
+                    continue
                 if _DECIMAL_HINT.search(text) and number in percents and number > 1:
                     percent += 1
                 elif _PERCENT_HINT.search(text) and not _DECIMAL_HINT.search(text) \
