@@ -40,6 +40,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     ("models/__init__.py", "AttributeError"): "module __getattr__ must raise AttributeError",
     ("integrations/__init__.py", "AttributeError"): "module __getattr__ must raise AttributeError",
     ("cli.py", "KeyboardInterrupt"): "re-raises the user's Ctrl-C",
+    ("cli.py", "SystemExit"): "the command line's exit status 1 after it printed a library error in one box",
     ("_internal/calling.py", "TimeoutError"): (
         "internal: the critic's judge deadline; the engine catches it and records a "
         "judge_error verdict, it never reaches the caller"
