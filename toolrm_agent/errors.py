@@ -16,6 +16,7 @@
     └── TrainingError            a data build or a trainer that cannot go on (bad options)
 
     ToolRMWarning (also a RuntimeWarning)
+    ├── TextToolCallWarning      a model wrote a call as text with no tool_calls (once; names the helper)
     └── JudgeFrozenWarning       a judge sets an attribute on itself while judging (once per critic)
 
 Malformed *tool calls* never raise: they become :class:`toolrm_agent.calls.ParseFailure`.
@@ -135,6 +136,11 @@ class TrainingError(ToolRMError, ValueError):
 class ToolRMWarning(ToolRMError, RuntimeWarning):
     """Base class of the warnings toolrm-agent issues (a :class:`ToolRMError` too, so an
     ``error`` warnings filter that turns it into an exception stays in the hierarchy)."""
+
+
+class TextToolCallWarning(ToolRMWarning, UserWarning):
+    """A model answered with a call written as text and no ``tool_calls`` (warned once,
+    naming :func:`~toolrm_agent.models.policy.served_chat_model`, the helper that reads them)."""
 
 
 class JudgeFrozenWarning(ToolRMWarning):

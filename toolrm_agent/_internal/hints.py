@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
+from toolrm_agent.errors import TextToolCallWarning
+
 __all__ = ["SERVED_HELPER", "TextToolCallWarning", "close_match", "did_you_mean", "warn_text_call"]
 
 SERVED_HELPER = "toolrm_agent.served_chat_model"
@@ -25,10 +27,6 @@ SERVED_HELPER = "toolrm_agent.served_chat_model"
 
 _WARNED: set[str] = set()
 _LOCK = threading.Lock()
-
-
-class TextToolCallWarning(UserWarning):
-    """A model answered with a call written as text and no ``tool_calls`` (warned once)."""
 
 
 def warn_text_call(message: Any) -> bool:
