@@ -8,13 +8,7 @@ BFCL=${BFCL_RESULTS:-../shared/data/bfcl-results}
 V4=${BFCL_V4:-../shared/data/bfcl-results-v4/Qwen_Qwen3-8B}
 T=${TOOLRM:-.venv/bin/toolrm}
 mkdir -p "$OUT"
-step() {  # step NAME CMD...
-  local name=$1; shift
-  if [[ -s "$OUT/$name.json" ]]; then echo "== $name: done"; return; fi
-  echo "== $name: $*"; local t0=$SECONDS
-  "$@" --out "$OUT/$name.json" > "$OUT/$name.log" 2>&1
-  echo "   $((SECONDS - t0)) s"
-}
+source "$(dirname "$0")/_step.sh"   # step NAME CMD...
 lm() { echo "$1?cache_dir=$OUT/cache-$2&threads=1"; }   # an LM critic spec with its readings cache
 
 # 1. data and critics (the data build takes ~1 min; the LM read of 250 records took ~40 min on 2 busy cores)

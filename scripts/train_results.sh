@@ -8,13 +8,7 @@ CRITIC=${2:-disc:default}
 BFCL=${BFCL_RESULTS:-../shared/data/bfcl-results}
 T=${TOOLRM:-.venv/bin/toolrm}
 mkdir -p "$OUT"
-step() {  # step NAME CMD...
-  local name=$1; shift
-  if [[ -s "$OUT/$name.json" ]]; then echo "== $name: done"; return; fi
-  echo "== $name: $*"; local t0=$SECONDS
-  "$@" --out "$OUT/$name.json" > "$OUT/$name.log" 2>&1
-  echo "   $((SECONDS - t0)) s"
-}
+source "$(dirname "$0")/_step.sh"   # step NAME CMD...
 step trbench-schema   $T eval trbench --results "$BFCL" --judge schema
 step trbench-critic   $T eval trbench --results "$BFCL" --judge "$CRITIC"
 step bon-schema       $T eval bon --results "$BFCL" --judge schema --k 4
