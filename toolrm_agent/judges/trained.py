@@ -432,6 +432,8 @@ class TrainedCritic(BatchJudge):
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
         if not proposals:
             return []
+        if self.second is not None and self.route == "always":  # the first tier would decide nothing
+            return self.second.critique_many(context, proposals)
         start = time.perf_counter()
         logits, feats, tokens = self.logits(context, proposals)
         seconds = (time.perf_counter() - start) / len(proposals)
