@@ -156,10 +156,7 @@ def plot_bon(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path:
     _draw_bon(ax, reports, None)
     ax.set_title("Best-of-N on recorded BFCL outputs")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def plot_bon_by_category(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path | None:
@@ -189,6 +186,14 @@ def plot_bon_by_category(reports: Sequence[tuple[str, dict[str, Any]]], out: Pat
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle("Best-of-N per category")
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return out
+
+
+def _save(plt: Any, fig: Any, out: Path) -> Path:
+    """Lay out, write and close ``fig``: the one ending of every plot here."""
+    fig.tight_layout()
     fig.savefig(out, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return out
@@ -239,10 +244,7 @@ def plot_trbench(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Pa
     _grouped_bars(ax, groups, series)
     ax.set_title("TRBench pairwise accuracy per BFCL category")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def plot_selfcorrect(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path:
@@ -257,10 +259,7 @@ def plot_selfcorrect(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -
     _grouped_bars(ax, groups, series, rotation=0)
     ax.set_title("Live self-correction on BFCL")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def plot_trbench_paper(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path | None:
@@ -282,10 +281,7 @@ def plot_trbench_paper(reports: Sequence[tuple[str, dict[str, Any]]], out: Path)
     _grouped_bars(ax, groups, series, rotation=0)
     ax.set_title("TRBench in the paper's categories (bars over < 30 pairs: read with care)")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def _arm_points(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -333,10 +329,7 @@ def plot_arms_lift(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> 
         ax.set_ylabel("accuracy (95% Wilson interval)")
         ax.set_title(f"{label}\nn={points[0]['n'] if points else '?'} per arm", fontsize=9)
         ax.grid(True, axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def plot_arms_cost(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path:
@@ -356,10 +349,7 @@ def plot_arms_cost(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> 
     ax.set_title("Accuracy against the policy's tokens, per arm")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def plot_acebench_categories(reports: Sequence[tuple[str, dict[str, Any]]], out: Path) -> Path | None:
@@ -378,10 +368,7 @@ def plot_acebench_categories(reports: Sequence[tuple[str, dict[str, Any]]], out:
     _grouped_bars(ax, [g.removeprefix("normal_").removeprefix("special_") for g in groups], series, rotation=40)
     ax.set_title("ACEBench accuracy per category and arm")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def write_plots(paths: Sequence[Path], out_dir: Path) -> list[Path]:
