@@ -60,4 +60,6 @@ def select_split(items: Sequence[T], split: Split, name: str = "model") -> list[
         return item if isinstance(item, str) else str(getattr(item, name))
 
     names = [model_of(i) for i in items]
-    return [i for i in items if split_of(model_of(i), names) == split]
+    families = sorted({family(m) for m in names}, key=_key)  # dealt once, as split_of deals them
+    side = {fam: "dev" if k % 2 == 0 else "test" for k, fam in enumerate(families)}
+    return [i for i, m in zip(items, names, strict=True) if side[family(m)] == split]
