@@ -90,7 +90,6 @@ def read_lm(
     the hidden states (mean and last, float16). Resumable: records already in a shard
     are skipped. ``workers`` processes (one torch thread each) read disjoint records.
     """
-    import numpy as np
 
     cache.mkdir(parents=True, exist_ok=True)
     meta = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last",
@@ -100,10 +99,7 @@ def read_lm(
         raise TrainingError(f"{cache} holds readings of another model or tool scope ({meta_path}); "
                             "use another cache")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    done = set()
-    for shard in sorted(cache.glob("shard_*.npz")):
-        with np.load(shard) as data:
-            done.update(str(r) for r in data["records"])
+    done = read_record_ids(cache)
     cands = _by_record(pairs)
     todo_ids = [rid for rid in sorted(cands) if rid not in done and rid in records]
     if limit is not None:
