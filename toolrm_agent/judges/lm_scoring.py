@@ -27,16 +27,30 @@ always kept), and if the prefix is still too long its middle is cut (the first h
 the budget — the tools — and the last half — the request and the turn start — are kept),
 with a warning in the log. Proposals are cut to ``max_proposal_tokens``.
 
+**What the LM would write instead** (:meth:`LMScorer.suggest`). For a proposal (the
+trained critic asks only for the ones it rejects) one pass on the cached prefix scores
+every token of the rendered proposal; each top-level argument value's tokens are found
+through the tokenizer's offset map (:meth:`LMScorer.value_spans`). The value the LM finds
+least likely (its least likely token below ``log(0.05)``, and the LM's own greedy token
+differing somewhere inside it) is decoded greedily from where it starts, on the
+same KV cache, until the value closes (at most 24 new tokens). When the LM's value parses
+and differs from the proposal's, it is returned as a :class:`ValueSuggestion` (function,
+argument, the proposal's value, the LM's value): a hint the critique names ("the language
+model expects \"2022-12-10\" here"), never a rule. Cost: one suffix pass and at most a
+few dozen one-token steps per rejected proposal.
+
 torch and transformers are imported when the model is first used.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,6 +78,65 @@ class LMReading:
     hidden_mean: Any
     """Mean last-layer hidden state over the proposal tokens (float32 numpy)."""
     prefix_tokens: int
+
+
+SUGGEST_BELOW = math.log(0.05)
+"""A value is weak (a candidate for :meth:`LMScorer.suggest`) when its least likely token's
+log-probability is below this. Not the mean: once the LM has read the first surprising
+token of ``"10th December 2022"`` the rest is likely, and the 0.5B Qwen's mean over the
+value's nine tokens is log(0.24), while its first token is log(0.004) and ``th`` log(0.0007)."""
+
+SUGGEST_MAX_NEW_TOKENS = 24
+"""At most this many tokens are decoded for the LM's own value."""
+
+
+@dataclass(frozen=True)
+class ValueSpan:
+    """Where one top-level argument value sits in a proposal's rendering (:meth:`Proposal.render`)."""
+
+    call_id: str
+    function: str
+    argument: str
+    value: Any
+    """The value as rendered (canonical JSON, parsed back)."""
+    start: int
+    end: int
+    """Character offsets of the value's JSON literal (quotes included) in the rendering."""
+    first_token: int = -1
+    end_token: int = -1
+    """Token indices ``[first_token, end_token)`` of the rendering's tokens (the proposal
+    suffix) that overlap the value's content (a string's characters inside its quotes);
+    ``-1`` when the value lies beyond ``max_proposal_tokens``."""
+    token_start: int = -1
+    """Character offset where ``first_token`` begins (the LM decodes its value from there)."""
+
+
+@dataclass(frozen=True)
+class ValueCompletion:
+    """The LM's greedy continuation from where a value starts (:meth:`LMScorer.complete_value`)."""
+
+    tokens: tuple[int, ...]
+    """The tokens decoded, from the value's first token on."""
+    text: str
+    closed: bool
+    """Whether a whole JSON value was read where the proposal's value stands."""
+    value: Any = None
+    """That value (a string's content, a number, a boolean, ...) when ``closed``."""
+
+
+@dataclass(frozen=True)
+class ValueSuggestion:
+    """The LM's own value for an argument it finds unlikely: a hint, not a rule."""
+
+    call_id: str
+    function: str
+    argument: str
+    value: Any
+    """The proposal's value."""
+    suggested: Any
+    """The value the LM decodes greedily in its place."""
+    min_logprob: float
+    """Log-probability of the proposal value's least likely token."""
 
 
 def chat_messages(turns: Sequence[Turn]) -> list[dict[str, Any]]:
@@ -208,6 +281,25 @@ class LMScorer:
         ids: list[int] = tok(text, add_special_tokens=False).input_ids
         return ids[: self.max_proposal_tokens] or [tok.eos_token_id]
 
+    def value_spans(self, proposal: Proposal) -> list[ValueSpan]:
+        """Every top-level argument value of ``proposal`` with its characters and its tokens
+        in the rendering that :meth:`suffix_ids` tokenizes (offset map of a fast tokenizer)."""
+        tok = self.tokenizer
+        text = proposal.render() + self._end_of_turn(tok)
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = list(enc["offset_mapping"])[: self.max_proposal_tokens]
+        out: list[ValueSpan] = []
+        for span in rendered_value_spans(proposal):
+            lo, hi = span.start, span.end
+            if isinstance(span.value, str) and hi - lo > 2:
+                lo, hi = lo + 1, hi - 1  # the string's characters, not its quotes
+            inside = [i for i, (a, b) in enumerate(offsets) if a < hi and b > lo]
+            if inside:
+                span = replace(span, first_token=inside[0], end_token=inside[-1] + 1,
+                               token_start=offsets[inside[0]][0])
+            out.append(span)
+        return out
+
     # -- scoring -------------------------------------------------------------------------
 
     def _prefix_state(self, model: Any, prefix: list[int]) -> tuple[Any, Any]:
@@ -301,8 +393,158 @@ class LMScorer:
         return readings
 
 
+    # -- the LM's own values --------------------------------------------------------------
+
+    def _value_pass(self, model: Any, prefix: list[int], suffix: list[int]) -> tuple[Any, Any, Any]:
+        """One pass of the rendering ``suffix`` on the cached ``prefix`` (with the lock held):
+        (the KV cache of both, the log-probability of each suffix token [n], the LM's greedy
+        token at each suffix position [n])."""
+        import torch
+
+        cache, first = self._prefix_state(model, prefix)
+        positions = torch.arange(len(prefix), len(prefix) + len(suffix), device=self.device)
+        res = model(input_ids=torch.tensor([suffix], device=self.device), past_key_values=cache,
+                    position_ids=positions.unsqueeze(0), use_cache=True)
+        rows = torch.cat([first.unsqueeze(0), res.logits[0, :-1].float().log_softmax(-1)])
+        target = torch.tensor(suffix, device=self.device).unsqueeze(-1)
+        logprobs = rows.gather(-1, target).squeeze(-1)
+        return res.past_key_values, logprobs, rows.argmax(-1)
+
+    def _decode_value(self, model: Any, tok: Any, cache: Any, past: int, span: ValueSpan, first: int,
+                      rendered: str, max_new_tokens: int) -> ValueCompletion:
+        """Greedy decoding of the value at ``span`` on ``cache`` (prefix + rendering, ``past``
+        prefix tokens; cut here to the rendering's first ``span.first_token`` tokens), its
+        first token ``first`` already chosen, until the value closes."""
+        import torch
+
+        cache.crop(past + span.first_token - cache.get_seq_length())  # negative: drop that many tokens
+        past += span.first_token
+        head, lead = rendered[: span.token_start], rendered[: span.start]
+        stop = {tok.eos_token_id, tok.convert_tokens_to_ids(self._end_of_turn(tok))}
+        generated = [first]
+        while True:
+            text = tok.decode(generated)
+            state, value = _value_at(head + text, lead)
+            if state != "open" or generated[-1] in stop or len(generated) >= max_new_tokens:
+                return ValueCompletion(tuple(generated), text, state == "closed", value)
+            position = torch.tensor([[past + len(generated) - 1]], device=self.device)
+            res = model(input_ids=torch.tensor([[generated[-1]]], device=self.device), past_key_values=cache,
+                        position_ids=position, use_cache=True)
+            generated.append(int(res.logits[0, -1].argmax()))
+
+    def complete_value(self, context: JudgeContext, proposal: Proposal, span: ValueSpan, *,
+                       max_new_tokens: int = SUGGEST_MAX_NEW_TOKENS) -> ValueCompletion:
+        """The LM's greedy continuation from where ``span``'s value starts (a span of
+        :meth:`value_spans`), decoded on the cached prefix until the value closes."""
+        import torch
+
+        if span.first_token < 0:
+            return ValueCompletion((), "", False)
+        model, tok = self._load()
+        prefix, suffix = self.prefix_ids(context, proposal), self.suffix_ids(proposal)
+        with self._lock, torch.no_grad():
+            cache, _, greedy = self._value_pass(model, prefix, suffix)
+            return self._decode_value(model, tok, cache, len(prefix), span, int(greedy[span.first_token]),
+                                      proposal.render(), max_new_tokens)
+
+    def suggest(self, context: JudgeContext, proposal: Proposal, *, below: float = SUGGEST_BELOW,
+                max_new_tokens: int = SUGGEST_MAX_NEW_TOKENS, limit: int = 1,
+                tries: int = 3) -> list[ValueSuggestion]:
+        """The LM's own values for the argument values of ``proposal`` it finds least likely.
+
+        Values whose least likely token's log-probability is below ``below`` and where the LM's greedy
+        token differs from the proposal's somewhere are decoded, weakest first (at most
+        ``tries`` of them), each greedily from its start on the cached prefix until it
+        closes; up to ``limit`` suggestions whose value parses, is not an empty string and
+        differs from the proposal's are returned. A proposal without arguments gets none.
+        """
+        import torch
+
+        spans = [s for s in self.value_spans(proposal) if s.first_token >= 0]
+        if not spans:
+            return []
+        model, tok = self._load()
+        prefix, suffix, rendered = self.prefix_ids(context, proposal), self.suffix_ids(proposal), proposal.render()
+        out: list[ValueSuggestion] = []
+        with self._lock, torch.no_grad():
+            cache, logprobs, greedy = self._value_pass(model, prefix, suffix)
+            weak: list[tuple[float, ValueSpan]] = []
+            for s in spans:
+                weakest = float(logprobs[s.first_token:s.end_token].min())
+                differs = any(int(greedy[i]) != suffix[i] for i in range(s.first_token, s.end_token))
+                if weakest < below and differs:
+                    weak.append((weakest, s))
+            weak.sort(key=lambda pair: pair[0])
+            for n, (weakest, s) in enumerate(weak[:tries]):
+                last = n == min(len(weak), tries) - 1
+                done = self._decode_value(model, tok, cache if last else copy.deepcopy(cache), len(prefix), s,
+                                          int(greedy[s.first_token]), rendered, max_new_tokens)
+                if done.closed and done.value != "" and not same_value(done.value, s.value):
+                    out.append(ValueSuggestion(s.call_id, s.function, s.argument, s.value, done.value, weakest))
+                    if len(out) >= limit:
+                        break
+        return out
+
+
+def rendered_value_spans(proposal: Proposal) -> list[ValueSpan]:
+    """The top-level argument values of ``proposal`` and their character offsets in
+    :meth:`Proposal.render` (tokens not located: ``first_token = -1``)."""
+    blocks = sorted((f"<tool_call>\n{c.canonical()}\n</tool_call>", i) for i, c in enumerate(proposal.calls))
+    rendered = proposal.render()
+    out: list[ValueSpan] = []
+    offset = 0
+    for block, i in blocks:
+        call = proposal.calls[i]
+        base = offset + len("<tool_call>\n")
+        offset += len(block) + 1
+        canonical = call.canonical()
+        if rendered[base : base + len(canonical)] != canonical:
+            continue
+        arguments = json.loads(canonical)["arguments"]
+        text = '{"name": ' + json.dumps(call.name, ensure_ascii=False) + ', "arguments": {'
+        found: list[ValueSpan] = []
+        for key, value in arguments.items() if isinstance(arguments, dict) else ():
+            if found:
+                text += ", "
+            text += json.dumps(key, ensure_ascii=False) + ": "
+            literal = json.dumps(value, ensure_ascii=False)
+            found.append(ValueSpan(call.id, call.name, key, value, base + len(text), base + len(text) + len(literal)))
+            text += literal
+        if text + "}}" == canonical:  # the offsets are right only where the rebuilt text is the rendering
+            out.extend(found)
+    return out
+
+
+def _value_at(text: str, lead: str) -> tuple[Literal["open", "closed", "off"], Any]:
+    """Read the JSON value that ``text`` (the rendering up to the decode, then what the LM
+    wrote) holds after ``lead`` (the rendering up to the value's start): ``open`` (not
+    finished yet), ``closed`` (with the value) or ``off`` (the LM wrote something else
+    before the value's start)."""
+    start = len(lead)
+    if len(text) <= start:
+        return ("open" if lead.startswith(text) else "off"), None
+    if not text.startswith(lead):
+        return "off", None
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError:
+        return "open", None
+    # a string, list or object ends with its closing character; a number or literal with what follows it
+    if end < len(text) or text[end - 1] in "\"]}":
+        return "closed", value
+    return "open", None
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """JSON values equal in kind and value (``1`` is not ``True``; ``1`` is ``1.0``)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
 def finite(x: float, default: float = -30.0) -> float:
     return x if math.isfinite(x) else default
 
 
-__all__ = ["LMReading", "LMScorer", "ToolScope", "chat_messages", "finite"]
+__all__ = ["SUGGEST_BELOW", "SUGGEST_MAX_NEW_TOKENS", "LMReading", "LMScorer", "ToolScope", "ValueCompletion",
+           "ValueSpan", "ValueSuggestion", "chat_messages", "finite", "rendered_value_spans", "same_value"]

@@ -12,7 +12,9 @@ prefix pass.
 
 A server returns no hidden states: this scorer serves critics whose LM inputs are the
 log-likelihood statistics (``lm_stats``), and :class:`~toolrm_agent.judges.trained.CriticReader`
-refuses it at construction for a head that reads hidden states. llama.cpp's server does
+refuses it at construction for a head that reads hidden states. Nor does it decode the
+LM's own values: :meth:`ServerLMScorer.suggest` returns none (a trained critic with
+``lm_url`` writes its critiques without them). llama.cpp's server does
 not return prompt log-probabilities: an answer without them is a
 :class:`~toolrm_agent.errors.JudgeBackendError` that says so.
 """
@@ -26,8 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from toolrm_agent.calls import Proposal
+from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import ConfigurationError, JudgeBackendError
-from toolrm_agent.judges.lm_scoring import LMReading, LMScorer, ToolScope, finite
+from toolrm_agent.judges.lm_scoring import (
+    LMReading,
+    LMScorer,
+    ToolScope,
+    ValueCompletion,
+    ValueSpan,
+    ValueSuggestion,
+    finite,
+)
 
 __all__ = ["ServerLMScorer"]
 
@@ -102,6 +113,15 @@ class ServerLMScorer(LMScorer):
                 hidden_last=None, hidden_mean=None, prefix_tokens=len(prefix),
             ))
         return readings
+
+
+    def suggest(self, context: JudgeContext, proposal: Proposal, **_: Any) -> list[ValueSuggestion]:
+        """None: a server's prompt log-probabilities give no greedy values (see the module docstring)."""
+        return []
+
+    def complete_value(self, context: JudgeContext, proposal: Proposal, span: ValueSpan, *,
+                       max_new_tokens: int = 0) -> ValueCompletion:
+        raise ConfigurationError("an LM read through a server decodes no values; use a local LMScorer")
 
 
 def _suffix_logprobs(data: dict[str, Any], ids: list[int], n: int, url: str) -> list[float]:

@@ -1,0 +1,153 @@
+"""The LM's own values: value spans, greedy decoding on the cached prefix, suggestions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.judges.lm_scoring import LMScorer, ValueSpan, rendered_value_spans, same_value
+from toolrm_agent.specs import ToolSpec
+
+EVENTS = JudgeContext(
+    turns=(Turn(role="user", content="Find events starting from 10th December 2022"),),
+    tools=(ToolSpec(name="get_events", description="Events from a date",
+                    parameters={"type": "object",
+                                "properties": {"start_date": {"type": "string",
+                                                              "description": "Start date in YYYY-MM-DD format"},
+                                               "limit": {"type": "integer"}, "past": {"type": "boolean"}},
+                                "required": ["start_date"]}),),
+)
+CALL = ToolCall(name="get_events", arguments={"start_date": "10th December 2022", "limit": 5, "past": False,
+                                              "tags": ["a", "b"]}, id="c1")
+TWO = Proposal(calls=(CALL, ToolCall(name="get_events", arguments={"start_date": "Paris"}, id="c0")))
+
+
+def test_rendered_spans_hold_the_argument_literals() -> None:
+    rendered = TWO.render()
+    spans = rendered_value_spans(TWO)
+    assert sorted((s.call_id, s.argument) for s in spans) == sorted(
+        [("c1", "start_date"), ("c1", "limit"), ("c1", "past"), ("c1", "tags"), ("c0", "start_date")])
+    for s in spans:
+        call = next(c for c in TWO.calls if c.id == s.call_id)
+        assert json.loads(rendered[s.start:s.end]) == call.arguments[s.argument] == s.value
+
+
+def test_value_spans_cover_the_value_tokens(tiny_qwen_dir: Path) -> None:
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32")
+    suffix = scorer.suffix_ids(TWO)
+    rendered = TWO.render()
+    for s in scorer.value_spans(TWO):
+        assert 0 <= s.first_token < s.end_token <= len(suffix)
+        text = scorer.tokenizer.decode(suffix[s.first_token:s.end_token])
+        content = s.value if isinstance(s.value, str) else rendered[s.start:s.end]
+        assert content in text  # the tokens cover the value, and little else
+        assert len(text) <= len(content) + 6
+        assert rendered[s.token_start:].startswith(scorer.tokenizer.decode(suffix[s.first_token:s.first_token + 1]))
+
+
+def test_values_beyond_the_proposal_cut_have_no_tokens(tiny_qwen_dir: Path) -> None:
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", max_proposal_tokens=8)
+    assert all(s.first_token == -1 for s in scorer.value_spans(TWO))
+    assert scorer.suggest(EVENTS, TWO, below=0.0) == []
+
+
+def _greedy_without_cache(scorer: LMScorer, ids: list[int], n: int) -> list[int]:
+    import torch
+
+    model, _ = scorer._load()
+    out: list[int] = []
+    with torch.no_grad():
+        for _ in range(n):
+            logits = model(torch.tensor([ids + out])).logits[0, -1]
+            out.append(int(logits.argmax()))
+    return out
+
+
+@pytest.mark.parametrize("argument", ["start_date", "limit", "past"])
+def test_the_cached_decode_is_a_plain_greedy_decode(tiny_qwen_dir: Path, argument: str) -> None:
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
+    proposal = Proposal(calls=(CALL,))
+    span = next(s for s in scorer.value_spans(proposal) if s.argument == argument)
+    done = scorer.complete_value(EVENTS, proposal, span, max_new_tokens=12)
+    assert 1 <= len(done.tokens) <= 12
+    ids = scorer.prefix_ids(EVENTS, proposal) + scorer.suffix_ids(proposal)[: span.first_token]
+    assert list(done.tokens) == _greedy_without_cache(scorer, ids, len(done.tokens))
+    again = scorer.complete_value(EVENTS, proposal, span, max_new_tokens=12)  # the stored prefix is intact
+    assert again == done
+
+
+class SteeredLM:
+    """The tiny model with its greedy next token forced after given tokens (``after[a] = b``:
+    after token ``a`` the LM all but certainly writes ``b``); the rest is the model's own."""
+
+    def __init__(self, model: Any, after: dict[int, int]) -> None:
+        self.model, self.after = model, after
+
+    def __call__(self, *, input_ids: Any, **kwargs: Any) -> Any:
+        out = self.model(input_ids=input_ids, **kwargs)
+        seen = input_ids[:, -out.logits.shape[1]:]
+        for a, b in self.after.items():
+            out.logits[:, :, b] += 100.0 * (seen == a).to(out.logits.dtype)
+        return out
+
+
+def steer(scorer: LMScorer, *chain: str) -> None:
+    """After the opening quote of a value (`` "``) the LM writes the tokens of ``chain``, then ``"``."""
+    tok = scorer.tokenizer
+    ids = tok.convert_tokens_to_ids(["\u0120\"", *chain, '"'])
+    model, _ = scorer._load()
+    model = model.model if isinstance(model, SteeredLM) else model
+    scorer._model = SteeredLM(model, dict(zip(ids, ids[1:], strict=False)))
+
+
+def with_date(value: object, **more: object) -> Proposal:
+    return Proposal(calls=(ToolCall(name="get_events", arguments={"start_date": value, **more}, id="c"),))
+
+
+def test_the_weakest_value_gets_the_lms_own(tiny_qwen_dir: Path) -> None:
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
+    steer(scorer, "ab", "c")
+    (found,) = scorer.suggest(EVENTS, with_date("10th December 2022", limit=5, past=True))
+    assert (found.call_id, found.function, found.argument) == ("c", "get_events", "start_date")
+    assert (found.value, found.suggested) == ("10th December 2022", "abc") and found.min_logprob < -10
+
+
+def test_a_value_the_lm_would_write_is_not_suggested(tiny_qwen_dir: Path) -> None:
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
+    steer(scorer, "ab", "c")
+    assert scorer.suggest(EVENTS, with_date("abc")) == []  # likely, and the LM's own tokens
+    steer(scorer, "a", "b", "c")  # the LM spells it a, b, c; the proposal's tokens are ab, c
+    (span,) = scorer.value_spans(with_date("abc"))
+    done = scorer.complete_value(EVENTS, with_date("abc"), span)
+    assert done.closed and done.value == "abc" and len(done.tokens) == 4
+    assert scorer.suggest(EVENTS, with_date("abc"), below=0.0) == []  # weak, differs, yet the same value
+
+
+def test_a_value_that_never_closes_is_not_suggested(tiny_qwen_dir: Path) -> None:
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")  # the random model never writes a quote
+    proposal = with_date("10th December 2022")
+    span = next(s for s in scorer.value_spans(proposal) if s.argument == "start_date")
+    done = scorer.complete_value(EVENTS, proposal, span, max_new_tokens=8)
+    assert not done.closed and len(done.tokens) == 8
+    assert scorer.suggest(EVENTS, proposal, below=0.0, max_new_tokens=8) == []
+
+
+def test_same_value_tells_kinds_apart() -> None:
+    assert same_value(1, 1.0) and same_value("a", "a") and same_value([1], [1])
+    assert not same_value(1, True) and not same_value(False, 0) and not same_value("1", 1)
+    assert isinstance(ValueSpan("c", "f", "a", 1, 0, 1), ValueSpan)
+
+
+def test_a_server_lm_suggests_nothing(tiny_qwen_dir: Path) -> None:
+    from toolrm_agent.errors import ConfigurationError
+    from toolrm_agent.judges.lm_server import ServerLMScorer
+
+    remote = ServerLMScorer(tiny_qwen_dir, base_url="http://127.0.0.1:9/v1", model="t")
+    assert remote.suggest(EVENTS, with_date("10th December 2022")) == []
+    with pytest.raises(ConfigurationError):
+        remote.complete_value(EVENTS, with_date("x"), ValueSpan("c", "get_events", "start_date", "x", 0, 1))
