@@ -143,6 +143,122 @@ def test_same_value_tells_kinds_apart() -> None:
     assert isinstance(ValueSpan("c", "f", "a", 1, 0, 1), ValueSpan)
 
 
+# ------------------------------------------------------------------ the trained critic's critiques
+
+
+def lm_critic_dir(folder: Path, model: Path, *, bias: float, **manifest: object) -> Path:
+    """A critic that reads call features and the LM's statistics; its logit is ``bias``."""
+    import numpy as np
+
+    from toolrm_agent.judges.features import FEATURE_NAMES
+    from toolrm_agent.judges.trained import LM_STAT_NAMES, CriticManifest
+
+    names = list(FEATURE_NAMES) + list(LM_STAT_NAMES)
+    d = len(names)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "head.npz", mean=np.zeros(d, np.float32), std=np.ones(d, np.float32),
+             w1=np.zeros((d, 2), np.float32), b1=np.zeros(2, np.float32),
+             w2=np.zeros((2, 1), np.float32), b2=np.array([bias], np.float32))
+    fields: dict[str, Any] = {"features": True, "relevance": False, "encoder": None, "lm_stats": True,
+                              "base_model": str(model), "lm_tools": "called", "input_names": names,
+                              "threshold": 0.5, **manifest}
+    (folder / "critic.json").write_text(CriticManifest(**fields).model_dump_json())
+    return folder
+
+
+def steered_critic(path: Path, **options: Any) -> Any:
+    from toolrm_agent.judges.trained import TrainedCritic
+
+    critic = TrainedCritic(path, **options)
+    tier = critic.second or critic
+    steer(tier.reader.lm, "ab", "c")
+    return critic
+
+
+LINE = ('- `start_date` of `get_events`: the language model expects "abc" here, not "10th December 2022" '
+        "(its suggestion, not a rule).")
+
+
+def test_a_rejected_proposal_names_the_lms_value(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    from toolrm_agent.verdicts import IssueCode
+
+    critic = steered_critic(lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0))
+    assert critic.suggest
+    out = critic.critique(EVENTS, with_date("10th December 2022"))
+    assert not out.accepted and LINE in out.text.splitlines()
+    (hint,) = [i for i in out.calls[0].issues if i.code == IssueCode.LM_SUGGESTION]
+    assert hint.severity == "warning" and hint.argument == "start_date" and '"abc"' in hint.message
+    quiet = steered_critic(lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0), suggest=False)
+    plain = quiet.critique(EVENTS, with_date("10th December 2022"))
+    assert LINE not in plain.text and IssueCode.LM_SUGGESTION not in plain.codes
+    assert out.text.startswith(plain.text.split("\n- Check")[0])
+
+
+def test_an_accepted_proposal_gets_no_suggestion(tiny_qwen_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    critic = steered_critic(lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=3.0))
+    monkeypatch.setattr(critic.reader.lm, "suggest", lambda *a, **k: pytest.fail("asked for an accepted proposal"))
+    out = critic.critique(EVENTS, with_date("10th December 2022"))
+    assert out.accepted and out.text == "" and not out.codes
+
+
+def test_a_failing_lm_leaves_the_critique_intact(tiny_qwen_dir: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    path = lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0)
+    critic = steered_critic(path)
+    expected = steered_critic(path, suggest=False).critique(EVENTS, with_date("10th December 2022"))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(critic.reader.lm, "suggest", broken)
+    out = critic.critique(EVENTS, with_date("10th December 2022"))
+    assert out.text == expected.text and out.codes == expected.codes and not out.accepted
+    assert "suggestion failed (RuntimeError: out of memory)" in caplog.text
+
+
+def test_the_second_tier_suggests_in_a_two_tier_critic(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    root = lm_critic_dir(tmp_path / "two", tiny_qwen_dir, bias=0.0, lm_stats=False, base_model=None,
+                         input_names=[], second_stage="lm", route="always")
+    import numpy as np
+
+    from toolrm_agent.judges.features import FEATURE_NAMES
+
+    d = len(FEATURE_NAMES)  # the first tier: features only
+    np.savez(root / "head.npz", mean=np.zeros(d, np.float32), std=np.ones(d, np.float32),
+             w1=np.zeros((d, 2), np.float32), b1=np.zeros(2, np.float32),
+             w2=np.zeros((2, 1), np.float32), b2=np.array([0.0], np.float32))
+    lm_critic_dir(root / "lm", tiny_qwen_dir, bias=-3.0)
+    critic = steered_critic(root)
+    assert not critic.suggest and critic.second is not None and critic.second.suggest
+    assert LINE in critic.critique(EVENTS, with_date("10th December 2022")).text.splitlines()
+    assert not steered_critic(root, suggest=False).second.suggest
+
+
+def test_the_suggest_option(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.trained import TrainedCritic
+
+    path = lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0)
+    assert isinstance(judge := load_judge(f"disc:{path}?suggest=false"), TrainedCritic) and not judge.suggest
+    assert isinstance(judge := load_judge(f"disc:{path}?suggest=1"), TrainedCritic) and judge.suggest is True
+    with pytest.raises(ConfigurationError, match="suggest must be true or false"):
+        load_judge(f"disc:{path}?suggest=maybe")
+    with pytest.raises(ConfigurationTypeError, match="sugest"):
+        load_judge(f"disc:{path}?sugest=true")
+    # an LM behind a server suggests nothing: asked for, that fails at construction
+    served = TrainedCritic(path, lm_url="http://127.0.0.1:9/v1", lm_model="tiny")
+    assert not served.suggest
+    with pytest.raises(ConfigurationError, match="through a server"):
+        TrainedCritic(path, lm_url="http://127.0.0.1:9/v1", lm_model="tiny", suggest=True)
+    features_only = lm_critic_dir(tmp_path / "f", tiny_qwen_dir, bias=0.0, lm_stats=False, base_model=None,
+                                  input_names=[])
+    with pytest.raises(ConfigurationError, match="reads none"):
+        TrainedCritic(features_only, suggest=True)
+
+
 def test_a_server_lm_suggests_nothing(tiny_qwen_dir: Path) -> None:
     from toolrm_agent.errors import ConfigurationError
     from toolrm_agent.judges.lm_server import ServerLMScorer

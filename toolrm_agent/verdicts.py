@@ -43,6 +43,9 @@ class IssueCode(StrEnum):
     argument may be missing (the trained critic)."""
     IRRELEVANT_CALL = "irrelevant_call"
     """None of the offered functions fits the request, yet one is called (the trained critic)."""
+    LM_SUGGESTION = "lm_suggestion"
+    """The language model a trained critic reads expects another value for an argument (a
+    warning that names the LM's value: a hint, not a rule)."""
     JUDGE_REJECTED = "judge_rejected"
     """A generative judge found a problem it described in free text."""
     JUDGE_UNPARSEABLE = "judge_unparseable"

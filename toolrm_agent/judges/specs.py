@@ -17,7 +17,8 @@
     cascade:<spec>,<spec>               the first (cheap) judge, then the second where it passes
 
 Any spec but ``cascade`` may end in ``?key=value&key=value`` options, passed to the judge's
-constructor (``gen:default?thinking=1&both_orders=0``, ``disc:ckpt?threshold=0.7``); an
+constructor (``gen:default?thinking=1&both_orders=0``, ``disc:ckpt?threshold=0.7``,
+``disc:grounded?suggest=false``); an
 option ``model.<key>`` goes to the chat model instead (``gen:default?model.max_new_tokens=256``).
 Values ``true``/``false`` (or ``1``/``0`` for the boolean flags), integers and floats are
 converted; anything else stays a string.
@@ -80,7 +81,7 @@ VALID_FORMS = (
 )
 
 # Options that are flags: "1"/"0"/"yes"/"no" become booleans for these.
-_BOOL_OPTIONS = frozenset({"thinking", "both_orders"})
+_BOOL_OPTIONS = frozenset({"thinking", "both_orders", "suggest"})
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,14 @@ context). ``score = calibration(head(x))``, the estimated probability that the p
 is correct, when the directory is calibrated, else ``sigmoid(head(x))``; the critique
 names the findings behind a low score in words a small policy can act on.
 
+A critic that reads a local LM also names, for a proposal it rejects, the value the LM
+would write in place of the argument value it finds least likely
+(:meth:`~toolrm_agent.judges.lm_scoring.LMScorer.suggest`): a line of the critique
+("- `start_date` of `get_events`: the language model expects "2022-12-10" here, not
+"10th December 2022" (its suggestion, not a rule).") and an ``lm_suggestion`` warning on
+that call. ``suggest=False`` turns it off; an LM read through a server
+(``lm_url``) suggests nothing. A suggestion that fails is logged and left out.
+
 The head was trained as a Bradley-Terry reward model: for a preference pair, the loss is
 ``-log sigmoid(head(x_chosen) - head(x_rejected))``.
 
@@ -32,13 +40,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +64,11 @@ from toolrm_agent.verdicts import (
     IssueCode,
     TokenUsage,
 )
+
+if TYPE_CHECKING:
+    from toolrm_agent.judges.lm_scoring import ValueSuggestion
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "critic.json"
 HEAD = "head.npz"
@@ -340,6 +354,10 @@ class TrainedCritic(BatchJudge):
         lm_url / lm_model: read the LM through an OpenAI-compatible server that returns
             prompt log-probabilities (vLLM) instead of locally
             (:class:`~toolrm_agent.judges.lm_server.ServerLMScorer`; LM statistics only).
+        suggest: name, in the critique of a rejected proposal, the value the LM expects in
+            place of the one it finds least likely (see the module docstring). ``None``
+            (default): on when a tier reads a local LM; ``True`` where none does (no LM, or
+            one behind ``lm_url``) is a :class:`~toolrm_agent.errors.ConfigurationError`.
         name: the judge's name in verdicts (default ``disc:<path>``).
     """
 
@@ -354,8 +372,11 @@ class TrainedCritic(BatchJudge):
         route: Literal["margin", "always", "never"] | None = None,
         lm_url: str | None = None,
         lm_model: str | None = None,
+        suggest: bool | None = None,
         name: str | None = None,
     ) -> None:
+        if suggest not in (None, True, False):
+            raise ConfigurationError(f"suggest must be true or false, got {suggest!r}")
         self.path = resolve_critic_dir(path)
         try:
             self.manifest = CriticManifest.model_validate_json((self.path / MANIFEST).read_text())
@@ -406,7 +427,16 @@ class TrainedCritic(BatchJudge):
                 raise CheckpointError(f"{self.path / MANIFEST}: band must satisfy 0 <= lo <= hi <= 1, got {m.band}")
             self.second = TrainedCritic(self.path / m.second_stage, cache_dir=cache_dir, device=device,
                                         threads=threads, route="never", lm_url=lm_url, lm_model=lm_model,
-                                        name=f"{self.name}+lm")
+                                        suggest=False if suggest is False else None, name=f"{self.name}+lm")
+        local_lm = uses_lm and lm_url is None
+        self.suggest: bool = local_lm and suggest is not False
+        """Whether this tier names the LM's value in the critique of a rejected proposal."""
+        if suggest and not (self.suggest or (self.second is not None and self.second.suggest)):
+            raise ConfigurationError(
+                f"suggest=true needs a critic that reads a local LM; {self.path} reads "
+                + ("it through a server (lm_url), which suggests nothing" if uses_lm and lm_url
+                   else "none")
+            )
         if self.second is not None:
             second_version = str(getattr(self.second, "version", ""))
             own_version = hashlib.sha256(f"{own_version}+{second_version}".encode()).hexdigest()[:12]
@@ -443,12 +473,33 @@ class TrainedCritic(BatchJudge):
             for p, x, f in zip(proposals, logits, feats, strict=True)
         ]
         unsure = self.routed([c.score for c in out])
+        if self.suggest:
+            for i, (p, c, f) in enumerate(zip(proposals, out, feats, strict=True)):
+                if c.accepted or i in unsure:  # the second tier writes the critiques it judges
+                    continue
+                start = time.perf_counter()
+                found = self.suggestions(context, p)
+                if found:
+                    out[i] = self._critique(p, c.score, f, per_item, seconds + time.perf_counter() - start, found)
         if unsure and self.second is not None:
             second = self.second.critique_many(context, [proposals[i] for i in unsure])
             for i, c in zip(unsure, second, strict=True):
                 out[i] = c.model_copy(update={"usage": out[i].usage + c.usage,
                                               "latency_s": out[i].latency_s + c.latency_s})
         return out
+
+    def suggestions(self, context: JudgeContext, proposal: Proposal) -> list[ValueSuggestion]:
+        """The LM's own values for ``proposal`` (:meth:`LMScorer.suggest`); none when this tier
+        reads no LM, and none, with a warning in the log, when the LM fails."""
+        lm = self.reader.lm
+        if lm is None:
+            return []
+        try:
+            return list(lm.suggest(context, proposal))
+        except Exception as exc:  # a hint never breaks a run
+            log.warning("%s: the language model's suggestion failed (%s: %s); the critique goes without it",
+                        self.name, type(exc).__name__, exc)
+            return []
 
     def routed(self, scores: Sequence[float]) -> list[int]:
         """Indices of the first-tier ``scores`` the second tier judges (none without one)."""
@@ -459,12 +510,13 @@ class TrainedCritic(BatchJudge):
         lo, hi = self.manifest.band
         return [i for i, s in enumerate(scores) if lo <= s <= hi]
 
-    def _critique(self, proposal: Proposal, score: float, feats: Features, tokens: int, seconds: float) -> Critique:
+    def _critique(self, proposal: Proposal, score: float, feats: Features, tokens: int, seconds: float,
+                  suggestions: Sequence[ValueSuggestion] = ()) -> Critique:
         findings = list(feats.findings)
         # a decisive finding (a request only half covered) rejects whatever the score; the
         # score itself, which ranks candidates, is left as the head computed it
         accepted = score >= self.threshold and not any(f.decisive for f in findings)
-        text = "" if accepted else critique_text(proposal, score, self.threshold, findings)
+        text = "" if accepted else critique_text(proposal, score, self.threshold, findings, suggestions)
         issues_by_call: dict[str | None, list[Issue]] = {}
         if not accepted:
             for f in findings or [Finding(IssueCode.JUDGE_REJECTED, "low reward")]:
@@ -472,13 +524,18 @@ class TrainedCritic(BatchJudge):
                     Issue(code=f.code, message=f.message[:500],
                           severity="warning" if f.code == IssueCode.UNGROUNDED_VALUE and accepted else "error")
                 )
+        hints: dict[str, list[Issue]] = {}
+        for s in suggestions:
+            hints.setdefault(s.call_id, []).append(
+                Issue(code=IssueCode.LM_SUGGESTION, severity="warning", message=suggestion_text(s)[:500],
+                      argument=s.argument))
         whole = issues_by_call.get(None, [])
         calls = tuple(
             CallVerdict(
                 tool_call_id=c.id,
                 ok=accepted,
                 score=score,
-                issues=tuple(issues_by_call.get(c.name, []) + whole),
+                issues=tuple(issues_by_call.get(c.name, []) + whole + hints.get(c.id, [])),
             )
             for c in proposal.calls
         ) + tuple(
@@ -535,21 +592,35 @@ _ORDER = {
 }
 
 
-def critique_text(proposal: Proposal, score: float, threshold: float, findings: Sequence[Finding]) -> str:
-    """The rejection in words: the score, then what to fix, most important first."""
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def suggestion_text(s: ValueSuggestion) -> str:
+    """One suggestion in words, marked as the LM's (a hint, not a rule)."""
+    return (f"`{s.argument}` of `{s.function}`: the language model expects {_shown(s.suggested)} here, "
+            f"not {_shown(s.value)} (its suggestion, not a rule).")
+
+
+def critique_text(proposal: Proposal, score: float, threshold: float, findings: Sequence[Finding],
+                  suggestions: Sequence[ValueSuggestion] = ()) -> str:
+    """The rejection in words: the score, then what to fix, most important first, then
+    the LM's suggestions (:meth:`TrainedCritic.suggestions`)."""
     lines = [f"The critic scored this proposal {score:.2f} (it accepts from {threshold:.2f})."]
     if score >= threshold and any(f.decisive for f in findings):
         lines[0] = lines[0][:-1] + ", but it answers only part of the request."
     ordered = sorted(findings, key=lambda f: _ORDER.get(f.code, 9))
     for f in ordered[:4]:
         lines.append(f"- {f.message}")
-    if not ordered:
+    if not ordered and not suggestions:
         lines.append(
             "- Check that the function fits the request, that every value is the user's own, "
             "and that every item the user asked about gets its call."
         )
+    lines += [f"- {suggestion_text(s)}" for s in suggestions]
     return "\n".join(lines)
 
 
 __all__ = ["CriticHead", "CriticManifest", "CriticReader", "LM_STAT_NAMES", "ReadingCache", "TrainedCritic",
-           "critique_text", "resolve_critic_dir"]
+           "critique_text", "resolve_critic_dir", "suggestion_text"]
