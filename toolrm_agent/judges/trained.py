@@ -491,11 +491,9 @@ class TrainedCritic(BatchJudge):
     def suggestions(self, context: JudgeContext, proposal: Proposal) -> list[ValueSuggestion]:
         """The LM's own values for ``proposal`` (:meth:`LMScorer.suggest`); none when this tier
         reads no LM, and none, with a warning in the log, when the LM fails."""
-        lm = self.reader.lm
-        if lm is None:
-            return []
         try:
-            return list(lm.suggest(context, proposal))
+            lm = self.reader.lm  # built on first use: its failure is the suggestion's too
+            return [] if lm is None else list(lm.suggest(context, proposal))
         except Exception as exc:  # a hint never breaks a run
             log.warning("%s: the language model's suggestion failed (%s: %s); the critique goes without it",
                         self.name, type(exc).__name__, exc)
