@@ -139,7 +139,6 @@ from toolrm_agent._internal.frozen import Frozen
 from toolrm_agent._internal.hints import warn_text_call
 from toolrm_agent._internal.policy import (
     CriticBudget,
-    CriticConfig,
     CriticKeywords,
     CriticOptions,
     DecisionBands,
@@ -155,14 +154,13 @@ from toolrm_agent._internal.state import (
     state_get,
 )
 from toolrm_agent._internal.transcript import pending_raise
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import Judge, check_judge
 from toolrm_agent.specs import ToolSpec, to_specs
 
 __all__ = [
     "USAGE_KEYS",
     "CriticBudget",
-    "CriticConfig",
     "CriticKeywords",
     "CriticOptions",
     "DecisionBands",
@@ -200,7 +198,7 @@ class ToolRMCritic(Frozen):
     Args:
         judge: any :class:`~toolrm_agent.judges.base.Judge` (schema, generative, cascade).
         options: a :class:`CriticOptions` (mode, n, budget, policies, timeouts); the
-            keyword options below are applied on top of it. ``config=`` is its old name.
+            keyword options below are applied on top of it.
         proposer: where best-of-N draws its extra candidates (see :data:`Proposer`).
         tools: the tools the agent was offered (LangChain tools, OpenAI dicts, BFCL docs
             or ToolSpecs), shown to the judge. :func:`add_critic` fills them in from the
@@ -229,21 +227,15 @@ class ToolRMCritic(Frozen):
         tools: Sequence[Any] | None = None,
         model_node: str = "agent",
         tools_node: str = "tools",
-        config: CriticOptions | None = None,
         **keywords: Unpack[CriticKeywords],
     ) -> None:
         self.judge = judge
-        self.options = make_options(_base_options(options, config), **keywords)
+        self.options = make_options(options, **keywords)
         self.proposer = proposer
         self.tools: tuple[ToolSpec, ...] | None = to_specs(tools) if tools is not None else None
         self.model_node = model_node
         self.tools_node = tools_node
         self._engine = CriticEngine(judge, self.options, self.tools or ())
-
-    @property
-    def config(self) -> CriticOptions:
-        """The critic's :attr:`options` (the earlier name)."""
-        return self.options
 
     def __repr__(self) -> str:
         return (
@@ -400,13 +392,6 @@ class ToolRMCritic(Frozen):
 _CRITIC_OWN = ("judge", "proposer", "tools", "model_node", "tools_node", "options")
 
 
-def _base_options(options: CriticOptions | None, config: CriticOptions | None) -> CriticOptions | None:
-    """``options=``, or ``config=`` (its earlier name); not both."""
-    if options is not None and config is not None:
-        raise ConfigurationTypeError("give options= or config= (its earlier name), not both")
-    return options if options is not None else config
-
-
 def _overridden(
     options: CriticOptions, new: CriticOptions | None, changes: dict[str, Any]
 ) -> CriticOptions:
@@ -420,7 +405,7 @@ def _overridden(
 def raise_pending(
     messages: Sequence[BaseMessage],
     run_usage: dict[str, int] | None,
-    config: CriticOptions,
+    options: CriticOptions,
     verdicts: Any = None,
 ) -> None:
     """Raise the :class:`~toolrm_agent.errors.BudgetExhaustedError` a halted run still
@@ -429,7 +414,7 @@ def raise_pending(
     marker = pending_raise(messages, verdicts)
     if marker is not None:
         reason = str(marker.get("reason") or "budget")
-        raise budget_error(reason, config, run_usage or {}, [messages[-1]])
+        raise budget_error(reason, options, run_usage or {}, [messages[-1]])
 
 
 def _messages(outputs: Any) -> list[BaseMessage]:

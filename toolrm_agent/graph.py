@@ -240,7 +240,7 @@ def build_agent_graph(
         return builder.compile(checkpointer=checkpointer, **compile_kwargs)
 
     changes: dict[str, Any] = {}
-    if critic.config.draws_samples and critic.proposer is None:
+    if critic.options.draws_samples and critic.proposer is None:
         changes["proposer"] = RunnableLambda(prompt, name="toolrm_prompt") | bound
     if critic.tools is None:
         changes["tools"] = list(tools)

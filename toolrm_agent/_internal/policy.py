@@ -361,9 +361,6 @@ class CriticOptions(_WriteOnce):
         return _replace(self, changes)
 
 
-CriticConfig = CriticOptions
-"""The earlier name of :class:`CriticOptions` (the same class)."""
-
 BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens", "max_critic_steps"})
 
 
