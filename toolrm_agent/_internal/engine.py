@@ -43,7 +43,7 @@ from pydantic import ValidationError
 from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy
+from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy, proposal_band
 from toolrm_agent._internal.repeats import flag_repeats
 from toolrm_agent._internal.sanitize import clean_context
 from toolrm_agent._internal.state import (
@@ -445,20 +445,9 @@ class CriticEngine:
         )
 
     def band(self, critique: Critique, proposal: Proposal) -> Band:
-        """Where the judged ``proposal`` falls. Without :class:`DecisionBands` the judge's
-        own verdict decides (``accept`` or ``reject``); with them, each call's score and
-        its tool's thresholds, the worst call deciding; a malformed call always rejects."""
-        bands = self.options.bands
-        if bands is None or proposal.failures:
-            return "accept" if _accepts(critique, proposal) else "reject"
-        per_call = {v.tool_call_id: v for v in critique.calls}
-        worst: Band = "accept"
-        for call in proposal.calls:
-            verdict = per_call.get(call.id)
-            band = bands.band_of(call.name, verdict.score if verdict else critique.score)
-            if BAND_ORDER[band] > BAND_ORDER[worst]:
-                worst = band
-        return worst
+        """Where the judged ``proposal`` falls (:func:`~toolrm_agent._internal.policy.proposal_band`
+        under this critic's bands)."""
+        return proposal_band(self.options.bands, critique, proposal)
 
     # ------------------------------------------------------------------- 3. judge
 
@@ -955,16 +944,6 @@ def _final_text(reason: str, critique_text: str, nothing_runnable: bool, max_ret
     if critique_text:
         text += f" Last critique: {critique_text}"
     return text
-
-
-def _accepts(critique: Critique, proposal: Proposal) -> bool:
-    """The judge accepted the proposal: ``accepted``, no malformed call, and no verdict
-    on one of the proposal's calls that says otherwise (a judge that contradicts itself
-    is taken at its ``no``). Verdicts for ids not in the proposal are ignored."""
-    if not critique.accepted or proposal.failures:
-        return False
-    ids = set(proposal.ids)
-    return not any(v.ok is False and v.tool_call_id in ids for v in critique.calls)
 
 
 def _checked(critique: Any) -> Critique:
