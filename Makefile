@@ -55,9 +55,9 @@ test-integration: setup model vllm
 
 ## lint: ruff (rules and line length from pyproject.toml) over every wing, tests and examples
 lint: setup
-	$(BIN)/ruff check toolrm_agent eval train tests examples
+	$(BIN)/ruff check toolrm_agent toolrm_cli.py eval train tests examples
 
-## typecheck: mypy --strict over the runtime (configuration in pyproject.toml)
+## typecheck: mypy --strict over the runtime and toolrm_cli.py (configuration in pyproject.toml)
 typecheck: setup
 	$(BIN)/mypy
 
