@@ -53,14 +53,16 @@ vllm:
 test-integration: setup model vllm
 	TOOLRM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -m integration tests/integration
 
-## lint: ruff (rules and line length from pyproject.toml) over every wing, tests and examples
+## lint: ruff (rules and line length from pyproject.toml) over every wing, tests and examples, then
+## the import contracts ([tool.importlinter] in pyproject.toml; docs/architecture.md)
 lint: setup
-	$(BIN)/ruff check toolrm_agent eval train tests examples
+	$(BIN)/ruff check toolrm_agent toolrm_cli.py eval train tests examples
+	$(BIN)/lint-imports
 
-## typecheck: mypy --strict over the runtime (configuration in pyproject.toml)
+## typecheck: mypy --strict over the runtime and toolrm_cli.py (configuration in pyproject.toml)
 typecheck: setup
 	$(BIN)/mypy
 
 ## clean: remove the venvs and caches
 clean:
-	rm -rf $(VENV) .venv-vllm .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-vllm .pytest_cache .ruff_cache .import_linter_cache

@@ -2,7 +2,7 @@
 
 Each command lives in its own module under :mod:`eval.commands` as a typer-annotated
 function named ``command``; this file only registers them (``toolrm demo`` and ``toolrm
-bench ...`` are groups of their own, see :mod:`toolrm_agent.cli`). Heavy imports (torch,
+bench ...`` are groups of their own, see :mod:`toolrm_cli`). Heavy imports (torch,
 the BFCL checker) happen inside the commands, so ``toolrm eval --help`` stays fast.
 """
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import fake_results, write_results_dir
-from toolrm_agent.cli import main
 from toolrm_agent.errors import CheckpointError, ConfigurationError, ModelProvisioningError
 from toolrm_agent.judges.specs import load_judge
+from toolrm_cli import main
 
 
 def test_a_library_error_prints_its_message_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

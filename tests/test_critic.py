@@ -31,7 +31,7 @@ from tests.fakes import (
 from toolrm_agent._internal import calling
 from toolrm_agent.critic import (
     CriticBudget,
-    CriticConfig,
+    CriticOptions,
     ToolRMCritic,
     ToolRMState,
     add_critic,
@@ -509,15 +509,15 @@ def test_config_validation_and_override() -> None:
     with pytest.raises(ValueError, match="max_retries"):
         CriticBudget(max_retries=-1)
     with pytest.raises(ValueError, match="on_judge_error"):
-        CriticConfig(on_judge_error="ignore")  # type: ignore[arg-type]
+        CriticOptions(on_judge_error="ignore")  # type: ignore[arg-type]
     critic = ToolRMCritic(ScriptedJudge(), max_retries=3, tools=TOOLS)
-    assert critic.config.budget.max_retries == 3
+    assert critic.options.budget.max_retries == 3
     changed = critic.override(max_retries=1, mode="best_of_n", n=2, tools_node="run_tools")
-    assert (changed.config.budget.max_retries, changed.config.mode, changed.config.n) == (1, "best_of_n", 2)
+    assert (changed.options.budget.max_retries, changed.options.mode, changed.options.n) == (1, "best_of_n", 2)
     assert changed.tools_node == "run_tools" and changed.tools == critic.tools
-    assert critic.config.budget.max_retries == 3  # the original is unchanged
+    assert critic.options.budget.max_retries == 3  # the original is unchanged
     with pytest.raises(dataclasses.FrozenInstanceError):
-        critic.config.mode = "best_of_n"  # type: ignore[misc]
+        critic.options.mode = "best_of_n"  # type: ignore[misc]
 
 
 async def test_no_tool_calls_routes_to_end() -> None:

@@ -139,7 +139,7 @@ def test_cli_help_shows_the_demo_options() -> None:
 
 
 def test_toolrm_demo_dispatches_to_the_demo_app(capsys: pytest.CaptureFixture[str]) -> None:
-    from toolrm_agent.cli import main
+    from toolrm_cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--help"])

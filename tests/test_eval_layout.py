@@ -28,10 +28,22 @@ def test_importing_the_runtime_and_its_cli_loads_no_wing() -> None:
     assert loaded == []
 
 
+def test_the_console_script_registers_the_wings_groups_without_importing_them() -> None:
+    """``toolrm_cli`` (the ``toolrm`` script) lists every group; a wing loads only when its
+    group runs. The runtime's own app lists only the runtime's commands."""
+    result = _probe(
+        "import json, sys, toolrm_cli\n"
+        "from toolrm_agent import cli\n"
+        "print(json.dumps({'groups': sorted(cli.LAZY_GROUPS),\n"
+        "  'loaded': sorted({m.split('.')[0] for m in sys.modules} & {'eval', 'train'})}))"
+    )
+    assert result == {"groups": ["bench", "data", "demo", "eval", "train"], "loaded": []}
+
+
 def test_bench_help_lists_every_benchmark_without_importing_one() -> None:
     result = _probe(
         "import contextlib, io, json, sys\n"
-        "from toolrm_agent.cli import main\n"
+        "from toolrm_cli import main\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    try: main(['bench', '--help'])\n"
@@ -50,7 +62,7 @@ def test_bench_help_lists_every_benchmark_without_importing_one() -> None:
     "name", ["reliability", "resume", "concurrency", "injection", "fuzz", "schema", "local-model", "vllm"]
 )
 def test_each_bench_shows_its_own_options(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from toolrm_agent.cli import main
+    from toolrm_cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", name, "--help"])

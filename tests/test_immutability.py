@@ -25,7 +25,6 @@ from toolrm_agent import (
     ConfigurationError,
     ConfigurationTypeError,
     CriticBudget,
-    CriticConfig,
     CriticOptions,
     DiscriminativeJudge,
     FrozenError,
@@ -75,7 +74,7 @@ def test_adapters_are_frozen_and_cannot_drift_from_their_engine(kind: str) -> No
             setattr(adapter, name, value)
     with pytest.raises(FrozenError):
         del adapter.judge
-    assert adapter.options.budget.max_retries == 1 and adapter._engine.config is adapter.options
+    assert adapter.options.budget.max_retries == 1 and adapter._engine.options is adapter.options
     err = FrozenError("x")
     assert isinstance(err, ToolRMError) and isinstance(err, AttributeError)
     assert isinstance(err, dataclasses.FrozenInstanceError)
@@ -96,7 +95,6 @@ def test_options_and_budget_are_frozen_and_validated() -> None:
         options.mode = "best_of_n"  # type: ignore[misc]
     with pytest.raises(FrozenError):
         options.budget.max_retries = 9  # type: ignore[misc]
-    assert CriticConfig is CriticOptions  # the earlier name
     with pytest.raises(ConfigurationTypeError, match="n must be an int"):
         CriticOptions(n="4")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationTypeError, match="max_retries must be an int"):
@@ -120,14 +118,13 @@ def test_both_adapters_share_one_options_object() -> None:
     options = CriticOptions(mode="best_of_n", n=3, budget=CriticBudget(max_retries=1))
     critic = ToolRMCritic(ScriptedJudge(), options=options)
     middleware = ToolRMMiddleware(ScriptedJudge(), options=options)
-    assert critic.options is options and middleware.options is options and critic.config is options
+    assert critic.options is options and middleware.options is options
     # today's keywords still work, on their own or on top of options=
     assert ToolRMCritic(ScriptedJudge(), mode="best_of_n", n=3, max_retries=1).options == options
     assert ToolRMMiddleware(judge=SchemaJudge(), mode="best_of_n", n=3, max_retries=1).options == options
     assert ToolRMCritic(ScriptedJudge(), options=options, n=5).options == options.override(n=5)
-    assert ToolRMCritic(ScriptedJudge(), config=options).options is options  # the earlier keyword
-    with pytest.raises(ConfigurationTypeError, match="not both"):
-        ToolRMCritic(ScriptedJudge(), options=options, config=options)
+    with pytest.raises(ConfigurationTypeError, match=r"unknown critic option\(s\) \['config'\]"):
+        ToolRMCritic(ScriptedJudge(), config=options)  # type: ignore[call-arg]  # one name: options=
 
 
 @pytest.mark.parametrize("kind", ["critic", "middleware"])
@@ -149,10 +146,10 @@ def test_override_validates_and_builds_a_fresh_engine(kind: str) -> None:
     adapter = cls(ScriptedJudge(), max_retries=3, tools=TOOLS)
     changed = adapter.override(mode="best_of_n", n=2, max_critic_calls=None)
     assert changed is not adapter and changed._engine is not adapter._engine
-    assert changed._engine.config is changed.options
+    assert changed._engine.options is changed.options
     assert (changed.options.mode, changed.options.n, changed.options.budget.max_retries) == ("best_of_n", 2, 3)
     assert changed.options.budget.max_critic_calls is None
-    assert adapter.options.mode == "retry" and adapter._engine.config is adapter.options
+    assert adapter.options.mode == "retry" and adapter._engine.options is adapter.options
     other = SchemaJudge()
     assert adapter.override(judge=other)._engine.judge is other
     assert adapter.override(options=CriticOptions(n=7)).options.n == 7

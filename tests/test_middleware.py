@@ -278,8 +278,8 @@ def test_after_model_leaves_final_answers_alone() -> None:
 def test_override_keeps_the_original() -> None:
     middleware = ToolRMMiddleware(ScriptedJudge(), max_retries=3)
     changed = middleware.override(mode="best_of_n", n=2)
-    assert (changed.config.mode, changed.config.n, changed.config.budget.max_retries) == ("best_of_n", 2, 3)
-    assert middleware.config.mode == "retry"
+    assert (changed.options.mode, changed.options.n, changed.options.budget.max_retries) == ("best_of_n", 2, 3)
+    assert middleware.options.mode == "retry"
 
 
 async def test_critic_call_budget_per_run(how: str) -> None:

@@ -14,7 +14,6 @@ PUBLIC_API = [
     "ConfigurationError",
     "ConfigurationTypeError",
     "CriticBudget",
-    "CriticConfig",
     "CriticOptions",
     "Critique",
     "DecisionBands",

@@ -47,7 +47,6 @@ _EXPORTS: dict[str, str] = {
     "add_critic": "toolrm_agent.critic",
     "build_agent_graph": "toolrm_agent.critic",
     "CriticBudget": "toolrm_agent.critic",
-    "CriticConfig": "toolrm_agent.critic",
     "CriticOptions": "toolrm_agent.critic",
     "DecisionBands": "toolrm_agent.critic",
     "ToolRMMiddleware": "toolrm_agent.middleware",
@@ -92,7 +91,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from toolrm_agent.context import JudgeContext, Turn
     from toolrm_agent.critic import (
         CriticBudget,
-        CriticConfig,
         CriticOptions,
         DecisionBands,
         ToolRMCritic,

@@ -1,9 +1,9 @@
-"""The ``toolrm`` command.
+"""The runtime's commands of ``toolrm``: ``version``, ``serve``, ``replay``.
 
-``toolrm demo`` runs the main job. ``toolrm eval ...`` (measurements on BFCL), ``toolrm
-bench ...`` (reliability and speed benchmarks), ``toolrm data ...`` and ``toolrm train ...``
-are groups that live in the ``eval`` and ``train`` packages; they are imported only when
-asked for, so the runtime never imports them at module level.
+The ``toolrm`` console script is :mod:`toolrm_cli` (outside the runtime package): it adds
+``demo``, ``eval`` and ``bench`` (the ``eval`` wing) and ``data`` and ``train`` (the
+``train`` wing) with :func:`add_lazy_group`, so the runtime never names, let alone imports,
+a wing. ``python -m toolrm_agent.cli`` runs the runtime's commands alone.
 """
 
 from __future__ import annotations
@@ -15,25 +15,19 @@ from typing import Annotated, Any
 
 import typer
 
+SUMMARY = "toolrm-agent: a tool-use reward model that critiques agent function calls."
+DEBUG_HELP = "A library error prints its message alone; add --debug (anywhere) for its traceback."
+
 app = typer.Typer(
     name="toolrm",
-    help="toolrm-agent: a tool-use reward model that critiques agent function calls.\n\n"
-    "Groups: `toolrm eval --help` (measurements on BFCL), `toolrm bench --help` (reliability and "
-    "speed benchmarks), `toolrm data --help` (preference data), `toolrm train --help` (critic training).\n\n"
-    "A library error prints its message alone; add --debug (anywhere) for its traceback.",
+    help=f"{SUMMARY}\n\n{DEBUG_HELP}",
     no_args_is_help=True,
     add_completion=False,
 )
 
-# group name -> module holding its typer app (imported lazily). ``demo`` is dispatched the
-# same way, so that `toolrm demo --help` shows the demo's own options.
-LAZY_GROUPS: dict[str, str] = {
-    "eval": "eval.cli",
-    "bench": "eval.bench.cli",
-    "train": "train.cli",
-    "data": "train.data_cli",
-    "demo": "eval.commands.demo",
-}
+LAZY_GROUPS: dict[str, str] = {}
+"""Group name -> the module holding its typer ``app``, imported only when the group is
+asked for; filled by :func:`add_lazy_group` (:mod:`toolrm_cli` adds the wings' groups)."""
 
 
 @app.command()
@@ -169,29 +163,20 @@ def _bands(accept: float | None, uncertain: float | None, tools: list[str]) -> A
     return DecisionBands(accept=a, uncertain=a if uncertain is None else uncertain, tools=per_tool)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def demo(ctx: typer.Context) -> None:
-    """A real agent corrected by a real critic on BFCL tasks (see `toolrm demo --help`)."""
-    module = importlib.import_module("eval.commands.demo")
-    module.app(args=ctx.args, prog_name="toolrm demo", standalone_mode=True)
-
-
-def _group_command(name: str, summary: str) -> None:
-    """List a lazy group in `toolrm --help` (``main`` dispatches it before typer sees it)."""
+def add_lazy_group(name: str, module: str, summary: str, *, help_option: bool = False) -> None:
+    """Add the group ``toolrm NAME``: the typer ``app`` of ``module``, imported only when
+    the group is asked for. It is listed in `toolrm --help` with ``summary``; :func:`main`
+    dispatches it before typer sees the arguments, so `toolrm NAME --help` shows the
+    group's own help."""
+    LAZY_GROUPS[name] = module
 
     def group(ctx: typer.Context) -> None:
-        module = importlib.import_module(LAZY_GROUPS[name])
-        module.app(args=ctx.args, prog_name=f"toolrm {name}", standalone_mode=True)
+        loaded = importlib.import_module(LAZY_GROUPS[name])
+        loaded.app(args=ctx.args, prog_name=f"toolrm {name}", standalone_mode=True)
 
     group.__doc__ = summary
     app.command(name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-                add_help_option=False)(group)
-
-
-_group_command("eval", "Measurements on BFCL: trbench, bon, selfcorrect, rescore, plot (`toolrm eval --help`).")
-_group_command("bench", "Reliability and speed benchmarks (`toolrm bench --help`).")
-_group_command("data", "Preference data for critic training: `toolrm data build` (`toolrm data --help`).")
-_group_command("train", "Train critics: disc (Bradley-Terry), gen (GRPO) (`toolrm train --help`).")
+                add_help_option=help_option)(group)
 
 DEBUG_FLAG = "--debug"
 """Anywhere on the command line (or ``TOOLRM_DEBUG=1``): show the traceback of a library error."""

@@ -123,23 +123,20 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeAlias, TypeVar, Unpack
+from typing import Any, TypeAlias, TypeVar, Unpack
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
-from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.errors import GraphBubbleUp
-from langgraph.graph import END, MessagesState, StateGraph
+from langgraph.graph import END, StateGraph
 from langgraph.types import Command
 
 from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
-from toolrm_agent._internal.hints import warn_text_call
 from toolrm_agent._internal.policy import (
     CriticBudget,
-    CriticConfig,
     CriticKeywords,
     CriticOptions,
     DecisionBands,
@@ -150,19 +147,17 @@ from toolrm_agent._internal.state import (
     USAGE_KEYS,
     VERDICTS_KEY,
     VerdictRecord,
-    add_usage,
-    merge_verdicts,
     state_get,
 )
 from toolrm_agent._internal.transcript import pending_raise
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.graph import ToolRMState, build_agent_graph, pending_tool_calls, route_to_critic, sends
 from toolrm_agent.judges.base import Judge, check_judge
 from toolrm_agent.specs import ToolSpec, to_specs
 
 __all__ = [
     "USAGE_KEYS",
     "CriticBudget",
-    "CriticConfig",
     "CriticKeywords",
     "CriticOptions",
     "DecisionBands",
@@ -186,21 +181,13 @@ GraphT = TypeVar("GraphT", bound="StateGraph[Any, Any, Any, Any]")
 """Any ``StateGraph``: :func:`add_critic` returns the builder it was given."""
 
 
-class ToolRMState(MessagesState, total=False):
-    """``MessagesState`` plus the critic's keys (see the module docstring)."""
-
-    toolrm_verdicts: Annotated[dict[str, dict[str, Any]], merge_verdicts]
-    toolrm_usage: Annotated[dict[str, int], add_usage]
-    toolrm_run_usage: Annotated[dict[str, int], UntrackedValue]
-
-
 class ToolRMCritic(Frozen):
     """A LangGraph node that judges each proposed tool call before it runs.
 
     Args:
         judge: any :class:`~toolrm_agent.judges.base.Judge` (schema, generative, cascade).
         options: a :class:`CriticOptions` (mode, n, budget, policies, timeouts); the
-            keyword options below are applied on top of it. ``config=`` is its old name.
+            keyword options below are applied on top of it.
         proposer: where best-of-N draws its extra candidates (see :data:`Proposer`).
         tools: the tools the agent was offered (LangChain tools, OpenAI dicts, BFCL docs
             or ToolSpecs), shown to the judge. :func:`add_critic` fills them in from the
@@ -229,21 +216,15 @@ class ToolRMCritic(Frozen):
         tools: Sequence[Any] | None = None,
         model_node: str = "agent",
         tools_node: str = "tools",
-        config: CriticOptions | None = None,
         **keywords: Unpack[CriticKeywords],
     ) -> None:
         self.judge = judge
-        self.options = make_options(_base_options(options, config), **keywords)
+        self.options = make_options(options, **keywords)
         self.proposer = proposer
         self.tools: tuple[ToolSpec, ...] | None = to_specs(tools) if tools is not None else None
         self.model_node = model_node
         self.tools_node = tools_node
         self._engine = CriticEngine(judge, self.options, self.tools or ())
-
-    @property
-    def config(self) -> CriticOptions:
-        """The critic's :attr:`options` (the earlier name)."""
-        return self.options
 
     def __repr__(self) -> str:
         return (
@@ -341,11 +322,9 @@ class ToolRMCritic(Frozen):
                 )
             return Command(goto=node, update=outcome.state_update())
         if outcome.route == "execute" and outcome.partial:  # only the calls nobody rejected run
-            from toolrm_agent.graph import _sends, pending_tool_calls
-
             calls = pending_tool_calls(state_get(state or {}, "messages", []), outcome.messages)
             if calls:
-                return Command(goto=_sends(self.tools_node, calls), update=outcome.state_update())
+                return Command(goto=sends(self.tools_node, calls), update=outcome.state_update())
         goto = {
             "execute": self.tools_node,
             "retry": self.model_node,
@@ -400,13 +379,6 @@ class ToolRMCritic(Frozen):
 _CRITIC_OWN = ("judge", "proposer", "tools", "model_node", "tools_node", "options")
 
 
-def _base_options(options: CriticOptions | None, config: CriticOptions | None) -> CriticOptions | None:
-    """``options=``, or ``config=`` (its earlier name); not both."""
-    if options is not None and config is not None:
-        raise ConfigurationTypeError("give options= or config= (its earlier name), not both")
-    return options if options is not None else config
-
-
 def _overridden(
     options: CriticOptions, new: CriticOptions | None, changes: dict[str, Any]
 ) -> CriticOptions:
@@ -420,7 +392,7 @@ def _overridden(
 def raise_pending(
     messages: Sequence[BaseMessage],
     run_usage: dict[str, int] | None,
-    config: CriticOptions,
+    options: CriticOptions,
     verdicts: Any = None,
 ) -> None:
     """Raise the :class:`~toolrm_agent.errors.BudgetExhaustedError` a halted run still
@@ -429,7 +401,7 @@ def raise_pending(
     marker = pending_raise(messages, verdicts)
     if marker is not None:
         reason = str(marker.get("reason") or "budget")
-        raise budget_error(reason, config, run_usage or {}, [messages[-1]])
+        raise budget_error(reason, options, run_usage or {}, [messages[-1]])
 
 
 def _messages(outputs: Any) -> list[BaseMessage]:
@@ -443,22 +415,6 @@ def _messages(outputs: Any) -> list[BaseMessage]:
 
 
 # --------------------------------------------------------------------------- wiring
-
-
-def route_to_critic(critic_node: str = "critic") -> Callable[[Any], str]:
-    """A routing function for the model node: to ``critic_node`` when the last message
-    proposes tool calls (valid or malformed), else to ``END``."""
-
-    def route(state: Any) -> str:
-        messages = state_get(state, "messages", [])
-        last = messages[-1] if messages else None
-        if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
-            return critic_node
-        warn_text_call(last)  # a call written as text would end the run silently
-        return END
-
-    route.__name__ = f"route_to_{critic_node}"
-    return route
 
 
 def add_critic(
@@ -514,7 +470,3 @@ def add_critic(
         builder.add_edge(tools_node, model_node)
     return builder
 
-
-# ``build_agent_graph`` lives in toolrm_agent.graph (one Send task per tool call); it is
-# re-exported here so ``from toolrm_agent.critic import build_agent_graph`` keeps working.
-from toolrm_agent.graph import build_agent_graph  # noqa: E402

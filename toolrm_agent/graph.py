@@ -39,24 +39,80 @@ What LangGraph guarantees, and what it does not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
-from langgraph.graph import END, START, StateGraph
+from langgraph.channels.untracked_value import UntrackedValue
+from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command, Send
 
 from toolrm_agent._internal.hints import warn_text_call
-from toolrm_agent._internal.state import VERDICTS_KEY, critic_marker, state_get
+from toolrm_agent._internal.policy import CriticOptions
+from toolrm_agent._internal.state import VERDICTS_KEY, add_usage, critic_marker, merge_verdicts, state_get
 from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
 from toolrm_agent._internal.transcript import with_unique_id
 from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.judges.base import Judge
+from toolrm_agent.specs import ToolSpec
 
-if TYPE_CHECKING:
-    from toolrm_agent.critic import ToolRMCritic
+__all__ = ["CriticNode", "ToolRMState", "build_agent_graph", "pending_tool_calls", "route_to_critic", "sends"]
 
-__all__ = ["build_agent_graph", "pending_tool_calls"]
+
+class ToolRMState(MessagesState, total=False):
+    """``MessagesState`` plus the critic's keys (see :mod:`toolrm_agent.critic`)."""
+
+    toolrm_verdicts: Annotated[dict[str, dict[str, Any]], merge_verdicts]
+    toolrm_usage: Annotated[dict[str, int], add_usage]
+    toolrm_run_usage: Annotated[dict[str, int], UntrackedValue]
+
+
+class CriticNode(Protocol):
+    """What :func:`build_agent_graph` uses of its critic, a
+    :class:`~toolrm_agent.critic.ToolRMCritic`. This module sits below
+    :mod:`toolrm_agent.critic` (which re-exports :func:`build_agent_graph`), so it names
+    the critic by what it uses rather than importing it."""
+
+    @property
+    def judge(self) -> Judge: ...
+
+    @property
+    def options(self) -> CriticOptions: ...
+
+    @property
+    def proposer(self) -> Any: ...
+
+    @property
+    def tools(self) -> tuple[ToolSpec, ...] | None: ...
+
+    @property
+    def model_node(self) -> str: ...
+
+    @property
+    def tools_node(self) -> str: ...
+
+    def override(self, **changes: Any) -> CriticNode: ...
+
+    def __call__(self, state: Any, config: RunnableConfig) -> Command[str]: ...
+
+    async def acall(self, state: Any, config: RunnableConfig) -> Command[str]: ...
+
+
+def route_to_critic(critic_node: str = "critic") -> Callable[[Any], str]:
+    """A routing function for the model node: to ``critic_node`` when the last message
+    proposes tool calls (valid or malformed), else to ``END``."""
+
+    def route(state: Any) -> str:
+        messages = state_get(state, "messages", [])
+        last = messages[-1] if messages else None
+        if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
+            return critic_node
+        warn_text_call(last)  # a call written as text would end the run silently
+        return END
+
+    route.__name__ = f"route_to_{critic_node}"
+    return route
 
 
 def pending_tool_calls(
@@ -88,7 +144,8 @@ def pending_tool_calls(
     ]
 
 
-def _sends(tools_node: str, calls: Sequence[dict[str, Any]]) -> list[Send]:
+def sends(tools_node: str, calls: Sequence[dict[str, Any]]) -> list[Send]:
+    """One ``Send`` task of ``tools_node`` per call (the critic's partial execution uses it too)."""
     # a list holding one ToolCall: ToolNode reads the state itself (no state copy in
     # the Send packet, so nothing large lands in the checkpoint's task list)
     return [Send(tools_node, [call]) for call in calls]
@@ -101,11 +158,11 @@ def _fan_out(command: Command[str], state: Any, tools_node: str, model_node: str
     update = command.update if isinstance(command.update, dict) else {}
     added = list(update.get("messages") or [])
     calls = pending_tool_calls(state_get(state, "messages", []), added)
-    goto: list[Send] | str = _sends(tools_node, calls) if calls else model_node
+    goto: list[Send] | str = sends(tools_node, calls) if calls else model_node
     return Command(goto=goto, update=command.update, graph=command.graph)
 
 
-def _critic_node(critic: ToolRMCritic, name: str) -> Runnable[Any, Any]:
+def _critic_node(critic: CriticNode, name: str) -> Runnable[Any, Any]:
     """The critic as a node whose "execute" route fans out one task per call."""
 
     def run(state: Any, config: RunnableConfig) -> Command[str]:
@@ -148,7 +205,7 @@ def _tool_wrappers(handling: ToolErrorHandling) -> tuple[Any, Any]:
 def build_agent_graph(
     model: Any,
     tools: Sequence[Any],
-    critic: ToolRMCritic | None = None,
+    critic: CriticNode | None = None,
     *,
     checkpointer: Any = None,
     system_prompt: str | None = None,
@@ -185,8 +242,6 @@ def build_agent_graph(
     run never executes again a call whose result is stored.
     """
     from langgraph.prebuilt import ToolNode
-
-    from toolrm_agent.critic import ToolRMState, route_to_critic
 
     if not tools:
         raise ConfigurationError(
@@ -233,14 +288,14 @@ def build_agent_graph(
             calls = pending_tool_calls(messages)
             if not calls and messages:
                 warn_text_call(messages[-1])
-            return _sends(tools_node, calls) if calls else END
+            return sends(tools_node, calls) if calls else END
 
         route.__name__ = f"route_to_{tools_node}"
         builder.add_conditional_edges(model_node, route, [tools_node, END])
         return builder.compile(checkpointer=checkpointer, **compile_kwargs)
 
     changes: dict[str, Any] = {}
-    if critic.config.draws_samples and critic.proposer is None:
+    if critic.options.draws_samples and critic.proposer is None:
         changes["proposer"] = RunnableLambda(prompt, name="toolrm_prompt") | bound
     if critic.tools is None:
         changes["tools"] = list(tools)

@@ -76,7 +76,7 @@ from toolrm_agent._internal.state import (
 )
 from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
 from toolrm_agent._internal.transcript import pending_raise, with_unique_id
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, ToolSpecError
+from toolrm_agent.errors import ConfigurationError, ToolSpecError
 from toolrm_agent.judges.base import Judge, check_judge
 from toolrm_agent.specs import ToolSpec, to_specs
 
@@ -122,23 +122,15 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         *,
         options: CriticOptions | None = None,
         tools: Sequence[Any] | None = None,
-        config: CriticOptions | None = None,
         handle_tool_errors: ToolErrorHandling = True,
         **keywords: Unpack[CriticKeywords],
     ) -> None:
         super().__init__()
-        if options is not None and config is not None:
-            raise ConfigurationTypeError("give options= or config= (its earlier name), not both")
         self.handle_tool_errors = check_handling(handle_tool_errors)
         self.judge = judge
-        self.options = make_options(options if options is not None else config, **keywords)
+        self.options = make_options(options, **keywords)
         self.judge_tools: tuple[ToolSpec, ...] = to_specs(tools) if tools is not None else ()
         self._engine = CriticEngine(judge, self.options, self.judge_tools)
-
-    @property
-    def config(self) -> CriticOptions:
-        """The middleware's :attr:`options` (the earlier name)."""
-        return self.options
 
     def override(self, **changes: Any) -> ToolRMMiddleware:
         """A new middleware (with a fresh engine) with ``changes`` applied: ``judge``,

@@ -7,7 +7,7 @@ several per message), JSON objects or lists (bare or in code fences, also xLAM's
 lists (``[{"f": "{\\"a\\": 1}"}]``).
 
 This module is the one reader of calls in the project: the local chat model, the vLLM
-plugin, the lenient client and the BFCL decoder (``eval/decode.py``) read calls with it.
+plugin, the lenient client and the BFCL decoder (``eval/bfcl/decode.py``) read calls with it.
 Where callers read text differently, a keyword option says so: ``bare_names`` (a bare
 name as a value is its ``"string"``, the default, or a ``"variable"`` that fails the
 call) and ``positional`` (positional arguments ``"reject"``, the default, ``"ignore"`` or

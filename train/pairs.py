@@ -9,7 +9,6 @@ couple with ``chosen.score > rejected.score`` is a pair; the ground truth may be
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -157,10 +156,6 @@ def read_pairs(path: Path) -> Iterator[TrainPair]:
         for line in fh:
             if line.strip():
                 yield TrainPair.model_validate_json(line)
-
-
-def dump_stats(stats: object, path: Path) -> None:
-    path.write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 __all__ = [

@@ -644,7 +644,7 @@ def agent_arm(
 
     def make_graph(tools: Sequence[BaseTool]) -> Any:
         run_critic = critic
-        if run_critic is not None and sampler is not None and run_critic.config.draws_samples:
+        if run_critic is not None and sampler is not None and run_critic.options.draws_samples:
             run_critic = run_critic.override(proposer=sampling_proposer(sampler, tools))
         return build_agent_graph(policy, list(tools), critic=run_critic,
                                  retry_model=retry_model if critic is not None else None)

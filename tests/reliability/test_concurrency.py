@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from eval.bench.concurrency import LatencyJudge, RunScriptModel, check_isolation, load_test, lookup
-from toolrm_agent.critic import CriticConfig, ToolRMCritic, build_agent_graph
+from toolrm_agent.critic import CriticOptions, ToolRMCritic, build_agent_graph
 from toolrm_agent.errors import ConfigurationError
 
 
@@ -26,7 +26,7 @@ async def test_thirty_async_runs_stay_isolated_and_capped() -> None:
 
 async def test_sync_runs_in_threads_share_one_cap() -> None:
     judge = LatencyJudge(0.01, seed=5)
-    critic = ToolRMCritic(judge, config=CriticConfig(max_concurrent_judge_calls=2))
+    critic = ToolRMCritic(judge, options=CriticOptions(max_concurrent_judge_calls=2))
     graph = build_agent_graph(RunScriptModel(), [lookup], critic, checkpointer=InMemorySaver())
 
     def one(i: int) -> None:
@@ -43,6 +43,6 @@ async def test_no_cap_by_default_and_a_bad_cap_is_refused() -> None:
     out = await load_test(12, limit=100, judge_latency_s=0.01, seed=1)
     assert out["cap"]["max_in_flight"] > 3  # nothing held the calls back
     with pytest.raises(ConfigurationError, match="max_concurrent_judge_calls"):
-        CriticConfig(max_concurrent_judge_calls=0)
+        CriticOptions(max_concurrent_judge_calls=0)
     with pytest.raises(ValueError):  # still a ValueError for callers that catch that
         ToolRMCritic(LatencyJudge()).override(max_concurrent_judge_calls=-1)

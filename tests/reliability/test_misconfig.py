@@ -20,7 +20,7 @@ import pytest
 
 from tests.fakes import TOOLS, ScriptedChatModel, ScriptedJudge
 from toolrm_agent import errors
-from toolrm_agent.critic import CriticBudget, CriticConfig, ToolRMCritic, build_agent_graph
+from toolrm_agent.critic import CriticBudget, CriticOptions, ToolRMCritic, build_agent_graph
 from toolrm_agent.errors import (
     CheckpointError,
     ConfigurationError,
@@ -121,11 +121,11 @@ def test_bad_specs_and_values_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="on_unparseable"):
         GenerativeJudge(ScriptedChatModel(), on_unparseable="maybe")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="mode"):
-        CriticConfig(mode="vote")  # type: ignore[arg-type]
+        CriticOptions(mode="vote")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="max_retries"):
         CriticBudget(max_retries=-1)
     with pytest.raises(ConfigurationTypeError, match="CriticBudget"):
-        CriticConfig(budget={"max_retries": 1})  # type: ignore[arg-type]
+        CriticOptions(budget={"max_retries": 1})  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="threshold"):
         DiscriminativeJudge("ckpt", threshold=2.0)
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.fakes import write_dataset
-from toolrm_agent.cli import main
 from toolrm_agent.errors import TrainingError
+from toolrm_cli import main
 
 
 def test_train_disc_defaults_to_the_readme_recipe(pref_dir: Path, tmp_path: Path, monkeypatch: Any) -> None:

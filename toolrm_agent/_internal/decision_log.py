@@ -17,10 +17,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
-
-if TYPE_CHECKING:
-    from toolrm_agent.judges.base import Judge
+from typing import Any
 
 logger = logging.getLogger("toolrm_agent.critic")
 
@@ -72,13 +69,11 @@ def replay(
     :class:`~toolrm_agent._internal.policy.DecisionBands`, or ``None``: the judge's own
     verdict). One row per entry: ``index``, ``message_id``, ``calls`` (rendered),
     ``before`` / ``after`` (``score``, ``band``), ``changed``."""
-    from toolrm_agent._internal.engine import CriticEngine
-    from toolrm_agent._internal.policy import CriticOptions
+    from toolrm_agent._internal.policy import CriticOptions, proposal_band
     from toolrm_agent.calls import Proposal
     from toolrm_agent.context import JudgeContext
 
-    stand_in = judge if judge is not None else cast("Judge", _NoJudge())
-    engine = CriticEngine(stand_in, CriticOptions(bands=bands))
+    bands = CriticOptions(bands=bands).bands  # checked as the critic checks them
     rows: list[dict[str, Any]] = []
     for index, entry in enumerate(entries):
         proposal = Proposal.model_validate(entry["proposal"])
@@ -86,7 +81,7 @@ def replay(
             critique = judge.critique(JudgeContext.model_validate(entry["context"]), proposal)
         else:
             critique = _logged_critique(entry)
-        band = engine.band(critique, proposal) if critique is not None else None
+        band = proposal_band(bands, critique, proposal) if critique is not None else None
         rows.append({
             "index": index,
             "message_id": entry.get("message_id"),
@@ -116,14 +111,3 @@ def _logged_critique(entry: dict[str, Any]) -> Any:
     )
     return Critique(accepted=bool(entry.get("accepted")), score=score, judge=str(entry.get("critic") or "log"),
                     calls=calls)
-
-
-class _NoJudge:
-    """Stands in for the judge when replay only re-thresholds logged scores."""
-
-    name = "log"
-
-    def critique(self, context: Any, proposal: Any) -> Any:  # pragma: no cover - never asked
-        from toolrm_agent.errors import ConfigurationError
-
-        raise ConfigurationError("replay without --judge re-thresholds logged scores; it judges nothing")

@@ -43,7 +43,7 @@ from pydantic import ValidationError
 from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy
+from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy, proposal_band
 from toolrm_agent._internal.repeats import flag_repeats
 from toolrm_agent._internal.sanitize import clean_context
 from toolrm_agent._internal.state import (
@@ -188,12 +188,12 @@ class CriticEngine:
     """Judge + policies. Stateless between calls: everything it needs is in the transcript
     and the ``toolrm_*`` state keys."""
 
-    def __init__(self, judge: Judge, config: CriticOptions, tools: Sequence[ToolSpec] = ()) -> None:
+    def __init__(self, judge: Judge, options: CriticOptions, tools: Sequence[ToolSpec] = ()) -> None:
         self.judge = judge
-        self.config = config
+        self.options = options
         self.tools = tuple(tools)
-        # the judge's call methods behind config.max_concurrent_judge_calls slots
-        self._slots = JudgeSlots(judge, config.max_concurrent_judge_calls)
+        # the judge's call methods behind options.max_concurrent_judge_calls slots
+        self._slots = JudgeSlots(judge, options.max_concurrent_judge_calls)
         self._warned_frozen = False
 
     # ------------------------------------------------------------------ 1. read state
@@ -232,7 +232,7 @@ class CriticEngine:
         # a replay counts as a step too (a loop of replays must end), except where the
         # adapter replays what it has just decided and counted (count_replay=False)
         stored = None if steps_spent and count_replay else self._stored(ai, proposal, fp, verdicts or {})
-        if stored is not None and self.config.shadow:  # what it would have done is on record
+        if stored is not None and self.options.shadow:  # what it would have done is on record
             counted = {"critic_steps": 1} if count_replay else {}
             return Outcome(
                 route="execute" if original.tool_calls else "end",
@@ -249,7 +249,7 @@ class CriticEngine:
             counted = {"critic_steps": 1} if count_replay else {}
             raise_error = None
             if first.raise_after:
-                raise_error = budget_error(first.reason, self.config, add_usage(usage, counted), new_messages)
+                raise_error = budget_error(first.reason, self.options, add_usage(usage, counted), new_messages)
             return Outcome(
                 route=route,
                 messages=new_messages,
@@ -280,7 +280,7 @@ class CriticEngine:
         )
 
     def _steps_spent(self, run_usage: Mapping[str, int]) -> bool:
-        limit = self.config.budget.max_critic_steps
+        limit = self.options.budget.max_critic_steps
         return limit is not None and run_usage.get("critic_steps", 0) >= limit
 
     def _stored(
@@ -317,7 +317,7 @@ class CriticEngine:
             return False
         if record.critic is not None and record.critic_version != self.version:
             return False
-        return record.shadow == self.config.shadow
+        return record.shadow == self.options.shadow
 
     @property
     def judge_name(self) -> str:
@@ -330,7 +330,7 @@ class CriticEngine:
         return str(version) if version is not None else None
 
     def _blocked(self, run_usage: Mapping[str, int]) -> str | None:
-        budget = self.config.budget
+        budget = self.options.budget
         if budget.max_critic_calls is not None and run_usage.get("critic_calls", 0) >= budget.max_critic_calls:
             return "budget:max_critic_calls"
         if budget.max_critic_tokens is not None and usage_tokens(run_usage) >= budget.max_critic_tokens:
@@ -341,10 +341,10 @@ class CriticEngine:
 
     def samples_wanted(self, step: Step) -> int:
         """Extra candidates to draw before judging (0 outside best-of-N or on a budget)."""
-        if self.config.mode != "best_of_n" or step.blocked is not None or self.config.shadow:
+        if self.options.mode != "best_of_n" or step.blocked is not None or self.options.shadow:
             return 0
-        wanted = self.config.n - 1
-        limit = self.config.budget.max_critic_calls
+        wanted = self.options.n - 1
+        limit = self.options.budget.max_critic_calls
         if limit is not None:  # a pointwise ranking costs one call per candidate
             wanted = min(wanted, limit - step.run_usage.get("critic_calls", 0) - 1)
         return max(wanted, 0)
@@ -354,18 +354,18 @@ class CriticEngine:
         uncertain band with ``on_uncertain="resample"``), up to ``n - 1`` when the
         proposal fell below the accept band (0 when accepted, blocked, failed, in shadow
         mode, or when the call budget has no room to judge them)."""
-        if judged is None or judged.critique is None or judged.error is not None or self.config.shadow:
+        if judged is None or judged.critique is None or judged.error is not None or self.options.shadow:
             return 0
-        if self.config.mode == "best_of_n" or judged.samples:
+        if self.options.mode == "best_of_n" or judged.samples:
             return 0
         band = self.band(judged.critique, judged.winner.proposal)
-        bands = self.config.bands
-        wanted = self.config.mode == "resample" and band in ("uncertain", "reject")
+        bands = self.options.bands
+        wanted = self.options.mode == "resample" and band in ("uncertain", "reject")
         wanted = wanted or (band == "uncertain" and bands is not None and bands.on_uncertain == "resample")
         if not wanted:
             return 0
-        k = self.config.n - 1
-        limit = self.config.budget.max_critic_calls
+        k = self.options.n - 1
+        limit = self.options.budget.max_critic_calls
         if limit is not None:  # each sample costs one judge call
             k = min(k, limit - step.run_usage.get("critic_calls", 0) - judged.calls)
         return max(k, 0)
@@ -376,7 +376,7 @@ class CriticEngine:
         """Judge the resampled candidates one by one and keep the best of all (the first
         judgement included, never asked again)."""
         new = self._candidates(step, samples)[1:]
-        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        caller = JudgeCaller(config, self.options.judge_timeout_s)
         critiques: list[Critique] = []
         try:
             for c in new:
@@ -395,7 +395,7 @@ class CriticEngine:
     ) -> Judged:
         """Async twin of :meth:`ask_more` (the new candidates are judged concurrently)."""
         new = self._candidates(step, samples)[1:]
-        caller = JudgeCaller(config, self.config.judge_timeout_s)
+        caller = JudgeCaller(config, self.options.judge_timeout_s)
         critiques: list[Critique] = []
         try:
             answers = await asyncio.gather(
@@ -445,20 +445,9 @@ class CriticEngine:
         )
 
     def band(self, critique: Critique, proposal: Proposal) -> Band:
-        """Where the judged ``proposal`` falls. Without :class:`DecisionBands` the judge's
-        own verdict decides (``accept`` or ``reject``); with them, each call's score and
-        its tool's thresholds, the worst call deciding; a malformed call always rejects."""
-        bands = self.config.bands
-        if bands is None or proposal.failures:
-            return "accept" if _accepts(critique, proposal) else "reject"
-        per_call = {v.tool_call_id: v for v in critique.calls}
-        worst: Band = "accept"
-        for call in proposal.calls:
-            verdict = per_call.get(call.id)
-            band = bands.band_of(call.name, verdict.score if verdict else critique.score)
-            if BAND_ORDER[band] > BAND_ORDER[worst]:
-                worst = band
-        return worst
+        """Where the judged ``proposal`` falls (:func:`~toolrm_agent._internal.policy.proposal_band`
+        under this critic's bands)."""
+        return proposal_band(self.options.bands, critique, proposal)
 
     # ------------------------------------------------------------------- 3. judge
 
@@ -466,7 +455,7 @@ class CriticEngine:
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
         candidates = self._candidates(step, samples)
-        caller = JudgeCaller(config, self.config.judge_timeout_s, self._calls_left(step))
+        caller = JudgeCaller(config, self.options.judge_timeout_s, self._calls_left(step))
         ctx, proposals = step.context, [c.proposal for c in candidates]
         try:
             if len(candidates) == 1:
@@ -492,7 +481,7 @@ class CriticEngine:
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
         candidates = self._candidates(step, samples)
-        caller = JudgeCaller(config, self.config.judge_timeout_s, self._calls_left(step))
+        caller = JudgeCaller(config, self.options.judge_timeout_s, self._calls_left(step))
         ctx, proposals = step.context, [c.proposal for c in candidates]
         try:
             if len(candidates) == 1:
@@ -552,7 +541,7 @@ class CriticEngine:
 
     def _calls_left(self, step: Step) -> int | None:
         """The run's remaining judge calls (``max_critic_calls``), or ``None``."""
-        limit = self.config.budget.max_critic_calls
+        limit = self.options.budget.max_critic_calls
         return None if limit is None else max(limit - step.run_usage.get("critic_calls", 0), 0)
 
     def _failed(
@@ -681,18 +670,18 @@ class CriticEngine:
             route = "halt"
         if route == "halt":
             usage["halts"] = 1
-        raise_after = route == "halt" and reason.startswith("budget:") and self.config.on_budget_exhausted == "raise"
+        raise_after = route == "halt" and reason.startswith("budget:") and self.options.on_budget_exhausted == "raise"
 
         band_name = self.band(critique, winner.proposal) if critique is not None and error is None else None
-        if self.config.shadow:
+        if self.options.shadow:
             raise_after = False
         records = self._records(
             step, winner, ai, critique, critique_text, route, reason, error, nothing_runnable, judged, raise_after,
             band_name,
         )
-        if self.config.decision_log:
-            write_decision(self.config.decision_log, self._log_entry(step, winner, critique, route, reason, records))
-        if self.config.shadow:
+        if self.options.decision_log:
+            write_decision(self.options.decision_log, self._log_entry(step, winner, critique, route, reason, records))
+        if self.options.shadow:
             return self._shadow(step, records, usage, route, reason)
         replaces = winner.source != 0 or step.repaired
         messages: list[BaseMessage] = [ai] if replaces else []
@@ -710,7 +699,7 @@ class CriticEngine:
             winner=winner.source,
             critique=critique,
             proposal=ai if replaces else None,
-            raise_error=budget_error(reason, self.config, run_usage, answers) if raise_after else None,
+            raise_error=budget_error(reason, self.options, run_usage, answers) if raise_after else None,
         )
 
     def _shadow(
@@ -741,8 +730,8 @@ class CriticEngine:
             "fingerprint": winner.fingerprint,
             "critic": _name(self.judge),
             "critic_version": self.version,
-            "mode": self.config.mode,
-            "shadow": self.config.shadow,
+            "mode": self.options.mode,
+            "shadow": self.options.shadow,
             "decision": route,
             "reason": reason,
             "band": first.band,
@@ -760,27 +749,27 @@ class CriticEngine:
         }
 
     def _asks(self) -> bool:
-        bands = self.config.bands
-        return bands is not None and bands.on_uncertain == "ask" and not self.config.shadow
+        bands = self.options.bands
+        return bands is not None and bands.on_uncertain == "ask" and not self.options.shadow
 
     def call_band(self, critique: Critique, call: ToolCall) -> Band:
         """One call's own band (its verdict's score, else the proposal's)."""
         verdict = next((v for v in critique.calls if v.tool_call_id == call.id), None)
         score = verdict.score if verdict else critique.score
-        if self.config.bands is None:
+        if self.options.bands is None:
             return "accept" if critique.accepted and (verdict is None or verdict.ok) else "reject"
-        return self.config.bands.band_of(call.name, score)
+        return self.options.bands.band_of(call.name, score)
 
     def _judge_error_policy(self) -> JudgeErrorPolicy:
         """``on_judge_error``, except that a judge which declares itself fail-closed is
         never failed open: its errors are rejections."""
-        policy = self.config.on_judge_error
+        policy = self.options.on_judge_error
         if policy == "execute" and _declares_fail_closed(self.judge):
             return "reject"
         return policy
 
     def _rejected(self, step: Step, usage: dict[str, int]) -> tuple[Decision, str]:
-        if step.retries_used < self.config.budget.max_retries:
+        if step.retries_used < self.options.budget.max_retries:
             usage["retries"] = 1
             return "retry", "rejected"
         return self._spent("budget:max_retries", usage)
@@ -790,7 +779,7 @@ class CriticEngine:
         halts first (the adapter raises after the answers are written) and the step
         budget always halts (letting calls run would not bound the loop)."""
         usage["budget_exhausted"] = 1
-        policy = self.config.on_budget_exhausted
+        policy = self.options.on_budget_exhausted
         if policy == "raise" or reason == "budget:max_critic_steps":
             return "halt", reason
         return policy, reason
@@ -813,7 +802,7 @@ class CriticEngine:
         per_call: dict[str, CallVerdict] = {v.tool_call_id: v for v in (critique.calls if critique else ())}
         final = ""
         if route == "halt":
-            final = _final_text(reason, critique_text, nothing_runnable, self.config.budget.max_retries)
+            final = _final_text(reason, critique_text, nothing_runnable, self.options.budget.max_retries)
         items: list[ToolCall | ParseFailure] = [*winner.proposal.calls, *winner.proposal.failures]
         records: dict[str, VerdictRecord] = {}
         for item in items:
@@ -834,7 +823,7 @@ class CriticEngine:
                 codes=tuple(str(c) for c in (verdict.codes if verdict else ())),
                 message=_call_text(route, reason, item, verdict, critique_text),
                 final_message=final,
-                mode=self.config.mode,
+                mode=self.options.mode,
                 candidates=judged.candidates if judged else 1,
                 attempt=step.retries_used,
                 error=error,
@@ -847,7 +836,7 @@ class CriticEngine:
                 call_hash=call_hash(item),
                 critic=_name(self.judge),
                 critic_version=self.version,
-                shadow=self.config.shadow,
+                shadow=self.options.shadow,
             )
         return records
 
@@ -957,16 +946,6 @@ def _final_text(reason: str, critique_text: str, nothing_runnable: bool, max_ret
     return text
 
 
-def _accepts(critique: Critique, proposal: Proposal) -> bool:
-    """The judge accepted the proposal: ``accepted``, no malformed call, and no verdict
-    on one of the proposal's calls that says otherwise (a judge that contradicts itself
-    is taken at its ``no``). Verdicts for ids not in the proposal are ignored."""
-    if not critique.accepted or proposal.failures:
-        return False
-    ids = set(proposal.ids)
-    return not any(v.ok is False and v.tool_call_id in ids for v in critique.calls)
-
-
 def _checked(critique: Any) -> Critique:
     if not isinstance(critique, Critique):
         raise JudgeError(f"judge returned {type(critique).__name__}, expected Critique")
@@ -984,12 +963,12 @@ def _declares_fail_closed(judge: Judge) -> bool:
 
 
 def budget_error(
-    reason: str, config: CriticOptions, run_usage: Mapping[str, int], messages: Sequence[BaseMessage]
+    reason: str, options: CriticOptions, run_usage: Mapping[str, int], messages: Sequence[BaseMessage]
 ) -> BudgetExhaustedError:
     """The error ``on_budget_exhausted="raise"`` raises, with its post-mortem (which
     budget, its limit, the run's usage, the answers written before raising)."""
     budget = reason.removeprefix("budget:")
-    limit = getattr(config.budget, budget, None)
+    limit = getattr(options.budget, budget, None)
     return BudgetExhaustedError(
         f"critic budget spent: {_REASONS.get(reason, reason)} (limit {limit}; run usage "
         f"{dict(run_usage)}); every proposed call was answered before raising",

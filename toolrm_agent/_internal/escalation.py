@@ -75,7 +75,7 @@ def escalated_calls(pending: Mapping[str, VerdictRecord], proposal: Proposal) ->
 def review_request(engine: CriticEngine, messages: Sequence[BaseMessage],
                    pending: Mapping[str, VerdictRecord]) -> dict[str, Any]:
     """The ``interrupt`` payload (see the module docstring)."""
-    bands = engine.config.bands
+    bands = engine.options.bands
     assert bands is not None
     _, _, _, proposal = _proposal(messages)
     calls = escalated_calls(pending, proposal)
@@ -161,7 +161,7 @@ def prepare(engine: CriticEngine, messages: Sequence[BaseMessage], pending: Mapp
     """(the proposal as in the transcript, as the critic read it (repaired), with the
     human's edits; the decision per escalated tool_call_id; the transcript with the
     edited proposal)."""
-    bands = engine.config.bands
+    bands = engine.options.bands
     assert bands is not None
     index, original, ai, proposal = _proposal(messages)
     calls = escalated_calls(pending, proposal)

@@ -1,4 +1,4 @@
-"""A cap on concurrent judge calls (``CriticConfig.max_concurrent_judge_calls``), held by
+"""A cap on concurrent judge calls (``CriticOptions.max_concurrent_judge_calls``), held by
 the running work itself.
 
 :class:`JudgeSlots` stands in for the judge where the engine calls it. A slot is taken

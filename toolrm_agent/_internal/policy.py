@@ -22,6 +22,9 @@ from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, Froz
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+    from toolrm_agent.calls import Proposal
+    from toolrm_agent.verdicts import Critique
+
 Mode = Literal["retry", "best_of_n", "resample"]
 """``retry``: judge the proposal, send a rejected one back to the model with the critique.
 ``best_of_n``: sample more proposals, keep the one the judge ranks best (then as retry).
@@ -252,6 +255,34 @@ BAND_ORDER: dict[str, int] = {"accept": 0, "uncertain": 1, "reject": 2, "block":
 """Worse bands are larger: a proposal takes the worst band of its calls."""
 
 
+def proposal_band(bands: DecisionBands | None, critique: Critique, proposal: Proposal) -> Band:
+    """Where the judged ``proposal`` falls. Without :class:`DecisionBands` the judge's
+    own verdict decides (``accept`` or ``reject``); with them, each call's score and
+    its tool's thresholds, the worst call deciding; a malformed call always rejects.
+    (The engine's :meth:`~toolrm_agent._internal.engine.CriticEngine.band` and the
+    decision log's replay both place proposals with it.)"""
+    if bands is None or proposal.failures:
+        return "accept" if judge_accepts(critique, proposal) else "reject"
+    per_call = {v.tool_call_id: v for v in critique.calls}
+    worst: Band = "accept"
+    for call in proposal.calls:
+        verdict = per_call.get(call.id)
+        band = bands.band_of(call.name, verdict.score if verdict else critique.score)
+        if BAND_ORDER[band] > BAND_ORDER[worst]:
+            worst = band
+    return worst
+
+
+def judge_accepts(critique: Critique, proposal: Proposal) -> bool:
+    """The judge accepted the proposal: ``accepted``, no malformed call, and no verdict
+    on one of the proposal's calls that says otherwise (a judge that contradicts itself
+    is taken at its ``no``). Verdicts for ids not in the proposal are ignored."""
+    if not critique.accepted or proposal.failures:
+        return False
+    ids = set(proposal.ids)
+    return not any(v.ok is False and v.tool_call_id in ids for v in critique.calls)
+
+
 @dataclass(slots=True, unsafe_hash=True)
 class CriticOptions(_WriteOnce):
     """Everything that decides what the critic does, apart from the judge itself: the one
@@ -360,9 +391,6 @@ class CriticOptions(_WriteOnce):
             changes["budget"] = base.override(**budget_changes)
         return _replace(self, changes)
 
-
-CriticConfig = CriticOptions
-"""The earlier name of :class:`CriticOptions` (the same class)."""
 
 BUDGET_FIELDS = frozenset({"max_retries", "max_critic_calls", "max_critic_tokens", "max_critic_steps"})
 

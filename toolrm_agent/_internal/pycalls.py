@@ -1,7 +1,7 @@
 """Python call syntax (``f(a=1)``, ``[f(a=1), g(b='x')]``) read from its AST, never run.
 
 The one Python-call reader of the project: :func:`toolrm_agent.parsing.parse_bfcl_string`
-and the recorded-output decoder of ``eval/decode.py`` both read calls and argument values
+and the recorded-output decoder of ``eval/bfcl/decode.py`` both read calls and argument values
 with :func:`read_call` and :func:`read_value`. Where they read Python differently, a field
 of :class:`PythonSyntax` says which reading applies; its defaults are the reading of
 :mod:`toolrm_agent.parsing`.
@@ -42,7 +42,7 @@ class PythonSyntax:
 
     ``bare_names``: a bare name as a value (``angle=theta``) is its ``"string"`` (BFCL v4,
     the default) or a ``"variable"``, which makes the call unreadable (BFCL's 2024
-    leaderboard, what ``eval/decode.py`` reproduces).
+    leaderboard, what ``eval/bfcl/decode.py`` reproduces).
 
     ``positional``: positional arguments make the call unreadable (``"reject"``, the
     default), are dropped (``"ignore"``, BFCL's ``ast_parse``) or are kept as a list under

@@ -227,10 +227,6 @@ class DiscriminativeJudge(BatchJudge):
                 by_text.update(zip(chunk, (float(x) for x in logits.tolist()), strict=True))
         return [by_text[t] for t in texts], n_tokens
 
-    def score_batch(self, items: Sequence[tuple[JudgeContext, Proposal]]) -> list[float]:
-        """``sigmoid(logit)`` for each (context, proposal), in order."""
-        return [_sigmoid(x) for x in self.logits(items)[0]]
-
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
         """One critique per proposal, scored in batches."""
         if not proposals:

@@ -131,9 +131,6 @@ class Features:
     values: tuple[float, ...]
     findings: tuple[Finding, ...]
 
-    def as_dict(self) -> dict[str, float]:
-        return dict(zip(FEATURE_NAMES, self.values, strict=True))
-
 
 def _tokens(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t[0].isdigit() or (len(t) >= 2 and t not in _STOP)]

@@ -56,7 +56,7 @@ from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import CheckpointError, ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.judges.calibration import Calibration
-from toolrm_agent.judges.features import FEATURE_NAMES, Features, Finding, call_features
+from toolrm_agent.judges.features import Features, Finding, call_features
 from toolrm_agent.verdicts import (
     CallVerdict,
     Critique,
@@ -113,18 +113,6 @@ class CriticManifest(BaseModel):
     """Which proposals the second stage judges: those in the band, all, or none."""
     trained_on: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
-
-    def scalar_names(self) -> list[str]:
-        from toolrm_agent.judges.relevance import RELEVANCE_NAMES
-
-        names: list[str] = []
-        if self.features:
-            names += FEATURE_NAMES
-        if self.relevance:
-            names += RELEVANCE_NAMES
-        if self.lm_stats:
-            names += LM_STAT_NAMES
-        return names
 
 
 class CriticHead:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolrm_agent._internal.spec_strings import parse_judge_spec  # the judge specs' grammar
+
 
 def load_chat_model(
     spec: str = "default", *, max_new_tokens: int = 256, temperature: float = 0.0, **options: Any
@@ -29,7 +31,6 @@ def load_chat_model(
             LenientToolCallModel,
             chat_model_for_server,
         )
-        from toolrm_agent.judges.specs import parse_judge_spec
 
         options.pop("seed", None)  # one seed for every request would make all samples alike
         parsed = parse_judge_spec(spec)
