@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from toolrm_agent.calls import Proposal, ToolCall
@@ -117,6 +119,26 @@ def test_a_half_covered_request_is_a_decisive_finding() -> None:
     single = JudgeContext(turns=(Turn(role="user", content="250 dollars in euros, rate of 2024"),),
                           tools=(CONVERT,))
     assert not any(f.decisive for f in call_features(single, one).findings)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "arguments"),
+    [  # right answers of the demo's tasks that the veto once sent into a retry loop
+        ("Calculate the hypotenuse of a right triangle given the lengths of the other two sides as 4 and 5.",
+         {"x": 4, "y": 5}),
+        ("Compute the Euclidean distance between two points A(3,4) and B(1,2).", {"x": [3, 4], "y": [1, 2]}),
+        ("Displacement of a car at an initial speed of 20 m/s and then accelerates at 10 m/s^2 for 5 seconds?",
+         {"x": 20, "y": 10, "time": 5}),
+    ],
+)
+def test_numbers_not_written_as_values_never_veto(request_text: str, arguments: dict[str, Any]) -> None:
+    from toolrm_agent.judges.features import call_features
+
+    tool = ToolSpec(name="f", description="A function.",
+                    parameters={"type": "object", "properties": {k: {} for k in arguments}})
+    proposal = Proposal(calls=(ToolCall(id="a", name="f", arguments=arguments),))
+    context = JudgeContext(turns=(Turn(role="user", content=request_text),), tools=(tool,))
+    assert not any(f.decisive for f in call_features(context, proposal).findings)
 
 
 @pytest.mark.slow

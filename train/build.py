@@ -251,7 +251,7 @@ def _policy(spec: str, temperature: float) -> Any:
     from toolrm_agent.models.policy import load_chat_model
 
     target = spec
-    if not spec.startswith("openai:"):
+    if not spec.startswith(("openai:", "llamacpp:")):  # a served policy is named as it is
         target = str(resolve_model(spec))
     return load_chat_model(target, temperature=temperature, max_new_tokens=256)
 

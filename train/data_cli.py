@@ -29,7 +29,8 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="Output folder (resumable).")],
     policy: Annotated[
         list[str] | None,
-        typer.Option("--policy", help="Policy spec: default, smollm2, a local dir, openai:<model>@<url> (repeatable)."),
+        typer.Option("--policy", help="Policy spec: default, smollm2, a local dir, llamacpp:<model> (a local "
+                     "llama.cpp server, the fast CPU path), openai:<model>@<url> (repeatable)."),
     ] = None,
     samples: Annotated[int, typer.Option(help="Samples per record from each policy; 0 = corruptions only.")] = 0,
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the policies.")] = 0.8,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.fakes import ScriptedChatModel, make_record
 from train.candidates import build_candidates, done_ids, origins, policy_candidates, read_candidates
 from train.pairs import PairStats, make_pairs
@@ -53,3 +55,15 @@ def test_pairs_keep_chosen_above_rejected_and_drop_records_without_spread(tmp_pa
     stats = PairStats()
     assert list(make_pairs({"good": good}, read_candidates(flat), stats)) == []
     assert stats.too_easy == 1
+
+
+def test_a_served_policy_spec_reaches_the_chat_model_factory_unresolved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--policy llamacpp:default`` is a server spec, not a model directory to resolve."""
+    import toolrm_agent.models.policy as policy_module
+    from train import build
+
+    seen: list[str] = []
+    monkeypatch.setattr(policy_module, "load_chat_model", lambda spec, **_: seen.append(spec) or spec)
+    assert build._policy("llamacpp:default", 0.7) == "llamacpp:default"
+    assert build._policy("openai:m@http://127.0.0.1:1/v1", 0.7) == "openai:m@http://127.0.0.1:1/v1"
+    assert seen == ["llamacpp:default", "openai:m@http://127.0.0.1:1/v1"]

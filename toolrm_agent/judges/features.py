@@ -136,6 +136,21 @@ def _tokens(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t[0].isdigit() or (len(t) >= 2 and t not in _STOP)]
 
 
+_WRITTEN_NUMBER = re.compile(r"(?<![\w^.,])\d[\d,]*(?:\.\d+)?(?![\w^])")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _written_numbers(text: str) -> set[float]:
+    """Numbers written in digits as values: not glued to a word ("B1", "m2"), not an exponent
+    ("m/s^2"); "3,4" is two numbers unless it groups thousands ("1,000")."""
+    out: set[float] = set()
+    for m in _WRITTEN_NUMBER.finditer(text):
+        token = m.group().rstrip(",")
+        parts = [token] if "," not in token or _THOUSANDS.fullmatch(token) else token.split(",")
+        out |= {n for part in parts if part and (n := _number(part)) is not None}
+    return out
+
+
 def _number(token: str) -> float | None:
     try:
         return float(token.replace(",", ""))
@@ -276,8 +291,12 @@ def call_features(context: JudgeContext, proposal: Proposal) -> Features:
     violations, percent, words_beyond = _conventions(proposal, index, request, entities)
     if proposal.calls and unused_numbers and len(unused_numbers) <= 4:
         shown = ", ".join(f"{n:g}" for n in unused_numbers)
-        # "250 dollars in euros and 40 pounds in yen" answered with one call: half the request
-        joined = covered_numbers and _AND.search(request) is not None
+        # "250 dollars in euros and 40 pounds in yen" answered with one call: half the request.
+        # Only a value the user plainly wrote as a number vetoes (not "two sides", "m/s^2" or
+        # "A(3,4)" read as 34: those stay findings for the score)
+        joined = bool(covered_numbers) and _AND.search(request) is not None and bool(
+            {n for n in _written_numbers(request) if not _number_match(n, value_numbers)}
+        )
         findings.append(
             Finding(IssueCode.UNCOVERED_REQUEST, f"the request mentions {shown}, which no call "
                     "uses; each value the user gives should go into a call"
