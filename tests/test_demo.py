@@ -123,7 +123,7 @@ def test_demo_task_set_is_fixed_and_filterable() -> None:
     tasks = demo.demo_tasks()
     ids = [t.id for t in tasks]
     assert ids == [i for c in demo.CATEGORIES for i in demo.DEMO_TASKS[c]]
-    assert len(ids) == 20
+    assert len(ids) == 12
     assert {t.category for t in tasks} == {"simple_python", "multiple", "parallel", "parallel_multiple"}
     only = demo.demo_tasks(["parallel"], limit=2)
     assert [t.id for t in only] == list(demo.DEMO_TASKS["parallel"][:2])
