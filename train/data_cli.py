@@ -69,3 +69,14 @@ def build(
     )
     DataBuild(config, out, force=force, echo=typer.echo).run(tuple(stage or STAGES))
     typer.echo(f"wrote {out}/disc.parquet and {out}/genrm.parquet (stats: {out}/stats.json)")
+
+
+@app.command()
+def merge(
+    inputs: Annotated[list[Path], typer.Option("--from", help="A `toolrm data build` folder (repeat: two or more).")],
+    out: Annotated[Path, typer.Option("--out", help="The merged folder (records, pairs, parquet, stats).")],
+) -> None:
+    """Merge build folders into one training folder: every record and pair once."""
+    from train.merge import merge_builds
+
+    merge_builds(inputs, out, echo=typer.echo)

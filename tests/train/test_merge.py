@@ -1,0 +1,67 @@
+"""``toolrm data merge``: build folders become one training folder, every record and pair once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fakes import make_record
+from toolrm_agent.calls import Proposal, ToolCall
+from train.merge import MergeError, merge_builds
+from train.pairs import ScoredCandidate, TrainPair, read_pairs, write_pairs
+from train.records import TrainRecord, read_records, write_records
+
+
+def _pair(record: TrainRecord, origin: str) -> TrainPair:
+    right = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris"}),))
+    wrong = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Lyon"}),))
+    return TrainPair(
+        id=f"{record.id}|{origin}", record_id=record.id, source=record.source, complexity="simple",
+        chosen=ScoredCandidate(origin="ground_truth", proposal=right, score=1.0, message=""),
+        rejected=ScoredCandidate(origin=origin, proposal=wrong, score=0.0, message="wrong city"),
+    )
+
+
+def _build(folder: Path, records: list[TrainRecord], origin: str) -> Path:
+    folder.mkdir(parents=True)
+    write_records(records, folder / "records.jsonl")
+    write_pairs([_pair(r, origin) for r in records], folder / "pairs.jsonl")
+    return folder
+
+
+def test_records_and_pairs_are_kept_once_and_counted(tmp_path: Path) -> None:
+    shared = make_record("t/s/0/0")
+    a = _build(tmp_path / "a", [shared, make_record("t/s/0/1")], "corruption:swap_values")
+    b = _build(tmp_path / "b", [shared, make_record("t/s/0/2")], "policy:llamacpp:default")
+    stats = merge_builds([a, b], tmp_path / "ab", echo=lambda _: None)
+    assert [r.id for r in read_records(tmp_path / "ab" / "records.jsonl")] == ["t/s/0/0", "t/s/0/1", "t/s/0/2"]
+    pairs = list(read_pairs(tmp_path / "ab" / "pairs.jsonl"))
+    assert len(pairs) == 4  # the shared record's pairs differ by origin: both stay
+    assert stats["inputs"][str(b)] == {"records": 1, "pairs": 2}
+    assert stats["rejected_origin"] == {"corruption:swap_values": 2, "policy:llamacpp:default": 2}
+    assert json.loads((tmp_path / "ab" / "stats.json").read_text()) == stats
+    assert (tmp_path / "ab" / "disc.parquet").is_file() and (tmp_path / "ab" / "genrm.parquet").is_file()
+
+
+def test_a_record_with_two_contents_is_an_error(tmp_path: Path) -> None:
+    a = _build(tmp_path / "a", [make_record("t/s/0/0")], "corruption:swap_values")
+    b = _build(tmp_path / "b", [make_record("t/s/0/0", text="Weather in Rome?")], "corruption:swap_values")
+    with pytest.raises(MergeError, match="differs"):
+        merge_builds([a, b], tmp_path / "ab", echo=lambda _: None)
+    with pytest.raises(MergeError, match="has no records.jsonl"):
+        merge_builds([a, tmp_path], tmp_path / "ab", echo=lambda _: None)
+    with pytest.raises(MergeError, match="one of the inputs"):
+        merge_builds([a, b], a, echo=lambda _: None)
+
+
+def test_the_cli_merges(tmp_path: Path) -> None:
+    from train.data_cli import app
+
+    a = _build(tmp_path / "a", [make_record("t/s/0/1")], "corruption:swap_values")
+    b = _build(tmp_path / "b", [make_record("t/s/0/2")], "corruption:swap_values")
+    result = CliRunner().invoke(app, ["merge", "--from", str(a), "--from", str(b), "--out", str(tmp_path / "ab")])
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 records and 2 pairs" in result.output
