@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -204,3 +206,21 @@ def test_toolrm_serve_reports_a_model_it_cannot_serve(tmp_path) -> None:
     result = CliRunner().invoke(app, ["serve", "--model", str(tmp_path / "missing.gguf")])
     assert result.exit_code == 1
     assert "nor a .gguf file" in result.output
+
+
+def test_server_threads_come_from_the_environment_when_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolrm_agent.errors import ConfigurationError
+    from toolrm_agent.integrations.llamacpp_server import LlamaCppServerConfig
+
+    def threads(config: LlamaCppServerConfig) -> str:
+        cmd = config.command(Path("m.gguf"), 8080, None)
+        return cmd[cmd.index("--threads") + 1]
+
+    monkeypatch.setenv("TOOLRM_LLAMACPP_THREADS", "1")
+    assert threads(LlamaCppServerConfig()) == "1"
+    assert threads(LlamaCppServerConfig(threads=3)) == "3"  # an explicit value wins
+    monkeypatch.delenv("TOOLRM_LLAMACPP_THREADS")
+    assert threads(LlamaCppServerConfig()) == str(os.cpu_count() or 1)
+    monkeypatch.setenv("TOOLRM_LLAMACPP_THREADS", "two")
+    with pytest.raises(ConfigurationError, match="TOOLRM_LLAMACPP_THREADS"):
+        LlamaCppServerConfig().command(Path("m.gguf"), 8080, None)

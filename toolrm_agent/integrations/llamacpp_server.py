@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import ToolRMError
+from toolrm_agent.errors import ConfigurationError, ToolRMError
 from toolrm_agent.integrations._process import (
     LocalServer,
     free_port,
@@ -73,7 +73,9 @@ class LlamaCppServerConfig:
     n_parallel: int = 4
     """Requests decoded at once (continuous batching); best-of-N samples use them."""
     threads: int | None = None
-    """CPU threads (``None``: all cores)."""
+    """CPU threads (``None``: ``$TOOLRM_LLAMACPP_THREADS`` if set, else all cores). On a machine
+    that other jobs share, one thread per server avoids llama.cpp's spinning threads
+    competing for the same cores."""
     chat_template: str | None = None
     """Overrides the template (default: the registry's, else the GGUF's own)."""
     startup_timeout_s: float = 120.0
@@ -95,7 +97,7 @@ class LlamaCppServerConfig:
             sys.executable, "-m", "toolrm_agent.integrations.llamacpp_server",
             "--gguf", str(gguf), "--host", self.host, "--port", str(port),
             "--ctx", str(self.n_ctx), "--parallel", str(self.n_parallel),
-            "--threads", str(self.threads or os.cpu_count() or 1),
+            "--threads", str(self.threads or default_threads()),
             "--parent-pid", str(os.getpid()), "--alias", self.name,
         ]  # fmt: skip
         if template_file is not None:
@@ -180,6 +182,16 @@ def start_llamacpp_server(config: LlamaCppServerConfig) -> LlamaCppServer:
 def _healthy(server: LocalServer) -> bool:
     data = get_json(f"{server.root_url}/health", timeout_s=2.0)
     return isinstance(data, dict) and data.get("status") == "ok"
+
+
+def default_threads() -> int:
+    """``$TOOLRM_LLAMACPP_THREADS`` (a positive integer) if set, else every core."""
+    raw = os.environ.get("TOOLRM_LLAMACPP_THREADS", "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"TOOLRM_LLAMACPP_THREADS must be a positive integer, got {raw!r}")
+    return int(raw)
 
 
 # ------------------------------------------------------------------- process-wide servers
