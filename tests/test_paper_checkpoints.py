@@ -298,3 +298,29 @@ def test_a_trl_value_head_checkpoint_is_read(tiny_qwen_dir: Path, tmp_path: Path
             hidden = lm(**batch, output_hidden_states=True).hidden_states[-1][0, -1]
         assert reward == pytest.approx(float(hidden @ weight[0] + bias[0]), abs=1e-4)
     assert judge.rank(CONTEXT, [PARIS, ROME]).order[0] == (0 if rewards[0] > rewards[1] else 1)
+
+
+def test_trbench_command_with_a_reward_model_and_its_template_file(
+    seq_cls_dir: Path, template_file: Path, tmp_path: Path
+) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    import eval.commands.trbench as trbench
+    from tests.fakes import write_results_dir
+
+    app = typer.Typer()
+    app.command()(trbench.command)
+    out = tmp_path / "report.json"
+    spec = f"disc:{seq_cls_dir}?templates={template_file}"
+    args = ["--results", str(write_results_dir(tmp_path / "results")), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--judge", spec])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["judge"] == spec and report["n_pairs"] > 0 and 0.0 <= report["w_avg"] <= 1.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[disc]\nuser = "{conversation}"')
+    refused = CliRunner().invoke(app, [*args, "--judge", f"disc:{seq_cls_dir}?templates={bad}"])
+    assert refused.exit_code != 0 and "never uses {tools}" in refused.output
