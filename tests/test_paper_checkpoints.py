@@ -324,3 +324,13 @@ def test_trbench_command_with_a_reward_model_and_its_template_file(
     bad.write_text('[disc]\nuser = "{conversation}"')
     refused = CliRunner().invoke(app, [*args, "--judge", f"disc:{seq_cls_dir}?templates={bad}"])
     assert refused.exit_code != 0 and "never uses {tools}" in refused.output
+
+
+def test_the_documented_example_file_is_a_valid_template_file(tmp_path: Path) -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "paper-checkpoints.md").read_text()
+    path = tmp_path / "example.toml"
+    path.write_text(doc.split("```toml\n")[1].split("```")[0])
+    loaded = load_templates(path)
+    assert loaded.tags.choice_values == ("A", "B") and loaded.reward is not None
+    assert parse_choice("so [[ b ]]", tags=loaded.tags) == 2
+    assert parse_verdict("<ok>YES</ok> <why>fine</why>", tags=loaded.tags).accepted is True

@@ -11,7 +11,10 @@ Two tasks, each in a *thinking* and a *non-thinking* variant:
   ``<score>0.0-1.0</score>`` and ``<critique>what to fix</critique>``.
 
 The wording is our own; templates are plain data (:class:`PromptTemplate`,
-:class:`JudgeTemplates`) so a user can swap any of them. They use :meth:`str.format`
+:class:`JudgeTemplates`) so a user can swap any of them, and so are the answer tags
+(:class:`AnswerTags`): a checkpoint trained on another format is judged with that format,
+read from a user's TOML file (:mod:`toolrm_agent.judges.template_file`, ``templates=<path>``
+in a judge spec; docs/paper-checkpoints.md). They use :meth:`str.format`
 fields: ``{tools}``, ``{conversation}``, ``{response_1}``, ``{response_2}`` (pairwise) and
 ``{proposal}`` (pointwise). Values are substituted once, so braces inside tool schemas
 are safe; braces written in a template itself must be doubled.
