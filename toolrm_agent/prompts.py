@@ -11,7 +11,10 @@ Two tasks, each in a *thinking* and a *non-thinking* variant:
   ``<score>0.0-1.0</score>`` and ``<critique>what to fix</critique>``.
 
 The wording is our own; templates are plain data (:class:`PromptTemplate`,
-:class:`JudgeTemplates`) so a user can swap any of them. They use :meth:`str.format`
+:class:`JudgeTemplates`) so a user can swap any of them, and so are the answer tags
+(:class:`AnswerTags`): a checkpoint trained on another format is judged with that format,
+read from a user's TOML file (:mod:`toolrm_agent.judges.template_file`, ``templates=<path>``
+in a judge spec; docs/paper-checkpoints.md). They use :meth:`str.format`
 fields: ``{tools}``, ``{conversation}``, ``{response_1}``, ``{response_2}`` (pairwise) and
 ``{proposal}`` (pointwise). Values are substituted once, so braces inside tool schemas
 are safe; braces written in a template itself must be doubled.
@@ -52,11 +55,55 @@ class PromptTemplate:
     user: str
 
     def format(self, **fields: str) -> list[BaseMessage]:
-        """The two chat messages with ``fields`` filled in."""
-        return [
-            SystemMessage(content=self.system.format(**fields)),
-            HumanMessage(content=self.user.format(**fields)),
-        ]
+        """The chat messages with ``fields`` filled in: the system message (left out when
+        the template's ``system`` is empty, as a model trained without one expects), then
+        the user message."""
+        system = [SystemMessage(content=self.system.format(**fields))] if self.system else []
+        return [*system, HumanMessage(content=self.user.format(**fields))]
+
+
+@dataclass(frozen=True)
+class RewardTemplate:
+    """The conversation a reward model (``disc:``) reads, as :meth:`str.format` templates:
+    an optional system message, a user message and the assistant message (by default
+    the proposal itself). Fields: ``{tools}``, ``{conversation}``, ``{proposal}``."""
+
+    user: str
+    system: str = ""
+    assistant: str = "{proposal}"
+
+    def format(self, **fields: str) -> list[dict[str, str]]:
+        """``{"role", "content"}`` messages with ``fields`` filled in (no system message
+        when ``system`` is empty)."""
+        messages = [{"role": "system", "content": self.system.format(**fields)}] if self.system else []
+        messages.append({"role": "user", "content": self.user.format(**fields)})
+        messages.append({"role": "assistant", "content": self.assistant.format(**fields)})
+        return messages
+
+
+@dataclass(frozen=True)
+class AnswerTags:
+    """Where a judge's answer puts its decision: each tag an ``(open, close)`` pair of
+    literal strings (``("<choice>", "</choice>")``).
+
+    ``choice_values`` are the two texts inside the choice tag that mean Response 1 and
+    Response 2. ``accept`` / ``reject`` are verdict words read besides ours (``correct``,
+    ``incorrect``, ``yes``, ``no``, ...). Answers are read with these tags first; when
+    they are not found, the lenient readings of :func:`parse_choice` /
+    :func:`parse_verdict` still apply.
+    """
+
+    choice: tuple[str, str] = ("<choice>", "</choice>")
+    choice_values: tuple[str, str] = ("1", "2")
+    verdict: tuple[str, str] = ("<verdict>", "</verdict>")
+    accept: tuple[str, ...] = ()
+    reject: tuple[str, ...] = ()
+    score: tuple[str, str] = ("<score>", "</score>")
+    critique: tuple[str, str] = ("<critique>", "</critique>")
+
+
+DEFAULT_TAGS = AnswerTags()
+"""Our answer tags: ``<choice>1</choice>``, ``<verdict>``, ``<score>``, ``<critique>``."""
 
 
 class _TemplateChanges(TypedDict, total=False):
@@ -68,11 +115,17 @@ class _TemplateChanges(TypedDict, total=False):
     pointwise_thinking: PromptTemplate
     pairwise_reminder: str
     pointwise_reminder: str
+    tags: AnswerTags
+    reward: RewardTemplate | None
+    source: str | None
 
 
 @dataclass(frozen=True)
 class JudgeTemplates:
-    """The four templates a :class:`~toolrm_agent.judges.generative.GenerativeJudge` uses."""
+    """The four templates a :class:`~toolrm_agent.judges.generative.GenerativeJudge` uses,
+    the answer tags it reads, and (for a ``disc:`` reward model) the reward template.
+    A user's template file is read into one by
+    :func:`toolrm_agent.judges.template_file.load_templates`."""
 
     pairwise: PromptTemplate
     pairwise_thinking: PromptTemplate
@@ -88,6 +141,13 @@ class JudgeTemplates:
         "<verdict>incorrect</verdict>, then <critique>what to fix</critique>."
     )
     """Sent (after the unreadable answer) when a pointwise answer could not be parsed."""
+    tags: AnswerTags = DEFAULT_TAGS
+    """How answers are read (:class:`AnswerTags`)."""
+    reward: RewardTemplate | None = None
+    """What a reward model (``disc:``) reads; ``None``: its own input format
+    (:func:`toolrm_agent.judges.discriminative.format_for_reward`)."""
+    source: str | None = None
+    """The template file these were read from, if any (for messages and reports)."""
 
     def for_pairwise(self, thinking: bool) -> PromptTemplate:
         return self.pairwise_thinking if thinking else self.pairwise
@@ -678,6 +738,19 @@ def pointwise_messages(
     )
 
 
+def reward_template_messages(
+    context: JudgeContext,
+    proposal: Proposal,
+    template: RewardTemplate,
+    *,
+    budget: PromptBudget = DEFAULT_BUDGET,
+) -> list[dict[str, str]]:
+    """The ``{"role", "content"}`` messages a reward model reads for ``proposal``, from a
+    user's :class:`RewardTemplate`; the fields are rendered, neutralised and cut to
+    ``budget`` as in the generative judge's prompts."""
+    return template.format(**_fields(context, {"proposal": proposal}, budget))
+
+
 # --------------------------------------------------------------------------------------
 # parsing answers
 # --------------------------------------------------------------------------------------
@@ -804,19 +877,40 @@ _CHOICE_LENIENT = [
 _CHOICE_BARE = re.compile(r"^\W*(?:" + _R + r"\s*)?([12])\W*$", re.IGNORECASE)
 
 
-def parse_choice(text: str | None) -> Choice | None:
+def _tagged(tag: tuple[str, str], body: str = r"(.{0,400}?)") -> re.Pattern[str]:
+    """A user's ``(open, close)`` tag around ``body``, matched literally, any case."""
+    return re.compile(re.escape(tag[0]) + body + re.escape(tag[1]), re.IGNORECASE | re.DOTALL)
+
+
+def _tagged_choice(whole: str, tags: AnswerTags) -> Choice | None:
+    """The last choice inside the user's choice tag, read against ``choice_values``."""
+    values = {v.strip().lower(): n for v, n in zip(tags.choice_values, (1, 2), strict=True)}
+    for body in reversed(_tagged(tags.choice).findall(whole)):
+        found = values.get(" ".join(body.split()).lower())
+        if found is not None:
+            return _as_choice(str(found))
+    return None
+
+
+def parse_choice(text: str | None, *, tags: AnswerTags = DEFAULT_TAGS) -> Choice | None:
     """``1`` or ``2`` from a pairwise judge's answer, or ``None`` when it says neither.
 
-    Strict: the last ``<choice>N</choice>`` outside reasoning blocks. Lenient, when no
-    tag is found: the last of phrasings such as ``\\boxed{1}``, ``choice: 2``, "Response 1
-    is better", "I prefer Response 2", or an answer that is only ``1`` or ``2``.
+    Strict: the last ``<choice>N</choice>`` outside reasoning blocks (with ``tags`` other
+    than ours: the last of the user's choice tag holding one of its ``choice_values``,
+    then ours). Lenient, when no tag is found: the last of phrasings such as
+    ``\\boxed{1}``, ``choice: 2``, "Response 1 is better", "I prefer Response 2", or an
+    answer that is only ``1`` or ``2``.
     """
     if not text:
         return None
     whole = strip_thinking(text)
-    tags = _CHOICE_TAG.findall(whole)  # the whole answer: a long explanation may follow
-    if tags:
-        return _as_choice(tags[-1])
+    if tags != DEFAULT_TAGS:
+        custom = _tagged_choice(whole, tags)
+        if custom is not None:
+            return custom
+    ours = _CHOICE_TAG.findall(whole)  # the whole answer: a long explanation may follow
+    if ours:
+        return _as_choice(ours[-1])
     answer = _flat(whole)
     best: tuple[int, str] | None = None
     for pattern in _CHOICE_LENIENT:
@@ -890,7 +984,7 @@ _SCORE_LENIENT = re.compile(
 )
 
 
-def parse_verdict(text: str | None) -> ParsedVerdict:
+def parse_verdict(text: str | None, *, tags: AnswerTags = DEFAULT_TAGS) -> ParsedVerdict:
     """A pointwise judge's verdict, critique and score; ``accepted=None`` if unreadable.
 
     Strict: the last ``<verdict>...</verdict>`` outside reasoning blocks, whose word is
@@ -900,10 +994,16 @@ def parse_verdict(text: str | None) -> ParsedVerdict:
     when no verdict tag is found: "verdict: incorrect", ``\\boxed{correct}``, "the call is
     incorrect", or a capitalised ``CORRECT``/``INCORRECT``; the critique is then the
     answer text without its tags.
+
+    With ``tags`` other than ours (:class:`AnswerTags`), the user's verdict, score and
+    critique tags are read first (a verdict word from its ``accept`` / ``reject`` lists or
+    ours), and what they do not give is read as above.
     """
     if not text:
         return ParsedVerdict(accepted=None)
     answer = strip_thinking(text)
+    if tags != DEFAULT_TAGS:
+        return _tagged_verdict(answer, tags)
     # strict tags in the whole answer (linear): a long critique after the verdict, as our
     # template asks for it, must not push the verdict out of sight
     accepted = _strict_verdict(answer)
@@ -911,6 +1011,38 @@ def parse_verdict(text: str | None) -> ParsedVerdict:
     if accepted is None:
         accepted = _lenient_verdict(flat)
     return ParsedVerdict(accepted=accepted, critique=_critique(answer), score=_score(answer, flat))
+
+
+def _tagged_verdict(answer: str, tags: AnswerTags) -> ParsedVerdict:
+    """:func:`parse_verdict` of a (thinking-free) ``answer`` with the user's ``tags``."""
+    accept = {" ".join(w.split()).lower() for w in tags.accept}
+    reject = {" ".join(w.split()).lower() for w in tags.reject}
+    accepted: bool | None = None
+    for body in reversed(_tagged(tags.verdict).findall(answer)):
+        word = " ".join(body.split()).strip("*_`'\".!").lower()
+        accepted = False if word in reject else True if word in accept else _word_verdict(word)
+        if accepted is not None:
+            break
+    scores = [m.groups() for t in _tagged(tags.score, r"(.{0,40}?)").findall(answer)
+              if (m := _SCORE_BODY.fullmatch(" ".join(t.split())))]  # fmt: skip
+    low = answer.lower()  # the last critique found with rfind, as ours is: linear
+    end = low.rfind(tags.critique[1].lower())
+    start = low.rfind(tags.critique[0].lower(), 0, end) if end >= 0 else -1
+    critique = answer[start + len(tags.critique[0]) : end] if start >= 0 else None
+    # what the user's tags leave open is read from the answer without them, as ours are
+    rest = answer
+    for tag in (tags.verdict, tags.score, tags.critique):
+        rest = _tagged(tag).sub(" ", rest)
+    fallback = parse_verdict(rest)
+    score = None
+    if scores:
+        value, scale = scores[-1]
+        score = normalize_score(float(value), float(scale) if scale else None)
+    return ParsedVerdict(
+        accepted=accepted if accepted is not None else fallback.accepted,
+        critique=cap_critique(critique.strip()) if critique is not None else fallback.critique,
+        score=score if score is not None else fallback.score,
+    )
 
 
 def _word_verdict(word: str) -> bool | None:

@@ -141,6 +141,59 @@ def test_generative_judge_round_trip(vllm_endpoint: ServerEndpoint) -> None:
     assert preference.usage.input_tokens > critique.usage.input_tokens
 
 
+# a hand-made template file (not any paper's text): the judge's prompt and answer tags are the user's
+COPY_TEMPLATES = """
+[pairwise]
+user = \"\"\"Tools: {tools}
+Chat: {conversation}
+Option A: {response_1}
+Option B: {response_2}
+Reply with exactly this text and nothing else: [[A]]\"\"\"
+
+[pointwise]
+user = \"\"\"Tools: {tools}
+Chat: {conversation}
+Candidate: {proposal}
+Reply with exactly this text and nothing else: <ok>yes</ok>\"\"\"
+
+[answer]
+choice = ["[[", "]]"]
+choice_values = ["A", "B"]
+verdict = ["<ok>", "</ok>"]
+accept = ["yes"]
+reject = ["no"]
+"""
+
+
+def test_generative_judge_with_a_template_file_on_the_server(
+    vllm_endpoint: ServerEndpoint, tmp_path: Any
+) -> None:
+    """``templates=<path>`` in a spec: the served model gets the user's prompt, and its
+    answer is read with the user's tags."""
+    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.prompts import parse_choice, parse_verdict
+
+    path = tmp_path / "copy_templates.toml"
+    path.write_text(COPY_TEMPLATES)
+    judge = load_judge(
+        f"openai:{vllm_endpoint.model}@{vllm_endpoint.base_url}?templates={path}"
+        "&both_orders=0&max_retries=1&timeout_s=180&model.max_tokens=32&model.temperature=0"
+    )
+    tags = judge.templates.tags  # type: ignore[attr-defined]
+    context = JudgeContext.from_messages([HumanMessage(QUESTION)], tools=[get_weather])
+    good = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris"}),))
+    bad = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Tokyo"}),))
+
+    preference = judge.compare(context, good, bad)
+    raw = preference.raw_outputs[-1]
+    assert preference.votes[0] == parse_choice(raw, tags=tags), raw
+    assert (preference.status, preference.choice) == ("ok", 1), raw  # it copies [[A]]
+
+    critique = judge.critique(context, good)
+    assert critique.status == "ok", critique.raw_output
+    assert critique.accepted is parse_verdict(critique.raw_output, tags=tags).accepted is True, critique.raw_output
+
+
 def test_critic_graph_with_policy_and_judge_on_the_server(
     vllm_endpoint: ServerEndpoint, policy: Any
 ) -> None:

@@ -67,11 +67,11 @@ def free_port() -> int:
 def test_missing_or_broken_checkpoints_fail_when_the_judge_is_built(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="does not exist"):
         load_judge(f"disc:{tmp_path / 'nope'}")
-    two_labels = tmp_path / "two_labels"
-    two_labels.mkdir()
-    (two_labels / "config.json").write_text(json.dumps({"id2label": {"0": "bad", "1": "good"}}))
-    with pytest.raises(CheckpointError, match="num_labels=2"):
-        load_judge(f"disc:{two_labels}")
+    three_labels = tmp_path / "three_labels"  # one label is the reward, two its log-odds
+    three_labels.mkdir()
+    (three_labels / "config.json").write_text(json.dumps({"id2label": {"0": "bad", "1": "ok", "2": "good"}}))
+    with pytest.raises(CheckpointError, match="num_labels=3"):
+        load_judge(f"disc:{three_labels}")
     broken = tmp_path / "broken_critic"
     broken.mkdir()
     (broken / "critic.json").write_text("{not json")

@@ -1,15 +1,26 @@
-"""A scalar reward model as judge: one number per proposal from a classification head.
+"""A scalar reward model as judge: one number per proposal from a reward head.
 
-The checkpoint is any transformers sequence-classification model with one label
-(``num_labels=1``), such as a Bradley-Terry critic trained on preference pairs. It reads
-the conversation, the offered tools and the proposal rendered canonically
-(:meth:`Proposal.render`), all formatted by :func:`format_for_reward`; the trainer
-(``toolrm train disc --method reward-trainer``, :mod:`train.disc.reward_trainer`) renders
-its pairs with the same function, so what the model learned on is exactly what it is
-shown here. (The CPU critic of ``toolrm train disc --method cached`` is a different
-judge: :mod:`toolrm_agent.judges.trained`.)
+Two checkpoint formats are read (:func:`reward_head_kind`):
 
-``score = sigmoid(logit)`` in [0, 1]; a proposal is accepted when ``score >= threshold``.
+* ``seq-cls``: a transformers sequence-classification model (``config.json``'s
+  ``architectures`` end in ``ForSequenceClassification``), such as a Bradley-Terry critic
+  trained on preference pairs. With one label the logit is the reward; with two labels
+  the reward is the log-odds of label 1 (``logit[1] - logit[0]``).
+* ``value-head``: a causal LM saved by TRL's ``AutoModelForCausalLMWithValueHead``
+  (``architectures`` end in ``ForCausalLM`` and the weights hold ``v_head.summary.weight``
+  and ``.bias``): the reward is the value head on the last token's final hidden state.
+
+By default the model reads the conversation, the offered tools and the proposal rendered
+canonically (:meth:`Proposal.render`), all formatted by :func:`format_for_reward`; the
+trainer (``toolrm train disc --method reward-trainer``, :mod:`train.disc.reward_trainer`)
+renders its pairs with the same function, so what the model learned on is exactly what it
+is shown here. A checkpoint trained on another format reads that format from the
+``[disc]`` table of a user's template file (``templates=<path>``,
+:mod:`toolrm_agent.judges.template_file`), rendered through the tokenizer's chat
+template. (The CPU critic of ``toolrm train disc --method cached`` is a different judge:
+:mod:`toolrm_agent.judges.trained`.)
+
+``score = sigmoid(reward)`` in [0, 1]; a proposal is accepted when ``score >= threshold``.
 ``compare`` prefers the higher score (a tie is ``choice=None``) and ``rank`` sorts by
 score; both score their proposals in one batch. The model is loaded lazily on first use,
 on the CPU by default, and inference runs under ``torch.no_grad``.
@@ -21,16 +32,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import struct
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import CheckpointError, ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
+from toolrm_agent.judges.template_file import resolve_templates
+from toolrm_agent.prompts import JudgeTemplates, RewardTemplate, reward_template_messages
 from toolrm_agent.verdicts import (
     CallVerdict,
     Critique,
@@ -82,38 +97,147 @@ def reward_messages(context: JudgeContext, proposal: Proposal) -> list[dict[str,
     return messages
 
 
-def format_for_reward(context: JudgeContext, proposal: Proposal, tokenizer: Any = None) -> str:
+def format_for_reward(
+    context: JudgeContext,
+    proposal: Proposal,
+    tokenizer: Any = None,
+    *,
+    template: RewardTemplate | None = None,
+) -> str:
     """The exact text a reward model scores for ``proposal`` in ``context``.
 
-    With a tokenizer that has a chat template, :func:`reward_messages` rendered through
-    it (no generation prompt: the proposal is the final assistant message). Otherwise a
-    plain format with ``### <role>`` headers. Training and inference both call this.
+    The messages are :func:`reward_messages`, or with ``template`` (a user's ``[disc]``
+    table) :func:`toolrm_agent.prompts.reward_template_messages`. With a tokenizer that
+    has a chat template, they are rendered through it (no generation prompt: the proposal
+    is the final assistant message); otherwise a plain format with ``### <role>`` headers.
+    Training and inference both call this.
     """
-    messages = reward_messages(context, proposal)
+    if template is None:
+        messages = reward_messages(context, proposal)
+    else:
+        messages = reward_template_messages(context, proposal, template)
     if tokenizer is not None and getattr(tokenizer, "chat_template", None):
         text: str = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=False)
         return text
     return "\n\n".join(f"### {m['role']}\n{m['content']}" for m in messages) + "\n"
 
 
-def check_reward_config(checkpoint: str | Path) -> None:
-    """Cheap checks of a reward-model directory, without loading it: it exists, and a
-    ``config.json`` that lists its labels lists exactly one. Raises
+HeadKind = Literal["seq-cls", "value-head"]
+
+VALUE_HEAD_WEIGHT = "v_head.summary.weight"
+VALUE_HEAD_BIAS = "v_head.summary.bias"
+
+
+def check_reward_config(checkpoint: str | Path) -> HeadKind:
+    """Cheap checks of a reward-model directory, without loading it (see
+    :func:`reward_head_kind`); its head kind. Raises
     :class:`~toolrm_agent.errors.CheckpointError`."""
+    return reward_head_kind(checkpoint)
+
+
+def reward_head_kind(checkpoint: str | Path) -> HeadKind:
+    """Which reward head a checkpoint directory has, read from its ``config.json`` and the
+    headers of its weight files (no weights are loaded):
+
+    * ``"seq-cls"``: ``architectures`` end in ``ForSequenceClassification`` (or are not
+      listed, or there is no ``config.json``: an adapter directory, whose base model
+      decides when loaded), with one or two labels;
+    * ``"value-head"``: ``architectures`` end in ``ForCausalLM`` and a weight file holds
+      :data:`VALUE_HEAD_WEIGHT` (TRL's ``AutoModelForCausalLMWithValueHead``).
+
+    Anything else raises :class:`~toolrm_agent.errors.CheckpointError`: a causal LM without
+    a value head (a generative model: ``gen:<dir>``), more than two labels, an
+    architecture that is neither.
+    """
     path = Path(checkpoint)
     if not path.is_dir():
         raise CheckpointError(f"reward model checkpoint {str(path)!r} is not a directory")
     config = path / "config.json"
     if not config.is_file():
-        return  # an adapter directory: its base model decides, checked when loaded
+        return "seq-cls"  # an adapter directory: its base model decides, checked when loaded
     try:
-        labels = json.loads(config.read_text()).get("id2label")
-    except (OSError, ValueError, AttributeError) as exc:
+        data = json.loads(config.read_text())
+        labels = data.get("id2label")
+        architectures = [str(a) for a in data.get("architectures") or []]
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
         raise CheckpointError(f"{config} is not a readable model config: {exc}") from exc
-    if isinstance(labels, dict) and len(labels) != 1:
+    if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
+        if _value_head_file(path) is None:
+            raise CheckpointError(
+                f"{path} is a causal LM ({architectures[0]}) without a value head "
+                f"({VALUE_HEAD_WEIGHT} in its weights): not a reward model. A generative "
+                f"judge is gen:{path}"
+            )
+        return "value-head"
+    if architectures and not any(a.endswith("ForSequenceClassification") for a in architectures):
         raise CheckpointError(
-            f"{path} has num_labels={len(labels)}; a reward model has exactly one label"
+            f"{path} is a {architectures[0]}: a reward model is a *ForSequenceClassification "
+            "checkpoint or a *ForCausalLM with a TRL value head"
         )
+    if isinstance(labels, dict) and len(labels) not in (1, 2):
+        raise CheckpointError(
+            f"{path} has num_labels={len(labels)}; a reward model has one label (the reward) "
+            "or two (the reward is the log-odds of label 1)"
+        )
+    return "seq-cls"
+
+
+def _safetensors_keys(file: Path) -> set[str]:
+    """The tensor names in a ``.safetensors`` file's header (8-byte length, then JSON)."""
+    try:
+        with file.open("rb") as fh:
+            (size,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(min(size, 100_000_000)))
+    except (OSError, ValueError, struct.error) as exc:
+        raise CheckpointError(f"{file} is not a readable safetensors file: {exc}") from exc
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{file} is not a readable safetensors file: its header is not a JSON object")
+    return set(header) - {"__metadata__"}
+
+
+def _value_head_file(path: Path) -> Path | None:
+    """The weight file of ``path`` that holds :data:`VALUE_HEAD_WEIGHT`, if any. A
+    ``pytorch_model.bin`` cannot be read without torch: it is taken on trust here and
+    checked when the model is loaded."""
+    for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        if (path / index).is_file():
+            try:
+                weight_map = json.loads((path / index).read_text()).get("weight_map") or {}
+            except (OSError, ValueError, AttributeError) as exc:
+                raise CheckpointError(f"{path / index} is not a readable weight index: {exc}") from exc
+            name = weight_map.get(VALUE_HEAD_WEIGHT)
+            return path / name if isinstance(name, str) else None
+    single = path / "model.safetensors"
+    if single.is_file():
+        return single if VALUE_HEAD_WEIGHT in _safetensors_keys(single) else None
+    binary = path / "pytorch_model.bin"
+    return binary if binary.is_file() else None
+
+
+def _load_value_head(path: Path) -> tuple[Any, Any]:
+    """The value head's (weight, bias) tensors, read from the one file that holds them."""
+    import torch
+
+    file = _value_head_file(path)
+    if file is None:
+        raise CheckpointError(f"{path}: no {VALUE_HEAD_WEIGHT} in its weights")
+    try:
+        if file.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(file), framework="pt") as fh:
+                keys = set(fh.keys())
+                tensors = {k: fh.get_tensor(k) for k in (VALUE_HEAD_WEIGHT, VALUE_HEAD_BIAS) if k in keys}
+        else:
+            state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
+            tensors = {k: state[k] for k in (VALUE_HEAD_WEIGHT, VALUE_HEAD_BIAS) if k in state}
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{file}: the value head cannot be read ({exc})") from exc
+    if VALUE_HEAD_WEIGHT not in tensors:
+        raise CheckpointError(f"{file} holds no {VALUE_HEAD_WEIGHT}: not a value-head reward model")
+    weight = tensors[VALUE_HEAD_WEIGHT].float()
+    bias = tensors.get(VALUE_HEAD_BIAS)
+    return weight.reshape(1, -1), (bias.float().reshape(1) if bias is not None else torch.zeros(1))
 
 
 def _sigmoid(x: float) -> float:
@@ -123,16 +247,26 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+_DTYPES = ("float32", "bfloat16", "float16")
+
+
 class DiscriminativeJudge(BatchJudge):
-    """A sequence-classification reward model (one logit) as a pointwise judge.
+    """A reward model (a sequence-classification head or a TRL value head; see the module
+    docstring) as a pointwise judge.
 
     Args:
         checkpoint: a local directory with the model and its tokenizer.
-        threshold: accept a proposal when ``sigmoid(logit) >= threshold``.
+        threshold: accept a proposal when ``sigmoid(reward) >= threshold``.
         batch_size: proposals scored per forward pass.
         max_length: longer inputs are cut from the left, so the proposal is always kept.
         device: torch device (``"cpu"`` by default).
         name: the judge's name in verdicts (default ``disc:<checkpoint>``).
+        templates: a template file path (or :class:`~toolrm_agent.prompts.JudgeTemplates`)
+            whose ``[disc]`` table is the model's input format; ``None``: our own
+            (:func:`format_for_reward`). A file without ``[disc]`` raises
+            :class:`~toolrm_agent.errors.ConfigurationError`.
+        dtype: the weights' torch dtype: ``"float32"`` (default), ``"bfloat16"`` or
+            ``"float16"`` (for a GPU); rewards are read as float32 either way.
 
     The model is loaded at the first call, or by :meth:`check` (call it at startup: a
     missing or broken checkpoint then raises :class:`~toolrm_agent.errors.CheckpointError`
@@ -149,11 +283,25 @@ class DiscriminativeJudge(BatchJudge):
         max_length: int = 4096,
         device: str = "cpu",
         name: str | None = None,
+        templates: JudgeTemplates | str | os.PathLike[str] | None = None,
+        dtype: str = "float32",
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+        if dtype not in _DTYPES:
+            raise ConfigurationError(f"dtype must be one of {_DTYPES}, not {dtype!r}")
+        self.template: RewardTemplate | None = None
+        if templates is not None:
+            resolved = resolve_templates(templates)
+            if resolved.reward is None:
+                raise ConfigurationError(
+                    f"templates {resolved.source or '(given)'} have no [disc] table: a reward "
+                    "model reads its input from [disc] (system, user, assistant)"
+                )
+            self.template = resolved.reward
+        self.dtype = dtype
         self.checkpoint = Path(checkpoint)
         self.threshold = threshold
         self.batch_size = batch_size
@@ -162,6 +310,7 @@ class DiscriminativeJudge(BatchJudge):
         self.name = name or f"disc:{checkpoint}"
         self._model: Any = None
         self._tokenizer: Any = None
+        self._head: Any = None  # a value head's torch Linear; None for a seq-cls model
         self._lock = threading.Lock()
 
     # -- loading -----------------------------------------------------------------------
@@ -174,19 +323,33 @@ class DiscriminativeJudge(BatchJudge):
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._model is None:
-                check_reward_config(self.checkpoint)
+                kind = check_reward_config(self.checkpoint)
                 import torch
-                from transformers import AutoModelForSequenceClassification, AutoTokenizer
+                from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
                 tokenizer = AutoTokenizer.from_pretrained(self.checkpoint)
-                model = AutoModelForSequenceClassification.from_pretrained(
-                    self.checkpoint, dtype=torch.float32
-                )
-                if model.config.num_labels != 1:
-                    raise CheckpointError(
-                        f"{self.checkpoint} has num_labels={model.config.num_labels}; "
-                        "a reward model has exactly one label"
-                    )
+                dtype = getattr(torch, self.dtype)
+                if kind == "value-head":
+                    # the backbone (no LM head: its logits are never read) and the head
+                    model = AutoModel.from_pretrained(self.checkpoint, dtype=dtype)
+                    weight, bias = _load_value_head(self.checkpoint)
+                    if weight.shape[1] != model.config.hidden_size:
+                        raise CheckpointError(
+                            f"{self.checkpoint}: the value head reads {weight.shape[1]} features, "
+                            f"the model's hidden size is {model.config.hidden_size}"
+                        )
+                    head = torch.nn.Linear(weight.shape[1], 1)
+                    with torch.no_grad():
+                        head.weight.copy_(weight)
+                        head.bias.copy_(bias)
+                    self._head = head.to(self.device).eval()
+                else:
+                    model = AutoModelForSequenceClassification.from_pretrained(self.checkpoint, dtype=dtype)
+                    if model.config.num_labels not in (1, 2):
+                        raise CheckpointError(
+                            f"{self.checkpoint} has num_labels={model.config.num_labels}; a reward "
+                            "model has one label or two"
+                        )
                 if tokenizer.pad_token_id is None:
                     tokenizer.pad_token = tokenizer.eos_token
                 if model.config.pad_token_id is None:
@@ -200,11 +363,12 @@ class DiscriminativeJudge(BatchJudge):
     # -- scoring -----------------------------------------------------------------------
 
     def logits(self, items: Sequence[tuple[JudgeContext, Proposal]]) -> tuple[list[float], int]:
-        """Raw logits for (context, proposal) items, batched; and the input tokens read."""
+        """Rewards for (context, proposal) items, batched (the logit, the log-odds of label 1
+        or the value head's output; see the module docstring); and the input tokens read."""
         import torch
 
         model, tokenizer = self._load()
-        texts = [format_for_reward(ctx, prop, tokenizer) for ctx, prop in items]
+        texts = [format_for_reward(ctx, prop, tokenizer, template=self.template) for ctx, prop in items]
         # identical inputs are scored once, so they tie exactly (batch position would
         # otherwise move the last float digits)
         unique = list(dict.fromkeys(texts))
@@ -223,9 +387,23 @@ class DiscriminativeJudge(BatchJudge):
                     add_special_tokens=add_special,
                 ).to(self.device)
                 n_tokens += int(batch["attention_mask"].sum())
-                logits = model(**batch).logits.float().reshape(-1)
-                by_text.update(zip(chunk, (float(x) for x in logits.tolist()), strict=True))
+                rewards = self._rewards(model, batch)
+                by_text.update(zip(chunk, (float(x) for x in rewards.tolist()), strict=True))
         return [by_text[t] for t in texts], n_tokens
+
+    def _rewards(self, model: Any, batch: Any) -> Any:
+        """One float32 reward per row of ``batch`` (right-padded)."""
+        import torch
+
+        if self._head is not None:  # the value head on the last real token's hidden state
+            hidden = model(**batch).last_hidden_state
+            last = batch["attention_mask"].sum(dim=1) - 1
+            rows = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+            return self._head(rows.float()).reshape(-1)
+        logits = model(**batch).logits.float()
+        if logits.shape[-1] == 2:  # log-odds of label 1
+            return logits[:, 1] - logits[:, 0]
+        return logits.reshape(-1)
 
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
         """One critique per proposal, scored in batches."""
@@ -270,4 +448,4 @@ class DiscriminativeJudge(BatchJudge):
 
 
 
-__all__ = ["DiscriminativeJudge", "format_for_reward", "reward_messages"]
+__all__ = ["DiscriminativeJudge", "format_for_reward", "reward_head_kind", "reward_messages"]

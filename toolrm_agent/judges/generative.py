@@ -93,6 +93,7 @@ from toolrm_agent.errors import (
     JudgePostMortem,
 )
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
+from toolrm_agent.judges.template_file import resolve_templates
 from toolrm_agent.prompts import (
     DEFAULT_BUDGET,
     DEFAULT_TEMPLATES,
@@ -186,7 +187,11 @@ class GenerativeJudge(BaseJudge):
         backoff_s: first wait before retrying a backend error, doubled per attempt (max 30 s).
         rank_strategy: ``"tournament"`` (pairwise) or ``"pointwise"`` (critique scores).
         name: the judge's name in verdicts; default ``gen:<model name>``.
-        templates: the prompt templates (:data:`toolrm_agent.prompts.DEFAULT_TEMPLATES`).
+        templates: the prompt templates and answer tags
+            (:data:`toolrm_agent.prompts.DEFAULT_TEMPLATES`), or the path of a TOML template
+            file (:mod:`toolrm_agent.judges.template_file`; ``templates=<path>`` in a spec),
+            read and checked here: a checkpoint's own prompt format, its answers read with
+            its own tags.
         thinking_via: how ``enable_thinking`` reaches the model: ``"extra_body"``
             (``ChatOpenAI``: ``extra_body={"chat_template_kwargs": {...}}``, merged with the
             model's own ``extra_body``), ``"kwargs"`` (a ``chat_template_kwargs=`` call
@@ -215,7 +220,7 @@ class GenerativeJudge(BaseJudge):
         backoff_s: float = 0.5,
         rank_strategy: RankStrategy = "tournament",
         name: str | None = None,
-        templates: JudgeTemplates = DEFAULT_TEMPLATES,
+        templates: JudgeTemplates | str | os.PathLike[str] = DEFAULT_TEMPLATES,
         thinking_via: ThinkingVia = "auto",
         model_kwargs: dict[str, Any] | None = None,
         budget: PromptBudget = DEFAULT_BUDGET,
@@ -247,7 +252,7 @@ class GenerativeJudge(BaseJudge):
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
         self.rank_strategy: RankStrategy = rank_strategy
-        self.templates = templates
+        self.templates = resolve_templates(templates)
         self.thinking_via: ThinkingVia = thinking_via
         self.model_kwargs = dict(model_kwargs or {})
         self.budget = budget
@@ -330,17 +335,24 @@ class GenerativeJudge(BaseJudge):
         messages = pointwise_messages(
             context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
         )
-        outcome = self._ask(messages, _parse_verdict_strictly, self.templates.pointwise_reminder)
+        outcome = self._ask(messages, self._parse_verdict, self.templates.pointwise_reminder)
         return self._critique_from(outcome, proposal)
 
     async def acritique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         messages = pointwise_messages(
             context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
         )
-        outcome = await self._aask(
-            messages, _parse_verdict_strictly, self.templates.pointwise_reminder
-        )
+        outcome = await self._aask(messages, self._parse_verdict, self.templates.pointwise_reminder)
         return self._critique_from(outcome, proposal)
+
+    def _parse_verdict(self, text: str) -> ParsedVerdict | None:
+        """The verdict, read with the templates' answer tags; ``None`` without one."""
+        verdict = parse_verdict(text, tags=self.templates.tags)
+        return verdict if verdict.accepted is not None else None
+
+    def _parse_choice(self, text: str) -> Choice | None:
+        """The choice, read with the templates' answer tags."""
+        return parse_choice(text, tags=self.templates.tags)
 
     # -- pairwise --------------------------------------------------------------------------
 
@@ -350,7 +362,7 @@ class GenerativeJudge(BaseJudge):
         if a.render() == b.render():
             return self._tie(start)
         outcomes: list[_Outcome[Choice]] = [
-            self._ask(messages, parse_choice, self.templates.pairwise_reminder)
+            self._ask(messages, self._parse_choice, self.templates.pairwise_reminder)
             for messages in self._pairwise_prompts(context, a, b)
         ]
         return self._preference_from(outcomes, time.perf_counter() - start)
@@ -360,7 +372,7 @@ class GenerativeJudge(BaseJudge):
         if a.render() == b.render():
             return self._tie(start)
         asks: list[Awaitable[_Outcome[Choice]]] = [
-            self._aask(messages, parse_choice, self.templates.pairwise_reminder)
+            self._aask(messages, self._parse_choice, self.templates.pairwise_reminder)
             for messages in self._pairwise_prompts(context, a, b)
         ]
         outcomes = await asyncio.gather(*asks)
@@ -708,11 +720,6 @@ class _Tournament:
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
-
-
-def _parse_verdict_strictly(text: str) -> ParsedVerdict | None:
-    verdict = parse_verdict(text)
-    return verdict if verdict.accepted is not None else None
 
 
 def _call_verdicts(

@@ -10,8 +10,9 @@
                                         (``llamacpp:default``, ``llamacpp:qwen1.5b``, a .gguf)
     disc:default                        the trained critic shipped with the package (fast tier)
     disc:grounded                       the shipped two-tier critic (fast tier, then the offline LM)
-    disc:<dir>                          a trained critic directory (critic.json), or a
-                                        sequence-classification reward model (config.json)
+    disc:<dir>                          a trained critic directory (critic.json), or a reward
+                                        model (config.json: a sequence-classification head
+                                        with 1 or 2 labels, or a TRL value head)
     lik:<model>                         mean log-likelihood under a frozen LM (a baseline;
                                         ``lik:default`` is the offline Qwen model)
     cascade:<spec>,<spec>               the first (cheap) judge, then the second where it passes
@@ -22,6 +23,11 @@ constructor (``gen:default?thinking=1&both_orders=0``, ``disc:ckpt?threshold=0.7
 option ``model.<key>`` goes to the chat model instead (``gen:default?model.max_new_tokens=256``).
 Values ``true``/``false`` (or ``1``/``0`` for the boolean flags), integers and floats are
 converted; anything else stays a string.
+
+``templates=<path>`` (``gen``, ``openai``, ``llamacpp`` and a ``disc`` reward model) reads a
+user's TOML template file: the prompt format and answer tags a checkpoint was trained on
+(:mod:`toolrm_agent.judges.template_file`, docs/paper-checkpoints.md); a bad file fails when
+the judge is built (:class:`~toolrm_agent.errors.ConfigurationError`).
 
 A cascade splits at the first comma that starts a known judge kind, so inner specs keep
 their own commas and colons: ``cascade:schema,openai:Qwen/Qwen3-8B@http://h:8000/v1``.
