@@ -13,7 +13,8 @@
     disc:<dir>                          a trained critic directory (critic.json), or a
                                         sequence-classification reward model (config.json)
     lik:<model>                         mean log-likelihood under a frozen LM (a baseline;
-                                        ``lik:default`` is the offline Qwen model)
+                                        ``lik:default`` is the offline Qwen model;
+                                        ``?reading=verify``: its yes/no verdict instead)
     cascade:<spec>,<spec>               the first (cheap) judge, then the second where it passes
 
 Any spec but ``cascade`` may end in ``?key=value&key=value`` options, passed to the judge's
