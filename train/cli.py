@@ -51,8 +51,9 @@ def disc(
     inputs: Annotated[
         str | None,
         typer.Option(
-            help="cached: inputs of the head, comma-separated, of features,relevance,lm_stats,hidden "
-            f"(default: {','.join(CachedCriticConfig.inputs)} without an LM, all four with --base <LM>).",
+            help="cached: inputs of the head, comma-separated, of features,relevance,lm_stats,lm_verify,hidden "
+            f"(default: {','.join(CachedCriticConfig.inputs)} without an LM, all but lm_verify with --base <LM>; "
+            "lm_verify, the verifier's yes/no log-odds, is one more LM pass; with --compare it adds its sets).",
         ),
     ] = None,
     hidden: Annotated[

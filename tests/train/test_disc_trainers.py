@@ -64,6 +64,27 @@ def test_a_limited_read_fits_on_the_records_read_and_two_workers_resume_it(
     assert read_record_ids(tmp_path / "lm") == {p.record_id for p in pairs}
 
 
+def test_a_critic_on_the_verifier_reading_trains_caches_and_loads(
+    pref_dir: Path, tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    from train.disc.cached import read_record_ids, verify_cache
+
+    config = CachedCriticConfig(base_model=str(tiny_qwen_dir), epochs=2, batch_size=16, width=8,
+                                inputs=INPUT_SETS["features+relevance+lm_verify"], read_limit=3)
+    lines: list[str] = []
+    train_cached(config, pref_dir, tmp_path / "c", cache=tmp_path / "lm", echo=lines.append)
+    assert len(read_record_ids(verify_cache(tmp_path / "lm"))) == 3
+    assert not read_record_ids(tmp_path / "lm")  # no likelihood pass: the inputs read none
+    judge = load_judge(f"disc:{tmp_path / 'c'}")
+    assert isinstance(judge, TrainedCritic) and judge.manifest.lm_verify and not judge.manifest.lm_stats
+    assert judge.manifest.input_names[-1] == "lm_verify_logodds"
+    context, pair = _first_pair(pref_dir)
+    assert all(0.0 <= c.score <= 1.0 for c in judge.critique_many(context, [pair.chosen.proposal]))
+    lines.clear()
+    train_cached(config, pref_dir, tmp_path / "c2", cache=tmp_path / "lm", echo=lines.append)
+    assert any("already read" in line for line in lines)
+
+
 def test_feature_only_critic_separates_its_own_training_pairs(pref_dir: Path, tmp_path: Path) -> None:
     config = CachedCriticConfig(base_model=None, inputs=("features", "relevance"), epochs=60, batch_size=32)
     train_cached(config, pref_dir, tmp_path / "critic", echo=lambda _: None)
@@ -105,6 +126,8 @@ def test_misconfiguration_fails_at_construction(tmp_path: Path) -> None:
         load_judge(f"disc:{tmp_path / 'nowhere'}")
     with pytest.raises(TrainingError, match="base_model"):
         CachedCriticConfig(base_model=None, inputs=("hidden",)).check()
+    with pytest.raises(TrainingError, match="base_model"):
+        CachedCriticConfig(base_model=None, inputs=("features", "lm_verify")).check()
     with pytest.raises(TrainingError, match="subset"):
         CachedCriticConfig(inputs=("magic",)).check()
     with pytest.raises(TrainingError, match="no records.jsonl"):

@@ -30,7 +30,7 @@ VALID_FORMS = (
     "openai:<model>@<base_url>  (e.g. openai:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1)",
     "llamacpp:<model>       (a local llama.cpp server: default, qwen1.5b, smollm2 or a .gguf file)",
     "disc:<checkpoint dir>  (a trained critic dir or a reward model; disc:default = the shipped critic)",
-    "lik:<model>            (mean log-likelihood under a frozen LM; lik:default)",
+    "lik:<model>            (mean log-likelihood under a frozen LM; lik:default; ?reading=verify: its yes/no)",
     "cascade:<spec>,<spec>  (cheap judge first, the second only where the first passes)",
     "options: append ?key=value&... to any non-cascade spec (model.<key> goes to the chat model)",
 )

@@ -39,6 +39,19 @@ argument, the proposal's value, the LM's value): a hint the critique names ("the
 model expects \"2022-12-10\" here"), never a rule. Cost: one suffix pass and at most a
 few dozen one-token steps per rejected proposal.
 
+**A verifier's answer** (:meth:`LMScorer.verify`). Instead of how likely the proposal
+is, ask the model whether it is right: after the proposal's rendering and the end of its
+turn comes a user turn with :data:`VERIFY_QUESTION` and the start of the assistant's
+answer (both as the chat template writes them, :meth:`LMScorer.question_text`, the same
+for every context), and the reading is the next token's ``log P(yes) - log P(no)`` (each
+side a log-sum-exp over its token variants, :meth:`LMScorer.answer_ids`). It is one
+batched pass of all proposals (rendering + question) on the same cached prefix as
+:meth:`LMScorer.read`. A proposal that calls nothing is asked too, with every offered
+tool listed (with ``tools="called"`` it would otherwise see none): whether answering
+without a call is right depends on the tools there are. The zero-shot judge
+``lik:<model>?reading=verify`` scores ``sigmoid(log-odds)``; a trained critic reads the
+log-odds as its ``lm_verify`` input.
+
 torch and transformers are imported when the model is first used.
 """
 
@@ -88,6 +101,20 @@ value's nine tokens is log(0.24), while its first token is log(0.004) and ``th``
 
 SUGGEST_MAX_NEW_TOKENS = 24
 """At most this many tokens are decoded for the LM's own value."""
+
+VERIFY_QUESTION = (
+    "Review your reply above. If it calls functions: is each call right for my request and the function "
+    "descriptions (the fitting function, every required argument, each value in the form the function asks "
+    "for, such as its format, unit or code, no invented values, one call per item I asked about)? If it calls "
+    "none: is it right that no function fits my request? Answer yes or no."
+)
+"""The question :meth:`LMScorer.verify` asks after a proposal (a user turn)."""
+
+VERIFY_YES: tuple[str, ...] = ("yes", "Yes", "YES", " yes", " Yes")
+VERIFY_NO: tuple[str, ...] = ("no", "No", "NO", " no", " No")
+"""The answer's spellings whose first-token probabilities are summed on each side."""
+
+_SENTINEL = "TOOLRM-SENTINEL-7f3a"
 
 
 @dataclass(frozen=True)
@@ -198,6 +225,8 @@ class LMScorer:
         self.threads = threads
         self.prefix_cache_size = prefix_cache_size
         self._prefixes: dict[tuple[int, ...], tuple[Any, Any]] = {}
+        self._question: list[int] | None = None
+        self._answers: tuple[tuple[int, ...], tuple[int, ...]] | None = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -241,6 +270,11 @@ class LMScorer:
         called = {c.name for c in proposal.calls}
         return tuple(spec.name for spec in context.tools if spec.name in called)
 
+    def verify_tool_names(self, context: JudgeContext, proposal: Proposal) -> tuple[str, ...] | None:
+        """The tools the verifier's prefix for ``proposal`` lists: as :meth:`tool_names`, but all
+        of them for a proposal that calls nothing (whether no call is right depends on them)."""
+        return None if not proposal.calls else self.tool_names(context, proposal)
+
     def prefix_text(self, context: JudgeContext, drop_turns: int = 0,
                     tool_names: tuple[str, ...] | None = None) -> str:
         tok = self.tokenizer
@@ -257,10 +291,13 @@ class LMScorer:
         )
         return text
 
-    def prefix_ids(self, context: JudgeContext, proposal: Proposal | None = None) -> list[int]:
-        """The prefix's token ids (for ``proposal`` when the prefix lists the called tools)."""
+    def prefix_ids(self, context: JudgeContext, proposal: Proposal | None = None, *,
+                   verify: bool = False) -> list[int]:
+        """The prefix's token ids (for ``proposal`` when the prefix lists the called tools;
+        ``verify``: the prefix :meth:`verify` reads, see :meth:`verify_tool_names`)."""
         tok = self.tokenizer
-        names = self.tool_names(context, proposal)
+        names = (self.verify_tool_names(context, proposal) if verify and proposal is not None
+                 else self.tool_names(context, proposal))
         ids: list[int] = tok(self.prefix_text(context, 0, names), add_special_tokens=False).input_ids
         drop = 0
         n_turns = len(context.turns)
@@ -280,6 +317,47 @@ class LMScorer:
         text = proposal.render() + self._end_of_turn(tok)
         ids: list[int] = tok(text, add_special_tokens=False).input_ids
         return ids[: self.max_proposal_tokens] or [tok.eos_token_id]
+
+    def question_text(self) -> str:
+        """What follows a proposal's end-of-turn token in :meth:`verify`: the rest of the turn's
+        closing, the user turn asking :data:`VERIFY_QUESTION`, and the assistant turn's start,
+        all as the chat template writes them. It does not depend on the context: it is the
+        difference between a two-turn chat and the same chat with the question added."""
+        tok = self.tokenizer
+        chat = [{"role": "user", "content": "Hello."}, {"role": "assistant", "content": _SENTINEL}]
+        before: str = tok.apply_chat_template(chat, tokenize=False)
+        after: str = tok.apply_chat_template([*chat, {"role": "user", "content": VERIFY_QUESTION}],
+                                             tokenize=False, add_generation_prompt=True)
+        if not after.startswith(before) or _SENTINEL not in before:
+            raise ConfigurationError(f"the chat template of {self.model_path} renders a chat differently "
+                                     "once a turn is added: the verifier question cannot be placed")
+        closing = before[before.rindex(_SENTINEL) + len(_SENTINEL):]
+        return closing.removeprefix(self._end_of_turn(tok)) + after[len(before):]
+
+    def question_ids(self) -> list[int]:
+        """The token ids of :meth:`question_text` (computed once)."""
+        if self._question is None:
+            self._question = list(self.tokenizer(self.question_text(), add_special_tokens=False).input_ids)
+        return self._question
+
+    def answer_ids(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(the "yes" token ids, the "no" token ids) whose probabilities :meth:`verify` compares:
+        the spellings of :data:`VERIFY_YES` / :data:`VERIFY_NO` that are one token (each
+        spelling's first token where no spelling of the word is), without ids on both sides."""
+        if self._answers is None:
+            tok = self.tokenizer
+
+            def ids(words: tuple[str, ...]) -> set[int]:
+                encoded = [list(tok(w, add_special_tokens=False).input_ids) for w in words]
+                single = {e[0] for e in encoded if len(e) == 1}
+                return single or {e[0] for e in encoded if e}
+
+            yes, no = ids(VERIFY_YES), ids(VERIFY_NO)
+            yes, no = yes - no, no - yes
+            if not yes or not no:
+                raise ConfigurationError(f"the tokenizer of {self.model_path} has no distinct yes / no tokens")
+            self._answers = (tuple(sorted(yes)), tuple(sorted(no)))
+        return self._answers
 
     def value_spans(self, proposal: Proposal) -> list[ValueSpan]:
         """Every top-level argument value of ``proposal`` with its characters and its tokens
@@ -341,6 +419,53 @@ class LMScorer:
             for i, reading in zip(idx, self.read_on_prefix(prefix, [proposals[i] for i in idx]), strict=True):
                 out[i] = reading
         return [r for r in out if r is not None]
+
+    def verify(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[float]:
+        """Per proposal (in order), the verifier's ``log P(yes) - log P(no)`` (module docstring);
+        one batched pass per distinct prefix (:meth:`verify_tool_names`)."""
+        groups: dict[tuple[str, ...] | None, list[int]] = {}
+        for i, p in enumerate(proposals):
+            groups.setdefault(self.verify_tool_names(context, p), []).append(i)
+        out = [0.0] * len(proposals)
+        for idx in groups.values():
+            prefix = self.prefix_ids(context, proposals[idx[0]], verify=True)
+            for i, odds in zip(idx, self.verify_on_prefix(prefix, [proposals[i] for i in idx]), strict=True):
+                out[i] = odds
+        return out
+
+    def verify_on_prefix(self, prefix: list[int], proposals: Sequence[Proposal]) -> list[float]:
+        """The verifier log-odds of ``proposals`` as one batch on the (cached) ``prefix`` token ids."""
+        import torch
+
+        if not proposals:
+            return []
+        model, tok = self._load()
+        question = self.question_ids()
+        yes, no = self.answer_ids()
+        rows = [self.suffix_ids(p) + question for p in proposals]
+        with self._lock, torch.no_grad():
+            cache, _ = self._prefix_state(model, prefix)
+            n, width = len(rows), max(len(r) for r in rows)
+            batch = torch.full((n, width), tok.pad_token_id, dtype=torch.long, device=self.device)
+            mask = torch.zeros((n, len(prefix) + width), dtype=torch.long, device=self.device)
+            mask[:, : len(prefix)] = 1
+            for i, r in enumerate(rows):
+                batch[i, : len(r)] = torch.tensor(r)
+                mask[i, len(prefix) : len(prefix) + len(r)] = 1
+            if n > 1:
+                cache.batch_repeat_interleave(n)
+            positions = torch.arange(len(prefix), len(prefix) + width, device=self.device)
+            last = sorted({len(r) - 1 for r in rows})  # the logits of these positions only
+            res = model(input_ids=batch, attention_mask=mask, past_key_values=cache,
+                        position_ids=positions.unsqueeze(0).expand(n, -1), use_cache=True,
+                        logits_to_keep=torch.tensor(last, device=self.device))
+            logits = res.logits.float()
+            out: list[float] = []
+            for i, r in enumerate(rows):
+                row = logits[i, last.index(len(r) - 1)]
+                odds = torch.logsumexp(row[list(yes)], 0) - torch.logsumexp(row[list(no)], 0)
+                out.append(finite(float(odds), 0.0))
+        return out
 
     def read_on_prefix(self, prefix: list[int], proposals: Sequence[Proposal]) -> list[LMReading]:
         """Readings of ``proposals`` as one batch on the (cached) ``prefix`` token ids."""
@@ -546,5 +671,6 @@ def finite(x: float, default: float = -30.0) -> float:
     return x if math.isfinite(x) else default
 
 
-__all__ = ["SUGGEST_BELOW", "SUGGEST_MAX_NEW_TOKENS", "LMReading", "LMScorer", "ToolScope", "ValueCompletion",
-           "ValueSpan", "ValueSuggestion", "chat_messages", "finite", "rendered_value_spans", "same_value"]
+__all__ = ["SUGGEST_BELOW", "SUGGEST_MAX_NEW_TOKENS", "VERIFY_NO", "VERIFY_QUESTION", "VERIFY_YES", "LMReading",
+           "LMScorer", "ToolScope", "ValueCompletion", "ValueSpan", "ValueSuggestion", "chat_messages", "finite",
+           "rendered_value_spans", "same_value"]

@@ -14,7 +14,8 @@ A server returns no hidden states: this scorer serves critics whose LM inputs ar
 log-likelihood statistics (``lm_stats``), and :class:`~toolrm_agent.judges.trained.CriticReader`
 refuses it at construction for a head that reads hidden states. Nor does it decode the
 LM's own values: :meth:`ServerLMScorer.suggest` returns none (a trained critic with
-``lm_url`` writes its critiques without them). llama.cpp's server does
+``lm_url`` writes its critiques without them), nor give the verifier reading
+(:meth:`ServerLMScorer.verify_on_prefix` refuses). llama.cpp's server does
 not return prompt log-probabilities: an answer without them is a
 :class:`~toolrm_agent.errors.JudgeBackendError` that says so.
 """
@@ -118,6 +119,10 @@ class ServerLMScorer(LMScorer):
     def suggest(self, context: JudgeContext, proposal: Proposal, **_: Any) -> list[ValueSuggestion]:
         """None: a server's prompt log-probabilities give no greedy values (see the module docstring)."""
         return []
+
+    def verify_on_prefix(self, prefix: list[int], proposals: Sequence[Proposal]) -> list[float]:
+        raise ConfigurationError("an LM read through a server gives no verifier reading (it needs the next "
+                                 "token's logits); use a local LMScorer")
 
     def complete_value(self, context: JudgeContext, proposal: Proposal, span: ValueSpan, *,
                        max_new_tokens: int = 0) -> ValueCompletion:

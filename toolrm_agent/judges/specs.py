@@ -14,7 +14,8 @@
                                         model (config.json: a sequence-classification head
                                         with 1 or 2 labels, or a TRL value head)
     lik:<model>                         mean log-likelihood under a frozen LM (a baseline;
-                                        ``lik:default`` is the offline Qwen model)
+                                        ``lik:default`` is the offline Qwen model;
+                                        ``?reading=verify``: its yes/no verdict instead)
     cascade:<spec>,<spec>               the first (cheap) judge, then the second where it passes
 
 Any spec but ``cascade`` may end in ``?key=value&key=value`` options, passed to the judge's

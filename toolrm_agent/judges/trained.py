@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
@@ -75,6 +75,8 @@ HEAD = "head.npz"
 KIND: Final = "toolrm-trained-critic"
 
 LM_STAT_NAMES: tuple[str, ...] = ("lm_mean_logprob", "lm_min_logprob", "lm_sum_logprob", "lm_tokens")
+LM_VERIFY_NAMES: tuple[str, ...] = ("lm_verify_logodds",)
+"""The verifier reading (:meth:`~toolrm_agent.judges.lm_scoring.LMScorer.verify`): log P(yes) - log P(no)."""
 
 HiddenMode = Literal["none", "mean", "last", "both"]
 
@@ -89,6 +91,8 @@ class CriticManifest(BaseModel):
     features: bool = True
     relevance: bool = True
     lm_stats: bool = False
+    lm_verify: bool = False
+    """Whether the head reads the verifier's log-odds (:data:`LM_VERIFY_NAMES`, after the LM statistics)."""
     hidden: HiddenMode = "none"
     base_model: str | None = None
     """The frozen LM (``default`` = the offline Qwen2.5-Coder-0.5B, or a directory)."""
@@ -113,6 +117,16 @@ class CriticManifest(BaseModel):
     """Which proposals the second stage judges: those in the band, all, or none."""
     trained_on: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _lm_columns_named(self) -> CriticManifest:
+        """The LM columns ``input_names`` lists (when it lists any) are those the flags read."""
+        if self.input_names:
+            for flag, names in (("lm_stats", LM_STAT_NAMES), ("lm_verify", LM_VERIFY_NAMES)):
+                listed = [n for n in self.input_names if n in names]
+                if listed != (list(names) if getattr(self, flag) else []):
+                    raise ValueError(f"{flag}={getattr(self, flag)} but input_names lists {listed} of {list(names)}")
+        return self
 
 
 class CriticHead:
@@ -158,6 +172,13 @@ class ReadingCache:
     @staticmethod
     def key(model: str, prefix: list[int], suffix: list[int]) -> str:
         raw = json.dumps([model, prefix, suffix]).encode()
+        return hashlib.sha1(raw).hexdigest()
+
+    @staticmethod
+    def verify_key(model: str, prefix: list[int], suffix: list[int], question: list[int]) -> str:
+        """The key of a verifier reading: tagged, and bound to the question's tokens (a likelihood
+        reading's key, three items long, cannot be the same text)."""
+        raw = json.dumps(["verify", model, prefix, suffix, question]).encode()
         return hashlib.sha1(raw).hexdigest()
 
     def get(self, key: str) -> Any | None:
@@ -211,6 +232,7 @@ class CriticReader:
         features: bool = True,
         relevance: bool = True,
         lm_stats: bool = False,
+        lm_verify: bool = False,
         hidden: HiddenMode = "none",
         base_model: str | None = None,
         encoder: str | None = "minilm",
@@ -231,8 +253,14 @@ class CriticReader:
                 "an LM server returns no hidden states: this critic reads them, so it needs the local LM "
                 "(drop lm_url)"
             )
+        if lm_url is not None and lm_verify:
+            raise ConfigurationError(
+                "the verifier reading (lm_verify) needs the next token's logits, which the LM server path "
+                "does not read: this critic needs the local LM (drop lm_url)"
+            )
         self.relevance = relevance
         self.lm_stats = lm_stats
+        self.lm_verify = lm_verify
         self.hidden = hidden
         self.encoder_name = encoder or "minilm"
         self.device = device
@@ -241,8 +269,8 @@ class CriticReader:
         self._encoder: Any = None
         self._lock = threading.Lock()
         self._base_dir = _resolve_base(base_model) if base_model is not None else None
-        if (lm_stats or hidden != "none") and self._base_dir is None:
-            raise CheckpointError("LM inputs (lm_stats / hidden) need a base_model")
+        if (lm_stats or lm_verify or hidden != "none") and self._base_dir is None:
+            raise CheckpointError("LM inputs (lm_stats / lm_verify / hidden) need a base_model")
         if relevance:
             from toolrm_agent.judges.relevance import encoder_path
 
@@ -287,6 +315,23 @@ class CriticReader:
                 found[i] = reading
         return found
 
+    def lm_verify_readings(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[float]:
+        """The verifier's log-odds per proposal (:meth:`LMScorer.verify`), cached on disk
+        under :meth:`ReadingCache.verify_key`."""
+        lm = self.lm
+        if self._cache is None:
+            return list(lm.verify(context, proposals))
+        model, question = str(self._base_dir), lm.question_ids()
+        keys = [ReadingCache.verify_key(model, lm.prefix_ids(context, p, verify=True), lm.suffix_ids(p), question)
+                for p in proposals]
+        found: list[float | None] = [self._cache.get(k) for k in keys]
+        todo = [i for i, f in enumerate(found) if f is None]
+        if todo:
+            for i, odds in zip(todo, lm.verify(context, [proposals[i] for i in todo]), strict=True):
+                self._cache.put(keys[i], odds)
+                found[i] = odds
+        return [float(f) for f in found if f is not None]
+
     def inputs(
         self, context: JudgeContext, proposals: Sequence[Proposal]
     ) -> tuple[Any, Any, list[Features], int]:
@@ -315,7 +360,7 @@ class CriticReader:
             ]
         hidden = None
         tokens = 0
-        if self._base_dir is not None:
+        if self._base_dir is not None and (self.lm_stats or self.hidden != "none"):
             readings = self.lm_readings(context, proposals)
             tokens = readings[0].prefix_tokens + sum(r.tokens for r in readings) if readings else 0
             if self.lm_stats:
@@ -323,6 +368,9 @@ class CriticReader:
                     row.extend(_lm_stats(r))
             if self.hidden != "none":
                 hidden = np.stack([_hidden(r, self.hidden) for r in readings])
+        if self._base_dir is not None and self.lm_verify:
+            for row, odds in zip(columns, self.lm_verify_readings(context, proposals), strict=True):
+                row.append(odds)
         return np.asarray(columns, dtype=np.float32), hidden, feats, tokens
 
 
@@ -388,13 +436,14 @@ class TrainedCritic(BatchJudge):
         self.device = device
         self.name = name or f"disc:{path}"
         m = self.manifest
-        uses_lm = m.lm_stats or m.hidden != "none"
+        uses_lm = m.lm_stats or m.lm_verify or m.hidden != "none"
         if uses_lm and m.base_model is None:
             raise CheckpointError(f"{self.path / MANIFEST} reads an LM but names no base_model")
         self.reader = CriticReader(
             features=m.features,
             relevance=m.relevance,
             lm_stats=m.lm_stats,
+            lm_verify=m.lm_verify,
             hidden=m.hidden,
             base_model=m.base_model if uses_lm else None,
             encoder=m.encoder,
@@ -608,5 +657,5 @@ def critique_text(proposal: Proposal, score: float, threshold: float, findings: 
     return "\n".join(lines)
 
 
-__all__ = ["CriticHead", "CriticManifest", "CriticReader", "LM_STAT_NAMES", "ReadingCache", "TrainedCritic",
-           "critique_text", "resolve_critic_dir", "suggestion_text"]
+__all__ = ["CriticHead", "CriticManifest", "CriticReader", "LM_STAT_NAMES", "LM_VERIFY_NAMES", "ReadingCache",
+           "TrainedCritic", "critique_text", "resolve_critic_dir", "suggestion_text"]

@@ -9,6 +9,8 @@ the expensive part runs once per candidate answer and is cached:
    readings — call features, relevance, LM log-likelihood statistics, LM hidden states —
    are written to ``$TOOLRM_CACHE/readings/<data>-<hash>-<base>/shard_*.npz``
    (:func:`lm_cache_dir`; never into the data folder); a killed run resumes after the last shard.
+   The verifier's log-odds (input ``lm_verify``, a pass of its own) are read only when asked
+   for, into the ``verify/`` folder of the same cache (:func:`read_lm` with ``verify=True``).
 2. **fit** — a head (standardisation, a learned projection of the hidden state, a
    tanh MLP plus a linear skip) is trained with the Bradley-Terry loss
    ``-log sigmoid(s(chosen) - s(rejected))`` on the pairs of 90% of the records; the
@@ -44,13 +46,20 @@ from toolrm_agent.errors import TrainingError
 from toolrm_agent.judges.calibration import CALIBRATION, Calibration
 from toolrm_agent.judges.features import FEATURE_NAMES
 from toolrm_agent.judges.relevance import RELEVANCE_NAMES
-from toolrm_agent.judges.trained import HEAD, LM_STAT_NAMES, MANIFEST, CriticManifest, CriticReader
+from toolrm_agent.judges.trained import (
+    HEAD,
+    LM_STAT_NAMES,
+    LM_VERIFY_NAMES,
+    MANIFEST,
+    CriticManifest,
+    CriticReader,
+)
 from train.disc.calibration import calibrate_head
 from train.disc.config import CachedCriticConfig
 from train.pairs import TrainPair, read_pairs
 from train.records import TrainRecord, read_records
 
-ALL_SCALARS: tuple[str, ...] = (*FEATURE_NAMES, *RELEVANCE_NAMES, *LM_STAT_NAMES)
+ALL_SCALARS: tuple[str, ...] = (*FEATURE_NAMES, *RELEVANCE_NAMES, *LM_STAT_NAMES, *LM_VERIFY_NAMES)
 SHARD = 25
 """Records per readings shard."""
 
@@ -79,9 +88,13 @@ def read_lm(
     lm_tools: str = "all",
     workers: int = 1,
     limit: int | None = None,
+    verify: bool = False,
     echo: Callable[[str], None] = print,
 ) -> None:
     """Run the frozen LM once over every candidate of ``pairs``: ``cache/shard_*.npz``.
+
+    ``verify``: read the verifier's log-odds instead (:data:`LM_VERIFY_NAMES`), into
+    ``cache/verify/shard_*.npz`` (:func:`verify_cache`), the same way.
 
     ``limit``: read records only until this many are read in all (a stopped run's
     shards count; :func:`read_record_ids` then says which records the fit may use).
@@ -91,12 +104,19 @@ def read_lm(
     are skipped. ``workers`` processes (one torch thread each) read disjoint records.
     """
 
+    if verify:
+        from toolrm_agent.judges.lm_scoring import VERIFY_QUESTION
+
+        cache = verify_cache(cache)
     cache.mkdir(parents=True, exist_ok=True)
-    meta = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last",
-            "lm_tools": lm_tools}
+    meta: dict[str, Any] = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last",
+                            "lm_tools": lm_tools}
+    if verify:
+        meta = {"base_model": base_model, "lm_verify": list(LM_VERIFY_NAMES), "question": VERIFY_QUESTION,
+                "lm_tools": lm_tools}
     meta_path = cache / "readings.json"
     if meta_path.exists() and json.loads(meta_path.read_text()) != meta:
-        raise TrainingError(f"{cache} holds readings of another model or tool scope ({meta_path}); "
+        raise TrainingError(f"{cache} holds readings of another model, tool scope or question ({meta_path}); "
                             "use another cache")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     done = read_record_ids(cache)
@@ -109,14 +129,15 @@ def read_lm(
         return
     echo(f"[read] {len(todo_ids)} records to read ({len(done)} already read), {workers} worker(s)")
     if workers == 1:
-        _read_worker(records, cands, todo_ids, cache, base_model, lm_tools, "w0", None, echo)
+        _read_worker(records, cands, todo_ids, cache, base_model, lm_tools, "w0", None, echo, verify)
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     jobs = [
         ctx.Process(target=_read_worker,
-                    args=(records, cands, todo_ids[k::workers], cache, base_model, lm_tools, f"w{k}", 1, print))
+                    args=(records, cands, todo_ids[k::workers], cache, base_model, lm_tools, f"w{k}", 1, print,
+                          verify))
         for k in range(workers)
     ]
     for job in jobs:
@@ -139,11 +160,16 @@ def read_record_ids(cache: Path) -> set[str]:
     return done
 
 
-def _usable_pairs(pairs: list[TrainPair], lm_cache: Path | None, echo: Callable[[str], None]) -> list[TrainPair]:
-    """The pairs whose record has LM readings (all of them when no LM is read)."""
-    if lm_cache is None:
+def verify_cache(cache: Path) -> Path:
+    """Where the verifier readings of an LM readings cache are (``cache/verify``)."""
+    return cache / "verify"
+
+
+def _usable_pairs(pairs: list[TrainPair], caches: Sequence[Path], echo: Callable[[str], None]) -> list[TrainPair]:
+    """The pairs whose record has readings in every one of ``caches`` (all of them when none is read)."""
+    if not caches:
         return pairs
-    read = read_record_ids(lm_cache)
+    read = set.intersection(*(read_record_ids(c) for c in caches))
     kept = [p for p in pairs if p.record_id in read]
     if len(kept) < len(pairs):
         echo(f"[read] fitting on the {len(kept)} of {len(pairs)} pairs whose record was read ({len(read)} records)")
@@ -153,12 +179,13 @@ def _usable_pairs(pairs: list[TrainPair], lm_cache: Path | None, echo: Callable[
 def _read_worker(
     records: dict[str, TrainRecord], cands: dict[str, dict[str, Proposal]], todo_ids: list[str], cache: Path,
     base_model: str, lm_tools: str, tag: str, threads: int | None, echo: Callable[[str], None],
+    verify: bool = False,
 ) -> None:
     import numpy as np
 
-    reader = CriticReader(features=False, relevance=False, lm_stats=True, hidden="both",
-                          base_model=base_model, lm_tools="called" if lm_tools == "called" else "all",
-                          threads=threads)
+    reader = CriticReader(features=False, relevance=False, lm_stats=not verify, lm_verify=verify,
+                          hidden="none" if verify else "both", base_model=base_model,
+                          lm_tools="called" if lm_tools == "called" else "all", threads=threads)
     start = time.perf_counter()
     n_shard = len(list(cache.glob(f"shard_{tag}_*.npz")))
     for offset in range(0, len(todo_ids), SHARD):
@@ -171,13 +198,15 @@ def _read_worker(
             x, h, _, _ = reader.inputs(records[rid].context(), [p for _, p in items])
             keys += [k for k, _ in items]
             stats.append(x)
-            hiddens.append(h.astype(np.float16))
+            if h is not None:
+                hiddens.append(h.astype(np.float16))
             if (offset + j + 1) % 25 == 0:
                 rate = (offset + j + 1) / (time.perf_counter() - start)
                 echo(f"[read {tag}] {offset + j + 1}/{len(todo_ids)} records ({rate:.2f}/s)")
         tmp = cache / f"shard_{tag}_{n_shard:05d}.tmp.npz"
-        np.savez(tmp, records=np.array(chunk), keys=np.array(keys),
-                 lm_stats=np.concatenate(stats).astype(np.float32), hidden=np.concatenate(hiddens))
+        columns = {"lm_verify": np.concatenate(stats).astype(np.float32)} if verify else {
+            "lm_stats": np.concatenate(stats).astype(np.float32), "hidden": np.concatenate(hiddens)}
+        np.savez(tmp, records=np.array(chunk), keys=np.array(keys), **columns)
         tmp.replace(cache / f"shard_{tag}_{n_shard:05d}.npz")
         n_shard += 1
         done_now = offset + len(chunk)
@@ -229,17 +258,41 @@ def load_lm(cache: Path) -> tuple[dict[str, int], Any, Any]:
     return {k: i for i, k in enumerate(keys)}, np.concatenate(stats), np.concatenate(hiddens)
 
 
+def load_verify(cache: Path) -> tuple[dict[str, int], Any]:
+    """(key → row, the verifier's log-odds [N, 1]) of every shard of ``cache``'s verifier readings."""
+    import numpy as np
+
+    keys: list[str] = []
+    odds = []
+    for shard in sorted(verify_cache(cache).glob("shard_*.npz")):
+        with np.load(shard) as data:
+            keys += [str(k) for k in data["keys"]]
+            odds.append(data["lm_verify"])
+    if not keys:
+        raise TrainingError(f"no verifier readings under {verify_cache(cache)}")
+    return {k: i for i, k in enumerate(keys)}, np.concatenate(odds)
+
+
 def load_inputs(
     records: dict[str, TrainRecord], pairs: Sequence[TrainPair], lm_cache: Path | None, *,
-    encoder: str = "minilm", echo: Callable[[str], None] = print,
+    encoder: str = "minilm", verify: Path | None = None, echo: Callable[[str], None] = print,
 ) -> tuple[dict[str, int], Any, Any | None]:
     """(key → row, scalars [N, len(ALL_SCALARS)], hidden [N, 2h] or None), rows aligned.
 
-    Candidates without LM readings get zeros there (only when ``lm_cache`` is None).
+    Candidates without LM readings get zeros there (only when ``lm_cache`` is None); the
+    verifier column is read from ``verify`` (an LM cache whose ``verify/`` folder holds
+    them), zeros when it is None.
     """
     import numpy as np
 
     index, cheap = cheap_inputs(records, pairs, encoder=encoder, echo=echo)
+    lm_verify = np.zeros((len(index), len(LM_VERIFY_NAMES)), dtype=np.float32)
+    if verify is not None:
+        v_index, odds = load_verify(verify)
+        missing = [k for k in index if k not in v_index]
+        if missing:
+            raise TrainingError(f"{len(missing)} candidates have no verifier reading in {verify}: read them first")
+        lm_verify = odds[np.array([v_index[k] for k in index])]
     lm_stats = np.zeros((len(index), len(LM_STAT_NAMES)), dtype=np.float32)
     hidden = None
     if lm_cache is not None:
@@ -250,7 +303,7 @@ def load_inputs(
         order = np.array([lm_index[k] for k in index])
         lm_stats = stats[order]
         hidden = hid[order]
-    return index, np.concatenate([cheap, lm_stats], axis=1), hidden
+    return index, np.concatenate([cheap, lm_stats, lm_verify], axis=1), hidden
 
 
 # -------------------------------------------------------------------------------- fit
@@ -264,6 +317,8 @@ def scalar_columns(inputs: Sequence[str]) -> list[int]:
         names += RELEVANCE_NAMES
     if "lm_stats" in inputs:
         names += LM_STAT_NAMES
+    if "lm_verify" in inputs:
+        names += LM_VERIFY_NAMES
     return [ALL_SCALARS.index(n) for n in names]
 
 
@@ -435,11 +490,12 @@ def save_critic(out: Path, config: CachedCriticConfig, arrays: dict[str, Any], m
 
     out.mkdir(parents=True, exist_ok=True)
     inputs = set(config.inputs)
-    uses_lm = bool(inputs & {"lm_stats", "hidden"})
+    uses_lm = bool(inputs & {"lm_stats", "lm_verify", "hidden"})
     manifest = CriticManifest(
         features="features" in inputs,
         relevance="relevance" in inputs,
         lm_stats="lm_stats" in inputs,
+        lm_verify="lm_verify" in inputs,
         hidden=config.hidden if "hidden" in inputs else "none",
         base_model=config.base_model if uses_lm else None,
         lm_tools=config.lm_tools if uses_lm else "all",
@@ -475,19 +531,30 @@ def train_cached(
     """Read (cached), fit and save one critic; its metrics."""
     config.check()
     records, pairs = load_data(data)
-    uses_lm = bool(set(config.inputs) & {"lm_stats", "hidden"})
-    lm_cache = None
-    if uses_lm and config.base_model is not None:
-        lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
-        read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
-                workers=config.read_workers, limit=config.read_limit, echo=echo)
-    pairs = _usable_pairs(pairs, lm_cache, echo)
-    index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
+    lm_cache, verify = _read(config, data, records, pairs, cache, set(config.inputs), echo)
+    pairs = _usable_pairs(pairs, [c for c in (lm_cache, verify and verify_cache(verify)) if c], echo)
+    index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, verify=verify, echo=echo)
     arrays, metrics = fit_head(config, pairs, index, scalars, hidden, echo=echo)
     calibration = calibrate_head(config, pairs, index, scalars, hidden, arrays, metrics, echo=echo)
     save_critic(out, config, arrays, metrics, {"data": str(data), "pairs": len(pairs)}, calibration=calibration)
     echo(f"[save] {out}: val accuracy {metrics['val_accuracy']}, threshold {metrics['threshold']}")
     return metrics
+
+
+def _read(
+    config: CachedCriticConfig, data: Path, records: dict[str, TrainRecord], pairs: Sequence[TrainPair],
+    cache: Path | None, inputs: set[str], echo: Callable[[str], None],
+) -> tuple[Path | None, Path | None]:
+    """Read what ``inputs`` need: (the LM cache when they read its statistics or hidden states,
+    the LM cache when they read the verifier), each ``None`` otherwise."""
+    if config.base_model is None:
+        return None, None
+    lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
+    reads = [verify for verify, name in ((False, {"lm_stats", "hidden"}), (True, {"lm_verify"})) if inputs & name]
+    for verify in reads:
+        read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
+                workers=config.read_workers, limit=config.read_limit, verify=verify, echo=echo)
+    return (lm_cache if False in reads else None), (lm_cache if True in reads else None)
 
 
 INPUT_SETS: dict[str, tuple[str, ...]] = {
@@ -497,22 +564,28 @@ INPUT_SETS: dict[str, tuple[str, ...]] = {
     "hidden": ("hidden",),
     "features+relevance+lm_stats": ("features", "relevance", "lm_stats"),
     "all": ("features", "relevance", "lm_stats", "hidden"),
+    "features+relevance+lm_verify": ("features", "relevance", "lm_verify"),
+    "features+relevance+lm_stats+lm_verify": ("features", "relevance", "lm_stats", "lm_verify"),
 }
+VERIFY_SETS = tuple(name for name, inputs in INPUT_SETS.items() if "lm_verify" in inputs)
+"""The sets that read the verifier: :func:`compare_inputs` fits them only when asked (a pass of its own)."""
 
 
 def compare_inputs(
-    config: CachedCriticConfig, data: Path, out: Path, *, sets: Sequence[str] = tuple(INPUT_SETS),
+    config: CachedCriticConfig, data: Path, out: Path, *, sets: Sequence[str] | None = None,
     cache: Path | None = None, echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """One head per input set on the same cached readings; a critic dir for each."""
+    """One head per input set on the same cached readings; a critic dir for each.
+
+    ``sets`` (default: every set of :data:`INPUT_SETS`, those of :data:`VERIFY_SETS` only when
+    ``config.inputs`` names ``lm_verify``)."""
+    if sets is None:
+        sets = [s for s in INPUT_SETS if s not in VERIFY_SETS or "lm_verify" in config.inputs]
     records, pairs = load_data(data)
-    lm_cache = None
-    if config.base_model is not None:
-        lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
-        read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
-                workers=config.read_workers, limit=config.read_limit, echo=echo)
-    pairs = _usable_pairs(pairs, lm_cache, echo)
-    index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, echo=echo)
+    inputs = {"lm_stats", "hidden"} | {i for s in sets for i in INPUT_SETS[s]}
+    lm_cache, verify = _read(config, data, records, pairs, cache, inputs, echo)
+    pairs = _usable_pairs(pairs, [c for c in (lm_cache, verify and verify_cache(verify)) if c], echo)
+    index, scalars, hidden = load_inputs(records, pairs, lm_cache, encoder=config.encoder, verify=verify, echo=echo)
     report: dict[str, Any] = {}
     for name in sets:
         cfg = replace(config, inputs=INPUT_SETS[name])
@@ -549,8 +622,10 @@ __all__ = [
     "cheap_inputs",
     "load_inputs",
     "load_lm",
+    "load_verify",
     "read_lm",
     "read_record_ids",
     "save_critic",
     "train_cached",
+    "verify_cache",
 ]

@@ -24,7 +24,8 @@ class CachedCriticConfig:
     read_limit: int | None = None
     """Read the LM over at most this many records (the fit uses the pairs of those read)."""
     inputs: tuple[str, ...] = ("features", "relevance")
-    """Which inputs the head reads: any of features, relevance, lm_stats, hidden."""
+    """Which inputs the head reads: any of features, relevance, lm_stats, lm_verify, hidden
+    (``lm_verify``: the verifier's yes/no log-odds, one more LM pass per record)."""
     hidden: Literal["mean", "last", "both"] = "mean"
     hidden_proj: int = 32
     """Width of the learned projection of the LM hidden state."""
@@ -41,13 +42,13 @@ class CachedCriticConfig:
     threads: int | None = None
 
     def check(self) -> None:
-        known = {"features", "relevance", "lm_stats", "hidden"}
+        known = {"features", "relevance", "lm_stats", "lm_verify", "hidden"}
         bad = set(self.inputs) - known
         if bad or not self.inputs:
             raise TrainingError(f"inputs must be a non-empty subset of {sorted(known)}, got {self.inputs}")
-        if ("lm_stats" in self.inputs or "hidden" in self.inputs) and self.base_model is None:
+        if {"lm_stats", "lm_verify", "hidden"} & set(self.inputs) and self.base_model is None:
             raise TrainingError(
-                "lm_stats / hidden inputs need a base_model (--base default); without one (--base none) "
+                "lm_stats / lm_verify / hidden inputs need a base_model (--base default); without one (--base none) "
                 "use --inputs features,relevance"
             )
         if self.read_limit is not None and self.read_limit < 1:
