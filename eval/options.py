@@ -1,19 +1,27 @@
 """What the ``toolrm eval`` commands and ``toolrm demo`` share: the ``--judge`` and
-``--results`` options, and the progress bar of the commands that judge recorded outputs."""
+``--results`` options, the decision-band options of the critic arms (``--accept``,
+``--uncertain``, ``--tool-band``, ``--on-uncertain``, ``--on-ask-timeout``), and the
+progress bar of the commands that judge recorded outputs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from toolrm_agent._internal.progress import progress_bar
+from toolrm_agent.cli import ACCEPT_HELP, TOOL_BAND_HELP, UNCERTAIN_HELP
 from toolrm_agent.judges.base import Judge
 
+if TYPE_CHECKING:
+    from toolrm_agent import DecisionBands
+
 __all__ = [
-    "DEFAULT_JUDGE", "SPLIT_HELP", "grading_progress", "judge_from_option", "load_all_results", "progress_bar",
+    "DEFAULT_JUDGE", "SPLIT_HELP", "AcceptOption", "OnAskTimeoutOption", "OnUncertainOption", "ToolBandOption",
+    "UncertainOption", "bands_from_options", "bands_summary", "grading_progress", "judge_from_option",
+    "load_all_results", "progress_bar",
 ]
 
 DEFAULT_JUDGE = "disc:default"
@@ -83,3 +91,68 @@ def grading_progress(results: Sequence[Any], what: str = "grading outputs") -> A
             yield lambda n: progress.advance(task, n)
 
     return bar()
+
+
+# ------------------------------------------------------------------ decision bands
+
+AcceptOption = Annotated[float | None, typer.Option("--accept", help=ACCEPT_HELP, min=0.0, max=1.0)]
+UncertainOption = Annotated[
+    float | None,
+    typer.Option("--uncertain", help=UNCERTAIN_HELP.replace("uncertain,", "uncertain (see --on-uncertain),"),
+                 min=0.0, max=1.0),
+]
+ToolBandOption = Annotated[
+    list[str] | None, typer.Option("--tool-band", help=TOOL_BAND_HELP, metavar="NAME=ACCEPT,UNCERTAIN")
+]
+OnUncertainOption = Annotated[
+    str | None,
+    typer.Option(
+        "--on-uncertain",
+        metavar="retry|resample|ask",
+        help="What a call in the uncertain band gets: retry (critique and retry, the default), resample "
+        "(N-1 more samples, the best kept, then retry) or ask (a human, through LangGraph's interrupt; "
+        "these runs are unattended, so every escalation gets the --on-ask-timeout decision).",
+    ),
+]
+OnAskTimeoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--on-ask-timeout",
+        metavar="approve|reject",
+        help="With --on-uncertain ask: the decision for an escalated call nobody answers, approve or "
+        "reject (the default: it goes back to the model).",
+    ),
+]
+
+
+def bands_from_options(
+    accept: float | None,
+    uncertain: float | None,
+    tool_band: list[str] | None,
+    on_uncertain: str | None,
+    on_ask_timeout: str | None,
+) -> DecisionBands | None:
+    """The critic's :class:`~toolrm_agent.DecisionBands` from the band options
+    (:func:`toolrm_agent.cli.bands_from_cli`), or ``None`` when none is given; a value
+    that cannot work is a usage error naming the option, not a traceback."""
+    from toolrm_agent.cli import bands_from_cli
+    from toolrm_agent.errors import ConfigurationError
+
+    try:
+        return bands_from_cli(accept, uncertain, tool_band or [], on_uncertain=on_uncertain,
+                              on_ask_timeout=on_ask_timeout)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def bands_summary(bands: DecisionBands | None) -> dict[str, Any] | None:
+    """The bands as the reports write them (JSON-ready), or ``None``."""
+    if bands is None:
+        return None
+    return {
+        "accept": bands.accept,
+        "uncertain": bands.uncertain,
+        "on_uncertain": bands.on_uncertain,
+        "tools": {name: [a, u] for name, a, u in bands.tools},
+        "on_ask_timeout": bands.on_ask_timeout if bands.on_uncertain == "ask" else None,
+    }

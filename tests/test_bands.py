@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage
 
 from tests.fakes import (
@@ -391,3 +392,63 @@ def test_replay_re_decides_logged_proposals(tmp_path: Path) -> None:
     assert rejudged.exit_code == 0 and "with judge schema" in rejudged.output
     bad = runner.invoke(app, ["replay", str(log), "--accept", "0.2", "--uncertain", "0.5"])
     assert bad.exit_code == 2 and "uncertain" in bad.output
+
+
+# ----------------------------------------------------------------- run metadata
+
+
+class VerdictRecorder(BaseCallbackHandler):
+    """Records the metadata and tags of every ``toolrm_verdict`` run it sees."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[dict[str, Any], list[str]]] = []
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, metadata: Any = None, tags: Any = None,
+                       name: str | None = None, **kwargs: Any) -> None:
+        if name == "toolrm_verdict":
+            self.seen.append((dict(metadata or {}), list(tags or [])))
+
+
+@pytest.mark.parametrize("shadow", [False, True])
+async def test_verdicts_are_run_metadata_for_tracers(how: str, kind: str, shadow: bool) -> None:
+    tools, _ = recording_tools()
+    judge = ScoreJudge({"Lyon": 0.6, "Paris": 0.9}, version="v7")
+    bands = DecisionBands(accept=0.8, uncertain=0.5)
+    model = ScriptedChatModel(script=[weather("Lyon", "l"), weather("Paris", "p"), "Sunny."])
+    app = agent(kind, model, judge, tools, bands=bands, shadow=shadow)
+    recorder = VerdictRecorder()
+    config = {"callbacks": [recorder]}
+    out = app.invoke(ASK, config) if how == "sync" else await app.ainvoke(ASK, config)
+    seen = {m["toolrm_tool_call_id"]: (m, tags) for m, tags in recorder.seen}
+    assert sorted(seen) == ["l", "p"]  # the model proposes Paris next whether Lyon ran (shadow) or not
+    lyon, tags = seen["l"]
+    assert {k: v for k, v in lyon.items() if k.startswith("toolrm_")} == {
+        "toolrm_tool_call_id": "l",
+        "toolrm_tool": "get_weather",
+        "toolrm_call_hash": out["toolrm_verdicts"]["l"]["call_hash"],
+        "toolrm_critic": "scores",
+        "toolrm_critic_version": "v7",
+        "toolrm_band": "uncertain",
+        "toolrm_score": 0.6,
+        "toolrm_action": "retry",
+        "toolrm_reason": "uncertain",
+        "toolrm_human": None,
+        "toolrm_shadow": shadow,
+    }
+    assert {"toolrm", "toolrm:retry"} <= set(tags)
+    if not shadow:
+        assert seen["p"][0]["toolrm_action"] == "execute" and seen["p"][0]["toolrm_band"] == "accept"
+
+
+def test_no_verdict_run_without_a_listener(monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolrm_agent._internal import tracing
+
+    built: list[Any] = []
+    monkeypatch.setattr(tracing, "verdict_metadata", lambda record: built.append(record) or {})
+    tools, _ = recording_tools()
+    model = ScriptedChatModel(script=[weather("Paris", "p"), "Sunny."])
+    build_agent_graph(model, tools, ToolRMCritic(ScoreJudge({}))).invoke(ASK)
+    assert built == []
+    model = ScriptedChatModel(script=[weather("Paris", "p"), "Sunny."])
+    build_agent_graph(model, tools, ToolRMCritic(ScoreJudge({}))).invoke(ASK, {"callbacks": [VerdictRecorder()]})
+    assert len(built) == 1

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from toolrm_agent._internal.policy import DecisionBands
 
 SUMMARY = "toolrm-agent: a tool-use reward model that critiques agent function calls."
 DEBUG_HELP = "A library error prints its message alone; add --debug (anywhere) for its traceback."
@@ -28,6 +32,17 @@ app = typer.Typer(
 LAZY_GROUPS: dict[str, str] = {}
 """Group name -> the module holding its typer ``app``, imported only when the group is
 asked for; filled by :func:`add_lazy_group` (:mod:`toolrm_cli` adds the wings' groups)."""
+
+
+ACCEPT_HELP = "Decision bands: a call scoring at least this runs (default 0.5 once any band option is given)."
+UNCERTAIN_HELP = (
+    "Decision bands: calls scoring from this up to --accept are uncertain, below it rejected "
+    "(default: equal to --accept, no uncertain band)."
+)
+TOOL_BAND_HELP = (
+    "Decision bands of one tool, NAME=ACCEPT,UNCERTAIN (or NAME=ACCEPT: no uncertain band for it); "
+    "repeatable; other tools take --accept / --uncertain."
+)
 
 
 @app.command()
@@ -89,15 +104,11 @@ def replay(
         str | None,
         typer.Option("--judge", help="Re-judge the logged proposals with this judge spec (default: logged scores)."),
     ] = None,
-    accept: Annotated[
-        float | None, typer.Option("--accept", help="Accept band: calls scoring at least this run.")
-    ] = None,
-    uncertain: Annotated[
-        float | None,
-        typer.Option("--uncertain", help="Uncertain band from this score up to --accept (default: none)."),
-    ] = None,
+    accept: Annotated[float | None, typer.Option("--accept", help=ACCEPT_HELP, min=0.0, max=1.0)] = None,
+    uncertain: Annotated[float | None, typer.Option("--uncertain", help=UNCERTAIN_HELP, min=0.0, max=1.0)] = None,
     tool: Annotated[
-        list[str] | None, typer.Option("--tool", help="Per-tool thresholds NAME=ACCEPT[,UNCERTAIN] (repeatable).")
+        list[str] | None,
+        typer.Option("--tool-band", "--tool", help=TOOL_BAND_HELP, metavar="NAME=ACCEPT,UNCERTAIN"),
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write every row as JSON here.")] = None,
 ) -> None:
@@ -109,7 +120,7 @@ def replay(
     from toolrm_agent.errors import ToolRMError
 
     try:
-        bands = _bands(accept, uncertain, tool or [])
+        bands = bands_from_cli(accept, uncertain, tool or [])
         entries = read_decisions(log)
         the_judge = None
         if judge is not None:
@@ -144,23 +155,85 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _bands(accept: float | None, uncertain: float | None, tools: list[str]) -> Any:
-    """The :class:`DecisionBands` the replay options ask for, or ``None``."""
-    from toolrm_agent._internal.policy import DecisionBands
+def parse_tool_band(text: str) -> tuple[str, float, float]:
+    """``NAME=ACCEPT,UNCERTAIN`` (or ``NAME=ACCEPT``: ``UNCERTAIN`` = ``ACCEPT``) as
+    ``(name, accept, uncertain)``; anything else raises
+    :class:`~toolrm_agent.errors.ConfigurationError` naming ``--tool-band``."""
+    from toolrm_agent.errors import ConfigurationError
 
-    if accept is None and uncertain is None and not tools:
+    name, sep, values = text.partition("=")
+    name = name.strip()
+    try:
+        numbers = [float(v) for v in values.split(",")] if sep else []
+    except ValueError:
+        numbers = []
+    if not name or not 1 <= len(numbers) <= 2 or not all(0.0 <= x <= 1.0 for x in numbers):
+        raise ConfigurationError(
+            f"--tool-band takes NAME=ACCEPT,UNCERTAIN (or NAME=ACCEPT) with scores in [0, 1], got {text!r}"
+        )
+    accept, uncertain = numbers[0], numbers[-1]
+    if uncertain > accept:
+        raise ConfigurationError(f"--tool-band {text!r}: UNCERTAIN ({uncertain}) must be <= ACCEPT ({accept})")
+    return name, accept, uncertain
+
+
+def bands_from_cli(
+    accept: float | None,
+    uncertain: float | None,
+    tool_bands: Sequence[str] = (),
+    *,
+    on_uncertain: str | None = None,
+    on_ask_timeout: str | None = None,
+) -> DecisionBands | None:
+    """The :class:`~toolrm_agent.DecisionBands` that the command-line options
+    ``--accept``, ``--uncertain``, ``--tool-band`` (repeatable), ``--on-uncertain`` and
+    ``--on-ask-timeout`` ask for, or ``None`` when none is given (the judge's own
+    ``accepted`` decides). A missing ``--accept`` is 0.5, a missing ``--uncertain`` is
+    ``--accept`` (no uncertain band). A value that cannot work raises
+    :class:`~toolrm_agent.errors.ConfigurationError` naming the option: out of [0, 1],
+    ``--uncertain`` above ``--accept``, a malformed or repeated ``--tool-band``,
+    ``--on-uncertain`` with no uncertain band anywhere, ``--on-ask-timeout`` without
+    ``--on-uncertain ask``."""
+    from toolrm_agent._internal.policy import UNCERTAIN_ACTIONS, DecisionBands
+    from toolrm_agent.errors import ConfigurationError
+
+    if accept is None and uncertain is None and not tool_bands and on_uncertain is None and on_ask_timeout is None:
         return None
-    per_tool: dict[str, tuple[float, float]] = {}
-    for item in tools:
-        name, _, values = item.partition("=")
-        parts = [float(v) for v in values.split(",") if v.strip()]
-        if not name or not 1 <= len(parts) <= 2:
-            from toolrm_agent.errors import ConfigurationError
-
-            raise ConfigurationError(f"--tool takes NAME=ACCEPT[,UNCERTAIN], got {item!r}")
-        per_tool[name] = (parts[0], parts[1] if len(parts) == 2 else parts[0])
+    for option, value in (("--accept", accept), ("--uncertain", uncertain)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ConfigurationError(f"{option} must be in [0, 1], got {value}")
     a = 0.5 if accept is None else accept
-    return DecisionBands(accept=a, uncertain=a if uncertain is None else uncertain, tools=per_tool)
+    u = a if uncertain is None else uncertain
+    if u > a:
+        raise ConfigurationError(
+            f"--uncertain ({u}) must be <= --accept ({a}{', the default' if accept is None else ''})"
+        )
+    per_tool: dict[str, tuple[float, float]] = {}
+    for item in tool_bands:
+        name, ta, tu = parse_tool_band(item)
+        if name in per_tool:
+            raise ConfigurationError(f"--tool-band names {name!r} twice")
+        per_tool[name] = (ta, tu)
+    if on_uncertain is not None:
+        if on_uncertain not in UNCERTAIN_ACTIONS:
+            raise ConfigurationError(f"--on-uncertain takes {', '.join(UNCERTAIN_ACTIONS)}, got {on_uncertain!r}")
+        if u == a and all(tu == ta for ta, tu in per_tool.values()):
+            raise ConfigurationError(
+                f"--on-uncertain {on_uncertain} applies to no call: there is no uncertain band "
+                "(give --uncertain below --accept, or a --tool-band NAME=ACCEPT,UNCERTAIN with UNCERTAIN < ACCEPT)"
+            )
+    if on_ask_timeout is not None:
+        if on_ask_timeout not in ("approve", "reject"):
+            raise ConfigurationError(f"--on-ask-timeout takes approve or reject, got {on_ask_timeout!r}")
+        if on_uncertain != "ask":
+            raise ConfigurationError("--on-ask-timeout applies only with --on-uncertain ask")
+    return DecisionBands(
+        accept=a,
+        uncertain=u,
+        tools=per_tool,
+        on_uncertain=on_uncertain or "retry",  # type: ignore[arg-type]
+        on_ask_timeout=on_ask_timeout or "reject",  # type: ignore[arg-type]
+    )
 
 
 def add_lazy_group(name: str, module: str, summary: str, *, help_option: bool = False) -> None:

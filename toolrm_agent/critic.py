@@ -149,6 +149,7 @@ from toolrm_agent._internal.state import (
     VerdictRecord,
     state_get,
 )
+from toolrm_agent._internal.tracing import trace_verdicts
 from toolrm_agent._internal.transcript import pending_raise
 from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.graph import ToolRMState, build_agent_graph, pending_tool_calls, route_to_critic, sends
@@ -308,6 +309,7 @@ class ToolRMCritic(Frozen):
         """The routing ``Command``. With ``on_budget_exhausted="raise"`` the answers are
         written first and the node routes to itself, where :func:`raise_pending` raises:
         the checkpoint keeps a transcript in which every call is answered."""
+        trace_verdicts(outcome.records, config, reused=outcome.reused)
         if outcome.raise_error is not None:
             node = ((config or {}).get("metadata") or {}).get("langgraph_node")
             if not isinstance(node, str) or not node:  # called by hand: nothing to keep consistent

@@ -75,6 +75,7 @@ from toolrm_agent._internal.state import (
     state_get,
 )
 from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
+from toolrm_agent._internal.tracing import trace_verdicts
 from toolrm_agent._internal.transcript import pending_raise, with_unique_id
 from toolrm_agent.errors import ConfigurationError, ToolSpecError
 from toolrm_agent.judges.base import Judge, check_judge
@@ -183,7 +184,9 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
                 except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
                     logger.warning("resample failed: %s", exc)
             judged = self._engine.ask_more(begun, judged, _ais(samples), config)
-        return self._respond(first, samples, self._engine.finish(begun, judged))
+        outcome = self._engine.finish(begun, judged)
+        trace_verdicts(outcome.records, config)
+        return self._respond(first, samples, outcome)
 
     async def awrap_model_call(
         self,
@@ -202,7 +205,9 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         if k and judged is not None:  # resample: only now, below the accept band
             samples = await _adraw(config, handler, request, k)
             judged = await self._engine.aask_more(begun, judged, _ais(samples), config)
-        return self._respond(first, samples, self._engine.finish(begun, judged))
+        outcome = self._engine.finish(begun, judged)
+        trace_verdicts(outcome.records, config)
+        return self._respond(first, samples, outcome)
 
     def _begin_request(
         self, request: ModelRequest[Any], response: ModelResponse[Any]
@@ -320,6 +325,7 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
 
     @staticmethod
     def _update(outcome: Outcome) -> dict[str, Any] | None:
+        trace_verdicts(outcome.records, _current_config(), reused=outcome.reused)
         update = outcome.state_update()
         if outcome.route == "retry":
             update["jump_to"] = "model"

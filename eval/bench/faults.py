@@ -4,8 +4,9 @@ OpenAI-compatible HTTP server, one cell runner and the invariants every cell mus
 Shared by ``tests/reliability/test_fault_matrix.py`` (a fast slice, in the default
 suite) and ``toolrm bench reliability`` (every cell). A *cell* is one fault of
 the judge's backend x one failure policy x one adapter (LangGraph node or
-``create_agent`` middleware) x one mode (retry or best-of-N), always with a parallel
-proposal in which one call is bad. :func:`run_cell` runs it and :func:`check` returns
+``create_agent`` middleware) x one critic setup (:data:`MODES`: retry, best-of-N,
+resample on reject, escalation to a human answered by its timeout, shadow), always with
+a parallel proposal in which one call is bad. :func:`run_cell` runs it and :func:`check` returns
 one boolean per invariant (:data:`INVARIANTS`).
 """
 
@@ -60,7 +61,15 @@ POLICIES: tuple[str, ...] = ("fail_open", "fail_closed", "execute", "reject", "h
 ``execute`` / ``reject`` / ``halt``: the judge raises, the critic's ``on_judge_error``."""
 BLOCKING_POLICIES = frozenset({"fail_closed", "reject", "halt"})
 ADAPTERS: tuple[str, ...] = ("node", "middleware")
-MODES: tuple[str, ...] = ("retry", "best_of_n")
+MODES: tuple[str, ...] = ("retry", "best_of_n", "resample", "ask", "shadow")
+"""The critic's setup: ``retry``, ``best_of_n`` and ``resample`` are its modes;
+``ask`` is retry with :data:`ASK_BANDS` (the uncertain calls go to a human through
+``interrupt``; every escalation is answered ``Command(resume="timeout")``, so the bands'
+``on_ask_timeout`` decides, as in an unattended run); ``shadow`` is retry with
+``shadow=True`` (judged and recorded, the run untouched: every call runs as proposed)."""
+SAMPLING: frozenset[str] = frozenset({"best_of_n", "resample"})
+MAX_RESUMES = 20
+"""An ``ask`` cell answers at most this many interrupts (a run that asks more fails)."""
 
 INVARIANTS: tuple[str, ...] = (
     "ends_within_budget",
@@ -89,6 +98,10 @@ TOOL_NAMES = frozenset({"get_weather", "get_time"})
 
 SHAPES: tuple[str, ...] = ("none_ids", "dup_ids", "padded", "same_msg_id")
 """Malformed proposals (see :class:`PolicyModel`), crossed with a healthy and a raising judge."""
+SHAPE_MODES: tuple[str, ...] = tuple(m for m in MODES if m != "shadow")
+"""The setups crossed with :data:`SHAPES`: the malformed-proposal cells check the critic's
+repair (ids given, names trimmed, every call answered), which a shadow critic by contract
+does not do: it leaves every proposal as the model wrote it, as a run without a critic would."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +135,7 @@ def all_cells(hows: tuple[str, ...] = ("sync", "async")) -> list[Cell]:
         for f in ("healthy", "raises")
         for p in ("fail_open", "reject")
         for a in ADAPTERS
-        for m in MODES
+        for m in SHAPE_MODES
         for h in hows
     ]
     return cells
@@ -470,10 +483,21 @@ def make_judge(cell: Cell, server: OpenAIStub | None) -> tuple[Any, Any]:
     return judge, backend
 
 
+def ask_bands() -> Any:
+    """The ``ask`` cells' bands: a judge's 1 runs, anything lower is asked about (a wrong
+    call scores 0, a verdict filled in by the judge's failure policy 0.5); nobody answers,
+    so ``on_ask_timeout="reject"`` sends those calls back."""
+    from toolrm_agent._internal.policy import DecisionBands
+
+    return DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask", on_ask_timeout="reject")
+
+
 def critic_options(cell: Cell) -> dict[str, Any]:
     on_judge_error = cell.policy if cell.policy in ("execute", "reject", "halt") else "execute"
     return {
-        "mode": cell.mode,
+        "mode": cell.mode if cell.mode in ("retry", *SAMPLING) else "retry",
+        "bands": ask_bands() if cell.mode == "ask" else None,
+        "shadow": cell.mode == "shadow",
         "n": N,
         "max_retries": MAX_RETRIES,
         "on_budget_exhausted": "halt",
@@ -528,6 +552,12 @@ class CellResult:
 def build(cell: Cell, judge: Any, tools: list[Any], policy: PolicyModel) -> Any:
     from toolrm_agent._internal.policy import CriticBudget
 
+    checkpointer = None
+    if cell.mode == "ask":  # LangGraph's interrupt needs one
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        checkpointer = InMemorySaver()
+
     options = critic_options(cell)
     options["budget"] = CriticBudget(
         max_retries=MAX_RETRIES,
@@ -540,13 +570,14 @@ def build(cell: Cell, judge: Any, tools: list[Any], policy: PolicyModel) -> Any:
 
         # the proposer starts one answer ahead, so its samples differ from the proposal
         sampler = PolicyModel(proposals=10_000, calls=1, prefix="s")
-        proposer = sampler.bind_tools(tools) if cell.mode == "best_of_n" else None
-        return build_agent_graph(policy, tools, ToolRMCritic(judge, proposer=proposer, **options))
+        proposer = sampler.bind_tools(tools) if cell.mode in SAMPLING else None
+        return build_agent_graph(policy, tools, ToolRMCritic(judge, proposer=proposer, **options),
+                                 checkpointer=checkpointer)
     from langchain.agents import create_agent
 
     from toolrm_agent.middleware import ToolRMMiddleware
 
-    return create_agent(policy, tools, middleware=[ToolRMMiddleware(judge, **options)])
+    return create_agent(policy, tools, middleware=[ToolRMMiddleware(judge, **options)], checkpointer=checkpointer)
 
 
 def run_cell(cell: Cell, server: OpenAIStub | None = None) -> CellResult:
@@ -557,13 +588,13 @@ def run_cell(cell: Cell, server: OpenAIStub | None = None) -> CellResult:
     judge, backend = make_judge(cell, server)
     graph = build(cell, judge, tools, policy)
     inputs = {"messages": [HumanMessage("What is the weather and the time in Paris?")]}
-    config = {"recursion_limit": 200}
+    config = {"recursion_limit": 200, "configurable": {"thread_id": cell.id}}
     start = time.perf_counter()
     try:
         if cell.how == "sync":
-            out = graph.invoke(inputs, config)
+            out = _invoke(graph, inputs, config)
         else:
-            out = asyncio.run(graph.ainvoke(inputs, config))
+            out = asyncio.run(_ainvoke(graph, inputs, config))
     except Exception as exc:  # noqa: BLE001 - a crashed run is a failed cell
         out = {}
         result.error = f"{type(exc).__name__}: {exc}"[:500]
@@ -577,6 +608,34 @@ def run_cell(cell: Cell, server: OpenAIStub | None = None) -> CellResult:
     )
     result.invariants, result.why = check(result)
     return result
+
+
+def _invoke(graph: Any, inputs: Any, config: Any) -> dict[str, Any]:
+    """Run to the end; each ``interrupt`` (an ``ask`` cell) answered as a timeout."""
+    from langgraph.types import Command
+
+    out = graph.invoke(inputs, config)
+    for _ in range(MAX_RESUMES):
+        if not _interrupted(graph.get_state(config) if graph.checkpointer else None):
+            return dict(out)
+        out = graph.invoke(Command(resume="timeout"), config)
+    raise RuntimeError(f"still interrupted after {MAX_RESUMES} resumes")
+
+
+async def _ainvoke(graph: Any, inputs: Any, config: Any) -> dict[str, Any]:
+    """Async twin of :func:`_invoke`."""
+    from langgraph.types import Command
+
+    out = await graph.ainvoke(inputs, config)
+    for _ in range(MAX_RESUMES):
+        if not _interrupted(await graph.aget_state(config) if graph.checkpointer else None):
+            return dict(out)
+        out = await graph.ainvoke(Command(resume="timeout"), config)
+    raise RuntimeError(f"still interrupted after {MAX_RESUMES} resumes")
+
+
+def _interrupted(snapshot: Any) -> bool:
+    return snapshot is not None and bool(getattr(snapshot, "interrupts", ()))
 
 
 # -------------------------------------------------------------------- invariants
@@ -657,9 +716,13 @@ def check(result: CellResult) -> tuple[dict[str, bool], dict[str, str]]:
         return ok, why
 
     calls_bound = MAX_CRITIC_CALLS + 2 * N * 2  # the last step may overshoot by its own cost
+    shadow = cell.mode == "shadow"
+    answers_with_calls = sum(1 for m in messages if isinstance(m, AIMessage) and m.tool_calls)
+    # a shadow critic never ends the run: its step budget bounds what it judges, not the run
+    steps_bound = answers_with_calls if shadow else MAX_CRITIC_STEPS + 1  # + the step that ends the run
     within = (
         result.seconds < CELL_SECONDS
-        and usage.get("critic_steps", 0) <= MAX_CRITIC_STEPS + 1  # the step that ends the run
+        and usage.get("critic_steps", 0) <= steps_bound
         and usage.get("critic_calls", 0) <= calls_bound
         and result.model_calls <= (MAX_CRITIC_STEPS + 1) * N
     )
@@ -679,10 +742,20 @@ def check(result: CellResult) -> tuple[dict[str, bool], dict[str, str]]:
     )
 
     ran = set(result.executed)
-    not_approved = [cid for cid in ran if (verdicts.get(cid) or {}).get("decision") != "execute"]
-    record(
-        "no_rejected_call_runs", not not_approved, f"ran without an execute verdict: {not_approved}"
-    )
+    if shadow:  # the run is untouched: every well-formed call runs, the critic writes nothing
+        valid = [cid for cid in proposed if not _is_bad(messages, cid)]
+        not_run = [cid for cid in valid if cid not in ran]
+        written = [m.tool_call_id for m in messages if isinstance(m, ToolMessage) and _by_critic(m)]
+        record(
+            "no_rejected_call_runs",
+            not not_run and not written,
+            f"shadow changed the run: calls that did not run {not_run}; critic answers {written}",
+        )
+    else:
+        not_approved = [cid for cid in ran if (verdicts.get(cid) or {}).get("decision") != "execute"]
+        record(
+            "no_rejected_call_runs", not not_approved, f"ran without an execute verdict: {not_approved}"
+        )
 
     twice = sorted({cid for cid in result.executed if result.executed.count(cid) > 1})
     record("no_approved_call_runs_twice", not twice, f"ran twice: {twice}")
@@ -713,6 +786,9 @@ def check(result: CellResult) -> tuple[dict[str, bool], dict[str, str]]:
         f"records without post-mortem: {missing_pm}; failures without errors: {failed_silently}; usage={usage}",
     )
 
+    if shadow:
+        record("policy_honoured", *_shadow_recorded(messages, verdicts, cell))
+        return ok, why
     policy_ok, reason = True, ""
     bad_ran = [
         cid for cid in ran if (verdicts.get(cid) or {}).get("name") and _is_bad(messages, cid)
@@ -726,8 +802,39 @@ def check(result: CellResult) -> tuple[dict[str, bool], dict[str, str]]:
         )
     if cell.fault in PERSISTENT_FAULTS and cell.policy in ("fail_open", "execute") and not ran:
         policy_ok, reason = False, f"{cell.policy}: nothing ran although the critic fails open"
+    pending = sorted(cid for cid, v in verdicts.items() if v.get("decision") == "ask")
+    if pending:
+        policy_ok, reason = False, f"escalations never decided: {pending}"
+    if cell.mode == "ask" and cell.fault in ("healthy", "flaky") and not usage.get("escalations"):
+        policy_ok, reason = False, "the judge put a call in the uncertain band, but nobody was asked"
     record("policy_honoured", policy_ok, reason)
     return ok, why
+
+
+def _by_critic(message: ToolMessage) -> bool:
+    artifact = getattr(message, "artifact", None)
+    return isinstance(artifact, dict) and "toolrm" in artifact
+
+
+def _shadow_recorded(
+    messages: list[BaseMessage], verdicts: dict[str, dict[str, Any]], cell: Cell
+) -> tuple[bool, str]:
+    """Shadow: every proposed call has a shadow record (what the critic would have done),
+    and a judge that could tell would have stopped every bad call."""
+    proposed = _proposed_ids(messages)
+    unrecorded = [cid for cid in proposed if not (verdicts.get(cid) or {}).get("shadow")]
+    if unrecorded:
+        return False, f"calls without a shadow record: {unrecorded}"
+    if cell.fault in ("healthy", "flaky", "wrong_count"):
+        judged = [  # bad calls the judge itself answered on (not a budget, not a failure policy)
+            cid for cid in proposed
+            if _is_bad(messages, cid) and verdicts[cid].get("status") in ("ok", None)
+            and not str(verdicts[cid].get("reason") or "").startswith("budget")
+        ]
+        passed = [cid for cid in judged if verdicts[cid].get("decision") == "execute"]
+        if passed:
+            return False, f"the shadow record lets a bad call run although the judge could tell: {passed}"
+    return True, ""
 
 
 def _is_bad(messages: list[BaseMessage], call_id: str) -> bool:

@@ -34,7 +34,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from eval.options import DEFAULT_JUDGE as DEFAULT_CRITIC
-from eval.tasks.arms import SAMPLING_MODES, arms_report, critic_arms, run_arms_live
+from eval.options import (
+    AcceptOption,
+    OnAskTimeoutOption,
+    OnUncertainOption,
+    ToolBandOption,
+    UncertainOption,
+    bands_from_options,
+    bands_summary,
+)
+from eval.tasks.arms import SAMPLING_MODES, arms_report, critic_arms, draws_samples, run_arms_live
 from eval.tasks.runner import AgentTask, TaskRun, load_policy, load_tasks
 
 __all__ = [
@@ -122,6 +131,7 @@ _STEP_STYLE = {
     "critique": "yellow",
     "accepted": "green",
     "best_of_n": "magenta",
+    "ask": "blue",
     "executed": "bold",
     "text": "dim",
     "halt": "red",
@@ -250,6 +260,7 @@ def run_demo(
     console: Console | None = None,
     progress: bool = True,
     on_run: Callable[[AgentTask, TaskRun], None] | None = None,
+    bands: Any = None,
 ) -> dict[str, Any]:
     """Run ``tasks`` without a critic and with a critic per (mode, judge); the report.
 
@@ -257,12 +268,13 @@ def run_demo(
     selfcorrect`` uses it): :func:`~eval.tasks.arms.critic_arms` over ``judges`` (judge
     spec → built judge) and ``modes``, run by :func:`~eval.tasks.arms.run_arms_live` with
     each task's printout (:func:`print_task`) once all its arms ran, reported by
-    :func:`build_report`.
+    :func:`build_report`. ``bands`` (a :class:`~toolrm_agent.DecisionBands`, or ``None``)
+    go to every critic arm.
     """
     console = console or Console(stderr=True)
     arms, arm_info = critic_arms(
         policy, judges, modes=modes, max_retries=max_retries, n=n, sampler=sampler,
-        retry_model=retry_model,
+        retry_model=retry_model, bands=bands,
     )
     started = time.perf_counter()
     by_task: dict[str, list[TaskRun]] = {}
@@ -283,9 +295,10 @@ def run_demo(
         arm_info,
         policy_name=policy_name,
         max_retries=max_retries,
-        n=n if set(modes) & set(SAMPLING_MODES) else None,
+        n=n if any(draws_samples(m, bands) for m in modes) else None,
         retry_sampled=retry_model is not None,
         seconds=seconds,
+        bands=bands,
     )
 
 
@@ -299,8 +312,10 @@ def build_report(
     seconds: float,
     n: int | None = None,
     retry_sampled: bool = False,
+    bands: Any = None,
 ) -> dict[str, Any]:
-    """The demo's JSON report: :func:`eval.tasks.arms.arms_report` with the selection rule."""
+    """The demo's JSON report: :func:`eval.tasks.arms.arms_report` with the selection rule
+    and the critic's decision bands (``null`` without)."""
     return arms_report(
         tasks,
         runs,
@@ -311,7 +326,7 @@ def build_report(
         decoding="greedy proposals; best-of-N candidates and retries sampled"
         if retry_sampled else "greedy proposals; best-of-N candidates sampled",
         candidates=n,
-        extra={"selection_rule": SELECTION_RULE},
+        extra={"selection_rule": SELECTION_RULE, "bands": bands_summary(bands)},
     )
 
 
@@ -391,6 +406,11 @@ def main(
         bool,
         typer.Option("--quiet", help="Only the summary (no per-task tables, no progress bar)."),
     ] = False,
+    accept: AcceptOption = None,
+    uncertain: UncertainOption = None,
+    tool_band: ToolBandOption = None,
+    on_uncertain: OnUncertainOption = None,
+    on_ask_timeout: OnAskTimeoutOption = None,
 ) -> None:
     """Run a LangGraph agent on fixed BFCL tasks without and with the ToolRM critic."""
     from eval.options import judge_from_option
@@ -401,6 +421,7 @@ def main(
     modes = list(dict.fromkeys(mode or list(DEFAULT_MODES)))
     if any(m not in MODES for m in modes):
         raise typer.BadParameter(f"use {', '.join(MODES)}", param_hint="--mode")
+    bands = bands_from_options(accept, uncertain, tool_band, on_uncertain, on_ask_timeout)
     started = time.perf_counter()
     try:
         tasks = demo_tasks(category, limit)
@@ -419,7 +440,7 @@ def main(
             if hasattr(model, "load"):
                 model.load()
             sampler = retry_model = None
-            if set(modes) & set(SAMPLING_MODES):  # a sampling copy of the policy (weights are shared)
+            if any(draws_samples(m, bands) for m in modes):  # a sampling copy of the policy (weights are shared)
                 sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=0)
             if retry_temperature > 0:
                 retry_model = load_policy(
@@ -449,6 +470,7 @@ def main(
         retry_model=retry_model,
         console=console if not quiet else Console(quiet=True),
         progress=not quiet,
+        bands=bands,
     )
     report["seconds"] = round(time.perf_counter() - started, 3)
     print_summary(console, report)

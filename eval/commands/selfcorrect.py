@@ -18,6 +18,13 @@ Modes
                    more proposals sampled (as in best_of_n) and the best kept; when none
                    is accepted, as retry. Accepted proposals cost no extra policy call.
 
+Decision bands (``--accept``, ``--uncertain``, ``--tool-band NAME=ACCEPT,UNCERTAIN``,
+``--on-uncertain retry|resample|ask``, ``--on-ask-timeout approve|reject``)
+    give the critic :class:`~toolrm_agent.DecisionBands`: the score decides, not the judge's
+    own ``accepted``. Without them the judge's verdict decides, as before. ``ask`` runs
+    unattended: each escalation is answered as a timeout (``--on-ask-timeout``, default
+    reject). The report's ``bands`` key holds them (``null`` without).
+
 Report (``--out``)
     ``baseline_acc``, ``critic_acc``, ``lift`` (critic − baseline, fractions), ``n``
     (questions), ``fixed`` / ``broken`` (ids whose verdict the critic flipped),
@@ -40,8 +47,17 @@ from typing import Annotated, Any
 
 import typer
 
-from eval.options import DEFAULT_JUDGE
-from eval.tasks.arms import BASELINE, SAMPLING_MODES, Mode, arms_report, critic_arms, run_arms_live
+from eval.options import (
+    DEFAULT_JUDGE,
+    AcceptOption,
+    OnAskTimeoutOption,
+    OnUncertainOption,
+    ToolBandOption,
+    UncertainOption,
+    bands_from_options,
+    bands_summary,
+)
+from eval.tasks.arms import BASELINE, Mode, arms_report, critic_arms, draws_samples, run_arms_live
 from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
 
 __all__ = [
@@ -59,12 +75,14 @@ def build_arms(
     max_retries: int = 2,
     n: int = 4,
     sampler: Any = None,
+    bands: Any = None,
 ) -> list[Arm]:
     """The baseline arm and the critic arm over one policy model (one shared meter):
-    :func:`eval.tasks.arms.critic_arms` with one judge and one mode."""
+    :func:`eval.tasks.arms.critic_arms` with one judge, one mode and ``bands``
+    (a :class:`~toolrm_agent.DecisionBands`, or ``None``)."""
     arms, _ = critic_arms(
         policy, {"judge": judge}, modes=[mode], max_retries=max_retries, n=n, sampler=sampler,
-        name=lambda _mode, _spec: CRITIC,
+        name=lambda _mode, _spec: CRITIC, bands=bands,
     )
     return arms
 
@@ -97,10 +115,12 @@ def selfcorrect_report(
     temperature: float | None = None,
     seconds: float,
     tasks: Sequence[AgentTask] | None = None,
+    bands: Any = None,
 ) -> dict[str, Any]:
     """The JSON report of a self-correction run (keys in the module docstring): the
     flat baseline-vs-critic view, then the arm report of :func:`eval.tasks.arms.arms_report`
     (``arms``, ``comparisons``, ``tasks``, ``machine``; the keys both share are written once)."""
+    samples = draws_samples(mode, bands)
     common = arms_report(
         tasks,
         runs,
@@ -109,7 +129,8 @@ def selfcorrect_report(
         max_retries=max_retries,
         seconds=seconds,
         decoding="greedy policy; best-of-N samples at the given temperature",
-        candidates=n_candidates if mode in SAMPLING_MODES else None,
+        candidates=n_candidates if samples else None,
+        extra={"bands": bands_summary(bands)},
     )
     lift = common["comparisons"][CRITIC]
     base, crit = lift["baseline"], lift["critic"]
@@ -120,7 +141,8 @@ def selfcorrect_report(
         "mode": mode,
         "max_retries": max_retries,
         "candidates": common["candidates"],
-        "temperature": temperature if mode in SAMPLING_MODES else None,
+        "temperature": temperature if samples else None,
+        "bands": common["bands"],
         "decoding": common["decoding"],
         "n": lift["n"],
         "baseline_acc": lift["baseline_acc"],
@@ -190,18 +212,18 @@ def command(
     n: Annotated[
         int,
         typer.Option(
-            "--n", help="best_of_n: candidates per proposal (the policy's own included).", min=2
+            "--n", help="best_of_n / resample: candidates per proposal (the policy's own included).", min=2
         ),
     ] = 4,
     temperature: Annotated[
         float,
         typer.Option(
             "--temperature",
-            help="best_of_n: sampling temperature of the extra candidates.",
+            help="best_of_n / resample: sampling temperature of the extra candidates.",
             min=0.0,
         ),
     ] = 0.7,
-    seed: Annotated[int | None, typer.Option("--seed", help="best_of_n: seed of the sampler.")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="best_of_n / resample: seed of the sampler.")] = 0,
     max_new_tokens: Annotated[
         int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)
     ] = 256,
@@ -210,6 +232,11 @@ def command(
         typer.Option("--pairs-out", help="Write the policy's failing answers vs the ground truth as "
                      "TRBench pairs into this dir."),
     ] = None,
+    accept: AcceptOption = None,
+    uncertain: UncertainOption = None,
+    tool_band: ToolBandOption = None,
+    on_uncertain: OnUncertainOption = None,
+    on_ask_timeout: OnAskTimeoutOption = None,
 ) -> None:
     """Live self-correction: the policy as a LangGraph agent without and with ToolRMCritic."""
     from rich.console import Console
@@ -225,9 +252,12 @@ def command(
             f"({', '.join(sorted(AST_CATEGORIES | IRRELEVANCE_CATEGORIES))})",
             param_hint="--category",
         )
-    if mode in SAMPLING_MODES and temperature <= 0:
+    bands = bands_from_options(accept, uncertain, tool_band, on_uncertain, on_ask_timeout)
+    samples = draws_samples(mode, bands)
+    if samples and temperature <= 0:
         raise typer.BadParameter(
-            f"{mode} needs a sampling temperature > 0", param_hint="--temperature"
+            f"{mode if mode != 'retry' else '--on-uncertain resample'} needs a sampling temperature > 0",
+            param_hint="--temperature",
         )
     the_judge = judge_from_option(judge)
     tasks = load_tasks(category, limit=limit)
@@ -238,11 +268,12 @@ def command(
     started = time.perf_counter()
     model = load_policy(policy, max_new_tokens=max_new_tokens)
     sampler = None
-    if mode in SAMPLING_MODES:
+    if samples:
         sampler = load_policy(
             policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
         )
-    arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler)  # type: ignore[arg-type]
+    arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler,  # type: ignore[arg-type]
+                      bands=bands)
 
     runs = run_selfcorrect(tasks, arms, max_retries=max_retries, console=console, progress=True,
                            label=f"selfcorrect {category}")
@@ -257,6 +288,7 @@ def command(
         temperature=temperature,
         seconds=time.perf_counter() - started,
         tasks=tasks,
+        bands=bands,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

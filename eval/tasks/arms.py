@@ -46,6 +46,7 @@ __all__ = [
     "arms_report",
     "critic_arm_name",
     "critic_arms",
+    "draws_samples",
     "run_arms_live",
 ]
 
@@ -59,6 +60,13 @@ SAMPLING_MODES: tuple[str, ...] = ("best_of_n", "resample")
 
 ArmInfo = dict[str, tuple[str | None, str | None]]
 """Arm name → (mode, judge spec); ``(None, None)`` for the baseline."""
+
+
+def draws_samples(mode: str, bands: Any = None) -> bool:
+    """A critic arm in ``mode`` with ``bands`` samples extra proposals (so its command
+    needs a sampling copy of the policy): ``best_of_n``, ``resample``, or an uncertain band
+    that resamples."""
+    return mode in SAMPLING_MODES or getattr(bands, "on_uncertain", None) == "resample"
 
 
 def critic_arm_name(mode: str, judge: str, several: bool) -> str:
@@ -76,6 +84,7 @@ def critic_arms(
     sampler: Any = None,
     retry_model: Any = None,
     name: Callable[[str, str], str] | None = None,
+    bands: Any = None,
 ) -> tuple[list[Arm], ArmInfo]:
     """The baseline arm and a critic arm per (mode, judge), over one policy model.
 
@@ -84,7 +93,11 @@ def critic_arms(
     ``sampler`` (a sampling copy of the policy); in ``resample`` it draws them only when
     the proposal is rejected; ``retry_model`` (a sampling copy too)
     answers the critiques. ``name(mode, spec)`` names a critic arm (default
-    :func:`critic_arm_name`). One meter counts every policy call of every arm.
+    :func:`critic_arm_name`). ``bands`` (a :class:`~toolrm_agent.DecisionBands`, or
+    ``None``: the judge's own ``accepted`` decides) go to every critic; with
+    ``on_uncertain="resample"`` a ``retry`` arm samples too, with ``"ask"`` every arm's graph
+    gets a checkpointer and each escalation is answered as a timeout
+    (:func:`eval.tasks.runner.run_task`). One meter counts every policy call of every arm.
     """
     from toolrm_agent.critic import ToolRMCritic
 
@@ -96,14 +109,15 @@ def critic_arms(
         for spec, judge in judges.items():
             arm = name(mode, spec) if name is not None else critic_arm_name(mode, spec, several)
             critic = ToolRMCritic(
-                judge, mode=mode, n=n, max_retries=max_retries, on_budget_exhausted="execute"  # type: ignore[arg-type]
+                judge, mode=mode, n=n, max_retries=max_retries, on_budget_exhausted="execute",  # type: ignore[arg-type]
+                bands=bands,
             )
             arms.append(
                 agent_arm(
                     arm,
                     policy,
                     critic,
-                    sampler=sampler if mode in SAMPLING_MODES else None,
+                    sampler=sampler if critic.options.draws_samples else None,
                     retry_model=retry_model,
                     meter=meter,
                 )

@@ -88,7 +88,7 @@ GraphFactory = Callable[[Sequence[BaseTool]], Any]
 """Builds a compiled LangGraph graph for one run from that run's stub tools."""
 
 StopReason = Literal["executed", "text", "halted", "step_limit", "error"]
-EventKind = Literal["proposal", "critique", "accepted", "best_of_n", "executed", "text", "halt"]
+EventKind = Literal["proposal", "critique", "accepted", "best_of_n", "ask", "executed", "text", "halt"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -325,7 +325,9 @@ class Event(BaseModel):
     kind: EventKind
     text: str
     """``proposal``/``best_of_n``/``executed``: calls as ``[f(a=1)]`` with BFCL names;
-    ``critique``/``halt``: the critic's words; ``text``: the model's prose answer."""
+    ``critique``/``halt``: the critic's words; ``ask``: the calls the critic escalated to a
+    human, with their scores (an unattended run answers with the timeout decision);
+    ``text``: the model's prose answer."""
 
 
 class TaskRun(BaseModel):
@@ -415,6 +417,24 @@ def _accept_text(records: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+INTERRUPT = "__interrupt__"
+"""The node name of LangGraph's ``interrupt`` in an ``updates`` stream."""
+
+
+def _ask_text(update: Any) -> str:
+    """``f(a=1) scored 0.62`` per escalated call of an ``interrupt`` (the critic's review request)."""
+    parts: list[str] = []
+    for item in update if isinstance(update, Sequence) else [update]:
+        value = getattr(item, "value", item)
+        actions = value.get("action_requests") if isinstance(value, Mapping) else None
+        for action in actions or []:
+            args = ", ".join(f"{k}={v!r}" for k, v in dict(action.get("args") or {}).items())
+            score = action.get("score")
+            scored = "" if score is None else f" scored {score:.2f}"
+            parts.append(f"{action.get('name')}({args}){scored}")
+    return "asked a human: " + ("; ".join(parts) or "(no call)")
+
+
 def _critic_decision(message: ToolMessage) -> str | None:
     """The critic's decision when it wrote this ToolMessage (else ``None``)."""
     artifact = getattr(message, "artifact", None)
@@ -445,6 +465,9 @@ class _Reader:
         return calls_text(self.toolbox.to_original_proposal(proposal_from_message(message)))
 
     def feed(self, node: str, update: Any) -> None:
+        if node == INTERRUPT:
+            self.events.append(Event(kind="ask", text=_ask_text(update)))
+            return
         if isinstance(update, Mapping):
             usage = update.get("toolrm_usage")
             if isinstance(usage, Mapping):
@@ -571,10 +594,22 @@ def run_task(
 
 
 def _stream(graph: Any, task: AgentTask, max_steps: int) -> Iterator[dict[str, Any]]:
+    """The graph's updates; an ``interrupt`` (the critic asking a human, ``--on-uncertain
+    ask``) is answered ``Command(resume="timeout")``: nobody attends these runs, so each
+    escalated call gets the bands' ``on_ask_timeout`` decision. At most ``max_steps`` resumes."""
+    from langgraph.types import Command
+
     config = {"recursion_limit": max_steps, "configurable": {"thread_id": f"toolrm-{task.id}"}}
-    for chunk in graph.stream({"messages": list(task.messages)}, config, stream_mode="updates"):
-        if isinstance(chunk, Mapping):
-            yield dict(chunk)
+    payload: Any = {"messages": list(task.messages)}
+    for _ in range(max_steps):
+        interrupted = False
+        for chunk in graph.stream(payload, config, stream_mode="updates"):
+            if isinstance(chunk, Mapping):
+                interrupted = interrupted or INTERRUPT in chunk
+                yield dict(chunk)
+        if not interrupted:
+            return
+        payload = Command(resume="timeout")
 
 
 # ------------------------------------------------------------------------------ arms
@@ -634,6 +669,7 @@ def agent_arm(
     critic samples the bound policy itself. ``retry_model`` (a sampling copy of the
     policy) answers the critiques (see :func:`toolrm_agent.critic.build_agent_graph`).
     ``meter`` (default: a new one) is attached to ``policy``, ``sampler`` and ``retry_model``.
+    A critic whose bands ask a human gets an in-memory checkpointer per run (see :func:`_stream`).
     """
     from toolrm_agent.critic import build_agent_graph
 
@@ -647,9 +683,22 @@ def agent_arm(
         if run_critic is not None and sampler is not None and run_critic.options.draws_samples:
             run_critic = run_critic.override(proposer=sampling_proposer(sampler, tools))
         return build_agent_graph(policy, list(tools), critic=run_critic,
-                                 retry_model=retry_model if critic is not None else None)
+                                 retry_model=retry_model if critic is not None else None,
+                                 checkpointer=_checkpointer_for(critic))
 
     return Arm(name=name, make_graph=make_graph, meter=meter)
+
+
+def _checkpointer_for(critic: Any) -> Any:
+    """An in-memory checkpointer for a critic that asks a human (LangGraph's ``interrupt``
+    needs one), else ``None``."""
+    options = getattr(critic, "options", None)
+    bands = getattr(options, "bands", None)
+    if bands is None or bands.on_uncertain != "ask" or options.shadow:
+        return None
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    return InMemorySaver()
 
 
 def max_steps_for(max_retries: int) -> int:

@@ -26,6 +26,7 @@ from eval.bench.faults import (
     FAULTS,
     MODES,
     POLICIES,
+    SHAPE_MODES,
     SHAPES,
     SLOW_FAULTS,
     Cell,
@@ -75,7 +76,8 @@ def _slow_cells() -> list[Cell]:
     for k, fault in enumerate(sorted(SLOW_FAULTS)):
         for i, policy in enumerate(POLICIES):
             j = i + k
-            cells.append(Cell(fault, policy, ADAPTERS[j % 2], MODES[(j // 2) % 2], "sync" if j % 3 else "async"))
+            mode = MODES[(i + 2 * k) % len(MODES)]
+            cells.append(Cell(fault, policy, ADAPTERS[j % 2], mode, "sync" if j % 3 else "async"))
     return cells
 
 
@@ -92,7 +94,7 @@ def _shape_cells() -> list[Cell]:
         for shape in SHAPES
         for f in ("healthy", "raises")
         for a in ADAPTERS
-        for m in MODES
+        for m in SHAPE_MODES
     ]
 
 
@@ -367,3 +369,96 @@ def test_step_budget_is_validated() -> None:
     with pytest.raises(ValueError, match="max_critic_steps"):
         CriticBudget(max_critic_steps=-1)
     assert CriticBudget().max_critic_steps == 50
+
+
+# ------------------------------------------- regressions: bands, escalation, shadow
+
+
+def _resumed(graph: Any, how: str, inputs: Any, thread: str) -> dict[str, Any]:
+    """Run to the end, every escalation answered as a timeout (an unattended run)."""
+    from langgraph.types import Command
+
+    config = {"configurable": {"thread_id": thread}}
+
+    async def arun() -> dict[str, Any]:
+        out = await graph.ainvoke(inputs, config)
+        while (await graph.aget_state(config)).interrupts:
+            out = await graph.ainvoke(Command(resume="timeout"), config)
+        return dict(out)
+
+    if how == "async":
+        return asyncio.run(arun())
+    out = graph.invoke(inputs, config)
+    while graph.get_state(config).interrupts:
+        out = graph.invoke(Command(resume="timeout"), config)
+    return dict(out)
+
+
+@pytest.mark.parametrize("how", ["sync", "async"])
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_an_unanswered_escalation_keeps_the_retry_budget(adapter: str, how: str) -> None:
+    """Defect: a call the timeout (or a human) rejected went back to the model whatever
+    the turn's retry budget said, so an unattended run with on_ask_timeout="reject" and a
+    policy that keeps proposing an uncertain call looped (7 retries with max_retries=1 in
+    the fault matrix). Now, with the budget spent, the run stops as a rejection in retry
+    mode would: every call answered, a closing message, nothing rejected runs."""
+    from toolrm_agent._internal.policy import DecisionBands
+
+    tools, executed = recording_tools()
+    judge, _ = _gen("healthy")
+    bad = [_proposal((f"b{i}", "get_weather", {"town": "Paris"}), msg_id=f"m{i}") for i in range(5)]
+    model = _Script(answers=bad)
+    bands = DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask", on_ask_timeout="reject")
+    graph = _agent(adapter, model, tools, judge, bands=bands, max_retries=1, on_budget_exhausted="execute",
+                   checkpointer=InMemorySaver())
+    out = _resumed(graph, how, ASK, f"{adapter}-{how}")
+    assert executed == []
+    assert model.calls == 2  # the proposal, one retry, then the stop
+    usage = out["toolrm_usage"]
+    assert usage["escalations"] == 2 and usage["retries"] == 1 and usage["halts"] == 1
+    assert out["toolrm_verdicts"]["b1"]["decision"] == "halt"
+    assert out["toolrm_verdicts"]["b1"]["reason"] == "budget:max_retries"
+    last = out["messages"][-1]
+    assert isinstance(last, AIMessage) and not last.tool_calls and "retry budget" in str(last.content)
+    assert not transcript_problems(out["messages"])
+
+
+def test_an_unanswered_escalation_raises_when_told_to() -> None:
+    from toolrm_agent._internal.policy import DecisionBands
+
+    tools, executed = recording_tools()
+    judge, _ = _gen("healthy")
+    model = _Script(answers=[_proposal(("b", "get_weather", {"town": "Paris"}), msg_id="m")])
+    bands = DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask")
+    graph = _agent("node", model, tools, judge, bands=bands, max_retries=0, on_budget_exhausted="raise",
+                   checkpointer=InMemorySaver())
+    with pytest.raises(BudgetExhaustedError, match="retry budget"):
+        _resumed(graph, "sync", ASK, "raise")
+    assert executed == []
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_failure_policy_verdict_is_not_placed_by_its_neutral_score(adapter: str) -> None:
+    """Defect: with decision bands, the verdict a judge's failure policy fills in (score
+    0.5, it says nothing about the call) was placed by that score: a fail_open judge's
+    calls went to the uncertain band (asked about, then rejected by the timeout: nothing
+    ran although the judge fails open), and a fail_closed judge's calls ran wherever
+    accept <= 0.5. The judge's own fail_open / fail_closed now decides, as on_judge_error
+    does for a judge that raises."""
+    from toolrm_agent._internal.policy import DecisionBands
+
+    ask = DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask")
+    tools, executed = recording_tools()
+    judge, _ = _gen("empty", on_unparseable="fail_open", max_retries=0)
+    model = _Script(answers=[_proposal(("g", "get_weather", {"city": "Paris"}), msg_id="m")])
+    out = _resumed(_agent(adapter, model, tools, judge, bands=ask, checkpointer=InMemorySaver()), "sync", ASK,
+                   f"open-{adapter}")
+    assert executed == ["g"] and not out["toolrm_usage"].get("escalations")
+
+    lenient = DecisionBands(accept=0.5)
+    tools, executed = recording_tools()
+    judge, _ = _gen("empty", on_unparseable="fail_closed", max_retries=0)
+    model = _Script(answers=[_proposal(("g", "get_weather", {"city": "Paris"}), msg_id="m")])
+    out = _agent(adapter, model, tools, judge, bands=lenient, max_retries=0, on_budget_exhausted="halt").invoke(ASK)
+    assert executed == []
+    assert out["toolrm_verdicts"]["g"]["decision"] == "halt"

@@ -43,7 +43,14 @@ from pydantic import ValidationError
 from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import BAND_ORDER, Band, CriticOptions, JudgeErrorPolicy, proposal_band
+from toolrm_agent._internal.policy import (
+    BAND_ORDER,
+    Band,
+    CriticOptions,
+    JudgeErrorPolicy,
+    policy_verdict,
+    proposal_band,
+)
 from toolrm_agent._internal.repeats import flag_repeats
 from toolrm_agent._internal.sanitize import clean_context
 from toolrm_agent._internal.state import (
@@ -756,7 +763,7 @@ class CriticEngine:
         """One call's own band (its verdict's score, else the proposal's)."""
         verdict = next((v for v in critique.calls if v.tool_call_id == call.id), None)
         score = verdict.score if verdict else critique.score
-        if self.options.bands is None:
+        if self.options.bands is None or policy_verdict(critique):
             return "accept" if critique.accepted and (verdict is None or verdict.ok) else "reject"
         return self.options.bands.band_of(call.name, score)
 

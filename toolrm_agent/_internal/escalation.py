@@ -185,7 +185,7 @@ def resolve(
 ) -> Outcome:
     """The outcome of the human's decisions (``judged``: the critic's verdict on the
     edited proposal, when there was an edit)."""
-    from toolrm_agent._internal.engine import Outcome
+    from toolrm_agent._internal.engine import Outcome, _final_text, budget_error
 
     proposal = proposal_from_message(edited, parse_content=False)
     critique: Critique | None = judged.critique if judged is not None else None
@@ -194,8 +194,7 @@ def resolve(
         usage.update(critic_calls=judged.calls, input_tokens=judged.input_tokens,
                      output_tokens=judged.output_tokens, proposals_judged=1)
     fp = fingerprint(proposal)
-    records: dict[str, VerdictRecord] = {}
-    answers: list[BaseMessage] = []
+    decided: dict[str, tuple[bool, str, str, float | None, str | None]] = {}
     for call in proposal.calls:
         base = pending[call.id]
         d = decisions.get(call.id)
@@ -217,35 +216,68 @@ def resolve(
                 message = "Not executed: the critic rejected the edited call."
                 if critique.text:
                     message += f" {cap_critique(critique.text)}"
-        if not runs:
+        decided[call.id] = (runs, reason, message, score, kind)
+    any_runs = any(runs for runs, *_ in decided.values())
+    # nothing runs and the turn's retry budget is spent: the run stops (a call a human or
+    # the timeout rejected never runs, whatever on_budget_exhausted says), as a rejection
+    # in retry mode would; without this an unattended run looped on the timeout's "reject"
+    budget = engine.options.budget
+    spent = not any_runs and max((r.attempt for r in pending.values()), default=0) >= budget.max_retries
+    policy = engine.options.on_budget_exhausted
+    final = _final_text("budget:max_retries", "", False, budget.max_retries) if spent else ""
+    records: dict[str, VerdictRecord] = {}
+    answers: list[BaseMessage] = []
+    for call in proposal.calls:
+        base = pending[call.id]
+        runs, reason, message, score, kind = decided[call.id]
+        if not runs and not spent:
             message += "\nRevise the call(s) and try again."
+        decision = "execute" if runs else ("halt" if spent else "retry")
         records[call.id] = base.model_copy(update={
             "name": call.name,
             "fingerprint": fp,
             "call_hash": call_hash(call),
-            "decision": "execute" if runs else "retry",
-            "reason": reason if d is not None or runs else base.reason,
+            "decision": decision,
+            "reason": ("budget:max_retries" if spent else reason) if kind is not None or runs else base.reason,
             "human": kind,
             "message": message,
             "score": score,
+            "final_message": final,
+            "raise_after": spent and policy == "raise",
         })
         if not runs:
             answers.append(ToolMessage(
                 content=message, tool_call_id=call.id, name=call.name, status="error",
-                artifact={ARTIFACT_KEY: {"decision": "retry", "reason": records[call.id].reason}},
+                artifact={ARTIFACT_KEY: {"decision": decision, "reason": records[call.id].reason}},
             ))
-    any_runs = any(r.decision == "execute" for r in records.values())
-    if not any_runs:
+    if spent:
+        usage.update(budget_exhausted=1, halts=1)
+        marker = {"decision": "halt", "reason": "budget:max_retries", "raise": policy == "raise"}
+        answers.append(AIMessage(content=final, response_metadata={ARTIFACT_KEY: marker}))
+    elif not any_runs:
         usage["retries"] = 1
     replaces = edited is not ai or ai is not original
     messages: list[BaseMessage] = ([edited] if replaces else []) + answers
     kinds = sorted({str(r.human) for r in records.values() if r.human})
+    run_usage_after = add_usage(run_usage, usage)
+    if spent:
+        return Outcome(
+            route="halt",
+            messages=messages,
+            records={k: v.model_dump(mode="json") for k, v in records.items()},
+            usage=usage,
+            run_usage=run_usage_after,
+            reason="budget:max_retries",
+            proposal=edited if replaces else None,
+            raise_error=budget_error("budget:max_retries", engine.options, run_usage_after, answers)
+            if policy == "raise" else None,
+        )
     return Outcome(
         route="execute" if any_runs else "retry",
         messages=messages,
         records={k: v.model_dump(mode="json") for k, v in records.items()},
         usage=usage,
-        run_usage=add_usage(run_usage, usage),
+        run_usage=run_usage_after,
         reason="human:" + ",".join(kinds) if kinds else "accepted",
         proposal=edited if replaces else None,
         partial=any_runs and bool(answers),

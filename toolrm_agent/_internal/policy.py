@@ -258,10 +258,13 @@ BAND_ORDER: dict[str, int] = {"accept": 0, "uncertain": 1, "reject": 2, "block":
 def proposal_band(bands: DecisionBands | None, critique: Critique, proposal: Proposal) -> Band:
     """Where the judged ``proposal`` falls. Without :class:`DecisionBands` the judge's
     own verdict decides (``accept`` or ``reject``); with them, each call's score and
-    its tool's thresholds, the worst call deciding; a malformed call always rejects.
-    (The engine's :meth:`~toolrm_agent._internal.engine.CriticEngine.band` and the
-    decision log's replay both place proposals with it.)"""
-    if bands is None or proposal.failures:
+    its tool's thresholds, the worst call deciding; a malformed call always rejects. A
+    verdict the judge's failure policy filled in (:func:`policy_verdict`) is not placed by
+    its neutral score: the judge's ``fail_open`` / ``fail_closed`` decides, as
+    ``on_judge_error`` does for a judge that raises. (The engine's
+    :meth:`~toolrm_agent._internal.engine.CriticEngine.band` and the decision log's replay
+    both place proposals with it.)"""
+    if bands is None or proposal.failures or policy_verdict(critique):
         return "accept" if judge_accepts(critique, proposal) else "reject"
     per_call = {v.tool_call_id: v for v in critique.calls}
     worst: Band = "accept"
@@ -271,6 +274,13 @@ def proposal_band(bands: DecisionBands | None, critique: Critique, proposal: Pro
         if BAND_ORDER[band] > BAND_ORDER[worst]:
             worst = band
     return worst
+
+
+def policy_verdict(critique: Critique) -> bool:
+    """The judge did not answer and its failure policy (``on_backend_error`` /
+    ``on_unparseable``: ``fail_open`` or ``fail_closed``) filled in this verdict, with a
+    neutral score (0.5) that says nothing about the call."""
+    return critique.status in ("unparseable", "backend_error")
 
 
 def judge_accepts(critique: Critique, proposal: Proposal) -> bool:
