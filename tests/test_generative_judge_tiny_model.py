@@ -189,7 +189,7 @@ def test_garbage_compare_gives_no_choice(tiny_model: TinyChatModel) -> None:
 
 
 async def test_garbage_async_critique_and_rank(tiny_model: TinyChatModel) -> None:
-    judge = GenerativeJudge(tiny_model, on_unparseable="fail_open", max_retries=0)
+    judge = GenerativeJudge(tiny_model, on_unparseable="fail_open", max_attempts=1)
     critique = await judge.acritique(CONTEXT, BAD)
     assert critique.accepted and critique.status == "unparseable"
     ranking = await judge.arank(CONTEXT, [GOOD, BAD])

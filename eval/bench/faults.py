@@ -474,7 +474,7 @@ def make_judge(cell: Cell, server: OpenAIStub | None) -> tuple[Any, Any]:
     judge = GenerativeJudge(
         backend,
         on_unparseable=own,
-        max_retries=1,
+        max_attempts=2,
         timeout_s=timeout_s,
         backoff_s=0.0,  # type: ignore[arg-type]
         thinking_via="none",

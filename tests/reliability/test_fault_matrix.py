@@ -163,7 +163,7 @@ def test_lone_surrogate_answer_stays_fail_closed_and_billed(adapter: str) -> Non
     """Defect: the re-ask quoting "\\ud800" raised a ValidationError, the critic failed
     open (on_judge_error="execute") and the attempt was not billed."""
     tools, executed = recording_tools()
-    judge, backend = _gen("surrogate", on_unparseable="fail_closed", max_retries=1)
+    judge, backend = _gen("surrogate", on_unparseable="fail_closed", max_attempts=2)
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     out = _agent(adapter, model, tools, judge, max_retries=0, on_budget_exhausted="halt").invoke(ASK)
     assert executed == []
@@ -326,7 +326,7 @@ def test_reasks_and_tournament_calls_count_against_the_call_budget(adapter: str)
 
 def test_unparseable_reask_is_counted() -> None:
     tools, _ = recording_tools()
-    judge, backend = _gen("no_tag", on_unparseable="fail_open", max_retries=2)
+    judge, backend = _gen("no_tag", on_unparseable="fail_open", max_attempts=3)
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     out = _agent("node", model, tools, judge).invoke(ASK)
     assert backend.calls == 2 and out["toolrm_usage"]["critic_calls"] == 2
@@ -335,7 +335,7 @@ def test_unparseable_reask_is_counted() -> None:
 def test_abandoned_judge_stops_calling_its_backend() -> None:
     """Defect: after the sync judge_timeout_s the judge kept calling its backend, unbilled."""
     tools, executed = recording_tools()
-    judge, backend = _gen("no_tag", on_unparseable="fail_closed", max_retries=3, sleep_s=0.3, timeout_s=None)
+    judge, backend = _gen("no_tag", on_unparseable="fail_closed", max_attempts=4, sleep_s=0.3, timeout_s=None)
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     start = time.perf_counter()
     out = _agent("node", model, tools, judge, judge_timeout_s=0.1, max_retries=0,
@@ -449,7 +449,7 @@ def test_a_failure_policy_verdict_is_not_placed_by_its_neutral_score(adapter: st
 
     ask = DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask")
     tools, executed = recording_tools()
-    judge, _ = _gen("empty", on_unparseable="fail_open", max_retries=0)
+    judge, _ = _gen("empty", on_unparseable="fail_open", max_attempts=1)
     model = _Script(answers=[_proposal(("g", "get_weather", {"city": "Paris"}), msg_id="m")])
     out = _resumed(_agent(adapter, model, tools, judge, bands=ask, checkpointer=InMemorySaver()), "sync", ASK,
                    f"open-{adapter}")
@@ -457,7 +457,7 @@ def test_a_failure_policy_verdict_is_not_placed_by_its_neutral_score(adapter: st
 
     lenient = DecisionBands(accept=0.5)
     tools, executed = recording_tools()
-    judge, _ = _gen("empty", on_unparseable="fail_closed", max_retries=0)
+    judge, _ = _gen("empty", on_unparseable="fail_closed", max_attempts=1)
     model = _Script(answers=[_proposal(("g", "get_weather", {"city": "Paris"}), msg_id="m")])
     out = _agent(adapter, model, tools, judge, bands=lenient, max_retries=0, on_budget_exhausted="halt").invoke(ASK)
     assert executed == []

@@ -19,14 +19,14 @@ What every backend call gets
     * ``chat_template_kwargs={"enable_thinking": thinking}`` for Qwen3-style servers (see
       ``thinking_via``), plus any ``model_kwargs``;
     * a per-attempt timeout (``timeout_s``) and bounded tenacity retries
-      (``max_retries`` extra attempts, exponential back-off from ``backoff_s``) on any
+      (at most ``max_attempts`` attempts, exponential back-off from ``backoff_s``) on any
       exception the backend raises or on a timeout. A sync call that times out is left
       running in a daemon thread (Python cannot kill a thread); its answer is dropped.
 
 Unparseable answers
     An answer the parsers cannot read is asked again once, with the unreadable answer and
     a short reminder of the format appended to the conversation; that re-ask counts
-    against ``max_retries``. Token usage is summed over every attempt.
+    against ``max_attempts``. Token usage is summed over every attempt.
 
 Failure policy (``on_unparseable``, and ``on_backend_error`` which defaults to it)
     ``"fail_open"``   accept: ``accepted=True``, ``status`` ``"unparseable"`` or
@@ -181,8 +181,8 @@ class GenerativeJudge(BaseJudge):
         on_unparseable: ``"fail_open"``, ``"fail_closed"`` or ``"raise"``.
         on_backend_error: the same choices for backend failures; defaults to
             ``on_unparseable``.
-        max_retries: extra attempts per prompt after the first (backend errors and the one
-            re-ask of an unparseable answer share them); 0 disables retries.
+        max_attempts: attempts per prompt, the first included (backend errors and the one
+            re-ask of an unparseable answer share them); 1 disables retries.
         timeout_s: seconds per attempt; ``None`` for no timeout.
         backoff_s: first wait before retrying a backend error, doubled per attempt (max 30 s).
         rank_strategy: ``"tournament"`` (pairwise) or ``"pointwise"`` (critique scores).
@@ -215,7 +215,7 @@ class GenerativeJudge(BaseJudge):
         both_orders: bool = True,
         on_unparseable: FailurePolicy = "fail_open",
         on_backend_error: FailurePolicy | None = None,
-        max_retries: int = 2,
+        max_attempts: int = 3,
         timeout_s: float | None = 60.0,
         backoff_s: float = 0.5,
         rank_strategy: RankStrategy = "tournament",
@@ -239,8 +239,8 @@ class GenerativeJudge(BaseJudge):
             raise ConfigurationError(
                 f"thinking_via must be auto, extra_body, kwargs or none, not {thinking_via!r}"
             )
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, not {max_retries}")
+        if max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be >= 1, not {max_attempts}")
         if timeout_s is not None and timeout_s <= 0:
             raise ConfigurationError(f"timeout_s must be positive or None, not {timeout_s}")
         self.model = model
@@ -248,7 +248,7 @@ class GenerativeJudge(BaseJudge):
         self.both_orders = both_orders
         self.on_unparseable: FailurePolicy = on_unparseable
         self.on_backend_error: FailurePolicy = on_backend_error or on_unparseable
-        self.max_retries = max_retries
+        self.max_attempts = max_attempts
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
         self.rank_strategy: RankStrategy = rank_strategy
@@ -424,7 +424,7 @@ class GenerativeJudge(BaseJudge):
 
     def _retrying_kwargs(self) -> dict[str, Any]:
         return {
-            "stop": stop_after_attempt(self.max_retries + 1),
+            "stop": stop_after_attempt(self.max_attempts),
             "retry": retry_if_exception_type((_BackendFailure, _Unparseable)),
             "wait": self._wait,
             "reraise": True,
