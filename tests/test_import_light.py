@@ -18,7 +18,7 @@ RUNTIME_MODULES = (
     "toolrm_agent.middleware",
     "toolrm_agent._internal.engine",
     "toolrm_agent._internal.calling",
-    "toolrm_agent._internal.policy",
+    "toolrm_agent._internal.options",
     "toolrm_agent._internal.state",
     "toolrm_agent.judges",
     "toolrm_agent.judges.base",

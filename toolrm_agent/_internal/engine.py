@@ -43,7 +43,7 @@ from pydantic import ValidationError
 from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import (
+from toolrm_agent._internal.options import (
     BAND_ORDER,
     Band,
     CriticOptions,
@@ -452,7 +452,7 @@ class CriticEngine:
         )
 
     def band(self, critique: Critique, proposal: Proposal) -> Band:
-        """Where the judged ``proposal`` falls (:func:`~toolrm_agent._internal.policy.proposal_band`
+        """Where the judged ``proposal`` falls (:func:`~toolrm_agent._internal.options.proposal_band`
         under this critic's bands)."""
         return proposal_band(self.options.bands, critique, proposal)
 
