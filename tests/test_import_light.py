@@ -31,7 +31,7 @@ RUNTIME_MODULES = (
     "toolrm_agent.judges.relevance",
     "toolrm_agent.judges.trained",
     "toolrm_agent.judges.likelihood",
-    "toolrm_agent.judges.specs",
+    "toolrm_agent.judges.loader",
     "toolrm_agent.critics",
     "toolrm_agent.models.policy",
     "toolrm_agent.parsing",

@@ -18,7 +18,7 @@ from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError, ConfigurationError
 from toolrm_agent.judges.discriminative import DiscriminativeJudge, format_for_reward, reward_head_kind
 from toolrm_agent.judges.generative import GenerativeJudge
-from toolrm_agent.judges.specs import load_judge
+from toolrm_agent.judges.loader import load_judge
 from toolrm_agent.judges.template_file import load_templates
 from toolrm_agent.prompts import DEFAULT_TEMPLATES, AnswerTags, parse_choice, parse_verdict
 

@@ -124,7 +124,7 @@ def replay(
         entries = read_decisions(log)
         the_judge = None
         if judge is not None:
-            from toolrm_agent.judges.specs import load_judge
+            from toolrm_agent.judges.loader import load_judge
 
             the_judge = load_judge(judge)
         rows = replay_log(entries, judge=the_judge, bands=bands)

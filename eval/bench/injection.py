@@ -458,7 +458,7 @@ def main(
     ] = False,
 ) -> None:
     """Count prompt breakouts and verdict flips under injection; write a JSON report."""
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     cases = select_cases(build_cases(limit), sample=sample, short_only=short_only)
     report: dict[str, Any] = breakout_report(cases)

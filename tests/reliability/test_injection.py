@@ -84,7 +84,7 @@ def test_schema_judge_verdicts_never_flip() -> None:
 
 @pytest.fixture(scope="module")
 def trained():  # noqa: ANN201 - a TrainedCritic
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     return load_judge("disc:default")
 
