@@ -140,6 +140,7 @@ from toolrm_agent._internal.options import (
     CriticKeywords,
     CriticOptions,
     DecisionBands,
+    Mode,
     make_options,
 )
 from toolrm_agent._internal.state import (
@@ -162,6 +163,7 @@ __all__ = [
     "CriticKeywords",
     "CriticOptions",
     "DecisionBands",
+    "Mode",
     "Proposer",
     "ToolRMCritic",
     "ToolRMState",
