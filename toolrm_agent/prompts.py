@@ -374,10 +374,10 @@ class PromptBudget:
     message: int = 16_000
 
 
-DEFAULT_BUDGET = PromptBudget()
-"""The budget a judge uses unless told otherwise (about 12k tokens of untrusted text)."""
+DEFAULT_PROMPT_BUDGET = PromptBudget()
+"""The prompt budget a judge uses unless told otherwise (about 12k tokens of untrusted text)."""
 
-MAX_TURN_CHARS = DEFAULT_BUDGET.turn
+MAX_TURN_CHARS = DEFAULT_PROMPT_BUDGET.turn
 """Longer tool results (and text replies under judgement) are cut to this many characters."""
 
 
@@ -406,9 +406,9 @@ def _clip_middle(text: str, max_chars: int) -> str:
     return f"{head}\n…[{cut} characters cut from the middle]…\n{tail}"
 
 
-def message_in_budget(text: str, budget: PromptBudget = DEFAULT_BUDGET) -> str:
+def message_in_budget(text: str, prompt_budget: PromptBudget = DEFAULT_PROMPT_BUDGET) -> str:
     """A (non-tool) message as much of it as a judge prompt shows: within
-    ``budget.message`` characters, the first three quarters and the last quarter kept
+    ``prompt_budget.message`` characters, the first three quarters and the last quarter kept
     (see :class:`PromptBudget`), the cut one line ``…``; ``text`` itself when it fits.
 
     For readers of the text other than the prompt (the trained critic's request
@@ -416,9 +416,9 @@ def message_in_budget(text: str, budget: PromptBudget = DEFAULT_BUDGET) -> str:
     megabyte, and the marker carries no count (a count is a number the reader would
     take as part of the request).
     """
-    if len(text) <= budget.message:
+    if len(text) <= prompt_budget.message:
         return text
-    head, tail, cut = _middle_cut(text.strip(), budget.message)  # stripped, as the prompt does
+    head, tail, cut = _middle_cut(text.strip(), prompt_budget.message)  # stripped, as the prompt does
     return f"{head}\n…\n{tail}" if cut else text
 
 
@@ -455,11 +455,11 @@ def without_judge_markup(text: str) -> str:
     return _JUDGE_LINE.sub("", text)
 
 
-def request_in_budget(context: JudgeContext, budget: PromptBudget = DEFAULT_BUDGET) -> str:
+def request_in_budget(context: JudgeContext, prompt_budget: PromptBudget = DEFAULT_PROMPT_BUDGET) -> str:
     """The last user message (what the agent is asked to do) within the prompt budget
     (:func:`message_in_budget`), less judge markup (:func:`without_judge_markup`); ``""``
     when there is none."""
-    return without_judge_markup(message_in_budget(context.user_request, budget))
+    return without_judge_markup(message_in_budget(context.user_request, prompt_budget))
 
 
 MAX_SCHEMA_DEPTH = 32
@@ -605,32 +605,32 @@ def render_conversation(
     turns: tuple[Turn, ...] | list[Turn],
     *,
     max_chars: int = MAX_TURN_CHARS,
-    budget: int | None = None,
-    message_chars: int = DEFAULT_BUDGET.message,
+    total_chars: int | None = None,
+    message_chars: int = DEFAULT_PROMPT_BUDGET.message,
 ) -> str:
     """The conversation as ``[role]`` blocks; assistant calls in the canonical Hermes form.
 
     ``max_chars`` cuts each tool result, ``message_chars`` each other message (see
-    :class:`PromptBudget`); with ``budget``, the whole conversation is fitted into that
+    :class:`PromptBudget`); with ``total_chars``, the whole conversation is fitted into that
     many characters: the first system message and the last user message always stay,
     then the most recent turns; left-out runs become one marker line each.
     """
     if not turns:
         return "(empty conversation)"
     blocks = [_turn_block(t, max_chars, message_chars) for t in turns]
-    if budget is None or sum(len(b) + 2 for b in blocks) <= budget:
+    if total_chars is None or sum(len(b) + 2 for b in blocks) <= total_chars:
         return "\n\n".join(blocks)
-    return "\n\n".join(_fit_turns(list(turns), blocks, budget))
+    return "\n\n".join(_fit_turns(list(turns), blocks, total_chars))
 
 
-def _fit_turns(turns: list[Turn], blocks: list[str], budget: int) -> list[str]:
-    """The blocks that fit ``budget`` (see :func:`render_conversation`), with cut markers."""
+def _fit_turns(turns: list[Turn], blocks: list[str], total_chars: int) -> list[str]:
+    """The blocks that fit ``total_chars`` (see :func:`render_conversation`), with cut markers."""
     pinned = [i for i in (0,) if turns[0].role == "system"]
     last_user = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].role == "user"), None)
     if last_user is not None and last_user not in pinned:
         pinned.append(last_user)
     reserve = 200  # room for the cut markers
-    room = max(0, budget - reserve)
+    room = max(0, total_chars - reserve)
     if sum(len(blocks[i]) + 2 for i in pinned) > room:  # the system message gets a quarter
         margin = 60  # a cut marker's length
         if len(pinned) == 2:
@@ -686,19 +686,19 @@ def _called(*proposals: Proposal) -> frozenset[str]:
 
 
 def _fields(
-    context: JudgeContext, proposals: dict[str, Proposal], budget: PromptBudget
+    context: JudgeContext, proposals: dict[str, Proposal], prompt_budget: PromptBudget
 ) -> dict[str, str]:
     """The template fields: proposals, then tools, then the conversation in what is left."""
-    fields = {key: render_proposal(p, max_chars=budget.proposal) for key, p in proposals.items()}
+    fields = {key: render_proposal(p, max_chars=prompt_budget.proposal) for key, p in proposals.items()}
     fields["tools"] = render_tools(
-        context.tools, max_chars=budget.tools, keep=_called(*proposals.values())
+        context.tools, max_chars=prompt_budget.tools, keep=_called(*proposals.values())
     )
-    left = budget.total - sum(len(v) for v in fields.values())
+    left = prompt_budget.total - sum(len(v) for v in fields.values())
     fields["conversation"] = render_conversation(
         context.turns,
-        max_chars=budget.turn,
-        budget=max(left, budget.turn),
-        message_chars=budget.message,
+        max_chars=prompt_budget.turn,
+        total_chars=max(left, prompt_budget.turn),
+        message_chars=prompt_budget.message,
     )
     return fields
 
@@ -710,14 +710,14 @@ def pairwise_messages(
     *,
     thinking: bool = False,
     templates: JudgeTemplates = DEFAULT_TEMPLATES,
-    budget: PromptBudget = DEFAULT_BUDGET,
+    prompt_budget: PromptBudget = DEFAULT_PROMPT_BUDGET,
 ) -> list[BaseMessage]:
     """The chat messages asking which of ``first`` (Response 1) and ``second`` is better.
 
-    Untrusted text is neutralised and cut to ``budget`` (:class:`PromptBudget`).
+    Untrusted text is neutralised and cut to ``prompt_budget`` (:class:`PromptBudget`).
     """
     return templates.for_pairwise(thinking).format(
-        **_fields(context, {"response_1": first, "response_2": second}, budget)
+        **_fields(context, {"response_1": first, "response_2": second}, prompt_budget)
     )
 
 
@@ -727,14 +727,14 @@ def pointwise_messages(
     *,
     thinking: bool = False,
     templates: JudgeTemplates = DEFAULT_TEMPLATES,
-    budget: PromptBudget = DEFAULT_BUDGET,
+    prompt_budget: PromptBudget = DEFAULT_PROMPT_BUDGET,
 ) -> list[BaseMessage]:
     """The chat messages asking for a verdict and a critique of ``proposal``.
 
-    Untrusted text is neutralised and cut to ``budget`` (:class:`PromptBudget`).
+    Untrusted text is neutralised and cut to ``prompt_budget`` (:class:`PromptBudget`).
     """
     return templates.for_pointwise(thinking).format(
-        **_fields(context, {"proposal": proposal}, budget)
+        **_fields(context, {"proposal": proposal}, prompt_budget)
     )
 
 
@@ -743,12 +743,12 @@ def reward_template_messages(
     proposal: Proposal,
     template: RewardTemplate,
     *,
-    budget: PromptBudget = DEFAULT_BUDGET,
+    prompt_budget: PromptBudget = DEFAULT_PROMPT_BUDGET,
 ) -> list[dict[str, str]]:
     """The ``{"role", "content"}`` messages a reward model reads for ``proposal``, from a
     user's :class:`RewardTemplate`; the fields are rendered, neutralised and cut to
-    ``budget`` as in the generative judge's prompts."""
-    return template.format(**_fields(context, {"proposal": proposal}, budget))
+    ``prompt_budget`` as in the generative judge's prompts."""
+    return template.format(**_fields(context, {"proposal": proposal}, prompt_budget))
 
 
 # --------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ import typer
 
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.prompts import DEFAULT_BUDGET, pairwise_messages, pointwise_messages
+from toolrm_agent.prompts import DEFAULT_PROMPT_BUDGET, pairwise_messages, pointwise_messages
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
 
@@ -352,7 +352,7 @@ _TEMPLATE_SLACK = 4_000
 
 def breakout(case: Case) -> str | None:
     """Why the case's prompts differ in structure from its clean twin's, or ``None``."""
-    budget = DEFAULT_BUDGET.total + 2 * DEFAULT_BUDGET.turn + _TEMPLATE_SLACK
+    budget = DEFAULT_PROMPT_BUDGET.total + 2 * DEFAULT_PROMPT_BUDGET.turn + _TEMPLATE_SLACK
     injected = _prompts(case.context, case.proposal, case.rival)
     clean = _prompts(case.clean_context, case.clean_proposal, case.rival)
     for i, (dirty, twin) in enumerate(zip(injected, clean, strict=True)):

@@ -26,7 +26,7 @@ from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.generative import GenerativeJudge
 from toolrm_agent.judges.schema import SchemaJudge
 from toolrm_agent.prompts import (
-    DEFAULT_BUDGET,
+    DEFAULT_PROMPT_BUDGET,
     MAX_CRITIQUE_CHARS,
     neutralize,
     pairwise_messages,
@@ -174,7 +174,7 @@ def test_megabyte_inputs_are_cut_to_the_budget_visibly() -> None:
     messages = pointwise_messages(ctx, call)
     text = str(messages[1].content)
     template = pointwise_messages(JudgeContext(), Proposal())[1].content
-    assert len(text) <= DEFAULT_BUDGET.total + 2 * DEFAULT_BUDGET.turn + len(template)
+    assert len(text) <= DEFAULT_PROMPT_BUDGET.total + 2 * DEFAULT_PROMPT_BUDGET.turn + len(template)
     assert text.rstrip().endswith("empty if nothing</critique>")  # the instructions survive
     assert "[system]\nYou are terse." in text  # the system head is kept
     assert "LAST REQUEST: weather in Rome" in text  # so is the last user turn

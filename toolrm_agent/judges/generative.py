@@ -95,7 +95,7 @@ from toolrm_agent.errors import (
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.judges.template_file import resolve_templates
 from toolrm_agent.prompts import (
-    DEFAULT_BUDGET,
+    DEFAULT_PROMPT_BUDGET,
     DEFAULT_TEMPLATES,
     Choice,
     JudgeTemplates,
@@ -200,7 +200,7 @@ class GenerativeJudge(BaseJudge):
             than api.openai.com, ``kwargs`` if the model declares ``chat_template_kwargs``,
             otherwise nothing).
         model_kwargs: extra keywords for every model call (e.g. ``{"max_tokens": 1024}``).
-        budget: how much untrusted text (tools, conversation, proposals) one prompt holds
+        prompt_budget: how much untrusted text (tools, conversation, proposals) one prompt holds
             and what is cut first (:class:`~toolrm_agent.prompts.PromptBudget`); all of it
             is neutralised so it cannot add sections or answer tags to the prompt.
 
@@ -223,7 +223,7 @@ class GenerativeJudge(BaseJudge):
         templates: JudgeTemplates | str | os.PathLike[str] = DEFAULT_TEMPLATES,
         thinking_via: ThinkingVia = "auto",
         model_kwargs: dict[str, Any] | None = None,
-        budget: PromptBudget = DEFAULT_BUDGET,
+        prompt_budget: PromptBudget = DEFAULT_PROMPT_BUDGET,
     ) -> None:
         if on_unparseable not in _POLICIES:
             raise ConfigurationError(f"on_unparseable must be one of {_POLICIES}, not {on_unparseable!r}")
@@ -255,7 +255,7 @@ class GenerativeJudge(BaseJudge):
         self.templates = resolve_templates(templates)
         self.thinking_via: ThinkingVia = thinking_via
         self.model_kwargs = dict(model_kwargs or {})
-        self.budget = budget
+        self.prompt_budget = prompt_budget
         self.name = name or f"gen:{_model_name(model)}"
 
     # a property (it depends on rank_strategy) over BaseJudge's class-attribute default, the
@@ -333,14 +333,14 @@ class GenerativeJudge(BaseJudge):
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         """Ask for a verdict and a critique of ``proposal``."""
         messages = pointwise_messages(
-            context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
+            context, proposal, thinking=self.thinking, templates=self.templates, prompt_budget=self.prompt_budget
         )
         outcome = self._ask(messages, self._parse_verdict, self.templates.pointwise_reminder)
         return self._critique_from(outcome, proposal)
 
     async def acritique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         messages = pointwise_messages(
-            context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
+            context, proposal, thinking=self.thinking, templates=self.templates, prompt_budget=self.prompt_budget
         )
         outcome = await self._aask(messages, self._parse_verdict, self.templates.pointwise_reminder)
         return self._critique_from(outcome, proposal)
@@ -389,7 +389,7 @@ class GenerativeJudge(BaseJudge):
                 second,
                 thinking=self.thinking,
                 templates=self.templates,
-                budget=self.budget,
+                prompt_budget=self.prompt_budget,
             )
             for first, second in orders
         ]
