@@ -407,7 +407,7 @@ DATA_SOURCE = "toolrm_trbench_bfcl"
 
 def _judge_prompt(pair: Pair) -> list[dict[str, str]]:
     """Our own pairwise judge prompt, chosen as Response 1 (``reward_model.ground_truth``)."""
-    from toolrm_agent.prompts import pairwise_messages
+    from toolrm_agent.judges.templates import pairwise_messages
 
     role = {"system": "system", "human": "user"}
     return [

@@ -25,8 +25,8 @@ from pydantic import ConfigDict, Field
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeParseError
+from toolrm_agent.judges.answers import parse_choice, parse_verdict
 from toolrm_agent.judges.generative import GenerativeJudge
-from toolrm_agent.prompts import parse_choice, parse_verdict
 from toolrm_agent.verdicts import IssueCode
 
 CHATML = (

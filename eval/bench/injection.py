@@ -53,7 +53,8 @@ import typer
 
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.prompts import DEFAULT_PROMPT_BUDGET, pairwise_messages, pointwise_messages
+from toolrm_agent.judges.templates import pairwise_messages, pointwise_messages
+from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
 

@@ -170,8 +170,8 @@ def test_generative_judge_with_a_template_file_on_the_server(
 ) -> None:
     """``templates=<path>`` in a spec: the served model gets the user's prompt, and its
     answer is read with the user's tags."""
+    from toolrm_agent.judges.answers import parse_choice, parse_verdict
     from toolrm_agent.judges.loader import load_judge
-    from toolrm_agent.prompts import parse_choice, parse_verdict
 
     path = tmp_path / "copy_templates.toml"
     path.write_text(COPY_TEMPLATES)

@@ -45,7 +45,7 @@ from toolrm_agent.errors import BudgetExhaustedError
 from toolrm_agent.judges.base import BaseJudge
 from toolrm_agent.judges.generative import GenerativeJudge
 from toolrm_agent.middleware import ToolRMMiddleware
-from toolrm_agent.prompts import MAX_CRITIQUE_CHARS, cap_critique
+from toolrm_agent.prompt_text import MAX_CRITIQUE_CHARS, cap_critique
 from toolrm_agent.verdicts import CallVerdict, Critique
 
 
@@ -217,7 +217,7 @@ class _MegabyteCritiqueJudge(BaseJudge):
 def test_a_megabyte_critique_from_any_judge_is_capped_before_the_policy_sees_it(adapter: str) -> None:
     """Defect: only the generative judge capped its critique; the engine fed any other
     judge's text back to the policy whole. Now every critique and per-call feedback goes
-    through ``prompts.cap_critique`` in the engine."""
+    through ``prompt_text.cap_critique`` in the engine."""
     tools, executed = recording_tools()
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     out = _agent(adapter, model, tools, _MegabyteCritiqueJudge(), max_retries=1,

@@ -79,7 +79,7 @@ from toolrm_agent.errors import (
     JudgeFrozenWarning,
 )
 from toolrm_agent.judges.base import Judge, capabilities_of, ranking_from_critiques
-from toolrm_agent.prompts import cap_critique
+from toolrm_agent.prompt_text import cap_critique
 from toolrm_agent.specs import ToolSpec
 from toolrm_agent.verdicts import CallVerdict, Critique
 

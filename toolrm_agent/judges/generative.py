@@ -2,7 +2,8 @@
 
 :class:`GenerativeJudge` prompts a chat model (a vLLM or other OpenAI-compatible server
 through ``langchain-openai``, a local transformers model, a ToolRM-Gen checkpoint) with
-the templates of :mod:`toolrm_agent.prompts` and parses its answers::
+the templates of :mod:`toolrm_agent.judges.templates` and parses its answers
+(:mod:`toolrm_agent.judges.answers`)::
 
     from langchain_openai import ChatOpenAI
     judge = GenerativeJudge(
@@ -92,21 +93,11 @@ from toolrm_agent.errors import (
     JudgeParseError,
     JudgePostMortem,
 )
+from toolrm_agent.judges.answers import Choice, ParsedVerdict, parse_choice, parse_verdict
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.judges.template_file import resolve_templates
-from toolrm_agent.prompts import (
-    DEFAULT_PROMPT_BUDGET,
-    DEFAULT_TEMPLATES,
-    Choice,
-    JudgeTemplates,
-    ParsedVerdict,
-    PromptBudget,
-    cap_critique,
-    pairwise_messages,
-    parse_choice,
-    parse_verdict,
-    pointwise_messages,
-)
+from toolrm_agent.judges.templates import DEFAULT_TEMPLATES, JudgeTemplates, pairwise_messages, pointwise_messages
+from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET, PromptBudget, cap_critique
 from toolrm_agent.verdicts import (
     CallVerdict,
     Critique,
@@ -188,7 +179,7 @@ class GenerativeJudge(BaseJudge):
         rank_strategy: ``"tournament"`` (pairwise) or ``"pointwise"`` (critique scores).
         name: the judge's name in verdicts; default ``gen:<model name>``.
         templates: the prompt templates and answer tags
-            (:data:`toolrm_agent.prompts.DEFAULT_TEMPLATES`), or the path of a TOML template
+            (:data:`toolrm_agent.judges.templates.DEFAULT_TEMPLATES`), or the path of a TOML template
             file (:mod:`toolrm_agent.judges.template_file`; ``templates=<path>`` in a spec),
             read and checked here: a checkpoint's own prompt format, its answers read with
             its own tags.
@@ -201,7 +192,7 @@ class GenerativeJudge(BaseJudge):
             otherwise nothing).
         model_kwargs: extra keywords for every model call (e.g. ``{"max_tokens": 1024}``).
         prompt_budget: how much untrusted text (tools, conversation, proposals) one prompt holds
-            and what is cut first (:class:`~toolrm_agent.prompts.PromptBudget`); all of it
+            and what is cut first (:class:`~toolrm_agent.prompt_text.PromptBudget`); all of it
             is neutralised so it cannot add sections or answer tags to the prompt.
 
     Immutable once built: ``judge.override(thinking=True)`` returns a new judge.
