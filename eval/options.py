@@ -33,7 +33,7 @@ benchmarks (``train/RESULTS.md``): TRBench w_avg 0.656 vs 0.253, best-of-4 gap_c
 
 def judge_from_option(spec: str, param_hint: str = "--judge") -> Judge:
     """Build the judge a ``--judge`` spec names; a bad spec is a usage error, not a traceback."""
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     try:
         return load_judge(spec)

@@ -10,7 +10,7 @@ For each BFCL question answered in the recorded results:
 
 * **chosen** is BFCL's ground truth (:func:`eval.bfcl.questions.ground_truth_proposal`), kept only
   when BFCL's own checker accepts it (the question is skipped otherwise and counted in
-  :attr:`PairStats.skipped_ground_truth`). For irrelevance categories the chosen answer
+  :attr:`RecordedPairStats.skipped_ground_truth`). For irrelevance categories the chosen answer
   is no call at all: an empty proposal with a short text reply (:data:`NO_CALL_REPLY`).
 * **rejected** is a model's recorded output, decoded with :func:`eval.bfcl.decode.decode`,
   that the checker rejects; the pair carries the checker's ``error_type``, the BFCL
@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.judges.base import capabilities_of
+from toolrm_agent.pairs import PreferencePair, read_pairs_jsonl
 
 if TYPE_CHECKING:
     from eval.bfcl.questions import BfclQuestion, CheckResult
@@ -78,13 +79,12 @@ RECORDING_ERROR = re.compile(
 )
 
 
-class Pair(BaseModel):
-    """One preference pair: the same context, a correct and an incorrect proposal."""
+class Pair(PreferencePair[Proposal]):
+    """One preference pair: the same context, a correct and an incorrect proposal.
 
-    model_config = ConfigDict(frozen=True)
+    ``id`` is ``<question id>#<hash of the rejected rendering>``: stable across runs.
+    """
 
-    id: str
-    """``<question id>#<hash of the rejected rendering>``: stable across runs."""
     question_id: str
     category: str
     error_type: str
@@ -92,8 +92,6 @@ class Pair(BaseModel):
     model: str
     """The model whose recorded output is the rejected proposal."""
     context: JudgeContext
-    chosen: Proposal
-    rejected: Proposal
 
 
 class GradedOutput(BaseModel):
@@ -107,8 +105,8 @@ class GradedOutput(BaseModel):
     error_type: str | None = None
 
 
-class PairStats(BaseModel):
-    """What went into the pairs and what was left out, for the report."""
+class RecordedPairStats(BaseModel):
+    """What went into the pairs from recorded outputs and what was left out, for the report."""
 
     questions: int = 0
     """Questions with at least one recorded output."""
@@ -255,10 +253,10 @@ def pairs_for_question(
     max_per_question: int = DEFAULT_MAX_PER_QUESTION,
     seed: int = 0,
     include_unparsed: bool = False,
-    stats: PairStats | None = None,
+    stats: RecordedPairStats | None = None,
 ) -> list[Pair]:
     """The pairs of one question (see the module docstring for the sampling rules)."""
-    stats = stats if stats is not None else PairStats()
+    stats = stats if stats is not None else RecordedPairStats()
     chosen_text = chosen.render()
     groups: dict[str, list[tuple[GradedOutput, Proposal]]] = defaultdict(list)
     for out in outputs:
@@ -310,14 +308,14 @@ def pairs_from_graded(
     max_per_question: int = DEFAULT_MAX_PER_QUESTION,
     seed: int = 0,
     include_unparsed: bool = False,
-    stats: PairStats | None = None,
+    stats: RecordedPairStats | None = None,
 ) -> list[Pair]:
     """All pairs of the graded outputs, in category then question order."""
     from eval.bfcl.questions import check, load_answers, load_questions
 
     if max_per_question < 1:
         raise ValueError(f"max_per_question must be >= 1, got {max_per_question}")
-    stats = stats if stats is not None else PairStats()
+    stats = stats if stats is not None else RecordedPairStats()
     pairs: list[Pair] = []
     for category, per_q in graded.items():
         questions = load_questions(category)
@@ -354,7 +352,7 @@ def build_pairs(
     include_unparsed: bool = False,
     lenient: bool = True,
     progress: Callable[[int], None] | None = None,
-) -> tuple[list[Pair], PairStats]:
+) -> tuple[list[Pair], RecordedPairStats]:
     """Grade the recorded outputs and build the pairs; (pairs, stats). ``progress`` is
     called as outputs are graded (see :func:`grade_outputs`).
 
@@ -363,7 +361,7 @@ def build_pairs(
     decides whether it fails. ``lenient=False`` uses the leaderboard's strict reading.
     """
     graded, skipped = grade_outputs(results, categories=categories, lenient=lenient, progress=progress)
-    stats = PairStats(skipped_categories=skipped)
+    stats = RecordedPairStats(skipped_categories=skipped)
     pairs = pairs_from_graded(
         graded,
         max_per_question=max_per_question,
@@ -409,7 +407,7 @@ DATA_SOURCE = "toolrm_trbench_bfcl"
 
 def _judge_prompt(pair: Pair) -> list[dict[str, str]]:
     """Our own pairwise judge prompt, chosen as Response 1 (``reward_model.ground_truth``)."""
-    from toolrm_agent.prompts import pairwise_messages
+    from toolrm_agent.judges.templates import pairwise_messages
 
     role = {"system": "system", "human": "user"}
     return [
@@ -483,8 +481,7 @@ def export_pairs(pairs: Sequence[Pair], out_dir: Path, *, name: str = "trbench_p
 
 def load_pairs(path: Path) -> list[Pair]:
     """Pairs back from the JSONL twin :func:`export_pairs` writes."""
-    with path.open(encoding="utf-8") as fh:
-        return [Pair.model_validate_json(line) for line in fh if line.strip()]
+    return list(read_pairs_jsonl(path, Pair))
 
 
 def count_by(pairs: Iterable[Pair], key: Callable[[Pair], str]) -> Mapping[str, int]:
@@ -503,7 +500,7 @@ __all__ = [
     "RECORDING_ERROR",
     "GradedOutput",
     "Pair",
-    "PairStats",
+    "RecordedPairStats",
     "build_pairs",
     "chosen_proposal",
     "count_by",

@@ -11,7 +11,7 @@ import pytest
 
 from tests.fakes import fake_results, write_results_dir
 from toolrm_agent.errors import CheckpointError, ConfigurationError, ModelProvisioningError
-from toolrm_agent.judges.specs import load_judge
+from toolrm_agent.judges.loader import load_judge
 from toolrm_cli import main
 
 

@@ -9,7 +9,7 @@ import pytest
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.critics import default_critic_dir
-from toolrm_agent.judges.specs import load_judge
+from toolrm_agent.judges.loader import load_judge
 from toolrm_agent.judges.trained import CriticManifest, TrainedCritic
 from toolrm_agent.specs import ToolSpec
 

@@ -218,7 +218,7 @@ def test_bad_checkpoint_and_arguments(tmp_path: Path, context: JudgeContext) -> 
 
 
 def test_load_judge_builds_disc_with_options(chat_ckpt: Path, context: JudgeContext) -> None:
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     judge = load_judge(f"disc:{chat_ckpt}?threshold=0.25&batch_size=4")
     assert isinstance(judge, DiscriminativeJudge)
@@ -229,7 +229,7 @@ def test_load_judge_builds_disc_with_options(chat_ckpt: Path, context: JudgeCont
 
 def test_cascade_spec_with_a_real_reward_model(chat_ckpt: Path, context: JudgeContext) -> None:
     from toolrm_agent.judges import cascade as cascade_mod
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     judge = load_judge(f"cascade:schema,disc:{chat_ckpt}?threshold=0.0")
     assert isinstance(judge, cascade_mod.CascadeJudge)

@@ -84,15 +84,16 @@ def test_critique_text_puts_schema_errors_first() -> None:
 
 def test_a_megabyte_request_is_read_within_the_prompt_budget() -> None:
     """The request features read what the judge prompt holds (head and tail of a long
-    message, :class:`~toolrm_agent.prompts.PromptBudget`), never the megabyte in the
+    message, :class:`~toolrm_agent.prompt_text.PromptBudget`), never the megabyte in the
     middle, and the cut marker's count is not read as a number of the request."""
-    from toolrm_agent.prompts import DEFAULT_BUDGET, message_in_budget, pointwise_messages
+    from toolrm_agent.judges.templates import pointwise_messages
+    from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET, message_in_budget
 
     filler = "lorem ipsum dolor sit amet " * 40_000
     hidden = " and 17 more, 42 and 'Oslo' and Bergen, " * 10  # in the middle: cut
     long = f"Weather in Paris and Rome? {filler}{hidden}{filler} Thanks, that is all."
     view = message_in_budget(long)
-    assert len(view) <= DEFAULT_BUDGET.message + 3 and view.endswith("Thanks, that is all.")
+    assert len(view) <= DEFAULT_PROMPT_BUDGET.message + 3 and view.endswith("Thanks, that is all.")
     assert "17" not in view and "Oslo" not in view and not any(ch.isdigit() for ch in view)
     prompt = str(pointwise_messages(ctx(long), weather("Paris"))[1].content)
     assert view.split("\n…\n")[0] in prompt and view.split("\n…\n")[1] in prompt  # what the judge sees
@@ -106,7 +107,7 @@ def test_a_megabyte_request_is_read_within_the_prompt_budget() -> None:
 
 
 def test_a_request_within_the_budget_is_read_whole() -> None:
-    from toolrm_agent.prompts import message_in_budget
+    from toolrm_agent.prompt_text import message_in_budget
 
     text = "Weather in Paris and 'Oslo', 3 days? " * 400  # about 15k characters
     assert message_in_budget(text) is text

@@ -144,9 +144,9 @@ def test_unparseable_answer_is_asked_again_once_with_a_reminder() -> None:
     assert (c.usage.input_tokens, c.usage.output_tokens) == (220, 8)  # summed over attempts
 
 
-@pytest.mark.parametrize("max_retries", [1, 2, 5])
-def test_unparseable_twice_fail_open_accepts(max_retries: int) -> None:
-    j, model = judge([], default="gibberish", on_unparseable="fail_open", max_retries=max_retries)
+@pytest.mark.parametrize("max_attempts", [2, 3, 6])
+def test_unparseable_twice_fail_open_accepts(max_attempts: int) -> None:
+    j, model = judge([], default="gibberish", on_unparseable="fail_open", max_attempts=max_attempts)
     c = j.critique(CONTEXT, proposal("Paris", "c1"))
     assert len(model.calls) == 2  # one re-ask, never more
     assert c.accepted and c.status == "unparseable" and c.score == 0.5
@@ -165,7 +165,7 @@ def test_unparseable_fail_closed_rejects_with_a_critique() -> None:
 
 
 def test_unparseable_without_retries_asks_only_once() -> None:
-    j, model = judge([], default="gibberish", max_retries=0)
+    j, model = judge([], default="gibberish", max_attempts=1)
     assert j.critique(CONTEXT, proposal("Paris")).status == "unparseable"
     assert len(model.calls) == 1
 
@@ -195,9 +195,9 @@ def test_backend_error_then_success_is_retried() -> None:
 def test_backend_always_failing_is_bounded_and_policy_applies(
     policy: Any, accepted: bool, severity: str
 ) -> None:
-    j, model = judge([], default=RuntimeError("boom"), on_unparseable=policy, max_retries=2)
+    j, model = judge([], default=RuntimeError("boom"), on_unparseable=policy, max_attempts=3)
     c = j.critique(CONTEXT, proposal("Paris"))
-    assert len(model.calls) == 3  # 1 + max_retries
+    assert len(model.calls) == 3  # max_attempts
     assert c.accepted is accepted and c.status == "backend_error"
     assert c.codes == [IssueCode.JUDGE_ERROR] and c.calls[0].issues[0].severity == severity
 
@@ -210,7 +210,7 @@ def test_backend_error_policy_can_differ_from_unparseable_policy() -> None:
 
 
 def test_backend_always_failing_raise_policy() -> None:
-    j, model = judge([], default=RuntimeError("boom"), on_unparseable="raise", max_retries=1)
+    j, model = judge([], default=RuntimeError("boom"), on_unparseable="raise", max_attempts=2)
     with pytest.raises(JudgeBackendError) as info:
         j.critique(CONTEXT, proposal("Paris"))
     pm = info.value.post_mortem
@@ -239,7 +239,7 @@ def test_sync_timeout_is_retried_without_waiting_for_the_slow_call() -> None:
 
 
 def test_sync_timeout_every_time_applies_the_policy() -> None:
-    j, _ = judge([0.5, 0.5], default="<verdict>correct</verdict>", timeout_s=0.05, max_retries=1,
+    j, _ = judge([0.5, 0.5], default="<verdict>correct</verdict>", timeout_s=0.05, max_attempts=2,
                  on_unparseable="raise")  # fmt: skip
     with pytest.raises(JudgeBackendError) as info:
         j.critique(CONTEXT, proposal("Paris"))
@@ -262,7 +262,7 @@ async def test_async_twins_apply_the_same_policies() -> None:
     j, model = judge([], default="???", on_unparseable="fail_closed")
     c = await j.acritique(CONTEXT, proposal("Paris"))
     assert not c.accepted and c.status == "unparseable" and len(model.calls) == 2
-    j, model = judge([], default=RuntimeError("down"), on_unparseable="raise", max_retries=2)
+    j, model = judge([], default=RuntimeError("down"), on_unparseable="raise", max_attempts=3)
     with pytest.raises(JudgeBackendError):
         await j.acritique(CONTEXT, proposal("Paris"))
     assert len(model.calls) == 3
@@ -466,7 +466,7 @@ def test_compare_one_order_unparseable_uses_the_other() -> None:
 
 def test_compare_one_order_backend_error_uses_the_other() -> None:
     j, _ = judge(
-        ["<choice>1</choice>", RuntimeError("x")], default=RuntimeError("x"), max_retries=1
+        ["<choice>1</choice>", RuntimeError("x")], default=RuntimeError("x"), max_attempts=2
     )
     pref = j.compare(CONTEXT, proposal("Paris"), proposal("London"))
     assert pref.choice == 1 and pref.votes == (1, None) and pref.status == "backend_error"
@@ -621,7 +621,7 @@ async def test_arank_matches_rank() -> None:
         {"on_backend_error": "retry"},
         {"rank_strategy": "elo"},
         {"thinking_via": "header"},
-        {"max_retries": -1},
+        {"max_attempts": 0},
         {"timeout_s": 0},
     ],
 )

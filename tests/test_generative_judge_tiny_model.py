@@ -25,8 +25,8 @@ from pydantic import ConfigDict, Field
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeParseError
+from toolrm_agent.judges.answers import parse_choice, parse_verdict
 from toolrm_agent.judges.generative import GenerativeJudge
-from toolrm_agent.prompts import parse_choice, parse_verdict
 from toolrm_agent.verdicts import IssueCode
 
 CHATML = (
@@ -189,7 +189,7 @@ def test_garbage_compare_gives_no_choice(tiny_model: TinyChatModel) -> None:
 
 
 async def test_garbage_async_critique_and_rank(tiny_model: TinyChatModel) -> None:
-    judge = GenerativeJudge(tiny_model, on_unparseable="fail_open", max_retries=0)
+    judge = GenerativeJudge(tiny_model, on_unparseable="fail_open", max_attempts=1)
     critique = await judge.acritique(CONTEXT, BAD)
     assert critique.accepted and critique.status == "unparseable"
     ranking = await judge.arank(CONTEXT, [GOOD, BAD])

@@ -36,7 +36,7 @@ from toolrm_agent import (
     ToolRMError,
     ToolRMMiddleware,
 )
-from toolrm_agent._internal.policy import BUDGET_FIELDS, CriticKeywords
+from toolrm_agent._internal.options import BUDGET_FIELDS, CriticKeywords
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.judges.base import UNDECLARED, BatchJudge, capabilities_of

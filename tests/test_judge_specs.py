@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from toolrm_agent.judges.specs import JudgeSpec, load_judge, parse_judge_spec
+from toolrm_agent.judges.loader import JudgeSpec, load_judge, parse_judge_spec
 
 
 def test_simple_kinds() -> None:

@@ -183,7 +183,7 @@ def test_a_judge_whose_server_died_falls_under_the_critics_policy(on_judge_error
 
     crash = LlamaCppServerError("the llama.cpp server for default exited with code -9")
     dead = LenientToolCallModel(inner=ScriptedChatModel(default=ConnectionError("refused")), health=lambda: crash)
-    judge = GenerativeJudge(dead, max_retries=0, on_backend_error="raise")
+    judge = GenerativeJudge(dead, max_attempts=1, on_backend_error="raise")
     policy = ScriptedChatModel(script=[tool_call_message(("get_weather", {"city": "Paris"}), ids=["c1"])],
                                default="Done.")
     critic = ToolRMCritic(judge, mode="retry", max_retries=1, on_judge_error=on_judge_error,

@@ -238,7 +238,7 @@ def test_the_second_tier_suggests_in_a_two_tier_critic(tiny_qwen_dir: Path, tmp_
 
 def test_the_suggest_option(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
     from toolrm_agent.judges.trained import TrainedCritic
 
     path = lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0)

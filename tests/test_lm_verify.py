@@ -64,7 +64,7 @@ def test_yes_and_no_tokens_are_distinct(tiny_qwen_dir: Path) -> None:
 
 def test_lik_verify_builds_scores_and_caches(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     from toolrm_agent.judges.likelihood import LikelihoodJudge
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     judge = load_judge(f"lik:{tiny_qwen_dir}?reading=verify&threshold=0.5", cache_dir=str(tmp_path))
     assert isinstance(judge, LikelihoodJudge) and judge.reading == "verify"
@@ -78,7 +78,7 @@ def test_lik_verify_builds_scores_and_caches(tiny_qwen_dir: Path, tmp_path: Path
 
 
 def test_an_unknown_reading_fails_at_construction(tiny_qwen_dir: Path) -> None:
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     with pytest.raises(ConfigurationError, match="likelihood, verify"):
         load_judge(f"lik:{tiny_qwen_dir}?reading=verifier")

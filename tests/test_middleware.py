@@ -26,7 +26,7 @@ from tests.fakes import (
     tool_call_message,
 )
 from toolrm_agent._internal import calling
-from toolrm_agent._internal.policy import CriticBudget
+from toolrm_agent._internal.options import CriticBudget
 from toolrm_agent.errors import BudgetExhaustedError
 from toolrm_agent.middleware import ToolRMMiddleware
 

@@ -17,7 +17,7 @@ from eval.pairs import (
     PAIR_COLUMNS,
     GradedOutput,
     Pair,
-    PairStats,
+    RecordedPairStats,
     chosen_proposal,
     export_pairs,
     grade_outputs,
@@ -153,7 +153,7 @@ def test_a_formatting_only_judge_cannot_beat_chance(pairs: list[Pair]) -> None:
 
 
 def test_unparsed_outputs_are_left_out_unless_asked(graded) -> None:
-    stats = PairStats()
+    stats = RecordedPairStats()
     default = pairs_from_graded(graded, max_per_question=10, stats=stats)
     assert stats.unparsed_skipped == 1  # simple_python_0 "broken"
     assert stats.duplicate_renderings == 2  # "unit"/"unit_too" on sp0 and irrelevance_0
@@ -185,7 +185,7 @@ def test_cap_per_question_dedupe_and_determinism() -> None:
     question = load_questions("simple_python")["simple_python_0"]
     chosen = chosen_proposal(question)
     outputs = _outputs(8) + [_outputs(8)[3].model_copy(update={"model": "copycat"})]
-    stats = PairStats()
+    stats = RecordedPairStats()
     first = pairs_for_question(question, chosen, outputs, max_per_question=3, seed=7, stats=stats)
     assert len(first) == 3
     assert stats.capped == 5 and stats.duplicate_renderings == 1 and stats.failing_outputs == 9
@@ -210,7 +210,7 @@ def test_cap_per_question_dedupe_and_determinism() -> None:
 def test_ground_truth_that_fails_the_checker_skips_the_question() -> None:
     qid = "live_simple_106-63-0"  # a v4 question whose possible answer no output can pass
     graded = {"live_simple": {qid: _outputs(2)}}
-    stats = PairStats()
+    stats = RecordedPairStats()
     assert pairs_from_graded(graded, stats=stats) == []
     assert stats.skipped_ground_truth == [qid]
 
@@ -338,7 +338,7 @@ def test_lenient_grading_checks_what_the_model_meant() -> None:
 
 def test_lenient_pairs_reject_what_was_meant_and_skip_attempts_and_api_errors() -> None:
     graded, _ = grade_outputs(lenient_results(), lenient=True)
-    stats = PairStats()
+    stats = RecordedPairStats()
     pairs = pairs_from_graded(graded, max_per_question=10, stats=stats)
     sp0 = {p.model: p for p in pairs if p.question_id == "simple_python_0"}
     assert sorted(sp0) == ["fenced_wrong", "prose", "template"]

@@ -35,6 +35,6 @@ def test_the_trbench_report_keeps_its_fields_and_adds_the_paper_view() -> None:
             [("simple_python", True), ("simple_python", False), ("live_simple", True), ("irrelevance", False)]
         )
     ]
-    report = summarize(outcomes, judge="schema", mode="pointwise", seconds=1.0)
+    report = summarize(outcomes, judge="schema", comparison="pointwise", seconds=1.0)
     assert report["w_avg"] == 0.5 and set(report["per_category"]) == {"simple_python", "live_simple", "irrelevance"}
     assert report["paper"]["present"] == ["S", "LS"] and abs(report["paper"]["w_avg"] - 2 / 3) < 1e-12

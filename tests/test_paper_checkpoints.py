@@ -16,11 +16,12 @@ from tests.fakes import ScriptedChatModel
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError, ConfigurationError
+from toolrm_agent.judges.answers import parse_choice, parse_verdict
 from toolrm_agent.judges.discriminative import DiscriminativeJudge, format_for_reward, reward_head_kind
 from toolrm_agent.judges.generative import GenerativeJudge
-from toolrm_agent.judges.specs import load_judge
+from toolrm_agent.judges.loader import load_judge
 from toolrm_agent.judges.template_file import load_templates
-from toolrm_agent.prompts import DEFAULT_TEMPLATES, AnswerTags, parse_choice, parse_verdict
+from toolrm_agent.judges.templates import DEFAULT_TEMPLATES, AnswerTags
 
 WEATHER = {
     "type": "function",

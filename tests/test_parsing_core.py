@@ -25,7 +25,7 @@ from toolrm_agent.parsing import (
     to_langchain_invalid_tool_calls,
     without_hermes_blocks,
 )
-from toolrm_agent.prompts import split_thinking, strip_thinking
+from toolrm_agent.thinking import split_thinking, strip_thinking
 
 # -- Python call syntax ---------------------------------------------------------------
 

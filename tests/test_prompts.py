@@ -7,18 +7,16 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.prompts import (
+from toolrm_agent.judges.answers import normalize_score, parse_choice, parse_verdict
+from toolrm_agent.judges.templates import (
     DEFAULT_TEMPLATES,
     JudgeTemplates,
     PromptTemplate,
-    normalize_score,
     pairwise_messages,
-    parse_choice,
-    parse_verdict,
     pointwise_messages,
-    render_conversation,
-    strip_thinking,
 )
+from toolrm_agent.prompt_text import render_conversation
+from toolrm_agent.thinking import strip_thinking
 
 WEATHER = {
     "type": "function",

@@ -162,7 +162,7 @@ def test_position_biased_judge_scores_zero() -> None:
     assert is_pairwise(judge)
     outcomes = evaluate(judge, PAIRS)
     assert judge.calls == 2 * len(PAIRS)  # both orders asked
-    report = summarize(outcomes, judge="always-1", mode="pairwise", seconds=1.0)
+    report = summarize(outcomes, judge="always-1", comparison="pairwise", seconds=1.0)
     assert report["w_avg"] == 0.0 and report["avg"] == 0.0
     assert report["position_agreement"] == 0.0
     assert report["tokens"] == {"prompt": 80, "completion": 16}
@@ -171,7 +171,7 @@ def test_position_biased_judge_scores_zero() -> None:
 def test_oracle_judge_scores_one() -> None:
     outcomes = evaluate(Oracle(), PAIRS)
     assert all(o.correct and o.agreed for o in outcomes)
-    assert summarize(outcomes, judge="o", mode="pairwise", seconds=2.0)["position_agreement"] == 1.0
+    assert summarize(outcomes, judge="o", comparison="pairwise", seconds=2.0)["position_agreement"] == 1.0
 
 
 def test_judge_that_asks_both_orders_is_asked_once() -> None:
@@ -184,7 +184,7 @@ def test_judge_that_asks_both_orders_is_asked_once() -> None:
     assert judge.calls == len(PAIRS)
     assert [o.correct for o in outcomes] == [True, False, False, False]
     assert [o.agreed for o in outcomes] == [True, False, True, False]
-    report = summarize(outcomes, judge="both", mode="pairwise", seconds=1.0)
+    report = summarize(outcomes, judge="both", comparison="pairwise", seconds=1.0)
     assert report["parse_failures"] == 1
     assert report["position_agreement"] == 0.5
 
@@ -197,7 +197,7 @@ def test_pointwise_ties_are_wrong() -> None:
     assert all(o.scores == (0.5, 0.5) for o in outcomes)
     right = evaluate(Scorer(lambda p: 1.0 if p == GOOD else 0.0), PAIRS)
     assert all(o.correct for o in right)
-    report = summarize(right, judge="s", mode="pointwise", seconds=0.5)
+    report = summarize(right, judge="s", comparison="pointwise", seconds=0.5)
     assert report["position_agreement"] is None
     assert report["tokens"]["prompt"] == 6 * len(PAIRS)
 
@@ -213,7 +213,7 @@ def test_judge_errors_count_as_wrong_and_do_not_stop_the_run() -> None:
     assert [o.status for o in outcomes] == ["ok", "error", "ok", "ok"]
     assert [o.correct for o in outcomes] == [True, False, True, True]
     assert "no verdict" in outcomes[1].error
-    assert summarize(outcomes, judge="f", mode="pointwise", seconds=1)["backend_errors"] == 1
+    assert summarize(outcomes, judge="f", comparison="pointwise", seconds=1)["backend_errors"] == 1
 
 
 def test_async_concurrency_gives_the_same_outcomes() -> None:
@@ -238,7 +238,7 @@ def test_report_schema_and_averages() -> None:
         _outcome("simple_python", "b", False),
         _outcome("irrelevance", "c", False),
     ]
-    report = summarize(outcomes, judge="x", mode="pointwise", seconds=2.0)
+    report = summarize(outcomes, judge="x", comparison="pointwise", seconds=2.0)
     for key in (
         "w_avg",
         "avg",

@@ -92,7 +92,7 @@ def test_misconfigured_two_tier_fails_at_construction(two_tier: Path, tmp_path: 
 
 
 def test_the_spec_takes_the_route(two_tier: Path) -> None:
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     judge = load_judge(f"disc:{two_tier}?route=never")
     assert isinstance(judge, TrainedCritic) and judge.route == "never"

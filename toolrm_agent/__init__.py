@@ -40,7 +40,7 @@ _EXPORTS: dict[str, str] = {
     "DiscriminativeJudge": "toolrm_agent.judges.discriminative",
     "TrainedCritic": "toolrm_agent.judges.trained",
     "LikelihoodJudge": "toolrm_agent.judges.likelihood",
-    "load_judge": "toolrm_agent.judges.specs",
+    "load_judge": "toolrm_agent.judges.loader",
     # the critic
     "ToolRMCritic": "toolrm_agent.critic",
     "ToolRMState": "toolrm_agent.critic",
@@ -117,8 +117,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from toolrm_agent.judges.discriminative import DiscriminativeJudge
     from toolrm_agent.judges.generative import GenerativeJudge
     from toolrm_agent.judges.likelihood import LikelihoodJudge
+    from toolrm_agent.judges.loader import load_judge
     from toolrm_agent.judges.schema import SchemaJudge
-    from toolrm_agent.judges.specs import load_judge
     from toolrm_agent.judges.trained import TrainedCritic
     from toolrm_agent.middleware import ToolRMMiddleware
     from toolrm_agent.models import LocalChatModel, resolve_gguf, resolve_model

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from toolrm_agent._internal.policy import DecisionBands
+    from toolrm_agent._internal.options import DecisionBands
 
 SUMMARY = "toolrm-agent: a tool-use reward model that critiques agent function calls."
 DEBUG_HELP = "A library error prints its message alone; add --debug (anywhere) for its traceback."
@@ -124,7 +124,7 @@ def replay(
         entries = read_decisions(log)
         the_judge = None
         if judge is not None:
-            from toolrm_agent.judges.specs import load_judge
+            from toolrm_agent.judges.loader import load_judge
 
             the_judge = load_judge(judge)
         rows = replay_log(entries, judge=the_judge, bands=bands)
@@ -194,7 +194,7 @@ def bands_from_cli(
     ``--uncertain`` above ``--accept``, a malformed or repeated ``--tool-band``,
     ``--on-uncertain`` with no uncertain band anywhere, ``--on-ask-timeout`` without
     ``--on-uncertain ask``."""
-    from toolrm_agent._internal.policy import UNCERTAIN_ACTIONS, DecisionBands
+    from toolrm_agent._internal.options import UNCERTAIN_ACTIONS, DecisionBands
     from toolrm_agent.errors import ConfigurationError
 
     if accept is None and uncertain is None and not tool_bands and on_uncertain is None and on_ask_timeout is None:

@@ -32,7 +32,7 @@ Decisions
     * ``bands=DecisionBands(...)`` → the score decides, per call and tool: accept (runs),
       uncertain (``on_uncertain``: retry, or resample), reject (retry), or, for a tool in
       ``bands.block``, ``halt`` with ``reason="blocked"``; see
-      :class:`~toolrm_agent._internal.policy.DecisionBands`.
+      :class:`~toolrm_agent._internal.options.DecisionBands`.
     * ``bands=DecisionBands(on_uncertain="ask")`` → the uncertain calls go to a human:
       the verdict is stored (``decision="ask"``), the node routes to itself and LangGraph's
       ``interrupt`` asks (approve / edit / reject per call; a timeout default); see
@@ -135,11 +135,12 @@ from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostre
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
-from toolrm_agent._internal.policy import (
+from toolrm_agent._internal.options import (
     CriticBudget,
     CriticKeywords,
     CriticOptions,
     DecisionBands,
+    Mode,
     make_options,
 )
 from toolrm_agent._internal.state import (
@@ -162,6 +163,7 @@ __all__ = [
     "CriticKeywords",
     "CriticOptions",
     "DecisionBands",
+    "Mode",
     "Proposer",
     "ToolRMCritic",
     "ToolRMState",

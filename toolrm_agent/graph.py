@@ -49,7 +49,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command, Send
 
 from toolrm_agent._internal.hints import warn_text_call
-from toolrm_agent._internal.policy import CriticOptions
+from toolrm_agent._internal.options import CriticOptions
 from toolrm_agent._internal.state import VERDICTS_KEY, add_usage, critic_marker, merge_verdicts, state_get
 from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
 from toolrm_agent._internal.transcript import with_unique_id

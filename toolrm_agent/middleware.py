@@ -66,7 +66,7 @@ from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_er
 from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
 from toolrm_agent._internal.hints import warn_text_call
-from toolrm_agent._internal.policy import CriticKeywords, CriticOptions, make_options
+from toolrm_agent._internal.options import CriticKeywords, CriticOptions, make_options
 from toolrm_agent._internal.state import (
     RUN_USAGE_KEY,
     VERDICTS_KEY,

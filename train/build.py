@@ -204,11 +204,11 @@ class DataBuild:
 
     def stage_pairs(self) -> None:
         from train.candidates import read_candidates
-        from train.pairs import PairStats, make_pairs, write_pairs
+        from train.pairs import CandidatePairStats, make_pairs, write_pairs
 
         start = time.perf_counter()
         records = {r.id: r for r in self.records()}
-        stats = PairStats()
+        stats = CandidatePairStats()
         write_pairs(
             make_pairs(records, read_candidates(self.out / "candidates.jsonl"), stats),
             self.out / "pairs_all.jsonl",

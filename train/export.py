@@ -12,7 +12,7 @@ rule-based scores), ``reward_difference``, ``chosen_reward_message`` /
   model scores (:func:`toolrm_agent.judges.discriminative.reward_messages`), the
   conversational preference format trl's ``RewardTrainer`` reads.
 * ``genrm.parquet`` has two rows per pair, one per order, and adds ``prompt`` (the
-  runtime's own pairwise judge prompt, :func:`toolrm_agent.prompts.pairwise_messages`),
+  runtime's own pairwise judge prompt, :func:`toolrm_agent.judges.templates.pairwise_messages`),
   ``reward_model`` (``{"ground_truth": "1" | "2", "style": "rule"}``: the position of
   the chosen answer), ``data_source``, ``ability`` and ``extra_info``.
 """
@@ -76,7 +76,7 @@ def disc_rows(pairs: Sequence[TrainPair], records: Mapping[str, TrainRecord]) ->
 
 
 def genrm_rows(pairs: Sequence[TrainPair], records: Mapping[str, TrainRecord]) -> list[dict[str, Any]]:
-    from toolrm_agent.prompts import pairwise_messages
+    from toolrm_agent.judges.templates import pairwise_messages
 
     rows = []
     for index, pair in enumerate(pairs):

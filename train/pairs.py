@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from toolrm_agent.calls import Proposal
+from toolrm_agent.pairs import PreferencePair, read_pairs_jsonl
 from train.candidates import RecordCandidates
 from train.records import Complexity, TrainRecord
 from train.scoring import score_candidate
@@ -31,17 +32,12 @@ class ScoredCandidate(BaseModel):
     message: str
 
 
-class TrainPair(BaseModel):
+class TrainPair(PreferencePair[ScoredCandidate]):
     """A preference pair over one record: the same context, a better and a worse answer."""
 
-    model_config = ConfigDict(frozen=True)
-
-    id: str
     record_id: str
     source: str
     complexity: Complexity
-    chosen: ScoredCandidate
-    rejected: ScoredCandidate
 
     @property
     def gap(self) -> float:
@@ -53,7 +49,9 @@ def _origin_rank(origin: str) -> int:
 
 
 @dataclass
-class PairStats:
+class CandidatePairStats:
+    """What :func:`make_pairs` did with the records' candidates (``toolrm data build``'s report)."""
+
     records: int = 0
     candidates: int = 0
     merged: int = 0
@@ -118,10 +116,10 @@ def _short_hash(text: str) -> str:
 def make_pairs(
     records: Mapping[str, TrainRecord],
     candidates: Iterable[RecordCandidates],
-    stats: PairStats | None = None,
+    stats: CandidatePairStats | None = None,
 ) -> Iterator[TrainPair]:
     """Pairs of every record that passes the difficulty filter."""
-    stats = stats if stats is not None else PairStats()
+    stats = stats if stats is not None else CandidatePairStats()
     for cands in candidates:
         record = records.get(cands.record_id)
         if record is None:
@@ -152,14 +150,11 @@ def write_pairs(pairs: Iterable[TrainPair], path: Path) -> int:
 
 
 def read_pairs(path: Path) -> Iterator[TrainPair]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield TrainPair.model_validate_json(line)
+    return read_pairs_jsonl(path, TrainPair)
 
 
 __all__ = [
-    "PairStats",
+    "CandidatePairStats",
     "ScoredCandidate",
     "TrainPair",
     "make_pairs",

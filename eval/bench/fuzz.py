@@ -62,7 +62,9 @@ from toolrm_agent.integrations.vllm_tool_parser import (
     extract_tool_calls_lenient,
     offered_tool_names,
 )
+from toolrm_agent.judges.answers import parse_choice, parse_verdict
 from toolrm_agent.judges.schema import SchemaJudge
+from toolrm_agent.judges.templates import pairwise_messages, pointwise_messages
 from toolrm_agent.parsing import (
     parse_bfcl_fc,
     parse_bfcl_string,
@@ -76,15 +78,9 @@ from toolrm_agent.parsing import (
     to_hermes,
     to_openai,
 )
-from toolrm_agent.prompts import (
-    neutralize,
-    pairwise_messages,
-    parse_choice,
-    parse_verdict,
-    pointwise_messages,
-    strip_thinking,
-)
+from toolrm_agent.prompt_text import neutralize
 from toolrm_agent.specs import ToolSpec
+from toolrm_agent.thinking import strip_thinking
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
 

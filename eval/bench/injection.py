@@ -53,7 +53,8 @@ import typer
 
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.prompts import DEFAULT_BUDGET, pairwise_messages, pointwise_messages
+from toolrm_agent.judges.templates import pairwise_messages, pointwise_messages
+from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
 
@@ -352,7 +353,7 @@ _TEMPLATE_SLACK = 4_000
 
 def breakout(case: Case) -> str | None:
     """Why the case's prompts differ in structure from its clean twin's, or ``None``."""
-    budget = DEFAULT_BUDGET.total + 2 * DEFAULT_BUDGET.turn + _TEMPLATE_SLACK
+    budget = DEFAULT_PROMPT_BUDGET.total + 2 * DEFAULT_PROMPT_BUDGET.turn + _TEMPLATE_SLACK
     injected = _prompts(case.context, case.proposal, case.rival)
     clean = _prompts(case.clean_context, case.clean_proposal, case.rival)
     for i, (dirty, twin) in enumerate(zip(injected, clean, strict=True)):
@@ -458,7 +459,7 @@ def main(
     ] = False,
 ) -> None:
     """Count prompt breakouts and verdict flips under injection; write a JSON report."""
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     cases = select_cases(build_cases(limit), sample=sample, short_only=short_only)
     report: dict[str, Any] = breakout_report(cases)

@@ -42,7 +42,7 @@ value (``angle=theta``) is a variable, not a value (``bare_names="variable"``): 
 call is a parse failure, as on the 2024 leaderboard (BFCL v4, and
 :func:`toolrm_agent.parsing.parse_text` by default, read the string ``"theta"``).
 Hermes blocks are found by :func:`toolrm_agent.parsing.hermes_blocks` and reasoning is
-removed by :func:`toolrm_agent.prompts.strip_thinking`; what stays here is BFCL-specific:
+removed by :func:`toolrm_agent.thinking.strip_thinking`; what stays here is BFCL-specific:
 the recorded-output styles and how each is read, and the name mapping.
 
 By default outputs are read strictly, as the leaderboard read them: backticks around an
@@ -78,7 +78,7 @@ from toolrm_agent.parsing import (
     parse_json_calls,
     proposal_from_items,
 )
-from toolrm_agent.prompts import strip_thinking
+from toolrm_agent.thinking import strip_thinking
 
 __all__ = [
     "DECLINE_NAMES",

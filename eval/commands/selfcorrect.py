@@ -43,7 +43,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -57,8 +57,11 @@ from eval.options import (
     bands_from_options,
     bands_summary,
 )
-from eval.tasks.arms import BASELINE, Mode, arms_report, critic_arms, draws_samples, run_arms_live
+from eval.tasks.arms import BASELINE, arms_report, critic_arms, draws_samples, run_arms_live
 from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
+
+if TYPE_CHECKING:
+    from toolrm_agent.critic import Mode
 
 __all__ = [
     "BASELINE", "CRITIC", "build_arms", "command", "question_records", "selfcorrect_report", "write_policy_pairs",

@@ -44,7 +44,8 @@ from toolrm_agent.verdicts import Critique, Preference
 Vote = Literal["chosen", "rejected"] | None
 """Which side of a pair one judge answer preferred (``None``: no decision)."""
 
-Mode = Literal["pairwise", "pointwise"]
+Comparison = Literal["pairwise", "pointwise"]
+"""How a judge compares a pair: both sides at once, or each scored on its own (the report's ``mode``)."""
 
 
 # ------------------------------------------------------------------- scoring rules
@@ -267,18 +268,18 @@ def summarize(
     outcomes: Sequence[PairOutcome],
     *,
     judge: str,
-    mode: Mode,
+    comparison: Comparison,
     seconds: float,
 ) -> dict[str, Any]:
     """The report of a TRBench run (keys in the module docstring)."""
     n = len(outcomes)
     per_category = _accuracy_table(outcomes, lambda o: o.category)
     agreement: float | None = None
-    if mode == "pairwise" and n:
+    if comparison == "pairwise" and n:
         agreement = sum(bool(o.agreed) for o in outcomes) / n
     return {
         "judge": judge,
-        "mode": mode,
+        "mode": comparison,
         "n_pairs": n,
         "w_avg": sum(o.correct for o in outcomes) / n if n else None,
         "avg": (
@@ -421,7 +422,7 @@ def command(
             "no pairs: the results hold no failing answers in these categories"
         )
 
-    mode: Mode = "pairwise" if is_pairwise(the_judge) else "pointwise"
+    comparison: Comparison = "pairwise" if is_pairwise(the_judge) else "pointwise"
     correct = 0
     with progress_bar() as progress:
         task = progress.add_task(f"trbench {judge}", total=len(pairs), note="")
@@ -438,7 +439,7 @@ def command(
         outcomes = evaluate(the_judge, pairs, concurrency=concurrency, on_done=done)
         seconds = time.perf_counter() - start
 
-    report = summarize(outcomes, judge=judge, mode=mode, seconds=seconds)
+    report = summarize(outcomes, judge=judge, comparison=comparison, seconds=seconds)
     report.update(
         {
             "results": [str(p) for p in results],

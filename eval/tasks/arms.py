@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from eval.tasks.runner import (
     SYSTEM_PROMPT,
@@ -41,7 +41,6 @@ from eval.tasks.runner import (
 __all__ = [
     "BASELINE",
     "ArmInfo",
-    "Mode",
     "SAMPLING_MODES",
     "arms_report",
     "critic_arm_name",
@@ -52,8 +51,6 @@ __all__ = [
 
 BASELINE = "baseline"
 """The name of the arm without a critic."""
-
-Mode = Literal["retry", "best_of_n", "resample"]
 
 SAMPLING_MODES: tuple[str, ...] = ("best_of_n", "resample")
 """Modes that draw extra proposals from the sampler."""

@@ -123,7 +123,7 @@ def test_generative_judge_round_trip(vllm_endpoint: ServerEndpoint) -> None:
 
     judge = GenerativeJudge(
         chat_model_for_server(vllm_endpoint.model, vllm_endpoint.base_url, max_tokens=256),
-        max_retries=1,
+        max_attempts=2,
         timeout_s=180,
     )
     context = JudgeContext.from_messages([HumanMessage(QUESTION)], tools=[get_weather])
@@ -170,14 +170,14 @@ def test_generative_judge_with_a_template_file_on_the_server(
 ) -> None:
     """``templates=<path>`` in a spec: the served model gets the user's prompt, and its
     answer is read with the user's tags."""
-    from toolrm_agent.judges.specs import load_judge
-    from toolrm_agent.prompts import parse_choice, parse_verdict
+    from toolrm_agent.judges.answers import parse_choice, parse_verdict
+    from toolrm_agent.judges.loader import load_judge
 
     path = tmp_path / "copy_templates.toml"
     path.write_text(COPY_TEMPLATES)
     judge = load_judge(
         f"openai:{vllm_endpoint.model}@{vllm_endpoint.base_url}?templates={path}"
-        "&both_orders=0&max_retries=1&timeout_s=180&model.max_tokens=32&model.temperature=0"
+        "&both_orders=0&max_attempts=2&timeout_s=180&model.max_tokens=32&model.temperature=0"
     )
     tags = judge.templates.tags  # type: ignore[attr-defined]
     context = JudgeContext.from_messages([HumanMessage(QUESTION)], tools=[get_weather])
@@ -205,7 +205,7 @@ def test_critic_graph_with_policy_and_judge_on_the_server(
 
     judge = GenerativeJudge(
         chat_model_for_server(vllm_endpoint.model, vllm_endpoint.base_url, max_tokens=256),
-        max_retries=1,
+        max_attempts=2,
         timeout_s=180,
     )
     # "halt" ends the run if the 0.5B policy keeps calling the tool after its result

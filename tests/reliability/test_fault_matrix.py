@@ -37,7 +37,7 @@ from eval.bench.faults import (
     run_cell,
     transcript_problems,
 )
-from toolrm_agent._internal.policy import CriticBudget
+from toolrm_agent._internal.options import CriticBudget
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
@@ -45,7 +45,7 @@ from toolrm_agent.errors import BudgetExhaustedError
 from toolrm_agent.judges.base import BaseJudge
 from toolrm_agent.judges.generative import GenerativeJudge
 from toolrm_agent.middleware import ToolRMMiddleware
-from toolrm_agent.prompts import MAX_CRITIQUE_CHARS, cap_critique
+from toolrm_agent.prompt_text import MAX_CRITIQUE_CHARS, cap_critique
 from toolrm_agent.verdicts import CallVerdict, Critique
 
 
@@ -163,7 +163,7 @@ def test_lone_surrogate_answer_stays_fail_closed_and_billed(adapter: str) -> Non
     """Defect: the re-ask quoting "\\ud800" raised a ValidationError, the critic failed
     open (on_judge_error="execute") and the attempt was not billed."""
     tools, executed = recording_tools()
-    judge, backend = _gen("surrogate", on_unparseable="fail_closed", max_retries=1)
+    judge, backend = _gen("surrogate", on_unparseable="fail_closed", max_attempts=2)
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     out = _agent(adapter, model, tools, judge, max_retries=0, on_budget_exhausted="halt").invoke(ASK)
     assert executed == []
@@ -217,7 +217,7 @@ class _MegabyteCritiqueJudge(BaseJudge):
 def test_a_megabyte_critique_from_any_judge_is_capped_before_the_policy_sees_it(adapter: str) -> None:
     """Defect: only the generative judge capped its critique; the engine fed any other
     judge's text back to the policy whole. Now every critique and per-call feedback goes
-    through ``prompts.cap_critique`` in the engine."""
+    through ``prompt_text.cap_critique`` in the engine."""
     tools, executed = recording_tools()
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     out = _agent(adapter, model, tools, _MegabyteCritiqueJudge(), max_retries=1,
@@ -326,7 +326,7 @@ def test_reasks_and_tournament_calls_count_against_the_call_budget(adapter: str)
 
 def test_unparseable_reask_is_counted() -> None:
     tools, _ = recording_tools()
-    judge, backend = _gen("no_tag", on_unparseable="fail_open", max_retries=2)
+    judge, backend = _gen("no_tag", on_unparseable="fail_open", max_attempts=3)
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     out = _agent("node", model, tools, judge).invoke(ASK)
     assert backend.calls == 2 and out["toolrm_usage"]["critic_calls"] == 2
@@ -335,7 +335,7 @@ def test_unparseable_reask_is_counted() -> None:
 def test_abandoned_judge_stops_calling_its_backend() -> None:
     """Defect: after the sync judge_timeout_s the judge kept calling its backend, unbilled."""
     tools, executed = recording_tools()
-    judge, backend = _gen("no_tag", on_unparseable="fail_closed", max_retries=3, sleep_s=0.3, timeout_s=None)
+    judge, backend = _gen("no_tag", on_unparseable="fail_closed", max_attempts=4, sleep_s=0.3, timeout_s=None)
     model = _Script(answers=[_proposal(("a", "get_weather", {"city": "Paris"}))])
     start = time.perf_counter()
     out = _agent("node", model, tools, judge, judge_timeout_s=0.1, max_retries=0,
@@ -402,7 +402,7 @@ def test_an_unanswered_escalation_keeps_the_retry_budget(adapter: str, how: str)
     policy that keeps proposing an uncertain call looped (7 retries with max_retries=1 in
     the fault matrix). Now, with the budget spent, the run stops as a rejection in retry
     mode would: every call answered, a closing message, nothing rejected runs."""
-    from toolrm_agent._internal.policy import DecisionBands
+    from toolrm_agent._internal.options import DecisionBands
 
     tools, executed = recording_tools()
     judge, _ = _gen("healthy")
@@ -424,7 +424,7 @@ def test_an_unanswered_escalation_keeps_the_retry_budget(adapter: str, how: str)
 
 
 def test_an_unanswered_escalation_raises_when_told_to() -> None:
-    from toolrm_agent._internal.policy import DecisionBands
+    from toolrm_agent._internal.options import DecisionBands
 
     tools, executed = recording_tools()
     judge, _ = _gen("healthy")
@@ -445,11 +445,11 @@ def test_a_failure_policy_verdict_is_not_placed_by_its_neutral_score(adapter: st
     ran although the judge fails open), and a fail_closed judge's calls ran wherever
     accept <= 0.5. The judge's own fail_open / fail_closed now decides, as on_judge_error
     does for a judge that raises."""
-    from toolrm_agent._internal.policy import DecisionBands
+    from toolrm_agent._internal.options import DecisionBands
 
     ask = DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask")
     tools, executed = recording_tools()
-    judge, _ = _gen("empty", on_unparseable="fail_open", max_retries=0)
+    judge, _ = _gen("empty", on_unparseable="fail_open", max_attempts=1)
     model = _Script(answers=[_proposal(("g", "get_weather", {"city": "Paris"}), msg_id="m")])
     out = _resumed(_agent(adapter, model, tools, judge, bands=ask, checkpointer=InMemorySaver()), "sync", ASK,
                    f"open-{adapter}")
@@ -457,7 +457,7 @@ def test_a_failure_policy_verdict_is_not_placed_by_its_neutral_score(adapter: st
 
     lenient = DecisionBands(accept=0.5)
     tools, executed = recording_tools()
-    judge, _ = _gen("empty", on_unparseable="fail_closed", max_retries=0)
+    judge, _ = _gen("empty", on_unparseable="fail_closed", max_attempts=1)
     model = _Script(answers=[_proposal(("g", "get_weather", {"city": "Paris"}), msg_id="m")])
     out = _agent(adapter, model, tools, judge, bands=lenient, max_retries=0, on_budget_exhausted="halt").invoke(ASK)
     assert executed == []

@@ -23,6 +23,7 @@ from toolrm_agent.integrations.vllm_tool_parser import (
     offered_tool_names,
 )
 from toolrm_agent.judges.schema import SchemaJudge
+from toolrm_agent.judges.templates import pointwise_messages
 from toolrm_agent.parsing import (
     parse_bfcl_string,
     parse_hermes,
@@ -31,7 +32,6 @@ from toolrm_agent.parsing import (
     proposal_from_openai,
     to_openai,
 )
-from toolrm_agent.prompts import pointwise_messages
 from toolrm_agent.specs import ToolSpec
 
 EXAMPLES = {"prompts": 15, "schema_judge": 25, "proposal_from_message": 25}

@@ -30,7 +30,7 @@ from toolrm_agent.errors import (
 )
 from toolrm_agent.judges.discriminative import DiscriminativeJudge
 from toolrm_agent.judges.generative import GenerativeJudge
-from toolrm_agent.judges.specs import load_judge, parse_judge_spec
+from toolrm_agent.judges.loader import load_judge, parse_judge_spec
 
 PACKAGE = Path(__file__).resolve().parents[2] / "toolrm_agent"
 

@@ -164,7 +164,7 @@ def test_disc_features_take_an_integer_past_the_float_range() -> None:
 @pytest.mark.parametrize("how", HOWS)
 @pytest.mark.parametrize("adapter", ADAPTERS)
 async def test_disc_default_judges_an_integer_of_310_digits(adapter: str, how: str) -> None:
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(("get_weather", {"city": 10**309})), "Done."])

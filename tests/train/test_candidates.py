@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import ScriptedChatModel, make_record
 from train.candidates import build_candidates, done_ids, origins, policy_candidates, read_candidates
-from train.pairs import PairStats, make_pairs
+from train.pairs import CandidatePairStats, make_pairs
 
 
 def test_policy_samples_are_read_by_the_runtime_parser() -> None:
@@ -45,14 +45,14 @@ def test_pairs_keep_chosen_above_rejected_and_drop_records_without_spread(tmp_pa
     policy = ScriptedChatModel(script=[json.dumps(paris) + "\n" + json.dumps(berlin)])
     out = tmp_path / "c.jsonl"
     build_candidates([good], out, policies=[("fake", policy)], samples=1, corruptions_per_record=3)
-    stats = PairStats()
+    stats = CandidatePairStats()
     pairs = list(make_pairs({"good": good}, read_candidates(out), stats))
     assert pairs and all(p.chosen.score > p.rejected.score for p in pairs)
     assert stats.merged == 1  # the policy wrote the ground truth: merged into it
     assert {p.chosen.origin for p in pairs if p.chosen.score == 1.0} == {"ground_truth"}
     flat = tmp_path / "flat.jsonl"
     build_candidates([good], flat, corruptions_per_record=0)  # only the ground truth: no spread
-    stats = PairStats()
+    stats = CandidatePairStats()
     assert list(make_pairs({"good": good}, read_candidates(flat), stats)) == []
     assert stats.too_easy == 1
 

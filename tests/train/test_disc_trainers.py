@@ -9,7 +9,7 @@ import pytest
 
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.errors import CheckpointError, TrainingError
-from toolrm_agent.judges.specs import load_judge
+from toolrm_agent.judges.loader import load_judge
 from toolrm_agent.judges.trained import TrainedCritic
 from train.disc.cached import INPUT_SETS, compare_inputs, load_data, train_cached
 from train.disc.config import CachedCriticConfig, RewardModelConfig

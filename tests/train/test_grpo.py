@@ -41,7 +41,7 @@ def test_config_checks() -> None:
 def test_one_grpo_step_on_a_tiny_model_saves_a_loadable_judge(
     pref_dir: Path, tiny_qwen_dir: Path, tmp_path: Path
 ) -> None:
-    from toolrm_agent.judges.specs import load_judge
+    from toolrm_agent.judges.loader import load_judge
 
     config = GenRMConfig(base_model=str(tiny_qwen_dir), max_steps=1, per_device_batch_size=2,
                          num_generations=2, max_completion_length=8, max_rows=4, max_prompt_chars=100000)

@@ -66,10 +66,10 @@ def replay(
 ) -> list[dict[str, Any]]:
     """Each logged proposal decided again: re-judged by ``judge`` (or, without one, its
     logged scores), placed in ``bands`` (a
-    :class:`~toolrm_agent._internal.policy.DecisionBands`, or ``None``: the judge's own
+    :class:`~toolrm_agent._internal.options.DecisionBands`, or ``None``: the judge's own
     verdict). One row per entry: ``index``, ``message_id``, ``calls`` (rendered),
     ``before`` / ``after`` (``score``, ``band``), ``changed``."""
-    from toolrm_agent._internal.policy import CriticOptions, proposal_band
+    from toolrm_agent._internal.options import CriticOptions, proposal_band
     from toolrm_agent.calls import Proposal
     from toolrm_agent.context import JudgeContext
 

@@ -43,7 +43,7 @@ from pydantic import ValidationError
 from toolrm_agent._internal.calling import JudgeCaller
 from toolrm_agent._internal.decision_log import write_decision
 from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.policy import (
+from toolrm_agent._internal.options import (
     BAND_ORDER,
     Band,
     CriticOptions,
@@ -79,7 +79,7 @@ from toolrm_agent.errors import (
     JudgeFrozenWarning,
 )
 from toolrm_agent.judges.base import Judge, capabilities_of, ranking_from_critiques
-from toolrm_agent.prompts import cap_critique
+from toolrm_agent.prompt_text import cap_critique
 from toolrm_agent.specs import ToolSpec
 from toolrm_agent.verdicts import CallVerdict, Critique
 
@@ -452,7 +452,7 @@ class CriticEngine:
         )
 
     def band(self, critique: Critique, proposal: Proposal) -> Band:
-        """Where the judged ``proposal`` falls (:func:`~toolrm_agent._internal.policy.proposal_band`
+        """Where the judged ``proposal`` falls (:func:`~toolrm_agent._internal.options.proposal_band`
         under this critic's bands)."""
         return proposal_band(self.options.bands, critique, proposal)
 

@@ -48,7 +48,7 @@ from toolrm_agent._internal.transcript import repair_proposal
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.parsing import proposal_from_message
-from toolrm_agent.prompts import cap_critique
+from toolrm_agent.prompt_text import cap_critique
 from toolrm_agent.verdicts import Critique
 
 if TYPE_CHECKING:

@@ -1,5 +1,7 @@
-"""Immutability that holds: one mechanism for the judges and the two critic adapters, one
-helper for the ``override`` of every pydantic value object.
+"""Immutability that holds: one mechanism (:class:`Frozen`) for the judges, the two critic
+adapters and the critic's options (``CriticOptions``, ``CriticBudget``, ``DecisionBands``:
+dataclasses on the same base), one helper for the ``override`` of every pydantic value
+object (which pydantic's own ``frozen=True`` keeps immutable).
 
 * :class:`Frozen` (with the metaclass :class:`FrozenMeta`): once the outermost
   ``__init__`` has returned, setting or deleting a public attribute raises

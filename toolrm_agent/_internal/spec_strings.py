@@ -2,8 +2,8 @@
 ``cascade:<spec>,<spec>``, ``?key=value`` options): :func:`parse_judge_spec` only parses,
 imports no backend, and builds nothing.
 
-The spec strings are documented in :mod:`toolrm_agent.judges.specs`, which builds the
-judge a spec names (:func:`~toolrm_agent.judges.specs.load_judge`) and re-exports these
+The spec strings are documented in :mod:`toolrm_agent.judges.loader`, which builds the
+judge a spec names (:func:`~toolrm_agent.judges.loader.load_judge`) and re-exports these
 names. The grammar lives below both the judges and the models because
 :func:`toolrm_agent.models.policy.load_chat_model` reads an ``openai:`` policy spec with
 it too, and ``load_judge`` builds a ``llamacpp:`` judge's model with ``load_chat_model``.

@@ -122,7 +122,7 @@ class VerdictRecord(BaseModel):
     raised right after these answers are written (``on_budget_exhausted="raise"``)."""
     band: str | None = None
     """The proposal's decision band (``accept``, ``uncertain``, ``reject``, ``block``)
-    when the judge answered; see :class:`~toolrm_agent._internal.policy.DecisionBands`."""
+    when the judge answered; see :class:`~toolrm_agent._internal.options.DecisionBands`."""
     call_hash: str | None = None
     """Hash of this call's name and canonical arguments (:func:`call_hash`): a stored
     verdict is replayed only for the very call it was made for; a call changed after

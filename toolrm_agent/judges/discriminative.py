@@ -45,7 +45,7 @@ from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import CheckpointError, ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.judges.template_file import resolve_templates
-from toolrm_agent.prompts import JudgeTemplates, RewardTemplate, reward_template_messages
+from toolrm_agent.judges.templates import JudgeTemplates, RewardTemplate, reward_template_messages
 from toolrm_agent.verdicts import (
     CallVerdict,
     Critique,
@@ -107,7 +107,7 @@ def format_for_reward(
     """The exact text a reward model scores for ``proposal`` in ``context``.
 
     The messages are :func:`reward_messages`, or with ``template`` (a user's ``[disc]``
-    table) :func:`toolrm_agent.prompts.reward_template_messages`. With a tokenizer that
+    table) :func:`toolrm_agent.judges.templates.reward_template_messages`. With a tokenizer that
     has a chat template, they are rendered through it (no generation prompt: the proposal
     is the final assistant message); otherwise a plain format with ``### <role>`` headers.
     Training and inference both call this.
@@ -261,7 +261,7 @@ class DiscriminativeJudge(BatchJudge):
         max_length: longer inputs are cut from the left, so the proposal is always kept.
         device: torch device (``"cpu"`` by default).
         name: the judge's name in verdicts (default ``disc:<checkpoint>``).
-        templates: a template file path (or :class:`~toolrm_agent.prompts.JudgeTemplates`)
+        templates: a template file path (or :class:`~toolrm_agent.judges.templates.JudgeTemplates`)
             whose ``[disc]`` table is the model's input format; ``None``: our own
             (:func:`format_for_reward`). A file without ``[disc]`` raises
             :class:`~toolrm_agent.errors.ConfigurationError`.

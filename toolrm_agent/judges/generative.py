@@ -2,7 +2,8 @@
 
 :class:`GenerativeJudge` prompts a chat model (a vLLM or other OpenAI-compatible server
 through ``langchain-openai``, a local transformers model, a ToolRM-Gen checkpoint) with
-the templates of :mod:`toolrm_agent.prompts` and parses its answers::
+the templates of :mod:`toolrm_agent.judges.templates` and parses its answers
+(:mod:`toolrm_agent.judges.answers`)::
 
     from langchain_openai import ChatOpenAI
     judge = GenerativeJudge(
@@ -19,14 +20,14 @@ What every backend call gets
     * ``chat_template_kwargs={"enable_thinking": thinking}`` for Qwen3-style servers (see
       ``thinking_via``), plus any ``model_kwargs``;
     * a per-attempt timeout (``timeout_s``) and bounded tenacity retries
-      (``max_retries`` extra attempts, exponential back-off from ``backoff_s``) on any
+      (at most ``max_attempts`` attempts, exponential back-off from ``backoff_s``) on any
       exception the backend raises or on a timeout. A sync call that times out is left
       running in a daemon thread (Python cannot kill a thread); its answer is dropped.
 
 Unparseable answers
     An answer the parsers cannot read is asked again once, with the unreadable answer and
     a short reminder of the format appended to the conversation; that re-ask counts
-    against ``max_retries``. Token usage is summed over every attempt.
+    against ``max_attempts``. Token usage is summed over every attempt.
 
 Failure policy (``on_unparseable``, and ``on_backend_error`` which defaults to it)
     ``"fail_open"``   accept: ``accepted=True``, ``status`` ``"unparseable"`` or
@@ -92,21 +93,11 @@ from toolrm_agent.errors import (
     JudgeParseError,
     JudgePostMortem,
 )
+from toolrm_agent.judges.answers import Choice, ParsedVerdict, parse_choice, parse_verdict
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.judges.template_file import resolve_templates
-from toolrm_agent.prompts import (
-    DEFAULT_BUDGET,
-    DEFAULT_TEMPLATES,
-    Choice,
-    JudgeTemplates,
-    ParsedVerdict,
-    PromptBudget,
-    cap_critique,
-    pairwise_messages,
-    parse_choice,
-    parse_verdict,
-    pointwise_messages,
-)
+from toolrm_agent.judges.templates import DEFAULT_TEMPLATES, JudgeTemplates, pairwise_messages, pointwise_messages
+from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET, PromptBudget, cap_critique
 from toolrm_agent.verdicts import (
     CallVerdict,
     Critique,
@@ -181,14 +172,14 @@ class GenerativeJudge(BaseJudge):
         on_unparseable: ``"fail_open"``, ``"fail_closed"`` or ``"raise"``.
         on_backend_error: the same choices for backend failures; defaults to
             ``on_unparseable``.
-        max_retries: extra attempts per prompt after the first (backend errors and the one
-            re-ask of an unparseable answer share them); 0 disables retries.
+        max_attempts: attempts per prompt, the first included (backend errors and the one
+            re-ask of an unparseable answer share them); 1 disables retries.
         timeout_s: seconds per attempt; ``None`` for no timeout.
         backoff_s: first wait before retrying a backend error, doubled per attempt (max 30 s).
         rank_strategy: ``"tournament"`` (pairwise) or ``"pointwise"`` (critique scores).
         name: the judge's name in verdicts; default ``gen:<model name>``.
         templates: the prompt templates and answer tags
-            (:data:`toolrm_agent.prompts.DEFAULT_TEMPLATES`), or the path of a TOML template
+            (:data:`toolrm_agent.judges.templates.DEFAULT_TEMPLATES`), or the path of a TOML template
             file (:mod:`toolrm_agent.judges.template_file`; ``templates=<path>`` in a spec),
             read and checked here: a checkpoint's own prompt format, its answers read with
             its own tags.
@@ -200,8 +191,8 @@ class GenerativeJudge(BaseJudge):
             than api.openai.com, ``kwargs`` if the model declares ``chat_template_kwargs``,
             otherwise nothing).
         model_kwargs: extra keywords for every model call (e.g. ``{"max_tokens": 1024}``).
-        budget: how much untrusted text (tools, conversation, proposals) one prompt holds
-            and what is cut first (:class:`~toolrm_agent.prompts.PromptBudget`); all of it
+        prompt_budget: how much untrusted text (tools, conversation, proposals) one prompt holds
+            and what is cut first (:class:`~toolrm_agent.prompt_text.PromptBudget`); all of it
             is neutralised so it cannot add sections or answer tags to the prompt.
 
     Immutable once built: ``judge.override(thinking=True)`` returns a new judge.
@@ -215,7 +206,7 @@ class GenerativeJudge(BaseJudge):
         both_orders: bool = True,
         on_unparseable: FailurePolicy = "fail_open",
         on_backend_error: FailurePolicy | None = None,
-        max_retries: int = 2,
+        max_attempts: int = 3,
         timeout_s: float | None = 60.0,
         backoff_s: float = 0.5,
         rank_strategy: RankStrategy = "tournament",
@@ -223,7 +214,7 @@ class GenerativeJudge(BaseJudge):
         templates: JudgeTemplates | str | os.PathLike[str] = DEFAULT_TEMPLATES,
         thinking_via: ThinkingVia = "auto",
         model_kwargs: dict[str, Any] | None = None,
-        budget: PromptBudget = DEFAULT_BUDGET,
+        prompt_budget: PromptBudget = DEFAULT_PROMPT_BUDGET,
     ) -> None:
         if on_unparseable not in _POLICIES:
             raise ConfigurationError(f"on_unparseable must be one of {_POLICIES}, not {on_unparseable!r}")
@@ -239,8 +230,8 @@ class GenerativeJudge(BaseJudge):
             raise ConfigurationError(
                 f"thinking_via must be auto, extra_body, kwargs or none, not {thinking_via!r}"
             )
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, not {max_retries}")
+        if max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be >= 1, not {max_attempts}")
         if timeout_s is not None and timeout_s <= 0:
             raise ConfigurationError(f"timeout_s must be positive or None, not {timeout_s}")
         self.model = model
@@ -248,14 +239,14 @@ class GenerativeJudge(BaseJudge):
         self.both_orders = both_orders
         self.on_unparseable: FailurePolicy = on_unparseable
         self.on_backend_error: FailurePolicy = on_backend_error or on_unparseable
-        self.max_retries = max_retries
+        self.max_attempts = max_attempts
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
         self.rank_strategy: RankStrategy = rank_strategy
         self.templates = resolve_templates(templates)
         self.thinking_via: ThinkingVia = thinking_via
         self.model_kwargs = dict(model_kwargs or {})
-        self.budget = budget
+        self.prompt_budget = prompt_budget
         self.name = name or f"gen:{_model_name(model)}"
 
     # a property (it depends on rank_strategy) over BaseJudge's class-attribute default, the
@@ -333,14 +324,14 @@ class GenerativeJudge(BaseJudge):
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         """Ask for a verdict and a critique of ``proposal``."""
         messages = pointwise_messages(
-            context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
+            context, proposal, thinking=self.thinking, templates=self.templates, prompt_budget=self.prompt_budget
         )
         outcome = self._ask(messages, self._parse_verdict, self.templates.pointwise_reminder)
         return self._critique_from(outcome, proposal)
 
     async def acritique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         messages = pointwise_messages(
-            context, proposal, thinking=self.thinking, templates=self.templates, budget=self.budget
+            context, proposal, thinking=self.thinking, templates=self.templates, prompt_budget=self.prompt_budget
         )
         outcome = await self._aask(messages, self._parse_verdict, self.templates.pointwise_reminder)
         return self._critique_from(outcome, proposal)
@@ -389,7 +380,7 @@ class GenerativeJudge(BaseJudge):
                 second,
                 thinking=self.thinking,
                 templates=self.templates,
-                budget=self.budget,
+                prompt_budget=self.prompt_budget,
             )
             for first, second in orders
         ]
@@ -424,7 +415,7 @@ class GenerativeJudge(BaseJudge):
 
     def _retrying_kwargs(self) -> dict[str, Any]:
         return {
-            "stop": stop_after_attempt(self.max_retries + 1),
+            "stop": stop_after_attempt(self.max_attempts),
             "retry": retry_if_exception_type((_BackendFailure, _Unparseable)),
             "wait": self._wait,
             "reraise": True,

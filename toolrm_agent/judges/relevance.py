@@ -26,7 +26,7 @@ from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import CheckpointError
 from toolrm_agent.judges.features import Finding
-from toolrm_agent.prompts import message_in_budget
+from toolrm_agent.prompt_text import message_in_budget
 from toolrm_agent.specs import ToolSpec, spec_index
 from toolrm_agent.verdicts import IssueCode
 
@@ -121,7 +121,7 @@ class RelevanceEncoder:
 
 def request_text(context: JudgeContext) -> str:
     """What the user asked: every user turn in order, each within the judge prompt's
-    budget (:func:`~toolrm_agent.prompts.message_in_budget`), then the first 2000
+    budget (:func:`~toolrm_agent.prompt_text.message_in_budget`), then the first 2000
     characters (the encoder reads ~256 tokens).
 
     In a multi-turn conversation the latest user turn is often a follow-up ("yes, at

@@ -83,7 +83,7 @@ from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.prompts import cap_critique
+from toolrm_agent.prompt_text import cap_critique
 from toolrm_agent.specs import ToolSpec, spec_index
 from toolrm_agent.verdicts import (
     CallVerdict,
@@ -591,7 +591,7 @@ def _cut(text: str, limit: int = _MAX_NAME_CHARS) -> str:
 
 
 def _cap(text: str) -> str:
-    """Critique text cut to :data:`~toolrm_agent.prompts.MAX_CRITIQUE_CHARS` with a visible marker."""
+    """Critique text cut to :data:`~toolrm_agent.prompt_text.MAX_CRITIQUE_CHARS` with a visible marker."""
     return cap_critique(text)
 
 

@@ -43,7 +43,7 @@ from typing import Any
 
 from toolrm_agent._internal.hints import did_you_mean
 from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.prompts import (
+from toolrm_agent.judges.templates import (
     DEFAULT_TAGS,
     DEFAULT_TEMPLATES,
     AnswerTags,
@@ -74,7 +74,7 @@ _TABLES = [*TEMPLATE_FIELDS, "answer"]
 
 
 def resolve_templates(templates: JudgeTemplates | str | os.PathLike[str] | None) -> JudgeTemplates:
-    """``templates`` as :class:`~toolrm_agent.prompts.JudgeTemplates`: a path is read with
+    """``templates`` as :class:`~toolrm_agent.judges.templates.JudgeTemplates`: a path is read with
     :func:`load_templates`, ``None`` is our own."""
     if templates is None:
         return DEFAULT_TEMPLATES

@@ -125,7 +125,9 @@ class CriticManifest(BaseModel):
             for flag, names in (("lm_stats", LM_STAT_NAMES), ("lm_verify", LM_VERIFY_NAMES)):
                 listed = [n for n in self.input_names if n in names]
                 if listed != (list(names) if getattr(self, flag) else []):
-                    raise ValueError(f"{flag}={getattr(self, flag)} but input_names lists {listed} of {list(names)}")
+                    raise ConfigurationError(
+                        f"{flag}={getattr(self, flag)} but input_names lists {listed} of {list(names)}"
+                    )
         return self
 
 

@@ -59,8 +59,8 @@ from toolrm_agent.parsing import (
     to_langchain_tool_calls,
     without_hermes_blocks,
 )
-from toolrm_agent.prompts import split_thinking
 from toolrm_agent.specs import to_specs
+from toolrm_agent.thinking import split_thinking
 
 __all__ = [
     "LocalChatModel",
@@ -197,7 +197,7 @@ def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
     JSON in a code fence, bare JSON (an object, a list, xLAM's ``{"tool_calls": [...]}``),
     BFCL call strings (``[f(a=1)]``) and, as a last resort, a JSON call embedded in prose.
     Broken calls become ``invalid_tool_calls``; ``<think>`` blocks go to
-    ``additional_kwargs["reasoning_content"]`` (:func:`toolrm_agent.prompts.split_thinking`).
+    ``additional_kwargs["reasoning_content"]`` (:func:`toolrm_agent.thinking.split_thinking`).
     ``parse_calls=False`` keeps the text as is.
     """
     additional: dict[str, Any] = {}

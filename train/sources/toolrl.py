@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from toolrm_agent.parsing import parse_hermes
-from toolrm_agent.prompts import strip_thinking
+from toolrm_agent.thinking import strip_thinking
 from train.records import GroundTruthCall, TrainRecord, openai_tool
 from train.sources._common import (
     is_optional_type,

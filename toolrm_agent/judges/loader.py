@@ -1,4 +1,4 @@
-"""Judge spec strings: one short text names a judge in every command and config.
+"""Judge spec strings -> a judge (load_judge): one short text names a judge in every command and config.
 
 ::
 

@@ -2,7 +2,8 @@
 
 :class:`CriticOptions` (with its :class:`CriticBudget`) is the one options object of
 :class:`toolrm_agent.critic.ToolRMCritic`, :class:`toolrm_agent.middleware.ToolRMMiddleware`
-and the engine they share. Both are immutable dataclasses: setting a field raises
+and the engine they share. Both are immutable dataclasses (on :class:`~toolrm_agent._internal.frozen.Frozen`,
+as the judges and adapters are): setting a field raises
 :class:`~toolrm_agent.errors.FrozenError`; ``.override(**changes)`` returns a new,
 validated object. Values are checked when built: a wrong type raises
 :class:`~toolrm_agent.errors.ConfigurationTypeError`, a bad value
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, FrozenError
+from toolrm_agent._internal.frozen import Frozen
+from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -56,24 +58,6 @@ BUDGET_POLICIES: tuple[str, ...] = ("execute", "halt", "raise")
 JUDGE_ERROR_POLICIES: tuple[str, ...] = ("execute", "reject", "halt")
 
 
-class _WriteOnce:
-    """Fields are set once, by ``__init__``; any later set or delete raises FrozenError
-    (a frozen dataclass would raise the bare ``dataclasses.FrozenInstanceError``)."""
-
-    __slots__ = ()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if hasattr(self, name):
-            raise FrozenError(
-                f"{type(self).__name__} is immutable: cannot set {name!r}; "
-                f"use .override({name}=...) to get a changed copy"
-            )
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenError(f"{type(self).__name__} is immutable: cannot delete {name!r}")
-
-
 def _check_int(owner: str, name: str, value: Any, *, optional: bool) -> None:
     if value is None and optional:
         return
@@ -96,8 +80,8 @@ def _replace(obj: _D, changes: dict[str, Any]) -> _D:
     return replace(obj, **changes)
 
 
-@dataclass(slots=True, unsafe_hash=True)
-class CriticBudget(_WriteOnce):
+@dataclass(unsafe_hash=True)
+class CriticBudget(Frozen):
     """How much criticism one agent may buy. ``None`` means unlimited.
 
     * ``max_retries``: rejections sent back to the model per *turn* (the messages since
@@ -151,8 +135,8 @@ def _check_unit(owner: str, name: str, value: Any) -> float:
     return float(value)
 
 
-@dataclass(slots=True, unsafe_hash=True)
-class DecisionBands(_WriteOnce):
+@dataclass(unsafe_hash=True)
+class DecisionBands(Frozen):
     """Three bands by score: what the critic does with a judged proposal.
 
     * ``score >= accept``: the call runs;
@@ -293,8 +277,8 @@ def judge_accepts(critique: Critique, proposal: Proposal) -> bool:
     return not any(v.ok is False and v.tool_call_id in ids for v in critique.calls)
 
 
-@dataclass(slots=True, unsafe_hash=True)
-class CriticOptions(_WriteOnce):
+@dataclass(unsafe_hash=True)
+class CriticOptions(Frozen):
     """Everything that decides what the critic does, apart from the judge itself: the one
     options object of :class:`~toolrm_agent.critic.ToolRMCritic` and
     :class:`~toolrm_agent.middleware.ToolRMMiddleware` (``options=``; their keyword
