@@ -402,6 +402,27 @@ class LMScorer:
             self._prefixes.pop(next(iter(self._prefixes)))
         return copy.deepcopy(hit[0]), hit[1]
 
+    def _batch_on_prefix(self, model: Any, tok: Any, prefix: list[int],
+                         rows: Sequence[list[int]]) -> tuple[dict[str, Any], Any]:
+        """The model inputs of one padded pass of ``rows`` (token ids) on the cached ``prefix``,
+        and the log-probs of the first token after the prefix. Called under the lock."""
+        import torch
+
+        cache, first_logits = self._prefix_state(model, prefix)
+        n, width = len(rows), max(len(r) for r in rows)
+        batch = torch.full((n, width), tok.pad_token_id, dtype=torch.long, device=self.device)
+        mask = torch.zeros((n, len(prefix) + width), dtype=torch.long, device=self.device)
+        mask[:, : len(prefix)] = 1
+        for i, r in enumerate(rows):
+            batch[i, : len(r)] = torch.tensor(r)
+            mask[i, len(prefix) : len(prefix) + len(r)] = 1
+        if n > 1:
+            cache.batch_repeat_interleave(n)
+        positions = torch.arange(len(prefix), len(prefix) + width, device=self.device)
+        inputs = {"input_ids": batch, "attention_mask": mask, "past_key_values": cache,
+                  "position_ids": positions.unsqueeze(0).expand(n, -1), "use_cache": True}
+        return inputs, first_logits
+
     def read(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[LMReading]:
         """One :class:`LMReading` per proposal (in order); one prefix pass per distinct prefix.
 
@@ -444,21 +465,9 @@ class LMScorer:
         yes, no = self.answer_ids()
         rows = [self.suffix_ids(p) + question for p in proposals]
         with self._lock, torch.no_grad():
-            cache, _ = self._prefix_state(model, prefix)
-            n, width = len(rows), max(len(r) for r in rows)
-            batch = torch.full((n, width), tok.pad_token_id, dtype=torch.long, device=self.device)
-            mask = torch.zeros((n, len(prefix) + width), dtype=torch.long, device=self.device)
-            mask[:, : len(prefix)] = 1
-            for i, r in enumerate(rows):
-                batch[i, : len(r)] = torch.tensor(r)
-                mask[i, len(prefix) : len(prefix) + len(r)] = 1
-            if n > 1:
-                cache.batch_repeat_interleave(n)
-            positions = torch.arange(len(prefix), len(prefix) + width, device=self.device)
+            inputs, _ = self._batch_on_prefix(model, tok, prefix, rows)
             last = sorted({len(r) - 1 for r in rows})  # the logits of these positions only
-            res = model(input_ids=batch, attention_mask=mask, past_key_values=cache,
-                        position_ids=positions.unsqueeze(0).expand(n, -1), use_cache=True,
-                        logits_to_keep=torch.tensor(last, device=self.device))
+            res = model(**inputs, logits_to_keep=torch.tensor(last, device=self.device))
             logits = res.logits.float()
             out: list[float] = []
             for i, r in enumerate(rows):
@@ -474,27 +483,8 @@ class LMScorer:
         model, tok = self._load()
         suffixes = [self.suffix_ids(p) for p in proposals]
         with self._lock, torch.no_grad():
-            cache, first_logits = self._prefix_state(model, prefix)
-            n = len(suffixes)
-            width = max(len(s) for s in suffixes)
-            pad = tok.pad_token_id
-            batch = torch.full((n, width), pad, dtype=torch.long, device=self.device)
-            mask = torch.zeros((n, len(prefix) + width), dtype=torch.long, device=self.device)
-            mask[:, : len(prefix)] = 1
-            for i, s in enumerate(suffixes):
-                batch[i, : len(s)] = torch.tensor(s)
-                mask[i, len(prefix) : len(prefix) + len(s)] = 1
-            if n > 1:
-                cache.batch_repeat_interleave(n)
-            positions = torch.arange(len(prefix), len(prefix) + width, device=self.device)
-            res = model(
-                input_ids=batch,
-                attention_mask=mask,
-                past_key_values=cache,
-                position_ids=positions.unsqueeze(0).expand(n, -1),
-                use_cache=True,
-                output_hidden_states=True,
-            )
+            inputs, first_logits = self._batch_on_prefix(model, tok, prefix, suffixes)
+            res = model(**inputs, output_hidden_states=True)
             logprobs = res.logits.float().log_softmax(-1)
             hidden = res.hidden_states[-1].float()
         readings: list[LMReading] = []
