@@ -84,11 +84,12 @@ DEFAULT_POLICY = "llamacpp:default"
 DEFAULT_MODES: tuple[str, ...] = ("retry", "resample", "best_of_n")
 MODES: tuple[str, ...] = ("retry", "resample", "best_of_n")
 
-SECONDS_PER_RUN: dict[str, float] = {"llamacpp:default": 4.6, "llamacpp:qwen1.5b": 12.4}
+SECONDS_PER_RUN: dict[str, float] = {"llamacpp:default": 3.6, "llamacpp:qwen1.5b": 12.4}
 """Measured seconds per (task, arm) run on this 2-core machine, by policy spec, for the
-up-front estimate: the arms' seconds of ``toolrm demo --out`` reports divided by 60 runs
-(``llamacpp:default``: 76.5 + 59.8 + 136.5 s with n=3; ``llamacpp:qwen1.5b``: 162.0 +
-102.0 + 480.8 s with n=4, on a busier machine)."""
+up-front estimate: ``llamacpp:default``: 172.9 s wall for the 12 tasks × 4 arms of
+``toolrm demo --out out/s3/demo-12.json`` (quiet machine, model loading included);
+``llamacpp:qwen1.5b``: 162.0 + 102.0 + 480.8 s for 20 tasks × 3 arms with n=4, on a busier
+machine, an earlier session."""
 
 
 def expected_time(policy: str, tasks: int, arms: int) -> str:
