@@ -54,7 +54,7 @@ def test_a_limited_read_fits_on_the_records_read_and_two_workers_resume_it(
     lines: list[str] = []
     metrics = train_cached(config, pref_dir, tmp_path / "c", cache=tmp_path / "lm", echo=lines.append)
     assert len(read_record_ids(tmp_path / "lm")) == 3
-    assert any("whose record was read" in line for line in lines)
+    assert any("whose candidates were read" in line for line in lines)
     _, pairs = load_data(pref_dir)
     assert 0 < metrics["train_pairs"] + metrics["val_pairs"] < len(pairs)
     assert TrainedCritic(tmp_path / "c").manifest.lm_tools == "called"

@@ -65,3 +65,22 @@ def test_the_cli_merges(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["merge", "--from", str(a), "--from", str(b), "--out", str(tmp_path / "ab")])
     assert result.exit_code == 0, result.output
     assert "wrote 2 records and 2 pairs" in result.output
+
+
+def test_a_merged_record_fits_only_the_pairs_whose_candidates_were_read(tmp_path: Path) -> None:
+    """A record in two builds was read for one of them: the other build's pairs on it are left out."""
+    import numpy as np
+
+    from train.disc.cached import _usable_pairs, candidate_key
+
+    record = make_record("t/s/0/0")
+    ours = _pair(record, "corruption:swap_values")
+    theirs = ours.model_copy(update={"id": "other", "rejected": ours.rejected.model_copy(
+        update={"proposal": Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Nice"}),))})})
+    cache = tmp_path / "lm"
+    cache.mkdir()
+    keys = [candidate_key(record.id, p.proposal) for p in (ours.chosen, ours.rejected)]
+    np.savez(cache / "shard_w0_00000.npz", records=np.array([record.id]), keys=np.array(keys))
+    lines: list[str] = []
+    assert [p.id for p in _usable_pairs([ours, theirs], [cache], lines.append)] == [ours.id]
+    assert "1 of 2 pairs whose candidates were read" in lines[0]

@@ -170,10 +170,26 @@ def _usable_pairs(pairs: list[TrainPair], caches: Sequence[Path], echo: Callable
     if not caches:
         return pairs
     read = set.intersection(*(read_record_ids(c) for c in caches))
-    kept = [p for p in pairs if p.record_id in read]
+    keys = set.intersection(*(read_candidate_keys(c) for c in caches))
+    # a record read for another build (merged folders) may lack a candidate of this one
+    kept = [p for p in pairs if p.record_id in read
+            and candidate_key(p.record_id, p.chosen.proposal) in keys
+            and candidate_key(p.record_id, p.rejected.proposal) in keys]
     if len(kept) < len(pairs):
-        echo(f"[read] fitting on the {len(kept)} of {len(pairs)} pairs whose record was read ({len(read)} records)")
+        echo(f"[read] fitting on the {len(kept)} of {len(pairs)} pairs whose candidates were read "
+             f"({len(read)} records)")
     return kept
+
+
+def read_candidate_keys(cache: Path) -> set[str]:
+    """The candidate keys (:func:`candidate_key`) ``cache`` holds readings of."""
+    import numpy as np
+
+    keys: set[str] = set()
+    for shard in sorted(cache.glob("shard_*.npz")):
+        with np.load(shard) as data:
+            keys.update(str(k) for k in data["keys"])
+    return keys
 
 
 def _read_worker(
