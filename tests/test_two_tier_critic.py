@@ -119,3 +119,16 @@ def test_assembling_refuses_bad_input(tmp_path: Path) -> None:
         assemble_two_tier(fast, fast, tmp_path / "o", band=(0.9, 0.1))
     with pytest.raises(TrainingError, match="not a trained critic"):
         assemble_two_tier(fast, tmp_path / "nope", tmp_path / "o", band=(0.1, 0.9))
+
+
+def test_assembling_keeps_each_tiers_calibration_map(tmp_path: Path) -> None:
+    from toolrm_agent.judges.calibration import Calibration
+    from train.disc.two_tier import assemble_two_tier
+
+    fast = write_head(tmp_path / "fast", bias=0.0)
+    lm = write_head(tmp_path / "lm", bias=3.0, calibration="calibration.json")
+    (lm / "calibration.json").write_text(Calibration(method="platt", a=0.0, b=-1.0).model_dump_json())
+    out = assemble_two_tier(fast, lm, tmp_path / "two", band=(0.0, 1.0), route="always")
+    assert (out / "lm" / "calibration.json").is_file()
+    # the second tier's score is its calibrated one: sigmoid(0 * logit - 1)
+    assert TrainedCritic(out).critique(CONTEXT, RIGHT).score == pytest.approx(0.269, abs=1e-3)

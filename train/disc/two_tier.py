@@ -38,6 +38,10 @@ def assemble_two_tier(first: Path, second: Path, out: Path, *, band: tuple[float
     shutil.copy(first / HEAD, out / HEAD)
     (out / SECOND).mkdir()
     shutil.copy(second / HEAD, out / SECOND / HEAD)
+    # each tier's calibration map (issue 18) goes with its head
+    for src, dst, manifest in ((first, out, manifests[0]), (second, out / SECOND, manifests[1])):
+        if manifest.calibration is not None:
+            shutil.copy(src / manifest.calibration, dst / manifest.calibration)
     (out / SECOND / MANIFEST).write_text(manifests[1].model_dump_json(indent=2) + "\n")
     top = manifests[0].model_copy(update={"second_stage": SECOND, "band": (lo, hi), "route": route})
     (out / MANIFEST).write_text(top.model_dump_json(indent=2) + "\n")
