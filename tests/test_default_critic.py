@@ -129,6 +129,9 @@ def test_a_half_covered_request_is_a_decisive_finding() -> None:
         ("Compute the Euclidean distance between two points A(3,4) and B(1,2).", {"x": [3, 4], "y": [1, 2]}),
         ("Displacement of a car at an initial speed of 20 m/s and then accelerates at 10 m/s^2 for 5 seconds?",
          {"x": 20, "y": 10, "time": 5}),
+        ("What is the year over year growth rate for company 'Tech Inc' with revenues of $1M in 2019 and $1.2M in "
+         "2020?", {"x": "Tech Inc", "y": 2019, "y1": 1000000, "y2": 2020, "y3": 1200000}),
+        ("Revenue of $1 million in 2019 and $1.2 million in 2020?", {"a": 2019, "b": 1000000, "c": 2020, "d": 1200000}),
     ],
 )
 def test_numbers_not_written_as_values_never_veto(request_text: str, arguments: dict[str, Any]) -> None:

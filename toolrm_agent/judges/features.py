@@ -136,18 +136,24 @@ def _tokens(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t[0].isdigit() or (len(t) >= 2 and t not in _STOP)]
 
 
-_WRITTEN_NUMBER = re.compile(r"(?<![\w^.,])\d[\d,]*(?:\.\d+)?(?![\w^])")
+_WRITTEN_NUMBER = re.compile(
+    r"(?<![\w^.,])\d[\d,]*(?:\.\d+)?(?![\w^]|[.,]\d)(?:\s*(thousand|million|billion|trillion)\b)?", re.IGNORECASE
+)
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
 def _written_numbers(text: str) -> set[float]:
     """Numbers written in digits as values: not glued to a word ("B1", "m2"), not an exponent
-    ("m/s^2"); "3,4" is two numbers unless it groups thousands ("1,000")."""
+    ("m/s^2"); "3,4" is two numbers unless it groups thousands ("1,000"); "1.2 million" is
+    1200000."""
     out: set[float] = set()
     for m in _WRITTEN_NUMBER.finditer(text):
-        token = m.group().rstrip(",")
+        token = m.group().split()[0].rstrip(",") if m.group(1) else m.group().rstrip(",")
+        token = re.sub(r"(?i)(thousand|million|billion|trillion)$", "", token).rstrip(",")
         parts = [token] if "," not in token or _THOUSANDS.fullmatch(token) else token.split(",")
-        out |= {n for part in parts if part and (n := _number(part)) is not None}
+        scale = _SCALE[m.group(1).lower()] if m.group(1) else 1.0
+        out |= {n * scale for part in parts if part and (n := _number(part)) is not None}
     return out
 
 
