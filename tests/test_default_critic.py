@@ -156,3 +156,14 @@ def test_disc_default_rejects_a_half_covered_request() -> None:
     critique = judge.critique(context, one)
     assert not critique.accepted and IssueCode.UNCOVERED_REQUEST in critique.codes
     assert "40" in critique.text
+
+
+def test_a_score_just_below_the_threshold_is_shown_with_the_digit_that_decides() -> None:
+    from toolrm_agent.judges.trained import critique_text
+
+    proposal = Proposal(calls=(ToolCall(id="a", name="f", arguments={}),))
+    assert critique_text(proposal, 0.7512, 0.7540, []).startswith(
+        "The critic scored this proposal 0.751 (it accepts from 0.754)."
+    )
+    shown = "The critic scored this proposal 0.63 (it accepts from 0.75)."
+    assert critique_text(proposal, 0.63, 0.75, []).startswith(shown)

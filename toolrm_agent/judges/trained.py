@@ -644,7 +644,8 @@ def critique_text(proposal: Proposal, score: float, threshold: float, findings: 
                   suggestions: Sequence[ValueSuggestion] = ()) -> str:
     """The rejection in words: the score, then what to fix, most important first, then
     the LM's suggestions (:meth:`TrainedCritic.suggestions`)."""
-    lines = [f"The critic scored this proposal {score:.2f} (it accepts from {threshold:.2f})."]
+    digits = 2 if f"{score:.2f}" != f"{threshold:.2f}" else 3  # "0.75 (it accepts from 0.75)" says nothing
+    lines = [f"The critic scored this proposal {score:.{digits}f} (it accepts from {threshold:.{digits}f})."]
     if score >= threshold and any(f.decisive for f in findings):
         lines[0] = lines[0][:-1] + ", but it answers only part of the request."
     ordered = sorted(findings, key=lambda f: _ORDER.get(f.code, 9))
