@@ -198,6 +198,23 @@ def test_pairwise_judges_rank_and_rankings_are_cached() -> None:
     assert judge.ranks == 2
 
 
+class Flat(BaseJudge):
+    """Pointwise: accepts everything, and scores x == 2 a little higher."""
+
+    name = "flat"
+
+    def critique(self, context, proposal):  # noqa: ANN001, ANN201
+        return Critique(accepted=True, score=0.6 if proposal.calls[0].arguments["x"] == 2 else 0.5, judge=self.name)
+
+
+def test_consensus_picks_what_the_candidates_agree_on_within_the_verdict() -> None:
+    props = [_out("a", 2, False).proposal, *(_out(m, 1, True).proposal for m in "bc"), _out("d", 3, False).proposal]
+    assert CachedPicker(Flat()).pick("q", CTX, props) == 0  # the judge alone: its best score
+    assert CachedPicker(Flat(), consensus=0.5).pick("q", CTX, props) == 1  # 0.5 + 0.5 * 1/3 > 0.6
+    # the judge's verdict comes first: agreement never lifts a rejected candidate over an accepted one
+    assert CachedPicker(XIsOne(), consensus=10).pick("q", CTX, [props[0], props[0], props[1]]) == 2
+
+
 def test_limit_questions() -> None:
     assert limit_questions(GRADED, None, 0) is GRADED
     one = limit_questions(GRADED, 1, seed=0)

@@ -171,6 +171,8 @@ class Ranking(BaseModel):
     """Indices into the ranked proposals, best first."""
     scores: tuple[float, ...] = ()
     """A score per proposal (same indexing as the input), when the judge has one."""
+    accepted: tuple[bool, ...] = ()
+    """The judge's verdict per proposal (same indexing as the input), when it gives one."""
     judge: str
     usage: TokenUsage = TokenUsage()
     latency_s: float = 0.0

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eval.options import DEFAULT_JUDGE, SPLIT_HELP, grading_progress, load_all_results
 from eval.pairs import Graded, GradedOutput, is_pairwise
+from toolrm_agent.agreement import consensus_pick
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.judges.base import Judge, ranking_from_critiques
@@ -124,8 +125,9 @@ def candidate_key(proposal: Proposal) -> str:
 class CachedPicker:
     """Ranks candidates with a judge, caching what can be cached (see module docstring)."""
 
-    def __init__(self, judge: Judge) -> None:
+    def __init__(self, judge: Judge, consensus: float = 0.0) -> None:
         self.judge = judge
+        self.consensus = consensus
         self.pairwise = is_pairwise(judge)
         self.critiques: dict[tuple[str, str], Critique] = {}
         self.rankings: dict[tuple[str, tuple[str, ...]], Ranking] = {}
@@ -143,6 +145,9 @@ class CachedPicker:
                 self.judge_calls += 1
                 self.usage = self.usage + ranking.usage
                 self.rankings[cache_key] = ranking
+            if self.consensus > 0 and len(ranking.scores) == len(proposals):
+                tiers = [int(not a) for a in ranking.accepted] if len(ranking.accepted) == len(proposals) else None
+                return consensus_pick(proposals, ranking.scores, self.consensus, tiers=tiers)
             return ranking.best
         missing = {
             key: p
@@ -162,6 +167,9 @@ class CachedPicker:
                 self.usage = self.usage + critique.usage
                 self.judge_calls += 1
         critiques = [self.critiques[(question_id, key)] for key in keys]
+        if self.consensus > 0:
+            return consensus_pick(proposals, [c.score for c in critiques], self.consensus,
+                                  tiers=[int(not c.accepted) for c in critiques])
         return ranking_from_critiques(getattr(self.judge, "name", "judge"), critiques, 0.0).best
 
 
@@ -174,11 +182,14 @@ def run_bon(
     seed: int = 0,
     contexts: Callable[[str, str], JudgeContext] | None = None,
     on_draw: Callable[[], None] | None = None,
+    consensus: float = 0.0,
 ) -> tuple[dict[int, list[DrawOutcome]], CachedPicker]:
     """Every draw for every K; ({K: outcomes}, the picker with its cache and usage).
 
     ``contexts(category, question_id)`` gives the judge's context (default: the BFCL
-    question's). Questions with fewer than K answers are left out of that K.
+    question's). Questions with fewer than K answers are left out of that K. ``consensus``:
+    the weight of the candidates' agreement in the pick (:func:`toolrm_agent.agreement.consensus_pick`;
+    0, the judge alone).
     """
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
@@ -186,7 +197,7 @@ def run_bon(
         raise ValueError(f"every K must be >= 1, got {list(ks)}")
     if contexts is None:
         contexts = _bfcl_context
-    picker = CachedPicker(judge)
+    picker = CachedPicker(judge, consensus)
     out: dict[int, list[DrawOutcome]] = {}
     for k in ks:
         rows: list[DrawOutcome] = []
@@ -258,6 +269,15 @@ def command(
     limit: Annotated[
         int | None, typer.Option("--limit", help="At most this many questions (seeded draw).")
     ] = None,
+    consensus: Annotated[
+        float,
+        typer.Option(
+            "--consensus",
+            help="Weight of the candidates' agreement in the pick: score + W x agreement, within the judge's "
+            "verdict (0: the judge alone; the critic's best-of-N default is 0.3, chosen on dev).",
+            min=0.0,
+        ),
+    ] = 0.0,
     lenient: Annotated[
         bool,
         typer.Option(
@@ -306,6 +326,7 @@ def command(
             draws=draws,
             seed=seed,
             on_draw=lambda: progress.update(task, advance=1),
+            consensus=consensus,
         )
         seconds = time.perf_counter() - start
 
@@ -318,6 +339,7 @@ def command(
         "split": split,
         "limit": limit,
         "lenient_decode": lenient,
+        "consensus": consensus,
         "results": [str(p) for p in results],
         "models": sorted({r.model for r in loaded}),
         "questions": {c: len(per_q) for c, per_q in graded.items()},

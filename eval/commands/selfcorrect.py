@@ -59,6 +59,7 @@ from eval.options import (
 )
 from eval.tasks.arms import BASELINE, arms_report, critic_arms, draws_samples, run_arms_live
 from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
+from toolrm_agent import CriticOptions
 
 if TYPE_CHECKING:
     from toolrm_agent.critic import Mode
@@ -79,13 +80,14 @@ def build_arms(
     n: int = 4,
     sampler: Any = None,
     bands: Any = None,
+    consensus: float | None = None,
 ) -> list[Arm]:
     """The baseline arm and the critic arm over one policy model (one shared meter):
     :func:`eval.tasks.arms.critic_arms` with one judge, one mode and ``bands``
     (a :class:`~toolrm_agent.DecisionBands`, or ``None``)."""
     arms, _ = critic_arms(
         policy, {"judge": judge}, modes=[mode], max_retries=max_retries, n=n, sampler=sampler,
-        name=lambda _mode, _spec: CRITIC, bands=bands,
+        name=lambda _mode, _spec: CRITIC, bands=bands, consensus=consensus,
     )
     return arms
 
@@ -227,6 +229,11 @@ def command(
         ),
     ] = 0.7,
     seed: Annotated[int | None, typer.Option("--seed", help="best_of_n / resample: seed of the sampler.")] = 0,
+    consensus: Annotated[
+        float | None,
+        typer.Option("--consensus", help="best_of_n / resample: weight of the samples' agreement in the pick "
+                     "(default: the critic's, 0.3; 0: the judge alone).", min=0.0),
+    ] = None,
     max_new_tokens: Annotated[
         int, typer.Option("--max-new-tokens", help="Token limit of each policy answer.", min=16)
     ] = 256,
@@ -276,7 +283,7 @@ def command(
             policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
         )
     arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler,  # type: ignore[arg-type]
-                      bands=bands)
+                      bands=bands, consensus=consensus)
 
     runs = run_selfcorrect(tasks, arms, max_retries=max_retries, console=console, progress=True,
                            label=f"selfcorrect {category}")
@@ -293,6 +300,7 @@ def command(
         tasks=tasks,
         bands=bands,
     )
+    report["consensus"] = (consensus if consensus is not None else CriticOptions().consensus) if samples else None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print_summary(console, report)

@@ -82,6 +82,7 @@ def critic_arms(
     retry_model: Any = None,
     name: Callable[[str, str], str] | None = None,
     bands: Any = None,
+    consensus: float | None = None,
 ) -> tuple[list[Arm], ArmInfo]:
     """The baseline arm and a critic arm per (mode, judge), over one policy model.
 
@@ -94,7 +95,9 @@ def critic_arms(
     ``None``: the judge's own ``accepted`` decides) go to every critic; with
     ``on_uncertain="resample"`` a ``retry`` arm samples too, with ``"ask"`` every arm's graph
     gets a checkpointer and each escalation is answered as a timeout
-    (:func:`eval.tasks.runner.run_task`). One meter counts every policy call of every arm.
+    (:func:`eval.tasks.runner.run_task`). ``consensus``: the weight of the samples' agreement
+    in a best-of-N pick (``None``: the critic's default, :attr:`~toolrm_agent.CriticOptions.consensus`).
+    One meter counts every policy call of every arm.
     """
     from toolrm_agent.critic import ToolRMCritic
 
@@ -109,6 +112,8 @@ def critic_arms(
                 judge, mode=mode, n=n, max_retries=max_retries, on_budget_exhausted="execute",  # type: ignore[arg-type]
                 bands=bands,
             )
+            if consensus is not None:
+                critic = critic.override(consensus=consensus)
             arms.append(
                 agent_arm(
                     arm,

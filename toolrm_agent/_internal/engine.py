@@ -32,7 +32,7 @@ import logging
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
@@ -69,6 +69,7 @@ from toolrm_agent._internal.state import (
     usage_tokens,
 )
 from toolrm_agent._internal.transcript import executable_proposal
+from toolrm_agent.agreement import consensus_pick
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import (
@@ -90,12 +91,14 @@ Route = Literal["execute", "retry", "halt", "end", "ask"]
 
 @dataclass(frozen=True)
 class Candidate:
-    """One proposal the judge may pick: ``source`` 0 is the model's own, i > 0 the i-th sample."""
+    """One proposal the judge may pick: ``source`` 0 is the model's own, i > 0 the i-th sample;
+    ``copies``: how many of the model's proposals it stands for (identical samples are judged once)."""
 
     message: AIMessage
     proposal: Proposal
     fingerprint: str
     source: int
+    copies: int = 1
 
 
 @dataclass
@@ -382,7 +385,7 @@ class CriticEngine:
     ) -> Judged:
         """Judge the resampled candidates one by one and keep the best of all (the first
         judgement included, never asked again)."""
-        new = self._candidates(step, samples)[1:]
+        own, *new = self._candidates(step, samples)
         caller = JudgeCaller(config, self.options.judge_timeout_s)
         critiques: list[Critique] = []
         try:
@@ -395,13 +398,13 @@ class CriticEngine:
             caller.errors.append(f"{type(exc).__name__}: {exc}"[:500])
         finally:
             caller.close()
-        return self._best_of(judged, new[: len(critiques)], critiques, caller, len(samples))
+        return self._best_of(judged, new[: len(critiques)], critiques, caller, len(samples), own.copies)
 
     async def aask_more(
         self, step: Step, judged: Judged, samples: Sequence[BaseMessage], config: RunnableConfig | None = None
     ) -> Judged:
         """Async twin of :meth:`ask_more` (the new candidates are judged concurrently)."""
-        new = self._candidates(step, samples)[1:]
+        own, *new = self._candidates(step, samples)
         caller = JudgeCaller(config, self.options.judge_timeout_s)
         critiques: list[Critique] = []
         try:
@@ -421,17 +424,19 @@ class CriticEngine:
                 continue
             kept.append(c)
             critiques.append(answer)
-        return self._best_of(judged, kept, critiques, caller, len(samples))
+        return self._best_of(judged, kept, critiques, caller, len(samples), own.copies)
 
     def _best_of(
         self, judged: Judged, new: Sequence[Candidate], critiques: Sequence[Critique], caller: JudgeCaller,
-        samples: int,
+        samples: int, own_copies: int = 1,
     ) -> Judged:
         assert judged.critique is not None
-        candidates = [judged.winner, *new]
+        candidates = [replace(judged.winner, copies=own_copies), *new]
         answers = [judged.critique, *critiques]
         bands = [BAND_ORDER[self.band(c, k.proposal)] for c, k in zip(answers, candidates, strict=True)]
-        best = min(range(len(candidates)), key=lambda i: (bands[i], -answers[i].score, i))
+        best = self._consensus_pick(candidates, [a.score for a in answers], bands)
+        if best is None:
+            best = min(range(len(candidates)), key=lambda i: (bands[i], -answers[i].score, i))
         post_mortem = dict(judged.post_mortem or {})
         extra = self._post_mortem(caller, answers[best])
         for key in ("attempts", "input_tokens", "output_tokens", "late_calls"):
@@ -470,11 +475,16 @@ class CriticEngine:
                 return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
             if _ranks_pointwise(self.judge):
                 critiques = [caller.call(self._slots.critique, ctx, p) for p in proposals]
-                best = _best(self.judge, critiques)
+                best = self._consensus_pick(
+                    candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques]
+                )
+                if best is None:
+                    best = _best(self.judge, critiques)
                 return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
             ranking = caller.call(self._slots.rank, ctx, proposals)
             caller.add_units(max(len(proposals), ranking.comparisons) - 1)
-            winner = candidates[ranking.best]
+            best = self._consensus_pick(candidates, ranking.scores, [int(not a) for a in ranking.accepted])
+            winner = candidates[ranking.best if best is None else best]
             critique = caller.call(self._slots.critique, ctx, winner.proposal)
             return self._judged(caller, winner, critique, len(samples), len(candidates))
         except GraphBubbleUp:
@@ -498,11 +508,16 @@ class CriticEngine:
                 critiques = list(
                     await asyncio.gather(*(caller.acall(self._slots.acritique, ctx, p) for p in proposals))
                 )
-                best = _best(self.judge, critiques)
+                best = self._consensus_pick(
+                    candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques]
+                )
+                if best is None:
+                    best = _best(self.judge, critiques)
                 return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
             ranking = await caller.acall(self._slots.arank, ctx, proposals)
             caller.add_units(max(len(proposals), ranking.comparisons) - 1)
-            winner = candidates[ranking.best]
+            best = self._consensus_pick(candidates, ranking.scores, [int(not a) for a in ranking.accepted])
+            winner = candidates[ranking.best if best is None else best]
             critique = await caller.acall(self._slots.acritique, ctx, winner.proposal)
             return self._judged(caller, winner, critique, len(samples), len(candidates))
         except GraphBubbleUp:
@@ -514,19 +529,39 @@ class CriticEngine:
 
     def _candidates(self, step: Step, samples: Sequence[BaseMessage]) -> list[Candidate]:
         """The model's proposal first, then each sample that proposes calls and differs
-        from every earlier candidate (identical proposals are judged once)."""
+        from every earlier candidate (identical proposals are judged once; each copy counts
+        in ``Candidate.copies``, for the consensus term)."""
         out = [Candidate(step.ai, step.proposal, step.fingerprint, 0)]
-        seen = {step.fingerprint}
+        index = {step.fingerprint: 0}
         for i, message in enumerate(samples, start=1):
             if not isinstance(message, AIMessage):
                 continue
             message, proposal = executable_proposal(message, step.before, step.context.tools)
             fp = fingerprint(proposal)
-            if proposal.is_empty or fp in seen:
+            if proposal.is_empty:
                 continue
-            seen.add(fp)
+            if fp in index:
+                k = index[fp]
+                out[k] = replace(out[k], copies=out[k].copies + 1)
+                continue
+            index[fp] = len(out)
             out.append(Candidate(message, proposal, fp, i))
         return out
+
+    def _consensus_pick(
+        self, candidates: Sequence[Candidate], scores: Sequence[float], tiers: Sequence[int]
+    ) -> int | None:
+        """The best candidate of the best tier (the judge's verdict or band: a rejected
+        candidate never wins over an accepted one), by ``score + consensus × agreement``
+        (:mod:`toolrm_agent.agreement`); ``None`` when the option is off (``consensus=0``)
+        or the judge gave no score per candidate."""
+        weight = self.options.consensus
+        if weight <= 0 or len(candidates) < 2 or len(scores) != len(candidates):
+            return None
+        return consensus_pick(
+            [c.proposal for c in candidates], scores, weight,
+            tiers=tiers if len(tiers) == len(candidates) else None, copies=[c.copies for c in candidates],
+        )
 
     def _judged(
         self, caller: JudgeCaller, winner: Candidate, critique: Critique, samples: int, candidates: int

@@ -56,6 +56,8 @@ MODES: tuple[str, ...] = ("retry", "best_of_n", "resample")
 UNCERTAIN_ACTIONS: tuple[str, ...] = ("retry", "resample", "ask")
 BUDGET_POLICIES: tuple[str, ...] = ("execute", "halt", "raise")
 JUDGE_ERROR_POLICIES: tuple[str, ...] = ("execute", "reject", "halt")
+CONSENSUS = 0.3
+"""The default weight of the samples' agreement in a best-of-N pick (:attr:`CriticOptions.consensus`)."""
 
 
 def _check_int(owner: str, name: str, value: Any, *, optional: bool) -> None:
@@ -311,6 +313,12 @@ class CriticOptions(Frozen):
     * ``shadow``: judge and record what the critic would have done (state, and
       ``decision_log``), but never change the run: every proposal goes on as if there
       were no critic; no samples are drawn, no message is written.
+    * ``consensus``: in ``best_of_n`` and ``resample``, the pick among several candidates
+      is by the judge's verdict (or band) first, then by ``score + consensus × agreement``
+      (:func:`toolrm_agent.agreement.consensus_pick`: a candidate's mean agreement with the
+      other samples, identical samples each counted); ``0``: by verdict and score alone.
+      The default, 0.3, was chosen on the dev half of the recorded BFCL models
+      (``toolrm eval bon --split dev --consensus W``, train/RESULTS.md §3).
     * ``decision_log``: a JSONL file; one line per judged proposal (context, proposal,
       score, band, decision, critic identity), what ``toolrm replay`` re-scores.
     """
@@ -325,6 +333,7 @@ class CriticOptions(Frozen):
     bands: DecisionBands | None = None
     shadow: bool = False
     decision_log: str | None = None
+    consensus: float = CONSENSUS
 
     def __post_init__(self) -> None:
         _check_int("CriticOptions", "n", self.n, optional=False)
@@ -346,6 +355,11 @@ class CriticOptions(Frozen):
             )
         if self.mode not in MODES:
             raise ConfigurationError(f"mode must be one of {MODES}, got {self.mode!r}")
+        consensus = self.consensus
+        if not isinstance(consensus, int | float) or isinstance(consensus, bool):
+            raise ConfigurationTypeError(f"CriticOptions.consensus must be a number, got {type(consensus).__name__}")
+        if not 0.0 <= consensus <= 10.0:
+            raise ConfigurationError(f"consensus must be in [0, 10], got {consensus}")
         if self.n < 1:
             raise ConfigurationError(f"n must be >= 1, got {self.n}")
         if self.on_budget_exhausted not in BUDGET_POLICIES:
@@ -413,6 +427,7 @@ class CriticKeywords(TypedDict, total=False):
     bands: DecisionBands | None
     shadow: bool
     decision_log: str | None
+    consensus: float
 
 
 def make_options(options: CriticOptions | None = None, /, **keywords: Any) -> CriticOptions:

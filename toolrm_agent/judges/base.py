@@ -242,6 +242,7 @@ def ranking_from_critiques(name: str, critiques: Sequence[Critique], seconds: fl
     return Ranking(
         order=tuple(order),
         scores=tuple(c.score for c in critiques),
+        accepted=tuple(c.accepted for c in critiques),
         judge=name,
         usage=usage,
         latency_s=seconds,

@@ -162,6 +162,7 @@ class CascadeJudge(BaseJudge):
         start: float,
     ) -> Ranking:
         scores = [c.score for c in critiques]
+        accepted = [c.accepted for c in critiques]
         usage = _total_usage(critiques)
         comparisons = 0
         order = list(passing)
@@ -170,6 +171,9 @@ class CascadeJudge(BaseJudge):
             if len(inner.scores) == len(passing):
                 for j, i in enumerate(passing):
                     scores[i] = inner.scores[j]
+            if len(inner.accepted) == len(passing):
+                for j, i in enumerate(passing):
+                    accepted[i] = inner.accepted[j]
             usage = usage + inner.usage
             comparisons = inner.comparisons
         failing = sorted(
@@ -179,6 +183,7 @@ class CascadeJudge(BaseJudge):
         return Ranking(
             order=tuple(order + failing),
             scores=tuple(scores),
+            accepted=tuple(accepted),
             judge=self.name,
             usage=usage,
             latency_s=time.perf_counter() - start,
