@@ -49,18 +49,9 @@ def tiny_qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer.chat_template = CHATML_TOOLS_TEMPLATE
     tokenizer.save_pretrained(path)
     im_end, eot = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
-    config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-        bos_token_id=eot,
-        eos_token_id=im_end,
-        pad_token_id=eot,
-    )
+    from tests.fakes import tiny_qwen2_config
+
+    config = tiny_qwen2_config(len(tokenizer), bos_token_id=eot, eos_token_id=im_end, pad_token_id=eot)
     torch.manual_seed(0)
     model = transformers.Qwen2ForCausalLM(config)
     model.generation_config = transformers.GenerationConfig(eos_token_id=[im_end, eot], pad_token_id=eot)

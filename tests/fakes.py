@@ -699,3 +699,20 @@ def _lm_fixtures() -> tuple[Any, list[Any]]:
 
 LM_TWO_TOOLS, LM_MIXED = _lm_fixtures()
 """A context with two tools and proposals that call one, the other, or nothing."""
+
+
+def tiny_qwen2_config(vocab_size: int, **extra: Any) -> Any:
+    """The one tiny Qwen2 shape of the tests (2 layers, hidden 32): a causal LM's or, with
+    ``num_labels``, a reward model's config. Imports transformers when called."""
+    import transformers
+
+    return transformers.Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=4096,
+        **extra,
+    )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, tiny_qwen2_config
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError, ConfigurationError
@@ -199,17 +199,7 @@ def _seq_cls(tiny_qwen_dir: Path, path: Path, num_labels: int) -> Path:
     import transformers
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_qwen_dir)
-    config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-        num_labels=num_labels,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = tiny_qwen2_config(len(tokenizer), num_labels=num_labels, pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(num_labels)
     model = transformers.Qwen2ForSequenceClassification(config)
     with torch.no_grad():  # a visible spread of rewards

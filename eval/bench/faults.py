@@ -487,7 +487,7 @@ def ask_bands() -> Any:
     """The ``ask`` cells' bands: a judge's 1 runs, anything lower is asked about (a wrong
     call scores 0, a verdict filled in by the judge's failure policy 0.5); nobody answers,
     so ``on_ask_timeout="reject"`` sends those calls back."""
-    from toolrm_agent._internal.options import DecisionBands
+    from toolrm_agent import DecisionBands
 
     return DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask", on_ask_timeout="reject")
 
@@ -550,7 +550,7 @@ class CellResult:
 
 
 def build(cell: Cell, judge: Any, tools: list[Any], policy: PolicyModel) -> Any:
-    from toolrm_agent._internal.options import CriticBudget
+    from toolrm_agent import CriticBudget
 
     checkpointer = None
     if cell.mode == "ask":  # LangGraph's interrupt needs one
