@@ -94,9 +94,10 @@ def score(p: Proposal) -> float:
     return {"Paris, FR": 0.75, "Paris": 0.7, "Lyon": 0.6}[p.calls[0].arguments["city"]]
 
 
+@pytest.mark.parametrize("how", ["sync", "async"])
 @pytest.mark.parametrize("adapter", ["node", "middleware"])
 @pytest.mark.parametrize(("consensus", "winner"), [(0.0, "Paris, FR"), (0.3, "Paris")])
-def test_best_of_n_picks_what_the_samples_agree_on(adapter: str, consensus: float, winner: str) -> None:
+async def test_best_of_n_picks_what_the_samples_agree_on(adapter: str, consensus: float, winner: str, how: str) -> None:
     """Four proposals, all accepted: the lone best-scored one wins alone; with consensus the
     one two samples share (0.7 + 0.3 * 1/3 > 0.75) wins, judged once."""
     tools, executed = recording_tools()
@@ -108,6 +109,21 @@ def test_best_of_n_picks_what_the_samples_agree_on(adapter: str, consensus: floa
     options = {"mode": "best_of_n", "n": 4, "consensus": consensus}
     graph = (build_agent_graph(model, tools, ToolRMCritic(judge, **options)) if adapter == "node"
              else create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)]))
-    graph.invoke(ASK)
+    await graph.ainvoke(ASK) if how == "async" else graph.invoke(ASK)
     assert executed == [("get_weather", {"city": winner})]
     assert len(judge.seen) == 3  # the identical samples were judged once
+
+
+@pytest.mark.parametrize(("consensus", "winner"), [(0.0, "Paris, FR"), (0.3, "Paris")])
+def test_resample_picks_among_the_new_samples_by_consensus_too(consensus: float, winner: str) -> None:
+    """The proposal is rejected (no city), so three samples are drawn; the pick among them
+    follows the same rule as best-of-N."""
+    tools, executed = recording_tools()
+    model = ScriptedChatModel(
+        script=[tool_call_message(("get_weather", {"town": "Paris"})), tool_call_message(PARIS_FR),
+                tool_call_message(PARIS), tool_call_message(PARIS), "Sunny."]
+    )
+    judge = ScriptedJudge(score_of=lambda p: score(p) if "city" in p.calls[0].arguments else 0.1)
+    critic = ToolRMCritic(judge, mode="resample", n=4, consensus=consensus)
+    build_agent_graph(model, tools, critic).invoke(ASK)
+    assert executed == [("get_weather", {"city": winner})]
