@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from toolrm_agent._internal.progress import progress_bar
 from toolrm_agent.cli import ACCEPT_HELP, TOOL_BAND_HELP, UNCERTAIN_HELP
 from toolrm_agent.judges.base import Judge
+from toolrm_agent.progress import progress_bar
 
 if TYPE_CHECKING:
     from toolrm_agent import DecisionBands

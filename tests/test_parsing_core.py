@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from toolrm_agent._internal.calling import run_with_deadline
-from toolrm_agent._internal.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.calls import ParseFailure, ToolCall
 from toolrm_agent.parsing import (
     embedded_json_calls,
@@ -25,6 +24,7 @@ from toolrm_agent.parsing import (
     to_langchain_invalid_tool_calls,
     without_hermes_blocks,
 )
+from toolrm_agent.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.thinking import split_thinking, strip_thinking
 
 # -- Python call syntax ---------------------------------------------------------------

@@ -57,7 +57,9 @@ from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.specs import ToolSpec
 
-__all__ = ["CriticNode", "ToolRMState", "build_agent_graph", "pending_tool_calls", "route_to_critic", "sends"]
+__all__ = [
+    "CriticNode", "ToolRMState", "build_agent_graph", "critic_marker", "pending_tool_calls", "route_to_critic", "sends",
+]
 
 
 class ToolRMState(MessagesState, total=False):

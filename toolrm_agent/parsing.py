@@ -13,7 +13,7 @@ name as a value is its ``"string"``, the default, or a ``"variable"`` that fails
 call) and ``positional`` (positional arguments ``"reject"``, the default, ``"ignore"`` or
 ``"keep"``) of :func:`parse_text` and :func:`parse_bfcl_string`; ``starts`` and
 ``skip_decoded`` of :func:`json_spans`. Python call syntax is read by
-:mod:`toolrm_agent._internal.pycalls`.
+:mod:`toolrm_agent.pycalls`.
 
 Nothing here raises on bad input: a call that cannot be read becomes a
 :class:`ParseFailure` with the reason. That holds for any text (lone surrogates, NUL,
@@ -33,15 +33,15 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from toolrm_agent._internal import pycalls
-from toolrm_agent._internal.pycalls import (  # noqa: F401 - public constants kept here
+from toolrm_agent import pycalls
+from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, _canonical_value, new_call_id
+from toolrm_agent.pycalls import (  # noqa: F401 - public constants kept here
     MAX_ARITHMETIC_BITS,
     MAX_NAME_IN_REASON,
     BareNames,
     Positional,
     PythonSyntax,
 )
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, _canonical_value, new_call_id
 
 MAX_LIST_DEPTH = 4
 """Lists (and ``{"tool_calls": [...]}`` wrappers) nested deeper than this hold no calls."""
@@ -552,7 +552,7 @@ def parse_bfcl_string(
     the default), are dropped (``"ignore"``, as BFCL's ``ast_parse``) or are kept as a
     list under the ``"*args"`` key (``"keep"``). Values are read as JSON data (tuples and
     sets become lists; an expression that is not a literal is kept as its source text);
-    see :class:`toolrm_agent._internal.pycalls.PythonSyntax`.
+    see :class:`toolrm_agent.pycalls.PythonSyntax`.
     """
     syntax = PythonSyntax(bare_names=bare_names, positional=positional)
     body = _strip_fence(text or "").strip().strip("`").strip()

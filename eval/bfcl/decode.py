@@ -34,7 +34,7 @@ offered), FC-style names are mapped back to the offered ones: ``math_factorial``
 ``math.factorial`` when only ``math.factorial`` was offered.
 
 Python call strings are read by the project's one Python-call reader
-(:mod:`toolrm_agent._internal.pycalls`, also behind :mod:`toolrm_agent.parsing`) with
+(:mod:`toolrm_agent.pycalls`, also behind :mod:`toolrm_agent.parsing`) with
 BFCL's options: like BFCL's own ``ast_parse`` (keyword arguments only; arithmetic is
 evaluated; tuples stay tuples; a call without keywords inside a value is kept as its
 source text), with no ``eval`` of anything but number arithmetic. A bare name as a
@@ -69,8 +69,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from toolrm_agent._internal.pycalls import POSITIONAL_KEY as _POSITIONAL
-from toolrm_agent._internal.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.parsing import (
     hermes_blocks,
@@ -78,6 +76,8 @@ from toolrm_agent.parsing import (
     parse_json_calls,
     proposal_from_items,
 )
+from toolrm_agent.pycalls import POSITIONAL_KEY as _POSITIONAL
+from toolrm_agent.pycalls import PythonSyntax, Unreadable, read_call, read_value
 from toolrm_agent.thinking import strip_thinking
 
 __all__ = [

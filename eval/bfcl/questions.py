@@ -32,9 +32,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent._internal.pycalls import PythonSyntax, read_value
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.pycalls import PythonSyntax, read_value
 from toolrm_agent.specs import ToolSpec
 
 __all__ = [

@@ -40,7 +40,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent._internal.progress import progress_bar
 from toolrm_agent.calls import Proposal
 from toolrm_agent.errors import TrainingError
 from toolrm_agent.judges.calibration import CALIBRATION, Calibration
@@ -54,6 +53,7 @@ from toolrm_agent.judges.trained import (
     CriticManifest,
     CriticReader,
 )
+from toolrm_agent.progress import progress_bar
 from train.disc.calibration import calibrate_head
 from train.disc.config import CachedCriticConfig
 from train.pairs import TrainPair, read_pairs
