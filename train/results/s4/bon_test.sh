@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # best-of-4 on the test half, once, with the consensus weight chosen on dev (0.3)
 set -euo pipefail
-cd /work/main
+cd "$(dirname "$0")/../../.." && mkdir -p out/s4
 T=.venv/bin/toolrm
 export OMP_NUM_THREADS=1
 B=(--results ../shared/data/bfcl-results --split test --k 4 --limit 60 --seed 7 --consensus 0.3)
