@@ -59,7 +59,7 @@ lint: setup
 	$(BIN)/ruff check toolrm_agent toolrm_cli.py eval train tests examples
 	$(BIN)/lint-imports
 
-## typecheck: mypy --strict over the runtime and toolrm_cli.py (configuration in pyproject.toml)
+## typecheck: mypy --strict over the runtime, toolrm_cli.py, train/ and eval/ (configuration in pyproject.toml)
 typecheck: setup
 	$(BIN)/mypy
 

@@ -67,7 +67,7 @@ def load_all_results(paths: Sequence[Path], split: str = "all") -> list[Any]:
                 f"({', '.join(m.model for m in models[:5])}{', ...' if len(models) > 5 else ''})",
                 param_hint="--results",
             )
-        out.extend(select_split(models, split))  # type: ignore[arg-type]
+        out.extend(select_split(models, split))
     return out
 
 

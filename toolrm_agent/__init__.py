@@ -87,49 +87,52 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-    from toolrm_agent.context import JudgeContext, Turn
-    from toolrm_agent.critic import (
-        CriticBudget,
-        CriticOptions,
-        DecisionBands,
-        ToolRMCritic,
-        ToolRMState,
-        add_critic,
-        build_agent_graph,
-    )
-    from toolrm_agent.errors import (
-        BudgetExhaustedError,
-        CheckpointError,
-        ConfigurationError,
-        ConfigurationTypeError,
-        FrozenError,
-        JudgeBackendError,
-        JudgeError,
-        JudgeParseError,
-        ModelProvisioningError,
-        ToolRMError,
-        ToolSpecError,
-        TrainingError,
-    )
-    from toolrm_agent.judges.base import BaseJudge, Judge, JudgeCapabilities
-    from toolrm_agent.judges.cascade import CascadeJudge
-    from toolrm_agent.judges.discriminative import DiscriminativeJudge
-    from toolrm_agent.judges.generative import GenerativeJudge
-    from toolrm_agent.judges.likelihood import LikelihoodJudge
-    from toolrm_agent.judges.loader import load_judge
-    from toolrm_agent.judges.schema import SchemaJudge
-    from toolrm_agent.judges.trained import TrainedCritic
-    from toolrm_agent.middleware import ToolRMMiddleware
-    from toolrm_agent.models import LocalChatModel, resolve_gguf, resolve_model
-    from toolrm_agent.models.policy import served_chat_model
-    from toolrm_agent.specs import ToolSpec
-    from toolrm_agent.verdicts import (
-        CallVerdict,
-        Critique,
-        Issue,
-        IssueCode,
-        Preference,
-        Ranking,
-        TokenUsage,
-    )
+    # `X as X` marks each name re-exported for mypy --strict (no implicit re-export), since
+    # it cannot read `__all__ = sorted(_EXPORTS)`
+    from toolrm_agent.calls import ParseFailure as ParseFailure
+    from toolrm_agent.calls import Proposal as Proposal
+    from toolrm_agent.calls import ToolCall as ToolCall
+    from toolrm_agent.context import JudgeContext as JudgeContext
+    from toolrm_agent.context import Turn as Turn
+    from toolrm_agent.critic import CriticBudget as CriticBudget
+    from toolrm_agent.critic import CriticOptions as CriticOptions
+    from toolrm_agent.critic import DecisionBands as DecisionBands
+    from toolrm_agent.critic import ToolRMCritic as ToolRMCritic
+    from toolrm_agent.critic import ToolRMState as ToolRMState
+    from toolrm_agent.critic import add_critic as add_critic
+    from toolrm_agent.critic import build_agent_graph as build_agent_graph
+    from toolrm_agent.errors import BudgetExhaustedError as BudgetExhaustedError
+    from toolrm_agent.errors import CheckpointError as CheckpointError
+    from toolrm_agent.errors import ConfigurationError as ConfigurationError
+    from toolrm_agent.errors import ConfigurationTypeError as ConfigurationTypeError
+    from toolrm_agent.errors import FrozenError as FrozenError
+    from toolrm_agent.errors import JudgeBackendError as JudgeBackendError
+    from toolrm_agent.errors import JudgeError as JudgeError
+    from toolrm_agent.errors import JudgeParseError as JudgeParseError
+    from toolrm_agent.errors import ModelProvisioningError as ModelProvisioningError
+    from toolrm_agent.errors import ToolRMError as ToolRMError
+    from toolrm_agent.errors import ToolSpecError as ToolSpecError
+    from toolrm_agent.errors import TrainingError as TrainingError
+    from toolrm_agent.judges.base import BaseJudge as BaseJudge
+    from toolrm_agent.judges.base import Judge as Judge
+    from toolrm_agent.judges.base import JudgeCapabilities as JudgeCapabilities
+    from toolrm_agent.judges.cascade import CascadeJudge as CascadeJudge
+    from toolrm_agent.judges.discriminative import DiscriminativeJudge as DiscriminativeJudge
+    from toolrm_agent.judges.generative import GenerativeJudge as GenerativeJudge
+    from toolrm_agent.judges.likelihood import LikelihoodJudge as LikelihoodJudge
+    from toolrm_agent.judges.loader import load_judge as load_judge
+    from toolrm_agent.judges.schema import SchemaJudge as SchemaJudge
+    from toolrm_agent.judges.trained import TrainedCritic as TrainedCritic
+    from toolrm_agent.middleware import ToolRMMiddleware as ToolRMMiddleware
+    from toolrm_agent.models import LocalChatModel as LocalChatModel
+    from toolrm_agent.models import resolve_gguf as resolve_gguf
+    from toolrm_agent.models import resolve_model as resolve_model
+    from toolrm_agent.models.policy import served_chat_model as served_chat_model
+    from toolrm_agent.specs import ToolSpec as ToolSpec
+    from toolrm_agent.verdicts import CallVerdict as CallVerdict
+    from toolrm_agent.verdicts import Critique as Critique
+    from toolrm_agent.verdicts import Issue as Issue
+    from toolrm_agent.verdicts import IssueCode as IssueCode
+    from toolrm_agent.verdicts import Preference as Preference
+    from toolrm_agent.verdicts import Ranking as Ranking
+    from toolrm_agent.verdicts import TokenUsage as TokenUsage

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 SideT = TypeVar("SideT")
-PairT = TypeVar("PairT", bound="PreferencePair[object]")
+PairT = TypeVar("PairT", bound="PreferencePair[Any]")
 
 
 class PreferencePair(BaseModel, Generic[SideT]):

@@ -29,17 +29,20 @@ import random
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from train.records import TrainRecord
 
 CONNECTORS = ("Also, ", "And then ", "Additionally, ", "After that, ", "Next, ")
 
 
-def _name(tool: dict) -> str:
+def _name(tool: dict[str, Any]) -> str:
     return str(tool.get("function", tool).get("name"))
 
 
-def irrelevance_variant(record: TrainRecord, *, far_tools: Sequence[dict] | None = None) -> TrainRecord | None:
+def irrelevance_variant(
+    record: TrainRecord, *, far_tools: Sequence[dict[str, Any]] | None = None
+) -> TrainRecord | None:
     """The request with its functions removed (near), or replaced by ``far_tools`` (far)."""
     if record.no_call:
         return None

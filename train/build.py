@@ -168,7 +168,7 @@ class DataBuild:
             rng = random.Random(f"{self.config.seed}|max_records")
             records = sorted(rng.sample(records, self.config.max_records), key=lambda r: r.id)
         write_records(records, self.out / "records.jsonl")
-        out = stats.to_dict()
+        out: dict[str, Any] = stats.to_dict()
         out["records"] = len(records)
         out["by_complexity"] = _count(r.complexity for r in records)
         self.echo(f"[normalize] read {sum(stats.read.values())}, kept {len(records)}; "

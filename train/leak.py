@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -29,7 +30,7 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(normalize_text(text).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _user_texts(entry: dict) -> Iterable[str]:
+def _user_texts(entry: dict[str, Any]) -> Iterable[str]:
     for turn in entry.get("question") or ():
         for message in turn if isinstance(turn, list) else [turn]:
             if isinstance(message, dict) and message.get("role") == "user":
@@ -56,7 +57,7 @@ def bfcl_question_hashes(data_dir: Path | None = None) -> frozenset[str]:
     return frozenset(hashes)
 
 
-def _entries(path: Path) -> Iterable[dict]:
+def _entries(path: Path) -> Iterable[dict[str, Any]]:
     """The question entries of a BFCL file: JSON lines, or (one file) a JSON document."""
     text = path.read_text(encoding="utf-8")
     try:

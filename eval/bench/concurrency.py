@@ -53,7 +53,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+from toolrm_agent.critic import ToolRMCritic, ToolRMState, build_agent_graph
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
 from toolrm_agent.verdicts import CallVerdict, Critique, TokenUsage
 
@@ -212,9 +212,9 @@ async def check_isolation(graph: Any, judge: LatencyJudge, runs: int, prefix: st
                 violations.append(f"thread {i}: foreign tool result {m.content!r}")
         if values["messages"][-1].content != f"done {i}":
             violations.append(f"thread {i}: final {values['messages'][-1].content!r}")
-    for run, ids in judge.seen:
-        if any(not cid.startswith(f"r{run}-") for cid in ids):
-            violations.append(f"judge saw run {run}'s request with calls {ids}")
+    for run, call_ids in judge.seen:
+        if any(not cid.startswith(f"r{run}-") for cid in call_ids):
+            violations.append(f"judge saw run {run}'s request with calls {call_ids}")
     return {"threads": runs, "judge_calls": len(judge.seen), "violations": len(violations),
             "examples": violations[:5]}
 
@@ -245,7 +245,7 @@ async def node_overhead(repeats: int = 2000) -> dict[str, float]:
     judge = LatencyJudge(0.0)
     critic = ToolRMCritic(judge, tools=[lookup])
     ai = RunScriptModel()._answer([HumanMessage("run 0")])
-    state = {"messages": [HumanMessage("run 0"), ai], "toolrm_verdicts": {}, "toolrm_run_usage": {}}
+    state: ToolRMState = {"messages": [HumanMessage("run 0"), ai], "toolrm_verdicts": {}, "toolrm_run_usage": {}}
     samples: list[float] = []
     for _ in range(50):  # warm up
         await critic.acall(state, {})

@@ -445,7 +445,7 @@ class OpenAIStub:
 
 def make_judge(cell: Cell, server: OpenAIStub | None) -> tuple[Any, Any]:
     """The cell's judge and its backend (``None`` for the wrong-count judge)."""
-    from toolrm_agent.judges.generative import GenerativeJudge
+    from toolrm_agent.judges.generative import FailurePolicy, GenerativeJudge
 
     if cell.fault == "wrong_count":
         return WrongCountJudge(), None
@@ -470,13 +470,14 @@ def make_judge(cell: Cell, server: OpenAIStub | None) -> tuple[Any, Any]:
         backend, timeout_s = FaultyBackend(fault="healthy", sleep_s=1.0), None
     else:
         backend = FaultyBackend(fault=cell.fault)
-    own = {"fail_open": "fail_open", "fail_closed": "fail_closed"}.get(cell.policy, "raise")
+    own_policies: dict[str, FailurePolicy] = {"fail_open": "fail_open", "fail_closed": "fail_closed"}
+    own = own_policies.get(cell.policy, "raise")
     judge = GenerativeJudge(
         backend,
         on_unparseable=own,
         max_attempts=2,
         timeout_s=timeout_s,
-        backoff_s=0.0,  # type: ignore[arg-type]
+        backoff_s=0.0,
         thinking_via="none",
         name=f"gen:{cell.fault}",
     )

@@ -561,15 +561,19 @@ def run_through_critic(case: CriticCase, adapter: str, how: str) -> None:
     OUTCOMES["ran"] += 1
 
 
+def _through_critic(adapter: str, how: str) -> Callable[[Any], Any]:
+    return lambda case: run_through_critic(case, adapter, how)
+
+
 CRITIC_TARGETS: dict[str, tuple[st.SearchStrategy[Any], Callable[[Any], Any]]] = {
-    f"critic_{adapter}_{how}": (CRITIC_CASES, lambda case, a=adapter, h=how: run_through_critic(case, a, h))
+    f"critic_{adapter}_{how}": (CRITIC_CASES, _through_critic(adapter, how))
     for adapter in ("node", "middleware")
     for how in ("sync", "async")
 }
 """Generated agent runs through the node and the middleware, sync and async
 (``--through-critic``)."""
 
-FUZZ_SETTINGS = {
+FUZZ_SETTINGS: dict[str, Any] = {
     "deadline": None,
     "database": None,
     "suppress_health_check": list(HealthCheck),

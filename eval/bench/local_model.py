@@ -36,7 +36,7 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -184,7 +184,8 @@ def _server_call_once(llm: Any, n: int = 0, seed: int = 0) -> dict[str, Any]:
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return round(statistics.median(r[key] for r in runs), 2)
+    values: list[float] = [r[key] for r in runs]
+    return round(statistics.median(values), 2)
 
 
 @app.command()
@@ -205,7 +206,7 @@ def main(
     import torch
 
     from toolrm_agent.models import LocalChatModel, resolve_model
-    from toolrm_agent.models.local_chat import clear_model_cache
+    from toolrm_agent.models.local_chat import DType, clear_model_cache
 
     path = resolve_model(model)
     report: dict[str, Any] = {
@@ -230,7 +231,7 @@ def main(
     models: dict[str, Any] = {}
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for dtype in [d.strip() for d in dtypes.split(",") if d.strip()]:
-        llm = LocalChatModel(model_path=str(path), torch_dtype=dtype, max_new_tokens=new_tokens)
+        llm = LocalChatModel(model_path=str(path), torch_dtype=cast(DType, dtype), max_new_tokens=new_tokens)
         started = time.perf_counter()
         llm.load()
         report["results"][dtype] = {"load_seconds": round(time.perf_counter() - started, 2)}

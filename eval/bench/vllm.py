@@ -133,6 +133,7 @@ def main(
         report["startup_s"] = round(server.startup_s, 1)
         report["server_log"] = str(server.log_path)
         console.print(f"ready in {server.startup_s:.1f} s at {base_url}")
+    assert base_url is not None  # given (checked above) or set by the started server
     try:
         report.update(_bench(base_url, model, max_tokens, concurrency, rounds, timeout))
     finally:

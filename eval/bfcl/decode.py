@@ -770,16 +770,16 @@ def _lenient_text(
     objects = _json_objects(text, loads=_loads_lenient)
     for obj in objects:
         try:
-            parsed = _name_args_list(obj, names) or _from_json_value(obj, "")
+            found = _name_args_list(obj, names) or _from_json_value(obj, "")
         except (TypeError, ValueError, RecursionError):
             continue
-        if parsed is None or not parsed.calls or not _offered(parsed, names):
+        if found is None or not found.calls or not _offered(found, names):
             continue
         if isinstance(obj, list):  # a whole answer; what follows is often made-up turns
             if not calls:
-                return Proposal(calls=parsed.calls)
+                return Proposal(calls=found.calls)
             break
-        calls.extend(parsed.calls)
+        calls.extend(found.calls)
     if calls:
         return Proposal(calls=tuple(calls))
     scanned = _scan_python(text, names)  # 4. python calls of offered functions

@@ -248,11 +248,11 @@ class CheckResult(BaseModel):
     errors: list[str] = Field(default_factory=list)
 
 
-def to_decoded(calls: Proposal | Sequence[Mapping[str, Any]] | Sequence[ToolCall]) -> list[dict]:
+def to_decoded(calls: Proposal | Sequence[Mapping[str, Any]] | Sequence[ToolCall]) -> list[dict[str, Any]]:
     """Calls in BFCL's decoded format ``[{name: {arg: value}}]``."""
     if isinstance(calls, Proposal):
         return [{c.name: dict(c.arguments)} for c in calls.calls]
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for item in calls:
         if isinstance(item, ToolCall):
             out.append({item.name: dict(item.arguments)})
@@ -281,7 +281,7 @@ def _language(language: str) -> Any:
         raise ValueError(f"unknown language {language!r}; use Python, Java or JavaScript") from None
 
 
-def _has_call(decoded: list[dict]) -> bool:
+def _has_call(decoded: list[dict[str, Any]]) -> bool:
     """BFCL's ``is_empty_output`` negated: a non-empty list of ``{name: {args}}``."""
     if not decoded:
         return False
@@ -295,7 +295,7 @@ def _has_call(decoded: list[dict]) -> bool:
 
 def check_decoded(
     question: BfclQuestion,
-    decoded: list[dict],
+    decoded: list[dict[str, Any]],
     *,
     category: str | None = None,
     answer: Any = None,
@@ -397,7 +397,7 @@ def execution_strings(calls: Proposal | Sequence[Any]) -> list[str]:
     strings are passed to ``eval`` by BFCL's simulator.
     """
     if isinstance(calls, Proposal):
-        items = [(c.name, c.arguments) for c in calls.calls]
+        items: list[tuple[str, Mapping[str, Any] | None]] = [(c.name, c.arguments) for c in calls.calls]
     else:
         items = []
         for item in calls:

@@ -59,7 +59,7 @@ def install() -> None:
     module.MODEL_CONFIG_MAPPING = _AnyModel()  # type: ignore[attr-defined]
     module.__toolrm_stub__ = True  # type: ignore[attr-defined]
     sys.modules[MODULE] = module
-    bfcl_eval.constants.model_config = module  # type: ignore[attr-defined]
+    bfcl_eval.constants.model_config = module
 
 
 def ast_checker_module() -> Any:

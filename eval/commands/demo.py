@@ -160,7 +160,7 @@ def print_task(console: Console, task: AgentTask, runs: Sequence[TaskRun]) -> No
         first = True
         proposals = 0
         for event in run.events:
-            step = event.kind
+            step: str = event.kind
             if step == "proposal":
                 proposals += 1
                 step = "proposal" if proposals == 1 else "revision"

@@ -694,7 +694,7 @@ def _checkpointer_for(critic: Any) -> Any:
     needs one), else ``None``."""
     options = getattr(critic, "options", None)
     bands = getattr(options, "bands", None)
-    if bands is None or bands.on_uncertain != "ask" or options.shadow:
+    if options is None or bands is None or bands.on_uncertain != "ask" or options.shadow:
         return None
     from langgraph.checkpoint.memory import InMemorySaver
 

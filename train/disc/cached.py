@@ -339,7 +339,8 @@ def scalar_columns(inputs: Sequence[str]) -> list[int]:
 
 
 def split_records(record_ids: Sequence[str], val_share: float, seed: int) -> tuple[set[str], set[str]]:
-    train, val = set(), set()
+    train: set[str] = set()
+    val: set[str] = set()
     for rid in record_ids:
         draw = random.Random(f"{seed}|split|{rid}").random()
         (val if draw < val_share else train).add(rid)
@@ -433,7 +434,7 @@ def fit_head(
             margin = score(tc_t[sel], True) - score(tr_t[sel], True)
             loss = torch.nn.functional.softplus(-margin).mean()
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
             opt.step()
             total += float(loss.detach()) * len(sel)
         if epoch == config.epochs - 1 or epoch % 10 == 0:

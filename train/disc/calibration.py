@@ -159,7 +159,8 @@ def ece(scores: Sequence[float], labels: Sequence[bool], bins: int = BINS) -> fl
     if not total:
         return float("nan")
     curve = reliability(scores, labels, bins)
-    return round(sum(r["n"] / total * abs(r["mean_score"] - r["accuracy"]) for r in curve), 4)
+    error: float = sum(r["n"] / total * abs(r["mean_score"] - r["accuracy"]) for r in curve)
+    return round(error, 4)
 
 
 def threshold_at_frr(scores: Sequence[float], labels: Sequence[bool], frr: float = TARGET_FRR) -> dict[str, Any]:

@@ -74,7 +74,8 @@ def pair_texts(
 
 
 def _split(pairs: Sequence[TrainPair], seed: int, share: float = 0.1) -> tuple[list[TrainPair], list[TrainPair]]:
-    train, val = [], []
+    train: list[TrainPair] = []
+    val: list[TrainPair] = []
     for p in pairs:
         (val if random.Random(f"{seed}|split|{p.record_id}").random() < share else train).append(p)
     return train, val
@@ -162,8 +163,9 @@ def train_reward_model(
     result = trainer.train()
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
-    trainer.model.save_pretrained(out / "adapter")
-    merged = trainer.model.merge_and_unload()
+    peft_model: Any = trainer.model  # a PeftModel (peft_config given); trl types it PreTrainedModel | Module | None
+    peft_model.save_pretrained(out / "adapter")
+    merged = peft_model.merge_and_unload()
     merged.save_pretrained(out)
     tok.save_pretrained(out)
     metrics = {

@@ -100,10 +100,13 @@ def _sft_warmup(model_dir: Path | str, rows: list[dict[str, Any]], config: GenRM
                          peft_config=LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
     trainer.train()
-    merged = trainer.model.merge_and_unload()
+    # a PeftModel (peft_config given) and its tokenizer; trl types them as unions with None
+    peft_model: Any = trainer.model
+    processing: Any = trainer.processing_class
+    merged = peft_model.merge_and_unload()
     path = out / "sft-merged"
     merged.save_pretrained(path)
-    trainer.processing_class.save_pretrained(path)
+    processing.save_pretrained(path)
     return path
 
 
@@ -146,9 +149,11 @@ def train_genrm(config: GenRMConfig, data: Path, out: Path, *, echo: Callable[[s
         use_cpu=not _cuda(),
         gradient_checkpointing=False,
     )
+    # trl asks for Callable[..., list[float | None]]: a list[float] one is fine, but lists are invariant
+    reward_funcs: list[Any] = [choice_reward, format_reward]
     trainer = GRPOTrainer(
         model=str(base),
-        reward_funcs=[choice_reward, format_reward],
+        reward_funcs=reward_funcs,
         args=args,
         train_dataset=Dataset.from_list(rows),
         peft_config=LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
@@ -156,10 +161,13 @@ def train_genrm(config: GenRMConfig, data: Path, out: Path, *, echo: Callable[[s
     )
     result = trainer.train()
     out.mkdir(parents=True, exist_ok=True)
-    trainer.model.save_pretrained(out / "adapter")
-    merged = trainer.model.merge_and_unload()
+    # a PeftModel (peft_config given) and its tokenizer; trl types them as unions with None
+    peft_model: Any = trainer.model
+    processing: Any = trainer.processing_class
+    peft_model.save_pretrained(out / "adapter")
+    merged = peft_model.merge_and_unload()
     merged.save_pretrained(out)
-    trainer.processing_class.save_pretrained(out)
+    processing.save_pretrained(out)
     history = [h for h in trainer.state.log_history if "reward" in h]
     metrics = {
         "steps": int(result.global_step),
