@@ -78,7 +78,7 @@ def test_the_pick_keeps_the_verdict_first_and_lets_agreement_break_close_scores(
 
 
 def test_consensus_is_validated_at_construction() -> None:
-    assert CriticOptions().consensus == 0.3
+    assert CriticOptions().consensus == 0.0  # off unless asked for
     with pytest.raises(ConfigurationError):
         CriticOptions(consensus=-1)
     with pytest.raises(ConfigurationError):

@@ -274,7 +274,7 @@ def command(
         typer.Option(
             "--consensus",
             help="Weight of the candidates' agreement in the pick: score + W x agreement, within the judge's "
-            "verdict (0: the judge alone; the critic's best-of-N default is 0.3, chosen on dev).",
+            "verdict (0: the judge alone; 0.3 was chosen on the dev half).",
             min=0.0,
         ),
     ] = 0.0,

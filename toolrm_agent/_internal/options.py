@@ -56,8 +56,8 @@ MODES: tuple[str, ...] = ("retry", "best_of_n", "resample")
 UNCERTAIN_ACTIONS: tuple[str, ...] = ("retry", "resample", "ask")
 BUDGET_POLICIES: tuple[str, ...] = ("execute", "halt", "raise")
 JUDGE_ERROR_POLICIES: tuple[str, ...] = ("execute", "reject", "halt")
-CONSENSUS = 0.3
-"""The default weight of the samples' agreement in a best-of-N pick (:attr:`CriticOptions.consensus`)."""
+CONSENSUS = 0.0
+"""The default weight of the samples' agreement in a best-of-N pick (:attr:`CriticOptions.consensus`): off."""
 
 
 def _check_int(owner: str, name: str, value: Any, *, optional: bool) -> None:
@@ -317,8 +317,10 @@ class CriticOptions(Frozen):
       is by the judge's verdict (or band) first, then by ``score + consensus × agreement``
       (:func:`toolrm_agent.agreement.consensus_pick`: a candidate's mean agreement with the
       other samples, identical samples each counted); ``0``: by verdict and score alone.
-      The default, 0.3, was chosen on the dev half of the recorded BFCL models
-      (``toolrm eval bon --split dev --consensus W``, train/RESULTS.md §3).
+      Off by default: 0.3 was chosen on the dev half of the recorded BFCL models, where the
+      candidates are different models' answers (``toolrm eval bon --consensus``); on one
+      policy's own samples, which share its mistakes, live runs did not gain from it
+      (train/RESULTS.md §3, §4). Try ``consensus=0.3`` with diverse proposers.
     * ``decision_log``: a JSONL file; one line per judged proposal (context, proposal,
       score, band, decision, critic identity), what ``toolrm replay`` re-scores.
     """
