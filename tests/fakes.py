@@ -702,17 +702,17 @@ LM_TWO_TOOLS, LM_MIXED = _lm_fixtures()
 
 
 def tiny_qwen2_config(vocab_size: int, **extra: Any) -> Any:
-    """The one tiny Qwen2 shape of the tests (2 layers, hidden 32): a causal LM's or, with
-    ``num_labels``, a reward model's config. Imports transformers when called."""
+    """The one tiny Qwen2 shape of the tests (2 layers, hidden 32; ``extra`` overrides or adds
+    fields): a causal LM's or, with ``num_labels``, a reward model's config. Imports
+    transformers when called."""
     import transformers
 
-    return transformers.Qwen2Config(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=4096,
-        **extra,
-    )
+    shape: dict[str, Any] = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "max_position_embeddings": 4096,
+    }
+    return transformers.Qwen2Config(vocab_size=vocab_size, **{**shape, **extra})

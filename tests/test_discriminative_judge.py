@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.fakes import tiny_qwen2_config
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.discriminative import (
@@ -65,19 +66,11 @@ def _tokenizer(chat_template: str | None):
 
 
 def _checkpoint(path: Path, chat_template: str | None, seed: int = 0) -> Path:
-    from transformers import Qwen2Config, Qwen2ForSequenceClassification
+    from transformers import Qwen2ForSequenceClassification
 
     tokenizer = _tokenizer(chat_template)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        num_labels=1,
-        pad_token_id=tokenizer.pad_token_id,
+    config = tiny_qwen2_config(
+        len(tokenizer), num_attention_heads=4, num_key_value_heads=2, num_labels=1, pad_token_id=tokenizer.pad_token_id
     )
     torch.manual_seed(seed)
     model = Qwen2ForSequenceClassification(config)

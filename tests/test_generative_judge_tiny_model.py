@@ -22,6 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field
 
+from tests.fakes import tiny_qwen2_config
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeParseError
@@ -118,15 +119,9 @@ def tiny_model() -> Iterator[TinyChatModel]:
     torch.set_num_threads(1)  # a 64-wide model is slower on several threads of a busy machine
     torch.manual_seed(0)
     tokenizer = _tiny_tokenizer()
-    config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        tie_word_embeddings=True,
+    config = tiny_qwen2_config(
+        len(tokenizer), hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=1024, tie_word_embeddings=True,
     )
     lm = transformers.Qwen2ForCausalLM(config).eval()
     yield TinyChatModel(lm=lm, tokenizer=tokenizer)
