@@ -126,11 +126,12 @@ def consensus_pick(
     copies: Sequence[int] | None = None,
 ) -> int:
     """Index of the pick: the lowest ``tiers`` first (``0`` accepted, higher worse; default
-    all equal), then the highest ``score + weight × agreement``; a tie goes to the earlier."""
+    all equal), then the highest ``score + weight × agreement``; a tie goes to the earlier.
+    With ``weight`` 0 no agreement is computed: the order of verdict, then score."""
     if not proposals or len(scores) != len(proposals):
         raise ConfigurationError(f"{len(scores)} scores for {len(proposals)} proposals")
     tier = list(tiers) if tiers is not None else [0] * len(proposals)
     if len(tier) != len(proposals):
         raise ConfigurationError(f"{len(tier)} tiers for {len(proposals)} proposals")
-    combined = consensus_scores(scores, agreement_scores(proposals, copies), weight)
+    combined = list(scores) if weight == 0 else consensus_scores(scores, agreement_scores(proposals, copies), weight)
     return min(range(len(proposals)), key=lambda i: (tier[i], -combined[i], i))

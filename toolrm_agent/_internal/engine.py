@@ -79,10 +79,10 @@ from toolrm_agent.errors import (
     JudgeError,
     JudgeFrozenWarning,
 )
-from toolrm_agent.judges.base import Judge, capabilities_of, ranking_from_critiques
+from toolrm_agent.judges.base import Judge, capabilities_of
 from toolrm_agent.prompt_text import cap_critique
 from toolrm_agent.specs import ToolSpec
-from toolrm_agent.verdicts import CallVerdict, Critique
+from toolrm_agent.verdicts import CallVerdict, Critique, Ranking
 
 logger = logging.getLogger("toolrm_agent.critic")
 
@@ -434,9 +434,7 @@ class CriticEngine:
         candidates = [replace(judged.winner, copies=own_copies), *new]
         answers = [judged.critique, *critiques]
         bands = [BAND_ORDER[self.band(c, k.proposal)] for c, k in zip(answers, candidates, strict=True)]
-        best = self._consensus_pick(candidates, [a.score for a in answers], bands)
-        if best is None:
-            best = min(range(len(candidates)), key=lambda i: (bands[i], -answers[i].score, i))
+        best = self._pick(candidates, [a.score for a in answers], bands)
         post_mortem = dict(judged.post_mortem or {})
         extra = self._post_mortem(caller, answers[best])
         for key in ("attempts", "input_tokens", "output_tokens", "late_calls"):
@@ -475,16 +473,11 @@ class CriticEngine:
                 return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
             if _ranks_pointwise(self.judge):
                 critiques = [caller.call(self._slots.critique, ctx, p) for p in proposals]
-                best = self._consensus_pick(
-                    candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques]
-                )
-                if best is None:
-                    best = _best(self.judge, critiques)
+                best = self._pick(candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques])
                 return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
             ranking = caller.call(self._slots.rank, ctx, proposals)
             caller.add_units(max(len(proposals), ranking.comparisons) - 1)
-            best = self._consensus_pick(candidates, ranking.scores, [int(not a) for a in ranking.accepted])
-            winner = candidates[ranking.best if best is None else best]
+            winner = candidates[self._ranked_pick(candidates, ranking)]
             critique = caller.call(self._slots.critique, ctx, winner.proposal)
             return self._judged(caller, winner, critique, len(samples), len(candidates))
         except GraphBubbleUp:
@@ -508,16 +501,11 @@ class CriticEngine:
                 critiques = list(
                     await asyncio.gather(*(caller.acall(self._slots.acritique, ctx, p) for p in proposals))
                 )
-                best = self._consensus_pick(
-                    candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques]
-                )
-                if best is None:
-                    best = _best(self.judge, critiques)
+                best = self._pick(candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques])
                 return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
             ranking = await caller.acall(self._slots.arank, ctx, proposals)
             caller.add_units(max(len(proposals), ranking.comparisons) - 1)
-            best = self._consensus_pick(candidates, ranking.scores, [int(not a) for a in ranking.accepted])
-            winner = candidates[ranking.best if best is None else best]
+            winner = candidates[self._ranked_pick(candidates, ranking)]
             critique = await caller.acall(self._slots.acritique, ctx, winner.proposal)
             return self._judged(caller, winner, critique, len(samples), len(candidates))
         except GraphBubbleUp:
@@ -548,20 +536,22 @@ class CriticEngine:
             out.append(Candidate(message, proposal, fp, i))
         return out
 
-    def _consensus_pick(
-        self, candidates: Sequence[Candidate], scores: Sequence[float], tiers: Sequence[int]
-    ) -> int | None:
+    def _pick(self, candidates: Sequence[Candidate], scores: Sequence[float], tiers: Sequence[int]) -> int:
         """The best candidate of the best tier (the judge's verdict or band: a rejected
-        candidate never wins over an accepted one), by ``score + consensus × agreement``
-        (:mod:`toolrm_agent.agreement`); ``None`` when the option is off (``consensus=0``)
-        or the judge gave no score per candidate."""
-        weight = self.options.consensus
-        if weight <= 0 or len(candidates) < 2 or len(scores) != len(candidates):
-            return None
+        candidate never wins over an accepted one), by score, plus ``consensus × agreement``
+        when that option is on (:func:`toolrm_agent.agreement.consensus_pick`)."""
         return consensus_pick(
-            [c.proposal for c in candidates], scores, weight,
-            tiers=tiers if len(tiers) == len(candidates) else None, copies=[c.copies for c in candidates],
+            [c.proposal for c in candidates], scores, self.options.consensus,
+            tiers=tiers, copies=[c.copies for c in candidates],
         )
+
+    def _ranked_pick(self, candidates: Sequence[Candidate], ranking: Ranking) -> int:
+        """The ranking's best; with ``consensus`` on and a score per candidate, :meth:`_pick`
+        on its scores within its verdicts instead."""
+        if self.options.consensus <= 0 or len(ranking.scores) != len(candidates):
+            return ranking.best
+        accepted = ranking.accepted if len(ranking.accepted) == len(candidates) else (True,) * len(candidates)
+        return self._pick(candidates, ranking.scores, [int(not a) for a in accepted])
 
     def _judged(
         self, caller: JudgeCaller, winner: Candidate, critique: Critique, samples: int, candidates: int
@@ -1020,9 +1010,6 @@ def budget_error(
         messages=list(messages),
     )
 
-
-def _best(judge: Judge, critiques: Sequence[Critique]) -> int:
-    return ranking_from_critiques(_name(judge), critiques, 0.0).best
 
 
 def _ranks_pointwise(judge: Judge) -> bool:

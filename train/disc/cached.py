@@ -149,15 +149,20 @@ def read_lm(
         raise TrainingError(f"LM read workers {failed} failed; rerun to resume from the shards written")
 
 
-def read_record_ids(cache: Path) -> set[str]:
-    """The records whose candidates ``cache`` holds readings of."""
+def _shard_ids(cache: Path, column: str) -> set[str]:
+    """Every id of ``column`` (``records`` or ``keys``) over the readings shards of ``cache``."""
     import numpy as np
 
-    done: set[str] = set()
+    ids: set[str] = set()
     for shard in sorted(cache.glob("shard_*.npz")):
         with np.load(shard) as data:
-            done.update(str(r) for r in data["records"])
-    return done
+            ids.update(str(v) for v in data[column])
+    return ids
+
+
+def read_record_ids(cache: Path) -> set[str]:
+    """The records whose candidates ``cache`` holds readings of."""
+    return _shard_ids(cache, "records")
 
 
 def verify_cache(cache: Path) -> Path:
@@ -183,13 +188,7 @@ def _usable_pairs(pairs: list[TrainPair], caches: Sequence[Path], echo: Callable
 
 def read_candidate_keys(cache: Path) -> set[str]:
     """The candidate keys (:func:`candidate_key`) ``cache`` holds readings of."""
-    import numpy as np
-
-    keys: set[str] = set()
-    for shard in sorted(cache.glob("shard_*.npz")):
-        with np.load(shard) as data:
-            keys.update(str(k) for k in data["keys"])
-    return keys
+    return _shard_ids(cache, "keys")
 
 
 def _read_worker(
