@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from eval.acebench.pairs import acebench_pairs
 from eval.acebench.report import acebench_report, resume_runs, write_report
 from eval.acebench.tasks import SPECIAL_PROMPT, load_ace_tasks, select_questions
-from eval.tasks.arms import critic_arms, run_arms_live
+from eval.tasks.arms import critic_arms, run_arms_live, without_texts
 from tests.fakes import ScriptedChatModel, tool_call_message
 from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.schema import SchemaJudge
@@ -129,6 +129,26 @@ def test_a_report_resumes_only_with_its_own_config(tmp_path: Path) -> None:
     assert {(r.id, r.arm) for r in kept} == {(f"{SINGLE}_{i}", a) for i in (0, 1) for a in ("baseline", "retry")}
     with pytest.raises(ConfigurationError):
         resume_runs(out, {**config, "policy": "other"}, tasks, list(info))
+
+
+def test_a_report_without_texts_keeps_every_count_and_resumes(tmp_path: Path) -> None:
+    tasks, runs, info = run_all(tiny_data(tmp_path / "data"))
+    config = {"policy": "scripted", "modes": ["retry"]}
+    full = acebench_report(tasks, runs, info, config=config, seconds=1.0)
+    public = without_texts(full)
+    text = json.dumps(public)
+    for word in ("Oslo", "Rome", "Roma", "Weather", "Missing required"):  # requests, answers, critiques
+        assert word in json.dumps(full) and word not in text
+    for key in ("per_category", "comparisons", "arms", "seconds"):
+        assert public[key] == full[key]
+    assert without_texts(public) == public  # idempotent
+    out = tmp_path / "public.json"
+    write_report(out, public)
+    kept, todo = resume_runs(out, config, tasks, list(info))
+    assert todo == [] and all(r.texts_removed for r in kept)
+    resumed = acebench_report(tasks, kept, info, config=config, seconds=1.0)
+    assert resumed["per_category"] == full["per_category"] and resumed["arms"] == full["arms"]
+    assert acebench_pairs(tasks, kept, policy="scripted") == []  # no answer is left to pair
 
 
 def test_the_item_draw_is_seeded_and_keeps_order(tmp_path: Path) -> None:

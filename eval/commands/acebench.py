@@ -19,7 +19,9 @@ simulated environment and are not run.
 Report (``--out``, rewritten after every task, so a stopped run resumes from it): the arm
 report (``arms``, ``comparisons`` with fixed/broken ids, ``runs``), ``per_category`` (exact
 counts, accuracy and Wilson 95% interval per arm and category, and for the groups
-``normal`` / ``special`` / ``all``), ``config`` and ``seconds``. ``--pairs-out DIR`` writes
+``normal`` / ``special`` / ``all``), ``config`` and ``seconds``. ``--public-out`` writes the same
+report without ACEBench's texts (:func:`eval.tasks.arms.without_texts`), to commit: a run on
+another machine resumes from it (copy it to ``--out``). ``--pairs-out DIR`` writes
 the failing answers as TRBench-style pairs (:mod:`eval.acebench.pairs`).
 """
 
@@ -94,6 +96,11 @@ def command(
         typer.Option("--data", help="ACEBench data folder (default: $TOOLRM_ACEBENCH or ../shared/data/acebench)."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Report JSON file.")] = Path("acebench.json"),
+    public_out: Annotated[
+        Path | None,
+        typer.Option("--public-out", help="Also write the report without ACEBench's texts (requests, answers, "
+                     "checker messages), fit to commit; a later run resumes from it as --out."),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume/--no-resume", help="Go on from the runs already in --out.")
     ] = True,
@@ -133,7 +140,7 @@ def command(
     from eval.acebench.report import acebench_report, resume_runs, write_report
     from eval.acebench.tasks import load_ace_tasks
     from eval.options import judge_from_option
-    from eval.tasks.arms import critic_arms, run_arms_live
+    from eval.tasks.arms import critic_arms, run_arms_live, without_texts
     from eval.tasks.runner import TaskRun, load_policy
     from toolrm_agent.errors import ConfigurationError, ToolRMError
 
@@ -198,12 +205,17 @@ def command(
     def on_run(task: Any, run: TaskRun) -> None:
         runs.append(run)
         if run.arm == names[-1]:  # a task's last arm: save
-            write_report(out, report())
+            save(report())
+
+    def save(current: dict[str, Any]) -> None:
+        write_report(out, current)
+        if public_out is not None:
+            write_report(public_out, without_texts(current))
 
     run_arms_live(todo, arm_list, max_retries=max_retries, console=console, on_run=on_run,
                   label="acebench", transient=False)
     final = report()
-    write_report(out, final)
+    save(final)
     print_summary(console, final)
     if pairs_out is not None:
         from eval.acebench.pairs import acebench_pairs

@@ -47,6 +47,7 @@ __all__ = [
     "critic_arms",
     "draws_samples",
     "run_arms_live",
+    "without_texts",
 ]
 
 BASELINE = "baseline"
@@ -237,3 +238,18 @@ def arms_report(
             "python": platform.python_version(),
         },
     }
+
+
+def without_texts(report: Mapping[str, Any]) -> dict[str, Any]:
+    """An arm report (:func:`arms_report`, or a command's report built on it) with the
+    benchmark's texts taken out, fit to commit where the benchmark's data may not go: the
+    tasks keep their id and category, every run is :meth:`~eval.tasks.runner.TaskRun.without_texts`.
+    Every count, comparison and summary stays as it was; a command that resumes from its
+    report resumes from this one too (the runs it holds count as done)."""
+    public = dict(report)
+    public["tasks"] = [{"id": t["id"], "category": t["category"]} for t in report.get("tasks") or []]
+    public["runs"] = [TaskRun.model_validate(r).without_texts().model_dump(mode="json")
+                      for r in report.get("runs") or []]
+    public["texts"] = "removed: requests, answers and checker messages (proposals as sha256 digests)"
+    return public
+

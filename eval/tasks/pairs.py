@@ -12,6 +12,9 @@ model, and :func:`pairs_from_runs` turns them into TRBench-style pairs
   failing answer that called something is a pair: both sides in prose tell a judge
   of calls nothing.
 
+A run whose texts were removed (``TaskRun.texts_removed``, a resumed public report) has no
+answer left and gives no pair.
+
 The context is the conversation the policy saw (the task's messages, its tools); the pair's
 model is ``<policy> (<arm>)``, its error type the checker's. ``eval.pairs.export_pairs``
 writes them in the TRBench-BFCL layout.
@@ -56,7 +59,7 @@ def pairs_from_runs(
     seen: set[tuple[str, str]] = set()
     for run in runs:
         task = by_id.get(run.id)
-        if task is None or run.valid:
+        if task is None or run.valid or run.texts_removed:  # no answer left to pair
             continue
         rejected = executed_proposal(run)
         if no_call(task) and not rejected.calls:

@@ -27,6 +27,7 @@ graph state (``toolrm_usage``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -71,6 +72,7 @@ __all__ = [
     "safe_tool_names",
     "sampling_proposer",
     "summarize",
+    "text_digest",
 ]
 
 SYSTEM_PROMPT = (
@@ -354,6 +356,8 @@ class TaskRun(BaseModel):
     seconds: float = 0.0
     error: str | None = None
     """An exception that ended the run (the run counts as wrong)."""
+    texts_removed: bool = False
+    """The benchmark's texts were taken out (:meth:`without_texts`): counts only."""
 
     @property
     def proposals(self) -> list[str]:
@@ -377,6 +381,29 @@ class TaskRun(BaseModel):
                     changed += event.text != last
                 last, critiqued = event.text, False
         return answers, changed
+
+    def without_texts(self) -> TaskRun:
+        """This run with the benchmark's texts taken out, fit to publish or commit: each
+        event's text becomes its digest (:func:`text_digest`: equal texts, equal digests, so
+        :meth:`retry_answers` and every count stay the same), the executed calls and the
+        checker's messages are dropped, and an exception keeps only its type. Idempotent."""
+        return self.model_copy(update={
+            "events": [Event(kind=e.kind, text=text_digest(e.text)) for e in self.events],
+            "executed": [],
+            "errors": [],
+            "error": None if self.error is None else self.error.split(":", 1)[0],
+            "texts_removed": True,
+        })
+
+
+DIGEST_PREFIX = "sha256:"
+
+
+def text_digest(text: str) -> str:
+    """``sha256:<16 hex digits>`` of ``text``; a digest is returned as it is."""
+    if text.startswith(DIGEST_PREFIX):
+        return text
+    return DIGEST_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def calls_text(proposal: Proposal) -> str:
