@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "rescore": "eval.commands.rescore",
     "trbench": "eval.commands.trbench",
     "bon": "eval.commands.bon",
+    "rejections": "eval.commands.rejections",
     "selfcorrect": "eval.commands.selfcorrect",
     "acebench": "eval.commands.acebench",
     "plot": "eval.commands.plot",

@@ -231,6 +231,26 @@ def is_recording_error(proposal: Proposal) -> bool:
     return proposal.is_empty and bool(RECORDING_ERROR.match(proposal.content or ""))
 
 
+def candidate_key(proposal: Proposal) -> str:
+    """What a judge sees of a candidate: its canonical calls, or its text when it has none."""
+    if proposal.is_empty:
+        return f"(no function call)\n{proposal.content.strip()}"
+    return proposal.render()
+
+
+def limit_questions(graded: Graded, limit: int | None, seed: int) -> Graded:
+    """At most ``limit`` questions in all (a seeded draw), in their original order."""
+    if limit is None:
+        return graded
+    ids = [(c, q) for c, per_q in graded.items() for q in per_q]
+    if limit >= len(ids):
+        return graded
+    keep = set(random.Random(f"{seed}|limit").sample(ids, limit))
+    return {
+        c: {q: outs for q, outs in per_q.items() if (c, q) in keep} for c, per_q in graded.items()
+    }
+
+
 def rejected_candidate(output: GradedOutput, *, include_unparsed: bool = False) -> Proposal | None:
     """The proposal an output contributes to the rejected side, or None.
 
@@ -502,9 +522,11 @@ __all__ = [
     "Pair",
     "RecordedPairStats",
     "build_pairs",
+    "candidate_key",
     "chosen_proposal",
     "count_by",
     "export_pairs",
+    "limit_questions",
     "grade_outputs",
     "is_recording_error",
     "load_pairs",

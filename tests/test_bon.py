@@ -13,11 +13,10 @@ from eval.commands.bon import (
     bon_metrics,
     draw_indices,
     gap_closed,
-    limit_questions,
     run_bon,
     summarize_k,
 )
-from eval.pairs import GradedOutput
+from eval.pairs import GradedOutput, limit_questions
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities

@@ -142,6 +142,7 @@ from toolrm_agent._internal.options import (
     DecisionBands,
     Mode,
     make_options,
+    proposal_band,
 )
 from toolrm_agent._internal.state import (
     RUN_USAGE_KEY,
@@ -170,6 +171,7 @@ __all__ = [
     "VerdictRecord",
     "add_critic",
     "build_agent_graph",
+    "proposal_band",
     "route_to_critic",
 ]
 

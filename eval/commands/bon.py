@@ -33,7 +33,7 @@ import typer
 from pydantic import BaseModel, ConfigDict
 
 from eval.options import DEFAULT_JUDGE, SPLIT_HELP, grading_progress, load_all_results
-from eval.pairs import Graded, GradedOutput, is_pairwise
+from eval.pairs import Graded, GradedOutput, candidate_key, is_pairwise, limit_questions
 from toolrm_agent.agreement import consensus_pick
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
@@ -113,13 +113,6 @@ def draw_indices(
     rng = random.Random(f"{seed}|{k}|{question_id}|{draw}")
     picked = rng.sample(range(n), k)
     return picked, rng.randrange(k)
-
-
-def candidate_key(proposal: Proposal) -> str:
-    """What a judge sees of a candidate: its canonical calls, or its text when it has none."""
-    if proposal.is_empty:
-        return f"(no function call)\n{proposal.content.strip()}"
-    return proposal.render()
 
 
 class CachedPicker:
@@ -229,19 +222,6 @@ def _bfcl_context(category: str, question_id: str) -> JudgeContext:
     from eval.bfcl.questions import load_questions
 
     return load_questions(category)[question_id].context()
-
-
-def limit_questions(graded: Graded, limit: int | None, seed: int) -> Graded:
-    """At most ``limit`` questions in all (a seeded draw), in their original order."""
-    if limit is None:
-        return graded
-    ids = [(c, q) for c, per_q in graded.items() for q in per_q]
-    if limit >= len(ids):
-        return graded
-    keep = set(random.Random(f"{seed}|limit").sample(ids, limit))
-    return {
-        c: {q: outs for q, outs in per_q.items() if (c, q) in keep} for c, per_q in graded.items()
-    }
 
 
 # ------------------------------------------------------------------------ command
@@ -386,11 +366,9 @@ __all__ = [
     "CachedPicker",
     "DrawOutcome",
     "bon_metrics",
-    "candidate_key",
     "command",
     "draw_indices",
     "gap_closed",
-    "limit_questions",
     "run_bon",
     "summarize_k",
 ]
