@@ -74,3 +74,6 @@ def test_command_end_to_end(tmp_path: Path) -> None:
     assert report["readings"]["target"]["tuned_on_this_split"] is True
     assert report["readings"]["target"]["all"]["false_rejection_rate"] <= 0.05
     assert "simple_python" in report["readings"]["accept"]
+    # a prose answer never reaches the critic: where no call is right, every answer read is wrong
+    irrelevance = report["readings"]["verdict"]["irrelevance"]
+    assert irrelevance["right"] == 0 and irrelevance["false_rejection_rate"] is None

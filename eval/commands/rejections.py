@@ -20,9 +20,11 @@ Three readings:
 Honest use: choose the threshold with ``--split dev`` (the ``target`` reading), then read it
 once with ``--split test --accept T``. The ``target`` reading of a split is tuned to that split.
 
-Answers are weighted as recorded (each model's answer counts); identical answers to one
-question are judged once. Recording errors (an empty or truncated output of the harness, not
-of the model) are left out, as in the pair sets.
+Only answers that call something (or try to: a malformed call counts) are read: at run
+time the critic sees nothing else (``route_to_critic`` ends a turn that calls nothing), so a
+prose answer is never rejected. Where the right answer is no call (irrelevance), every
+answer read is wrong, and only recall and precision speak. Answers are weighted as recorded
+(each model's answer counts); identical answers to one question are judged once.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import typer
 from pydantic import BaseModel, ConfigDict
 
 from eval.options import DEFAULT_JUDGE, SPLIT_HELP, grading_progress, load_all_results, progress_bar
-from eval.pairs import Graded, candidate_key, is_recording_error, limit_questions
+from eval.pairs import Graded, candidate_key, limit_questions
 from toolrm_agent.calls import Proposal
 from toolrm_agent.critic import DecisionBands, proposal_band
 from toolrm_agent.judges.base import Judge
@@ -62,7 +64,8 @@ class JudgedAnswer(BaseModel):
 
 
 def judge_answers(graded: Graded, judge: Judge, *, on_question: Any = None) -> list[JudgedAnswer]:
-    """Judge every recorded answer (identical answers to a question judged once)."""
+    """Judge every recorded answer that calls something (identical answers to a question
+    judged once)."""
     from eval.bfcl.questions import load_questions
 
     answers: list[JudgedAnswer] = []
@@ -70,7 +73,7 @@ def judge_answers(graded: Graded, judge: Judge, *, on_question: Any = None) -> l
     for category, per_q in graded.items():
         questions = load_questions(category)
         for qid, outputs in per_q.items():
-            kept = [o for o in outputs if not is_recording_error(o.proposal)]
+            kept = [o for o in outputs if not o.proposal.is_empty]  # what the critic sees
             distinct = {candidate_key(o.proposal): o.proposal for o in kept}
             if distinct:
                 context = questions[qid].context()
