@@ -44,13 +44,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
+from eval.bench.scripted import ScriptedChatModel
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.critic import ToolRMCritic, ToolRMState, build_agent_graph
@@ -68,7 +66,7 @@ def run_id_of(messages: Sequence[BaseMessage]) -> str:
     return "?"
 
 
-class RunScriptModel(BaseChatModel):
+class RunScriptModel(ScriptedChatModel):
     """Proposal k of run r is a function of the transcript: ``r<r>-k<k>-<j>`` ids, the
     run id in every argument; after :data:`STEPS_PER_RUN` proposals, a final answer."""
 
@@ -76,10 +74,7 @@ class RunScriptModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "run-script"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
-        return self
-
-    def _answer(self, messages: list[BaseMessage]) -> AIMessage:
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
         run = run_id_of(messages)
         k = sum(1 for m in messages if isinstance(m, AIMessage) and m.tool_calls)
         if k >= STEPS_PER_RUN:
@@ -90,18 +85,6 @@ class RunScriptModel(BaseChatModel):
             for j in range(width)
         ]
         return AIMessage(content="", tool_calls=calls, id=f"r{run}-ai{k}")
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
-
-    async def _agenerate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
 
 
 @tool
@@ -244,7 +227,7 @@ async def node_overhead(repeats: int = 2000) -> dict[str, float]:
     """The critic node's own cost per step, the judge's time excluded (sequential)."""
     judge = LatencyJudge(0.0)
     critic = ToolRMCritic(judge, tools=[lookup])
-    ai = RunScriptModel()._answer([HumanMessage("run 0")])
+    ai = RunScriptModel().reply([HumanMessage("run 0")])
     state: ToolRMState = {"messages": [HumanMessage("run 0"), ai], "toolrm_verdicts": {}, "toolrm_run_usage": {}}
     samples: list[float] = []
     for _ in range(50):  # warm up
