@@ -30,17 +30,13 @@ in flight, and records which run's context it saw. Reported:
 from __future__ import annotations
 
 import asyncio
-import json
-import platform
 import random
 import resource
 import statistics
-import sys
 import threading
 import time
 import tracemalloc
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -48,6 +44,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
+from eval.bench.report import ReportPath, run_environment, write_report
 from eval.bench.scripted import ScriptedChatModel
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
@@ -287,9 +284,7 @@ async def bench(runs: int, *, limit: int, judge_latency_s: float, seed: int) -> 
         "judge_mean_ms": loaded["judge_mean_ms"],
         "node_overhead": node,
         "memory": {"tracemalloc_peak_mb": peak / 2**20, "peak_rss_mb": rss_kb / 1024},
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "command": " ".join(sys.argv),
+        **run_environment(),
     }
 
 
@@ -302,14 +297,11 @@ def main(
     limit: Annotated[int, typer.Option(help="max_concurrent_judge_calls")] = 8,
     judge_latency: Annotated[float, typer.Option(help="max random judge latency (s)")] = 0.02,
     seed: Annotated[int, typer.Option()] = 0,
-    out_path: Annotated[Path | None, typer.Option("--out", help="where to write the JSON report")] = None,
+    out_path: ReportPath = None,
 ) -> None:
     """Run the load, isolation, cap, overhead and memory checks; exit 1 on a violation."""
     out = asyncio.run(bench(runs, limit=limit, judge_latency_s=judge_latency, seed=seed))
-    if out_path:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(out_path, "w") as f:
-            json.dump(out, f, indent=2)
+    write_report(out, out_path)
     w, wo, z = (out["load"][k] for k in ("with_critic", "without_critic", "with_instant_judge"))
     o, n, m = out["overhead_per_step"], out["node_overhead"], out["memory"]
     print(f"runs {out['runs']} x {STEPS_PER_RUN} steps, judge latency U(0, {judge_latency}s), cap {limit}")
