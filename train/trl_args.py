@@ -4,27 +4,26 @@ runs share (no checkpoints, no gradient checkpointing, the CPU when there is no 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 
-class RunSettings(Protocol):
-    """The fields of a trainer config (:class:`train.disc.config.RewardModelConfig`,
-    :class:`train.gen.config.GenRMConfig`) that every trl run reads."""
+@dataclass(frozen=True)
+class TrainerSettings:
+    """What every LoRA trl run of the wing sets alike: the base of the trainer configs
+    (:class:`train.disc.config.RewardModelConfig`, :class:`train.gen.config.GenRMConfig`)."""
 
-    @property
-    def per_device_batch_size(self) -> int: ...
-    @property
-    def logging_steps(self) -> int: ...
-    @property
-    def report_to(self) -> list[str]: ...
-    @property
-    def bf16(self) -> bool: ...
-    @property
-    def seed(self) -> int: ...
+    lora_r: int = 16
+    lora_alpha: int = 32
+    per_device_batch_size: int = 4
+    bf16: bool = False
+    logging_steps: int = 10
+    seed: int = 0
+    report_to: list[str] = field(default_factory=list)
 
 
-def trainer_args(config: RunSettings, output_dir: Path, *, max_steps: int, learning_rate: float) -> dict[str, Any]:
+def trainer_args(config: TrainerSettings, output_dir: Path, *, max_steps: int, learning_rate: float) -> dict[str, Any]:
     """Keyword arguments for a trl ``*Config`` (``TrainingArguments``), the run-specific ones added by the caller."""
     import torch
 
