@@ -93,6 +93,26 @@ class Pair(PreferencePair[Proposal]):
     """The model whose recorded output is the rejected proposal."""
     context: JudgeContext
 
+    @classmethod
+    def of_rejected(
+        cls,
+        question_id: str,
+        rejected: Proposal,
+        chosen: Proposal,
+        context: JudgeContext,
+        *,
+        category: str,
+        error_type: str | None,
+        model: str,
+    ) -> Pair:
+        """The pair of ``question_id`` whose rejected side is ``rejected`` (its id from the
+        rendering; no error type: ``unknown``)."""
+        digest = hashlib.sha1(rejected.render().encode()).hexdigest()[:10]
+        return cls(
+            id=f"{question_id}#{digest}", question_id=question_id, category=category,
+            error_type=error_type or "unknown", model=model, context=context, chosen=chosen, rejected=rejected,
+        )
+
 
 class GradedOutput(BaseModel):
     """One model's recorded answer to one question: decoded and checked."""
@@ -308,15 +328,9 @@ def pairs_for_question(
         members = sorted(groups[text], key=lambda m: m[0].model)
         out, proposal = members[rng.randrange(len(members))]
         pairs.append(
-            Pair(
-                id=f"{question.id}#{hashlib.sha1(text.encode()).hexdigest()[:10]}",
-                question_id=question.id,
-                category=question.category,
-                error_type=out.error_type or "unknown",
-                model=out.model,
-                context=context,
-                chosen=chosen,
-                rejected=proposal,
+            Pair.of_rejected(
+                question.id, proposal, chosen, context,
+                category=question.category, error_type=out.error_type, model=out.model,
             )
         )
     return sorted(pairs, key=lambda p: p.id)

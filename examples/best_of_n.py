@@ -15,9 +15,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from _common import ScriptedPolicy, show, tool_call
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from pydantic import Field
 
@@ -43,32 +42,21 @@ ATTEMPTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-class NoisySampler(BaseChatModel):
+class NoisySampler(ScriptedPolicy):
     """A scripted policy that cycles through ``ATTEMPTS`` (thread-safe: samples are drawn
     in parallel) and answers in words once a tool has answered."""
 
     proposed: list[str] = Field(default_factory=list)
 
-    @property
-    def _llm_type(self) -> str:
-        return "scripted-noisy-sampler"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> NoisySampler:
-        return self
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
         last = messages[-1]
         if isinstance(last, ToolMessage) and last.status != "error":
-            reply = AIMessage(f"Done: {last.content}.")
-        else:
-            with _LOCK:
-                n = len(self.proposed)
-                name, args = ATTEMPTS[n % len(ATTEMPTS)]
-                self.proposed.append(f"{name}({args})")
-            reply = AIMessage("", tool_calls=[{"name": name, "args": args, "id": f"call_{n}", "type": "tool_call"}])
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+            return AIMessage(f"Done: {last.content}.")
+        with _LOCK:
+            n = len(self.proposed)
+            name, args = ATTEMPTS[n % len(ATTEMPTS)]
+            self.proposed.append(f"{name}({args})")
+        return AIMessage("", tool_calls=[tool_call(name, args, f"call_{n}")])
 
 
 def main() -> None:
@@ -82,14 +70,7 @@ def main() -> None:
     print("sampled   :")
     for text in policy.proposed:
         print(f"            {text}")
-    for message in result["messages"][1:]:
-        if isinstance(message, AIMessage) and message.tool_calls:
-            for call in message.tool_calls:
-                print(f"winner    : {call['name']}({call['args']})  [{call['id']}]")
-        elif isinstance(message, AIMessage):
-            print(f"assistant : {message.content}")
-        elif isinstance(message, ToolMessage):
-            print(f"tool      : {message.content}")
+    show(result["messages"][1:], proposal="winner")
     usage = result["toolrm_usage"]
     print(f"critic    : {usage.get('critic_calls', 0)} judge calls, {usage.get('samples', 0)} extra samples, "
           f"replaced={usage.get('replaced', 0)}")

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from _common import ScriptedPolicy, show, show_verdicts, tool_call
 from langchain.agents import create_agent
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 
 from toolrm_agent.judges.schema import SchemaJudge
@@ -39,48 +38,22 @@ def get_time(city: str) -> str:
     return f"21:00 in {city}"
 
 
-class SloppyAgent(BaseChatModel):
+class SloppyAgent(ScriptedPolicy):
     """A scripted policy: a misspelt function first, fixed once it reads a critique."""
 
-    @property
-    def _llm_type(self) -> str:
-        return "scripted-sloppy-agent"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> SloppyAgent:
-        return self
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
         answers = [m for m in messages if isinstance(m, ToolMessage)]
         critiques = [m for m in answers if m.status == "error"]
         if not answers:  # the user's question: two parallel calls, one misspelt
-            reply = AIMessage("", tool_calls=[_call("get_wether", "Paris", "w1"), _call("get_time", "Tokyo", "t1")])
-        elif len(answers) == len(critiques):  # everything came back rejected: fix and retry
-            reply = AIMessage("", tool_calls=[_call("get_weather", "Paris", "w2"), _call("get_time", "Tokyo", "t2")])
-        else:
-            results = [str(m.content) for m in answers if m.status != "error"]
-            reply = AIMessage("It is " + " and ".join(results) + ".")
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+            return AIMessage("", tool_calls=[_call("get_wether", "Paris", "w1"), _call("get_time", "Tokyo", "t1")])
+        if len(answers) == len(critiques):  # everything came back rejected: fix and retry
+            return AIMessage("", tool_calls=[_call("get_weather", "Paris", "w2"), _call("get_time", "Tokyo", "t2")])
+        results = [str(m.content) for m in answers if m.status != "error"]
+        return AIMessage("It is " + " and ".join(results) + ".")
 
 
 def _call(name: str, city: str, call_id: str) -> dict[str, Any]:
-    return {"name": name, "args": {"city": city}, "id": call_id, "type": "tool_call"}
-
-
-def show(messages: list[BaseMessage]) -> None:
-    for message in messages:
-        if isinstance(message, HumanMessage):
-            print(f"user      : {message.content}")
-        elif isinstance(message, AIMessage) and message.tool_calls:
-            calls = ", ".join(f"{c['name']}({c['args']}) [{c['id']}]" for c in message.tool_calls)
-            print(f"proposal  : {calls}")
-        elif isinstance(message, AIMessage):
-            print(f"assistant : {message.content}")
-        elif isinstance(message, ToolMessage):
-            who = "critic" if isinstance(message.artifact, dict) and "toolrm" in message.artifact else "tool"
-            text = str(message.content).replace("\n", "\n            ")
-            print(f"{who:<10}: [{message.tool_call_id}] {text}")
+    return tool_call(name, {"city": city}, call_id)
 
 
 def main() -> None:
@@ -93,9 +66,7 @@ def main() -> None:
 
     show(result["messages"])
     print()
-    for call_id, record in result["toolrm_verdicts"].items():
-        codes = ", ".join(record["codes"]) or "-"
-        print(f"verdict   : {call_id}: {record['decision']} ({record['reason']}; issues: {codes})")
+    show_verdicts(result["toolrm_verdicts"])
     print(f"executed  : {EXECUTED}")
     w1 = result["toolrm_verdicts"]["w1"]
     caught = w1["decision"] == "retry" and "unknown_function" in w1["codes"]

@@ -14,11 +14,10 @@ same into a graph of your own).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from langchain_core.language_models import BaseChatModel
+from _common import ScriptedPolicy, show, show_verdicts, tool_call
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
@@ -34,46 +33,17 @@ def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -
     return f"18 degrees {unit} and sunny in {city}"
 
 
-class SloppyAgent(BaseChatModel):
+class SloppyAgent(ScriptedPolicy):
     """A scripted policy: a wrong call first, the right one once it reads a critique."""
 
-    @property
-    def _llm_type(self) -> str:
-        return "scripted-sloppy-agent"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> SloppyAgent:
-        return self
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
         last = messages[-1]
         if isinstance(last, ToolMessage) and last.status == "error":  # the critic said no
-            reply = AIMessage("", tool_calls=[_call("get_weather", {"city": "Paris"}, "call_2")])
-        elif isinstance(last, ToolMessage):  # the tool answered
-            reply = AIMessage(f"It is {last.content}.")
-        else:  # the user's question: a call with the wrong parameter name
-            reply = AIMessage("", tool_calls=[_call("get_weather", {"town": "Paris"}, "call_1")])
-        return ChatResult(generations=[ChatGeneration(message=reply)])
-
-
-def _call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
-    return {"name": name, "args": args, "id": call_id, "type": "tool_call"}
-
-
-def show(messages: list[BaseMessage]) -> None:
-    for message in messages:
-        if isinstance(message, HumanMessage):
-            print(f"user      : {message.content}")
-        elif isinstance(message, AIMessage) and message.tool_calls:
-            for call in message.tool_calls:
-                print(f"proposal  : {call['name']}({call['args']})  [{call['id']}]")
-        elif isinstance(message, AIMessage):
-            print(f"assistant : {message.content}")
-        elif isinstance(message, ToolMessage):
-            who = "critic" if isinstance(message.artifact, dict) and "toolrm" in message.artifact else "tool"
-            text = str(message.content).replace("\n", "\n            ")
-            print(f"{who:<10}: {text}")
+            return AIMessage("", tool_calls=[tool_call("get_weather", {"city": "Paris"}, "call_2")])
+        if isinstance(last, ToolMessage):  # the tool answered
+            return AIMessage(f"It is {last.content}.")
+        # the user's question: a call with the wrong parameter name
+        return AIMessage("", tool_calls=[tool_call("get_weather", {"town": "Paris"}, "call_1")])
 
 
 def main() -> None:
@@ -83,9 +53,7 @@ def main() -> None:
 
     show(result["messages"])
     print()
-    for call_id, record in result["toolrm_verdicts"].items():
-        codes = ", ".join(record["codes"]) or "-"
-        print(f"verdict   : {call_id}: {record['decision']} ({record['reason']}; issues: {codes})")
+    show_verdicts(result["toolrm_verdicts"])
     print(f"executed  : {EXECUTED}")
     usage = result["toolrm_usage"]
     print(f"critic    : {usage.get('critic_calls', 0)} calls, {usage.get('retries', 0)} retry")

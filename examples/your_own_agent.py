@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import argparse
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from _common import show, show_verdicts
+from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 
 from toolrm_agent import ToolRMCritic, build_agent_graph, load_judge, served_chat_model
@@ -35,20 +36,6 @@ def convert(amount: float, from_currency: str, to_currency: str) -> str:
     return f"{amount:g} {from_currency.upper()} = {value:.2f} {to_currency.upper()}"
 
 
-def show(messages: list[BaseMessage]) -> None:
-    for message in messages:
-        if isinstance(message, HumanMessage):
-            print(f"user      : {message.content}")
-        elif isinstance(message, AIMessage) and message.tool_calls:
-            for call in message.tool_calls:
-                print(f"proposal  : {call['name']}({call['args']})")
-        elif isinstance(message, AIMessage):
-            print(f"assistant : {message.content}")
-        elif isinstance(message, ToolMessage):
-            who = "critic" if isinstance(message.artifact, dict) and "toolrm" in message.artifact else "tool"
-            print(f"{who:<10}: {str(message.content).replace(chr(10), chr(10) + ' ' * 12)}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8080/v1", help="the policy's server")
@@ -61,11 +48,9 @@ def main() -> None:
     graph = build_agent_graph(policy, [convert], critic=critic, system_prompt=SYSTEM)
     out = graph.invoke({"messages": [HumanMessage(args.question)]})
 
-    show(out["messages"])
+    show(out["messages"], ids=False)
     print()
-    for call_id, record in out["toolrm_verdicts"].items():
-        codes = ", ".join(record["codes"]) or "-"
-        print(f"verdict   : {call_id}: {record['decision']} ({record['reason']}; issues: {codes})")
+    show_verdicts(out["toolrm_verdicts"])
     usage = out["toolrm_usage"]
     print(f"critic    : {usage.get('proposals_judged', 0)} proposals judged, {usage.get('retries', 0)} sent back")
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from toolrm_agent.calls import Proposal
 from toolrm_agent.parsing import proposal_from_message
 from train.corruptions import corrupt
+from train.jsonl import read_models
 from train.records import TrainRecord
 
 log = logging.getLogger(__name__)
@@ -131,10 +132,7 @@ def build_candidates(
 
 
 def read_candidates(path: Path) -> Iterator[RecordCandidates]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield RecordCandidates.model_validate_json(line)
+    return read_models(path, RecordCandidates)
 
 
 def origins(items: Iterable[RecordCandidates]) -> dict[str, int]:

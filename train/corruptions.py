@@ -97,6 +97,36 @@ def _with_args(call: ToolCall, args: dict[str, Any]) -> ToolCall:
     return call.override(arguments=args)
 
 
+def _replace_value(s: Situation, i: int, key: str, new: Any) -> Proposal:
+    """The proposal with argument ``key`` of call ``i`` set to ``new``."""
+    calls = list(s.calls)
+    calls[i] = _with_args(calls[i], {**calls[i].arguments, key: new})
+    return _proposal(calls)
+
+
+def _replace_first(
+    s: Situation, rng: random.Random, options: list[tuple[int, str]], new_value: Callable[[ToolCall, str], Any]
+) -> Proposal | None:
+    """The first of the shuffled ``options`` (call index, argument) that ``new_value`` gives
+    a value for (``None``: none), set to it; ``None`` if none does."""
+    rng.shuffle(options)
+    for i, key in options:
+        new = new_value(s.calls[i], key)
+        if new is not None:
+            return _replace_value(s, i, key, new)
+    return None
+
+
+def _drop_argument(s: Situation, options: list[tuple[int, str]], rng: random.Random) -> Proposal | None:
+    """The proposal without one of ``options`` (call index, argument), drawn; ``None`` if there is none."""
+    if not options:
+        return None
+    i, key = rng.choice(options)
+    calls = list(s.calls)
+    calls[i] = _with_args(calls[i], {k: v for k, v in calls[i].arguments.items() if k != key})
+    return _proposal(calls)
+
+
 def _scalar_keys(call: ToolCall, kinds: tuple[type, ...] = (str, int, float)) -> list[str]:
     return [
         k
@@ -267,18 +297,11 @@ def _new_string(value: str, s: Situation, rng: random.Random) -> str | None:
 
 
 def ungrounded_value(s: Situation, rng: random.Random) -> Proposal | None:
-    options = [(i, k) for i, c in enumerate(s.calls) for k in _scalar_keys(c)]
-    rng.shuffle(options)
-    for i, key in options:
-        call = s.calls[i]
+    def new_value(call: ToolCall, key: str) -> Any:
         old = call.arguments[key]
-        new = _new_number(old, s, rng) if isinstance(old, int | float) else _new_string(old, s, rng)
-        if new is None:
-            continue
-        calls = list(s.calls)
-        calls[i] = _with_args(call, {**call.arguments, key: new})
-        return _proposal(calls)
-    return None
+        return _new_number(old, s, rng) if isinstance(old, int | float) else _new_string(old, s, rng)
+
+    return _replace_first(s, rng, [(i, k) for i, c in enumerate(s.calls) for k in _scalar_keys(c)], new_value)
 
 
 def _paraphrase(value: str, rng: random.Random) -> str | None:
@@ -304,25 +327,10 @@ def _paraphrase(value: str, rng: random.Random) -> str | None:
 
 def paraphrase_value(s: Situation, rng: random.Random) -> Proposal | None:
     options = [(i, k) for i, c in enumerate(s.calls) for k in _scalar_keys(c, (str,))]
-    rng.shuffle(options)
-    for i, key in options:
-        call = s.calls[i]
-        new = _paraphrase(call.arguments[key], rng)
-        if new is None:
-            continue
-        calls = list(s.calls)
-        calls[i] = _with_args(call, {**call.arguments, key: new})
-        return _proposal(calls)
-    return None
+    return _replace_first(s, rng, options, lambda call, key: _paraphrase(call.arguments[key], rng))
 
 
 # ------------------------------------------------------------ the user's words, copied
-
-
-def _replace_value(s: Situation, i: int, key: str, new: Any) -> Proposal:
-    calls = list(s.calls)
-    calls[i] = _with_args(calls[i], {**calls[i].arguments, key: new})
-    return _proposal(calls)
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -424,12 +432,7 @@ def drop_optional(s: Situation, rng: random.Random) -> Proposal | None:
         spec = s.specs.get(c.name)
         required = set(spec.required) if spec else set()
         options += [(i, k) for k in c.arguments if k not in required]
-    if not options:
-        return None
-    i, key = rng.choice(options)
-    calls = list(s.calls)
-    calls[i] = _with_args(calls[i], {k: v for k, v in calls[i].arguments.items() if k != key})
-    return _proposal(calls)
+    return _drop_argument(s, options, rng)
 
 
 def drop_required(s: Situation, rng: random.Random) -> Proposal | None:
@@ -438,12 +441,7 @@ def drop_required(s: Situation, rng: random.Random) -> Proposal | None:
         spec = s.specs.get(c.name)
         if spec:
             options += [(i, k) for k in spec.required if k in c.arguments]
-    if not options:
-        return None
-    i, key = rng.choice(options)
-    calls = list(s.calls)
-    calls[i] = _with_args(calls[i], {k: v for k, v in calls[i].arguments.items() if k != key})
-    return _proposal(calls)
+    return _drop_argument(s, options, rng)
 
 
 def _invent(schema: dict[str, Any], s: Situation, rng: random.Random) -> Any:
@@ -473,42 +471,31 @@ def add_optional(s: Situation, rng: random.Random) -> Proposal | None:
         spec = s.specs.get(c.name)
         if spec:
             options += [(i, k) for k in spec.properties if k not in c.arguments]
-    rng.shuffle(options)
-    for i, key in options:
-        call = s.calls[i]
+
+    def new_value(call: ToolCall, key: str) -> Any:
         schema = s.specs[call.name].properties.get(key)
-        value = _invent(schema if isinstance(schema, dict) else {}, s, rng)
-        if value is None:
-            continue
-        calls = list(s.calls)
-        calls[i] = _with_args(call, {**call.arguments, key: value})
-        return _proposal(calls)
-    return None
+        return _invent(schema if isinstance(schema, dict) else {}, s, rng)
+
+    return _replace_first(s, rng, options, new_value)
 
 
 def type_change(s: Situation, rng: random.Random) -> Proposal | None:
     options = [(i, k) for i, c in enumerate(s.calls) for k in c.arguments]
-    rng.shuffle(options)
-    for i, key in options:
-        old = s.calls[i].arguments[key]
-        new: Any
-        if isinstance(old, bool):
-            new = str(old).lower()
-        elif isinstance(old, int | float):
-            new = str(old)
-        elif isinstance(old, str) and old.strip().lstrip("-").replace(".", "", 1).isdigit():
-            new = float(old) if "." in old else int(old)
-        elif isinstance(old, str):
-            new = [old]
-        elif isinstance(old, list) and old:
-            new = old[0] if not isinstance(old[0], list | dict) else None
-        else:
-            new = None
-        if new is None:
-            continue
-        calls = list(s.calls)
-        calls[i] = _with_args(calls[i], {**calls[i].arguments, key: new})
-        return _proposal(calls)
+    return _replace_first(s, rng, options, lambda call, key: _retyped(call.arguments[key]))
+
+
+def _retyped(old: Any) -> Any:
+    """``old`` as another JSON type (a number as a string, a string as a list, ...); None: none fits."""
+    if isinstance(old, bool):
+        return str(old).lower()
+    if isinstance(old, int | float):
+        return str(old)
+    if isinstance(old, str) and old.strip().lstrip("-").replace(".", "", 1).isdigit():
+        return float(old) if "." in old else int(old)
+    if isinstance(old, str):
+        return [old]
+    if isinstance(old, list) and old:
+        return old[0] if not isinstance(old[0], list | dict) else None
     return None
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from toolrm_agent.calls import Proposal
 from toolrm_agent.pairs import PreferencePair, read_pairs_jsonl
 from train.candidates import RecordCandidates
+from train.jsonl import write_models
 from train.records import Complexity, TrainRecord
 from train.scoring import score_candidate
 
@@ -138,15 +139,7 @@ def make_pairs(
 
 
 def write_pairs(pairs: Iterable[TrainPair], path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
-        for p in pairs:
-            fh.write(p.model_dump_json() + "\n")
-            n += 1
-    tmp.replace(path)
-    return n
+    return write_models(pairs, path)
 
 
 def read_pairs(path: Path) -> Iterator[TrainPair]:

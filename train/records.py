@@ -38,6 +38,7 @@ from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.parsing import to_langchain_tool_calls
 from toolrm_agent.specs import ToolSpec
+from train.jsonl import read_models, write_models
 
 Complexity = Literal["irrelevance", "simple", "multiple", "parallel", "parallel_multiple", "multi_turn"]
 """Task complexity, in BFCL's terms: one call with one tool offered (simple), one call
@@ -172,22 +173,11 @@ class TrainRecord(BaseModel):
 
 def write_records(records: Iterable[TrainRecord], path: Path) -> int:
     """Write records as JSON lines (atomically: a temp file renamed at the end)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    n = 0
-    with tmp.open("w", encoding="utf-8") as f:
-        for r in records:
-            f.write(r.model_dump_json() + "\n")
-            n += 1
-    tmp.replace(path)
-    return n
+    return write_models(records, path)
 
 
 def read_records(path: Path) -> Iterator[TrainRecord]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield TrainRecord.model_validate_json(line)
+    return read_models(path, TrainRecord)
 
 
 def openai_tool(name: str, description: str, properties: dict[str, Any], required: Iterable[str]) -> dict[str, Any]:

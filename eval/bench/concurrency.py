@@ -30,27 +30,22 @@ in flight, and records which run's context it saw. Reported:
 from __future__ import annotations
 
 import asyncio
-import json
-import platform
 import random
 import resource
 import statistics
-import sys
 import threading
 import time
 import tracemalloc
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
+from eval.bench.report import ReportPath, run_environment, write_report
+from eval.bench.scripted import ScriptedChatModel
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.critic import ToolRMCritic, ToolRMState, build_agent_graph
@@ -68,7 +63,7 @@ def run_id_of(messages: Sequence[BaseMessage]) -> str:
     return "?"
 
 
-class RunScriptModel(BaseChatModel):
+class RunScriptModel(ScriptedChatModel):
     """Proposal k of run r is a function of the transcript: ``r<r>-k<k>-<j>`` ids, the
     run id in every argument; after :data:`STEPS_PER_RUN` proposals, a final answer."""
 
@@ -76,10 +71,7 @@ class RunScriptModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "run-script"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
-        return self
-
-    def _answer(self, messages: list[BaseMessage]) -> AIMessage:
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
         run = run_id_of(messages)
         k = sum(1 for m in messages if isinstance(m, AIMessage) and m.tool_calls)
         if k >= STEPS_PER_RUN:
@@ -90,18 +82,6 @@ class RunScriptModel(BaseChatModel):
             for j in range(width)
         ]
         return AIMessage(content="", tool_calls=calls, id=f"r{run}-ai{k}")
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
-
-    async def _agenerate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
 
 
 @tool
@@ -244,7 +224,7 @@ async def node_overhead(repeats: int = 2000) -> dict[str, float]:
     """The critic node's own cost per step, the judge's time excluded (sequential)."""
     judge = LatencyJudge(0.0)
     critic = ToolRMCritic(judge, tools=[lookup])
-    ai = RunScriptModel()._answer([HumanMessage("run 0")])
+    ai = RunScriptModel().reply([HumanMessage("run 0")])
     state: ToolRMState = {"messages": [HumanMessage("run 0"), ai], "toolrm_verdicts": {}, "toolrm_run_usage": {}}
     samples: list[float] = []
     for _ in range(50):  # warm up
@@ -304,9 +284,7 @@ async def bench(runs: int, *, limit: int, judge_latency_s: float, seed: int) -> 
         "judge_mean_ms": loaded["judge_mean_ms"],
         "node_overhead": node,
         "memory": {"tracemalloc_peak_mb": peak / 2**20, "peak_rss_mb": rss_kb / 1024},
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "command": " ".join(sys.argv),
+        **run_environment(),
     }
 
 
@@ -319,14 +297,11 @@ def main(
     limit: Annotated[int, typer.Option(help="max_concurrent_judge_calls")] = 8,
     judge_latency: Annotated[float, typer.Option(help="max random judge latency (s)")] = 0.02,
     seed: Annotated[int, typer.Option()] = 0,
-    out_path: Annotated[Path | None, typer.Option("--out", help="where to write the JSON report")] = None,
+    out_path: ReportPath = None,
 ) -> None:
     """Run the load, isolation, cap, overhead and memory checks; exit 1 on a violation."""
     out = asyncio.run(bench(runs, limit=limit, judge_latency_s=judge_latency, seed=seed))
-    if out_path:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(out_path, "w") as f:
-            json.dump(out, f, indent=2)
+    write_report(out, out_path)
     w, wo, z = (out["load"][k] for k in ("with_critic", "without_critic", "with_instant_judge"))
     o, n, m = out["overhead_per_step"], out["node_overhead"], out["memory"]
     print(f"runs {out['runs']} x {STEPS_PER_RUN} steps, judge latency U(0, {judge_latency}s), cap {limit}")

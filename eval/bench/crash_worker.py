@@ -37,12 +37,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import InjectedToolCallId, tool
 
+from eval.bench.scripted import ScriptedChatModel
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
@@ -87,7 +85,7 @@ def proposal_round(messages: Sequence[BaseMessage]) -> int:
     return sum(1 for m in messages if isinstance(m, AIMessage) and m.tool_calls)
 
 
-class TranscriptPolicy(BaseChatModel):
+class TranscriptPolicy(ScriptedChatModel):
     """A policy whose answer is a function of the transcript (so a resumed process
     answers exactly as the killed one would have)."""
 
@@ -97,16 +95,7 @@ class TranscriptPolicy(BaseChatModel):
     def _llm_type(self) -> str:
         return "transcript-policy"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
-        return self
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
         n = proposal_round(messages)
         if n < len(ROUNDS):
             calls = [
@@ -117,7 +106,7 @@ class TranscriptPolicy(BaseChatModel):
         else:
             message = AIMessage(content=FINAL, id=f"ai-{n}")
         Logs(self.log_dir).event(f"proposed {n}")
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return message
 
 
 class SlowJudge(BaseJudge):

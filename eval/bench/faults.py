@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import InjectedToolCallId, tool
 from pydantic import ConfigDict, Field
 
+from eval.bench.scripted import ScriptedChatModel
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.judges.base import BaseJudge
@@ -169,7 +167,7 @@ def recording_tools() -> tuple[list[Any], list[str]]:
 # ------------------------------------------------------------------ policy model
 
 
-class PolicyModel(BaseChatModel):
+class PolicyModel(ScriptedChatModel):
     """The agent's model: a parallel proposal with one bad call (every other answer a
     fixed one), at most ``proposals`` of them, then ``"Done."``.
 
@@ -224,23 +222,8 @@ class PolicyModel(BaseChatModel):
             usage_metadata=usage,
         )
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._answer())])
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self._generate(messages, stop, None, **kwargs)
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
+        return self._answer()
 
 
 # ----------------------------------------------------------------- judge backends
@@ -268,7 +251,7 @@ FAULT_TEXT: dict[str, str] = {
 }
 
 
-class FaultyBackend(BaseChatModel):
+class FaultyBackend(ScriptedChatModel):
     """The judge's chat model, broken in one way (``fault``); counts its calls."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -294,35 +277,20 @@ class FaultyBackend(BaseChatModel):
             return FAULT_TEXT[self.fault]
         return healthy_answer(str(messages[-1].content if messages else ""))
 
-    def _result(self, text: str) -> ChatResult:
-        usage = {"input_tokens": 11, "output_tokens": 2, "total_tokens": 13}
-        return ChatResult(
-            generations=[ChatGeneration(message=AIMessage(text, usage_metadata=usage))]
-        )
+    def _message(self, text: str) -> AIMessage:
+        return AIMessage(text, usage_metadata={"input_tokens": 11, "output_tokens": 2, "total_tokens": 13})
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def reply(self, messages: list[BaseMessage]) -> AIMessage:
         n = self._count()
         if self.sleep_s:
             time.sleep(self.sleep_s)
-        return self._result(self._text(n, messages))
+        return self._message(self._text(n, messages))
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    async def areply(self, messages: list[BaseMessage]) -> AIMessage:
         n = self._count()
         if self.sleep_s:
             await asyncio.sleep(self.sleep_s)
-        return self._result(self._text(n, messages))
+        return self._message(self._text(n, messages))
 
 
 class WrongCountJudge(BaseJudge):

@@ -37,9 +37,7 @@ The JSON report holds the totals, the counts per phase, and every kill point.
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import random
 import signal
 import sqlite3
@@ -53,6 +51,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from eval.bench.report import ReportPath, run_environment, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 """Where the ``eval`` package lives: the worker starts there, so ``python -m`` finds the same one."""
@@ -316,9 +316,7 @@ def report(points: list[KillPoint], *, missed: int, resume: str, seed: int) -> d
         "resume": resume,
         "seed": seed,
         "points": [asdict(p) for p in points],
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "command": " ".join(sys.argv),
+        **run_environment(),
     }
 
 
@@ -328,7 +326,7 @@ app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0] if __doc__ 
 @app.command()
 def main(
     kills: Annotated[int, typer.Option(help="kill points")] = 50,
-    out_path: Annotated[Path | None, typer.Option("--out", help="where to write the JSON report")] = None,
+    out_path: ReportPath = None,
     seed: Annotated[int, typer.Option()] = 0,
     resume: Annotated[str, typer.Option(help="subprocess or inprocess")] = "subprocess",
     mode: Annotated[str, typer.Option(help="sync, async or mixed")] = "mixed",
@@ -347,10 +345,7 @@ def main(
         judge_sleep=judge_sleep, tool_sleep=tool_sleep,
     )
     out["seconds"] = round(time.perf_counter() - start, 1)
-    text = json.dumps(out, indent=2)
-    if out_path:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(text)
+    write_report(out, out_path)
     t = out["totals"]
     print(
         f"kill points {t['kill_points']} (missed {t['missed_kills']}), incomplete {t['incomplete']}; "

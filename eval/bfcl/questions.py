@@ -271,6 +271,18 @@ def _messages(errors: Any) -> list[str]:
     return [json.dumps(errors, default=str)]
 
 
+def _checker_result(result: dict[str, Any], *, errors_key: str, unclear: str) -> CheckResult:
+    """A BFCL checker's answer (``valid``, ``error_type``, the errors under ``errors_key``)
+    as a :class:`CheckResult`; ``unclear``: the error type when it names none."""
+    if result.get("valid"):
+        return CheckResult(valid=True)
+    return CheckResult(
+        valid=False,
+        error_type=str(result.get("error_type") or unclear),
+        errors=_messages(result.get(errors_key)),
+    )
+
+
 def _language(language: str) -> Any:
     from bfcl_eval.constants.enums import Language
 
@@ -339,13 +351,7 @@ def check_decoded(
             error_type="checker:exception",
             errors=[f"{type(exc).__name__}: {exc}"],
         )
-    if result.get("valid"):
-        return CheckResult(valid=True)
-    return CheckResult(
-        valid=False,
-        error_type=str(result.get("error_type") or "ast_checker:unclear"),
-        errors=_messages(result.get("error")),
-    )
+    return _checker_result(result, errors_key="error", unclear="ast_checker:unclear")
 
 
 def check(
@@ -478,13 +484,7 @@ def _check_multi_turn(question: BfclQuestion, calls: Any, *, answer: Any) -> Che
     finally:
         for key in [k for k in vars(utils) if k.startswith(run_name)]:
             del vars(utils)[key]
-    if result.get("valid"):
-        return CheckResult(valid=True)
-    return CheckResult(
-        valid=False,
-        error_type=str(result.get("error_type") or "multi_turn:unclear"),
-        errors=_messages(result.get("error_message")),
-    )
+    return _checker_result(result, errors_key="error_message", unclear="multi_turn:unclear")
 
 
 # ---------------------------------------------------------------------- ground truth

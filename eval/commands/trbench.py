@@ -123,14 +123,18 @@ def _status(statuses: Sequence[str]) -> str:
     return "ok"
 
 
+def _outcome(pair: Pair, **verdict: Any) -> PairOutcome:
+    """The outcome on ``pair``: its identity (id, category, error type, model) and ``verdict``."""
+    return PairOutcome(
+        pair_id=pair.id, category=pair.category, error_type=pair.error_type, model=pair.model, **verdict
+    )
+
+
 def _pairwise_result(pair: Pair, prefs: Sequence[Preference]) -> PairOutcome:
     votes = votes_from_preferences(prefs[0], prefs[1] if len(prefs) > 1 else None)
     correct, agreed = pairwise_outcome(votes)
-    return PairOutcome(
-        pair_id=pair.id,
-        category=pair.category,
-        error_type=pair.error_type,
-        model=pair.model,
+    return _outcome(
+        pair,
         correct=correct,
         votes=tuple(votes),
         agreed=agreed,
@@ -141,11 +145,8 @@ def _pairwise_result(pair: Pair, prefs: Sequence[Preference]) -> PairOutcome:
 
 
 def _pointwise_result(pair: Pair, chosen: Critique, rejected: Critique) -> PairOutcome:
-    return PairOutcome(
-        pair_id=pair.id,
-        category=pair.category,
-        error_type=pair.error_type,
-        model=pair.model,
+    return _outcome(
+        pair,
         correct=pointwise_correct(chosen.score, rejected.score),
         scores=(chosen.score, rejected.score),
         status=_status([chosen.status, rejected.status]),
@@ -156,11 +157,8 @@ def _pointwise_result(pair: Pair, chosen: Critique, rejected: Critique) -> PairO
 
 def _failed(pair: Pair, exc: Exception) -> PairOutcome:
     post = getattr(exc, "post_mortem", None)
-    return PairOutcome(
-        pair_id=pair.id,
-        category=pair.category,
-        error_type=pair.error_type,
-        model=pair.model,
+    return _outcome(
+        pair,
         correct=False,
         status="error",
         prompt_tokens=getattr(post, "input_tokens", 0) or 0,

@@ -22,7 +22,6 @@ writes them in the TRBench-BFCL layout.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 
 from eval.pairs import Pair
@@ -69,16 +68,11 @@ def pairs_from_runs(
         if text == right.render() or (run.id, text) in seen:
             continue
         seen.add((run.id, text))
+        context = JudgeContext.from_messages(list(task.messages), list(task.specs))
         pairs.append(
-            Pair(
-                id=f"{run.id}#{hashlib.sha1(text.encode()).hexdigest()[:10]}",
-                question_id=run.id,
-                category=task.category,
-                error_type=run.error_type or "unknown",
-                model=f"{policy} ({run.arm})",
-                context=JudgeContext.from_messages(list(task.messages), list(task.specs)),
-                chosen=right,
-                rejected=rejected,
+            Pair.of_rejected(
+                run.id, rejected, right, context,
+                category=task.category, error_type=run.error_type, model=f"{policy} ({run.arm})",
             )
         )
     return sorted(pairs, key=lambda p: p.id)

@@ -1,11 +1,13 @@
-"""One config dataclass per discriminative trainer: every hyperparameter in one place."""
+"""One config dataclass per discriminative trainer: every hyperparameter in one place (the
+reward trainer's run settings in its base, :class:`train.trl_args.TrainerSettings`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from toolrm_agent.errors import TrainingError
+from train.trl_args import TrainerSettings
 
 
 @dataclass(frozen=True)
@@ -64,29 +66,22 @@ class CachedCriticConfig:
 
 
 @dataclass(frozen=True)
-class RewardModelConfig:
+class RewardModelConfig(TrainerSettings):
     """trl ``RewardTrainer`` + peft LoRA on a sequence-classification head."""
 
     base_model: str = "default"
     """An offline model name (``default``, ``smollm2``), ``minilm``, a local dir or a hub id."""
-    lora_r: int = 16
-    lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: tuple[str, ...] | None = None
     """None: peft's defaults for the architecture (all linear layers for unknown ones)."""
     learning_rate: float = 1e-4
     epochs: float = 1.0
     max_steps: int = -1
-    per_device_batch_size: int = 4
     gradient_accumulation_steps: int = 4
     max_length: int = 1024
-    bf16: bool = False
     center_rewards_coefficient: float | None = 0.01
-    logging_steps: int = 10
-    seed: int = 0
     max_pairs: int | None = None
     """Train on at most this many pairs (seeded draw)."""
-    report_to: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         if self.lora_r < 1:

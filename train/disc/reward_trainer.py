@@ -35,6 +35,7 @@ from toolrm_agent.errors import CheckpointError, TrainingError
 from train.disc.config import RewardModelConfig
 from train.pairs import TrainPair
 from train.records import TrainRecord
+from train.trl_args import trainer_args
 
 
 def resolve_base(name: str) -> Path | str:
@@ -138,21 +139,11 @@ def train_reward_model(
     train_rows = pair_texts(train_pairs, records, tok)
     val_rows = pair_texts(val_pairs, records, tok)
     args = RewardConfig(
-        output_dir=str(out / "trainer"),
-        per_device_train_batch_size=config.per_device_batch_size,
+        **trainer_args(config, out / "trainer", max_steps=config.max_steps, learning_rate=config.learning_rate),
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        learning_rate=config.learning_rate,
-        logging_steps=config.logging_steps,
-        bf16=config.bf16,
-        gradient_checkpointing=False,
         max_length=config.max_length,
         center_rewards_coefficient=config.center_rewards_coefficient,
-        save_strategy="no",
-        report_to=config.report_to,
-        seed=config.seed,
-        use_cpu=not torch.cuda.is_available(),
         dataloader_pin_memory=False,
     )
     start = time.perf_counter()

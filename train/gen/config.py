@@ -1,21 +1,22 @@
-"""The GRPO trainer's config: every hyperparameter in one place."""
+"""The GRPO trainer's config: every hyperparameter in one place (those every trl run sets alike
+in its base, :class:`train.trl_args.TrainerSettings`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from toolrm_agent.errors import TrainingError
+from train.trl_args import TrainerSettings
 
 
 @dataclass(frozen=True)
-class GenRMConfig:
+class GenRMConfig(TrainerSettings):
     """GRPO on the GenRM parquet (:mod:`train.gen.grpo`)."""
 
     base_model: str = "default"
     """An offline model name (``default``, ``smollm2``), a local dir or a hub id."""
     max_steps: int = 100
     learning_rate: float = 1e-5
-    per_device_batch_size: int = 4
     num_generations: int = 4
     """Completions per prompt (the GRPO group)."""
     max_completion_length: int = 32
@@ -27,17 +28,12 @@ class GenRMConfig:
     """KL coefficient (0: no reference model, as trl's default)."""
     format_reward: float = 0.1
     """Weight of the small format reward (exactly one ``<choice>`` tag)."""
-    lora_r: int = 16
-    lora_alpha: int = 32
     sft_warmup_steps: int = 0
     """SFT steps on ``<choice>label</choice>`` answers before GRPO (0: none)."""
     use_vllm: bool = False
     """Roll out with vLLM (a GPU and ``pip install vllm``)."""
-    bf16: bool = False
     logging_steps: int = 5
-    seed: int = 0
     max_rows: int | None = None
-    report_to: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         if self.num_generations < 2:

@@ -32,6 +32,7 @@ from typing import Any
 from toolrm_agent.errors import TrainingError
 from toolrm_agent.judges.answers import parse_choice
 from train.gen.config import GenRMConfig
+from train.trl_args import trainer_args
 
 _TAG = re.compile(r"<choice>\s*[12]\s*</choice>", re.IGNORECASE)
 
@@ -90,12 +91,7 @@ def _sft_warmup(model_dir: Path | str, rows: list[dict[str, Any]], config: GenRM
         }
         for r in rows
     ])
-    args = SFTConfig(
-        output_dir=str(out / "sft"), max_steps=config.sft_warmup_steps,
-        per_device_train_batch_size=config.per_device_batch_size, learning_rate=1e-4,
-        logging_steps=config.logging_steps, save_strategy="no", report_to=config.report_to,
-        bf16=config.bf16, use_cpu=not _cuda(), seed=config.seed, gradient_checkpointing=False,
-    )
+    args = SFTConfig(**trainer_args(config, out / "sft", max_steps=config.sft_warmup_steps, learning_rate=1e-4))
     trainer = SFTTrainer(model=str(model_dir), args=args, train_dataset=data,
                          peft_config=LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
@@ -108,12 +104,6 @@ def _sft_warmup(model_dir: Path | str, rows: list[dict[str, Any]], config: GenRM
     merged.save_pretrained(path)
     processing.save_pretrained(path)
     return path
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def train_genrm(config: GenRMConfig, data: Path, out: Path, *, echo: Callable[[str], None] = print) -> dict[str, Any]:
@@ -131,23 +121,13 @@ def train_genrm(config: GenRMConfig, data: Path, out: Path, *, echo: Callable[[s
     if config.sft_warmup_steps > 0:
         base = _sft_warmup(base, rows, config, out)
     args = GRPOConfig(
-        output_dir=str(out / "trainer"),
-        max_steps=config.max_steps,
-        learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.per_device_batch_size,
+        **trainer_args(config, out / "trainer", max_steps=config.max_steps, learning_rate=config.learning_rate),
         num_generations=config.num_generations,
         max_completion_length=config.max_completion_length,
         temperature=config.temperature,
         beta=config.beta,
         reward_weights=[1.0, config.format_reward],
         use_vllm=config.use_vllm,
-        bf16=config.bf16,
-        logging_steps=config.logging_steps,
-        save_strategy="no",
-        report_to=config.report_to,
-        seed=config.seed,
-        use_cpu=not _cuda(),
-        gradient_checkpointing=False,
     )
     # trl asks for Callable[..., list[float | None]]: a list[float] one is fine, but lists are invariant
     reward_funcs: list[Any] = [choice_reward, format_reward]

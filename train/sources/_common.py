@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from train.records import GroundTruthCall, TrainRecord
+
 _SUFFIXES = (".json.gz", ".jsonl.gz", ".json", ".jsonl")
 
 
@@ -47,6 +49,28 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 
 def record_id(source: str, subset: str, index: int | str, turn: int = 0) -> str:
     return f"{source}/{subset}/{index}/{turn}"
+
+
+def turn_record(
+    source: str,
+    subset: str,
+    index: int | str,
+    turn: int,
+    tools: list[dict[str, Any]],
+    history: Sequence[dict[str, Any]],
+    calls: list[GroundTruthCall],
+) -> TrainRecord:
+    """The record of one assistant turn of a conversation: the messages before it and the
+    calls it made (none: a turn that rightly calls nothing)."""
+    return TrainRecord(
+        id=record_id(source, subset, index, turn),
+        source=source,
+        subset=subset,
+        tools=tools,
+        messages=list(history),
+        calls=calls,
+        no_call=not calls,
+    )
 
 
 _SIMPLE_TYPES: dict[str, str] = {

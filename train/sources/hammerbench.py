@@ -32,7 +32,7 @@ from typing import Any
 
 from toolrm_agent.specs import ToolSpec
 from train.records import GroundTruthCall, TrainRecord
-from train.sources._common import load_json, record_id, stem
+from train.sources._common import load_json, stem, turn_record
 
 SOURCE = "hammerbench"
 
@@ -61,15 +61,7 @@ def _dialogue(
                 calls = [
                     GroundTruthCall(name=content["name"], arguments=content.get("arguments") or {})
                 ]
-            yield TrainRecord(
-                id=record_id(SOURCE, subset, index, turn),
-                source=SOURCE,
-                subset=subset,
-                tools=tools,
-                messages=list(history),
-                calls=calls,
-                no_call=not calls,
-            )
+            yield turn_record(SOURCE, subset, index, turn, tools, history, calls)
             turn += 1
             if irrelevance:
                 return

@@ -40,7 +40,7 @@ from toolrm_agent.parsing import (
 )
 from toolrm_agent.specs import ToolSpec
 from train.records import GroundTruthCall, TrainRecord
-from train.sources._common import iter_jsonl, record_id, stem
+from train.sources._common import iter_jsonl, record_id, stem, turn_record
 
 _ROLES = {"developer": "system", "function": "tool"}
 
@@ -86,17 +86,8 @@ def _conversation(
         proposal = _proposal(message)
         if not proposal.failures and (proposal.calls or i == last_assistant):
             if any(m["role"] == "user" for m in history):
-                yield TrainRecord(
-                    id=record_id(source, subset, lineno, turn),
-                    source=source,
-                    subset=subset,
-                    tools=tools,
-                    messages=list(history),
-                    calls=[
-                        GroundTruthCall(name=c.name, arguments=c.arguments) for c in proposal.calls
-                    ],
-                    no_call=not proposal.calls,
-                )
+                calls = [GroundTruthCall(name=c.name, arguments=c.arguments) for c in proposal.calls]
+                yield turn_record(source, subset, lineno, turn, tools, history, calls)
             turn += 1
         history.append(_assistant(proposal, message, i))
 
