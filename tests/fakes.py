@@ -6,15 +6,16 @@ fixtures stay in the conftest files, which build them with these.
 * ``ScriptedChatModel``, ``tool_call_message``: a chat model that plays back a script;
 * the critic's world: ``get_weather`` / ``get_time`` (``TOOLS``), ``recording_tools``,
   ``ScriptedJudge`` (and ``AsyncOnlyJudge``, ``ModelBackedJudge``), ``ASK`` / ``GOOD`` /
-  ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``;
+  ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
+  ``critic_app`` (the critic as a node or as middleware) and ``run_graph`` (sync or async);
 * the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
   ``write_results_dir``) and the rectangle-area agent tasks (``area_tasks``,
   ``area_policy``, ``area_call``, ``area_width``);
 * the train wing's inputs: ``WEATHER`` / ``STOCK`` tools, ``make_record``,
   ``write_dataset``.
 
-Only ``langchain_core``, ``pydantic`` and the runtime are imported here; the ``eval`` and
-``train`` wings are imported inside the builders that need them (``WEATHER`` and ``STOCK``
+Only ``langchain_core``, ``pydantic`` and the runtime are imported here; ``langchain.agents``
+and the ``eval`` and ``train`` wings are imported inside the builders that need them (``WEATHER`` and ``STOCK``
 are built on first access), so a runtime test loads no wing.
 
 ``ScriptedChatModel`` answers each call with the next item of its script:
@@ -191,6 +192,27 @@ TOOLS = [get_weather, get_time]
 BAD = ("get_weather", {"town": "Paris"})  # misses the required "city"
 GOOD = ("get_weather", {"city": "Paris"})
 ASK = {"messages": [HumanMessage("What is the weather in Paris?")]}
+
+
+async def run_graph(app: Any, how: str, inputs: Any = ASK, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a compiled graph or agent ``how="sync"`` (``invoke``) or ``"async"`` (``ainvoke``)."""
+    return app.invoke(inputs, config) if how == "sync" else await app.ainvoke(inputs, config)
+
+
+def critic_app(kind: str, model: Any, tools: Sequence[Any], judge: Any, **options: Any) -> Any:
+    """The agent with the critic as a node (``kind="node"``: ``build_agent_graph``) or as
+    middleware (``"middleware"``: ``create_agent``). ``checkpointer`` goes to the graph,
+    ``handle_tool_errors`` to the graph or the middleware, the other options to the critic."""
+    from langchain.agents import create_agent
+
+    from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+    from toolrm_agent.middleware import ToolRMMiddleware
+
+    checkpointer = options.pop("checkpointer", None)
+    if kind == "node":
+        handling = {k: options.pop(k) for k in ("handle_tool_errors",) if k in options}
+        return build_agent_graph(model, tools, ToolRMCritic(judge, **options), checkpointer=checkpointer, **handling)
+    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)], checkpointer=checkpointer)
 
 
 
