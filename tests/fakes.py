@@ -9,8 +9,8 @@ fixtures stay in the conftest files, which build them with these.
   ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
   ``critic_app`` (the critic as a node or as middleware) and ``run_graph`` (sync or async);
 * the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
-  ``write_results_dir``) and the rectangle-area agent tasks (``area_tasks``,
-  ``area_policy``, ``area_call``, ``area_width``);
+  ``write_results_dir``), ``command_app`` (one eval command to invoke) and the
+  rectangle-area agent tasks (``area_tasks``, ``area_policy``, ``area_call``, ``area_width``);
 * the train wing's inputs: ``WEATHER`` / ``STOCK`` tools, ``make_record``,
   ``write_dataset``.
 
@@ -475,6 +475,15 @@ def write_results_dir(folder: Path) -> Path:
         manifest["models"].append({"model": res.model, "file": name, "style": res.style})
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
+
+
+def command_app(command: Callable[..., Any]) -> Any:
+    """A typer app of the one ``command`` (an eval command's function), for ``CliRunner``."""
+    import typer
+
+    app = typer.Typer()
+    app.command()(command)
+    return app
 
 
 # ------------------------------------------------- eval: rectangle-area agent tasks

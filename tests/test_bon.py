@@ -223,32 +223,16 @@ def test_limit_questions() -> None:
 
 
 def test_command_end_to_end(tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.bon as bon
-    from tests.fakes import write_results_dir
+    from tests.fakes import command_app, write_results_dir
 
     results = write_results_dir(tmp_path / "results")
-    app = typer.Typer()
-    app.command()(bon.command)
+    app = command_app(bon.command)
     out = tmp_path / "bon.json"
     result = CliRunner().invoke(
-        app,
-        [
-            "--results",
-            str(results),
-            "--judge",
-            "schema",
-            "--k",
-            "2",
-            "--k",
-            "4",
-            "--draws",
-            "3",
-            "--out",
-            str(out),
-        ],
+        app, ["--results", str(results), "--judge", "schema", "--k", "2", "--k", "4", "--draws", "3", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())

@@ -296,14 +296,12 @@ def test_trbench_command_with_a_reward_model_and_its_template_file(
 ) -> None:
     import json
 
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.trbench as trbench
-    from tests.fakes import write_results_dir
+    from tests.fakes import command_app, write_results_dir
 
-    app = typer.Typer()
-    app.command()(trbench.command)
+    app = command_app(trbench.command)
     out = tmp_path / "report.json"
     spec = f"disc:{seq_cls_dir}?templates={template_file}"
     args = ["--results", str(write_results_dir(tmp_path / "results")), "--out", str(out)]

@@ -282,32 +282,16 @@ def test_known_judges_modes() -> None:
 
 
 def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.trbench as trbench
-    from tests.fakes import write_results_dir
+    from tests.fakes import command_app, write_results_dir
 
     results = write_results_dir(tmp_path / "results")
-    app = typer.Typer()
-    app.command()(trbench.command)
+    app = command_app(trbench.command)
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(
-        app,
-        [
-            "--results",
-            str(results),
-            "--judge",
-            "schema",
-            "--out",
-            str(out),
-            "--pairs-out",
-            str(tmp_path / "pairs"),
-            "--seed",
-            "1",
-            "--details",
-        ],
-    )
+    args = ["--results", str(results), "--judge", "schema", "--out", str(out), "--pairs-out", str(tmp_path / "pairs")]
+    result = CliRunner().invoke(app, [*args, "--seed", "1", "--details"])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["judge"] == "schema" and report["mode"] == "pointwise"
