@@ -94,22 +94,8 @@ def _out(model: str, x: int, valid: bool) -> GradedOutput:
 # 6 models; on q1 three are right (x=1), the others wrong; on q2 only one is right
 GRADED = {
     "simple_python": {
-        "q1": [
-            _out("a", 1, True),
-            _out("b", 1, True),
-            _out("c", 1, True),
-            _out("d", 2, False),
-            _out("e", 3, False),
-            _out("f", 2, False),
-        ],
-        "q2": [
-            _out("a", 5, False),
-            _out("b", 1, True),
-            _out("c", 5, False),
-            _out("d", 5, False),
-            _out("e", 6, False),
-            _out("f", 7, False),
-        ],
+        question: [_out(model, x, x == 1) for model, x in zip("abcdef", xs, strict=True)]
+        for question, xs in (("q1", (1, 1, 1, 2, 3, 2)), ("q2", (5, 1, 5, 5, 6, 7)))
     }
 }
 
