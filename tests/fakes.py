@@ -9,8 +9,9 @@ fixtures stay in the conftest files, which build them with these.
   ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
   ``critic_app`` (the critic as a node or as middleware) and ``run_graph`` (sync or async);
 * the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
-  ``write_results_dir``), ``command_app`` (one eval command to invoke) and the
-  rectangle-area agent tasks (``area_tasks``, ``area_policy``, ``area_call``, ``area_width``);
+  ``write_results_dir``), ``command_app`` (one eval command to invoke), the factorial task
+  (``FACTORIAL_DOC``, ``factorial_task``) and the rectangle-area agent tasks (``area_tasks``,
+  ``area_policy``, ``area_call``, ``area_width``);
 * the train wing's inputs: ``WEATHER`` / ``STOCK`` tools, ``make_record``,
   ``write_dataset``.
 
@@ -486,7 +487,33 @@ def command_app(command: Callable[..., Any]) -> Any:
     return app
 
 
-# ------------------------------------------------- eval: rectangle-area agent tasks
+# ------------------------------------------------- eval: factorial and rectangle-area agent tasks
+
+FACTORIAL_DOC = {
+    "name": "math.factorial",
+    "description": "Calculate the factorial of a given number.",
+    "parameters": {
+        "type": "dict",
+        "properties": {"number": {"type": "integer", "description": "The number."}},
+        "required": ["number"],
+    },
+}
+
+
+def factorial_task(number: int) -> AgentTask:
+    """The BFCL-style question ``simple_python_{9000 + number}``, "Factorial of {number}?",
+    with its answer ``math.factorial(number=number)``."""
+    from eval.bfcl.questions import BfclQuestion
+    from eval.tasks.runner import AgentTask
+
+    question = BfclQuestion(
+        id=f"simple_python_{9000 + number}",
+        category="simple_python",
+        turns=[[{"role": "user", "content": f"Factorial of {number}?"}]],
+        functions=[FACTORIAL_DOC],
+    )
+    return AgentTask.from_question(question, answer=[{"math.factorial": {"number": [number]}}])
+
 
 AREA_DOC = {
     "name": "geometry.area",

@@ -29,20 +29,11 @@ from eval.tasks.runner import (
     sampling_proposer,
     summarize,
 )
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import FACTORIAL_DOC, ScriptedChatModel, factorial_task, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.schema import SchemaJudge
 from toolrm_agent.specs import ToolSpec
 
-FACTORIAL_DOC = {
-    "name": "math.factorial",
-    "description": "Calculate the factorial of a given number.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"number": {"type": "integer", "description": "The number."}},
-        "required": ["number"],
-    },
-}
 WEATHER_DOC = {
     "name": "get_weather",
     "description": "Current weather of a city.",
@@ -55,16 +46,6 @@ WEATHER_DOC = {
         "required": ["city"],
     },
 }
-
-
-def factorial_task() -> AgentTask:
-    question = BfclQuestion(
-        id="simple_python_9001",
-        category="simple_python",
-        turns=[[{"role": "user", "content": "Calculate the factorial of 5."}]],
-        functions=[FACTORIAL_DOC],
-    )
-    return AgentTask.from_question(question, answer=[{"math.factorial": {"number": [5]}}])
 
 
 def weather_task() -> AgentTask:
@@ -158,7 +139,7 @@ def test_task_messages_put_our_system_message_before_bfcl_turn() -> None:
 
 def test_baseline_executes_the_bad_call_and_the_checker_rejects_it() -> None:
     policy = ScriptedChatModel(script=[tool_call_message(("math_factorial", {"num": 5}))])
-    run = run_task(factorial_task(), lambda tools: build_agent_graph(policy, tools), arm="baseline")
+    run = run_task(factorial_task(5), lambda tools: build_agent_graph(policy, tools), arm="baseline")
     assert run.stop == "executed"
     assert run.executed == [{"math.factorial": {"num": 5}}]  # mapped back to the dotted name
     assert not run.valid
@@ -176,7 +157,7 @@ def test_critic_catches_the_bad_call_and_the_revision_passes() -> None:
     meter = UsageMeter()
     arm = agent_arm("critic", policy, ToolRMCritic(SchemaJudge(), max_retries=2), meter=meter)
     run = run_task(
-        factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(2)
+        factorial_task(5), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(2)
     )
     assert [e.kind for e in run.events] == [
         "proposal",
@@ -222,7 +203,7 @@ def test_parallel_calls_are_all_executed_and_checked_as_a_set() -> None:
 
 def test_a_prose_answer_ends_the_run_and_counts_as_wrong() -> None:
     policy = ScriptedChatModel(script=["The factorial of 5 is 120."])
-    run = run_task(factorial_task(), lambda tools: build_agent_graph(policy, tools), arm="baseline")
+    run = run_task(factorial_task(5), lambda tools: build_agent_graph(policy, tools), arm="baseline")
     assert run.stop == "text"
     assert run.executed == []
     assert not run.valid
@@ -233,7 +214,7 @@ def test_the_step_bound_stops_a_critic_loop() -> None:
     policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
     critic = ToolRMCritic(SchemaJudge(), max_retries=50)
     run = run_task(
-        factorial_task(),
+        factorial_task(5),
         lambda tools: build_agent_graph(policy, tools, critic=critic),
         arm="critic",
         max_steps=5,
@@ -247,7 +228,7 @@ def test_exhausted_retries_let_the_last_proposal_run() -> None:
     policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
     critic = ToolRMCritic(SchemaJudge(), max_retries=1, on_budget_exhausted="execute")
     run = run_task(
-        factorial_task(),
+        factorial_task(5),
         lambda tools: build_agent_graph(policy, tools, critic=critic),
         arm="critic",
         max_steps=max_steps_for(1),
@@ -260,7 +241,7 @@ def test_exhausted_retries_let_the_last_proposal_run() -> None:
 
 def test_a_broken_model_ends_the_run_not_the_benchmark() -> None:
     policy = ScriptedChatModel(script=[RuntimeError("backend down")])
-    run = run_task(factorial_task(), lambda tools: build_agent_graph(policy, tools), arm="baseline")
+    run = run_task(factorial_task(5), lambda tools: build_agent_graph(policy, tools), arm="baseline")
     assert run.stop == "error"
     assert not run.valid
     assert run.error is not None and "backend down" in run.error
@@ -273,7 +254,7 @@ def test_best_of_n_with_a_sampler_swaps_in_the_winner() -> None:
     critic = ToolRMCritic(SchemaJudge(), mode="best_of_n", n=3, max_retries=1)
     arm = agent_arm("critic", policy, critic, sampler=sampler, meter=meter)
     run = run_task(
-        factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(1)
+        factorial_task(5), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(1)
     )
     kinds = [e.kind for e in run.events]
     assert kinds[:2] == ["proposal", "best_of_n"]
@@ -337,20 +318,20 @@ def test_run_arms_runs_every_task_by_every_arm_in_order() -> None:
     arms = [agent_arm("baseline", policy), agent_arm("critic", policy, ToolRMCritic(SchemaJudge()))]
     seen: list[tuple[str, str]] = []
     runs = run_arms(
-        [factorial_task(), factorial_task()], arms, on_run=lambda t, r: seen.append((t.id, r.arm))
+        [factorial_task(5), factorial_task(5)], arms, on_run=lambda t, r: seen.append((t.id, r.arm))
     )
     assert [r.arm for r in runs] == ["baseline", "critic", "baseline", "critic"]
     assert all(r.valid for r in runs)
     assert len(seen) == 4
     with pytest.raises(ValueError, match="unique"):
-        run_arms([factorial_task()], [arms[0], arms[0]])
+        run_arms([factorial_task(5)], [arms[0], arms[0]])
 
 
 def test_a_halting_critic_ends_the_run_with_its_message() -> None:
     policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
     critic = ToolRMCritic(SchemaJudge(), max_retries=0, on_budget_exhausted="halt")
     run = run_task(
-        factorial_task(),
+        factorial_task(5),
         lambda tools: build_agent_graph(policy, tools, critic=critic),
         arm="critic",
         max_steps=max_steps_for(0),

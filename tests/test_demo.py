@@ -15,32 +15,11 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from rich.console import Console
 from typer.testing import CliRunner
 
-from eval.bfcl.questions import BfclQuestion
 from eval.commands import demo
-from eval.tasks.runner import AgentTask
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import ScriptedChatModel, factorial_task, tool_call_message
 from toolrm_agent.judges.schema import SchemaJudge
 
-DOC = {
-    "name": "math.factorial",
-    "description": "Calculate the factorial of a given number.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"number": {"type": "integer", "description": "The number."}},
-        "required": ["number"],
-    },
-}
 _IDS = itertools.count(1)
-
-
-def task(i: int) -> AgentTask:
-    question = BfclQuestion(
-        id=f"simple_python_{9000 + i}",
-        category="simple_python",
-        turns=[[{"role": "user", "content": f"Factorial of {i}?"}]],
-        functions=[DOC],
-    )
-    return AgentTask.from_question(question, answer=[{"math.factorial": {"number": [i]}}])
 
 
 def policy_that_fixes_after_critique() -> ScriptedChatModel:
@@ -61,7 +40,7 @@ def policy_that_fixes_after_critique() -> ScriptedChatModel:
 def run_scripted(judges: dict[str, object]) -> tuple[dict, str]:
     console = Console(record=True, width=160)
     report = demo.run_demo(
-        [task(1), task(2)],
+        [factorial_task(1), factorial_task(2)],
         policy_that_fixes_after_critique(),
         judges,
         policy_name="scripted",
@@ -178,7 +157,7 @@ def test_best_of_n_mode_swaps_in_a_sampled_fix() -> None:
 
     console = Console(record=True, width=160)
     report = demo.run_demo(
-        [task(2)],
+        [factorial_task(2)],
         policy_that_fixes_after_critique(),
         {"schema": SchemaJudge()},
         policy_name="scripted",
@@ -219,7 +198,7 @@ def test_the_four_arms_and_resample_samples_only_for_the_rejected_task() -> None
     sampler = ScriptedChatModel(default=sample)
     console = Console(record=True, width=200)
     report = demo.run_demo(
-        [task(1), task(2)],
+        [factorial_task(1), factorial_task(2)],
         policy_that_fixes_after_critique(),
         {"schema": SchemaJudge()},
         policy_name="scripted",
