@@ -89,6 +89,17 @@ def repeating(message: AIMessage) -> ScriptedChatModel:
     return ScriptedChatModel(default=lambda _messages: fresh(message))
 
 
+def run_a_stubborn_policy(critic: ToolRMCritic, max_steps: int) -> tuple[TaskRun, ScriptedChatModel]:
+    """The factorial task under ``critic``, with a policy that always proposes ``num=5``
+    (the schema wants ``number``); the run and the policy."""
+    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
+
+    def graph(tools: list[Any]) -> Any:
+        return build_agent_graph(policy, tools, critic=critic)
+
+    return run_task(factorial_task(5), graph, arm="critic", max_steps=max_steps), policy
+
+
 # ------------------------------------------------------------------------- tool names
 
 
@@ -211,28 +222,15 @@ def test_a_prose_answer_ends_the_run_and_counts_as_wrong() -> None:
 
 
 def test_the_step_bound_stops_a_critic_loop() -> None:
-    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
-    critic = ToolRMCritic(SchemaJudge(), max_retries=50)
-    run = run_task(
-        factorial_task(5),
-        lambda tools: build_agent_graph(policy, tools, critic=critic),
-        arm="critic",
-        max_steps=5,
-    )
+    run, policy = run_a_stubborn_policy(ToolRMCritic(SchemaJudge(), max_retries=50), max_steps=5)
     assert run.stop == "step_limit"
     assert not run.valid
     assert len(policy.calls) <= 3
 
 
 def test_exhausted_retries_let_the_last_proposal_run() -> None:
-    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
     critic = ToolRMCritic(SchemaJudge(), max_retries=1, on_budget_exhausted="execute")
-    run = run_task(
-        factorial_task(5),
-        lambda tools: build_agent_graph(policy, tools, critic=critic),
-        arm="critic",
-        max_steps=max_steps_for(1),
-    )
+    run, _ = run_a_stubborn_policy(critic, max_steps=max_steps_for(1))
     assert run.stop == "executed"
     assert run.retries == 1
     assert not run.valid
@@ -328,14 +326,8 @@ def test_run_arms_runs_every_task_by_every_arm_in_order() -> None:
 
 
 def test_a_halting_critic_ends_the_run_with_its_message() -> None:
-    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
     critic = ToolRMCritic(SchemaJudge(), max_retries=0, on_budget_exhausted="halt")
-    run = run_task(
-        factorial_task(5),
-        lambda tools: build_agent_graph(policy, tools, critic=critic),
-        arm="critic",
-        max_steps=max_steps_for(0),
-    )
+    run, _ = run_a_stubborn_policy(critic, max_steps=max_steps_for(0))
     assert run.stop == "halted"
     assert run.events[-1].kind == "halt" and run.events[-1].text
     assert run.executed == [] and not run.valid

@@ -22,19 +22,35 @@ from toolrm_agent.judges.schema import SchemaJudge
 _IDS = itertools.count(1)
 
 
+def asked_number(messages: list[BaseMessage]) -> int:
+    """The number a task asks the factorial of ("Factorial of N?")."""
+    request = next(m.content for m in messages if m.type == "human")
+    return int(str(request).split()[-1].rstrip("?"))
+
+
 def policy_that_fixes_after_critique() -> ScriptedChatModel:
     """Task 1: right at once. Task 2: a wrong argument name, fixed after a critique."""
 
     def answer(messages: list[BaseMessage]) -> AIMessage:
         n = next(_IDS)
-        request = next(m.content for m in messages if m.type == "human")
-        number = int(str(request).split()[-1].rstrip("?"))
+        number = asked_number(messages)
         critiqued = isinstance(messages[-1], ToolMessage) and messages[-1].status == "error"
         key = "number" if number == 1 or critiqued else "num"
         msg = tool_call_message(("math_factorial", {key: number}), ids=[f"call_{n}"])
         return msg.model_copy(update={"id": f"msg-{n}"})
 
     return ScriptedChatModel(default=answer)
+
+
+def right_sampler() -> ScriptedChatModel:
+    """A sampler that proposes the right call for every task."""
+
+    def sample(messages: list[BaseMessage]) -> AIMessage:
+        n = next(_IDS)
+        msg = tool_call_message(("math_factorial", {"number": asked_number(messages)}), ids=[f"s_{n}"])
+        return msg.model_copy(update={"id": f"sample-{n}"})
+
+    return ScriptedChatModel(default=sample)
 
 
 def run_scripted(judges: dict[str, object]) -> tuple[dict, str]:
@@ -148,13 +164,6 @@ def test_real_demo_on_one_task(tmp_path: Path) -> None:
 
 
 def test_best_of_n_mode_swaps_in_a_sampled_fix() -> None:
-    def sample(messages: list[BaseMessage]) -> AIMessage:
-        n = next(_IDS)
-        request = next(m.content for m in messages if m.type == "human")
-        number = int(str(request).split()[-1].rstrip("?"))
-        msg = tool_call_message(("math_factorial", {"number": number}), ids=[f"s_{n}"])
-        return msg.model_copy(update={"id": f"sample-{n}"})
-
     console = Console(record=True, width=160)
     report = demo.run_demo(
         [factorial_task(2)],
@@ -163,7 +172,7 @@ def test_best_of_n_mode_swaps_in_a_sampled_fix() -> None:
         policy_name="scripted",
         modes=["best_of_n"],
         n=3,
-        sampler=ScriptedChatModel(default=sample),
+        sampler=right_sampler(),
         console=console,
         progress=False,
     )
@@ -188,14 +197,7 @@ def test_cli_reports_a_policy_it_cannot_load(
 
 
 def test_the_four_arms_and_resample_samples_only_for_the_rejected_task() -> None:
-    def sample(messages: list[BaseMessage]) -> AIMessage:
-        n = next(_IDS)
-        request = next(m.content for m in messages if m.type == "human")
-        number = int(str(request).split()[-1].rstrip("?"))
-        msg = tool_call_message(("math_factorial", {"number": number}), ids=[f"s_{n}"])
-        return msg.model_copy(update={"id": f"sample-{n}"})
-
-    sampler = ScriptedChatModel(default=sample)
+    sampler = right_sampler()
     console = Console(record=True, width=200)
     report = demo.run_demo(
         [factorial_task(1), factorial_task(2)],
