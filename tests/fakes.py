@@ -4,7 +4,8 @@ Tests import what they share from here (never from another test module or a conf
 fixtures stay in the conftest files, which build them with these.
 
 * ``ScriptedChatModel``, ``tool_call_message``: a chat model that plays back a script;
-* the critic's world: ``get_weather`` / ``get_time`` (``TOOLS``), ``recording_tools``,
+* the critic's world: ``get_weather`` / ``get_time`` (``TOOLS``; ``weather_tool`` as a
+  tools entry), ``recording_tools``,
   ``ScriptedJudge`` (and ``AsyncOnlyJudge``, ``ModelBackedJudge``), ``ASK`` / ``GOOD`` /
   ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
   ``critic_app`` (the critic as a node or as middleware) and ``run_graph`` (sync or async);
@@ -189,6 +190,15 @@ def get_time(zone: str) -> str:
 
 
 TOOLS = [get_weather, get_time]
+
+
+def weather_tool(**properties: dict[str, Any]) -> dict[str, Any]:
+    """``get_weather`` as an OpenAI tools entry: a required string ``city`` and ``properties``."""
+    parameters = {"type": "object", "properties": {"city": {"type": "string"}, **properties}, "required": ["city"]}
+    return {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Current weather in a city.", "parameters": parameters},
+    }
 
 BAD = ("get_weather", {"town": "Paris"})  # misses the required "city"
 GOOD = ("get_weather", {"city": "Paris"})

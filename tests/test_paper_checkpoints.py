@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from tests.fakes import ScriptedChatModel, tiny_qwen2_config
+from tests.fakes import ScriptedChatModel, tiny_qwen2_config, weather_tool
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError, ConfigurationError
@@ -23,14 +23,7 @@ from toolrm_agent.judges.loader import load_judge
 from toolrm_agent.judges.template_file import load_templates
 from toolrm_agent.judges.templates import DEFAULT_TEMPLATES, AnswerTags
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
+WEATHER = weather_tool()
 CONTEXT = JudgeContext.build([Turn(role="user", content="Weather in Paris?")], [WEATHER])
 PARIS = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris"}),))
 ROME = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Rome"}),))
