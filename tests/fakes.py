@@ -200,6 +200,16 @@ def weather_tool(**properties: dict[str, Any]) -> dict[str, Any]:
         "function": {"name": "get_weather", "description": "Current weather in a city.", "parameters": parameters},
     }
 
+
+# the [answer] table of a made-up judge template file: "[[A]]" / "[[B]]" and "<ok>yes</ok>" / "<ok>no</ok>"
+BRACKET_ANSWER_TAGS = """[answer]
+choice = ["[[", "]]"]
+choice_values = ["A", "B"]
+verdict = ["<ok>", "</ok>"]
+accept = ["yes"]
+reject = ["no"]
+"""
+
 BAD = ("get_weather", {"town": "Paris"})  # misses the required "city"
 GOOD = ("get_weather", {"city": "Paris"})
 ASK = {"messages": [HumanMessage("What is the weather in Paris?")]}

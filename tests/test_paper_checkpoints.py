@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from tests.fakes import ScriptedChatModel, tiny_qwen2_config, weather_tool
+from tests.fakes import BRACKET_ANSWER_TAGS, ScriptedChatModel, tiny_qwen2_config, weather_tool
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError, ConfigurationError
@@ -49,13 +49,7 @@ user = "Toolbox: {tools}\\nDialogue: {conversation}\\nCandidate: {proposal}\\nSa
 system = "Reward me. {tools}"
 user = "{conversation}"
 
-[answer]
-choice = ["[[", "]]"]
-choice_values = ["A", "B"]
-verdict = ["<ok>", "</ok>"]
-accept = ["yes"]
-reject = ["no"]
-critique = ["<why>", "</why>"]
+''' + BRACKET_ANSWER_TAGS + '''critique = ["<why>", "</why>"]
 '''
 
 
