@@ -8,7 +8,8 @@ fixtures stay in the conftest files, which build them with these.
   tools entry), ``recording_tools``,
   ``ScriptedJudge`` (and ``AsyncOnlyJudge``, ``ModelBackedJudge``), ``ASK`` / ``GOOD`` /
   ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
-  ``critic_app`` (the critic as a node or as middleware) and ``run_graph`` (sync or async);
+  ``critic_app`` (the critic as a node or as middleware), ``run_graph`` and ``stream_messages``
+  (sync or async);
 * the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
   ``write_results_dir``), ``command_app`` (one eval command to invoke), the factorial task
   (``FACTORIAL_DOC``, ``factorial_task``) and the rectangle-area agent tasks (``area_tasks``,
@@ -218,6 +219,13 @@ ASK = {"messages": [HumanMessage("What is the weather in Paris?")]}
 async def run_graph(app: Any, how: str, inputs: Any = ASK, config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run a compiled graph or agent ``how="sync"`` (``invoke``) or ``"async"`` (``ainvoke``)."""
     return app.invoke(inputs, config) if how == "sync" else await app.ainvoke(inputs, config)
+
+
+async def stream_messages(app: Any, how: str, inputs: Any = ASK) -> list[tuple[BaseMessage, dict[str, Any]]]:
+    """The (message chunk, metadata) pairs ``app`` streams in ``"messages"`` mode, sync or async."""
+    if how == "sync":
+        return list(app.stream(inputs, stream_mode="messages"))
+    return [chunk async for chunk in app.astream(inputs, stream_mode="messages")]
 
 
 def critic_app(kind: str, model: Any, tools: Sequence[Any], judge: Any, **options: Any) -> Any:

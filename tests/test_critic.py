@@ -28,6 +28,7 @@ from tests.fakes import (
     malformed,
     recording_tools,
     run_graph,
+    stream_messages,
     tool_call_message,
     tool_messages,
 )
@@ -431,10 +432,7 @@ async def test_judge_tokens_never_stream(how: str, kind: str, tagged: bool, monk
     model = ScriptedChatModel(script=[tool_call_message(GOOD), "POLICY-ANSWER"])
     judge_model = ScriptedChatModel(default="JUDGE-SECRET OK", id_prefix="judge")
     graph = critic_app(kind, model, TOOLS, ModelBackedJudge(judge_model))
-    if how == "sync":
-        chunks = list(graph.stream(ASK, stream_mode="messages"))
-    else:
-        chunks = [c async for c in graph.astream(ASK, stream_mode="messages")]
+    chunks = await stream_messages(graph, how)
     texts = [str(message.content) for message, _ in chunks]
     assert len(judge_model.calls) == 1
     assert "POLICY-ANSWER" in texts
@@ -532,10 +530,7 @@ async def test_best_of_n_samples_do_not_stream(how: str) -> None:
         "SAMPLE-TEXT", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "s", "type": "tool_call"}]))
     critic = ToolRMCritic(ScriptedJudge(), mode="best_of_n", n=2, proposer=proposer)
     graph = build_agent_graph(model, TOOLS, critic)
-    if how == "sync":
-        chunks = list(graph.stream(ASK, stream_mode="messages"))
-    else:
-        chunks = [c async for c in graph.astream(ASK, stream_mode="messages")]
+    chunks = await stream_messages(graph, how)
     streamed = [(meta.get("langgraph_node"), str(message.content)) for message, meta in chunks]
     assert len(proposer.calls) == 1
     assert ("agent", "POLICY-ANSWER") in streamed

@@ -23,6 +23,7 @@ from tests.fakes import (
     malformed,
     recording_tools,
     run_graph,
+    stream_messages,
     tool_call_message,
 )
 from toolrm_agent._internal.options import CriticBudget
@@ -251,10 +252,7 @@ async def test_best_of_n_samples_do_not_stream(how: str) -> None:
     model = ScriptedChatModel(script=[AIMessage("FIRST-TEXT", tool_calls=tool_call_message(BAD, ids=["o"]).tool_calls),
                                       sample, "POLICY-ANSWER"])
     agent = agent_with(model, ScriptedJudge(), mode="best_of_n", n=2)
-    if how == "sync":
-        chunks = list(agent.stream(ASK, stream_mode="messages"))
-    else:
-        chunks = [c async for c in agent.astream(ASK, stream_mode="messages")]
+    chunks = await stream_messages(agent, how)
     texts = [str(message.content) for message, _ in chunks]
     assert len(model.calls) == 3
     assert "FIRST-TEXT" in texts and "POLICY-ANSWER" in texts
