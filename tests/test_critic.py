@@ -87,11 +87,14 @@ async def test_rejected_then_fixed(how: str) -> None:
     assert_every_call_answered(out["messages"])
 
 
+def bad_twice() -> list[AIMessage]:
+    """Two proposals that miss ``city`` (ids ``a`` then ``b``): a retry budget of one is spent."""
+    return [tool_call_message(BAD, ids=["a"]), tool_call_message(BAD, ids=["b"])]
+
+
 async def test_retry_budget_spent_execute(how: str, kind: str) -> None:
-    tools, executed = recording_tools()
-    model = ScriptedChatModel(
-        script=[tool_call_message(BAD, ids=["a"]), tool_call_message(BAD, ids=["b"]), "Done."]
-    )
+    tools, _ = recording_tools()
+    model = ScriptedChatModel(script=[*bad_twice(), "Done."])
     judge = ScriptedJudge()
     out = await run_graph(critic_app(kind, model, tools, judge, max_retries=1, on_budget_exhausted="execute"), how)
 
@@ -110,9 +113,7 @@ async def test_retry_budget_spent_execute(how: str, kind: str) -> None:
 
 async def test_retry_budget_spent_halt(how: str, kind: str) -> None:
     tools, executed = recording_tools()
-    model = ScriptedChatModel(
-        script=[tool_call_message(BAD, ids=["a"]), tool_call_message(BAD, ids=["b"])]
-    )
+    model = ScriptedChatModel(script=bad_twice())
     out = await run_graph(critic_app(kind, model, tools, ScriptedJudge(), max_retries=1, on_budget_exhausted="halt"),
                           how)
 
@@ -377,13 +378,17 @@ async def test_judge_that_times_out(how: str) -> None:
 # ------------------------------------------------------------------ checkpoints
 
 
+def paused_before_tools(tools: list[Any], judge: ScriptedJudge) -> Any:
+    """A checkpointed graph that stops before the tools; its model proposes ``GOOD`` (id ``x``)."""
+    model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["x"]), "Sunny."])
+    critic = ToolRMCritic(judge)
+    return build_agent_graph(model, tools, critic, checkpointer=InMemorySaver(), interrupt_before=["tools"])
+
+
 async def test_checkpoint_resume_neither_rejudges_nor_rebills(how: str) -> None:
     tools, executed = recording_tools()
-    model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["x"]), "Sunny."])
     judge = ScriptedJudge()
-    graph = build_agent_graph(
-        model, tools, ToolRMCritic(judge), checkpointer=InMemorySaver(), interrupt_before=["tools"]
-    )
+    graph = paused_before_tools(tools, judge)
     cfg = {"configurable": {"thread_id": "resume"}}
     await run_graph(graph, how, ASK, cfg)
     assert graph.get_state(cfg).next == ("tools",)
@@ -405,12 +410,8 @@ async def test_checkpoint_resume_neither_rejudges_nor_rebills(how: str) -> None:
 
 
 async def test_changed_proposal_with_same_ids_is_judged_again(how: str) -> None:
-    tools, _ = recording_tools()
-    model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["x"]), "Sunny."])
     judge = ScriptedJudge()
-    graph = build_agent_graph(
-        model, tools, ToolRMCritic(judge), checkpointer=InMemorySaver(), interrupt_before=["tools"]
-    )
+    graph = paused_before_tools(recording_tools()[0], judge)
     cfg = {"configurable": {"thread_id": "edit"}}
     state = await run_graph(graph, how, ASK, cfg)
     edited = state["messages"][-1].model_copy(
