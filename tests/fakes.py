@@ -6,7 +6,7 @@ fixtures stay in the conftest files, which build them with these.
 * ``ScriptedChatModel``, ``tool_call_message``: a chat model that plays back a script;
 * the critic's world: ``get_weather`` / ``get_time`` (``TOOLS``; ``weather_tool`` as a
   tools entry), ``recording_tools``,
-  ``ScriptedJudge`` (and ``AsyncOnlyJudge``, ``ModelBackedJudge``), ``ASK`` / ``GOOD`` /
+  ``ScriptedJudge`` (and ``AsyncOnlyJudge``, ``ModelBackedJudge``; ``FirstChoiceJudge`` pairwise), ``ASK`` / ``GOOD`` /
   ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
   ``critic_app`` (the critic as a node or as middleware), ``run_graph`` and ``stream_messages``
   (sync or async);
@@ -60,8 +60,8 @@ from pydantic import ConfigDict, Field
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import JudgeBackendError, JudgePostMortem
-from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, TokenUsage
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
+from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, TokenUsage
 
 if TYPE_CHECKING:
     from eval.bfcl.results import ModelResults
@@ -423,6 +423,28 @@ class ModelBackedJudge(BaseJudge):
     async def acritique(self, context: Any, proposal: Any) -> Critique:
         answer = await self.model.ainvoke([HumanMessage(proposal.render())])
         return Critique(accepted="OK" in answer.content, score=1.0, judge=self.name)
+
+
+class FirstChoiceJudge(BaseJudge):
+    """A pairwise judge with total position bias: always answers 1, one order per call
+    (counted in ``calls``); never asked pointwise."""
+
+    name = "always-1"
+    capabilities = JudgeCapabilities(pairwise=True)
+
+    def __init__(self) -> None:
+        self._calls = 0
+
+    @property
+    def calls(self) -> int:
+        return self._calls
+
+    def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
+        raise AssertionError("a pairwise judge is not asked pointwise")
+
+    def compare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
+        self._calls += 1
+        return Preference(choice=1, judge=self.name, usage=TokenUsage(input_tokens=10, output_tokens=2))
 
 
 class AsyncOnlyJudge(ScriptedJudge):

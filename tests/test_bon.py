@@ -18,10 +18,11 @@ from eval.commands.bon import (
     summarize_k,
 )
 from eval.pairs import GradedOutput
+from tests.fakes import FirstChoiceJudge
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.verdicts import Critique, Preference, Ranking, TokenUsage
+from toolrm_agent.verdicts import Critique, Ranking, TokenUsage
 
 
 def _draw(
@@ -150,22 +151,19 @@ def test_questions_with_too_few_answers_are_left_out() -> None:
 
 
 def test_pairwise_judges_rank_and_rankings_are_cached() -> None:
-    class Ranker(BaseJudge):
+    class Ranker(FirstChoiceJudge):
+        """Ranks natively (x == 1 first), counting its rankings in ``ranks``."""
+
         name = "ranker"
         capabilities = JudgeCapabilities(pairwise=True, native_rank=True)
 
         def __init__(self) -> None:
+            super().__init__()
             self._ranks = 0
 
         @property
         def ranks(self) -> int:
             return self._ranks
-
-        def critique(self, context, proposal):  # noqa: ANN001, ANN201
-            raise AssertionError("not asked pointwise")
-
-        def compare(self, context, a, b):  # noqa: ANN001, ANN201
-            return Preference(choice=1, judge=self.name)
 
         def rank(self, context, proposals):  # noqa: ANN001, ANN201
             self._ranks += 1
