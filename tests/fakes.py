@@ -132,26 +132,18 @@ class ScriptedChatModel(BaseChatModel):
         # a fresh id per answer, like a real model, unless the script fixed one
         return item if item.id else item.model_copy(update={"id": f"{self.id_prefix}-{len(self.calls)}"})
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def _record(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> None:
         self.calls.append(list(messages))
         self.call_kwargs.append(dict(kwargs))
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        self._record(messages, kwargs)
         return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self.calls.append(list(messages))
-        self.call_kwargs.append(dict(kwargs))
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        self._record(messages, kwargs)
         item_preview = self.script[self.position] if self.position < len(self.script) else None
         if isinstance(item_preview, float):  # async sleep so timeouts can cancel it
             self.position += 1
