@@ -10,7 +10,7 @@ fixtures stay in the conftest files, which build them with these.
   ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
   ``critic_app`` (the critic as a node or as middleware), ``run_graph`` and ``stream_messages``
   (sync or async);
-* the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
+* the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``, ``recorded_results``,
   ``write_results_dir``), ``command_app`` (one eval command to invoke), the factorial task
   (``FACTORIAL_DOC``, ``factorial_task``) and the rectangle-area agent tasks (``area_tasks``,
   ``area_policy``, ``area_call``, ``area_width``);
@@ -489,21 +489,22 @@ BFCL_OUTPUTS: dict[str, dict[str, Any]] = {
 }
 
 
-def fake_results() -> list[ModelResults]:
-    """Six fake models' outputs on four questions, as eval.bfcl.results reads them."""
+def recorded_results(outputs: dict[str, dict[str, Any]], style: Callable[[str], str]) -> list[ModelResults]:
+    """Models' outputs (``{question id: {model: raw output}}``) as eval.bfcl.results reads
+    them, each model's decoding style ``style(model)``."""
     from eval.bfcl.questions import category_of
     from eval.bfcl.results import ModelResults, RecordedOutput
 
     models: dict[str, dict[str, RecordedOutput]] = {}
-    for qid, by_model in BFCL_OUTPUTS.items():
+    for qid, by_model in outputs.items():
         for model, raw in by_model.items():
-            models.setdefault(model, {})[qid] = RecordedOutput(
-                id=qid, category=category_of(qid), raw=raw
-            )
-    return [
-        ModelResults(model=m, style="fc_list" if m == "fc" else "prompt_string", entries=e)
-        for m, e in sorted(models.items())
-    ]
+            models.setdefault(model, {})[qid] = RecordedOutput(id=qid, category=category_of(qid), raw=raw)
+    return [ModelResults(model=m, style=style(m), entries=e) for m, e in sorted(models.items())]
+
+
+def fake_results() -> list[ModelResults]:
+    """Six fake models' outputs on four questions, as eval.bfcl.results reads them."""
+    return recorded_results(BFCL_OUTPUTS, lambda model: "fc_list" if model == "fc" else "prompt_string")
 
 
 def write_results_dir(folder: Path) -> Path:
