@@ -58,16 +58,11 @@ def assert_clean_unicode(messages: list[BaseMessage]) -> None:
 
 
 def proposal(*calls: dict[str, Any], invalid: tuple[dict[str, Any], ...] = ()) -> AIMessage:
+    """An ``AIMessage`` built without validation (so a lone surrogate gets in); the other fields default."""
     return AIMessage.model_construct(
         content="",
         tool_calls=[{"type": "tool_call", **c} for c in calls],
         invalid_tool_calls=[{"type": "invalid_tool_call", "error": None, **c} for c in invalid],
-        id=None,
-        additional_kwargs={},
-        response_metadata={},
-        usage_metadata=None,
-        type="ai",
-        name=None,
     )
 
 
