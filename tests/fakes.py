@@ -320,15 +320,9 @@ class ScriptedJudge(BaseJudge):
                 )
             )
         for failure in proposal.failures:
-            verdicts.append(
-                CallVerdict(
-                    tool_call_id=failure.id,
-                    name=failure.name,
-                    ok=False,
-                    score=0.0,
-                    issues=(Issue(code=IssueCode.MALFORMED_ARGUMENTS, message=failure.reason),),
-                )
-            )
+            malformed = Issue(code=IssueCode.MALFORMED_ARGUMENTS, message=failure.reason)
+            verdicts.append(CallVerdict(tool_call_id=failure.id, name=failure.name, ok=False, score=0.0,
+                                        issues=(malformed,)))
         accepted = all(v.ok for v in verdicts)
         score = sum(v.score for v in verdicts) / max(len(verdicts), 1)
         if self.score_of is not None:
@@ -563,10 +557,8 @@ AREA_DOC = {
     "description": "Area of a rectangle.",
     "parameters": {
         "type": "dict",
-        "properties": {
-            "width": {"type": "integer", "description": "Width."},
-            "height": {"type": "integer", "description": "Height."},
-        },
+        "properties": {"width": {"type": "integer", "description": "Width."},
+                       "height": {"type": "integer", "description": "Height."}},
         "required": ["width", "height"],
     },
 }
