@@ -10,10 +10,11 @@ fixtures stay in the conftest files, which build them with these.
   ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
   ``critic_app`` (the critic as a node or as middleware), ``run_graph`` and ``stream_messages``
   (sync or async);
-* the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``, ``recorded_results``,
-  ``write_results_dir``), ``command_app`` (one eval command to invoke), the factorial task
-  (``FACTORIAL_DOC``, ``factorial_task``) and the rectangle-area agent tasks (``area_tasks``,
-  ``area_policy``, ``area_call``, ``area_width``);
+* the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
+  ``recorded_results``, ``write_results_dir``), ``command_app`` (one eval command to invoke),
+  BFCL function documents (``bfcl_doc``), the factorial task (``FACTORIAL_DOC``,
+  ``factorial_task``) and the rectangle-area agent tasks (``area_tasks``, ``area_policy``,
+  ``area_call``, ``area_width``);
 * the train wing's inputs: ``WEATHER`` / ``STOCK`` tools, ``make_record``,
   ``write_dataset``.
 
@@ -526,15 +527,16 @@ def command_app(command: Callable[..., Any]) -> Any:
 
 # ------------------------------------------------- eval: factorial and rectangle-area agent tasks
 
-FACTORIAL_DOC = {
-    "name": "math.factorial",
-    "description": "Calculate the factorial of a given number.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"number": {"type": "integer", "description": "The number."}},
-        "required": ["number"],
-    },
-}
+def bfcl_doc(name: str, description: str, properties: dict[str, Any], required: Sequence[str]) -> dict[str, Any]:
+    """A function document as BFCL writes it (parameters of ``"type": "dict"``)."""
+    parameters = {"type": "dict", "properties": properties, "required": list(required)}
+    return {"name": name, "description": description, "parameters": parameters}
+
+
+FACTORIAL_DOC = bfcl_doc(
+    "math.factorial", "Calculate the factorial of a given number.",
+    {"number": {"type": "integer", "description": "The number."}}, ["number"],
+)
 
 
 def factorial_task(number: int) -> AgentTask:
@@ -552,16 +554,11 @@ def factorial_task(number: int) -> AgentTask:
     return AgentTask.from_question(question, answer=[{"math.factorial": {"number": [number]}}])
 
 
-AREA_DOC = {
-    "name": "geometry.area",
-    "description": "Area of a rectangle.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"width": {"type": "integer", "description": "Width."},
-                       "height": {"type": "integer", "description": "Height."}},
-        "required": ["width", "height"],
-    },
-}
+AREA_DOC = bfcl_doc(
+    "geometry.area", "Area of a rectangle.",
+    {"width": {"type": "integer", "description": "Width."}, "height": {"type": "integer", "description": "Height."}},
+    ["width", "height"],
+)
 _AREA_IDS = itertools.count(1)
 
 

@@ -29,23 +29,17 @@ from eval.tasks.runner import (
     sampling_proposer,
     summarize,
 )
-from tests.fakes import FACTORIAL_DOC, ScriptedChatModel, factorial_task, tool_call_message
+from tests.fakes import FACTORIAL_DOC, ScriptedChatModel, bfcl_doc, factorial_task, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.schema import SchemaJudge
 from toolrm_agent.specs import ToolSpec
 
-WEATHER_DOC = {
-    "name": "get_weather",
-    "description": "Current weather of a city.",
-    "parameters": {
-        "type": "dict",
-        "properties": {
-            "city": {"type": "string", "description": "City name."},
-            "unit": {"type": "string", "enum": ["C", "F"], "description": "Unit."},
-        },
-        "required": ["city"],
-    },
-}
+WEATHER_DOC = bfcl_doc(
+    "get_weather", "Current weather of a city.",
+    {"city": {"type": "string", "description": "City name."},
+     "unit": {"type": "string", "enum": ["C", "F"], "description": "Unit."}},
+    ["city"],
+)
 
 
 def weather_task() -> AgentTask:
