@@ -223,18 +223,19 @@ async def stream_messages(app: Any, how: str, inputs: Any = ASK) -> list[tuple[B
 
 def critic_app(kind: str, model: Any, tools: Sequence[Any], judge: Any, **options: Any) -> Any:
     """The agent with the critic as a node (``kind="node"``: ``build_agent_graph``) or as
-    middleware (``"middleware"``: ``create_agent``). ``checkpointer`` goes to the graph,
-    ``handle_tool_errors`` to the graph or the middleware, the other options to the critic."""
+    middleware (``"middleware"``: ``create_agent``). ``checkpointer`` and ``interrupt_before``
+    go to the graph, ``handle_tool_errors`` to the graph or the middleware, the other options
+    to the critic."""
     from langchain.agents import create_agent
 
     from toolrm_agent.critic import ToolRMCritic, build_agent_graph
     from toolrm_agent.middleware import ToolRMMiddleware
 
-    checkpointer = options.pop("checkpointer", None)
+    graph_options = {k: options.pop(k) for k in ("checkpointer", "interrupt_before") if k in options}
     if kind == "node":
         handling = {k: options.pop(k) for k in ("handle_tool_errors",) if k in options}
-        return build_agent_graph(model, tools, ToolRMCritic(judge, **options), checkpointer=checkpointer, **handling)
-    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)], checkpointer=checkpointer)
+        return build_agent_graph(model, tools, ToolRMCritic(judge, **options), **graph_options, **handling)
+    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)], **graph_options)
 
 
 

@@ -19,6 +19,7 @@ from tests.fakes import (
     ScriptedChatModel,
     ScriptedJudge,
     assert_every_call_answered,
+    critic_app,
     critic_messages,
     malformed,
     recording_tools,
@@ -32,10 +33,8 @@ from toolrm_agent.middleware import ToolRMMiddleware
 
 
 def agent_with(model: ScriptedChatModel, judge: Any, tools: list[Any] | None = None, **options: Any) -> Any:
-    compile_options = {k: options.pop(k) for k in ("checkpointer", "interrupt_before") if k in options}
-    return create_agent(
-        model, tools or TOOLS, middleware=[ToolRMMiddleware(judge, **options)], **compile_options
-    )
+    """The middleware agent (``TOOLS`` unless ``tools``)."""
+    return critic_app("middleware", model, tools or TOOLS, judge, **options)
 
 
 async def test_approved_proposal_runs(how: str) -> None:
