@@ -5,22 +5,22 @@ fixtures stay in the conftest files, which build them with these.
 
 * ``ScriptedChatModel``, ``tool_call_message``: a chat model that plays back a script;
 * the critic's world: ``get_weather`` / ``get_time`` (``TOOLS``; ``weather_tool`` as a
-  tools entry), ``recording_tools``,
-  ``ScriptedJudge`` (and ``AsyncOnlyJudge``, ``ModelBackedJudge``; ``FirstChoiceJudge`` pairwise), ``ASK`` / ``GOOD`` /
-  ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
-  ``critic_app`` (the critic as a node or as middleware), ``run_graph`` and ``stream_messages``
-  (sync or async);
+  tools entry), ``recording_tools``, ``ScriptedJudge`` (and ``AsyncOnlyJudge``,
+  ``ModelBackedJudge``; ``FirstChoiceJudge`` pairwise), ``ASK`` / ``GOOD`` / ``BAD`` /
+  ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
+  ``critic_app`` (the critic as a node or as middleware), ``run_graph`` and
+  ``stream_messages`` (sync or async), ``BRACKET_ANSWER_TAGS`` (a template file's answer tags);
 * the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
   ``recorded_results``, ``write_results_dir``), ``command_app`` (one eval command to invoke),
-  BFCL function documents (``bfcl_doc``), the factorial task (``FACTORIAL_DOC``,
+  BFCL function documents and tasks (``bfcl_doc``, ``bfcl_task``), the factorial task (``FACTORIAL_DOC``,
   ``factorial_task``) and the rectangle-area agent tasks (``area_tasks``, ``area_policy``,
   ``area_call``, ``area_width``);
 * the train wing's inputs: ``WEATHER`` / ``STOCK`` tools, ``make_record``,
   ``write_dataset``.
 
-Only ``langchain_core``, ``pydantic`` and the runtime are imported here; ``langchain.agents``
-and the ``eval`` and ``train`` wings are imported inside the builders that need them (``WEATHER`` and ``STOCK``
-are built on first access), so a runtime test loads no wing.
+Only ``langchain_core``, ``pydantic`` and the runtime are imported here; ``langchain.agents``,
+``typer`` and the ``eval`` and ``train`` wings are imported inside the builders that need them
+(``WEATHER`` and ``STOCK`` are built on first access), so a runtime test loads no wing.
 
 ``ScriptedChatModel`` answers each call with the next item of its script:
 
@@ -236,7 +236,6 @@ def critic_app(kind: str, model: Any, tools: Sequence[Any], judge: Any, **option
         handling = {k: options.pop(k) for k in ("handle_tool_errors",) if k in options}
         return build_agent_graph(model, tools, ToolRMCritic(judge, **options), **graph_options, **handling)
     return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)], **graph_options)
-
 
 
 def weather_rule(call: ToolCall) -> str | None:
@@ -540,19 +539,22 @@ FACTORIAL_DOC = bfcl_doc(
 )
 
 
-def factorial_task(number: int) -> AgentTask:
-    """The BFCL-style question ``simple_python_{9000 + number}``, "Factorial of {number}?",
-    with its answer ``math.factorial(number=number)``."""
-    from eval.bfcl.questions import BfclQuestion
+def bfcl_task(question_id: str, request: str, doc: dict[str, Any], answer: list[dict[str, Any]]) -> AgentTask:
+    """An agent task of a one-turn BFCL question (its category read from the id) offering the
+    one function ``doc``, with its possible ``answer``."""
+    from eval.bfcl.questions import BfclQuestion, category_of
     from eval.tasks.runner import AgentTask
 
-    question = BfclQuestion(
-        id=f"simple_python_{9000 + number}",
-        category="simple_python",
-        turns=[[{"role": "user", "content": f"Factorial of {number}?"}]],
-        functions=[FACTORIAL_DOC],
-    )
-    return AgentTask.from_question(question, answer=[{"math.factorial": {"number": [number]}}])
+    question = BfclQuestion(id=question_id, category=category_of(question_id),
+                            turns=[[{"role": "user", "content": request}]], functions=[doc])
+    return AgentTask.from_question(question, answer=answer)
+
+
+def factorial_task(number: int) -> AgentTask:
+    """The question ``simple_python_{9000 + number}``, "Factorial of {number}?", with its
+    answer ``math.factorial(number=number)``."""
+    answer = [{"math.factorial": {"number": [number]}}]
+    return bfcl_task(f"simple_python_{9000 + number}", f"Factorial of {number}?", FACTORIAL_DOC, answer)
 
 
 AREA_DOC = bfcl_doc(
@@ -565,21 +567,11 @@ _AREA_IDS = itertools.count(1)
 
 def area_tasks(n: int) -> list[AgentTask]:
     """``n`` BFCL-style questions: the area of an ``i`` by 3 rectangle, with their answers."""
-    from eval.bfcl.questions import BfclQuestion
-    from eval.tasks.runner import AgentTask
-
-    out = []
-    for i in range(1, n + 1):
-        q = BfclQuestion(
-            id=f"simple_python_{8000 + i}",
-            category="simple_python",
-            turns=[[{"role": "user", "content": f"Area of a {i} by 3 rectangle"}]],
-            functions=[AREA_DOC],
-        )
-        out.append(
-            AgentTask.from_question(q, answer=[{"geometry.area": {"width": [i], "height": [3]}}])
-        )
-    return out
+    return [
+        bfcl_task(f"simple_python_{8000 + i}", f"Area of a {i} by 3 rectangle", AREA_DOC,
+                  [{"geometry.area": {"width": [i], "height": [3]}}])
+        for i in range(1, n + 1)
+    ]
 
 
 def area_call(args: dict) -> AIMessage:

@@ -29,7 +29,7 @@ from eval.tasks.runner import (
     sampling_proposer,
     summarize,
 )
-from tests.fakes import FACTORIAL_DOC, ScriptedChatModel, bfcl_doc, factorial_task, tool_call_message
+from tests.fakes import FACTORIAL_DOC, ScriptedChatModel, bfcl_doc, bfcl_task, factorial_task, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.schema import SchemaJudge
 from toolrm_agent.specs import ToolSpec
@@ -43,17 +43,11 @@ WEATHER_DOC = bfcl_doc(
 
 
 def weather_task() -> AgentTask:
-    question = BfclQuestion(
-        id="parallel_9001",
-        category="parallel",
-        turns=[[{"role": "user", "content": "Weather in Paris and in Rome, in C."}]],
-        functions=[WEATHER_DOC],
-    )
     answer = [
         {"get_weather": {"city": ["Paris"], "unit": ["C", ""]}},
         {"get_weather": {"city": ["Rome"], "unit": ["C", ""]}},
     ]
-    return AgentTask.from_question(question, answer=answer)
+    return bfcl_task("parallel_9001", "Weather in Paris and in Rome, in C.", WEATHER_DOC, answer)
 
 
 _IDS = itertools.count(1)
