@@ -33,8 +33,6 @@ from toolrm_agent._internal import hints
 from toolrm_agent._internal.hints import TextToolCallWarning
 from toolrm_agent.verdicts import IssueCode
 
-ADAPTERS = ["node", "middleware"]
-
 
 @pytest.fixture(autouse=True)
 def fresh_hints() -> Iterator[None]:
@@ -85,11 +83,10 @@ def test_served_chat_model_without_a_server_says_how_to_start_one() -> None:
 # --------------------------------------------- the warning for calls written as text
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_call_written_as_text_warns_once_naming_the_helper(adapter: str, how: str) -> None:
+async def test_a_call_written_as_text_warns_once_naming_the_helper(kind: str, how: str) -> None:
     text = text_call("get_weather", {"city": "Paris"})["content"]
     model = ScriptedChatModel(script=[text, text])
-    graph = critic_app(adapter, model, recording_tools()[0], ScriptedJudge())
+    graph = critic_app(kind, model, recording_tools()[0], ScriptedJudge())
     with pytest.warns(TextToolCallWarning, match="served_chat_model"):
         await run_graph(graph, how)
     with warnings.catch_warnings():
@@ -139,8 +136,7 @@ def currency_tool() -> tuple[Any, list[str]]:
     return convert, seen
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(adapter: str, how: str) -> None:
+async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(kind: str, how: str) -> None:
     convert, seen = currency_tool()
     model = ScriptedChatModel(script=[
         tool_call_message(("convert", {"amount": 250, "from_currency": "Pounds"})),
@@ -149,7 +145,7 @@ async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(adapt
     ])
     judge = ScriptedJudge(lambda call: None)
     ask = {"messages": [HumanMessage("250 USD in EUR?")]}
-    out = await run_graph(critic_app(adapter, model, [convert], judge), how, ask)
+    out = await run_graph(critic_app(kind, model, [convert], judge), how, ask)
     assert seen == ["Pounds", "USD"]
     error = next(m for m in out["messages"] if isinstance(m, ToolMessage) and m.status == "error")
     assert "KeyError" in str(error.content) and "Pounds" in str(error.content)
@@ -159,39 +155,36 @@ async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(adapt
     assert_every_call_answered(out["messages"])
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_handle_tool_errors_false_lets_the_error_end_the_run(adapter: str, how: str) -> None:
+async def test_handle_tool_errors_false_lets_the_error_end_the_run(kind: str, how: str) -> None:
     convert, _ = currency_tool()
     model = ScriptedChatModel(script=[tool_call_message(("convert", {"amount": 1, "from_currency": "Pounds"}))])
-    graph = critic_app(adapter, model, [convert], ScriptedJudge(lambda call: None), handle_tool_errors=False)
+    graph = critic_app(kind, model, [convert], ScriptedJudge(lambda call: None), handle_tool_errors=False)
     with pytest.raises(KeyError):
         await run_graph(graph, how)
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-def test_handle_tool_errors_takes_a_callable_and_refuses_other_values(adapter: str) -> None:
+def test_handle_tool_errors_takes_a_callable_and_refuses_other_values(kind: str) -> None:
     convert, _ = currency_tool()
     model = ScriptedChatModel(script=[tool_call_message(("convert", {"amount": 1, "from_currency": "Pounds"})), "ok"])
-    graph = critic_app(adapter, model, [convert], ScriptedJudge(lambda call: None),
+    graph = critic_app(kind, model, [convert], ScriptedJudge(lambda call: None),
                   handle_tool_errors=lambda exc: f"unknown currency {exc}")
     out = graph.invoke(ASK)
     assert any(m.content == "unknown currency 'Pounds'" for m in out["messages"] if isinstance(m, ToolMessage))
     with pytest.raises(ConfigurationError, match="handle_tool_errors"):
-        critic_app(adapter, model, [convert], ScriptedJudge(), handle_tool_errors="yes")
+        critic_app(kind, model, [convert], ScriptedJudge(), handle_tool_errors="yes")
 
 
 # ------------------------------------------------------ 4. a call repeated after it ran
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_call_repeated_after_it_ran_is_sent_back(adapter: str, how: str) -> None:
+async def test_a_call_repeated_after_it_ran_is_sent_back(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[
         tool_call_message(GOOD, ids=["first"]),
         tool_call_message(GOOD, ids=["again"]),  # the same call, its result already there
         "Sunny in Paris.",
     ])
-    out = await run_graph(critic_app(adapter, model, tools, ScriptedJudge(lambda call: None)), how)
+    out = await run_graph(critic_app(kind, model, tools, ScriptedJudge(lambda call: None)), how)
     assert executed == [("get_weather", {"city": "Paris"})]  # ran once
     record = out["toolrm_verdicts"]["again"]
     assert record["decision"] == "retry" and IssueCode.REPEATED_CALL.value in record["codes"]
@@ -200,12 +193,11 @@ async def test_a_call_repeated_after_it_ran_is_sent_back(adapter: str, how: str)
     assert out["messages"][-1].content == "Sunny in Paris."
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-def test_a_call_may_run_again_after_its_tool_failed_or_in_a_new_turn(adapter: str) -> None:
+def test_a_call_may_run_again_after_its_tool_failed_or_in_a_new_turn(kind: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["a"]), "Sunny.",
                                       tool_call_message(GOOD, ids=["b"]), "Still sunny."])
-    graph = critic_app(adapter, model, tools, ScriptedJudge(lambda call: None))
+    graph = critic_app(kind, model, tools, ScriptedJudge(lambda call: None))
     first = graph.invoke(ASK)
     graph.invoke({"messages": [*first["messages"], HumanMessage("And now?")]})
     assert len(executed) == 2  # a new user turn may ask again
