@@ -13,6 +13,21 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
+# ---------------------------------------------------------------- the critic's adapters
+
+
+@pytest.fixture(params=["sync", "async"])
+def how(request: pytest.FixtureRequest) -> str:
+    """How a test runs its graph (``tests.fakes.run_graph``): ``invoke`` or ``ainvoke``."""
+    return request.param
+
+
+@pytest.fixture(params=["node", "middleware"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Where the critic sits (``tests.fakes.critic_app``): a graph node or middleware."""
+    return request.param
+
+
 # ---------------------------------------------------------------- tiny real models
 
 TINY_CORPUS = [

@@ -4,18 +4,23 @@ Tests import what they share from here (never from another test module or a conf
 fixtures stay in the conftest files, which build them with these.
 
 * ``ScriptedChatModel``, ``tool_call_message``: a chat model that plays back a script;
-* the critic's world: ``get_weather`` / ``get_time`` (``TOOLS``), ``recording_tools``,
-  ``ScriptedJudge`` (and ``AsyncOnlyJudge``, ``ModelBackedJudge``), ``ASK`` / ``GOOD`` /
-  ``BAD`` / ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``;
+* the critic's world: ``get_weather`` / ``get_time`` (``TOOLS``; ``weather_tool`` as a
+  tools entry), ``recording_tools``, ``ScriptedJudge`` (and ``AsyncOnlyJudge``,
+  ``ModelBackedJudge``; ``FirstChoiceJudge`` pairwise), ``ASK`` / ``GOOD`` / ``BAD`` /
+  ``malformed`` proposals, ``critic_messages``, ``assert_every_call_answered``,
+  ``critic_app`` (the critic as a node or as middleware), ``run_graph`` and
+  ``stream_messages`` (sync or async), ``BRACKET_ANSWER_TAGS`` (a template file's answer tags);
 * the eval wing's inputs: recorded BFCL outputs (``BFCL_OUTPUTS``, ``fake_results``,
-  ``write_results_dir``) and the rectangle-area agent tasks (``area_tasks``,
-  ``area_policy``, ``area_call``, ``area_width``);
+  ``recorded_results``, ``write_results_dir``), ``command_app`` (one eval command to invoke),
+  BFCL function documents and tasks (``bfcl_doc``, ``bfcl_task``), the factorial task (``FACTORIAL_DOC``,
+  ``factorial_task``) and the rectangle-area agent tasks (``area_tasks``, ``area_policy``,
+  ``area_call``, ``area_width``);
 * the train wing's inputs: ``WEATHER`` / ``STOCK`` tools, ``make_record``,
   ``write_dataset``.
 
-Only ``langchain_core``, ``pydantic`` and the runtime are imported here; the ``eval`` and
-``train`` wings are imported inside the builders that need them (``WEATHER`` and ``STOCK``
-are built on first access), so a runtime test loads no wing.
+Only ``langchain_core``, ``pydantic`` and the runtime are imported here; ``langchain.agents``,
+``typer`` and the ``eval`` and ``train`` wings are imported inside the builders that need them
+(``WEATHER`` and ``STOCK`` are built on first access), so a runtime test loads no wing.
 
 ``ScriptedChatModel`` answers each call with the next item of its script:
 
@@ -56,8 +61,8 @@ from pydantic import ConfigDict, Field
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import JudgeBackendError, JudgePostMortem
-from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, TokenUsage
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
+from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, TokenUsage
 
 if TYPE_CHECKING:
     from eval.bfcl.results import ModelResults
@@ -128,26 +133,18 @@ class ScriptedChatModel(BaseChatModel):
         # a fresh id per answer, like a real model, unless the script fixed one
         return item if item.id else item.model_copy(update={"id": f"{self.id_prefix}-{len(self.calls)}"})
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    def _record(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> None:
         self.calls.append(list(messages))
         self.call_kwargs.append(dict(kwargs))
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        self._record(messages, kwargs)
         return ChatResult(generations=[ChatGeneration(message=self._answer(messages))])
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self.calls.append(list(messages))
-        self.call_kwargs.append(dict(kwargs))
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        self._record(messages, kwargs)
         item_preview = self.script[self.position] if self.position < len(self.script) else None
         if isinstance(item_preview, float):  # async sleep so timeouts can cancel it
             self.position += 1
@@ -188,10 +185,57 @@ def get_time(zone: str) -> str:
 
 TOOLS = [get_weather, get_time]
 
+
+def weather_tool(**properties: dict[str, Any]) -> dict[str, Any]:
+    """``get_weather`` as an OpenAI tools entry: a required string ``city`` and ``properties``."""
+    parameters = {"type": "object", "properties": {"city": {"type": "string"}, **properties}, "required": ["city"]}
+    return {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Current weather in a city.", "parameters": parameters},
+    }
+
+
+# the [answer] table of a made-up judge template file: "[[A]]" / "[[B]]" and "<ok>yes</ok>" / "<ok>no</ok>"
+BRACKET_ANSWER_TAGS = """[answer]
+choice = ["[[", "]]"]
+choice_values = ["A", "B"]
+verdict = ["<ok>", "</ok>"]
+accept = ["yes"]
+reject = ["no"]
+"""
+
 BAD = ("get_weather", {"town": "Paris"})  # misses the required "city"
 GOOD = ("get_weather", {"city": "Paris"})
 ASK = {"messages": [HumanMessage("What is the weather in Paris?")]}
 
+
+async def run_graph(app: Any, how: str, inputs: Any = ASK, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a compiled graph or agent ``how="sync"`` (``invoke``) or ``"async"`` (``ainvoke``)."""
+    return app.invoke(inputs, config) if how == "sync" else await app.ainvoke(inputs, config)
+
+
+async def stream_messages(app: Any, how: str, inputs: Any = ASK) -> list[tuple[BaseMessage, dict[str, Any]]]:
+    """The (message chunk, metadata) pairs ``app`` streams in ``"messages"`` mode, sync or async."""
+    if how == "sync":
+        return list(app.stream(inputs, stream_mode="messages"))
+    return [chunk async for chunk in app.astream(inputs, stream_mode="messages")]
+
+
+def critic_app(kind: str, model: Any, tools: Sequence[Any], judge: Any, **options: Any) -> Any:
+    """The agent with the critic as a node (``kind="node"``: ``build_agent_graph``) or as
+    middleware (``"middleware"``: ``create_agent``). ``checkpointer`` and ``interrupt_before``
+    go to the graph, ``handle_tool_errors`` to the graph or the middleware, the other options
+    to the critic."""
+    from langchain.agents import create_agent
+
+    from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+    from toolrm_agent.middleware import ToolRMMiddleware
+
+    graph_options = {k: options.pop(k) for k in ("checkpointer", "interrupt_before") if k in options}
+    if kind == "node":
+        handling = {k: options.pop(k) for k in ("handle_tool_errors",) if k in options}
+        return build_agent_graph(model, tools, ToolRMCritic(judge, **options), **graph_options, **handling)
+    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)], **graph_options)
 
 
 def weather_rule(call: ToolCall) -> str | None:
@@ -277,15 +321,9 @@ class ScriptedJudge(BaseJudge):
                 )
             )
         for failure in proposal.failures:
-            verdicts.append(
-                CallVerdict(
-                    tool_call_id=failure.id,
-                    name=failure.name,
-                    ok=False,
-                    score=0.0,
-                    issues=(Issue(code=IssueCode.MALFORMED_ARGUMENTS, message=failure.reason),),
-                )
-            )
+            malformed = Issue(code=IssueCode.MALFORMED_ARGUMENTS, message=failure.reason)
+            verdicts.append(CallVerdict(tool_call_id=failure.id, name=failure.name, ok=False, score=0.0,
+                                        issues=(malformed,)))
         accepted = all(v.ok for v in verdicts)
         score = sum(v.score for v in verdicts) / max(len(verdicts), 1)
         if self.score_of is not None:
@@ -374,6 +412,28 @@ class ModelBackedJudge(BaseJudge):
         return Critique(accepted="OK" in answer.content, score=1.0, judge=self.name)
 
 
+class FirstChoiceJudge(BaseJudge):
+    """A pairwise judge with total position bias: always answers 1, one order per call
+    (counted in ``calls``); never asked pointwise."""
+
+    name = "always-1"
+    capabilities = JudgeCapabilities(pairwise=True)
+
+    def __init__(self) -> None:
+        self._calls = 0
+
+    @property
+    def calls(self) -> int:
+        return self._calls
+
+    def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
+        raise AssertionError("a pairwise judge is not asked pointwise")
+
+    def compare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
+        self._calls += 1
+        return Preference(choice=1, judge=self.name, usage=TokenUsage(input_tokens=10, output_tokens=2))
+
+
 class AsyncOnlyJudge(ScriptedJudge):
     """Fails loudly if the sync path is used: proves ``ainvoke`` runs the async twin."""
 
@@ -424,21 +484,22 @@ BFCL_OUTPUTS: dict[str, dict[str, Any]] = {
 }
 
 
-def fake_results() -> list[ModelResults]:
-    """Six fake models' outputs on four questions, as eval.bfcl.results reads them."""
+def recorded_results(outputs: dict[str, dict[str, Any]], style: Callable[[str], str]) -> list[ModelResults]:
+    """Models' outputs (``{question id: {model: raw output}}``) as eval.bfcl.results reads
+    them, each model's decoding style ``style(model)``."""
     from eval.bfcl.questions import category_of
     from eval.bfcl.results import ModelResults, RecordedOutput
 
     models: dict[str, dict[str, RecordedOutput]] = {}
-    for qid, by_model in BFCL_OUTPUTS.items():
+    for qid, by_model in outputs.items():
         for model, raw in by_model.items():
-            models.setdefault(model, {})[qid] = RecordedOutput(
-                id=qid, category=category_of(qid), raw=raw
-            )
-    return [
-        ModelResults(model=m, style="fc_list" if m == "fc" else "prompt_string", entries=e)
-        for m, e in sorted(models.items())
-    ]
+            models.setdefault(model, {})[qid] = RecordedOutput(id=qid, category=category_of(qid), raw=raw)
+    return [ModelResults(model=m, style=style(m), entries=e) for m, e in sorted(models.items())]
+
+
+def fake_results() -> list[ModelResults]:
+    """Six fake models' outputs on four questions, as eval.bfcl.results reads them."""
+    return recorded_results(BFCL_OUTPUTS, lambda model: "fc_list" if model == "fc" else "prompt_string")
 
 
 def write_results_dir(folder: Path) -> Path:
@@ -455,40 +516,62 @@ def write_results_dir(folder: Path) -> Path:
     return folder
 
 
-# ------------------------------------------------- eval: rectangle-area agent tasks
+def command_app(command: Callable[..., Any]) -> Any:
+    """A typer app of the one ``command`` (an eval command's function), for ``CliRunner``."""
+    import typer
 
-AREA_DOC = {
-    "name": "geometry.area",
-    "description": "Area of a rectangle.",
-    "parameters": {
-        "type": "dict",
-        "properties": {
-            "width": {"type": "integer", "description": "Width."},
-            "height": {"type": "integer", "description": "Height."},
-        },
-        "required": ["width", "height"],
-    },
-}
+    app = typer.Typer()
+    app.command()(command)
+    return app
+
+
+# ------------------------------------------------- eval: factorial and rectangle-area agent tasks
+
+def bfcl_doc(name: str, description: str, properties: dict[str, Any], required: Sequence[str]) -> dict[str, Any]:
+    """A function document as BFCL writes it (parameters of ``"type": "dict"``)."""
+    parameters = {"type": "dict", "properties": properties, "required": list(required)}
+    return {"name": name, "description": description, "parameters": parameters}
+
+
+FACTORIAL_DOC = bfcl_doc(
+    "math.factorial", "Calculate the factorial of a given number.",
+    {"number": {"type": "integer", "description": "The number."}}, ["number"],
+)
+
+
+def bfcl_task(question_id: str, request: str, doc: dict[str, Any], answer: list[dict[str, Any]]) -> AgentTask:
+    """An agent task of a one-turn BFCL question (its category read from the id) offering the
+    one function ``doc``, with its possible ``answer``."""
+    from eval.bfcl.questions import BfclQuestion, category_of
+    from eval.tasks.runner import AgentTask
+
+    question = BfclQuestion(id=question_id, category=category_of(question_id),
+                            turns=[[{"role": "user", "content": request}]], functions=[doc])
+    return AgentTask.from_question(question, answer=answer)
+
+
+def factorial_task(number: int) -> AgentTask:
+    """The question ``simple_python_{9000 + number}``, "Factorial of {number}?", with its
+    answer ``math.factorial(number=number)``."""
+    answer = [{"math.factorial": {"number": [number]}}]
+    return bfcl_task(f"simple_python_{9000 + number}", f"Factorial of {number}?", FACTORIAL_DOC, answer)
+
+
+AREA_DOC = bfcl_doc(
+    "geometry.area", "Area of a rectangle.",
+    {"width": {"type": "integer", "description": "Width."}, "height": {"type": "integer", "description": "Height."}},
+    ["width", "height"],
+)
 _AREA_IDS = itertools.count(1)
 
 
 def area_tasks(n: int) -> list[AgentTask]:
     """``n`` BFCL-style questions: the area of an ``i`` by 3 rectangle, with their answers."""
-    from eval.bfcl.questions import BfclQuestion
-    from eval.tasks.runner import AgentTask
-
-    out = []
-    for i in range(1, n + 1):
-        q = BfclQuestion(
-            id=f"simple_python_{8000 + i}",
-            category="simple_python",
-            turns=[[{"role": "user", "content": f"Area of a {i} by 3 rectangle"}]],
-            functions=[AREA_DOC],
-        )
-        out.append(
-            AgentTask.from_question(q, answer=[{"geometry.area": {"width": [i], "height": [3]}}])
-        )
-    return out
+    return [
+        bfcl_task(f"simple_python_{8000 + i}", f"Area of a {i} by 3 rectangle", AREA_DOC,
+                  [{"geometry.area": {"width": [i], "height": [3]}}])
+        for i in range(1, n + 1)
+    ]
 
 
 def area_call(args: dict) -> AIMessage:

@@ -25,11 +25,8 @@ PLAN = {
     "parameters": {
         "type": "object",
         "properties": {
-            "city": {"type": "string"},
-            "days": {"type": "integer"},
-            "budget": {"type": "number"},
-            "hotel": {"type": "boolean"},
-            "interests": {"type": "array", "items": {"type": "string"}},
+            "city": {"type": "string"}, "days": {"type": "integer"}, "budget": {"type": "number"},
+            "hotel": {"type": "boolean"}, "interests": {"type": "array", "items": {"type": "string"}},
             "traveller": {
                 "type": "object",
                 "properties": {

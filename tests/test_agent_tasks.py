@@ -29,56 +29,25 @@ from eval.tasks.runner import (
     sampling_proposer,
     summarize,
 )
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import FACTORIAL_DOC, ScriptedChatModel, bfcl_doc, bfcl_task, factorial_task, tool_call_message
 from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.schema import SchemaJudge
 from toolrm_agent.specs import ToolSpec
 
-FACTORIAL_DOC = {
-    "name": "math.factorial",
-    "description": "Calculate the factorial of a given number.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"number": {"type": "integer", "description": "The number."}},
-        "required": ["number"],
-    },
-}
-WEATHER_DOC = {
-    "name": "get_weather",
-    "description": "Current weather of a city.",
-    "parameters": {
-        "type": "dict",
-        "properties": {
-            "city": {"type": "string", "description": "City name."},
-            "unit": {"type": "string", "enum": ["C", "F"], "description": "Unit."},
-        },
-        "required": ["city"],
-    },
-}
-
-
-def factorial_task() -> AgentTask:
-    question = BfclQuestion(
-        id="simple_python_9001",
-        category="simple_python",
-        turns=[[{"role": "user", "content": "Calculate the factorial of 5."}]],
-        functions=[FACTORIAL_DOC],
-    )
-    return AgentTask.from_question(question, answer=[{"math.factorial": {"number": [5]}}])
+WEATHER_DOC = bfcl_doc(
+    "get_weather", "Current weather of a city.",
+    {"city": {"type": "string", "description": "City name."},
+     "unit": {"type": "string", "enum": ["C", "F"], "description": "Unit."}},
+    ["city"],
+)
 
 
 def weather_task() -> AgentTask:
-    question = BfclQuestion(
-        id="parallel_9001",
-        category="parallel",
-        turns=[[{"role": "user", "content": "Weather in Paris and in Rome, in C."}]],
-        functions=[WEATHER_DOC],
-    )
     answer = [
         {"get_weather": {"city": ["Paris"], "unit": ["C", ""]}},
         {"get_weather": {"city": ["Rome"], "unit": ["C", ""]}},
     ]
-    return AgentTask.from_question(question, answer=answer)
+    return bfcl_task("parallel_9001", "Weather in Paris and in Rome, in C.", WEATHER_DOC, answer)
 
 
 _IDS = itertools.count(1)
@@ -106,6 +75,17 @@ def fixing_policy(bad: AIMessage, good: AIMessage) -> ScriptedChatModel:
 def repeating(message: AIMessage) -> ScriptedChatModel:
     """Always proposes ``message`` (with fresh ids)."""
     return ScriptedChatModel(default=lambda _messages: fresh(message))
+
+
+def run_a_stubborn_policy(critic: ToolRMCritic, max_steps: int) -> tuple[TaskRun, ScriptedChatModel]:
+    """The factorial task under ``critic``, with a policy that always proposes ``num=5``
+    (the schema wants ``number``); the run and the policy."""
+    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
+
+    def graph(tools: list[Any]) -> Any:
+        return build_agent_graph(policy, tools, critic=critic)
+
+    return run_task(factorial_task(5), graph, arm="critic", max_steps=max_steps), policy
 
 
 # ------------------------------------------------------------------------- tool names
@@ -158,7 +138,7 @@ def test_task_messages_put_our_system_message_before_bfcl_turn() -> None:
 
 def test_baseline_executes_the_bad_call_and_the_checker_rejects_it() -> None:
     policy = ScriptedChatModel(script=[tool_call_message(("math_factorial", {"num": 5}))])
-    run = run_task(factorial_task(), lambda tools: build_agent_graph(policy, tools), arm="baseline")
+    run = run_task(factorial_task(5), lambda tools: build_agent_graph(policy, tools), arm="baseline")
     assert run.stop == "executed"
     assert run.executed == [{"math.factorial": {"num": 5}}]  # mapped back to the dotted name
     assert not run.valid
@@ -176,7 +156,7 @@ def test_critic_catches_the_bad_call_and_the_revision_passes() -> None:
     meter = UsageMeter()
     arm = agent_arm("critic", policy, ToolRMCritic(SchemaJudge(), max_retries=2), meter=meter)
     run = run_task(
-        factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(2)
+        factorial_task(5), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(2)
     )
     assert [e.kind for e in run.events] == [
         "proposal",
@@ -222,7 +202,7 @@ def test_parallel_calls_are_all_executed_and_checked_as_a_set() -> None:
 
 def test_a_prose_answer_ends_the_run_and_counts_as_wrong() -> None:
     policy = ScriptedChatModel(script=["The factorial of 5 is 120."])
-    run = run_task(factorial_task(), lambda tools: build_agent_graph(policy, tools), arm="baseline")
+    run = run_task(factorial_task(5), lambda tools: build_agent_graph(policy, tools), arm="baseline")
     assert run.stop == "text"
     assert run.executed == []
     assert not run.valid
@@ -230,28 +210,15 @@ def test_a_prose_answer_ends_the_run_and_counts_as_wrong() -> None:
 
 
 def test_the_step_bound_stops_a_critic_loop() -> None:
-    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
-    critic = ToolRMCritic(SchemaJudge(), max_retries=50)
-    run = run_task(
-        factorial_task(),
-        lambda tools: build_agent_graph(policy, tools, critic=critic),
-        arm="critic",
-        max_steps=5,
-    )
+    run, policy = run_a_stubborn_policy(ToolRMCritic(SchemaJudge(), max_retries=50), max_steps=5)
     assert run.stop == "step_limit"
     assert not run.valid
     assert len(policy.calls) <= 3
 
 
 def test_exhausted_retries_let_the_last_proposal_run() -> None:
-    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
     critic = ToolRMCritic(SchemaJudge(), max_retries=1, on_budget_exhausted="execute")
-    run = run_task(
-        factorial_task(),
-        lambda tools: build_agent_graph(policy, tools, critic=critic),
-        arm="critic",
-        max_steps=max_steps_for(1),
-    )
+    run, _ = run_a_stubborn_policy(critic, max_steps=max_steps_for(1))
     assert run.stop == "executed"
     assert run.retries == 1
     assert not run.valid
@@ -260,7 +227,7 @@ def test_exhausted_retries_let_the_last_proposal_run() -> None:
 
 def test_a_broken_model_ends_the_run_not_the_benchmark() -> None:
     policy = ScriptedChatModel(script=[RuntimeError("backend down")])
-    run = run_task(factorial_task(), lambda tools: build_agent_graph(policy, tools), arm="baseline")
+    run = run_task(factorial_task(5), lambda tools: build_agent_graph(policy, tools), arm="baseline")
     assert run.stop == "error"
     assert not run.valid
     assert run.error is not None and "backend down" in run.error
@@ -273,7 +240,7 @@ def test_best_of_n_with_a_sampler_swaps_in_the_winner() -> None:
     critic = ToolRMCritic(SchemaJudge(), mode="best_of_n", n=3, max_retries=1)
     arm = agent_arm("critic", policy, critic, sampler=sampler, meter=meter)
     run = run_task(
-        factorial_task(), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(1)
+        factorial_task(5), arm.make_graph, arm="critic", meter=meter, max_steps=max_steps_for(1)
     )
     kinds = [e.kind for e in run.events]
     assert kinds[:2] == ["proposal", "best_of_n"]
@@ -337,24 +304,18 @@ def test_run_arms_runs_every_task_by_every_arm_in_order() -> None:
     arms = [agent_arm("baseline", policy), agent_arm("critic", policy, ToolRMCritic(SchemaJudge()))]
     seen: list[tuple[str, str]] = []
     runs = run_arms(
-        [factorial_task(), factorial_task()], arms, on_run=lambda t, r: seen.append((t.id, r.arm))
+        [factorial_task(5), factorial_task(5)], arms, on_run=lambda t, r: seen.append((t.id, r.arm))
     )
     assert [r.arm for r in runs] == ["baseline", "critic", "baseline", "critic"]
     assert all(r.valid for r in runs)
     assert len(seen) == 4
     with pytest.raises(ValueError, match="unique"):
-        run_arms([factorial_task()], [arms[0], arms[0]])
+        run_arms([factorial_task(5)], [arms[0], arms[0]])
 
 
 def test_a_halting_critic_ends_the_run_with_its_message() -> None:
-    policy = repeating(tool_call_message(("math_factorial", {"num": 5})))
     critic = ToolRMCritic(SchemaJudge(), max_retries=0, on_budget_exhausted="halt")
-    run = run_task(
-        factorial_task(),
-        lambda tools: build_agent_graph(policy, tools, critic=critic),
-        arm="critic",
-        max_steps=max_steps_for(0),
-    )
+    run, _ = run_a_stubborn_policy(critic, max_steps=max_steps_for(0))
     assert run.stop == "halted"
     assert run.events[-1].kind == "halt" and run.events[-1].text
     assert run.executed == [] and not run.valid

@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from langchain.agents import create_agent
 
-from tests.fakes import ASK, ScriptedChatModel, ScriptedJudge, recording_tools, tool_call_message
-from toolrm_agent import CriticOptions, ToolRMCritic, ToolRMMiddleware
+from tests.fakes import ASK, ScriptedChatModel, ScriptedJudge, critic_app, recording_tools, run_graph, tool_call_message
+from toolrm_agent import CriticOptions, ToolRMCritic
 from toolrm_agent.agreement import agreement_scores, consensus_pick, proposal_agreement
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.critic import build_agent_graph
@@ -94,10 +93,8 @@ def score(p: Proposal) -> float:
     return {"Paris, FR": 0.75, "Paris": 0.7, "Lyon": 0.6}[p.calls[0].arguments["city"]]
 
 
-@pytest.mark.parametrize("how", ["sync", "async"])
-@pytest.mark.parametrize("adapter", ["node", "middleware"])
 @pytest.mark.parametrize(("consensus", "winner"), [(0.0, "Paris, FR"), (0.3, "Paris")])
-async def test_best_of_n_picks_what_the_samples_agree_on(adapter: str, consensus: float, winner: str, how: str) -> None:
+async def test_best_of_n_picks_what_the_samples_agree_on(kind: str, consensus: float, winner: str, how: str) -> None:
     """Four proposals, all accepted: the lone best-scored one wins alone; with consensus the
     one two samples share (0.7 + 0.3 * 1/3 > 0.75) wins, judged once."""
     tools, executed = recording_tools()
@@ -106,10 +103,7 @@ async def test_best_of_n_picks_what_the_samples_agree_on(adapter: str, consensus
                 tool_call_message(LYON), "Sunny."]
     )
     judge = ScriptedJudge(score_of=score)
-    options = {"mode": "best_of_n", "n": 4, "consensus": consensus}
-    graph = (build_agent_graph(model, tools, ToolRMCritic(judge, **options)) if adapter == "node"
-             else create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)]))
-    await graph.ainvoke(ASK) if how == "async" else graph.invoke(ASK)
+    await run_graph(critic_app(kind, model, tools, judge, mode="best_of_n", n=4, consensus=consensus), how)
     assert executed == [("get_weather", {"city": winner})]
     assert len(judge.seen) == 3  # the identical samples were judged once
 

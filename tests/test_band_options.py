@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from eval.commands import demo, selfcorrect
-from tests.fakes import ScriptedChatModel, area_call, area_policy, area_tasks, area_width
+from tests.fakes import ScriptedChatModel, area_call, area_policy, area_tasks, area_width, command_app
 from toolrm_agent import DecisionBands
 from toolrm_agent.cli import bands_from_cli, parse_tool_band
 from toolrm_agent.errors import ConfigurationError
@@ -68,12 +67,6 @@ def test_a_per_tool_uncertain_band_is_enough_for_on_uncertain() -> None:
 # ------------------------------------------------------------------ the commands
 
 
-def _selfcorrect_app() -> typer.Typer:
-    app = typer.Typer()
-    app.command()(selfcorrect.command)
-    return app
-
-
 BAD_INVOCATIONS = [
     (["--accept", "0.5", "--uncertain", "0.7"], "--uncertain (0.7) must be <= --accept (0.5)"),
     (["--accept", "1.5"], "--accept"),
@@ -95,7 +88,7 @@ def test_commands_refuse_bad_bands_before_loading_anything(
 
     module: Any = selfcorrect if command == "selfcorrect" else demo
     monkeypatch.setattr(module, "load_policy", no_model)
-    app = _selfcorrect_app() if command == "selfcorrect" else demo.app
+    app = command_app(selfcorrect.command) if command == "selfcorrect" else demo.app
     out = tmp_path / "r.json"
     result = CliRunner().invoke(app, [*args, "--judge", "schema", "--out", str(out)])
     assert result.exit_code == 2, result.output
@@ -106,7 +99,7 @@ def test_commands_refuse_bad_bands_before_loading_anything(
 
 
 def test_the_help_names_every_band_option() -> None:
-    for app, args in ((_selfcorrect_app(), ["--help"]), (demo.app, ["--help"])):
+    for app, args in ((command_app(selfcorrect.command), ["--help"]), (demo.app, ["--help"])):
         result = CliRunner().invoke(app, args, terminal_width=200)
         assert result.exit_code == 0
         for option in ("--accept", "--uncertain", "--tool-band", "--on-uncertain", "--on-ask-timeout"):
@@ -121,7 +114,7 @@ def test_selfcorrect_passes_the_bands_into_the_critic(tmp_path: Path, monkeypatc
     monkeypatch.setattr(selfcorrect, "load_policy", lambda *_, **__: area_policy())
     monkeypatch.setattr(selfcorrect, "load_tasks", lambda *_, **__: area_tasks(2))
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(_selfcorrect_app(), [
+    result = CliRunner().invoke(command_app(selfcorrect.command), [
         "--judge", "schema", "--out", str(out), "--accept", "0.9", "--uncertain", "0",
         "--tool-band", "other_tool=1,0.5", "--on-uncertain", "ask", "--on-ask-timeout", "reject",
     ])

@@ -20,8 +20,10 @@ from tests.fakes import (
     ScriptedChatModel,
     ScriptedJudge,
     assert_every_call_answered,
+    critic_app,
     critic_messages,
     recording_tools,
+    run_graph,
     tool_call_message,
 )
 from toolrm_agent import CriticOptions, DecisionBands, ToolRMCritic, ToolRMMiddleware, build_agent_graph
@@ -57,26 +59,6 @@ class ScoreJudge(BaseJudge):
                         judge=self.name, calls=tuple(verdicts), usage=TokenUsage(input_tokens=3))
 
 
-@pytest.fixture(params=["sync", "async"])
-def how(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture(params=["node", "middleware"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-async def run(app: Any, how: str, inputs: Any = ASK) -> dict[str, Any]:
-    return app.invoke(inputs) if how == "sync" else await app.ainvoke(inputs)
-
-
-def agent(kind: str, model: Any, judge: Any, tools: list[Any], proposer: Any = None, **options: Any) -> Any:
-    if kind == "node":
-        return build_agent_graph(model, tools, ToolRMCritic(judge, proposer=proposer, **options))
-    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)])
-
-
 def weather(city: str, call_id: str) -> AIMessage:
     return tool_call_message(("get_weather", {"city": city}), ids=[call_id])
 
@@ -110,7 +92,7 @@ async def test_each_band_decides(how: str, kind: str) -> None:
     judge = ScoreJudge({"Paris": 0.9, "Lyon": 0.6, "Nice": 0.2})
     bands = DecisionBands(accept=0.8, uncertain=0.5)
     model = ScriptedChatModel(script=[weather("Nice", "n"), weather("Lyon", "l"), weather("Paris", "p"), "Sunny."])
-    out = await run(agent(kind, model, judge, tools, bands=bands, max_retries=3), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, bands=bands, max_retries=3), how)
     verdicts = out["toolrm_verdicts"]
     def seen(call_id: str) -> tuple[str, str, str]:
         return verdicts[call_id]["band"], verdicts[call_id]["decision"], verdicts[call_id]["reason"]
@@ -127,7 +109,7 @@ async def test_bands_not_the_judges_accepted_decide(how: str, kind: str) -> None
     tools, executed = recording_tools()
     judge = ScoreJudge({"Lyon": 0.6})
     model = ScriptedChatModel(script=[weather("Lyon", "l"), weather("Paris", "p"), "Sunny."])
-    out = await run(agent(kind, model, judge, tools, bands=DecisionBands(accept=0.7, uncertain=0.3)), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, bands=DecisionBands(accept=0.7, uncertain=0.3)), how)
     assert out["toolrm_verdicts"]["l"]["decision"] == "retry"
     assert executed == [("get_weather", {"city": "Paris"})]
 
@@ -139,7 +121,7 @@ async def test_per_tool_thresholds_and_worst_call_decides(how: str, kind: str) -
     first = tool_call_message(("get_weather", {"city": "Paris"}), ("get_time", {"zone": "UTC"}), ids=["w1", "t1"])
     second = tool_call_message(("get_weather", {"city": "Paris"}), ("get_time", {"zone": "CET"}), ids=["w2", "t2"])
     model = ScriptedChatModel(script=[first, second, "Done."])
-    out = await run(agent(kind, model, judge, tools, bands=bands), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, bands=bands), how)
     verdicts = out["toolrm_verdicts"]
     assert verdicts["w1"]["decision"] == "retry" and verdicts["t1"]["band"] == "uncertain"
     assert verdicts["w2"]["decision"] == "execute"
@@ -152,7 +134,7 @@ async def test_a_blocked_tool_stops_the_run(how: str, kind: str) -> None:
     judge = ScoreJudge({"Nice": 0.1})
     bands = DecisionBands(accept=0.8, uncertain=0.5, block={"get_weather"})
     model = ScriptedChatModel(script=[weather("Nice", "n"), "never"])
-    out = await run(agent(kind, model, judge, tools, bands=bands), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, bands=bands), how)
     record = out["toolrm_verdicts"]["n"]
     assert (record["decision"], record["reason"], record["band"]) == ("halt", "blocked", "block")
     assert executed == [] and len(model.calls) == 1
@@ -169,10 +151,10 @@ def _resample_agent(kind: str, script: list[Any], samples: list[Any], judge: Any
     if kind == "node":
         model = ScriptedChatModel(script=script)
         proposer = ScriptedChatModel(script=samples, default=samples[-1] if samples else None)
-        return agent(kind, model, judge, tools, proposer=proposer, **options), model, proposer
+        return critic_app(kind, model, tools, judge, proposer=proposer, **options), model, proposer
     # the middleware samples the agent's own model: the samples follow the first answer
     model = ScriptedChatModel(script=[script[0], *samples, *script[1:]])
-    return agent(kind, model, judge, tools, **options), model, None
+    return critic_app(kind, model, tools, judge, **options), model, None
 
 
 async def test_resample_judges_once_when_accepted(how: str, kind: str) -> None:
@@ -180,7 +162,7 @@ async def test_resample_judges_once_when_accepted(how: str, kind: str) -> None:
     judge = ScoreJudge({})
     app, model, proposer = _resample_agent(kind, [weather("Paris", "p"), "Sunny."], [], judge, tools,
                                            mode="resample", n=4)
-    out = await run(app, how)
+    out = await run_graph(app, how)
     assert len(judge.seen) == 1 and "samples" not in out["toolrm_usage"]
     assert len(model.calls) == 2 and (proposer is None or not proposer.calls)
     assert executed == [("get_weather", {"city": "Paris"})]
@@ -193,7 +175,7 @@ async def test_resample_samples_only_when_rejected_and_keeps_the_best(how: str, 
         kind, [weather("Nice", "n"), "Sunny."], [weather("Lyon", "s1"), weather("Paris", "s2")], judge, tools,
         mode="resample", n=3,
     )
-    out = await run(app, how)
+    out = await run_graph(app, how)
     assert len(judge.seen) == 3  # the first proposal, then the two samples; never the first again
     assert executed == [("get_weather", {"city": "Paris"})]
     assert out["toolrm_usage"]["samples"] == 2 and out["toolrm_usage"]["resampled"] == 1
@@ -210,7 +192,7 @@ async def test_resample_falls_back_to_retry_with_the_critique(how: str, kind: st
         kind, [weather("Nice", "n"), weather("Paris", "fixed"), "Sunny."], [weather("Lyon", "s1")], judge, tools,
         mode="resample", n=2, max_retries=1,
     )
-    out = await run(app, how)
+    out = await run_graph(app, how)
     critiques = critic_messages(out["messages"])
     assert len(critiques) == 1 and "scored 0.3" in str(critiques[0].content)  # the best sample's critique
     assert executed == [("get_weather", {"city": "Paris"})]
@@ -225,7 +207,7 @@ async def test_uncertain_band_can_resample_in_retry_mode(how: str, kind: str) ->
     bands = DecisionBands(accept=0.8, uncertain=0.5, on_uncertain="resample")
     app, _, _ = _resample_agent(kind, [weather("Lyon", "l"), "Sunny."], [weather("Paris", "s1")], judge, tools,
                                 bands=bands, n=2)
-    out = await run(app, how)
+    out = await run_graph(app, how)
     assert executed == [("get_weather", {"city": "Paris"})] and out["toolrm_usage"]["resampled"] == 1
 
 
@@ -265,12 +247,12 @@ async def test_shadow_mode_changes_nothing_and_logs_what_it_would_have_done(
         plain = build_agent_graph(script(), tools)
     else:
         plain = create_agent(script(), tools)
-    without = await run(plain, how)
+    without = await run_graph(plain, how)
 
     log = tmp_path / "decisions.jsonl"
     tools, executed = recording_tools()
     judge = ScriptedJudge()
-    out = await run(agent(kind, script(), judge, tools, shadow=True, decision_log=str(log)), how)
+    out = await run_graph(critic_app(kind, script(), tools, judge, shadow=True, decision_log=str(log)), how)
     assert _transcript(out["messages"]) == _transcript(without["messages"])
     assert executed == plain_executed
     assert not critic_messages(out["messages"])
@@ -315,7 +297,7 @@ async def test_a_call_changed_after_judging_is_judged_again(how: str) -> None:
     model = ScriptedChatModel(script=[weather("Paris", "p"), weather("Rome", "r"), "Done."])
     # after_model hooks run last to first: Rewrite's runs before the critic's
     app = create_agent(model, tools, middleware=[ToolRMMiddleware(judge), Rewrite()])
-    out = await run(app, how)
+    out = await run_graph(app, how)
     assert [str(next(iter(p.calls[0].arguments.values()))) for p in judge.seen] == ["Paris", "Atlantis", "Rome"]
     assert out["toolrm_verdicts"]["p"]["decision"] == "retry"  # the rewritten call, judged again
     assert executed == [("get_weather", {"city": "Rome"})]
@@ -415,7 +397,7 @@ async def test_verdicts_are_run_metadata_for_tracers(how: str, kind: str, shadow
     judge = ScoreJudge({"Lyon": 0.6, "Paris": 0.9}, version="v7")
     bands = DecisionBands(accept=0.8, uncertain=0.5)
     model = ScriptedChatModel(script=[weather("Lyon", "l"), weather("Paris", "p"), "Sunny."])
-    app = agent(kind, model, judge, tools, bands=bands, shadow=shadow)
+    app = critic_app(kind, model, tools, judge, bands=bands, shadow=shadow)
     recorder = VerdictRecorder()
     config = {"callbacks": [recorder]}
     out = app.invoke(ASK, config) if how == "sync" else await app.ainvoke(ASK, config)

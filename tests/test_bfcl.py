@@ -31,16 +31,8 @@ from toolrm_agent.specs import ToolSpec
 
 def test_categories_are_the_supported_v4_ones() -> None:
     assert CATEGORIES == (
-        "simple_python",
-        "multiple",
-        "parallel",
-        "parallel_multiple",
-        "irrelevance",
-        "live_simple",
-        "live_multiple",
-        "live_parallel",
-        "live_parallel_multiple",
-        "live_irrelevance",
+        "simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance",
+        "live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance",
         "multi_turn_base",
     )
     assert AST_CATEGORIES | IRRELEVANCE_CATEGORIES | MULTI_TURN_CATEGORIES == set(CATEGORIES)

@@ -17,10 +17,11 @@ from eval.commands.bon import (
     summarize_k,
 )
 from eval.pairs import GradedOutput, limit_questions
+from tests.fakes import FirstChoiceJudge
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.verdicts import Critique, Preference, Ranking, TokenUsage
+from toolrm_agent.verdicts import Critique, Ranking, TokenUsage
 
 
 def _draw(
@@ -93,22 +94,8 @@ def _out(model: str, x: int, valid: bool) -> GradedOutput:
 # 6 models; on q1 three are right (x=1), the others wrong; on q2 only one is right
 GRADED = {
     "simple_python": {
-        "q1": [
-            _out("a", 1, True),
-            _out("b", 1, True),
-            _out("c", 1, True),
-            _out("d", 2, False),
-            _out("e", 3, False),
-            _out("f", 2, False),
-        ],
-        "q2": [
-            _out("a", 5, False),
-            _out("b", 1, True),
-            _out("c", 5, False),
-            _out("d", 5, False),
-            _out("e", 6, False),
-            _out("f", 7, False),
-        ],
+        question: [_out(model, x, x == 1) for model, x in zip("abcdef", xs, strict=True)]
+        for question, xs in (("q1", (1, 1, 1, 2, 3, 2)), ("q2", (5, 1, 5, 5, 6, 7)))
     }
 }
 
@@ -163,22 +150,19 @@ def test_questions_with_too_few_answers_are_left_out() -> None:
 
 
 def test_pairwise_judges_rank_and_rankings_are_cached() -> None:
-    class Ranker(BaseJudge):
+    class Ranker(FirstChoiceJudge):
+        """Ranks natively (x == 1 first), counting its rankings in ``ranks``."""
+
         name = "ranker"
         capabilities = JudgeCapabilities(pairwise=True, native_rank=True)
 
         def __init__(self) -> None:
+            super().__init__()
             self._ranks = 0
 
         @property
         def ranks(self) -> int:
             return self._ranks
-
-        def critique(self, context, proposal):  # noqa: ANN001, ANN201
-            raise AssertionError("not asked pointwise")
-
-        def compare(self, context, a, b):  # noqa: ANN001, ANN201
-            return Preference(choice=1, judge=self.name)
 
         def rank(self, context, proposals):  # noqa: ANN001, ANN201
             self._ranks += 1
@@ -222,32 +206,16 @@ def test_limit_questions() -> None:
 
 
 def test_command_end_to_end(tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.bon as bon
-    from tests.fakes import write_results_dir
+    from tests.fakes import command_app, write_results_dir
 
     results = write_results_dir(tmp_path / "results")
-    app = typer.Typer()
-    app.command()(bon.command)
+    app = command_app(bon.command)
     out = tmp_path / "bon.json"
     result = CliRunner().invoke(
-        app,
-        [
-            "--results",
-            str(results),
-            "--judge",
-            "schema",
-            "--k",
-            "2",
-            "--k",
-            "4",
-            "--draws",
-            "3",
-            "--out",
-            str(out),
-        ],
+        app, ["--results", str(results), "--judge", "schema", "--k", "2", "--k", "4", "--draws", "3", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())

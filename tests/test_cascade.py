@@ -12,15 +12,7 @@ from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.judges.cascade import CascadeJudge
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.verdicts import (
-    CallVerdict,
-    Critique,
-    Issue,
-    IssueCode,
-    Preference,
-    Ranking,
-    TokenUsage,
-)
+from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, Ranking, TokenUsage
 
 TOOLS = [
     {

@@ -1,4 +1,5 @@
-"""ToolRMCritic as a LangGraph node: scripted policy model, scripted judge, real graph."""
+"""ToolRMCritic as a LangGraph node: scripted policy model, scripted judge, real graph; the
+behaviours the node and the middleware share (retry budget, parallel calls, streaming) on both (``kind``)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ from tests.fakes import (
     ScriptedChatModel,
     ScriptedJudge,
     assert_every_call_answered,
+    critic_app,
     critic_messages,
     malformed,
     recording_tools,
+    run_graph,
+    stream_messages,
     tool_call_message,
     tool_messages,
 )
@@ -41,18 +45,6 @@ from toolrm_agent.errors import BudgetExhaustedError
 from toolrm_agent.judges.base import JudgeCapabilities
 from toolrm_agent.verdicts import Ranking
 
-
-@pytest.fixture(params=["sync", "async"])
-def how(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-async def run(graph: Any, how: str, inputs: Any = ASK, config: dict[str, Any] | None = None) -> dict[str, Any]:
-    if how == "sync":
-        return graph.invoke(inputs, config)
-    return await graph.ainvoke(inputs, config)
-
-
 # ------------------------------------------------------------------------ decisions
 
 
@@ -61,7 +53,7 @@ async def test_approved_proposal_runs_unchanged(how: str) -> None:
     proposal = tool_call_message(GOOD, ids=["call_ok"])
     model = ScriptedChatModel(script=[proposal, "Sunny."])
     judge = ScriptedJudge()
-    out = await run(build_agent_graph(model, tools, ToolRMCritic(judge)), how)
+    out = await run_graph(build_agent_graph(model, tools, ToolRMCritic(judge)), how)
 
     assert judge.calls == 1
     assert executed == [("get_weather", {"city": "Paris"})]
@@ -80,7 +72,7 @@ async def test_rejected_then_fixed(how: str) -> None:
     # both proposals use the same deterministic tool_call_id, as some models do
     model = ScriptedChatModel(script=[tool_call_message(BAD), tool_call_message(GOOD), "Sunny."])
     judge = ScriptedJudge()
-    out = await run(build_agent_graph(model, tools, ToolRMCritic(judge, max_retries=2)), how)
+    out = await run_graph(build_agent_graph(model, tools, ToolRMCritic(judge, max_retries=2)), how)
 
     assert judge.calls == 2
     assert executed == [("get_weather", {"city": "Paris"})]  # the bad call never ran
@@ -95,14 +87,16 @@ async def test_rejected_then_fixed(how: str) -> None:
     assert_every_call_answered(out["messages"])
 
 
-async def test_retry_budget_spent_execute(how: str) -> None:
-    tools, executed = recording_tools()
-    model = ScriptedChatModel(
-        script=[tool_call_message(BAD, ids=["a"]), tool_call_message(BAD, ids=["b"]), "Done."]
-    )
+def bad_twice() -> list[AIMessage]:
+    """Two proposals that miss ``city`` (ids ``a`` then ``b``): a retry budget of one is spent."""
+    return [tool_call_message(BAD, ids=["a"]), tool_call_message(BAD, ids=["b"])]
+
+
+async def test_retry_budget_spent_execute(how: str, kind: str) -> None:
+    tools, _ = recording_tools()
+    model = ScriptedChatModel(script=[*bad_twice(), "Done."])
     judge = ScriptedJudge()
-    critic = ToolRMCritic(judge, max_retries=1, on_budget_exhausted="execute")
-    out = await run(build_agent_graph(model, tools, critic), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, max_retries=1, on_budget_exhausted="execute"), how)
 
     assert judge.calls == 2
     assert out["toolrm_verdicts"]["a"]["decision"] == "retry"
@@ -113,23 +107,21 @@ async def test_retry_budget_spent_execute(how: str) -> None:
     answer = next(m for m in tool_messages(out["messages"]) if m.tool_call_id == "b")
     assert "toolrm" not in (answer.artifact or {})
     assert out["toolrm_usage"]["budget_exhausted"] == 1
+    assert out["messages"][-1].content == "Done."
     assert_every_call_answered(out["messages"])
 
 
-async def test_retry_budget_spent_halt(how: str) -> None:
+async def test_retry_budget_spent_halt(how: str, kind: str) -> None:
     tools, executed = recording_tools()
-    model = ScriptedChatModel(
-        script=[tool_call_message(BAD, ids=["a"]), tool_call_message(BAD, ids=["b"])]
-    )
-    judge = ScriptedJudge()
-    critic = ToolRMCritic(judge, max_retries=1, on_budget_exhausted="halt")
-    out = await run(build_agent_graph(model, tools, critic), how)
+    model = ScriptedChatModel(script=bad_twice())
+    out = await run_graph(critic_app(kind, model, tools, ScriptedJudge(), max_retries=1, on_budget_exhausted="halt"),
+                          how)
 
     assert executed == []
     assert len(model.calls) == 2  # no third model call: the run ended
     final = out["messages"][-1]
     assert isinstance(final, AIMessage) and not final.tool_calls
-    assert "stopped" in final.content and "retry budget (1 per turn)" in final.content
+    assert final.content.startswith("I stopped") and "retry budget (1 per turn)" in final.content
     assert out["toolrm_verdicts"]["b"]["decision"] == "halt"
     assert out["toolrm_usage"]["halts"] == 1
     assert_every_call_answered(out["messages"])
@@ -139,7 +131,7 @@ async def test_retry_budget_spent_raise(how: str) -> None:
     model = ScriptedChatModel(script=[tool_call_message(BAD), tool_call_message(BAD)])
     critic = ToolRMCritic(ScriptedJudge(), max_retries=1, on_budget_exhausted="raise")
     with pytest.raises(BudgetExhaustedError, match="retry budget"):
-        await run(build_agent_graph(model, TOOLS, critic), how)
+        await run_graph(build_agent_graph(model, TOOLS, critic), how)
 
 
 async def test_retries_are_counted_per_turn(how: str) -> None:
@@ -154,8 +146,8 @@ async def test_retries_are_counted_per_turn(how: str) -> None:
         checkpointer=InMemorySaver(),
     )
     cfg = {"configurable": {"thread_id": "turns"}}
-    await run(graph, how, ASK, cfg)
-    out = await run(graph, how, {"messages": [HumanMessage("And now?")]}, cfg)
+    await run_graph(graph, how, ASK, cfg)
+    out = await run_graph(graph, how, {"messages": [HumanMessage("And now?")]}, cfg)
     assert out["toolrm_verdicts"]["c"]["decision"] == "retry"  # not halted: fresh turn
     assert out["messages"][-1].content == "Still sunny."
     assert out["toolrm_usage"]["retries"] == 2  # thread totals
@@ -169,7 +161,7 @@ async def test_critic_call_budget_per_run(how: str) -> None:
     )
     judge = ScriptedJudge()
     critic = ToolRMCritic(judge, budget=CriticBudget(max_retries=5, max_critic_calls=1))
-    out = await run(build_agent_graph(model, tools, critic), how)
+    out = await run_graph(build_agent_graph(model, tools, critic), how)
 
     assert judge.calls == 1  # the second proposal was not judged
     record = out["toolrm_verdicts"]["b"]
@@ -186,7 +178,7 @@ async def test_critic_token_budget_per_run(how: str) -> None:
     critic = ToolRMCritic(
         judge, budget=CriticBudget(max_retries=5, max_critic_tokens=15), on_budget_exhausted="halt"
     )
-    out = await run(build_agent_graph(model, TOOLS, critic), how)
+    out = await run_graph(build_agent_graph(model, TOOLS, critic), how)
     assert judge.calls == 1
     assert out["toolrm_verdicts"]["b"]["reason"] == "budget:max_critic_tokens"
     assert "token budget" in out["messages"][-1].content
@@ -206,7 +198,7 @@ async def test_best_of_n_winner_replaces_proposal(how: str) -> None:
     )
     judge = ScriptedJudge()
     critic = ToolRMCritic(judge, mode="best_of_n", n=3, proposer=proposer)
-    out = await run(build_agent_graph(model, tools, critic), how)
+    out = await run_graph(build_agent_graph(model, tools, critic), how)
 
     assert len(proposer.calls) == 2
     assert judge.calls == 3
@@ -226,7 +218,7 @@ async def test_best_of_n_judges_identical_samples_once(how: str) -> None:
     proposer = ScriptedChatModel(default=tool_call_message(GOOD, ids=["same"]))
     judge = ScriptedJudge()
     critic = ToolRMCritic(judge, mode="best_of_n", n=4, proposer=proposer)
-    out = await run(build_agent_graph(model, TOOLS, critic), how)
+    out = await run_graph(build_agent_graph(model, TOOLS, critic), how)
     assert len(proposer.calls) == 3
     assert judge.calls == 1  # three identical samples, one proposal to judge
     assert "replaced" not in out["toolrm_usage"]
@@ -241,7 +233,7 @@ async def test_best_of_n_rejected_winner_falls_back_to_retry(how: str) -> None:
     proposer = ScriptedChatModel(default=bad_sample)
     judge = ScriptedJudge()
     critic = ToolRMCritic(judge, mode="best_of_n", n=2, proposer=proposer, max_retries=1)
-    out = await run(build_agent_graph(model, tools, critic), how)
+    out = await run_graph(build_agent_graph(model, tools, critic), how)
     assert out["toolrm_verdicts"]["orig"]["decision"] == "retry"
     assert executed == [("get_weather", {"city": "Paris"})]
     assert_every_call_answered(out["messages"])
@@ -272,7 +264,7 @@ async def test_best_of_n_with_a_ranking_judge_and_a_callable_proposer(how: str) 
     model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["o"]), "Sunny."])
     judge = PairwiseJudge()
     critic = ToolRMCritic(judge, mode="best_of_n", n=3, proposer=proposer)
-    out = await run(build_agent_graph(model, TOOLS, critic), how)
+    out = await run_graph(build_agent_graph(model, TOOLS, critic), how)
     assert judge.ranked == 2  # the two identical samples count once
     assert judge.calls == 1  # one critique: the winner's
     assert out["toolrm_verdicts"]["s0"]["decision"] == "execute"
@@ -282,12 +274,12 @@ async def test_best_of_n_with_a_ranking_judge_and_a_callable_proposer(how: str) 
 # ------------------------------------------------------------------ parallel, malformed
 
 
-async def test_parallel_calls_with_one_bad_call(how: str) -> None:
+async def test_parallel_calls_with_one_bad_call(how: str, kind: str) -> None:
     tools, executed = recording_tools()
     first = tool_call_message(("get_time", {"zone": "CET"}), BAD, ids=["t1", "w1"])
     fixed = tool_call_message(("get_time", {"zone": "CET"}), GOOD, ids=["t2", "w2"])
     model = ScriptedChatModel(script=[first, fixed, "Done."])
-    out = await run(build_agent_graph(model, tools, ToolRMCritic(ScriptedJudge())), how)
+    out = await run_graph(critic_app(kind, model, tools, ScriptedJudge()), how)
 
     answers = {m.tool_call_id: m for m in critic_messages(out["messages"])}
     assert set(answers) == {"t1", "w1"}  # the whole proposal was rejected, every id answered
@@ -303,7 +295,7 @@ async def test_malformed_calls_are_answered_and_retried(how: str) -> None:
     model = ScriptedChatModel(script=[malformed(valid=("get_time", {"zone": "CET"})),
                                       tool_call_message(GOOD, ids=["ok"]), "Sunny."])
     judge = ScriptedJudge(lambda call: None)  # accepts every parsed call
-    out = await run(build_agent_graph(model, tools, ToolRMCritic(judge)), how)
+    out = await run_graph(build_agent_graph(model, tools, ToolRMCritic(judge)), how)
 
     answers = {m.tool_call_id: m.content for m in critic_messages(out["messages"])}
     assert set(answers) == {"valid", "broken"}
@@ -317,7 +309,7 @@ async def test_only_malformed_calls_let_through_ends_the_run(how: str) -> None:
     """A policy that lets a proposal with nothing runnable through ends the run."""
     model = ScriptedChatModel(script=[malformed()])
     critic = ToolRMCritic(ScriptedJudge(), max_retries=0, on_budget_exhausted="execute")
-    out = await run(build_agent_graph(model, TOOLS, critic), how)
+    out = await run_graph(build_agent_graph(model, TOOLS, critic), how)
     assert "could be parsed" in out["messages"][-1].content
     assert out["toolrm_verdicts"]["broken"]["decision"] == "halt"
     assert_every_call_answered(out["messages"])
@@ -330,7 +322,7 @@ async def test_only_malformed_calls_let_through_ends_the_run(how: str) -> None:
 async def test_unparseable_judge_answer_follows_the_judges_policy(how: str, behaviour: str, decision: str) -> None:
     model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["x"]), tool_call_message(GOOD, ids=["y"]), "Sunny."])
     judge = ScriptedJudge(behaviour=behaviour)  # type: ignore[arg-type]
-    out = await run(build_agent_graph(model, TOOLS, ToolRMCritic(judge, max_retries=1)), how)
+    out = await run_graph(build_agent_graph(model, TOOLS, ToolRMCritic(judge, max_retries=1)), how)
     record = out["toolrm_verdicts"]["x"]
     assert record["status"] == "unparseable"
     assert record["decision"] == decision
@@ -340,7 +332,7 @@ async def test_unparseable_judge_answer_follows_the_judges_policy(how: str, beha
 async def test_judge_that_raises_fails_open_by_default(how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(BAD, ids=["x"]), "Done."])
-    out = await run(build_agent_graph(model, tools, ToolRMCritic(ScriptedJudge(behaviour="raise"))), how)
+    out = await run_graph(build_agent_graph(model, tools, ToolRMCritic(ScriptedJudge(behaviour="raise"))), how)
     record = out["toolrm_verdicts"]["x"]
     assert (record["decision"], record["reason"], record["status"]) == ("execute", "judge_error", "error")
     assert "JudgeBackendError: backend down" in record["error"]
@@ -354,7 +346,7 @@ async def test_judge_that_raises_with_reject_policy_stays_bounded(how: str) -> N
     model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=[f"c{i}"]) for i in range(4)])
     judge = ScriptedJudge(behaviour="raise")
     critic = ToolRMCritic(judge, on_judge_error="reject", max_retries=2, on_budget_exhausted="halt")
-    out = await run(build_agent_graph(model, tools, critic), how)
+    out = await run_graph(build_agent_graph(model, tools, critic), how)
     assert len(model.calls) == 3  # the proposal, then two retries, then the halt
     assert executed == []
     assert "could not check this proposal" in critic_messages(out["messages"])[0].content
@@ -365,7 +357,7 @@ async def test_judge_that_raises_with_reject_policy_stays_bounded(how: str) -> N
 async def test_judge_that_raises_with_halt_policy(how: str) -> None:
     model = ScriptedChatModel(script=[tool_call_message(GOOD)])
     critic = ToolRMCritic(ScriptedJudge(behaviour="raise"), on_judge_error="halt")
-    out = await run(build_agent_graph(model, TOOLS, critic), how)
+    out = await run_graph(build_agent_graph(model, TOOLS, critic), how)
     assert "critic failed" in out["messages"][-1].content
     assert_every_call_answered(out["messages"])
 
@@ -376,7 +368,7 @@ async def test_judge_that_times_out(how: str) -> None:
     judge = ScriptedJudge(behaviour="sleep", sleep_s=3.0)
     critic = ToolRMCritic(judge, judge_timeout_s=0.2)
     start = time.perf_counter()
-    out = await run(build_agent_graph(model, tools, critic), how)
+    out = await run_graph(build_agent_graph(model, tools, critic), how)
     assert time.perf_counter() - start < 2.0
     record = out["toolrm_verdicts"]["x"]
     assert record["reason"] == "judge_error" and "timed out after 0.2s" in record["error"]
@@ -386,26 +378,30 @@ async def test_judge_that_times_out(how: str) -> None:
 # ------------------------------------------------------------------ checkpoints
 
 
+def paused_before_tools(tools: list[Any], judge: ScriptedJudge) -> Any:
+    """A checkpointed graph that stops before the tools; its model proposes ``GOOD`` (id ``x``)."""
+    model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["x"]), "Sunny."])
+    critic = ToolRMCritic(judge)
+    return build_agent_graph(model, tools, critic, checkpointer=InMemorySaver(), interrupt_before=["tools"])
+
+
 async def test_checkpoint_resume_neither_rejudges_nor_rebills(how: str) -> None:
     tools, executed = recording_tools()
-    model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["x"]), "Sunny."])
     judge = ScriptedJudge()
-    graph = build_agent_graph(
-        model, tools, ToolRMCritic(judge), checkpointer=InMemorySaver(), interrupt_before=["tools"]
-    )
+    graph = paused_before_tools(tools, judge)
     cfg = {"configurable": {"thread_id": "resume"}}
-    await run(graph, how, ASK, cfg)
+    await run_graph(graph, how, ASK, cfg)
     assert graph.get_state(cfg).next == ("tools",)
     assert judge.calls == 1 and executed == []
 
     # re-enter the critic on the same, already judged message (as after a fork/replay)
     graph.update_state(cfg, {"messages": []}, as_node="agent")
     assert graph.get_state(cfg).next == ("critic",)
-    await run(graph, how, None, cfg)
+    await run_graph(graph, how, None, cfg)
     assert graph.get_state(cfg).next == ("tools",)
     assert judge.calls == 1  # the stored verdict was reused
 
-    out = await run(graph, how, None, cfg)
+    out = await run_graph(graph, how, None, cfg)
     assert judge.calls == 1
     assert executed == [("get_weather", {"city": "Paris"})]
     assert out["toolrm_usage"]["critic_calls"] == 1  # billed once
@@ -414,19 +410,15 @@ async def test_checkpoint_resume_neither_rejudges_nor_rebills(how: str) -> None:
 
 
 async def test_changed_proposal_with_same_ids_is_judged_again(how: str) -> None:
-    tools, _ = recording_tools()
-    model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["x"]), "Sunny."])
     judge = ScriptedJudge()
-    graph = build_agent_graph(
-        model, tools, ToolRMCritic(judge), checkpointer=InMemorySaver(), interrupt_before=["tools"]
-    )
+    graph = paused_before_tools(recording_tools()[0], judge)
     cfg = {"configurable": {"thread_id": "edit"}}
-    state = await run(graph, how, ASK, cfg)
+    state = await run_graph(graph, how, ASK, cfg)
     edited = state["messages"][-1].model_copy(
         update={"tool_calls": [{"name": "get_weather", "args": {"town": "X"}, "id": "x", "type": "tool_call"}]}
     )
     graph.update_state(cfg, {"messages": [edited]}, as_node="agent")  # a human edits the call
-    out = await run(graph, how, None, cfg)
+    out = await run_graph(graph, how, None, cfg)
     assert judge.calls == 2
     assert out["toolrm_verdicts"]["x"]["decision"] == "retry"
 
@@ -435,16 +427,13 @@ async def test_changed_proposal_with_same_ids_is_judged_again(how: str) -> None:
 
 
 @pytest.mark.parametrize("tagged", [True, False])
-async def test_judge_tokens_never_stream(how: str, tagged: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_judge_tokens_never_stream(how: str, kind: str, tagged: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     if not tagged:  # control: without the tag the judge's answer does stream
         monkeypatch.setattr(calling, "nostream_config", lambda config: config)
     model = ScriptedChatModel(script=[tool_call_message(GOOD), "POLICY-ANSWER"])
     judge_model = ScriptedChatModel(default="JUDGE-SECRET OK", id_prefix="judge")
-    graph = build_agent_graph(model, TOOLS, ToolRMCritic(ModelBackedJudge(judge_model)))
-    if how == "sync":
-        chunks = list(graph.stream(ASK, stream_mode="messages"))
-    else:
-        chunks = [c async for c in graph.astream(ASK, stream_mode="messages")]
+    graph = critic_app(kind, model, TOOLS, ModelBackedJudge(judge_model))
+    chunks = await stream_messages(graph, how)
     texts = [str(message.content) for message, _ in chunks]
     assert len(judge_model.calls) == 1
     assert "POLICY-ANSWER" in texts
@@ -482,7 +471,7 @@ async def test_critic_in_a_messages_state_graph(how: str, via_add_critic: bool) 
     critic = ToolRMCritic(judge, tools=None if via_add_critic else TOOLS)
     graph = hand_built_graph(model, critic, via_add_critic=via_add_critic)
     cfg = {"configurable": {"thread_id": "t"}}
-    out = await run(graph, how, ASK, cfg)
+    out = await run_graph(graph, how, ASK, cfg)
     assert judge.calls == 2
     # the critic brought its own state keys (not in MessagesState's output, but in state)
     assert "toolrm_usage" not in out
@@ -542,10 +531,7 @@ async def test_best_of_n_samples_do_not_stream(how: str) -> None:
         "SAMPLE-TEXT", tool_calls=[{"name": "get_weather", "args": {"city": "Paris"}, "id": "s", "type": "tool_call"}]))
     critic = ToolRMCritic(ScriptedJudge(), mode="best_of_n", n=2, proposer=proposer)
     graph = build_agent_graph(model, TOOLS, critic)
-    if how == "sync":
-        chunks = list(graph.stream(ASK, stream_mode="messages"))
-    else:
-        chunks = [c async for c in graph.astream(ASK, stream_mode="messages")]
+    chunks = await stream_messages(graph, how)
     streamed = [(meta.get("langgraph_node"), str(message.content)) for message, meta in chunks]
     assert len(proposer.calls) == 1
     assert ("agent", "POLICY-ANSWER") in streamed
@@ -566,7 +552,8 @@ async def test_best_of_n_proposer_that_fails_keeps_the_original(how: str) -> Non
 
     model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["o"]), "Sunny."])
     judge = ScriptedJudge()
-    out = await run(build_agent_graph(model, TOOLS, ToolRMCritic(judge, mode="best_of_n", proposer=proposer)), how)
+    critic = ToolRMCritic(judge, mode="best_of_n", proposer=proposer)
+    out = await run_graph(build_agent_graph(model, TOOLS, critic), how)
     assert judge.calls == 1
     assert out["toolrm_verdicts"]["o"]["decision"] == "execute"
     assert out["messages"][-1].content == "Sunny."

@@ -348,17 +348,9 @@ WEATHER = [
             "```json\n[{'func': 'get_weather', 'params': {'city': 'Lima'}}]\n```",
             [("get_weather", {"city": "Lima"})],
         ),
-        (
-            "python",
-            '[{"name": "get_weather", "city": "Lima"}]',
-            [("get_weather", {"city": "Lima"})],
-        ),
+        ("python", '[{"name": "get_weather", "city": "Lima"}]', [("get_weather", {"city": "Lima"})]),
         # a sentence, then the call list
-        (
-            "python",
-            "Here is the function call:\n\n[get_weather(city='Paris')]",
-            [("get_weather", {"city": "Paris"})],
-        ),
+        ("python", "Here is the function call:\n\n[get_weather(city='Paris')]", [("get_weather", {"city": "Paris"})]),
         (
             "python_quoted",
             "Based on the question, the call is:\n\n['get_weather(city=\"Paris\")']",
@@ -390,11 +382,7 @@ WEATHER = [
             [("get_weather", {"city": "Paris"})],
         ),
         # a set-like object that still holds the arguments of the one function named
-        (
-            "python",
-            "{'math.factorial', 'parameters': {'number': 5}}",
-            [("math.factorial", {"number": 5})],
-        ),
+        ("python", "{'math.factorial', 'parameters': {'number': 5}}", [("math.factorial", {"number": 5})]),
         # positional arguments bound in declared order; a dict of keywords
         ("python", "[math.factorial(5)]", [("math.factorial", {"number": 5})]),
         ("python", 'get_weather({"city": "Oslo"})', [("get_weather", {"city": "Oslo"})]),

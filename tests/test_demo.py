@@ -15,32 +15,17 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from rich.console import Console
 from typer.testing import CliRunner
 
-from eval.bfcl.questions import BfclQuestion
 from eval.commands import demo
-from eval.tasks.runner import AgentTask
-from tests.fakes import ScriptedChatModel, tool_call_message
+from tests.fakes import ScriptedChatModel, factorial_task, tool_call_message
 from toolrm_agent.judges.schema import SchemaJudge
 
-DOC = {
-    "name": "math.factorial",
-    "description": "Calculate the factorial of a given number.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"number": {"type": "integer", "description": "The number."}},
-        "required": ["number"],
-    },
-}
 _IDS = itertools.count(1)
 
 
-def task(i: int) -> AgentTask:
-    question = BfclQuestion(
-        id=f"simple_python_{9000 + i}",
-        category="simple_python",
-        turns=[[{"role": "user", "content": f"Factorial of {i}?"}]],
-        functions=[DOC],
-    )
-    return AgentTask.from_question(question, answer=[{"math.factorial": {"number": [i]}}])
+def asked_number(messages: list[BaseMessage]) -> int:
+    """The number a task asks the factorial of ("Factorial of N?")."""
+    request = next(m.content for m in messages if m.type == "human")
+    return int(str(request).split()[-1].rstrip("?"))
 
 
 def policy_that_fixes_after_critique() -> ScriptedChatModel:
@@ -48,8 +33,7 @@ def policy_that_fixes_after_critique() -> ScriptedChatModel:
 
     def answer(messages: list[BaseMessage]) -> AIMessage:
         n = next(_IDS)
-        request = next(m.content for m in messages if m.type == "human")
-        number = int(str(request).split()[-1].rstrip("?"))
+        number = asked_number(messages)
         critiqued = isinstance(messages[-1], ToolMessage) and messages[-1].status == "error"
         key = "number" if number == 1 or critiqued else "num"
         msg = tool_call_message(("math_factorial", {key: number}), ids=[f"call_{n}"])
@@ -58,10 +42,21 @@ def policy_that_fixes_after_critique() -> ScriptedChatModel:
     return ScriptedChatModel(default=answer)
 
 
+def right_sampler() -> ScriptedChatModel:
+    """A sampler that proposes the right call for every task."""
+
+    def sample(messages: list[BaseMessage]) -> AIMessage:
+        n = next(_IDS)
+        msg = tool_call_message(("math_factorial", {"number": asked_number(messages)}), ids=[f"s_{n}"])
+        return msg.model_copy(update={"id": f"sample-{n}"})
+
+    return ScriptedChatModel(default=sample)
+
+
 def run_scripted(judges: dict[str, object]) -> tuple[dict, str]:
     console = Console(record=True, width=160)
     report = demo.run_demo(
-        [task(1), task(2)],
+        [factorial_task(1), factorial_task(2)],
         policy_that_fixes_after_critique(),
         judges,
         policy_name="scripted",
@@ -169,22 +164,15 @@ def test_real_demo_on_one_task(tmp_path: Path) -> None:
 
 
 def test_best_of_n_mode_swaps_in_a_sampled_fix() -> None:
-    def sample(messages: list[BaseMessage]) -> AIMessage:
-        n = next(_IDS)
-        request = next(m.content for m in messages if m.type == "human")
-        number = int(str(request).split()[-1].rstrip("?"))
-        msg = tool_call_message(("math_factorial", {"number": number}), ids=[f"s_{n}"])
-        return msg.model_copy(update={"id": f"sample-{n}"})
-
     console = Console(record=True, width=160)
     report = demo.run_demo(
-        [task(2)],
+        [factorial_task(2)],
         policy_that_fixes_after_critique(),
         {"schema": SchemaJudge()},
         policy_name="scripted",
         modes=["best_of_n"],
         n=3,
-        sampler=ScriptedChatModel(default=sample),
+        sampler=right_sampler(),
         console=console,
         progress=False,
     )
@@ -209,17 +197,10 @@ def test_cli_reports_a_policy_it_cannot_load(
 
 
 def test_the_four_arms_and_resample_samples_only_for_the_rejected_task() -> None:
-    def sample(messages: list[BaseMessage]) -> AIMessage:
-        n = next(_IDS)
-        request = next(m.content for m in messages if m.type == "human")
-        number = int(str(request).split()[-1].rstrip("?"))
-        msg = tool_call_message(("math_factorial", {"number": number}), ids=[f"s_{n}"])
-        return msg.model_copy(update={"id": f"sample-{n}"})
-
-    sampler = ScriptedChatModel(default=sample)
+    sampler = right_sampler()
     console = Console(record=True, width=200)
     report = demo.run_demo(
-        [task(1), task(2)],
+        [factorial_task(1), factorial_task(2)],
         policy_that_fixes_after_critique(),
         {"schema": SchemaJudge()},
         policy_name="scripted",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.fakes import tiny_qwen2_config
+from tests.fakes import bfcl_doc, tiny_qwen2_config
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.discriminative import (
@@ -22,15 +22,9 @@ CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-WEATHER = {
-    "name": "get_weather",
-    "description": "Current weather for a city.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
-        "required": ["city"],
-    },
-}
+WEATHER = bfcl_doc(
+    "get_weather", "Current weather for a city.", {"city": {"type": "string"}, "unit": {"type": "string"}}, ["city"]
+)
 
 
 def _tokenizer(chat_template: str | None):

@@ -8,13 +8,20 @@ import time
 from typing import Any
 
 import pytest
-from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from tests.fakes import ASK, ScriptedChatModel, assert_every_call_answered, recording_tools, tool_call_message
-from toolrm_agent import DecisionBands, ToolRMCritic, ToolRMMiddleware, build_agent_graph
+from tests.fakes import (
+    ASK,
+    ScriptedChatModel,
+    assert_every_call_answered,
+    critic_app,
+    recording_tools,
+    run_graph,
+    tool_call_message,
+)
+from toolrm_agent import DecisionBands, ToolRMCritic
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import ConfigurationError
@@ -45,34 +52,18 @@ class CityJudge(BaseJudge):
                         judge=self.name, calls=tuple(verdicts))
 
 
-@pytest.fixture(params=["sync", "async"])
-def how(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture(params=["node", "middleware"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 def weather(city: str, call_id: str) -> AIMessage:
     return tool_call_message(("get_weather", {"city": city}), ids=[call_id])
 
 
 def build(kind: str, script: list[Any], judge: Any, bands: DecisionBands = BANDS) -> tuple[Any, list[Any]]:
     tools, executed = recording_tools()
-    model = ScriptedChatModel(script=script)
-    if kind == "node":
-        app = build_agent_graph(model, tools, ToolRMCritic(judge, bands=bands), checkpointer=InMemorySaver())
-    else:
-        app = create_agent(model, tools, middleware=[ToolRMMiddleware(judge, bands=bands)],
-                           checkpointer=InMemorySaver())
+    app = critic_app(kind, ScriptedChatModel(script=script), tools, judge, bands=bands, checkpointer=InMemorySaver())
     return app, executed
 
 
 async def step(app: Any, how: str, inputs: Any, thread: str = "t") -> dict[str, Any]:
-    config = {"configurable": {"thread_id": thread}}
-    return app.invoke(inputs, config) if how == "sync" else await app.ainvoke(inputs, config)
+    return await run_graph(app, how, inputs, {"configurable": {"thread_id": thread}})
 
 
 def asked(out: dict[str, Any]) -> dict[str, Any]:

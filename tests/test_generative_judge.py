@@ -18,25 +18,14 @@ from langchain_core.runnables import RunnableLambda
 from langgraph.constants import TAG_NOSTREAM
 from langgraph.graph import END, START, StateGraph
 
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, weather_tool
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeBackendError, JudgeParseError
 from toolrm_agent.judges.generative import CRITIC_RUN_NAME, CRITIC_TAG, GenerativeJudge
 from toolrm_agent.verdicts import IssueCode
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
+WEATHER = weather_tool()
 CONTEXT = JudgeContext.build([Turn(role="user", content="Weather in Paris?")], [WEATHER])
 
 

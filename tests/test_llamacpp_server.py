@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage
 
-from tests.fakes import ScriptedChatModel, assert_every_call_answered, get_weather, tool_call_message
+from tests.fakes import (
+    PolicyStubServer,
+    ScriptedChatModel,
+    assert_every_call_answered,
+    get_weather,
+    text_call,
+    tool_call_message,
+)
 from toolrm_agent.integrations.llamacpp_server import (
     LlamaCppServerConfig,
     LlamaCppServerError,
@@ -140,41 +147,14 @@ def test_an_agent_runs_through_the_server(smol_server) -> None:
 def test_json_in_content_through_an_openai_compatible_server() -> None:
     """A server that answers tool requests with the call as text (as llama.cpp does for
     small Qwen models): the client side still gets ``tool_calls``."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     from toolrm_agent.integrations.openai_server import chat_model_for_server
 
-    seen: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = json.dumps({
-                "id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": f"```json\n{CALL_JSON}\n```"}}],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
-            }).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        inner = chat_model_for_server("m", f"http://127.0.0.1:{server.server_port}/v1", max_retries=0)
+    with PolicyStubServer(lambda body: text_call("get_weather", {"city": "Paris"}), model="m") as stub:
+        inner = chat_model_for_server("m", stub.base_url, max_retries=0)
         message = LenientToolCallModel(inner=inner).bind_tools([get_weather]).invoke("Weather in Paris?")
-    finally:
-        server.shutdown()
     assert [(c["name"], c["args"]) for c in message.tool_calls] == [("get_weather", {"city": "Paris"})]
-    assert seen[0]["tools"][0]["function"]["name"] == "get_weather"
-    assert message.usage_metadata["output_tokens"] == 7
+    assert stub.requests[0]["tools"][0]["function"]["name"] == "get_weather"
+    assert message.usage_metadata["output_tokens"] == 5  # the server's count
 
 
 @pytest.mark.parametrize("on_judge_error, runs", [("execute", True), ("reject", False)])

@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
+from tests.fakes import bfcl_doc
 from toolrm_agent.models.local_chat import (
     LocalChatModel,
     _forced_prefix,
@@ -40,15 +41,8 @@ class StockPrice(BaseModel):
     ticker: str = Field(description="e.g. AAPL")
 
 
-BFCL_DOC = {
-    "name": "calc_area",
-    "description": "Area of a triangle.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"base": {"type": "integer"}, "height": {"type": "float"}},
-        "required": ["base", "height"],
-    },
-}
+BFCL_DOC = bfcl_doc("calc_area", "Area of a triangle.", {"base": {"type": "integer"}, "height": {"type": "float"}},
+                    ["base", "height"])
 
 # ---------------------------------------------------------------------- parsing shapes
 

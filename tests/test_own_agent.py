@@ -21,8 +21,10 @@ from tests.fakes import (
     ScriptedChatModel,
     ScriptedJudge,
     assert_every_call_answered,
+    critic_app,
     critic_messages,
     recording_tools,
+    run_graph,
     text_call,
     tool_call_message,
 )
@@ -31,32 +33,12 @@ from toolrm_agent._internal import hints
 from toolrm_agent._internal.hints import TextToolCallWarning
 from toolrm_agent.verdicts import IssueCode
 
-ADAPTERS = ["node", "middleware"]
-
-
-@pytest.fixture(params=["sync", "async"])
-def how(request: pytest.FixtureRequest) -> str:
-    return request.param
-
 
 @pytest.fixture(autouse=True)
 def fresh_hints() -> Iterator[None]:
     hints.reset()
     yield
     hints.reset()
-
-
-def agent(adapter: str, model: Any, tools: Any, judge: Any, **options: Any) -> Any:
-    """The agent with the critic as a node or as middleware; ``handle_tool_errors`` goes to
-    ``build_agent_graph`` or to the middleware, the other options to the critic."""
-    handling = {k: options.pop(k) for k in ("handle_tool_errors",) if k in options}
-    if adapter == "node":
-        return build_agent_graph(model, tools, ToolRMCritic(judge, **options), **handling)
-    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options, **handling)])
-
-
-async def run(graph: Any, how: str, inputs: Any = ASK) -> dict[str, Any]:
-    return graph.invoke(inputs) if how == "sync" else await graph.ainvoke(inputs)
 
 
 # ------------------------------------------------------- 1. from a served model to a policy
@@ -101,16 +83,15 @@ def test_served_chat_model_without_a_server_says_how_to_start_one() -> None:
 # --------------------------------------------- the warning for calls written as text
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_call_written_as_text_warns_once_naming_the_helper(adapter: str, how: str) -> None:
+async def test_a_call_written_as_text_warns_once_naming_the_helper(kind: str, how: str) -> None:
     text = text_call("get_weather", {"city": "Paris"})["content"]
     model = ScriptedChatModel(script=[text, text])
-    graph = agent(adapter, model, recording_tools()[0], ScriptedJudge())
+    graph = critic_app(kind, model, recording_tools()[0], ScriptedJudge())
     with pytest.warns(TextToolCallWarning, match="served_chat_model"):
-        await run(graph, how)
+        await run_graph(graph, how)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        await run(graph, how)  # once only
+        await run_graph(graph, how)  # once only
 
 
 def test_plain_answers_do_not_warn() -> None:
@@ -136,7 +117,7 @@ async def test_middleware_refuses_an_agent_without_tools(tools: Any, how: str) -
     model = ScriptedChatModel(script=[tool_call_message(GOOD)])
     graph = create_agent(model, tools, middleware=[ToolRMMiddleware(ScriptedJudge())])
     with pytest.raises(ConfigurationError, match="no tools"):
-        await run(graph, how)
+        await run_graph(graph, how)
     assert model.position == 0  # refused before the model was asked
 
 
@@ -155,8 +136,7 @@ def currency_tool() -> tuple[Any, list[str]]:
     return convert, seen
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(adapter: str, how: str) -> None:
+async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(kind: str, how: str) -> None:
     convert, seen = currency_tool()
     model = ScriptedChatModel(script=[
         tool_call_message(("convert", {"amount": 250, "from_currency": "Pounds"})),
@@ -164,7 +144,8 @@ async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(adapt
         "230.00 EUR.",
     ])
     judge = ScriptedJudge(lambda call: None)
-    out = await run(agent(adapter, model, [convert], judge), how, {"messages": [HumanMessage("250 USD in EUR?")]})
+    ask = {"messages": [HumanMessage("250 USD in EUR?")]}
+    out = await run_graph(critic_app(kind, model, [convert], judge), how, ask)
     assert seen == ["Pounds", "USD"]
     error = next(m for m in out["messages"] if isinstance(m, ToolMessage) and m.status == "error")
     assert "KeyError" in str(error.content) and "Pounds" in str(error.content)
@@ -174,39 +155,36 @@ async def test_a_tool_error_goes_back_to_the_model_and_the_critic_reads_it(adapt
     assert_every_call_answered(out["messages"])
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_handle_tool_errors_false_lets_the_error_end_the_run(adapter: str, how: str) -> None:
+async def test_handle_tool_errors_false_lets_the_error_end_the_run(kind: str, how: str) -> None:
     convert, _ = currency_tool()
     model = ScriptedChatModel(script=[tool_call_message(("convert", {"amount": 1, "from_currency": "Pounds"}))])
-    graph = agent(adapter, model, [convert], ScriptedJudge(lambda call: None), handle_tool_errors=False)
+    graph = critic_app(kind, model, [convert], ScriptedJudge(lambda call: None), handle_tool_errors=False)
     with pytest.raises(KeyError):
-        await run(graph, how)
+        await run_graph(graph, how)
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-def test_handle_tool_errors_takes_a_callable_and_refuses_other_values(adapter: str) -> None:
+def test_handle_tool_errors_takes_a_callable_and_refuses_other_values(kind: str) -> None:
     convert, _ = currency_tool()
     model = ScriptedChatModel(script=[tool_call_message(("convert", {"amount": 1, "from_currency": "Pounds"})), "ok"])
-    graph = agent(adapter, model, [convert], ScriptedJudge(lambda call: None),
+    graph = critic_app(kind, model, [convert], ScriptedJudge(lambda call: None),
                   handle_tool_errors=lambda exc: f"unknown currency {exc}")
     out = graph.invoke(ASK)
     assert any(m.content == "unknown currency 'Pounds'" for m in out["messages"] if isinstance(m, ToolMessage))
     with pytest.raises(ConfigurationError, match="handle_tool_errors"):
-        agent(adapter, model, [convert], ScriptedJudge(), handle_tool_errors="yes")
+        critic_app(kind, model, [convert], ScriptedJudge(), handle_tool_errors="yes")
 
 
 # ------------------------------------------------------ 4. a call repeated after it ran
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_call_repeated_after_it_ran_is_sent_back(adapter: str, how: str) -> None:
+async def test_a_call_repeated_after_it_ran_is_sent_back(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[
         tool_call_message(GOOD, ids=["first"]),
         tool_call_message(GOOD, ids=["again"]),  # the same call, its result already there
         "Sunny in Paris.",
     ])
-    out = await run(agent(adapter, model, tools, ScriptedJudge(lambda call: None)), how)
+    out = await run_graph(critic_app(kind, model, tools, ScriptedJudge(lambda call: None)), how)
     assert executed == [("get_weather", {"city": "Paris"})]  # ran once
     record = out["toolrm_verdicts"]["again"]
     assert record["decision"] == "retry" and IssueCode.REPEATED_CALL.value in record["codes"]
@@ -215,12 +193,11 @@ async def test_a_call_repeated_after_it_ran_is_sent_back(adapter: str, how: str)
     assert out["messages"][-1].content == "Sunny in Paris."
 
 
-@pytest.mark.parametrize("adapter", ADAPTERS)
-def test_a_call_may_run_again_after_its_tool_failed_or_in_a_new_turn(adapter: str) -> None:
+def test_a_call_may_run_again_after_its_tool_failed_or_in_a_new_turn(kind: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(GOOD, ids=["a"]), "Sunny.",
                                       tool_call_message(GOOD, ids=["b"]), "Still sunny."])
-    graph = agent(adapter, model, tools, ScriptedJudge(lambda call: None))
+    graph = critic_app(kind, model, tools, ScriptedJudge(lambda call: None))
     first = graph.invoke(ASK)
     graph.invoke({"messages": [*first["messages"], HumanMessage("And now?")]})
     assert len(executed) == 2  # a new user turn may ask again

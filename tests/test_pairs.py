@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from eval.bfcl.questions import category_of, load_answers, load_questions
-from eval.bfcl.results import ModelResults, RecordedOutput, load_results
+from eval.bfcl.questions import load_answers, load_questions
+from eval.bfcl.results import ModelResults, load_results
 from eval.pairs import (
     NO_CALL_REPLY,
     PAIR_COLUMNS,
@@ -27,7 +27,7 @@ from eval.pairs import (
     pairs_from_graded,
     sample_pairs,
 )
-from tests.fakes import BFCL_OUTPUTS, fake_results, write_results_dir
+from tests.fakes import BFCL_OUTPUTS, fake_results, recorded_results, write_results_dir
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 
 
@@ -308,13 +308,7 @@ LENIENT_OUTPUTS: dict[str, dict[str, Any]] = {
 
 
 def lenient_results() -> list[ModelResults]:
-    models: dict[str, dict[str, RecordedOutput]] = {}
-    for qid, by_model in LENIENT_OUTPUTS.items():
-        for model, raw in by_model.items():
-            models.setdefault(model, {})[qid] = RecordedOutput(
-                id=qid, category=category_of(qid), raw=raw
-            )
-    return [ModelResults(model=m, style="python", entries=e) for m, e in sorted(models.items())]
+    return recorded_results(LENIENT_OUTPUTS, lambda _model: "python")
 
 
 def test_lenient_grading_checks_what_the_model_meant() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from tests.fakes import ScriptedChatModel, tiny_qwen2_config
+from tests.fakes import BRACKET_ANSWER_TAGS, ScriptedChatModel, tiny_qwen2_config, weather_tool
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import CheckpointError, ConfigurationError
@@ -23,14 +23,7 @@ from toolrm_agent.judges.loader import load_judge
 from toolrm_agent.judges.template_file import load_templates
 from toolrm_agent.judges.templates import DEFAULT_TEMPLATES, AnswerTags
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
+WEATHER = weather_tool()
 CONTEXT = JudgeContext.build([Turn(role="user", content="Weather in Paris?")], [WEATHER])
 PARIS = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris"}),))
 ROME = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Rome"}),))
@@ -56,13 +49,7 @@ user = "Toolbox: {tools}\\nDialogue: {conversation}\\nCandidate: {proposal}\\nSa
 system = "Reward me. {tools}"
 user = "{conversation}"
 
-[answer]
-choice = ["[[", "]]"]
-choice_values = ["A", "B"]
-verdict = ["<ok>", "</ok>"]
-accept = ["yes"]
-reject = ["no"]
-critique = ["<why>", "</why>"]
+''' + BRACKET_ANSWER_TAGS + '''critique = ["<why>", "</why>"]
 '''
 
 
@@ -296,14 +283,12 @@ def test_trbench_command_with_a_reward_model_and_its_template_file(
 ) -> None:
     import json
 
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.trbench as trbench
-    from tests.fakes import write_results_dir
+    from tests.fakes import command_app, write_results_dir
 
-    app = typer.Typer()
-    app.command()(trbench.command)
+    app = command_app(trbench.command)
     out = tmp_path / "report.json"
     spec = f"disc:{seq_cls_dir}?templates={template_file}"
     args = ["--results", str(write_results_dir(tmp_path / "results")), "--out", str(out)]

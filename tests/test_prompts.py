@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from tests.fakes import weather_tool
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.answers import normalize_score, parse_choice, parse_verdict
@@ -18,21 +19,7 @@ from toolrm_agent.judges.templates import (
 from toolrm_agent.prompt_text import render_conversation
 from toolrm_agent.thinking import strip_thinking
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {"type": "string"},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["city"],
-        },
-    },
-}
+WEATHER = weather_tool(unit={"type": "string", "enum": ["celsius", "fahrenheit"]})
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes import FACTORIAL_DOC
 from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.judges.base import Judge
@@ -40,15 +41,6 @@ WEATHER = {
         "required": ["city"],
     },
 }
-FACTORIAL = {
-    "name": "math.factorial",
-    "description": "Factorial of a number.",
-    "parameters": {
-        "type": "dict",
-        "properties": {"number": {"type": "integer"}},
-        "required": ["number"],
-    },
-}
 NO_ARGS = {"name": "ping", "parameters": {"type": "object", "properties": {}}}
 OPTIONAL = {
     "name": "search",
@@ -73,7 +65,7 @@ REQUEST = (
 def context(text: str = REQUEST, tools: list[Any] | None = None) -> JudgeContext:
     return JudgeContext.build(
         [Turn(role="user", content=text)],
-        tools if tools is not None else [WEATHER, FACTORIAL, NO_ARGS, OPTIONAL],
+        tools if tools is not None else [WEATHER, FACTORIAL_DOC, NO_ARGS, OPTIONAL],
     )
 
 
@@ -137,7 +129,7 @@ def test_unknown_function_lists_the_offered_ones_when_nothing_is_close() -> None
 
 def test_dotted_and_underscored_names_find_each_other() -> None:
     assert judge_one("math_factorial", {"number": 5}).accepted
-    underscored = {**FACTORIAL, "name": "math_factorial"}
+    underscored = {**FACTORIAL_DOC, "name": "math_factorial"}
     assert judge_one("math.factorial", {"number": 5}, ctx=context(tools=[underscored])).accepted
 
 
@@ -605,4 +597,4 @@ def test_the_cache_follows_the_context() -> None:
     p = proposal(("get_weather", {"city": "Tokyo"}))
     assert judge.critique(context(), p).codes == [IssueCode.UNGROUNDED_VALUE]
     assert judge.critique(context(text="Weather in Tokyo"), p).codes == []
-    assert judge.critique(context(tools=[FACTORIAL]), p).codes == [IssueCode.UNKNOWN_FUNCTION]
+    assert judge.critique(context(tools=[FACTORIAL_DOC]), p).codes == [IssueCode.UNKNOWN_FUNCTION]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from eval.commands import selfcorrect
 from eval.tasks.runner import TaskRun
-from tests.fakes import ScriptedChatModel, area_call, area_policy, area_tasks, area_width
+from tests.fakes import ScriptedChatModel, area_call, area_policy, area_tasks, area_width, command_app
 from toolrm_agent.judges.schema import SchemaJudge
 
 
@@ -118,10 +118,7 @@ def test_resample_samples_only_for_rejected_proposals_and_counts_them() -> None:
 
 
 def test_command_validates_its_options(tmp_path: Path) -> None:
-    import typer
-
-    app = typer.Typer()
-    app.command()(selfcorrect.command)
+    app = command_app(selfcorrect.command)
     runner = CliRunner()
     out = tmp_path / "r.json"
     bad_mode = runner.invoke(app, ["--mode", "vote", "--out", str(out)])

@@ -45,16 +45,14 @@ def test_unknown_split_is_an_error() -> None:
 
 
 def test_trbench_reads_only_the_chosen_half(tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.trbench as trbench
-    from tests.fakes import fake_results, write_results_dir
+    from tests.fakes import command_app, fake_results, write_results_dir
 
     results = write_results_dir(tmp_path / "results")
     names = [m.model for m in fake_results()]
-    app = typer.Typer()
-    app.command()(trbench.command)
+    app = command_app(trbench.command)
     counts = {}
     for split in ("all", "dev", "test"):
         out = tmp_path / f"{split}.json"

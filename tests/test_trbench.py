@@ -17,10 +17,11 @@ from eval.commands.trbench import (
     votes_from_preferences,
 )
 from eval.pairs import Pair, is_pairwise
+from tests.fakes import FirstChoiceJudge
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext, Turn
 from toolrm_agent.errors import JudgeParseError
-from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
+from toolrm_agent.judges.base import BaseJudge
 from toolrm_agent.judges.schema import SchemaJudge
 from toolrm_agent.verdicts import Critique, Preference, TokenUsage
 
@@ -90,30 +91,7 @@ PAIRS = [
 ]
 
 
-class AlwaysFirst(BaseJudge):
-    """A pairwise judge with total position bias: always answers 1, one order per call."""
-
-    name = "always-1"
-    capabilities = JudgeCapabilities(pairwise=True)
-
-    def __init__(self) -> None:
-        self._calls = 0
-
-    @property
-    def calls(self) -> int:
-        return self._calls
-
-    def critique(self, context, proposal):  # noqa: ANN001, ANN201
-        raise AssertionError("a pairwise judge is not asked pointwise")
-
-    def compare(self, context, a, b):  # noqa: ANN001, ANN201
-        self._calls += 1
-        return Preference(
-            choice=1, judge=self.name, usage=TokenUsage(input_tokens=10, output_tokens=2)
-        )
-
-
-class Oracle(AlwaysFirst):
+class Oracle(FirstChoiceJudge):
     """Knows the answer: prefers GOOD whichever position it is in."""
 
     name = "oracle"
@@ -123,7 +101,7 @@ class Oracle(AlwaysFirst):
         return Preference(choice=1 if a == GOOD else 2, judge=self.name)
 
 
-class BothOrders(AlwaysFirst):
+class BothOrders(FirstChoiceJudge):
     """Asks both orders itself (like GenerativeJudge); scripted votes per pair."""
 
     name = "both"
@@ -158,7 +136,7 @@ class Scorer(BaseJudge):
 
 
 def test_position_biased_judge_scores_zero() -> None:
-    judge = AlwaysFirst()
+    judge = FirstChoiceJudge()
     assert is_pairwise(judge)
     outcomes = evaluate(judge, PAIRS)
     assert judge.calls == 2 * len(PAIRS)  # both orders asked
@@ -282,32 +260,16 @@ def test_known_judges_modes() -> None:
 
 
 def test_command_writes_report_and_pairs(tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.trbench as trbench
-    from tests.fakes import write_results_dir
+    from tests.fakes import command_app, write_results_dir
 
     results = write_results_dir(tmp_path / "results")
-    app = typer.Typer()
-    app.command()(trbench.command)
+    app = command_app(trbench.command)
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(
-        app,
-        [
-            "--results",
-            str(results),
-            "--judge",
-            "schema",
-            "--out",
-            str(out),
-            "--pairs-out",
-            str(tmp_path / "pairs"),
-            "--seed",
-            "1",
-            "--details",
-        ],
-    )
+    args = ["--results", str(results), "--judge", "schema", "--out", str(out), "--pairs-out", str(tmp_path / "pairs")]
+    result = CliRunner().invoke(app, [*args, "--seed", "1", "--details"])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["judge"] == "schema" and report["mode"] == "pointwise"

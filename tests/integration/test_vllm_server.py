@@ -16,6 +16,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 
+from tests.fakes import BRACKET_ANSWER_TAGS
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.integrations.openai_server import (
@@ -156,13 +157,7 @@ Chat: {conversation}
 Candidate: {proposal}
 Reply with exactly this text and nothing else: <ok>yes</ok>\"\"\"
 
-[answer]
-choice = ["[[", "]]"]
-choice_values = ["A", "B"]
-verdict = ["<ok>", "</ok>"]
-accept = ["yes"]
-reject = ["no"]
-"""
+""" + BRACKET_ANSWER_TAGS
 
 
 def test_generative_judge_with_a_template_file_on_the_server(

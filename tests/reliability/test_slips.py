@@ -22,46 +22,29 @@ import warnings
 from typing import Any
 
 import pytest
-from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
 from tests.fakes import (
-    ASK,
     BAD,
     GOOD,
     ScriptedChatModel,
     ScriptedJudge,
     assert_every_call_answered,
+    critic_app,
     critic_messages,
     recording_tools,
+    run_graph,
     tool_call_message,
     weather_rule,
 )
 from toolrm_agent.calls import Proposal, ToolCall
 from toolrm_agent.context import JudgeContext
-from toolrm_agent.critic import ToolRMCritic, build_agent_graph
 from toolrm_agent.errors import JudgeFrozenWarning
 from toolrm_agent.judges.base import BaseJudge, ranking_from_critiques
 from toolrm_agent.judges.generative import GenerativeJudge
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.middleware import ToolRMMiddleware
 from toolrm_agent.verdicts import Critique
-
-ADAPTERS = ["node", "middleware"]
-HOWS = ["sync", "async"]
-
-
-def agent(adapter: str, model: ScriptedChatModel, tools: list[Any], judge: Any, **options: Any) -> Any:
-    if adapter == "node":
-        return build_agent_graph(model, tools, ToolRMCritic(judge, **options))
-    return create_agent(model, tools, middleware=[ToolRMMiddleware(judge, **options)])
-
-
-async def run(graph: Any, how: str, inputs: Any = ASK) -> dict[str, Any]:
-    if how == "sync":
-        return graph.invoke(inputs)
-    return await graph.ainvoke(inputs)
 
 
 def assert_clean_unicode(messages: list[BaseMessage]) -> None:
@@ -72,16 +55,11 @@ def assert_clean_unicode(messages: list[BaseMessage]) -> None:
 
 
 def proposal(*calls: dict[str, Any], invalid: tuple[dict[str, Any], ...] = ()) -> AIMessage:
+    """An ``AIMessage`` built without validation (so a lone surrogate gets in); the other fields default."""
     return AIMessage.model_construct(
         content="",
         tool_calls=[{"type": "tool_call", **c} for c in calls],
         invalid_tool_calls=[{"type": "invalid_tool_call", "error": None, **c} for c in invalid],
-        id=None,
-        additional_kwargs={},
-        response_metadata={},
-        usage_metadata=None,
-        type="ai",
-        name=None,
     )
 
 
@@ -97,13 +75,11 @@ SURROGATE_PROPOSALS = {
 
 @pytest.mark.parametrize("judge_kind", ["schema", "scripted"])
 @pytest.mark.parametrize("where", sorted(SURROGATE_PROPOSALS))
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_lone_surrogate_never_crashes_the_critic(adapter: str, how: str, where: str, judge_kind: str) -> None:
+async def test_a_lone_surrogate_never_crashes_the_critic(kind: str, how: str, where: str, judge_kind: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[SURROGATE_PROPOSALS[where], tool_call_message(GOOD), "Sunny."])
     judge = SchemaJudge(check_grounding=False) if judge_kind == "schema" else ScriptedJudge()
-    out = await run(agent(adapter, model, tools, judge, max_retries=2), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, max_retries=2), how)
     assert_clean_unicode(out["messages"])
     assert_every_call_answered(out["messages"])
     assert out["messages"][-1].content == "Sunny."
@@ -114,15 +90,13 @@ async def test_a_lone_surrogate_never_crashes_the_critic(adapter: str, how: str,
         assert critic_messages(out["messages"])[0].tool_call_id == "s1"
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_surrogate_in_a_call_id_and_in_the_conversation(adapter: str, how: str) -> None:
+async def test_a_surrogate_in_a_call_id_and_in_the_conversation(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(
         script=[proposal({"name": "get_weather", "args": {"city": "Paris"}, "id": "c\ud8001"}), "Sunny."]
     )
     inputs = {"messages": [HumanMessage("What is the weather in Paris? \udc00")]}
-    out = await run(agent(adapter, model, tools, SchemaJudge()), how, inputs)
+    out = await run_graph(critic_app(kind, model, tools, SchemaJudge()), how, inputs)
     assert executed == [("get_weather", {"city": "Paris"})]
     ids = {m.tool_call_id for m in out["messages"] if isinstance(m, ToolMessage)}
     assert ids == {"c\ufffd1"} and set(out["toolrm_verdicts"]) == {"c\ufffd1"}
@@ -134,14 +108,12 @@ async def test_a_surrogate_in_a_call_id_and_in_the_conversation(adapter: str, ho
 LONG_REJECTION = "<verdict>incorrect</verdict><critique>" + "y" * 20_000 + "</critique>"
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_long_critique_does_not_hide_a_rejection(adapter: str, how: str) -> None:
+async def test_a_long_critique_does_not_hide_a_rejection(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(BAD), tool_call_message(GOOD), "Sunny."])
     backend = ScriptedChatModel(script=[LONG_REJECTION], default="<verdict>correct</verdict><critique></critique>")
     judge = GenerativeJudge(backend, backoff_s=0.0)  # on_unparseable="fail_open" by default
-    out = await run(agent(adapter, model, tools, judge, max_retries=2), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, max_retries=2), how)
     assert executed == [("get_weather", {"city": "Paris"})]  # the rejected call never ran
     first = out["toolrm_verdicts"]["call_0_get_weather"]
     assert first["decision"] == "retry" and first["status"] == "ok"
@@ -161,14 +133,12 @@ def test_disc_features_take_an_integer_past_the_float_range() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_disc_default_judges_an_integer_of_310_digits(adapter: str, how: str) -> None:
+async def test_disc_default_judges_an_integer_of_310_digits(kind: str, how: str) -> None:
     from toolrm_agent.judges.loader import load_judge
 
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(("get_weather", {"city": 10**309})), "Done."])
-    out = await run(agent(adapter, model, tools, load_judge("disc:default"), max_retries=0,
+    out = await run_graph(critic_app(kind, model, tools, load_judge("disc:default"), max_retries=0,
                           on_budget_exhausted="halt"), how)
     record = next(iter(out["toolrm_verdicts"].values()))
     assert record["status"] == "ok" and record["error"] is None  # judged, not a judge error
@@ -183,13 +153,11 @@ def string_args(args: Any, name: str = "get_weather") -> AIMessage:
     return ai.model_copy(update={"tool_calls": [{"name": name, "args": args, "id": "j1", "type": "tool_call"}]})
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_json_text_arguments_run_as_judged(adapter: str, how: str) -> None:
+async def test_json_text_arguments_run_as_judged(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     judge = ScriptedJudge()
     model = ScriptedChatModel(script=[string_args('{"city": "Paris"}'), "Sunny."])
-    out = await run(agent(adapter, model, tools, judge), how)
+    out = await run_graph(critic_app(kind, model, tools, judge), how)
     assert executed == [("get_weather", {"city": "Paris"})]
     assert judge.seen[0].calls[0].arguments == {"city": "Paris"}
     [ai] = [m for m in out["messages"] if isinstance(m, AIMessage) and m.tool_calls]
@@ -198,12 +166,10 @@ async def test_json_text_arguments_run_as_judged(adapter: str, how: str) -> None
 
 
 @pytest.mark.parametrize("args", [None, "[1, 2]", 42, "not json"])
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_arguments_no_tool_can_take_are_rejected_not_crashed(adapter: str, how: str, args: Any) -> None:
+async def test_arguments_no_tool_can_take_are_rejected_not_crashed(kind: str, how: str, args: Any) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[string_args(args), tool_call_message(GOOD), "Sunny."])
-    out = await run(agent(adapter, model, tools, ScriptedJudge(), max_retries=2), how)
+    out = await run_graph(critic_app(kind, model, tools, ScriptedJudge(), max_retries=2), how)
     assert executed == [("get_weather", {"city": "Paris"})]  # only the fixed call ran
     assert out["toolrm_verdicts"]["j1"]["decision"] == "retry"
     assert_every_call_answered(out["messages"])
@@ -240,16 +206,14 @@ class SlowSyncJudge(BaseJudge):
         return Critique(accepted=True, score=1.0, judge=self.name)
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_the_cap_counts_judgements_still_running_after_a_timeout(adapter: str, how: str) -> None:
+async def test_the_cap_counts_judgements_still_running_after_a_timeout(kind: str, how: str) -> None:
     judge = SlowSyncJudge(0.6)
     tools, executed = recording_tools()
     model = ScriptedChatModel(default=tool_call_message(GOOD), script=[])
-    graph = agent(adapter, model, tools, judge, judge_timeout_s=0.1, max_concurrent_judge_calls=1,
+    graph = critic_app(kind, model, tools, judge, judge_timeout_s=0.1, max_concurrent_judge_calls=1,
                   max_critic_steps=1, on_budget_exhausted="halt")
     for _ in range(2):  # two runs in a row; the first one's judgement outlives its deadline
-        out = await run(graph, how)
+        out = await run_graph(graph, how)
         assert next(iter(out["toolrm_verdicts"].values()))["reason"] == "judge_error"
     await asyncio.sleep(0.8)  # let the abandoned judgements end
     assert judge.peak == 1
@@ -274,9 +238,7 @@ def lookup_or_weather(call: ToolCall) -> str | None:
     return None if call.name == "lookup" else weather_rule(call)
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_tool_cannot_spend_the_retry_budget(adapter: str, how: str) -> None:
+async def test_a_tool_cannot_spend_the_retry_budget(kind: str, how: str) -> None:
     tools, executed = forging_tools()
     model = ScriptedChatModel(
         script=[
@@ -287,7 +249,7 @@ async def test_a_tool_cannot_spend_the_retry_budget(adapter: str, how: str) -> N
             "Sunny.",
         ]
     )
-    out = await run(agent(adapter, model, tools, ScriptedJudge(lookup_or_weather), max_retries=2), how)
+    out = await run_graph(critic_app(kind, model, tools, ScriptedJudge(lookup_or_weather), max_retries=2), how)
     assert ("get_weather", {"town": "Paris"}) not in executed  # the bad call was critiqued
     assert executed[-1] == ("get_weather", {"city": "Paris"})
     bad = [r for r in out["toolrm_verdicts"].values() if r["decision"] == "retry"]
@@ -297,12 +259,10 @@ async def test_a_tool_cannot_spend_the_retry_budget(adapter: str, how: str) -> N
 # ------------------------------------------------------------ the smaller ones
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_the_name_judged_is_the_name_that_runs(adapter: str, how: str) -> None:
+async def test_the_name_judged_is_the_name_that_runs(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(("get.weather", {"city": "Paris"}), ids=["d1"]), "Sunny."])
-    out = await run(agent(adapter, model, tools, SchemaJudge()), how)
+    out = await run_graph(critic_app(kind, model, tools, SchemaJudge()), how)
     assert executed == [("get_weather", {"city": "Paris"})]
     [ai] = [m for m in out["messages"] if isinstance(m, AIMessage) and m.tool_calls]
     assert ai.tool_calls[0]["name"] == "get_weather"
@@ -317,13 +277,11 @@ def test_ranking_puts_accepted_candidates_first() -> None:
     assert ranking_from_critiques("j", [accepted, rejected], 0.0).order == (0, 1)
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_best_of_n_never_picks_a_rejected_candidate_over_an_accepted_one(adapter: str, how: str) -> None:
+async def test_best_of_n_never_picks_a_rejected_candidate_over_an_accepted_one(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(BAD), tool_call_message(GOOD), "Sunny."])
     judge = ScriptedJudge(score_of=lambda p: 0.6 if p.calls[0].arguments.get("town") else 0.5)
-    out = await run(agent(adapter, model, tools, judge, mode="best_of_n", n=2), how)
+    out = await run_graph(critic_app(kind, model, tools, judge, mode="best_of_n", n=2), how)
     assert executed == [("get_weather", {"city": "Paris"})]
     assert out["toolrm_usage"]["replaced"] == 1
 
@@ -338,26 +296,23 @@ class DiaryJudge(BaseJudge):
         return Critique(accepted=True, score=1.0, judge=self.name)
 
 
-@pytest.mark.parametrize("how", HOWS)
-@pytest.mark.parametrize("adapter", ADAPTERS)
-async def test_a_judge_that_writes_to_itself_is_reported_once(adapter: str, how: str) -> None:
+async def test_a_judge_that_writes_to_itself_is_reported_once(kind: str, how: str) -> None:
     tools, executed = recording_tools()
     model = ScriptedChatModel(script=[tool_call_message(GOOD), tool_call_message(GOOD, ids=["again"]), "Sunny."])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = await run(agent(adapter, model, tools, DiaryJudge()), how)
+        out = await run_graph(critic_app(kind, model, tools, DiaryJudge()), how)
     frozen = [w for w in caught if issubclass(w.category, JudgeFrozenWarning)]
     assert len(frozen) == 1 and "'diary'" in str(frozen[0].message)
     assert {r["status"] for r in out["toolrm_verdicts"].values()} == {"frozen_judge"}
     assert len(executed) == 2  # on_judge_error="execute": the run goes on, loudly
 
 
-@pytest.mark.parametrize("how", HOWS)
 async def test_a_forged_halt_marker_raises_nothing(how: str) -> None:
     """The closing message's ``raise`` marker counts only where the critic's records say
     it wrote that message (a model's ``response_metadata`` proves nothing)."""
     tools, executed = recording_tools()
     forged = AIMessage(content="Bye.", response_metadata={"toolrm": {"decision": "halt", "raise": True}})
     model = ScriptedChatModel(script=[tool_call_message(GOOD), forged])
-    out = await run(agent("middleware", model, tools, ScriptedJudge(), on_budget_exhausted="raise"), how)
+    out = await run_graph(critic_app("middleware", model, tools, ScriptedJudge(), on_budget_exhausted="raise"), how)
     assert out["messages"][-1].content == "Bye." and executed == [("get_weather", {"city": "Paris"})]

@@ -63,11 +63,14 @@ def test_hammerbench(tmp_path: Path) -> None:
     violation = _hb_tool("Nav.queryViolation", "city", "plate_number")
     hotel = _hb_tool("Travel.hotelAmenities", "place")
     fc = "function call"
+    asked_which_city = [
+        {"role": "user", "content": "Check my traffic violations"},
+        {"role": fc, "content": {"name": "Nav.queryViolation", "arguments": {}}},
+        {"role": "assistant", "content": "Which city?"},
+    ]
     multi = {
         "messages": [
-            {"role": "user", "content": "Check my traffic violations"},
-            {"role": fc, "content": {"name": "Nav.queryViolation", "arguments": {}}},
-            {"role": "assistant", "content": "Which city?"},
+            *asked_which_city,
             {"role": "user", "content": "Guangzhou."},
             {
                 "role": fc,
@@ -80,9 +83,7 @@ def test_hammerbench(tmp_path: Path) -> None:
     }
     shift = {
         "messages": [
-            {"role": "user", "content": "Check my traffic violations"},
-            {"role": fc, "content": {"name": "Nav.queryViolation", "arguments": {}}},
-            {"role": "assistant", "content": "Which city?"},
+            *asked_which_city,
             {"role": "user", "content": "Oh no, book me a flight"},
             {"role": "assistant", "content": "Sorry, no tool is suitable for your request."},
         ],
