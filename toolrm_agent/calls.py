@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolrm_agent._internal.frozen import validated_override
-from toolrm_agent._internal.sanitize import is_clean
 
 
 def new_call_id() -> str:
@@ -122,5 +121,13 @@ def _canonical_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_DIGITS * 3.33:
         return f"<integer of {value.bit_length()} bits>"
     if isinstance(value, str):
-        return value if is_clean(value) else value.encode("utf-8", "replace").decode("utf-8")
+        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
     return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -465,30 +465,34 @@ class CriticEngine:
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
         plan = self._judging(step, samples, config)
-        state = _resume(plan, None)
-        while not isinstance(state, Judged):
-            caller, asks = state
-            try:
-                answers: list[Any] | Exception = [caller.call(getattr(self._slots, s), *args) for s, args in asks]
-            except Exception as exc:  # noqa: BLE001 - the plan answers a judge failure
-                answers = exc
-            state = _resume(plan, answers)
+        answers: list[Any] | Exception | None = None
+        while not isinstance(state := _resume(plan, answers), Judged):
+            answers = self._answers(*state)
         return state
 
     async def aask(
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
         plan = self._judging(step, samples, config)
-        state = _resume(plan, None)
-        while not isinstance(state, Judged):
-            caller, asks = state
-            calls = [caller.acall(getattr(self._slots, "a" + s), *args) for s, args in asks]
-            try:
-                answers: list[Any] | Exception = [await calls[0]] if len(calls) == 1 else await asyncio.gather(*calls)
-            except Exception as exc:  # noqa: BLE001 - the plan answers a judge failure
-                answers = exc
-            state = _resume(plan, answers)
+        answers: list[Any] | Exception | None = None
+        while not isinstance(state := _resume(plan, answers), Judged):
+            answers = await self._aanswers(*state)
         return state
+
+    def _answers(self, caller: JudgeCaller, asks: _Asks) -> list[Any] | Exception:
+        """The judge's answers to a plan's ``asks``, one after another; the error of a failed one."""
+        try:
+            return [caller.call(getattr(self._slots, slot), *args) for slot, args in asks]
+        except Exception as exc:  # noqa: BLE001 - the plan answers a judge failure
+            return exc
+
+    async def _aanswers(self, caller: JudgeCaller, asks: _Asks) -> list[Any] | Exception:
+        """The async twin of :meth:`_answers`: several asks run concurrently."""
+        calls = [caller.acall(getattr(self._slots, "a" + slot), *args) for slot, args in asks]
+        try:
+            return [await calls[0]] if len(calls) == 1 else list(await asyncio.gather(*calls))
+        except Exception as exc:  # noqa: BLE001 - the plan answers a judge failure
+            return exc
 
     def _judging(self, step: Step, samples: Sequence[BaseMessage], config: RunnableConfig | None) -> _Plan:
         """How the candidates of ``step`` and ``samples`` are judged, for :meth:`ask` and

@@ -18,11 +18,10 @@ copied), so a run without such text behaves exactly as without the critic.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # a leaf at run time: toolrm_agent.calls imports is_clean from here
-    from toolrm_agent.context import JudgeContext, Turn
-    from toolrm_agent.specs import ToolSpec
+from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.specs import ToolSpec
 
 MAX_DEPTH = 200
 """Values nested deeper than this are left as they are (the parser bounds them anyway)."""
@@ -77,7 +76,7 @@ def clean_context(context: JudgeContext) -> JudgeContext:
     same_tools = all(a is b for a, b in zip(tools, context.tools, strict=True))
     if same_turns and same_tools:
         return context
-    return context.model_construct(turns=turns, tools=tools)
+    return JudgeContext.model_construct(turns=turns, tools=tools)
 
 
 def _clean_turn(turn: Turn) -> Turn:
@@ -93,7 +92,7 @@ def _clean_turn(turn: Turn) -> Turn:
         a is b for a, b in zip(calls, turn.tool_calls, strict=True)
     ):
         return turn
-    return turn.model_construct(role=turn.role, content=content, tool_calls=calls, tool_call_id=call_id)
+    return Turn.model_construct(role=turn.role, content=content, tool_calls=calls, tool_call_id=call_id)
 
 
 def _clean_spec(spec: ToolSpec) -> ToolSpec:
@@ -101,4 +100,4 @@ def _clean_spec(spec: ToolSpec) -> ToolSpec:
     parameters = clean_value(spec.parameters)
     if name is spec.name and description is spec.description and parameters is spec.parameters:
         return spec
-    return spec.model_construct(name=name, description=description, parameters=parameters)
+    return ToolSpec.model_construct(name=name, description=description, parameters=parameters)
