@@ -32,6 +32,7 @@ import logging
 import time
 import warnings
 from collections.abc import Generator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -464,20 +465,20 @@ class CriticEngine:
     def ask(
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
-        plan = self._judging(step, samples, config)
-        answers: list[Any] | Exception | None = None
-        while not isinstance(state := _resume(plan, answers), Judged):
-            answers = self._answers(*state)
-        return state
+        with closing(self._judging(step, samples, config)) as plan:  # closed at once when cancelled
+            answers: list[Any] | Exception | None = None
+            while not isinstance(state := _resume(plan, answers), Judged):
+                answers = self._answers(*state)
+            return state
 
     async def aask(
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
-        plan = self._judging(step, samples, config)
-        answers: list[Any] | Exception | None = None
-        while not isinstance(state := _resume(plan, answers), Judged):
-            answers = await self._aanswers(*state)
-        return state
+        with closing(self._judging(step, samples, config)) as plan:  # closed at once when cancelled
+            answers: list[Any] | Exception | None = None
+            while not isinstance(state := _resume(plan, answers), Judged):
+                answers = await self._aanswers(*state)
+            return state
 
     def _answers(self, caller: JudgeCaller, asks: _Asks) -> list[Any] | Exception:
         """The judge's answers to a plan's ``asks``, one after another; the error of a failed one."""
