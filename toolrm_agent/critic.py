@@ -127,11 +127,10 @@ from typing import Any, TypeAlias, TypeVar, Unpack
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
-from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, StateGraph
 from langgraph.types import Command
 
-from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
+from toolrm_agent._internal.calling import acall_nostream, call_nostream, failed_sample_logged, nostream_config
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
@@ -345,27 +344,19 @@ class ToolRMCritic(Frozen):
         k = self._engine.samples_wanted(step) if k is None else k
         if k <= 0 or self.proposer is None:
             return []
-        before = list(step.before)
-        try:
+        with failed_sample_logged("best-of-N proposer"):
             if isinstance(self.proposer, Runnable):
-                outputs = self.proposer.batch(
-                    [before] * k, config=nostream_config(config), return_exceptions=True
-                )
-            else:
-                outputs = call_nostream(config, self.proposer, before, k)
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
-            logger.warning("best-of-N proposer failed: %s", exc)
-            return []
-        return _messages(outputs)
+                inputs = [list(step.before)] * k
+                return _messages(self.proposer.batch(inputs, config=nostream_config(config), return_exceptions=True))
+            return _messages(call_nostream(config, self.proposer, list(step.before), k))
+        return []
 
     async def _asample(self, step: Step, config: RunnableConfig | None, k: int | None = None) -> list[BaseMessage]:
         k = self._engine.samples_wanted(step) if k is None else k
         if k <= 0 or self.proposer is None:
             return []
         before = list(step.before)
-        try:
+        with failed_sample_logged("best-of-N proposer"):
             if isinstance(self.proposer, Runnable):
                 outputs = await self.proposer.abatch(
                     [before] * k, config=nostream_config(config), return_exceptions=True
@@ -374,12 +365,8 @@ class ToolRMCritic(Frozen):
                 outputs = await acall_nostream(config, self.proposer, before, k)
             else:
                 outputs = await asyncio.to_thread(call_nostream, config, self.proposer, before, k)
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
-            logger.warning("best-of-N proposer failed: %s", exc)
-            return []
-        return _messages(outputs)
+            return _messages(outputs)
+        return []
 
 
 _CRITIC_OWN = ("judge", "proposer", "tools", "model_node", "tools_node", "options")

@@ -61,7 +61,7 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from toolrm_agent._internal.calling import acall_nostream, call_nostream
+from toolrm_agent._internal.calling import acall_nostream, call_nostream, failed_sample_logged
 from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
 from toolrm_agent._internal.escalation import areview, review
 from toolrm_agent._internal.frozen import Frozen
@@ -165,24 +165,11 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         if not isinstance(begun, Step):
             return _counted(first, begun)
         config = _current_config()
-        samples: list[ModelResponse[Any]] = []
-        for _ in range(self._engine.samples_wanted(begun)):
-            try:
-                samples.append(call_nostream(config, handler, request))
-            except GraphBubbleUp:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
-                logger.warning("best-of-N sample failed: %s", exc)
+        samples = _draw(config, handler, request, self._engine.samples_wanted(begun), "best-of-N sample")
         judged = None if begun.blocked else self._engine.ask(begun, _ais(samples), config)
         k = self._engine.resamples_wanted(begun, judged)
         if k and judged is not None:  # resample: only now, below the accept band
-            for _ in range(k):
-                try:
-                    samples.append(call_nostream(config, handler, request))
-                except GraphBubbleUp:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
-                    logger.warning("resample failed: %s", exc)
+            samples += _draw(config, handler, request, k, "resample")
             judged = self._engine.ask_more(begun, judged, _ais(samples), config)
         outcome = self._engine.finish(begun, judged)
         trace_verdicts(outcome.records, config)
@@ -332,6 +319,21 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
         elif outcome.route == "halt":
             update["jump_to"] = "end"
         return update or None
+
+
+def _draw(
+    config: RunnableConfig | None,
+    handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
+    request: ModelRequest[Any],
+    k: int,
+    what: str,
+) -> list[ModelResponse[Any]]:
+    """``k`` more answers of the model, one after another (a failed one is left out)."""
+    samples: list[ModelResponse[Any]] = []
+    for _ in range(k):
+        with failed_sample_logged(what):
+            samples.append(call_nostream(config, handler, request))
+    return samples
 
 
 async def _adraw(

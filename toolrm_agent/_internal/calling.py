@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -28,11 +29,26 @@ from langchain_core.outputs import LLMResult
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs, set_config_context
 from langgraph.constants import TAG_NOSTREAM
+from langgraph.errors import GraphBubbleUp
 
 from toolrm_agent.errors import JudgeError
 from toolrm_agent.verdicts import TokenUsage
 
 T = TypeVar("T")
+
+logger = logging.getLogger("toolrm_agent.critic")
+
+
+@contextlib.contextmanager
+def failed_sample_logged(what: str) -> Iterator[None]:
+    """Drawing a best-of-N sample (``what`` failed) must not kill the run: an error is
+    logged and swallowed; LangGraph's control flow (``GraphBubbleUp``) goes on up."""
+    try:
+        yield
+    except GraphBubbleUp:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failed sample must not kill the run
+        logger.warning("%s failed: %s", what, exc)
 
 
 @overload

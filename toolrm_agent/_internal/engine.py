@@ -31,7 +31,8 @@ import asyncio
 import logging
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -464,21 +465,57 @@ class CriticEngine:
     def ask(
         self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
     ) -> Judged:
+        with closing(self._judging(step, samples, config)) as plan:  # closed at once when cancelled
+            answers: list[Any] | Exception | None = None
+            while not isinstance(state := _resume(plan, answers), Judged):
+                answers = self._answers(*state)
+            return state
+
+    async def aask(
+        self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
+    ) -> Judged:
+        with closing(self._judging(step, samples, config)) as plan:  # closed at once when cancelled
+            answers: list[Any] | Exception | None = None
+            while not isinstance(state := _resume(plan, answers), Judged):
+                answers = await self._aanswers(*state)
+            return state
+
+    def _answers(self, caller: JudgeCaller, asks: _Asks) -> list[Any] | Exception:
+        """The judge's answers to a plan's ``asks``, one after another; the error of a failed one."""
+        try:
+            return [caller.call(getattr(self._slots, slot), *args) for slot, args in asks]
+        except Exception as exc:  # noqa: BLE001 - the plan answers a judge failure
+            return exc
+
+    async def _aanswers(self, caller: JudgeCaller, asks: _Asks) -> list[Any] | Exception:
+        """The async twin of :meth:`_answers`: several asks run concurrently."""
+        calls = [caller.acall(getattr(self._slots, "a" + slot), *args) for slot, args in asks]
+        try:
+            return [await calls[0]] if len(calls) == 1 else list(await asyncio.gather(*calls))
+        except Exception as exc:  # noqa: BLE001 - the plan answers a judge failure
+            return exc
+
+    def _judging(self, step: Step, samples: Sequence[BaseMessage], config: RunnableConfig | None) -> _Plan:
+        """How the candidates of ``step`` and ``samples`` are judged, for :meth:`ask` and
+        :meth:`aask` alike: the plan yields its caller and the judge calls it needs next
+        (several at once when they are independent: the async twin runs those
+        concurrently), is sent their answers, or thrown a failed call's error, and returns
+        the :class:`Judged`."""
         candidates = self._candidates(step, samples)
         caller = JudgeCaller(config, self.options.judge_timeout_s, self._calls_left(step))
         ctx, proposals = step.context, [c.proposal for c in candidates]
         try:
             if len(candidates) == 1:
-                critique = caller.call(self._slots.critique, ctx, proposals[0])
+                (critique,) = yield caller, [("critique", (ctx, proposals[0]))]
                 return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
             if _ranks_pointwise(self.judge):
-                critiques = [caller.call(self._slots.critique, ctx, p) for p in proposals]
+                critiques = yield caller, [("critique", (ctx, p)) for p in proposals]
                 best = self._pick(candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques])
                 return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
-            ranking = caller.call(self._slots.rank, ctx, proposals)
+            (ranking,) = yield caller, [("rank", (ctx, proposals))]
             caller.add_units(max(len(proposals), ranking.comparisons) - 1)
             winner = candidates[self._ranked_pick(candidates, ranking)]
-            critique = caller.call(self._slots.critique, ctx, winner.proposal)
+            (critique,) = yield caller, [("critique", (ctx, winner.proposal))]
             return self._judged(caller, winner, critique, len(samples), len(candidates))
         except GraphBubbleUp:
             raise
@@ -486,34 +523,6 @@ class CriticEngine:
             return self._failed(caller, candidates, exc, len(samples))
         finally:
             caller.close()  # a judge still running (timed out) may not call its backend again
-
-    async def aask(
-        self, step: Step, samples: Sequence[BaseMessage] = (), config: RunnableConfig | None = None
-    ) -> Judged:
-        candidates = self._candidates(step, samples)
-        caller = JudgeCaller(config, self.options.judge_timeout_s, self._calls_left(step))
-        ctx, proposals = step.context, [c.proposal for c in candidates]
-        try:
-            if len(candidates) == 1:
-                critique = await caller.acall(self._slots.acritique, ctx, proposals[0])
-                return self._judged(caller, candidates[0], critique, len(samples), len(candidates))
-            if _ranks_pointwise(self.judge):
-                critiques = list(
-                    await asyncio.gather(*(caller.acall(self._slots.acritique, ctx, p) for p in proposals))
-                )
-                best = self._pick(candidates, [c.score for c in critiques], [int(not c.accepted) for c in critiques])
-                return self._judged(caller, candidates[best], critiques[best], len(samples), len(candidates))
-            ranking = await caller.acall(self._slots.arank, ctx, proposals)
-            caller.add_units(max(len(proposals), ranking.comparisons) - 1)
-            winner = candidates[self._ranked_pick(candidates, ranking)]
-            critique = await caller.acall(self._slots.acritique, ctx, winner.proposal)
-            return self._judged(caller, winner, critique, len(samples), len(candidates))
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any judge failure goes to the policy
-            return self._failed(caller, candidates, exc, len(samples))
-        finally:
-            caller.close()
 
     def _candidates(self, step: Step, samples: Sequence[BaseMessage]) -> list[Candidate]:
         """The model's proposal first, then each sample that proposes calls and differs
@@ -1010,6 +1019,24 @@ def budget_error(
         messages=list(messages),
     )
 
+
+
+_Asks = list[tuple[Literal["critique", "rank"], tuple[Any, ...]]]
+"""Judge calls a plan needs next: the slot (``critique``, ``rank``; ``a``-prefixed for
+the async twin) and its arguments."""
+_Plan = Generator[tuple[JudgeCaller, _Asks], "list[Any]", "Judged"]
+
+
+def _resume(plan: _Plan, answers: list[Any] | Exception | None) -> tuple[JudgeCaller, _Asks] | Judged:
+    """Start ``plan`` (``answers=None``) or send it the answers to its calls (throw it the
+    error of a failed one): its next calls, or the :class:`Judged` it returns."""
+    try:
+        if answers is None:
+            return next(plan)
+        return plan.throw(answers) if isinstance(answers, Exception) else plan.send(answers)
+    except StopIteration as done:
+        judged: Judged = done.value
+        return judged
 
 
 def _ranks_pointwise(judge: Judge) -> bool:

@@ -75,12 +75,8 @@ def run_tool(request: Any, execute: Callable[[Any], Any], handling: ToolErrorHan
     """``execute(request)``; an exception becomes an error ToolMessage unless ``handling`` is False."""
     try:
         return execute(request)
-    except GraphBubbleUp:
-        raise
     except Exception as exc:
-        if handling is False:
-            raise
-        return _answer(request, exc, handling)
+        return _answer_or_raise(request, exc, handling)
 
 
 async def arun_tool(
@@ -89,9 +85,13 @@ async def arun_tool(
     """The async twin of :func:`run_tool`."""
     try:
         return await execute(request)
-    except GraphBubbleUp:
-        raise
     except Exception as exc:
-        if handling is False:
-            raise
-        return _answer(request, exc, handling)
+        return _answer_or_raise(request, exc, handling)
+
+
+def _answer_or_raise(request: Any, exc: Exception, handling: ToolErrorHandling) -> Any:
+    """The error ToolMessage for ``exc``; ``exc`` itself again when it is LangGraph's
+    control flow (``GraphBubbleUp``) or ``handling`` is False."""
+    if isinstance(exc, GraphBubbleUp) or handling is False:
+        raise exc
+    return _answer(request, exc, handling)

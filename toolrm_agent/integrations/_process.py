@@ -111,12 +111,27 @@ def wait_until_ready(
     server: LocalServer,
     ready: Callable[[LocalServer], bool],
     *,
+    started: float,
     timeout_s: float,
     error: type[ToolRMError],
     poll_s: float = 0.5,
 ) -> None:
-    """Return once ``ready(server)``; raise ``error`` (with the log's tail) if the process
-    exits or ``timeout_s`` passes. The caller stops the process on error."""
+    """Return once ``ready(server)``, with ``server.startup_s`` set (seconds since the
+    ``time.monotonic()`` reading ``started``); stop the process and raise ``error`` (with
+    the log's tail) if it exits or ``timeout_s`` passes (any other error, an interrupt
+    included, stops it too)."""
+    try:
+        _poll_until_ready(server, ready, timeout_s=timeout_s, error=error, poll_s=poll_s)
+    except BaseException:
+        server.stop()
+        raise
+    server.startup_s = time.monotonic() - started
+
+
+def _poll_until_ready(
+    server: LocalServer, ready: Callable[[LocalServer], bool], *, timeout_s: float, error: type[ToolRMError],
+    poll_s: float,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         code = server.process.poll()

@@ -170,12 +170,7 @@ def start_llamacpp_server(config: LlamaCppServerConfig) -> LlamaCppServer:
     started = time.monotonic()
     process = launch(config.command(gguf, port, template_file), env=env, log_path=log_path, cwd=Path.cwd())
     server = LlamaCppServer(config, gguf, process, port, log_path)
-    try:
-        wait_until_ready(server, _healthy, timeout_s=config.startup_timeout_s, error=LlamaCppServerError)
-    except BaseException:
-        server.stop()
-        raise
-    server.startup_s = time.monotonic() - started
+    wait_until_ready(server, _healthy, started=started, timeout_s=config.startup_timeout_s, error=LlamaCppServerError)
     return server
 
 

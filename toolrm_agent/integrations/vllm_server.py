@@ -172,13 +172,8 @@ def start_vllm_server(config: VLLMServerConfig) -> VLLMServer:
     started = time.monotonic()
     process = launch(config.command(port), env=config.environment(), log_path=log_path, cwd=REPO_ROOT)
     server = VLLMServer(config, process, port, log_path)
-    try:
-        wait_until_ready(server, _serves_model, timeout_s=config.startup_timeout_s,
-                         error=VLLMServerError, poll_s=1.0)
-    except BaseException:
-        server.stop()
-        raise
-    server.startup_s = time.monotonic() - started
+    wait_until_ready(server, _serves_model, started=started, timeout_s=config.startup_timeout_s,
+                     error=VLLMServerError, poll_s=1.0)
     return server
 
 

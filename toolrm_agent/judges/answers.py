@@ -46,11 +46,27 @@ def _flat(text: str) -> str:
     return re.sub(r"\s+", " ", text[-MAX_ANSWER_CHARS:])
 
 
+def _boxed(answer: str) -> re.Pattern[str]:
+    """``\\boxed{<answer>}`` (or ``\\boxed{\\text{<answer>}}``), ``answer`` a pattern with one group."""
+    return re.compile(r"\\boxed\{\s*(?:\\text\{)?\s*" + answer + r"\s*\}?\s*\}", re.IGNORECASE)
+
+
+def _last_match(patterns: list[re.Pattern[str]], answer: str) -> str | None:
+    """Group 1 of the match of ``patterns`` that ends last in ``answer`` (on a tie, the
+    earlier pattern's); ``None`` when none matches."""
+    best: tuple[int, str] | None = None
+    for pattern in patterns:
+        for m in pattern.finditer(answer):
+            if best is None or m.end() > best[0]:
+                best = (m.end(), m.group(1))
+    return best[1] if best is not None else None
+
+
 _CHOICE_TAG = re.compile(r"<choice>\s*(?:response\s*)?([12])\s*</choice>", re.IGNORECASE)
 
 _R = r"(?:response|answer|candidate|assistant|option)"
 _CHOICE_LENIENT = [
-    re.compile(r"\\boxed\{\s*(?:\\text\{)?\s*(?:" + _R + r"\s*)?([12])\s*\}?\s*\}", re.IGNORECASE),
+    _boxed(r"(?:" + _R + r"\s*)?([12])"),
     re.compile(r"<choice>\s*(?:" + _R + r"\s*)?([12])\b", re.IGNORECASE),
     re.compile(
         r"\b(?:final\s+)?(?:choice|answer|verdict|decision|preference|winner)\s*(?:is\s*)?[:=]?\s*"
@@ -112,13 +128,9 @@ def parse_choice(text: str | None, *, tags: AnswerTags = DEFAULT_TAGS) -> Choice
     if ours:
         return _as_choice(ours[-1])
     answer = _flat(whole)
-    best: tuple[int, str] | None = None
-    for pattern in _CHOICE_LENIENT:
-        for m in pattern.finditer(answer):
-            if best is None or m.end() > best[0]:
-                best = (m.end(), m.group(1))
-    if best is not None:
-        return _as_choice(best[1])
+    found = _last_match(_CHOICE_LENIENT, answer)
+    if found is not None:
+        return _as_choice(found)
     bare = _CHOICE_BARE.match(answer.strip())
     return _as_choice(bare.group(1)) if bare else None
 
@@ -163,7 +175,7 @@ _TAG_BLOCKS = re.compile(r"<(verdict|score)>[^<]*</\1>", re.IGNORECASE)
 _WORD = r"(not\s+(?:correct|valid)|incorrect|correct|invalid|valid|wrong|rejected|reject|accepted|accept)"
 _VERDICT_LENIENT = [
     re.compile(r"<verdict>\s*" + _WORD + r"\b", re.IGNORECASE),
-    re.compile(r"\\boxed\{\s*(?:\\text\{)?\s*" + _WORD + r"\s*\}?\s*\}", re.IGNORECASE),
+    _boxed(_WORD),
     re.compile(
         r"\b(?:final\s+)?(?:verdict|judg(?:e)?ment|decision|answer)\s*[:=]\s*[*_`\"'\[(]*\s*"
         + _WORD
@@ -263,20 +275,16 @@ def _strict_verdict(answer: str) -> bool | None:
 
 
 def _lenient_verdict(answer: str) -> bool | None:
-    best: tuple[int, str] | None = None
-    for pattern in _VERDICT_LENIENT:
-        for m in pattern.finditer(answer):
-            if best is None or m.end() > best[0]:
-                best = (m.end(), m.group(1))
-    if best is None:
+    found = _last_match(_VERDICT_LENIENT, answer)
+    if found is None:
         upper = _VERDICT_UPPER.findall(answer)
         if upper:
-            best = (0, upper[-1])
-    if best is None:
+            found = upper[-1]
+    if found is None:
         bare = answer.strip().strip("*_`'\".!").strip()
         if _word_verdict(bare) is not None:
-            best = (0, bare)
-    return _word_verdict(best[1]) if best is not None else None
+            found = bare
+    return _word_verdict(found) if found is not None else None
 
 
 def _critique(answer: str) -> str:

@@ -37,7 +37,7 @@ from toolrm_agent._internal.frozen import Frozen, rebuild
 from toolrm_agent.calls import Proposal
 from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.verdicts import Critique, Preference, Ranking, TokenUsage
+from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, Ranking, TokenUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +212,34 @@ class BatchJudge(BaseJudge):
 
     async def arank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
         return await asyncio.to_thread(self.rank, context, proposals)
+
+    def _scored_critique(
+        self,
+        proposal: Proposal,
+        *,
+        accepted: bool,
+        score: float,
+        text: str,
+        input_tokens: int,
+        seconds: float,
+        reason: str = "",
+        calls: tuple[CallVerdict, ...] | None = None,
+    ) -> Critique:
+        """This judge's critique of ``proposal`` from its ``score``; ``calls`` by default
+        gives every call the proposal's verdict (a rejection with one ``JUDGE_REJECTED``
+        issue saying ``reason``)."""
+        if calls is None:
+            issues = () if accepted else (Issue(code=IssueCode.JUDGE_REJECTED, message=reason),)
+            calls = tuple(CallVerdict(tool_call_id=i, ok=accepted, score=score, issues=issues) for i in proposal.ids)
+        return Critique(
+            accepted=accepted,
+            score=score,
+            text=text,
+            judge=self.name,
+            calls=calls,
+            usage=TokenUsage(input_tokens=input_tokens),
+            latency_s=seconds,
+        )
 
 
 def _preference_from_scores(name: str, ca: Critique, cb: Critique, seconds: float) -> Preference:

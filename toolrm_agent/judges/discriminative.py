@@ -47,11 +47,7 @@ from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.judges.template_file import resolve_templates
 from toolrm_agent.judges.templates import JudgeTemplates, RewardTemplate, reward_template_messages
 from toolrm_agent.verdicts import (
-    CallVerdict,
     Critique,
-    Issue,
-    IssueCode,
-    TokenUsage,
 )
 
 TOOLS_HEADER = "The assistant may call these functions:"
@@ -427,23 +423,9 @@ class DiscriminativeJudge(BatchJudge):
             f"{self.threshold:.2f}. Check that the function fits the request and that every "
             "argument value comes from the conversation."
         )
-        issues = (
-            ()
-            if accepted
-            else (Issue(code=IssueCode.JUDGE_REJECTED, message=text or "low reward"),)
-        )
-        calls = tuple(
-            CallVerdict(tool_call_id=i, ok=accepted, score=score, issues=issues)
-            for i in proposal.ids
-        )
-        return Critique(
-            accepted=accepted,
-            score=score,
-            text=text,
-            judge=self.name,
-            calls=calls,
-            usage=TokenUsage(input_tokens=tokens),
-            latency_s=seconds,
+        return self._scored_critique(
+            proposal, accepted=accepted, score=score, text=text, input_tokens=tokens, seconds=seconds,
+            reason=text or "low reward",
         )
 
 

@@ -30,11 +30,7 @@ from toolrm_agent.context import JudgeContext
 from toolrm_agent.errors import ConfigurationError
 from toolrm_agent.judges.base import BatchJudge
 from toolrm_agent.verdicts import (
-    CallVerdict,
     Critique,
-    Issue,
-    IssueCode,
-    TokenUsage,
 )
 
 Reading = Literal["likelihood", "verify"]
@@ -84,20 +80,10 @@ class LikelihoodJudge(BatchJudge):
         out = []
         for p, score, used in zip(proposals, scores, tokens, strict=True):
             ok = score >= self.threshold
-            issues = () if ok else (Issue(code=IssueCode.JUDGE_REJECTED, message=message),)
             text = (f"The language model does not confirm that this proposal is right ({score:.2f})." if verify
                     else f"The language model finds this proposal unlikely ({score:.2f}).")
-            out.append(
-                Critique(
-                    accepted=ok,
-                    score=score,
-                    text="" if ok else text,
-                    judge=self.name,
-                    calls=tuple(CallVerdict(tool_call_id=i, ok=ok, score=score, issues=issues) for i in p.ids),
-                    usage=TokenUsage(input_tokens=used),
-                    latency_s=seconds,
-                )
-            )
+            out.append(self._scored_critique(p, accepted=ok, score=score, text="" if ok else text,
+                                             input_tokens=used, seconds=seconds, reason=message))
         return out
 
 

@@ -56,6 +56,7 @@ fail-open policy would hide it); every error is a :class:`~toolrm_agent.errors.T
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,13 +117,8 @@ def _check_options(spec: JudgeSpec, target: Any, options: dict[str, Any], what: 
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return
     known = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise spec_error(
-            spec.text,
-            f"unknown option(s) {unknown} for {what}; it takes {sorted(known - {'self'})}",
-            ConfigurationTypeError,
-        )
+    takes = sorted(known - {"self"})
+    _reject_unknown(spec, options, known, lambda unknown: f"option(s) {unknown} for {what}; it takes {takes}")
 
 
 def _check_model_options(spec: JudgeSpec, model_cls: Any, options: dict[str, Any]) -> None:
@@ -132,13 +128,16 @@ def _check_model_options(spec: JudgeSpec, model_cls: Any, options: dict[str, Any
     if not options or not isinstance(fields, dict):
         return
     known = set(fields) | {f.alias for f in fields.values() if getattr(f, "alias", None)}
+    _reject_unknown(spec, options, known,
+                    lambda unknown: f"model option(s) {['model.' + k for k in unknown]} for {model_cls.__name__}")
+
+
+def _reject_unknown(spec: JudgeSpec, options: dict[str, Any], known: set[str],
+                    what: Callable[[list[str]], str]) -> None:
+    """Raise ``unknown <what(names)>`` when ``options`` holds names outside ``known``."""
     unknown = sorted(set(options) - known)
     if unknown:
-        raise spec_error(
-            spec.text,
-            f"unknown model option(s) {['model.' + k for k in unknown]} for {model_cls.__name__}",
-            ConfigurationTypeError,
-        )
+        raise spec_error(spec.text, f"unknown {what(unknown)}", ConfigurationTypeError)
 
 
 def _check_model_target(spec: JudgeSpec) -> None:

@@ -62,7 +62,6 @@ from toolrm_agent.verdicts import (
     Critique,
     Issue,
     IssueCode,
-    TokenUsage,
 )
 
 if TYPE_CHECKING:
@@ -580,14 +579,8 @@ class TrainedCritic(BatchJudge):
                         issues=(Issue(code=IssueCode.MALFORMED_ARGUMENTS, message=f.reason[:500]),))
             for f in proposal.failures
         )
-        return Critique(
-            accepted=accepted,
-            score=score,
-            text=text,
-            judge=self.name,
-            calls=calls,
-            usage=TokenUsage(input_tokens=tokens),
-            latency_s=seconds,
+        return self._scored_critique(
+            proposal, accepted=accepted, score=score, text=text, input_tokens=tokens, seconds=seconds, calls=calls
         )
 
 

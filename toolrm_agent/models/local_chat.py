@@ -300,15 +300,8 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "model_path": self.model_path,
-            "torch_dtype": self.torch_dtype,
-            "max_new_tokens": self.max_new_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "n": self.n,
-        }
+        fields = ("model_path", "torch_dtype", "max_new_tokens", "temperature", "top_p", "top_k", "n")
+        return {name: getattr(self, name) for name in fields}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
         params = super()._get_ls_params(stop=stop, **kwargs)

