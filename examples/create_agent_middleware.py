@@ -19,8 +19,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 
+from toolrm_agent.critic.middleware import ToolRMMiddleware
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.middleware import ToolRMMiddleware
 
 EXECUTED: list[str] = []
 

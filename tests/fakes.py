@@ -53,11 +53,11 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from pydantic import ConfigDict, Field
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import JudgeBackendError, JudgePostMortem
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import JudgeBackendError, JudgePostMortem
+from toolrm_agent.core.verdicts import CallVerdict, Critique, Issue, IssueCode, TokenUsage
 from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, TokenUsage
 
 if TYPE_CHECKING:
     from eval.bfcl.results import ModelResults
@@ -678,9 +678,9 @@ def converter_policy(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lm_fixtures() -> tuple[Any, list[Any]]:
-    from toolrm_agent.calls import Proposal, ToolCall
-    from toolrm_agent.context import JudgeContext, Turn
-    from toolrm_agent.specs import ToolSpec
+    from toolrm_agent.core.calls import Proposal, ToolCall
+    from toolrm_agent.core.context import JudgeContext, Turn
+    from toolrm_agent.core.specs import ToolSpec
 
     city = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     context = JudgeContext(

@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
+from toolrm_agent.core.specs import ToolSpec
 from toolrm_agent.models.local_chat import (
     LocalChatModel,
     _forced_prefix,
@@ -25,7 +26,6 @@ from toolrm_agent.models.local_chat import (
     messages_to_template,
     tools_to_openai,
 )
-from toolrm_agent.specs import ToolSpec
 
 
 @tool

@@ -25,10 +25,10 @@ from tests.fakes import (
     recording_tools,
     tool_call_message,
 )
-from toolrm_agent._internal import calling
-from toolrm_agent._internal.options import CriticBudget
-from toolrm_agent.errors import BudgetExhaustedError
-from toolrm_agent.middleware import ToolRMMiddleware
+from toolrm_agent.core.errors import BudgetExhaustedError
+from toolrm_agent.critic._options import CriticBudget
+from toolrm_agent.critic.middleware import ToolRMMiddleware
+from toolrm_agent.prompting import _calling as calling
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -51,11 +51,11 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.critic import ToolRMCritic, ToolRMState, build_agent_graph
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.verdicts import CallVerdict, Critique, TokenUsage
+from toolrm_agent.critic.node import ToolRMCritic, ToolRMState, build_agent_graph
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.verdicts import CallVerdict, Critique, TokenUsage
 
 STEPS_PER_RUN = 2
 

@@ -38,15 +38,15 @@ from tests.fakes import (
     tool_call_message,
     weather_rule,
 )
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.critic import ToolRMCritic, build_agent_graph
-from toolrm_agent.errors import JudgeFrozenWarning
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import JudgeFrozenWarning
+from toolrm_agent.core.verdicts import Critique
+from toolrm_agent.critic.middleware import ToolRMMiddleware
+from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.base import BaseJudge, ranking_from_critiques
-from toolrm_agent.judges.generative import GenerativeJudge
+from toolrm_agent.judges.generative.generative import GenerativeJudge
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.middleware import ToolRMMiddleware
-from toolrm_agent.verdicts import Critique
 
 ADAPTERS = ["node", "middleware"]
 HOWS = ["sync", "async"]

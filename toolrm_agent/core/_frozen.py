@@ -5,13 +5,13 @@ object (which pydantic's own ``frozen=True`` keeps immutable).
 
 * :class:`Frozen` (with the metaclass :class:`FrozenMeta`): once the outermost
   ``__init__`` has returned, setting or deleting a public attribute raises
-  :class:`~toolrm_agent.errors.FrozenError`. Underscore attributes stay writable: they
+  :class:`~toolrm_agent.core.errors.FrozenError`. Underscore attributes stay writable: they
   hold implementation state (a lazily loaded model, a lock, a cache), never options.
   The constructor's arguments are recorded, so :func:`rebuild` (what ``.override()``
   uses) makes a new object through ``__init__`` again: validated like the first one,
   with fresh derived state (an adapter's engine, a judge's default name).
 * A keyword that the constructor does not take raises
-  :class:`~toolrm_agent.errors.ConfigurationTypeError` (also a ``TypeError``) before
+  :class:`~toolrm_agent.core.errors.ConfigurationTypeError` (also a ``TypeError``) before
   ``__init__`` runs; so does an unknown name given to ``override``.
 * :func:`validated_override`: ``model.override(**changes)`` for frozen pydantic models,
   validated like the constructor (``Critique.override(score=5)`` raises pydantic's
@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from toolrm_agent.errors import ConfigurationTypeError, FrozenError
+from toolrm_agent.core.errors import ConfigurationTypeError, FrozenError
 
 __all__ = ["Frozen", "FrozenMeta", "rebuild", "validated_override"]
 

@@ -22,8 +22,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.errors import ConfigurationError
 
 __all__ = ["agreement_scores", "consensus_pick", "consensus_scores", "proposal_agreement"]
 

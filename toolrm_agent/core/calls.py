@@ -2,7 +2,7 @@
 
 Every call shape the world produces (LangChain ``AIMessage.tool_calls``, OpenAI
 ``tool_calls``, Hermes ``<tool_call>`` text, BFCL strings and FC lists) is parsed by
-:mod:`toolrm_agent.parsing` into these models. A call that cannot be parsed becomes a
+:mod:`toolrm_agent.core.parsing` into these models. A call that cannot be parsed becomes a
 :class:`ParseFailure` that carries the reason; nothing here raises on bad input.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent._internal.frozen import validated_override
+from toolrm_agent.core._frozen import validated_override
 
 
 def new_call_id() -> str:

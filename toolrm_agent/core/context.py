@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from toolrm_agent._internal.frozen import validated_override
-from toolrm_agent.calls import ToolCall
-from toolrm_agent.parsing import message_text, proposal_from_message
-from toolrm_agent.specs import ToolSpec, to_specs
+from toolrm_agent.core._frozen import validated_override
+from toolrm_agent.core.calls import ToolCall
+from toolrm_agent.core.parsing import message_text, proposal_from_message
+from toolrm_agent.core.specs import ToolSpec, to_specs
 
 Role = Literal["system", "user", "assistant", "tool"]
 

@@ -19,7 +19,7 @@
     ├── TextToolCallWarning      a model wrote a call as text with no tool_calls (once; names the helper)
     └── JudgeFrozenWarning       a judge sets an attribute on itself while judging (once per critic)
 
-Malformed *tool calls* never raise: they become :class:`toolrm_agent.calls.ParseFailure`.
+Malformed *tool calls* never raise: they become :class:`toolrm_agent.core.calls.ParseFailure`.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ class ConfigurationTypeError(ConfigurationError, TypeError):
 
 class FrozenError(ToolRMError, dataclasses.FrozenInstanceError):
     """An attribute set (or deleted) on an immutable object: a judge, a
-    :class:`~toolrm_agent.critic.ToolRMCritic`, a :class:`~toolrm_agent.middleware.ToolRMMiddleware`,
-    :class:`~toolrm_agent.critic.CriticOptions` or :class:`~toolrm_agent.critic.CriticBudget`.
+    :class:`~toolrm_agent.critic.node.ToolRMCritic`, a :class:`~toolrm_agent.critic.middleware.ToolRMMiddleware`,
+    :class:`~toolrm_agent.critic.node.CriticOptions` or :class:`~toolrm_agent.critic.node.CriticBudget`.
 
     Change one with ``.override(**changes)``, which returns a new, validated object. Also a
     :class:`dataclasses.FrozenInstanceError` (so an ``AttributeError``), as a frozen

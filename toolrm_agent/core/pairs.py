@@ -1,8 +1,8 @@
 """The one preference-pair model the wings share: one context, a better and a worse answer.
 
 ``eval`` builds pairs from recorded benchmark outputs (each side a
-:class:`~toolrm_agent.calls.Proposal`, the context a
-:class:`~toolrm_agent.context.JudgeContext`: :class:`eval.pairs.Pair`) and ``train``
+:class:`~toolrm_agent.core.calls.Proposal`, the context a
+:class:`~toolrm_agent.core.context.JudgeContext`: :class:`eval.pairs.Pair`) and ``train``
 from scored candidates (each side a proposal with its origin and score:
 :class:`train.pairs.TrainPair`). Both are a :class:`PreferencePair` over their kind of
 side; the wings never import each other, so the shared model lives here, in the runtime.

@@ -13,7 +13,7 @@ name as a value is its ``"string"``, the default, or a ``"variable"`` that fails
 call) and ``positional`` (positional arguments ``"reject"``, the default, ``"ignore"`` or
 ``"keep"``) of :func:`parse_text` and :func:`parse_bfcl_string`; ``starts`` and
 ``skip_decoded`` of :func:`json_spans`. Python call syntax is read by
-:mod:`toolrm_agent.pycalls`.
+:mod:`toolrm_agent.core.pycalls`.
 
 Nothing here raises on bad input: a call that cannot be read becomes a
 :class:`ParseFailure` with the reason. That holds for any text (lone surrogates, NUL,
@@ -33,9 +33,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from toolrm_agent import pycalls
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall, _canonical_value, new_call_id
-from toolrm_agent.pycalls import (  # noqa: F401 - public constants kept here
+from toolrm_agent.core import pycalls
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall, _canonical_value, new_call_id
+from toolrm_agent.core.pycalls import (  # noqa: F401 - public constants kept here
     MAX_ARITHMETIC_BITS,
     MAX_NAME_IN_REASON,
     BareNames,
@@ -54,7 +54,7 @@ def dump_value(value: Any) -> str:
 
     Values JSON cannot hold render with ``str``; non-string keys are coerced (or dropped
     when not even ``str`` helps); values too deep, circular or with huge integers fall back
-    to the bounded canonical rendering of :mod:`toolrm_agent.calls`.
+    to the bounded canonical rendering of :mod:`toolrm_agent.core.calls`.
     """
     try:
         return json.dumps(value, default=str)
@@ -70,7 +70,7 @@ def arguments_json(arguments: Mapping[str, Any]) -> str:
     """Arguments as a JSON string for the wire (OpenAI ``function.arguments``); never raises.
 
     Key order is kept. A value JSON cannot hold renders as its ``str``; arguments nested
-    deeper than :data:`toolrm_agent.calls.MAX_DEPTH`, or holding an integer Python will
+    deeper than :data:`toolrm_agent.core.calls.MAX_DEPTH`, or holding an integer Python will
     not print, fall back to the bounded canonical form (sorted keys, markers for what
     cannot be shown).
     """
@@ -552,7 +552,7 @@ def parse_bfcl_string(
     the default), are dropped (``"ignore"``, as BFCL's ``ast_parse``) or are kept as a
     list under the ``"*args"`` key (``"keep"``). Values are read as JSON data (tuples and
     sets become lists; an expression that is not a literal is kept as its source text);
-    see :class:`toolrm_agent.pycalls.PythonSyntax`.
+    see :class:`toolrm_agent.core.pycalls.PythonSyntax`.
     """
     syntax = PythonSyntax(bare_names=bare_names, positional=positional)
     body = _strip_fence(text or "").strip().strip("`").strip()

@@ -1,10 +1,10 @@
 """Python call syntax (``f(a=1)``, ``[f(a=1), g(b='x')]``) read from its AST, never run.
 
-The one Python-call reader of the project: :func:`toolrm_agent.parsing.parse_bfcl_string`
+The one Python-call reader of the project: :func:`toolrm_agent.core.parsing.parse_bfcl_string`
 and the recorded-output decoder of ``eval/bfcl/decode.py`` both read calls and argument values
 with :func:`read_call` and :func:`read_value`. Where they read Python differently, a field
 of :class:`PythonSyntax` says which reading applies; its defaults are the reading of
-:mod:`toolrm_agent.parsing`.
+:mod:`toolrm_agent.core.parsing`.
 
 Nothing is evaluated but number arithmetic (``3 * 10**8``). A call or value the options
 do not accept raises :class:`Unreadable` (a ``ValueError``) with the reason.
@@ -17,7 +17,7 @@ import operator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from toolrm_agent.errors import ToolRMError
+from toolrm_agent.core.errors import ToolRMError
 
 BareNames = Literal["string", "variable"]
 Positional = Literal["reject", "ignore", "keep"]
@@ -70,7 +70,7 @@ DEFAULT = PythonSyntax()
 
 class Unreadable(ToolRMError, ValueError):
     """A call or value that the options do not accept; ``str()`` is the reason. Internal:
-    the readers turn it into a :class:`~toolrm_agent.calls.ParseFailure`."""
+    the readers turn it into a :class:`~toolrm_agent.core.calls.ParseFailure`."""
 
     def __init__(self, reason: str, name: str | None = None) -> None:
         super().__init__(reason)

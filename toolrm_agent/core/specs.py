@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent.errors import ToolSpecError
+from toolrm_agent.core.errors import ToolSpecError
 
 # BFCL (and other Python-flavoured) type names → JSON schema type names.
 _TYPE_ALIASES: dict[str, str] = {
@@ -96,7 +96,7 @@ class ToolSpec(BaseModel):
 
 MAX_SCHEMA_NESTING = 200
 """A tool schema whose dicts and lists nest deeper than this is refused with a
-:class:`~toolrm_agent.errors.ToolSpecError`: real schemas are a few levels deep, and a
+:class:`~toolrm_agent.core.errors.ToolSpecError`: real schemas are a few levels deep, and a
 deeper one would exhaust Python's recursion limit in copying, rendering and validation."""
 
 
@@ -124,7 +124,7 @@ def _nesting_depth(value: Any, limit: int) -> int:
 def normalize_schema(schema: Any) -> Any:
     """A deep copy of ``schema`` with Python/BFCL type names mapped to JSON schema.
 
-    Raises :class:`~toolrm_agent.errors.ToolSpecError` for a schema nested deeper than
+    Raises :class:`~toolrm_agent.core.errors.ToolSpecError` for a schema nested deeper than
     :data:`MAX_SCHEMA_NESTING` levels (or holding itself), never ``RecursionError``.
     """
     if _nesting_depth(schema, MAX_SCHEMA_NESTING) > MAX_SCHEMA_NESTING:

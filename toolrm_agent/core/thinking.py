@@ -1,7 +1,7 @@
 """Reasoning blocks in a completion: ``<think>...</think>`` told apart from the answer.
 
 :func:`strip_thinking` keeps the answer, :func:`split_thinking` gives both parts. Read by
-the judges' answer parsers (:mod:`toolrm_agent.judges.answers`), the local chat model
+the judges' answer parsers (:mod:`toolrm_agent.judges.generative.answers`), the local chat model
 (``reasoning_content``) and the wings that decode recorded outputs.
 """
 

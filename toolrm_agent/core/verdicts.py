@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent._internal.frozen import validated_override
+from toolrm_agent.core._frozen import validated_override
 
 
 class IssueCode(StrEnum):

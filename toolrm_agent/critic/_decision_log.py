@@ -1,8 +1,8 @@
 """The critic's decision log: one JSON line per judged proposal (``decision_log=PATH``).
 
 Each line holds what the judge saw and what the critic decided: ``context`` (a
-:class:`~toolrm_agent.context.JudgeContext` as JSON), ``proposal`` (the judged
-:class:`~toolrm_agent.calls.Proposal`; ``original`` too when a sample replaced it),
+:class:`~toolrm_agent.core.context.JudgeContext` as JSON), ``proposal`` (the judged
+:class:`~toolrm_agent.core.calls.Proposal`; ``original`` too when a sample replaced it),
 ``score``, ``band``, ``decision``, ``reason``, ``critique``, per-call ``calls`` (id, name,
 call hash, score), the critic's name and version, ``mode``, ``shadow`` and a UTC ``time``.
 ``toolrm replay LOG --judge SPEC`` re-scores these proposals with another critic or other
@@ -51,7 +51,7 @@ def read_decisions(path: str | Path) -> list[dict[str, Any]]:
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError as exc:
-                from toolrm_agent.errors import ConfigurationError
+                from toolrm_agent.core.errors import ConfigurationError
 
                 raise ConfigurationError(f"{path}:{number} is not a decision log line: {exc}") from exc
             out.append(entry)
@@ -66,12 +66,12 @@ def replay(
 ) -> list[dict[str, Any]]:
     """Each logged proposal decided again: re-judged by ``judge`` (or, without one, its
     logged scores), placed in ``bands`` (a
-    :class:`~toolrm_agent._internal.options.DecisionBands`, or ``None``: the judge's own
+    :class:`~toolrm_agent.critic._options.DecisionBands`, or ``None``: the judge's own
     verdict). One row per entry: ``index``, ``message_id``, ``calls`` (rendered),
     ``before`` / ``after`` (``score``, ``band``), ``changed``."""
-    from toolrm_agent._internal.options import CriticOptions, proposal_band
-    from toolrm_agent.calls import Proposal
-    from toolrm_agent.context import JudgeContext
+    from toolrm_agent.core.calls import Proposal
+    from toolrm_agent.core.context import JudgeContext
+    from toolrm_agent.critic._options import CriticOptions, proposal_band
 
     bands = CriticOptions(bands=bands).bands  # checked as the critic checks them
     rows: list[dict[str, Any]] = []
@@ -99,7 +99,7 @@ def _runs(band: str) -> bool:
 
 
 def _logged_critique(entry: dict[str, Any]) -> Any:
-    from toolrm_agent.verdicts import CallVerdict, Critique
+    from toolrm_agent.core.verdicts import CallVerdict, Critique
 
     score = entry.get("score")
     if score is None:  # a budget or a judge failure decided: nothing to re-threshold

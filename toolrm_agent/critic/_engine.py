@@ -20,7 +20,7 @@ Invariants (checked by ``tests/reliability/test_fault_matrix.py``): every tool_c
 of a proposal gets exactly one answer (a ToolMessage the critic writes, or the tool's
 own result after ``execute``); no rejected call runs; the proposal the critic writes
 back has well-formed, unique ids and the names the ``ToolNode`` dispatches
-(:func:`~toolrm_agent._internal.transcript.executable_proposal`); every run ends within
+(:func:`~toolrm_agent.critic._transcript.executable_proposal`); every run ends within
 ``max_critic_steps`` decisions; ``on_budget_exhausted="raise"`` raises only after the
 answers are written (:attr:`Outcome.raise_error`).
 """
@@ -40,10 +40,21 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphBubbleUp
 from pydantic import ValidationError
 
-from toolrm_agent._internal.calling import JudgeCaller
-from toolrm_agent._internal.decision_log import write_decision
-from toolrm_agent._internal.limits import JudgeSlots
-from toolrm_agent._internal.options import (
+from toolrm_agent.core.agreement import consensus_pick
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import (
+    BudgetExhaustedError,
+    ConfigurationError,
+    FrozenError,
+    JudgeError,
+    JudgeFrozenWarning,
+)
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.core.verdicts import CallVerdict, Critique, Ranking
+from toolrm_agent.critic._decision_log import write_decision
+from toolrm_agent.critic._limits import JudgeSlots
+from toolrm_agent.critic._options import (
     BAND_ORDER,
     Band,
     CriticOptions,
@@ -51,9 +62,9 @@ from toolrm_agent._internal.options import (
     policy_verdict,
     proposal_band,
 )
-from toolrm_agent._internal.repeats import flag_repeats
-from toolrm_agent._internal.sanitize import clean_context
-from toolrm_agent._internal.state import (
+from toolrm_agent.critic._repeats import flag_repeats
+from toolrm_agent.critic._sanitize import clean_context
+from toolrm_agent.critic._state import (
     ARTIFACT_KEY,
     RUN_USAGE_KEY,
     USAGE_KEY,
@@ -68,21 +79,10 @@ from toolrm_agent._internal.state import (
     retries_in_turn,
     usage_tokens,
 )
-from toolrm_agent._internal.transcript import executable_proposal
-from toolrm_agent.agreement import consensus_pick
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import (
-    BudgetExhaustedError,
-    ConfigurationError,
-    FrozenError,
-    JudgeError,
-    JudgeFrozenWarning,
-)
+from toolrm_agent.critic._transcript import executable_proposal
 from toolrm_agent.judges.base import Judge, capabilities_of
-from toolrm_agent.prompt_text import cap_critique
-from toolrm_agent.specs import ToolSpec
-from toolrm_agent.verdicts import CallVerdict, Critique, Ranking
+from toolrm_agent.prompting._calling import JudgeCaller
+from toolrm_agent.prompting.prompt_text import cap_critique
 
 logger = logging.getLogger("toolrm_agent.critic")
 
@@ -171,7 +171,7 @@ class Outcome:
     answer every call) and raises this on the next step."""
     pending: dict[str, VerdictRecord] | None = None
     """``route="ask"`` replayed from state: the escalation's records, for the adapter to
-    ask the human (:mod:`toolrm_agent._internal.escalation`)."""
+    ask the human (:mod:`toolrm_agent.critic._escalation`)."""
     partial: bool = False
     """``route="execute"`` with some valid calls answered already (a human rejected
     them): only the unanswered calls may run."""
@@ -455,7 +455,7 @@ class CriticEngine:
         )
 
     def band(self, critique: Critique, proposal: Proposal) -> Band:
-        """Where the judged ``proposal`` falls (:func:`~toolrm_agent._internal.options.proposal_band`
+        """Where the judged ``proposal`` falls (:func:`~toolrm_agent.critic._options.proposal_band`
         under this critic's bands)."""
         return proposal_band(self.options.bands, critique, proposal)
 
@@ -539,7 +539,7 @@ class CriticEngine:
     def _pick(self, candidates: Sequence[Candidate], scores: Sequence[float], tiers: Sequence[int]) -> int:
         """The best candidate of the best tier (the judge's verdict or band: a rejected
         candidate never wins over an accepted one), by score, plus ``consensus × agreement``
-        when that option is on (:func:`toolrm_agent.agreement.consensus_pick`)."""
+        when that option is on (:func:`toolrm_agent.core.agreement.consensus_pick`)."""
         return consensus_pick(
             [c.proposal for c in candidates], scores, self.options.consensus,
             tiers=tiers, copies=[c.copies for c in candidates],

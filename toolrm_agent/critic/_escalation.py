@@ -36,7 +36,11 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
-from toolrm_agent._internal.state import (
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.parsing import proposal_from_message
+from toolrm_agent.core.verdicts import Critique
+from toolrm_agent.critic._state import (
     ARTIFACT_KEY,
     VerdictRecord,
     add_usage,
@@ -44,15 +48,11 @@ from toolrm_agent._internal.state import (
     fingerprint,
     last_ai_index,
 )
-from toolrm_agent._internal.transcript import repair_proposal
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.parsing import proposal_from_message
-from toolrm_agent.prompt_text import cap_critique
-from toolrm_agent.verdicts import Critique
+from toolrm_agent.critic._transcript import repair_proposal
+from toolrm_agent.prompting.prompt_text import cap_critique
 
 if TYPE_CHECKING:
-    from toolrm_agent._internal.engine import CriticEngine, Judged, Outcome
+    from toolrm_agent.critic._engine import CriticEngine, Judged, Outcome
 
 DECISIONS = ("approve", "edit", "reject")
 
@@ -114,7 +114,7 @@ def review_request(engine: CriticEngine, messages: Sequence[BaseMessage],
 
 def parse_decisions(resume: Any, n: int, *, expired: bool, default: str) -> list[dict[str, Any]]:
     """One decision per escalated call (see the module docstring); a malformed answer
-    raises :class:`~toolrm_agent.errors.ConfigurationError`."""
+    raises :class:`~toolrm_agent.core.errors.ConfigurationError`."""
     if resume is None or (isinstance(resume, str) and resume == "timeout") or expired:
         return [{"type": default, "timeout": True} for _ in range(n)]
     if isinstance(resume, Mapping) and "decisions" in resume:
@@ -185,7 +185,7 @@ def resolve(
 ) -> Outcome:
     """The outcome of the human's decisions (``judged``: the critic's verdict on the
     edited proposal, when there was an edit)."""
-    from toolrm_agent._internal.engine import Outcome, _final_text, budget_error
+    from toolrm_agent.critic._engine import Outcome, _final_text, budget_error
 
     proposal = proposal_from_message(edited, parse_content=False)
     critique: Critique | None = judged.critique if judged is not None else None
@@ -299,7 +299,7 @@ async def areview(engine: CriticEngine, messages: Sequence[BaseMessage], pending
     """Async twin of :func:`review`."""
     from langgraph.types import interrupt
 
-    from toolrm_agent._internal.engine import Step
+    from toolrm_agent.critic._engine import Step
 
     original, ai, edited, decisions, transcript = _ask(interrupt, engine, messages, pending)
     judged = None
@@ -326,7 +326,7 @@ def _ask(
 
 def _judge_edit(engine: CriticEngine, edited: AIMessage, ai: AIMessage, transcript: Sequence[BaseMessage],
                 run_usage: Mapping[str, int], config: RunnableConfig | None) -> Judged | None:
-    from toolrm_agent._internal.engine import Step
+    from toolrm_agent.critic._engine import Step
 
     if edited is ai:
         return None

@@ -1,14 +1,14 @@
 """The critic's options: what it does with a proposal, and when it stops.
 
 :class:`CriticOptions` (with its :class:`CriticBudget`) is the one options object of
-:class:`toolrm_agent.critic.ToolRMCritic`, :class:`toolrm_agent.middleware.ToolRMMiddleware`
-and the engine they share. Both are immutable dataclasses (on :class:`~toolrm_agent._internal.frozen.Frozen`,
+:class:`toolrm_agent.critic.node.ToolRMCritic`, :class:`toolrm_agent.critic.middleware.ToolRMMiddleware`
+and the engine they share. Both are immutable dataclasses (on :class:`~toolrm_agent.core._frozen.Frozen`,
 as the judges and adapters are): setting a field raises
-:class:`~toolrm_agent.errors.FrozenError`; ``.override(**changes)`` returns a new,
+:class:`~toolrm_agent.core.errors.FrozenError`; ``.override(**changes)`` returns a new,
 validated object. Values are checked when built: a wrong type raises
-:class:`~toolrm_agent.errors.ConfigurationTypeError`, a bad value
-:class:`~toolrm_agent.errors.ConfigurationError`, an unknown option (to ``override`` or to
-:func:`make_options`) :class:`~toolrm_agent.errors.ConfigurationTypeError`.
+:class:`~toolrm_agent.core.errors.ConfigurationTypeError`, a bad value
+:class:`~toolrm_agent.core.errors.ConfigurationError`, an unknown option (to ``override`` or to
+:func:`make_options`) :class:`~toolrm_agent.core.errors.ConfigurationTypeError`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
-from toolrm_agent._internal.frozen import Frozen
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.core._frozen import Frozen
+from toolrm_agent.core.errors import ConfigurationError, ConfigurationTypeError
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-    from toolrm_agent.calls import Proposal
-    from toolrm_agent.verdicts import Critique
+    from toolrm_agent.core.calls import Proposal
+    from toolrm_agent.core.verdicts import Critique
 
 Mode = Literal["retry", "best_of_n", "resample"]
 """``retry``: judge the proposal, send a rejected one back to the model with the critique.
@@ -36,7 +36,7 @@ Mode = Literal["retry", "best_of_n", "resample"]
 UncertainAction = Literal["retry", "resample", "ask"]
 """What a proposal in the uncertain band gets: critique and retry (as a rejection), more
 samples and the best of them (then as retry when none is accepted), or a human's decision
-(LangGraph ``interrupt``; see :mod:`toolrm_agent._internal.escalation`)."""
+(LangGraph ``interrupt``; see :mod:`toolrm_agent.critic._escalation`)."""
 
 TimeoutDecision = Literal["approve", "reject"]
 
@@ -46,7 +46,7 @@ marked ``block`` fell in the reject band."""
 
 BudgetPolicy = Literal["execute", "halt", "raise"]
 """What happens when a budget is spent: let the proposal run, end the run with a final
-message, or raise :class:`~toolrm_agent.errors.BudgetExhaustedError`."""
+message, or raise :class:`~toolrm_agent.core.errors.BudgetExhaustedError`."""
 
 JudgeErrorPolicy = Literal["execute", "reject", "halt"]
 """What happens when the judge raises or times out: let the proposal run (fail open),
@@ -157,7 +157,7 @@ class DecisionBands(Frozen):
     uncertain). Each call is placed by its own score (the judge's verdict on that call,
     else the proposal's score) and its tool's thresholds; the proposal takes the worst band
     of its calls, and a malformed call is always rejected. With bands, the score decides,
-    not the judge's own ``accepted`` (see :attr:`toolrm_agent.verdicts.Critique.score`
+    not the judge's own ``accepted`` (see :attr:`toolrm_agent.core.verdicts.Critique.score`
     for what each judge's score means: a calibrated trained critic gives P(correct)).
     Validated at construction: ``0 <= uncertain <= accept <= 1`` for every tool.
     """
@@ -248,7 +248,7 @@ def proposal_band(bands: DecisionBands | None, critique: Critique, proposal: Pro
     verdict the judge's failure policy filled in (:func:`policy_verdict`) is not placed by
     its neutral score: the judge's ``fail_open`` / ``fail_closed`` decides, as
     ``on_judge_error`` does for a judge that raises. (The engine's
-    :meth:`~toolrm_agent._internal.engine.CriticEngine.band` and the decision log's replay
+    :meth:`~toolrm_agent.critic._engine.CriticEngine.band` and the decision log's replay
     both place proposals with it.)"""
     if bands is None or proposal.failures or policy_verdict(critique):
         return "accept" if judge_accepts(critique, proposal) else "reject"
@@ -282,8 +282,8 @@ def judge_accepts(critique: Critique, proposal: Proposal) -> bool:
 @dataclass(unsafe_hash=True)
 class CriticOptions(Frozen):
     """Everything that decides what the critic does, apart from the judge itself: the one
-    options object of :class:`~toolrm_agent.critic.ToolRMCritic` and
-    :class:`~toolrm_agent.middleware.ToolRMMiddleware` (``options=``; their keyword
+    options object of :class:`~toolrm_agent.critic.node.ToolRMCritic` and
+    :class:`~toolrm_agent.critic.middleware.ToolRMMiddleware` (``options=``; their keyword
     options build one). Immutable: change it with :meth:`override`::
 
         options = CriticOptions(mode="best_of_n", n=4, budget=CriticBudget(max_retries=1))
@@ -307,7 +307,7 @@ class CriticOptions(Frozen):
       flight at once (``None``: no cap), for one critic shared by many concurrent runs
       in front of a server with a fixed number of slots. Sync runs share one cap across
       threads; async runs one cap per event loop. The wait for a slot counts toward
-      ``judge_timeout_s`` (see :mod:`toolrm_agent._internal.limits`).
+      ``judge_timeout_s`` (see :mod:`toolrm_agent.critic._limits`).
     * ``bands``: :class:`DecisionBands` (accept / uncertain / reject by score, per tool);
       ``None``: the judge's own ``accepted`` decides.
     * ``shadow``: judge and record what the critic would have done (state, and
@@ -315,7 +315,7 @@ class CriticOptions(Frozen):
       were no critic; no samples are drawn, no message is written.
     * ``consensus``: in ``best_of_n`` and ``resample``, the pick among several candidates
       is by the judge's verdict (or band) first, then by ``score + consensus × agreement``
-      (:func:`toolrm_agent.agreement.consensus_pick`: a candidate's mean agreement with the
+      (:func:`toolrm_agent.core.agreement.consensus_pick`: a candidate's mean agreement with the
       other samples, identical samples each counted); ``0``: by verdict and score alone.
       Off by default: 0.3 was chosen on the dev half of the recorded BFCL models, where the
       candidates are different models' answers (``toolrm eval bon --consensus``); on one
@@ -411,8 +411,8 @@ class CriticKeywords(TypedDict, total=False):
     means on the field, *no limit* (``max_critic_calls=None`` lifts that budget, in the
     constructor as in ``override``); on a field without a "no limit" (``mode``, ``n``,
     ``max_retries``, the policies) it raises
-    :class:`~toolrm_agent.errors.ConfigurationTypeError` or
-    :class:`~toolrm_agent.errors.ConfigurationError`. Leave a keyword out to keep the
+    :class:`~toolrm_agent.core.errors.ConfigurationTypeError` or
+    :class:`~toolrm_agent.core.errors.ConfigurationError`. Leave a keyword out to keep the
     value of ``options=``."""
 
     mode: Mode

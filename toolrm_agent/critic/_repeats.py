@@ -3,7 +3,7 @@
 A small policy that is told nothing new tends to propose, again and again, the call whose
 result it already has (observed: the same executed call seven times in one turn). A judge
 that looks at one proposal sees a valid call and approves it. The engine adds the finding
-itself (:data:`~toolrm_agent.verdicts.IssueCode.REPEATED_CALL`, an error) to the judge's
+itself (:data:`~toolrm_agent.core.verdicts.IssueCode.REPEATED_CALL`, an error) to the judge's
 critique: a call identical (same name, same arguments) to one that was **executed** in this
 turn (since the last user message) and whose result is in the transcript. A call whose
 earlier run failed (an error ToolMessage, a call the critic sent back) may be tried again.
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from toolrm_agent._internal.state import critic_marker
-from toolrm_agent.calls import Proposal
-from toolrm_agent.parsing import message_text, proposal_from_message
-from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.parsing import message_text, proposal_from_message
+from toolrm_agent.core.verdicts import CallVerdict, Critique, Issue, IssueCode
+from toolrm_agent.critic._state import critic_marker
 
 __all__ = ["executed_in_turn", "flag_repeats"]
 

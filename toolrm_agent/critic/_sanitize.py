@@ -7,7 +7,7 @@ arguments, a bad decoder), which no UTF-8 encoder takes: hashing, JSON with
 ``ensure_ascii=False``, an HTTP judge or a checkpointer would raise on them. Every such
 text is cleaned here, once, where it enters the critic:
 
-* the proposal (:func:`toolrm_agent._internal.transcript.executable_proposal`): the
+* the proposal (:func:`toolrm_agent.critic._transcript.executable_proposal`): the
   cleaned message is the one written back, so the tools run exactly what was judged;
 * the judge's context (:func:`clean_context`): the conversation and the offered tools.
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.specs import ToolSpec
 
 MAX_DEPTH = 200
 """Values nested deeper than this are left as they are (the parser bounds them anyway)."""

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel, ConfigDict
 
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
 
 VERDICTS_KEY = "toolrm_verdicts"
 USAGE_KEY = "toolrm_usage"
@@ -118,11 +118,11 @@ class VerdictRecord(BaseModel):
     calls for a judge without a LangChain model), ``errors``, ``input_tokens,
     output_tokens, seconds``; ``None`` when the judge was not asked."""
     raise_after: bool = False
-    """The decision is ``halt`` and :class:`~toolrm_agent.errors.BudgetExhaustedError` is
+    """The decision is ``halt`` and :class:`~toolrm_agent.core.errors.BudgetExhaustedError` is
     raised right after these answers are written (``on_budget_exhausted="raise"``)."""
     band: str | None = None
     """The proposal's decision band (``accept``, ``uncertain``, ``reject``, ``block``)
-    when the judge answered; see :class:`~toolrm_agent._internal.options.DecisionBands`."""
+    when the judge answered; see :class:`~toolrm_agent.critic._options.DecisionBands`."""
     call_hash: str | None = None
     """Hash of this call's name and canonical arguments (:func:`call_hash`): a stored
     verdict is replayed only for the very call it was made for; a call changed after

@@ -27,7 +27,7 @@ from typing import Any, TypeAlias
 from langchain_core.messages import ToolMessage
 from langgraph.errors import GraphBubbleUp
 
-from toolrm_agent.errors import ConfigurationTypeError
+from toolrm_agent.core.errors import ConfigurationTypeError
 
 __all__ = ["ToolErrorHandling", "arun_tool", "check_handling", "run_tool", "tool_error_text"]
 

@@ -22,17 +22,17 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from toolrm_agent._internal.sanitize import clean_text, clean_value
-from toolrm_agent._internal.state import ARTIFACT_KEY
-from toolrm_agent.calls import Proposal
-from toolrm_agent.parsing import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.parsing import (
     dump_value,
     load_arguments,
     proposal_from_message,
     to_langchain_invalid_tool_calls,
     to_langchain_tool_calls,
 )
-from toolrm_agent.specs import ToolSpec, spec_index
+from toolrm_agent.core.specs import ToolSpec, spec_index
+from toolrm_agent.critic._sanitize import clean_text, clean_value
+from toolrm_agent.critic._state import ARTIFACT_KEY
 
 
 def repair_proposal(
@@ -44,10 +44,10 @@ def repair_proposal(
     * every call (valid and malformed) has a non-empty string id, unique within the
       message and not used by a call of an ``earlier`` message of the thread;
     * all text is valid Unicode (names, ids, argument keys and values, the raw text and
-      error of a malformed call, the content; :mod:`~toolrm_agent._internal.sanitize`);
+      error of a malformed call, the content; :mod:`~toolrm_agent.critic._sanitize`);
     * a valid call's name has no surrounding white space and, when ``tools`` are given
       and the name is not offered but maps to one offered tool the way the judges map it
-      (``a.b`` for ``a_b`` and back, :func:`~toolrm_agent.specs.spec_index`), it is that
+      (``a.b`` for ``a_b`` and back, :func:`~toolrm_agent.core.specs.spec_index`), it is that
       tool's name: the name judged is the name that executes;
     * a valid call's arguments are a dict with string keys: arguments given as JSON text
       (or ``None``) are decoded, as the critic's parser decodes them;
@@ -133,7 +133,7 @@ def _raw_text(args: Any) -> str:
 class _Dispatch:
     """The offered name a call's name runs as: the name itself when offered (or when no
     tools are known); else the one tool the judges match it to (``a.b`` for a tool
-    offered as ``a_b``, ``a_b`` for ``a.b``: :func:`~toolrm_agent.specs.spec_index`)."""
+    offered as ``a_b``, ``a_b`` for ``a.b``: :func:`~toolrm_agent.core.specs.spec_index`)."""
 
     def __init__(self, tools: Sequence[ToolSpec]) -> None:
         self.names = {spec.name for spec in tools}
@@ -237,7 +237,7 @@ def pending_raise(
     messages: Sequence[BaseMessage], verdicts: Mapping[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """The halt marker of the last message when the critic still has to raise
-    :class:`~toolrm_agent.errors.BudgetExhaustedError` (``on_budget_exhausted="raise"``).
+    :class:`~toolrm_agent.core.errors.BudgetExhaustedError` (``on_budget_exhausted="raise"``).
 
     With ``verdicts`` (the critic's records) the marker counts only when a record says
     the critic wrote that very message: ``raise_after`` set and the same closing text (a

@@ -48,14 +48,14 @@ from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command, Send
 
-from toolrm_agent._internal.hints import warn_text_call
-from toolrm_agent._internal.options import CriticOptions
-from toolrm_agent._internal.state import VERDICTS_KEY, add_usage, critic_marker, merge_verdicts, state_get
-from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
-from toolrm_agent._internal.transcript import with_unique_id
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.critic._options import CriticOptions
+from toolrm_agent.critic._state import VERDICTS_KEY, add_usage, critic_marker, merge_verdicts, state_get
+from toolrm_agent.critic._tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
+from toolrm_agent.critic._transcript import with_unique_id
 from toolrm_agent.judges.base import Judge
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.naming._hints import warn_text_call
 
 __all__ = [
     "CriticNode", "ToolRMState", "build_agent_graph", "critic_marker", "pending_tool_calls", "route_to_critic", "sends",
@@ -72,7 +72,7 @@ class ToolRMState(MessagesState, total=False):
 
 class CriticNode(Protocol):
     """What :func:`build_agent_graph` uses of its critic, a
-    :class:`~toolrm_agent.critic.ToolRMCritic`. This module sits below
+    :class:`~toolrm_agent.critic.node.ToolRMCritic`. This module sits below
     :mod:`toolrm_agent.critic` (which re-exports :func:`build_agent_graph`), so it names
     the critic by what it uses rather than importing it."""
 
@@ -193,7 +193,7 @@ def _answered(request: Any) -> ToolMessage | None:
 
 def _tool_wrappers(handling: ToolErrorHandling) -> tuple[Any, Any]:
     """The ``ToolNode``'s wrappers: a call already answered is not run again; a tool that
-    raises answers with an error ToolMessage (see :mod:`toolrm_agent._internal.tool_errors`)."""
+    raises answers with an error ToolMessage (see :mod:`toolrm_agent.critic._tool_errors`)."""
 
     def once(request: Any, execute: Any) -> Any:
         return _answered(request) or run_tool(request, execute, handling)
@@ -234,10 +234,10 @@ def build_agent_graph(
     error ``ToolMessage`` naming the exception, so the model can correct the call and the
     critic reads the error on the next turn; ``False`` lets the exception end the run
     (LangGraph's default); a callable ``(exception) -> str`` writes your own text (see
-    :mod:`toolrm_agent._internal.tool_errors`).
+    :mod:`toolrm_agent.critic._tool_errors`).
     ``compile_kwargs`` go to ``compile()`` (e.g. ``interrupt_before=["tools"]``).
 
-    Raises :class:`~toolrm_agent.errors.ConfigurationError` when ``tools`` is empty: with
+    Raises :class:`~toolrm_agent.core.errors.ConfigurationError` when ``tools`` is empty: with
     no tool, no call can run and the critic has nothing to judge calls against.
 
     Each approved tool call runs as its own task (see the module docstring): a resumed

@@ -7,7 +7,7 @@
 
     agent = create_agent(model, tools, middleware=[ToolRMMiddleware(SchemaJudge(), max_retries=2)])
 
-It makes the same decisions as :class:`~toolrm_agent.critic.ToolRMCritic` (one shared
+It makes the same decisions as :class:`~toolrm_agent.critic.node.ToolRMCritic` (one shared
 engine: same modes, budgets, policies, state keys and ToolMessages; see that module's
 docstring), split over two hooks:
 
@@ -24,7 +24,7 @@ docstring), split over two hooks:
   message without a stored verdict (another middleware rewrote it) is judged here, against
   ``tools`` given to the middleware.
 * ``after_agent`` / ``aafter_agent`` raise the
-  :class:`~toolrm_agent.errors.BudgetExhaustedError` of ``on_budget_exhausted="raise"``:
+  :class:`~toolrm_agent.core.errors.BudgetExhaustedError` of ``on_budget_exhausted="raise"``:
   by then the halt has written an answer for every tool_call_id and a closing
   AIMessage, so the checkpointed thread stays a valid transcript.
 
@@ -32,7 +32,7 @@ The answer's AIMessage is written back repaired when needed: a message id alread
 earlier in the thread gets a fresh one (else ``add_messages`` would overwrite the earlier
 message and the agent could loop on a replayed verdict), and tool call ids that are
 missing or repeated, or names padded with spaces, are fixed before judging (see
-:mod:`toolrm_agent._internal.transcript`).
+:mod:`toolrm_agent.critic._transcript`).
 """
 
 from __future__ import annotations
@@ -61,25 +61,25 @@ from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from toolrm_agent._internal.calling import acall_nostream, call_nostream
-from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
-from toolrm_agent._internal.escalation import areview, review
-from toolrm_agent._internal.frozen import Frozen
-from toolrm_agent._internal.hints import warn_text_call
-from toolrm_agent._internal.options import CriticKeywords, CriticOptions, make_options
-from toolrm_agent._internal.state import (
+from toolrm_agent.core._frozen import Frozen
+from toolrm_agent.core.errors import ConfigurationError, ToolSpecError
+from toolrm_agent.core.specs import ToolSpec, to_specs
+from toolrm_agent.critic._engine import CriticEngine, Outcome, Step, budget_error
+from toolrm_agent.critic._escalation import areview, review
+from toolrm_agent.critic._options import CriticKeywords, CriticOptions, make_options
+from toolrm_agent.critic._state import (
     RUN_USAGE_KEY,
     VERDICTS_KEY,
     add_usage,
     merge_verdicts,
     state_get,
 )
-from toolrm_agent._internal.tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
-from toolrm_agent._internal.tracing import trace_verdicts
-from toolrm_agent._internal.transcript import pending_raise, with_unique_id
-from toolrm_agent.errors import ConfigurationError, ToolSpecError
+from toolrm_agent.critic._tool_errors import ToolErrorHandling, arun_tool, check_handling, run_tool
+from toolrm_agent.critic._tracing import trace_verdicts
+from toolrm_agent.critic._transcript import pending_raise, with_unique_id
 from toolrm_agent.judges.base import Judge, check_judge
-from toolrm_agent.specs import ToolSpec, to_specs
+from toolrm_agent.naming._hints import warn_text_call
+from toolrm_agent.prompting._calling import acall_nostream, call_nostream
 
 __all__ = ["ToolRMMiddleware", "ToolRMMiddlewareState"]
 
@@ -97,20 +97,20 @@ class ToolRMMiddlewareState(AgentState[Any]):
 class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any]):
     """Judge every tool call an agent proposes before ``create_agent`` runs it.
 
-    Takes the same options as :class:`~toolrm_agent.critic.ToolRMCritic` (``options=``,
-    or the same keyword options, :class:`~toolrm_agent.critic.CriticKeywords`) except
+    Takes the same options as :class:`~toolrm_agent.critic.node.ToolRMCritic` (``options=``,
+    or the same keyword options, :class:`~toolrm_agent.critic.node.CriticKeywords`) except
     the routing names and the proposer (best-of-N samples the agent's own model).
     ``handle_tool_errors`` (default ``True``): a tool that raises answers its call with an
     error ToolMessage, so the model corrects itself and the critic reads the error next
     turn (``False``: the exception ends the run; a callable ``(exception) -> str``: your
-    text; see :mod:`toolrm_agent._internal.tool_errors`). An agent given no tools raises
-    :class:`~toolrm_agent.errors.ConfigurationError` at its first model call.
+    text; see :mod:`toolrm_agent.critic._tool_errors`). An agent given no tools raises
+    :class:`~toolrm_agent.core.errors.ConfigurationError` at its first model call.
     ``tools`` is only needed for messages judged in ``after_model`` (see the module
     docstring); they are shown to the judge as :attr:`judge_tools`, never registered
     with the agent (``AgentMiddleware.tools`` stays empty).
 
     Immutable like the critic: setting an attribute raises
-    :class:`~toolrm_agent.errors.FrozenError`; :meth:`override` returns a new
+    :class:`~toolrm_agent.core.errors.FrozenError`; :meth:`override` returns a new
     middleware with a fresh engine; :meth:`check` probes the judge at startup.
     """
 
@@ -135,7 +135,7 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
 
     def override(self, **changes: Any) -> ToolRMMiddleware:
         """A new middleware (with a fresh engine) with ``changes`` applied: ``judge``,
-        ``tools``, ``options`` or any :class:`~toolrm_agent.critic.CriticOptions` /
+        ``tools``, ``options`` or any :class:`~toolrm_agent.critic.node.CriticOptions` /
         budget field; validated like the constructor."""
         judge = changes.pop("judge", self.judge)
         tools = changes.pop("tools", self.judge_tools)
@@ -148,8 +148,8 @@ class ToolRMMiddleware(Frozen, AgentMiddleware[ToolRMMiddlewareState, Any, Any])
 
     def check(self) -> None:
         """Fail now if the judge cannot work (see :meth:`ToolRMCritic.check
-        <toolrm_agent.critic.ToolRMCritic.check>`): raises
-        :class:`~toolrm_agent.errors.ConfigurationError`."""
+        <toolrm_agent.critic.node.ToolRMCritic.check>`): raises
+        :class:`~toolrm_agent.core.errors.ConfigurationError`."""
         check_judge(self.judge)
 
     # ------------------------------------------------------------ wrap_model_call
@@ -366,7 +366,7 @@ def _require_tools(request: ModelRequest[Any]) -> None:
 
 def _unique_message_id(request: ModelRequest[Any], response: ModelResponse[Any]) -> ModelResponse[Any]:
     """``response`` with a fresh id on its AIMessage when that id is already used in the
-    thread (see :func:`~toolrm_agent._internal.transcript.with_unique_id`)."""
+    thread (see :func:`~toolrm_agent.critic._transcript.with_unique_id`)."""
     ai = _ai_of(response)
     if ai is None:
         return response

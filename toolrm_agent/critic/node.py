@@ -32,11 +32,11 @@ Decisions
     * ``bands=DecisionBands(...)`` → the score decides, per call and tool: accept (runs),
       uncertain (``on_uncertain``: retry, or resample), reject (retry), or, for a tool in
       ``bands.block``, ``halt`` with ``reason="blocked"``; see
-      :class:`~toolrm_agent._internal.options.DecisionBands`.
+      :class:`~toolrm_agent.critic._options.DecisionBands`.
     * ``bands=DecisionBands(on_uncertain="ask")`` → the uncertain calls go to a human:
       the verdict is stored (``decision="ask"``), the node routes to itself and LangGraph's
       ``interrupt`` asks (approve / edit / reject per call; a timeout default); see
-      :mod:`toolrm_agent._internal.escalation`. Needs a checkpointer.
+      :mod:`toolrm_agent.critic._escalation`. Needs a checkpointer.
     * ``shadow=True`` → judged and recorded (records with ``shadow: true``, usage
       ``shadow_interventions``, the ``decision_log``), but the run goes on as if there were
       no critic: no message is written, no sample drawn.
@@ -59,7 +59,7 @@ stops a critic loop)
     (recorded with ``reason="budget:<name>"``; not for ``max_critic_steps``, which always
     ends the run), ``"halt"`` answers every tool_call_id with an error ToolMessage, adds
     a final ``AIMessage`` that says why, and ends the run; ``"raise"`` does the same and
-    then raises :class:`~toolrm_agent.errors.BudgetExhaustedError` (with ``budget``,
+    then raises :class:`~toolrm_agent.core.errors.BudgetExhaustedError` (with ``budget``,
     ``limit``, the run's ``usage``) from the next step (the node routes to itself), so
     a checkpointed thread never keeps an unanswered tool call.
 
@@ -87,7 +87,7 @@ Malformed proposals
 State keys (:class:`ToolRMState`; the node adds them to any graph it is added to)
     ``messages``          the transcript (``add_messages``).
     ``toolrm_verdicts``   ``{tool_call_id: record}``, merged per key. A record (a JSON
-                          dict of :class:`~toolrm_agent._internal.state.VerdictRecord`):
+                          dict of :class:`~toolrm_agent.critic._state.VerdictRecord`):
                           ``tool_call_id, name, message_id, fingerprint, decision``
                           (``execute|retry|halt``), ``reason`` (``accepted``, ``rejected``,
                           ``judge_error``, ``budget:max_retries|max_critic_calls|
@@ -131,11 +131,12 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, StateGraph
 from langgraph.types import Command
 
-from toolrm_agent._internal.calling import acall_nostream, call_nostream, nostream_config
-from toolrm_agent._internal.engine import CriticEngine, Outcome, Step, budget_error
-from toolrm_agent._internal.escalation import areview, review
-from toolrm_agent._internal.frozen import Frozen
-from toolrm_agent._internal.options import (
+from toolrm_agent.core._frozen import Frozen
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.specs import ToolSpec, to_specs
+from toolrm_agent.critic._engine import CriticEngine, Outcome, Step, budget_error
+from toolrm_agent.critic._escalation import areview, review
+from toolrm_agent.critic._options import (
     CriticBudget,
     CriticKeywords,
     CriticOptions,
@@ -143,19 +144,18 @@ from toolrm_agent._internal.options import (
     Mode,
     make_options,
 )
-from toolrm_agent._internal.state import (
+from toolrm_agent.critic._state import (
     RUN_USAGE_KEY,
     USAGE_KEYS,
     VERDICTS_KEY,
     VerdictRecord,
     state_get,
 )
-from toolrm_agent._internal.tracing import trace_verdicts
-from toolrm_agent._internal.transcript import pending_raise
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.graph import ToolRMState, build_agent_graph, pending_tool_calls, route_to_critic, sends
+from toolrm_agent.critic._tracing import trace_verdicts
+from toolrm_agent.critic._transcript import pending_raise
+from toolrm_agent.critic.graph import ToolRMState, build_agent_graph, pending_tool_calls, route_to_critic, sends
 from toolrm_agent.judges.base import Judge, check_judge
-from toolrm_agent.specs import ToolSpec, to_specs
+from toolrm_agent.prompting._calling import acall_nostream, call_nostream, nostream_config
 
 __all__ = [
     "USAGE_KEYS",
@@ -199,9 +199,9 @@ class ToolRMCritic(Frozen):
         **keywords: any field of :class:`CriticOptions` or :class:`CriticBudget`
             (:class:`CriticKeywords`: ``mode``, ``n``, ``max_retries``, ``budget``,
             ``on_budget_exhausted``, ``on_judge_error``, ``judge_timeout_s``, ...); an
-            unknown one raises :class:`~toolrm_agent.errors.ConfigurationTypeError`.
+            unknown one raises :class:`~toolrm_agent.core.errors.ConfigurationTypeError`.
 
-    Immutable: setting an attribute raises :class:`~toolrm_agent.errors.FrozenError`
+    Immutable: setting an attribute raises :class:`~toolrm_agent.core.errors.FrozenError`
     (so it can never drift from its engine); :meth:`override` returns a new critic with
     a fresh engine. :meth:`check` probes the judge's backend at startup.
 
@@ -254,7 +254,7 @@ class ToolRMCritic(Frozen):
     def check(self) -> None:
         """Fail now if the judge cannot work: runs the judge's own ``check()`` where it
         has one (a generative judge probes its server, a cascade checks each stage).
-        Call it at startup; raises :class:`~toolrm_agent.errors.ConfigurationError`
+        Call it at startup; raises :class:`~toolrm_agent.core.errors.ConfigurationError`
         (the judge's error as its ``__cause__``), where a fail-open policy would
         otherwise hide a dead backend behind approved calls."""
         check_judge(self.judge)
@@ -399,7 +399,7 @@ def raise_pending(
     options: CriticOptions,
     verdicts: Any = None,
 ) -> None:
-    """Raise the :class:`~toolrm_agent.errors.BudgetExhaustedError` a halted run still
+    """Raise the :class:`~toolrm_agent.core.errors.BudgetExhaustedError` a halted run still
     owes (its closing AIMessage, written by the critic, says ``raise``, and the critic's
     own records in ``verdicts`` agree); else nothing."""
     marker = pending_raise(messages, verdicts)

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from toolrm_agent.errors import TextToolCallWarning
+from toolrm_agent.core.errors import TextToolCallWarning
 
 __all__ = ["SERVED_HELPER", "TextToolCallWarning", "close_match", "did_you_mean", "warn_text_call"]
 
@@ -38,8 +38,8 @@ def warn_text_call(message: Any) -> bool:
         return False
     if not isinstance(message, AIMessage) or message.tool_calls or message.invalid_tool_calls:
         return False
+    from toolrm_agent.core.parsing import message_text
     from toolrm_agent.integrations.vllm_tool_parser import extract_tool_calls_lenient
-    from toolrm_agent.parsing import message_text
 
     text = message_text(message.content)
     if "{" not in text and "<tool_call>" not in text:

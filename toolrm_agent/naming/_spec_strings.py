@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from toolrm_agent._internal.hints import did_you_mean
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.naming._hints import did_you_mean
 
 __all__ = ["KINDS", "VALID_FORMS", "JudgeKind", "JudgeSpec", "parse_judge_spec", "spec_error"]
 
@@ -126,7 +126,7 @@ def _split_cascade(spec: str, body: str) -> tuple[JudgeSpec, JudgeSpec]:
 
 def parse_judge_spec(spec: str) -> JudgeSpec:
     """Parse a judge spec string (see the module docstring). Raises
-    :class:`~toolrm_agent.errors.ConfigurationError` (a ``ValueError``)."""
+    :class:`~toolrm_agent.core.errors.ConfigurationError` (a ``ValueError``)."""
     if not isinstance(spec, str) or not spec.strip():
         raise spec_error(str(spec), "empty spec")
     text = spec.strip()

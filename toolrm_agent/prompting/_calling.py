@@ -29,8 +29,8 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs, set_config_context
 from langgraph.constants import TAG_NOSTREAM
 
-from toolrm_agent.errors import JudgeError
-from toolrm_agent.verdicts import TokenUsage
+from toolrm_agent.core.errors import JudgeError
+from toolrm_agent.core.verdicts import TokenUsage
 
 T = TypeVar("T")
 

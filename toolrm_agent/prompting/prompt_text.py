@@ -6,8 +6,8 @@ proposals) goes through here, whatever the prompt: :func:`neutralize` (and its r
 :func:`request_in_budget`, :func:`without_judge_markup`), the renderings of tools, calls,
 proposals and the conversation, and :func:`cap_critique` for the critique text the policy
 reads. The judge templates that hold these renderings are in
-:mod:`toolrm_agent.judges.templates`, the parsers of the judges' answers in
-:mod:`toolrm_agent.judges.answers`; judges that never prompt a model (the schema checks,
+:mod:`toolrm_agent.judges.generative.templates`, the parsers of the judges' answers in
+:mod:`toolrm_agent.judges.generative.answers`; judges that never prompt a model (the schema checks,
 the trained critic's features) import only this module.
 """
 
@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from toolrm_agent.calls import Proposal, _canonical_value
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import Proposal, _canonical_value
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.specs import ToolSpec
 
 __all__ = [
     "DEFAULT_PROMPT_BUDGET",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from toolrm_agent.judges.templates import DEFAULT_TAGS, AnswerTags
-from toolrm_agent.prompt_text import cap_critique
-from toolrm_agent.thinking import strip_thinking
+from toolrm_agent.core.thinking import strip_thinking
+from toolrm_agent.judges.generative.templates import DEFAULT_TAGS, AnswerTags
+from toolrm_agent.prompting.prompt_text import cap_critique
 
 __all__ = [
     "MAX_ANSWER_CHARS",

@@ -2,8 +2,8 @@
 
 :class:`GenerativeJudge` prompts a chat model (a vLLM or other OpenAI-compatible server
 through ``langchain-openai``, a local transformers model, a ToolRM-Gen checkpoint) with
-the templates of :mod:`toolrm_agent.judges.templates` and parses its answers
-(:mod:`toolrm_agent.judges.answers`)::
+the templates of :mod:`toolrm_agent.judges.generative.templates` and parses its answers
+(:mod:`toolrm_agent.judges.generative.answers`)::
 
     from langchain_openai import ChatOpenAI
     judge = GenerativeJudge(
@@ -36,8 +36,8 @@ Failure policy (``on_unparseable``, and ``on_backend_error`` which defaults to i
                       critic; the proposal still has to pass any other judge.
     ``"fail_closed"`` reject: ``accepted=False`` with a critique that says the critic
                       could not decide, and an *error* issue with the same codes.
-    ``"raise"``       raise :class:`~toolrm_agent.errors.JudgeParseError` or
-                      :class:`~toolrm_agent.errors.JudgeBackendError`, whose
+    ``"raise"``       raise :class:`~toolrm_agent.core.errors.JudgeParseError` or
+                      :class:`~toolrm_agent.core.errors.JudgeBackendError`, whose
                       ``post_mortem`` holds the attempts, last output, errors, tokens and
                       seconds.
     A verdict filled in by the policy has the neutral score 0.5: it never outranks a real
@@ -84,21 +84,15 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from toolrm_agent._internal.calling import run_with_deadline
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import (
     ConfigurationError,
     JudgeBackendError,
     JudgeParseError,
     JudgePostMortem,
 )
-from toolrm_agent.judges.answers import Choice, ParsedVerdict, parse_choice, parse_verdict
-from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.judges.template_file import resolve_templates
-from toolrm_agent.judges.templates import DEFAULT_TEMPLATES, JudgeTemplates, pairwise_messages, pointwise_messages
-from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET, PromptBudget, cap_critique
-from toolrm_agent.verdicts import (
+from toolrm_agent.core.verdicts import (
     CallVerdict,
     Critique,
     Issue,
@@ -108,6 +102,17 @@ from toolrm_agent.verdicts import (
     Ranking,
     TokenUsage,
 )
+from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
+from toolrm_agent.judges.generative.answers import Choice, ParsedVerdict, parse_choice, parse_verdict
+from toolrm_agent.judges.generative.template_file import resolve_templates
+from toolrm_agent.judges.generative.templates import (
+    DEFAULT_TEMPLATES,
+    JudgeTemplates,
+    pairwise_messages,
+    pointwise_messages,
+)
+from toolrm_agent.prompting._calling import run_with_deadline
+from toolrm_agent.prompting.prompt_text import DEFAULT_PROMPT_BUDGET, PromptBudget, cap_critique
 
 FailurePolicy = Literal["fail_open", "fail_closed", "raise"]
 RankStrategy = Literal["tournament", "pointwise"]
@@ -179,8 +184,8 @@ class GenerativeJudge(BaseJudge):
         rank_strategy: ``"tournament"`` (pairwise) or ``"pointwise"`` (critique scores).
         name: the judge's name in verdicts; default ``gen:<model name>``.
         templates: the prompt templates and answer tags
-            (:data:`toolrm_agent.judges.templates.DEFAULT_TEMPLATES`), or the path of a TOML template
-            file (:mod:`toolrm_agent.judges.template_file`; ``templates=<path>`` in a spec),
+            (:data:`toolrm_agent.judges.generative.templates.DEFAULT_TEMPLATES`), or the path of a TOML template
+            file (:mod:`toolrm_agent.judges.generative.template_file`; ``templates=<path>`` in a spec),
             read and checked here: a checkpoint's own prompt format, its answers read with
             its own tags.
         thinking_via: how ``enable_thinking`` reaches the model: ``"extra_body"``
@@ -192,7 +197,7 @@ class GenerativeJudge(BaseJudge):
             otherwise nothing).
         model_kwargs: extra keywords for every model call (e.g. ``{"max_tokens": 1024}``).
         prompt_budget: how much untrusted text (tools, conversation, proposals) one prompt holds
-            and what is cut first (:class:`~toolrm_agent.prompt_text.PromptBudget`); all of it
+            and what is cut first (:class:`~toolrm_agent.prompting.prompt_text.PromptBudget`); all of it
             is neutralised so it cannot add sections or answer tags to the prompt.
 
     Immutable once built: ``judge.override(thinking=True)`` returns a new judge.
@@ -276,10 +281,10 @@ class GenerativeJudge(BaseJudge):
         * a model that talks to a server (``ChatOpenAI``, or a wrapper whose ``inner``
           or ``bound`` model does) gets ``GET <base_url>/models``: no connection, a
           timeout, or a 404 (no OpenAI-compatible API there: does ``base_url`` end in
-          ``/v1``?) raise :class:`~toolrm_agent.errors.JudgeBackendError`; any other HTTP
+          ``/v1``?) raise :class:`~toolrm_agent.core.errors.JudgeBackendError`; any other HTTP
           answer (401, 403, ...) proves the server is up;
         * a :class:`~toolrm_agent.models.LocalChatModel` loads its weights (a missing
-          model raises :class:`~toolrm_agent.errors.ModelProvisioningError`).
+          model raises :class:`~toolrm_agent.core.errors.ModelProvisioningError`).
         """
         own = getattr(self.model, "check", None)
         if callable(own):

@@ -29,7 +29,7 @@ in short::
 A task the file leaves out keeps our template. Everything is checked when the file is
 read (so when the judge is built): a missing or unreadable file, a TOML error, an unknown
 table or key, a value of the wrong type, a field a template may not use (or a lone brace)
-and a field it must use raise :class:`~toolrm_agent.errors.ConfigurationError`.
+and a field it must use raise :class:`~toolrm_agent.core.errors.ConfigurationError`.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent._internal.hints import did_you_mean
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.judges.templates import (
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.judges.generative.templates import (
     DEFAULT_TAGS,
     DEFAULT_TEMPLATES,
     AnswerTags,
@@ -51,6 +50,7 @@ from toolrm_agent.judges.templates import (
     PromptTemplate,
     RewardTemplate,
 )
+from toolrm_agent.naming._hints import did_you_mean
 
 __all__ = ["TEMPLATE_FIELDS", "load_templates", "resolve_templates"]
 
@@ -74,7 +74,7 @@ _TABLES = [*TEMPLATE_FIELDS, "answer"]
 
 
 def resolve_templates(templates: JudgeTemplates | str | os.PathLike[str] | None) -> JudgeTemplates:
-    """``templates`` as :class:`~toolrm_agent.judges.templates.JudgeTemplates`: a path is read with
+    """``templates`` as :class:`~toolrm_agent.judges.generative.templates.JudgeTemplates`: a path is read with
     :func:`load_templates`, ``None`` is our own."""
     if templates is None:
         return DEFAULT_TEMPLATES
@@ -89,7 +89,7 @@ def resolve_templates(templates: JudgeTemplates | str | os.PathLike[str] | None)
 
 def load_templates(path: str | os.PathLike[str]) -> JudgeTemplates:
     """The templates and answer tags of a TOML template file (see the module docstring),
-    on top of our own. Raises :class:`~toolrm_agent.errors.ConfigurationError`."""
+    on top of our own. Raises :class:`~toolrm_agent.core.errors.ConfigurationError`."""
     file = Path(path).expanduser()
     where = f"template file {str(file)!r}"
     if not file.is_file():

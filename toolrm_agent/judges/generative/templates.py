@@ -13,14 +13,14 @@ Two tasks, each in a *thinking* and a *non-thinking* variant:
 The wording is our own; templates are plain data (:class:`PromptTemplate`,
 :class:`JudgeTemplates`) so a user can swap any of them, and so are the answer tags
 (:class:`AnswerTags`): a checkpoint trained on another format is judged with that format,
-read from a user's TOML file (:mod:`toolrm_agent.judges.template_file`, ``templates=<path>``
+read from a user's TOML file (:mod:`toolrm_agent.judges.generative.template_file`, ``templates=<path>``
 in a judge spec; docs/paper-checkpoints.md). They use :meth:`str.format`
 fields: ``{tools}``, ``{conversation}``, ``{response_1}``, ``{response_2}`` (pairwise) and
 ``{proposal}`` (pointwise). Values are substituted once, so braces inside tool schemas
 are safe; braces written in a template itself must be doubled.
 
-The untrusted parts are rendered, neutralised and cut by :mod:`toolrm_agent.prompt_text`
-before a template is filled; the answers are read by :mod:`toolrm_agent.judges.answers`.
+The untrusted parts are rendered, neutralised and cut by :mod:`toolrm_agent.prompting.prompt_text`
+before a template is filled; the answers are read by :mod:`toolrm_agent.judges.generative.answers`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from typing import TypedDict, Unpack
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.prompt_text import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.prompting.prompt_text import (
     DEFAULT_PROMPT_BUDGET,
     PromptBudget,
     render_conversation,
@@ -132,10 +132,10 @@ class _TemplateChanges(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class JudgeTemplates:
-    """The four templates a :class:`~toolrm_agent.judges.generative.GenerativeJudge` uses,
+    """The four templates a :class:`~toolrm_agent.judges.generative.generative.GenerativeJudge` uses,
     the answer tags it reads, and (for a ``disc:`` reward model) the reward template.
     A user's template file is read into one by
-    :func:`toolrm_agent.judges.template_file.load_templates`."""
+    :func:`toolrm_agent.judges.generative.template_file.load_templates`."""
 
     pairwise: PromptTemplate
     pairwise_thinking: PromptTemplate
@@ -155,7 +155,7 @@ class JudgeTemplates:
     """How answers are read (:class:`AnswerTags`)."""
     reward: RewardTemplate | None = None
     """What a reward model (``disc:``) reads; ``None``: its own input format
-    (:func:`toolrm_agent.judges.discriminative.format_for_reward`)."""
+    (:func:`toolrm_agent.judges.trained.discriminative.format_for_reward`)."""
     source: str | None = None
     """The template file these were read from, if any (for messages and reports)."""
 

@@ -16,7 +16,7 @@ trainer (``toolrm train disc --method reward-trainer``, :mod:`train.disc.reward_
 renders its pairs with the same function, so what the model learned on is exactly what it
 is shown here. A checkpoint trained on another format reads that format from the
 ``[disc]`` table of a user's template file (``templates=<path>``,
-:mod:`toolrm_agent.judges.template_file`), rendered through the tokenizer's chat
+:mod:`toolrm_agent.judges.generative.template_file`), rendered through the tokenizer's chat
 template. (The CPU critic of ``toolrm train disc --method cached`` is a different judge:
 :mod:`toolrm_agent.judges.trained`.)
 
@@ -40,19 +40,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import CheckpointError, ConfigurationError
-from toolrm_agent.judges.base import BatchJudge
-from toolrm_agent.judges.template_file import resolve_templates
-from toolrm_agent.judges.templates import JudgeTemplates, RewardTemplate, reward_template_messages
-from toolrm_agent.verdicts import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
+from toolrm_agent.core.verdicts import (
     CallVerdict,
     Critique,
     Issue,
     IssueCode,
     TokenUsage,
 )
+from toolrm_agent.judges.base import BatchJudge
+from toolrm_agent.judges.generative.template_file import resolve_templates
+from toolrm_agent.judges.generative.templates import JudgeTemplates, RewardTemplate, reward_template_messages
 
 TOOLS_HEADER = "The assistant may call these functions:"
 
@@ -107,7 +107,7 @@ def format_for_reward(
     """The exact text a reward model scores for ``proposal`` in ``context``.
 
     The messages are :func:`reward_messages`, or with ``template`` (a user's ``[disc]``
-    table) :func:`toolrm_agent.judges.templates.reward_template_messages`. With a tokenizer that
+    table) :func:`toolrm_agent.judges.generative.templates.reward_template_messages`. With a tokenizer that
     has a chat template, they are rendered through it (no generation prompt: the proposal
     is the final assistant message); otherwise a plain format with ``### <role>`` headers.
     Training and inference both call this.
@@ -131,7 +131,7 @@ VALUE_HEAD_BIAS = "v_head.summary.bias"
 def check_reward_config(checkpoint: str | Path) -> HeadKind:
     """Cheap checks of a reward-model directory, without loading it (see
     :func:`reward_head_kind`); its head kind. Raises
-    :class:`~toolrm_agent.errors.CheckpointError`."""
+    :class:`~toolrm_agent.core.errors.CheckpointError`."""
     return reward_head_kind(checkpoint)
 
 
@@ -145,7 +145,7 @@ def reward_head_kind(checkpoint: str | Path) -> HeadKind:
     * ``"value-head"``: ``architectures`` end in ``ForCausalLM`` and a weight file holds
       :data:`VALUE_HEAD_WEIGHT` (TRL's ``AutoModelForCausalLMWithValueHead``).
 
-    Anything else raises :class:`~toolrm_agent.errors.CheckpointError`: a causal LM without
+    Anything else raises :class:`~toolrm_agent.core.errors.CheckpointError`: a causal LM without
     a value head (a generative model: ``gen:<dir>``), more than two labels, an
     architecture that is neither.
     """
@@ -261,15 +261,15 @@ class DiscriminativeJudge(BatchJudge):
         max_length: longer inputs are cut from the left, so the proposal is always kept.
         device: torch device (``"cpu"`` by default).
         name: the judge's name in verdicts (default ``disc:<checkpoint>``).
-        templates: a template file path (or :class:`~toolrm_agent.judges.templates.JudgeTemplates`)
+        templates: a template file path (or :class:`~toolrm_agent.judges.generative.templates.JudgeTemplates`)
             whose ``[disc]`` table is the model's input format; ``None``: our own
             (:func:`format_for_reward`). A file without ``[disc]`` raises
-            :class:`~toolrm_agent.errors.ConfigurationError`.
+            :class:`~toolrm_agent.core.errors.ConfigurationError`.
         dtype: the weights' torch dtype: ``"float32"`` (default), ``"bfloat16"`` or
             ``"float16"`` (for a GPU); rewards are read as float32 either way.
 
     The model is loaded at the first call, or by :meth:`check` (call it at startup: a
-    missing or broken checkpoint then raises :class:`~toolrm_agent.errors.CheckpointError`
+    missing or broken checkpoint then raises :class:`~toolrm_agent.core.errors.CheckpointError`
     instead of failing every judge call); ``load_judge("disc:<dir>")`` checks the
     directory and its label count when it builds the judge.
     """
@@ -317,7 +317,7 @@ class DiscriminativeJudge(BatchJudge):
 
     def check(self) -> None:
         """Load the model now (it is loaded lazily otherwise), so a missing or broken
-        checkpoint fails at startup: :class:`~toolrm_agent.errors.CheckpointError`."""
+        checkpoint fails at startup: :class:`~toolrm_agent.core.errors.CheckpointError`."""
         self._load()
 
     def _load(self) -> tuple[Any, Any]:

@@ -67,9 +67,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import CheckpointError, ConfigurationError
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The LM reading through an OpenAI-compatible server that returns prompt log-probabilities.
 
 :class:`ServerLMScorer` renders the prefix and each proposal exactly as
-:class:`~toolrm_agent.judges.lm_scoring.LMScorer` does (the same chat template, the same
+:class:`~toolrm_agent.judges.trained.lm_scoring.LMScorer` does (the same chat template, the same
 ``tools`` scope, the same cuts; only the tokenizer is loaded here), sends
 ``prefix + proposal`` to the server's ``/completions`` with ``max_tokens=1`` and
 ``prompt_logprobs=0``, and reads the proposal tokens' log-probabilities off the answer.
@@ -11,13 +11,13 @@ prefix across requests (automatic prefix caching), so N proposals still cost abo
 prefix pass.
 
 A server returns no hidden states: this scorer serves critics whose LM inputs are the
-log-likelihood statistics (``lm_stats``), and :class:`~toolrm_agent.judges.trained.CriticReader`
+log-likelihood statistics (``lm_stats``), and :class:`~toolrm_agent.judges.trained.trained.CriticReader`
 refuses it at construction for a head that reads hidden states. Nor does it decode the
 LM's own values: :meth:`ServerLMScorer.suggest` returns none (a trained critic with
 ``lm_url`` writes its critiques without them), nor give the verifier reading
 (:meth:`ServerLMScorer.verify_on_prefix` refuses). llama.cpp's server does
 not return prompt log-probabilities: an answer without them is a
-:class:`~toolrm_agent.errors.JudgeBackendError` that says so.
+:class:`~toolrm_agent.core.errors.JudgeBackendError` that says so.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import ConfigurationError, JudgeBackendError
-from toolrm_agent.judges.lm_scoring import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import ConfigurationError, JudgeBackendError
+from toolrm_agent.judges.trained.lm_scoring import (
     LMReading,
     LMScorer,
     ToolScope,

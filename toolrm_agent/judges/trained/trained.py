@@ -12,18 +12,18 @@ the one shipped in :mod:`toolrm_agent.critics`) holds
   the head's logit to P(correct), fitted on held-out records
   (:mod:`toolrm_agent.judges.calibration`).
 
-For a proposal the critic reads (:meth:`TrainedCritic.inputs`): the call features of
+For a proposal the critic reads (:meth:`TrainedJudge.inputs`): the call features of
 :mod:`toolrm_agent.judges.features` (schema, grounding, coverage, shape), the relevance
 features of :mod:`toolrm_agent.judges.relevance`, and, when the manifest names a base
 LM, the proposal's log-likelihood statistics and last-layer hidden state under that frozen
-LM (:mod:`toolrm_agent.judges.lm_scoring`, one cached prefix pass for all proposals of a
+LM (:mod:`toolrm_agent.judges.trained.lm_scoring`, one cached prefix pass for all proposals of a
 context). ``score = calibration(head(x))``, the estimated probability that the proposal
 is correct, when the directory is calibrated, else ``sigmoid(head(x))``; the critique
 names the findings behind a low score in words a small policy can act on.
 
 A critic that reads a local LM also names, for a proposal it rejects, the value the LM
 would write in place of the argument value it finds least likely
-(:meth:`~toolrm_agent.judges.lm_scoring.LMScorer.suggest`): a line of the critique
+(:meth:`~toolrm_agent.judges.trained.lm_scoring.LMScorer.suggest`): a line of the critique
 ("- `start_date` of `get_events`: the language model expects "2022-12-10" here, not
 "10th December 2022" (its suggestion, not a rule).") and an ``lm_suggestion`` warning on
 that call. ``suggest=False`` turns it off; an LM read through a server
@@ -51,22 +51,22 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import CheckpointError, ConfigurationError
-from toolrm_agent.judges.base import BatchJudge
-from toolrm_agent.judges.calibration import Calibration
-from toolrm_agent.judges.features import Features, Finding, call_features
-from toolrm_agent.verdicts import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
+from toolrm_agent.core.verdicts import (
     CallVerdict,
     Critique,
     Issue,
     IssueCode,
     TokenUsage,
 )
+from toolrm_agent.judges.base import BatchJudge
+from toolrm_agent.judges.calibration import Calibration
+from toolrm_agent.judges.features import Features, Finding, call_features
 
 if TYPE_CHECKING:
-    from toolrm_agent.judges.lm_scoring import ValueSuggestion
+    from toolrm_agent.judges.trained.lm_scoring import ValueSuggestion
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ KIND: Final = "toolrm-trained-critic"
 
 LM_STAT_NAMES: tuple[str, ...] = ("lm_mean_logprob", "lm_min_logprob", "lm_sum_logprob", "lm_tokens")
 LM_VERIFY_NAMES: tuple[str, ...] = ("lm_verify_logodds",)
-"""The verifier reading (:meth:`~toolrm_agent.judges.lm_scoring.LMScorer.verify`): log P(yes) - log P(no)."""
+"""The verifier reading (:meth:`~toolrm_agent.judges.trained.lm_scoring.LMScorer.verify`): log P(yes) - log P(no)."""
 
 HiddenMode = Literal["none", "mean", "last", "both"]
 
@@ -97,7 +97,7 @@ class CriticManifest(BaseModel):
     base_model: str | None = None
     """The frozen LM (``default`` = the offline Qwen2.5-Coder-0.5B, or a directory)."""
     lm_tools: Literal["all", "called"] = "all"
-    """Which tools the LM reading's prefix lists (:class:`~toolrm_agent.judges.lm_scoring.LMScorer`)."""
+    """Which tools the LM reading's prefix lists (:class:`~toolrm_agent.judges.trained.lm_scoring.LMScorer`)."""
     encoder: str | None = "minilm"
     """The sentence encoder of the relevance features (``minilm`` = the offline wheel)."""
     input_names: list[str] = Field(default_factory=list)
@@ -282,12 +282,12 @@ class CriticReader:
     def lm(self) -> Any:
         with self._lock:
             if self._lm is None and self._base_dir is not None and self.lm_url is not None:
-                from toolrm_agent.judges.lm_server import ServerLMScorer
+                from toolrm_agent.judges.trained.lm_server import ServerLMScorer
 
                 self._lm = ServerLMScorer(self._base_dir, base_url=self.lm_url, tools=self.lm_tools,
                                           model=self.lm_model or str(self._base_dir))
             elif self._lm is None and self._base_dir is not None:
-                from toolrm_agent.judges.lm_scoring import LMScorer
+                from toolrm_agent.judges.trained.lm_scoring import LMScorer
 
                 self._lm = LMScorer(self._base_dir, device=self.device, tools=self.lm_tools,
                                     threads=self.threads)
@@ -376,7 +376,7 @@ class CriticReader:
         return np.asarray(columns, dtype=np.float32), hidden, feats, tokens
 
 
-class TrainedCritic(BatchJudge):
+class TrainedJudge(BatchJudge):
     """A trained critic directory as a pointwise judge (see the module docstring).
 
     Args:
@@ -391,11 +391,11 @@ class TrainedCritic(BatchJudge):
             ``band``), ``always`` or ``never``; ``None`` keeps the manifest's choice.
         lm_url / lm_model: read the LM through an OpenAI-compatible server that returns
             prompt log-probabilities (vLLM) instead of locally
-            (:class:`~toolrm_agent.judges.lm_server.ServerLMScorer`; LM statistics only).
+            (:class:`~toolrm_agent.judges.trained.lm_server.ServerLMScorer`; LM statistics only).
         suggest: name, in the critique of a rejected proposal, the value the LM expects in
             place of the one it finds least likely (see the module docstring). ``None``
             (default): on when a tier reads a local LM; ``True`` where none does (no LM, or
-            one behind ``lm_url``) is a :class:`~toolrm_agent.errors.ConfigurationError`.
+            one behind ``lm_url``) is a :class:`~toolrm_agent.core.errors.ConfigurationError`.
         name: the judge's name in verdicts (default ``disc:<path>``).
     """
 
@@ -459,12 +459,12 @@ class TrainedCritic(BatchJudge):
         if route is not None and route not in ("margin", "always", "never"):
             raise ConfigurationError(f"route must be margin, always or never, got {route!r}")
         self.route = route or m.route
-        self.second: TrainedCritic | None = None
+        self.second: TrainedJudge | None = None
         if m.second_stage is not None:
             lo, hi = m.band
             if not 0.0 <= lo <= hi <= 1.0:
                 raise CheckpointError(f"{self.path / MANIFEST}: band must satisfy 0 <= lo <= hi <= 1, got {m.band}")
-            self.second = TrainedCritic(self.path / m.second_stage, cache_dir=cache_dir, device=device,
+            self.second = TrainedJudge(self.path / m.second_stage, cache_dir=cache_dir, device=device,
                                         threads=threads, route="never", lm_url=lm_url, lm_model=lm_model,
                                         suggest=False if suggest is False else None, name=f"{self.name}+lm")
         local_lm = uses_lm and lm_url is None
@@ -593,7 +593,7 @@ class TrainedCritic(BatchJudge):
 
 
 def _lm_stats(r: Any) -> list[float]:
-    from toolrm_agent.judges.lm_scoring import finite
+    from toolrm_agent.judges.trained.lm_scoring import finite
 
     return [finite(r.mean_logprob), finite(r.min_logprob), finite(r.sum_logprob) / 10.0,
             math.log1p(r.tokens)]
@@ -643,7 +643,7 @@ def suggestion_text(s: ValueSuggestion) -> str:
 def critique_text(proposal: Proposal, score: float, threshold: float, findings: Sequence[Finding],
                   suggestions: Sequence[ValueSuggestion] = ()) -> str:
     """The rejection in words: the score, then what to fix, most important first, then
-    the LM's suggestions (:meth:`TrainedCritic.suggestions`)."""
+    the LM's suggestions (:meth:`TrainedJudge.suggestions`)."""
     digits = 2 if f"{score:.2f}" != f"{threshold:.2f}" else 3  # "0.75 (it accepts from 0.75)" says nothing
     lines = [f"The critic scored this proposal {score:.{digits}f} (it accepts from {threshold:.{digits}f})."]
     if score >= threshold and any(f.decisive for f in findings):
@@ -661,4 +661,4 @@ def critique_text(proposal: Proposal, score: float, threshold: float, findings: 
 
 
 __all__ = ["CriticHead", "CriticManifest", "CriticReader", "LM_STAT_NAMES", "LM_VERIFY_NAMES", "ReadingCache",
-           "TrainedCritic", "critique_text", "resolve_critic_dir", "suggestion_text"]
+           "TrainedJudge", "critique_text", "resolve_critic_dir", "suggestion_text"]
