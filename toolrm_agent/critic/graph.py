@@ -63,7 +63,7 @@ __all__ = [
 
 
 class ToolRMState(MessagesState, total=False):
-    """``MessagesState`` plus the critic's keys (see :mod:`toolrm_agent.critic`)."""
+    """``MessagesState`` plus the critic's keys (see :mod:`toolrm_agent.critic.node`)."""
 
     toolrm_verdicts: Annotated[dict[str, dict[str, Any]], merge_verdicts]
     toolrm_usage: Annotated[dict[str, int], add_usage]
@@ -73,7 +73,7 @@ class ToolRMState(MessagesState, total=False):
 class CriticNode(Protocol):
     """What :func:`build_agent_graph` uses of its critic, a
     :class:`~toolrm_agent.critic.node.ToolRMCritic`. This module sits below
-    :mod:`toolrm_agent.critic` (which re-exports :func:`build_agent_graph`), so it names
+    :mod:`toolrm_agent.critic.node` (which re-exports :func:`build_agent_graph`), so it names
     the critic by what it uses rather than importing it."""
 
     @property

@@ -87,7 +87,7 @@ logger = logging.getLogger("toolrm_agent.critic")
 
 
 class ToolRMMiddlewareState(AgentState[Any]):
-    """``AgentState`` plus the critic's keys (see :mod:`toolrm_agent.critic`)."""
+    """``AgentState`` plus the critic's keys (see :mod:`toolrm_agent.critic.node`)."""
 
     toolrm_verdicts: NotRequired[Annotated[dict[str, dict[str, Any]], OmitFromInput, merge_verdicts]]
     toolrm_usage: NotRequired[Annotated[dict[str, int], OmitFromInput, add_usage]]

@@ -2,7 +2,7 @@
 
 :func:`call_features` turns one (context, proposal) into a fixed vector of numbers
 (:data:`FEATURE_NAMES`) and a list of :class:`Finding` objects, the same facts in words.
-The trained discriminative critic (:mod:`toolrm_agent.judges.trained`) feeds the numbers
+The trained discriminative critic (:mod:`toolrm_agent.judges.trained.trained`) feeds the numbers
 to its scalar head and writes its critique from the findings, so a rejection says what to
 fix: which value is not in the request, which part of the request no call covers, how many
 calls the request seems to need, that no offered tool fits.

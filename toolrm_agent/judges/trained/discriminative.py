@@ -18,7 +18,7 @@ is shown here. A checkpoint trained on another format reads that format from the
 ``[disc]`` table of a user's template file (``templates=<path>``,
 :mod:`toolrm_agent.judges.generative.template_file`), rendered through the tokenizer's chat
 template. (The CPU critic of ``toolrm train disc --method cached`` is a different judge:
-:mod:`toolrm_agent.judges.trained`.)
+:mod:`toolrm_agent.judges.trained.trained`.)
 
 ``score = sigmoid(reward)`` in [0, 1]; a proposal is accepted when ``score >= threshold``.
 ``compare`` prefers the higher score (a tie is ``choice=None``) and ``rank`` sorts by

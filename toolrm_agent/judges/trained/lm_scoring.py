@@ -11,7 +11,7 @@ Per proposal it returns (:class:`LMReading`) the mean, minimum and sum of the pe
 log-probabilities of the proposal tokens and two hidden-state summaries of the last layer
 (the final token, and the mean over the proposal tokens). The mean log-likelihood alone is
 the zero-training baseline judge (``lik:default``); the trained critic
-(:mod:`toolrm_agent.judges.trained`) feeds all of it to its head.
+(:mod:`toolrm_agent.judges.trained.trained`) feeds all of it to its head.
 
 **Which tools the prefix lists** (``tools``): ``"all"`` renders every offered tool;
 ``"called"`` renders only the tools a proposal calls (in the order they are offered), so
