@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from toolrm_agent.cli import ACCEPT_HELP, TOOL_BAND_HELP, UNCERTAIN_HELP
+from toolrm_agent.core.progress import progress_bar
 from toolrm_agent.judges.base import Judge
-from toolrm_agent.progress import progress_bar
 
 if TYPE_CHECKING:
     from toolrm_agent import DecisionBands
@@ -136,7 +136,7 @@ def bands_from_options(
     (:func:`toolrm_agent.cli.bands_from_cli`), or ``None`` when none is given; a value
     that cannot work is a usage error naming the option, not a traceback."""
     from toolrm_agent.cli import bands_from_cli
-    from toolrm_agent.errors import ConfigurationError
+    from toolrm_agent.core.errors import ConfigurationError
 
     try:
         return bands_from_cli(accept, uncertain, tool_band or [], on_uncertain=on_uncertain,

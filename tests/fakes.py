@@ -58,11 +58,11 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from pydantic import ConfigDict, Field
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import JudgeBackendError, JudgePostMortem
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import JudgeBackendError, JudgePostMortem
+from toolrm_agent.core.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, TokenUsage
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, TokenUsage
 
 if TYPE_CHECKING:
     from eval.bfcl.results import ModelResults
@@ -228,8 +228,8 @@ def critic_app(kind: str, model: Any, tools: Sequence[Any], judge: Any, **option
     to the critic."""
     from langchain.agents import create_agent
 
-    from toolrm_agent.critic import ToolRMCritic, build_agent_graph
-    from toolrm_agent.middleware import ToolRMMiddleware
+    from toolrm_agent.critic.middleware import ToolRMMiddleware
+    from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 
     graph_options = {k: options.pop(k) for k in ("checkpointer", "interrupt_before") if k in options}
     if kind == "node":
@@ -761,9 +761,9 @@ def converter_policy(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _lm_fixtures() -> tuple[Any, list[Any]]:
-    from toolrm_agent.calls import Proposal, ToolCall
-    from toolrm_agent.context import JudgeContext, Turn
-    from toolrm_agent.specs import ToolSpec
+    from toolrm_agent.core.calls import Proposal, ToolCall
+    from toolrm_agent.core.context import JudgeContext, Turn
+    from toolrm_agent.core.specs import ToolSpec
 
     city = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     context = JudgeContext(

@@ -17,7 +17,7 @@ from eval.acebench.checker import (
     right_refusal,
 )
 from eval.acebench.data import AceBenchDataError, category_of, dialogue_turns, load_questions
-from toolrm_agent.calls import ToolCall
+from toolrm_agent.core.calls import ToolCall
 
 PLAN = {
     "name": "plan_trip",

@@ -18,7 +18,7 @@ from eval.acebench.report import acebench_report, resume_runs, write_report
 from eval.acebench.tasks import SPECIAL_PROMPT, load_ace_tasks, select_questions
 from eval.tasks.arms import critic_arms, run_arms_live, without_texts
 from tests.fakes import ScriptedChatModel, tool_call_message
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.errors import ConfigurationError
 from toolrm_agent.judges.schema import SchemaJudge
 
 WEATHER = {

@@ -30,9 +30,9 @@ from eval.tasks.runner import (
     summarize,
 )
 from tests.fakes import FACTORIAL_DOC, ScriptedChatModel, bfcl_doc, bfcl_task, factorial_task, tool_call_message
-from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.specs import ToolSpec
 
 WEATHER_DOC = bfcl_doc(
     "get_weather", "Current weather of a city.",

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from tests.fakes import ASK, ScriptedChatModel, ScriptedJudge, critic_app, recording_tools, run_graph, tool_call_message
 from toolrm_agent import CriticOptions, ToolRMCritic
-from toolrm_agent.agreement import agreement_scores, consensus_pick, proposal_agreement
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.critic import build_agent_graph
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.agreement import agreement_scores, consensus_pick, proposal_agreement
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.critic.node import build_agent_graph
 
 
 def prop(*calls: tuple[str, dict[str, Any]]) -> Proposal:

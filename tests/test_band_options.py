@@ -16,7 +16,7 @@ from eval.commands import demo, selfcorrect
 from tests.fakes import ScriptedChatModel, area_call, area_policy, area_tasks, area_width, command_app
 from toolrm_agent import DecisionBands
 from toolrm_agent.cli import bands_from_cli, parse_tool_band
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.errors import ConfigurationError
 from toolrm_agent.judges.schema import SchemaJudge
 
 

@@ -27,11 +27,11 @@ from tests.fakes import (
     tool_call_message,
 )
 from toolrm_agent import CriticOptions, DecisionBands, ToolRMCritic, ToolRMMiddleware, build_agent_graph
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.core.verdicts import CallVerdict, Critique, TokenUsage
 from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.verdicts import CallVerdict, Critique, TokenUsage
 
 
 class ScoreJudge(BaseJudge):
@@ -423,7 +423,7 @@ async def test_verdicts_are_run_metadata_for_tracers(how: str, kind: str, shadow
 
 
 def test_no_verdict_run_without_a_listener(monkeypatch: pytest.MonkeyPatch) -> None:
-    from toolrm_agent._internal import tracing
+    from toolrm_agent.critic import _tracing as tracing
 
     built: list[Any] = []
     monkeypatch.setattr(tracing, "verdict_metadata", lambda record: built.append(record) or {})

@@ -25,8 +25,8 @@ from eval.bfcl.questions import (
     load_questions,
     to_decoded,
 )
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.specs import ToolSpec
 
 
 def test_categories_are_the_supported_v4_ones() -> None:

@@ -18,10 +18,10 @@ from eval.commands.bon import (
 )
 from eval.pairs import GradedOutput, limit_questions
 from tests.fakes import FirstChoiceJudge
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.verdicts import Critique, Ranking, TokenUsage
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.verdicts import Critique, Ranking, TokenUsage
 
 
 def _draw(

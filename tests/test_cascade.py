@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 import pytest
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, Ranking, TokenUsage
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.judges.cascade import CascadeJudge
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, Ranking, TokenUsage
 
 TOOLS = [
     {

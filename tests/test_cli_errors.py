@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import fake_results, write_results_dir
-from toolrm_agent.errors import CheckpointError, ConfigurationError, ModelProvisioningError
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError, ModelProvisioningError
 from toolrm_agent.judges.loader import load_judge
 from toolrm_cli import main
 

@@ -32,8 +32,9 @@ from tests.fakes import (
     tool_call_message,
     tool_messages,
 )
-from toolrm_agent._internal import calling
-from toolrm_agent.critic import (
+from toolrm_agent.core.errors import BudgetExhaustedError
+from toolrm_agent.core.verdicts import Ranking
+from toolrm_agent.critic.node import (
     CriticBudget,
     CriticOptions,
     ToolRMCritic,
@@ -41,9 +42,8 @@ from toolrm_agent.critic import (
     add_critic,
     build_agent_graph,
 )
-from toolrm_agent.errors import BudgetExhaustedError
 from toolrm_agent.judges.base import JudgeCapabilities
-from toolrm_agent.verdicts import Ranking
+from toolrm_agent.prompting import _calling as calling
 
 # ------------------------------------------------------------------------ decisions
 
@@ -560,7 +560,7 @@ async def test_best_of_n_proposer_that_fails_keeps_the_original(how: str) -> Non
 
 
 def test_retry_model_answers_after_a_rejection_only() -> None:
-    from toolrm_agent.critic import build_agent_graph
+    from toolrm_agent.critic.node import build_agent_graph
 
     bad = tool_call_message(("get_weather", {"town": "Paris"}), ids=["c1"])
     policy = ScriptedChatModel(script=[bad, "It is sunny in Paris."], id_prefix="greedy")

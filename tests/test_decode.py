@@ -12,7 +12,7 @@ from eval.bfcl.decode import (
     dominant_style,
     map_names,
 )
-from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.core.calls import Proposal, ToolCall
 
 FUNCS = [
     {

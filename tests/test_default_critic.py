@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.specs import ToolSpec
 from toolrm_agent.critics import default_critic_dir
 from toolrm_agent.judges.loader import load_judge
-from toolrm_agent.judges.trained import CriticManifest, TrainedCritic
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.judges.trained.trained import CriticManifest, TrainedJudge
 
 WEATHER = ToolSpec(
     name="get_weather",
@@ -39,7 +39,7 @@ def test_the_shipped_critic_is_small_and_complete() -> None:
 @pytest.mark.slow
 def test_disc_default_judges_offline() -> None:
     judge = load_judge("disc:default")
-    assert isinstance(judge, TrainedCritic)
+    assert isinstance(judge, TrainedJudge)
     right = Proposal(calls=(call("Paris"), call("Berlin", "c2")))
     one_missing = Proposal(calls=(call("Paris"),))
     invented = Proposal(calls=(call("Atlantis"), call("Berlin", "c2")))
@@ -85,7 +85,7 @@ def test_grounded_without_its_second_tier_is_the_fast_critic() -> None:
 @pytest.mark.slow
 def test_disc_grounded_reads_the_offline_lm() -> None:
     judge = load_judge("disc:grounded?threads=1")
-    assert isinstance(judge, TrainedCritic) and judge.second is not None
+    assert isinstance(judge, TrainedJudge) and judge.second is not None
     right = Proposal(calls=(call("Paris"), call("Berlin", "c2")))
     invented = Proposal(calls=(call("Atlantis"), call("Berlin", "c2")))
     a, b = judge.critique_many(CONTEXT, [right, invented])
@@ -106,8 +106,8 @@ CONVERT = ToolSpec(
 
 def test_a_half_covered_request_is_a_decisive_finding() -> None:
     """Issue 17: "250 dollars in euros and 40 pounds in yen" answered with one call."""
+    from toolrm_agent.core.verdicts import IssueCode
     from toolrm_agent.judges.features import call_features
-    from toolrm_agent.verdicts import IssueCode
 
     one = Proposal(calls=(ToolCall(id="a", name="convert",
                                    arguments={"amount": 250, "from_currency": "USD", "to_currency": "EUR"}),))
@@ -146,7 +146,7 @@ def test_numbers_not_written_as_values_never_veto(request_text: str, arguments: 
 
 @pytest.mark.slow
 def test_disc_default_rejects_a_half_covered_request() -> None:
-    from toolrm_agent.verdicts import IssueCode
+    from toolrm_agent.core.verdicts import IssueCode
 
     judge = load_judge("disc:default")
     one = Proposal(calls=(ToolCall(id="a", name="convert",
@@ -159,7 +159,7 @@ def test_disc_default_rejects_a_half_covered_request() -> None:
 
 
 def test_a_score_just_below_the_threshold_is_shown_with_the_digit_that_decides() -> None:
-    from toolrm_agent.judges.trained import critique_text
+    from toolrm_agent.judges.trained.trained import critique_text
 
     proposal = Proposal(calls=(ToolCall(id="a", name="f", arguments={}),))
     assert critique_text(proposal, 0.7512, 0.7540, []).startswith(

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from tests.fakes import bfcl_doc, tiny_qwen2_config
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.judges.discriminative import (
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.judges.trained.discriminative import (
     TOOLS_HEADER,
     DiscriminativeJudge,
     format_for_reward,

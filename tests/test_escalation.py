@@ -22,11 +22,11 @@ from tests.fakes import (
     tool_call_message,
 )
 from toolrm_agent import DecisionBands, ToolRMCritic
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.verdicts import CallVerdict, Critique
 from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.verdicts import CallVerdict, Critique
 
 BANDS = DecisionBands(accept=0.8, uncertain=0.5, on_uncertain="ask")
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.core.verdicts import IssueCode
 from toolrm_agent.judges.features import FEATURE_NAMES, call_features
 from toolrm_agent.judges.relevance import POOR_FIT, relevance_findings, request_text
-from toolrm_agent.judges.trained import critique_text
-from toolrm_agent.specs import ToolSpec
-from toolrm_agent.verdicts import IssueCode
+from toolrm_agent.judges.trained.trained import critique_text
 
 WEATHER = ToolSpec(
     name="get_weather",
@@ -84,10 +84,10 @@ def test_critique_text_puts_schema_errors_first() -> None:
 
 def test_a_megabyte_request_is_read_within_the_prompt_budget() -> None:
     """The request features read what the judge prompt holds (head and tail of a long
-    message, :class:`~toolrm_agent.prompt_text.PromptBudget`), never the megabyte in the
+    message, :class:`~toolrm_agent.prompting.prompt_text.PromptBudget`), never the megabyte in the
     middle, and the cut marker's count is not read as a number of the request."""
-    from toolrm_agent.judges.templates import pointwise_messages
-    from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET, message_in_budget
+    from toolrm_agent.judges.generative.templates import pointwise_messages
+    from toolrm_agent.prompting.prompt_text import DEFAULT_PROMPT_BUDGET, message_in_budget
 
     filler = "lorem ipsum dolor sit amet " * 40_000
     hidden = " and 17 more, 42 and 'Oslo' and Bergen, " * 10  # in the middle: cut
@@ -107,7 +107,7 @@ def test_a_megabyte_request_is_read_within_the_prompt_budget() -> None:
 
 
 def test_a_request_within_the_budget_is_read_whole() -> None:
-    from toolrm_agent.prompt_text import message_in_budget
+    from toolrm_agent.prompting.prompt_text import message_in_budget
 
     text = "Weather in Paris and 'Oslo', 3 days? " * 400  # about 15k characters
     assert message_in_budget(text) is text

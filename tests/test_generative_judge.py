@@ -19,11 +19,11 @@ from langgraph.constants import TAG_NOSTREAM
 from langgraph.graph import END, START, StateGraph
 
 from tests.fakes import ScriptedChatModel, weather_tool
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import JudgeBackendError, JudgeParseError
-from toolrm_agent.judges.generative import CRITIC_RUN_NAME, CRITIC_TAG, GenerativeJudge
-from toolrm_agent.verdicts import IssueCode
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import JudgeBackendError, JudgeParseError
+from toolrm_agent.core.verdicts import IssueCode
+from toolrm_agent.judges.generative.generative import CRITIC_RUN_NAME, CRITIC_TAG, GenerativeJudge
 
 WEATHER = weather_tool()
 CONTEXT = JudgeContext.build([Turn(role="user", content="Weather in Paris?")], [WEATHER])

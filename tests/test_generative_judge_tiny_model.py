@@ -23,12 +23,12 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field
 
 from tests.fakes import tiny_qwen2_config
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import JudgeParseError
-from toolrm_agent.judges.answers import parse_choice, parse_verdict
-from toolrm_agent.judges.generative import GenerativeJudge
-from toolrm_agent.verdicts import IssueCode
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import JudgeParseError
+from toolrm_agent.core.verdicts import IssueCode
+from toolrm_agent.judges.generative.answers import parse_choice, parse_verdict
+from toolrm_agent.judges.generative.generative import GenerativeJudge
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"

@@ -171,3 +171,23 @@ def test_the_fixtures_module_loads_no_wing() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_wings_contract_names_every_private_module_of_the_runtime() -> None:
+    """A module whose name starts with ``_`` is the runtime's own (docs/architecture.md): the
+    ``forbidden`` contract that keeps the wings off them lists them one by one (import-linter
+    has no ``_*`` pattern), so a new one must be added there."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (wings,) = [c for c in contracts if c["type"] == "forbidden" and c["source_modules"] == ["eval", "train"]
+                and "tests" not in c["forbidden_modules"]]
+    listed = set(wings["forbidden_modules"])
+    private = set()
+    for path in sorted((ROOT / "toolrm_agent").rglob("_*.py")):
+        if path.name == "__init__.py":
+            continue
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        if not any(module == m or module.startswith(f"{m}.") for m in listed):
+            private.add(module)
+    assert private == set(), f"add to the wings' forbidden contract in pyproject.toml: {sorted(private)}"

@@ -36,11 +36,11 @@ from toolrm_agent import (
     ToolRMError,
     ToolRMMiddleware,
 )
-from toolrm_agent._internal.options import BUDGET_FIELDS, CriticKeywords
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.verdicts import Critique, Preference
+from toolrm_agent.critic._options import BUDGET_FIELDS, CriticKeywords
 from toolrm_agent.judges.base import UNDECLARED, BatchJudge, capabilities_of
-from toolrm_agent.verdicts import Critique, Preference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -235,9 +235,9 @@ def test_capabilities_are_declared_per_judge() -> None:
 
 def test_trained_and_likelihood_judges_declare_batches() -> None:
     from toolrm_agent.judges.likelihood import LikelihoodJudge
-    from toolrm_agent.judges.trained import TrainedCritic
+    from toolrm_agent.judges.trained.trained import TrainedJudge
 
-    assert TrainedCritic.capabilities == LikelihoodJudge.capabilities == JudgeCapabilities(native_rank=True)
+    assert TrainedJudge.capabilities == LikelihoodJudge.capabilities == JudgeCapabilities(native_rank=True)
 
 
 def test_the_engine_reads_the_declaration_not_the_methods() -> None:

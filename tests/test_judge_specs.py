@@ -120,7 +120,7 @@ def fake_backends(monkeypatch: pytest.MonkeyPatch) -> dict[str, type]:
     }
     for module, names in {
         "toolrm_agent.judges.schema": ["SchemaJudge"],
-        "toolrm_agent.judges.generative": ["GenerativeJudge"],
+        "toolrm_agent.judges.generative.generative": ["GenerativeJudge"],
         "toolrm_agent.judges.cascade": ["CascadeJudge"],
         "toolrm_agent.models": ["LocalChatModel"],
         "langchain_openai": ["ChatOpenAI"],

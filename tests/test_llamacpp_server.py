@@ -189,7 +189,7 @@ def test_toolrm_serve_reports_a_model_it_cannot_serve(tmp_path) -> None:
 
 
 def test_server_threads_come_from_the_environment_when_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    from toolrm_agent.errors import ConfigurationError
+    from toolrm_agent.core.errors import ConfigurationError
     from toolrm_agent.integrations.llamacpp_server import LlamaCppServerConfig
 
     def threads(config: LlamaCppServerConfig) -> str:

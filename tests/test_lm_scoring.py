@@ -8,11 +8,11 @@ import pytest
 
 from tests.fakes import LM_MIXED as MIXED
 from tests.fakes import LM_TWO_TOOLS as TWO_TOOLS
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import CheckpointError
-from toolrm_agent.judges.lm_scoring import LMScorer
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import CheckpointError
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.judges.trained.lm_scoring import LMScorer
 
 CONTEXT = JudgeContext(
     turns=(Turn(role="user", content="What is the weather in Paris?"),),
@@ -106,7 +106,7 @@ def test_grouped_readings_equal_one_proposal_at_a_time(tiny_qwen_dir: Path) -> N
 
 
 def test_unknown_tool_scope_fails_at_construction(tiny_qwen_dir: Path) -> None:
-    from toolrm_agent.errors import ConfigurationError
+    from toolrm_agent.core.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError):
         LMScorer(tiny_qwen_dir, tools="some")  # type: ignore[arg-type]

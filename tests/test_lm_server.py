@@ -18,9 +18,9 @@ import pytest
 
 from tests.fakes import LM_MIXED as MIXED
 from tests.fakes import LM_TWO_TOOLS as TWO_TOOLS
-from toolrm_agent.errors import ConfigurationError, JudgeBackendError
-from toolrm_agent.judges.lm_scoring import LMScorer
-from toolrm_agent.judges.lm_server import ServerLMScorer
+from toolrm_agent.core.errors import ConfigurationError, JudgeBackendError
+from toolrm_agent.judges.trained.lm_scoring import LMScorer
+from toolrm_agent.judges.trained.lm_server import ServerLMScorer
 
 
 def _serve(model_dir: Path, with_logprobs: bool) -> tuple[ThreadingHTTPServer, list[dict[str, Any]]]:
@@ -98,7 +98,7 @@ def test_an_unreachable_server_is_a_backend_error(tiny_qwen_dir: Path) -> None:
 def test_misconfiguration_fails_at_construction(tiny_qwen_dir: Path) -> None:
     with pytest.raises(ConfigurationError):
         ServerLMScorer(tiny_qwen_dir, base_url="localhost:8000", model="t")
-    from toolrm_agent.judges.trained import CriticReader
+    from toolrm_agent.judges.trained.trained import CriticReader
 
     with pytest.raises(ConfigurationError, match="hidden states"):
         CriticReader(features=False, relevance=False, hidden="mean", base_model=str(tiny_qwen_dir),

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.judges.lm_scoring import LMScorer, ValueSpan, rendered_value_spans, same_value
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.judges.trained.lm_scoring import LMScorer, ValueSpan, rendered_value_spans, same_value
 
 EVENTS = JudgeContext(
     turns=(Turn(role="user", content="Find events starting from 10th December 2022"),),
@@ -151,7 +151,7 @@ def lm_critic_dir(folder: Path, model: Path, *, bias: float, **manifest: object)
     import numpy as np
 
     from toolrm_agent.judges.features import FEATURE_NAMES
-    from toolrm_agent.judges.trained import LM_STAT_NAMES, CriticManifest
+    from toolrm_agent.judges.trained.trained import LM_STAT_NAMES, CriticManifest
 
     names = list(FEATURE_NAMES) + list(LM_STAT_NAMES)
     d = len(names)
@@ -167,9 +167,9 @@ def lm_critic_dir(folder: Path, model: Path, *, bias: float, **manifest: object)
 
 
 def steered_critic(path: Path, **options: Any) -> Any:
-    from toolrm_agent.judges.trained import TrainedCritic
+    from toolrm_agent.judges.trained.trained import TrainedJudge
 
-    critic = TrainedCritic(path, **options)
+    critic = TrainedJudge(path, **options)
     tier = critic.second or critic
     steer(tier.reader.lm, "ab", "c")
     return critic
@@ -180,7 +180,7 @@ LINE = ('- `start_date` of `get_events`: the language model expects "abc" here, 
 
 
 def test_a_rejected_proposal_names_the_lms_value(tiny_qwen_dir: Path, tmp_path: Path) -> None:
-    from toolrm_agent.verdicts import IssueCode
+    from toolrm_agent.core.verdicts import IssueCode
 
     critic = steered_critic(lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0))
     assert critic.suggest
@@ -237,31 +237,31 @@ def test_the_second_tier_suggests_in_a_two_tier_critic(tiny_qwen_dir: Path, tmp_
 
 
 def test_the_suggest_option(tiny_qwen_dir: Path, tmp_path: Path) -> None:
-    from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
+    from toolrm_agent.core.errors import ConfigurationError, ConfigurationTypeError
     from toolrm_agent.judges.loader import load_judge
-    from toolrm_agent.judges.trained import TrainedCritic
+    from toolrm_agent.judges.trained.trained import TrainedJudge
 
     path = lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0)
-    assert isinstance(judge := load_judge(f"disc:{path}?suggest=false"), TrainedCritic) and not judge.suggest
-    assert isinstance(judge := load_judge(f"disc:{path}?suggest=1"), TrainedCritic) and judge.suggest is True
+    assert isinstance(judge := load_judge(f"disc:{path}?suggest=false"), TrainedJudge) and not judge.suggest
+    assert isinstance(judge := load_judge(f"disc:{path}?suggest=1"), TrainedJudge) and judge.suggest is True
     with pytest.raises(ConfigurationError, match="suggest must be true or false"):
         load_judge(f"disc:{path}?suggest=maybe")
     with pytest.raises(ConfigurationTypeError, match="sugest"):
         load_judge(f"disc:{path}?sugest=true")
     # an LM behind a server suggests nothing: asked for, that fails at construction
-    served = TrainedCritic(path, lm_url="http://127.0.0.1:9/v1", lm_model="tiny")
+    served = TrainedJudge(path, lm_url="http://127.0.0.1:9/v1", lm_model="tiny")
     assert not served.suggest
     with pytest.raises(ConfigurationError, match="through a server"):
-        TrainedCritic(path, lm_url="http://127.0.0.1:9/v1", lm_model="tiny", suggest=True)
+        TrainedJudge(path, lm_url="http://127.0.0.1:9/v1", lm_model="tiny", suggest=True)
     features_only = lm_critic_dir(tmp_path / "f", tiny_qwen_dir, bias=0.0, lm_stats=False, base_model=None,
                                   input_names=[])
     with pytest.raises(ConfigurationError, match="reads none"):
-        TrainedCritic(features_only, suggest=True)
+        TrainedJudge(features_only, suggest=True)
 
 
 def test_a_server_lm_suggests_nothing(tiny_qwen_dir: Path) -> None:
-    from toolrm_agent.errors import ConfigurationError
-    from toolrm_agent.judges.lm_server import ServerLMScorer
+    from toolrm_agent.core.errors import ConfigurationError
+    from toolrm_agent.judges.trained.lm_server import ServerLMScorer
 
     remote = ServerLMScorer(tiny_qwen_dir, base_url="http://127.0.0.1:9/v1", model="t")
     assert remote.suggest(EVENTS, with_date("10th December 2022")) == []

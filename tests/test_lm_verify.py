@@ -9,9 +9,9 @@ import pytest
 
 from tests.fakes import LM_MIXED as MIXED
 from tests.fakes import LM_TWO_TOOLS as TWO_TOOLS
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import CheckpointError, ConfigurationError
-from toolrm_agent.judges.lm_scoring import VERIFY_QUESTION, LMScorer, chat_messages
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
+from toolrm_agent.judges.trained.lm_scoring import VERIFY_QUESTION, LMScorer, chat_messages
 
 
 def _full_pass_odds(scorer: LMScorer, ids: list[int]) -> float:
@@ -85,7 +85,7 @@ def test_an_unknown_reading_fails_at_construction(tiny_qwen_dir: Path) -> None:
 
 
 def test_verifier_and_likelihood_cache_keys_differ(tiny_qwen_dir: Path) -> None:
-    from toolrm_agent.judges.trained import ReadingCache
+    from toolrm_agent.judges.trained.trained import ReadingCache
 
     scorer = LMScorer(tiny_qwen_dir)
     prefix, suffix = scorer.prefix_ids(TWO_TOOLS, MIXED[0], verify=True), scorer.suffix_ids(MIXED[0])
@@ -99,7 +99,7 @@ def test_verifier_and_likelihood_cache_keys_differ(tiny_qwen_dir: Path) -> None:
 def test_a_critic_reading_lm_verify_reads_one_column(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from toolrm_agent.judges.trained import CriticReader
+    from toolrm_agent.judges.trained.trained import CriticReader
 
     reader = CriticReader(features=False, relevance=False, lm_verify=True, base_model=str(tiny_qwen_dir),
                           cache_dir=tmp_path)
@@ -113,7 +113,7 @@ def test_a_critic_reading_lm_verify_reads_one_column(tiny_qwen_dir: Path, tmp_pa
 
 
 def test_lm_verify_through_a_server_fails_at_construction(tiny_qwen_dir: Path) -> None:
-    from toolrm_agent.judges.trained import CriticReader
+    from toolrm_agent.judges.trained.trained import CriticReader
 
     with pytest.raises(ConfigurationError, match="lm_verify"):
         CriticReader(features=False, relevance=False, lm_verify=True, base_model=str(tiny_qwen_dir),
@@ -123,7 +123,7 @@ def test_lm_verify_through_a_server_fails_at_construction(tiny_qwen_dir: Path) -
 def test_a_manifest_must_name_the_verifier_column_it_reads(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from toolrm_agent.judges.trained import LM_VERIFY_NAMES, CriticManifest, TrainedCritic
+    from toolrm_agent.judges.trained.trained import LM_VERIFY_NAMES, CriticManifest, TrainedJudge
 
     with pytest.raises(ValueError, match="lm_verify"):
         CriticManifest(features=False, relevance=False, lm_verify=True, input_names=["some_feature"])
@@ -132,10 +132,10 @@ def test_a_manifest_must_name_the_verifier_column_it_reads(tiny_qwen_dir: Path, 
     (tmp_path / "critic.json").write_text(manifest.model_dump_json())
     np.savez(tmp_path / "head.npz", mean=np.zeros(1), std=np.ones(1), w1=np.ones((1, 2)), b1=np.zeros(2),
              w2=np.ones((2, 1)), b2=np.zeros(1))
-    critic = TrainedCritic(tmp_path)
+    critic = TrainedJudge(tmp_path)
     assert critic.reader.lm_verify and len(critic.critique_many(TWO_TOOLS, MIXED)) == len(MIXED)
     data = json.loads((tmp_path / "critic.json").read_text())
     (tmp_path / "critic.json").write_text(json.dumps({**data, "input_names": []} | {"lm_verify": True,
                                                                                        "base_model": None}))
     with pytest.raises(CheckpointError, match="base_model"):
-        TrainedCritic(tmp_path)
+        TrainedJudge(tmp_path)

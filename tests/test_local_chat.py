@@ -19,6 +19,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from tests.fakes import bfcl_doc
+from toolrm_agent.core.specs import ToolSpec
 from toolrm_agent.models.local_chat import (
     LocalChatModel,
     _forced_prefix,
@@ -26,7 +27,6 @@ from toolrm_agent.models.local_chat import (
     messages_to_template,
     tools_to_openai,
 )
-from toolrm_agent.specs import ToolSpec
 
 
 @tool

@@ -27,9 +27,9 @@ from tests.fakes import (
     stream_messages,
     tool_call_message,
 )
-from toolrm_agent._internal.options import CriticBudget
-from toolrm_agent.errors import BudgetExhaustedError
-from toolrm_agent.middleware import ToolRMMiddleware
+from toolrm_agent.core.errors import BudgetExhaustedError
+from toolrm_agent.critic._options import CriticBudget
+from toolrm_agent.critic.middleware import ToolRMMiddleware
 
 
 def agent_with(model: ScriptedChatModel, judge: Any, tools: list[Any] | None = None, **options: Any) -> Any:

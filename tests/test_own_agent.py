@@ -29,9 +29,9 @@ from tests.fakes import (
     tool_call_message,
 )
 from toolrm_agent import ConfigurationError, ToolRMCritic, ToolRMMiddleware, build_agent_graph, served_chat_model
-from toolrm_agent._internal import hints
-from toolrm_agent._internal.hints import TextToolCallWarning
-from toolrm_agent.verdicts import IssueCode
+from toolrm_agent.core.verdicts import IssueCode
+from toolrm_agent.naming import _hints as hints
+from toolrm_agent.naming._hints import TextToolCallWarning
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ from eval.pairs import (
     sample_pairs,
 )
 from tests.fakes import BFCL_OUTPUTS, fake_results, recorded_results, write_results_dir
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +137,8 @@ def test_no_formatting_tells_chosen_from_rejected(pairs: list[Pair]) -> None:
 
 def test_a_formatting_only_judge_cannot_beat_chance(pairs: list[Pair]) -> None:
     from eval.commands.trbench import evaluate
+    from toolrm_agent.core.verdicts import Critique
     from toolrm_agent.judges.base import BaseJudge
-    from toolrm_agent.verdicts import Critique
 
     class FormatJudge(BaseJudge):
         name = "format"

@@ -13,15 +13,15 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from tests.fakes import BRACKET_ANSWER_TAGS, ScriptedChatModel, tiny_qwen2_config, weather_tool
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import CheckpointError, ConfigurationError
-from toolrm_agent.judges.answers import parse_choice, parse_verdict
-from toolrm_agent.judges.discriminative import DiscriminativeJudge, format_for_reward, reward_head_kind
-from toolrm_agent.judges.generative import GenerativeJudge
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
+from toolrm_agent.judges.generative.answers import parse_choice, parse_verdict
+from toolrm_agent.judges.generative.generative import GenerativeJudge
+from toolrm_agent.judges.generative.template_file import load_templates
+from toolrm_agent.judges.generative.templates import DEFAULT_TEMPLATES, AnswerTags
 from toolrm_agent.judges.loader import load_judge
-from toolrm_agent.judges.template_file import load_templates
-from toolrm_agent.judges.templates import DEFAULT_TEMPLATES, AnswerTags
+from toolrm_agent.judges.trained.discriminative import DiscriminativeJudge, format_for_reward, reward_head_kind
 
 WEATHER = weather_tool()
 CONTEXT = JudgeContext.build([Turn(role="user", content="Weather in Paris?")], [WEATHER])

@@ -8,8 +8,8 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from tests.fakes import tool_call_message
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.parsing import (
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.parsing import (
     parse_bfcl_fc,
     parse_bfcl_string,
     parse_hermes,
@@ -509,7 +509,7 @@ def test_canonical_never_raises_on_odd_values() -> None:
 
 
 def test_pathological_arguments_render() -> None:
-    from toolrm_agent.calls import Proposal, ToolCall
+    from toolrm_agent.core.calls import Proposal, ToolCall
 
     deep: dict = {}
     node = deep

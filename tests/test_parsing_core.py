@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from toolrm_agent._internal.calling import run_with_deadline
-from toolrm_agent.calls import ParseFailure, ToolCall
-from toolrm_agent.parsing import (
+from toolrm_agent.core.calls import ParseFailure, ToolCall
+from toolrm_agent.core.parsing import (
     embedded_json_calls,
     json_spans,
     looks_like_call,
@@ -24,8 +23,9 @@ from toolrm_agent.parsing import (
     to_langchain_invalid_tool_calls,
     without_hermes_blocks,
 )
-from toolrm_agent.pycalls import PythonSyntax, Unreadable, read_call, read_value
-from toolrm_agent.thinking import split_thinking, strip_thinking
+from toolrm_agent.core.pycalls import PythonSyntax, Unreadable, read_call, read_value
+from toolrm_agent.core.thinking import split_thinking, strip_thinking
+from toolrm_agent.prompting._calling import run_with_deadline
 
 # -- Python call syntax ---------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from eval.commands import selfcorrect
 from eval.pairs import load_pairs
 from eval.tasks.pairs import executed_proposal, pairs_from_runs
 from tests.fakes import area_policy, area_tasks
-from toolrm_agent.calls import Proposal
+from toolrm_agent.core.calls import Proposal
 from toolrm_agent.judges.schema import SchemaJudge
 
 

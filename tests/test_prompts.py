@@ -6,18 +6,18 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from tests.fakes import weather_tool
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.judges.answers import normalize_score, parse_choice, parse_verdict
-from toolrm_agent.judges.templates import (
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.thinking import strip_thinking
+from toolrm_agent.judges.generative.answers import normalize_score, parse_choice, parse_verdict
+from toolrm_agent.judges.generative.templates import (
     DEFAULT_TEMPLATES,
     JudgeTemplates,
     PromptTemplate,
     pairwise_messages,
     pointwise_messages,
 )
-from toolrm_agent.prompt_text import render_conversation
-from toolrm_agent.thinking import strip_thinking
+from toolrm_agent.prompting.prompt_text import render_conversation
 
 WEATHER = weather_tool(unit={"type": "string", "enum": ["celsius", "fahrenheit"]})
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from toolrm_agent.errors import ModelProvisioningError
+from toolrm_agent.core.errors import ModelProvisioningError
 from toolrm_agent.models import provision, registry
 from toolrm_agent.models.provision import COMPLETE_MARKER, cache_problem, resolve_model
 from toolrm_agent.models.registry import OfflineModel, WheelFile

@@ -44,7 +44,7 @@ PUBLIC_API = [
     "ToolRMState",
     "ToolSpec",
     "ToolSpecError",
-    "TrainedCritic",
+    "TrainedJudge",
     "TrainingError",
     "Turn",
     "add_critic",

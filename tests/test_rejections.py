@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from eval.commands.rejections import JudgedAnswer, reading, single_threshold, threshold_for_frr
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.verdicts import Critique
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.verdicts import Critique
 
 
 def answer(valid: bool, score: float, *, accepted: bool | None = None, malformed: bool = False) -> JudgedAnswer:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from eval.bfcl.questions import ground_truth_turns, load_questions
 from eval.commands.rescore import command
-from toolrm_agent.parsing import to_bfcl_string
+from toolrm_agent.core.parsing import to_bfcl_string
 
 runner = CliRunner()
 

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from tests.fakes import FACTORIAL_DOC
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.parsing import parse_text
+from toolrm_agent.core.verdicts import IssueCode
 from toolrm_agent.judges.base import Judge
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.parsing import parse_text
-from toolrm_agent.verdicts import IssueCode
 
 WEATHER = {
     "name": "get_weather",
@@ -586,7 +586,7 @@ def test_bad_config_is_a_clear_error(kwargs: dict[str, float]) -> None:
 
 
 def test_critique_round_trips_through_json() -> None:
-    from toolrm_agent.verdicts import Critique
+    from toolrm_agent.core.verdicts import Critique
 
     critique = judge_one("get_weather", {"days": "3", "city": "London"})
     assert Critique.model_validate_json(critique.model_dump_json()) == critique

@@ -9,9 +9,9 @@ import pytest
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import ToolRMError, ToolSpecError
-from toolrm_agent.specs import MAX_SCHEMA_NESTING, ToolSpec, normalize_schema, spec_index, to_specs
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import ToolRMError, ToolSpecError
+from toolrm_agent.core.specs import MAX_SCHEMA_NESTING, ToolSpec, normalize_schema, spec_index, to_specs
 
 
 @tool

@@ -18,12 +18,12 @@ from eval.commands.trbench import (
 )
 from eval.pairs import Pair, is_pairwise
 from tests.fakes import FirstChoiceJudge
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import JudgeParseError
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import JudgeParseError
+from toolrm_agent.core.verdicts import Critique, Preference, TokenUsage
 from toolrm_agent.judges.base import BaseJudge
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.verdicts import Critique, Preference, TokenUsage
 
 # -- the pure rules -------------------------------------------------------------------------
 
@@ -244,12 +244,12 @@ def test_report_schema_and_averages() -> None:
 
 
 def test_known_judges_modes() -> None:
-    from toolrm_agent.judges.discriminative import DiscriminativeJudge
+    from toolrm_agent.judges.trained.discriminative import DiscriminativeJudge
 
     assert not is_pairwise(DiscriminativeJudge("/nonexistent"))
     assert not is_pairwise(SchemaJudge())
     from tests.fakes import ScriptedChatModel
-    from toolrm_agent.judges.generative import GenerativeJudge
+    from toolrm_agent.judges.generative.generative import GenerativeJudge
 
     model = ScriptedChatModel(default="<choice>1</choice>")
     assert is_pairwise(GenerativeJudge(model))

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.errors import CheckpointError, ConfigurationError
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
+from toolrm_agent.core.specs import ToolSpec
 from toolrm_agent.judges.features import FEATURE_NAMES
-from toolrm_agent.judges.trained import CriticManifest, TrainedCritic
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.judges.trained.trained import CriticManifest, TrainedJudge
 
 CONTEXT = JudgeContext(
     turns=(Turn(role="user", content="Weather in Paris"),),
@@ -48,7 +48,7 @@ def two_tier(tmp_path: Path) -> Path:
 
 
 def test_unsure_scores_go_to_the_second_tier(two_tier: Path) -> None:
-    critic = TrainedCritic(two_tier)
+    critic = TrainedJudge(two_tier)
     out = critic.critique_many(CONTEXT, [RIGHT, UNKNOWN])
     assert [round(c.score, 3) for c in out] == [0.953, 0.953]
     assert {c.judge for c in out} == {f"disc:{two_tier}+lm"}
@@ -58,18 +58,18 @@ def test_sure_scores_stay_with_the_first_tier(two_tier: Path, tmp_path: Path) ->
     manifest = json.loads((two_tier / "critic.json").read_text())
     manifest["band"] = [0.6, 0.7]  # the first tier's 0.5 is now a sure rejection
     (two_tier / "critic.json").write_text(json.dumps(manifest))
-    out = TrainedCritic(two_tier).critique_many(CONTEXT, [RIGHT])
+    out = TrainedJudge(two_tier).critique_many(CONTEXT, [RIGHT])
     assert out[0].score == pytest.approx(0.5) and out[0].judge == f"disc:{two_tier}"
-    assert TrainedCritic(two_tier, route="always").critique(CONTEXT, RIGHT).score == pytest.approx(0.953, abs=1e-3)
-    assert TrainedCritic(two_tier, route="never").critique(CONTEXT, RIGHT).score == pytest.approx(0.5)
+    assert TrainedJudge(two_tier, route="always").critique(CONTEXT, RIGHT).score == pytest.approx(0.953, abs=1e-3)
+    assert TrainedJudge(two_tier, route="never").critique(CONTEXT, RIGHT).score == pytest.approx(0.5)
 
 
 def test_routing_is_per_proposal(tmp_path: Path) -> None:
     # the first feature differs between the two proposals: one lands in the band, one not
     root = write_head(tmp_path / "c", bias=0.0, weight=4.0, second_stage="lm", band=(0.0, 0.5))
     write_head(root / "lm", bias=-2.0)
-    critic = TrainedCritic(root)
-    first = TrainedCritic(root, route="never").critique_many(CONTEXT, [RIGHT, UNKNOWN])
+    critic = TrainedJudge(root)
+    first = TrainedJudge(root, route="never").critique_many(CONTEXT, [RIGHT, UNKNOWN])
     assert first[0].score != first[1].score
     unsure = critic.routed([c.score for c in first])
     assert len(unsure) == 1
@@ -81,21 +81,21 @@ def test_routing_is_per_proposal(tmp_path: Path) -> None:
 
 def test_misconfigured_two_tier_fails_at_construction(two_tier: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
-        TrainedCritic(two_tier, route="sometimes")  # type: ignore[arg-type]
+        TrainedJudge(two_tier, route="sometimes")  # type: ignore[arg-type]
     lonely = write_head(tmp_path / "lonely", bias=0.0, second_stage="missing")
     with pytest.raises(CheckpointError):
-        TrainedCritic(lonely)
+        TrainedJudge(lonely)
     bad = write_head(tmp_path / "bad", bias=0.0, second_stage="lm", band=(0.8, 0.2))
     write_head(bad / "lm", bias=0.0)
     with pytest.raises(CheckpointError, match="band"):
-        TrainedCritic(bad)
+        TrainedJudge(bad)
 
 
 def test_the_spec_takes_the_route(two_tier: Path) -> None:
     from toolrm_agent.judges.loader import load_judge
 
     judge = load_judge(f"disc:{two_tier}?route=never")
-    assert isinstance(judge, TrainedCritic) and judge.route == "never"
+    assert isinstance(judge, TrainedJudge) and judge.route == "never"
 
 
 def test_assembled_two_tier_critic_loads_and_routes(tmp_path: Path) -> None:
@@ -104,14 +104,14 @@ def test_assembled_two_tier_critic_loads_and_routes(tmp_path: Path) -> None:
     fast = write_head(tmp_path / "fast", bias=0.0)
     lm = write_head(tmp_path / "lm", bias=3.0)
     out = assemble_two_tier(fast, lm, tmp_path / "two", band=(0.4, 0.6))
-    critic = TrainedCritic(out)
+    critic = TrainedJudge(out)
     assert critic.second is not None and critic.manifest.band == (0.4, 0.6)
     assert critic.critique(CONTEXT, RIGHT).score == pytest.approx(0.953, abs=1e-3)
-    assert TrainedCritic(out, route="never").critique(CONTEXT, RIGHT).score == pytest.approx(0.5)
+    assert TrainedJudge(out, route="never").critique(CONTEXT, RIGHT).score == pytest.approx(0.5)
 
 
 def test_assembling_refuses_bad_input(tmp_path: Path) -> None:
-    from toolrm_agent.errors import TrainingError
+    from toolrm_agent.core.errors import TrainingError
     from train.disc.two_tier import assemble_two_tier
 
     fast = write_head(tmp_path / "fast", bias=0.0)
@@ -131,4 +131,4 @@ def test_assembling_keeps_each_tiers_calibration_map(tmp_path: Path) -> None:
     out = assemble_two_tier(fast, lm, tmp_path / "two", band=(0.0, 1.0), route="always")
     assert (out / "lm" / "calibration.json").is_file()
     # the second tier's score is its calibrated one: sigmoid(0 * logit - 1)
-    assert TrainedCritic(out).critique(CONTEXT, RIGHT).score == pytest.approx(0.269, abs=1e-3)
+    assert TrainedJudge(out).critique(CONTEXT, RIGHT).score == pytest.approx(0.269, abs=1e-3)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from toolrm_agent._internal.options import DecisionBands
+    from toolrm_agent.critic._options import DecisionBands
 
 SUMMARY = "toolrm-agent: a tool-use reward model that critiques agent function calls."
 DEBUG_HELP = "A library error prints its message alone; add --debug (anywhere) for its traceback."
@@ -65,7 +65,7 @@ def serve(
     import signal
     import time
 
-    from toolrm_agent.errors import ToolRMError
+    from toolrm_agent.core.errors import ToolRMError
     from toolrm_agent.integrations.llamacpp_server import (
         LlamaCppServerConfig,
         start_llamacpp_server,
@@ -115,9 +115,9 @@ def replay(
     """Re-score logged proposals with another critic or thresholds; print what would change."""
     import json
 
-    from toolrm_agent._internal.decision_log import read_decisions
-    from toolrm_agent._internal.decision_log import replay as replay_log
-    from toolrm_agent.errors import ToolRMError
+    from toolrm_agent.core.errors import ToolRMError
+    from toolrm_agent.critic._decision_log import read_decisions
+    from toolrm_agent.critic._decision_log import replay as replay_log
 
     try:
         bands = bands_from_cli(accept, uncertain, tool or [])
@@ -158,8 +158,8 @@ def _score(value: float | None) -> str:
 def parse_tool_band(text: str) -> tuple[str, float, float]:
     """``NAME=ACCEPT,UNCERTAIN`` (or ``NAME=ACCEPT``: ``UNCERTAIN`` = ``ACCEPT``) as
     ``(name, accept, uncertain)``; anything else raises
-    :class:`~toolrm_agent.errors.ConfigurationError` naming ``--tool-band``."""
-    from toolrm_agent.errors import ConfigurationError
+    :class:`~toolrm_agent.core.errors.ConfigurationError` naming ``--tool-band``."""
+    from toolrm_agent.core.errors import ConfigurationError
 
     name, sep, values = text.partition("=")
     name = name.strip()
@@ -190,12 +190,12 @@ def bands_from_cli(
     ``--on-ask-timeout`` ask for, or ``None`` when none is given (the judge's own
     ``accepted`` decides). A missing ``--accept`` is 0.5, a missing ``--uncertain`` is
     ``--accept`` (no uncertain band). A value that cannot work raises
-    :class:`~toolrm_agent.errors.ConfigurationError` naming the option: out of [0, 1],
+    :class:`~toolrm_agent.core.errors.ConfigurationError` naming the option: out of [0, 1],
     ``--uncertain`` above ``--accept``, a malformed or repeated ``--tool-band``,
     ``--on-uncertain`` with no uncertain band anywhere, ``--on-ask-timeout`` without
     ``--on-uncertain ask``."""
-    from toolrm_agent._internal.options import UNCERTAIN_ACTIONS, DecisionBands
-    from toolrm_agent.errors import ConfigurationError
+    from toolrm_agent.core.errors import ConfigurationError
+    from toolrm_agent.critic._options import UNCERTAIN_ACTIONS, DecisionBands
 
     if accept is None and uncertain is None and not tool_bands and on_uncertain is None and on_ask_timeout is None:
         return None
@@ -258,14 +258,14 @@ DEBUG_FLAG = "--debug"
 def main(argv: list[str] | None = None) -> None:
     """Entry point: dispatch lazy groups, else the runtime app.
 
-    A library error (:class:`~toolrm_agent.errors.ToolRMError`: a missing checkpoint, a
+    A library error (:class:`~toolrm_agent.core.errors.ToolRMError`: a missing checkpoint, a
     training input that cannot work, a misspelt judge) prints its message alone in one box
     and exits with 1, as option errors do; ``--debug`` (or ``TOOLRM_DEBUG=1``) shows the
     traceback instead.
     """
     import os
 
-    from toolrm_agent.errors import ToolRMError
+    from toolrm_agent.core.errors import ToolRMError
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in args or os.environ.get("TOOLRM_DEBUG", "") not in ("", "0")

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 from train.records import TrainRecord, read_records, write_records
 
 STAGES = ("normalize", "candidates", "pairs", "balance", "export")

@@ -6,7 +6,7 @@ samples from each policy (origin ``policy:<spec>``): ``default`` is the offline 
 through :class:`~toolrm_agent.models.LocalChatModel`; ``openai:<model>@<url>`` any
 OpenAI-compatible server (vLLM, the llama.cpp server), which batches far faster on a CPU.
 Policy answers are read by the runtime's one parser
-(:func:`toolrm_agent.parsing.proposal_from_message`), so JSON written in the message
+(:func:`toolrm_agent.core.parsing.proposal_from_message`), so JSON written in the message
 text counts as the call it means.
 
 The output is one JSON line per record, appended as records finish, so a killed build
@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.parsing import proposal_from_message
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.parsing import proposal_from_message
 from train.corruptions import corrupt
 from train.jsonl import read_models
 from train.records import TrainRecord

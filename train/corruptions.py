@@ -57,8 +57,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.specs import ToolSpec
 from train.records import TrainRecord
 from train.scoring import values_equal
 from train.surface_forms import surface_forms

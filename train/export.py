@@ -9,10 +9,10 @@ rule-based scores), ``reward_difference``, ``chosen_reward_message`` /
 ``reject_reward_message`` (the scorer's first error) and ``intensity``.
 
 * ``disc.parquet`` adds ``chosen`` and ``rejected``: the full message lists a reward
-  model scores (:func:`toolrm_agent.judges.discriminative.reward_messages`), the
+  model scores (:func:`toolrm_agent.judges.trained.discriminative.reward_messages`), the
   conversational preference format trl's ``RewardTrainer`` reads.
 * ``genrm.parquet`` has two rows per pair, one per order, and adds ``prompt`` (the
-  runtime's own pairwise judge prompt, :func:`toolrm_agent.judges.templates.pairwise_messages`),
+  runtime's own pairwise judge prompt, :func:`toolrm_agent.judges.generative.templates.pairwise_messages`),
   ``reward_model`` (``{"ground_truth": "1" | "2", "style": "rule"}``: the position of
   the chosen answer), ``data_source``, ``ability`` and ``extra_info``.
 """
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.calls import Proposal
+from toolrm_agent.core.calls import Proposal
 from train.balance import intensity
 from train.pairs import TrainPair
 from train.records import TrainRecord
@@ -37,7 +37,7 @@ def _messages(lc_messages: Sequence[Any]) -> list[dict[str, str]]:
 
 
 def common_row(pair: TrainPair, record: TrainRecord) -> dict[str, Any]:
-    from toolrm_agent.judges.discriminative import reward_messages
+    from toolrm_agent.judges.trained.discriminative import reward_messages
 
     context = record.context()
     return {
@@ -59,7 +59,7 @@ def common_row(pair: TrainPair, record: TrainRecord) -> dict[str, Any]:
 
 
 def disc_rows(pairs: Sequence[TrainPair], records: Mapping[str, TrainRecord]) -> list[dict[str, Any]]:
-    from toolrm_agent.judges.discriminative import reward_messages
+    from toolrm_agent.judges.trained.discriminative import reward_messages
 
     rows = []
     for pair in pairs:
@@ -76,7 +76,7 @@ def disc_rows(pairs: Sequence[TrainPair], records: Mapping[str, TrainRecord]) ->
 
 
 def genrm_rows(pairs: Sequence[TrainPair], records: Mapping[str, TrainRecord]) -> list[dict[str, Any]]:
-    from toolrm_agent.judges.templates import pairwise_messages
+    from toolrm_agent.judges.generative.templates import pairwise_messages
 
     rows = []
     for index, pair in enumerate(pairs):

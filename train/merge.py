@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 from train.export import export
 from train.pairs import TrainPair, read_pairs, write_pairs
 from train.records import TrainRecord, read_records, write_records

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.pairs import PreferencePair, read_pairs_jsonl
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.pairs import PreferencePair, read_pairs_jsonl
 from train.candidates import RecordCandidates
 from train.jsonl import write_models
 from train.records import Complexity, TrainRecord

@@ -34,10 +34,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.parsing import to_langchain_tool_calls
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.parsing import to_langchain_tool_calls
+from toolrm_agent.core.specs import ToolSpec
 from train.jsonl import read_models, write_models
 
 Complexity = Literal["irrelevance", "simple", "multiple", "parallel", "parallel_multiple", "multi_turn"]
@@ -182,7 +182,7 @@ def read_records(path: Path) -> Iterator[TrainRecord]:
 
 def openai_tool(name: str, description: str, properties: dict[str, Any], required: Iterable[str]) -> dict[str, Any]:
     """An OpenAI tools entry from its parts (readers build their tools with this)."""
-    from toolrm_agent.specs import normalize_schema
+    from toolrm_agent.core.specs import normalize_schema
 
     return {
         "type": "function",

@@ -11,7 +11,7 @@ Partial credit, the way BFCL's checker reads calls but graded instead of pass/fa
   :func:`standardize` (case, spaces and ``,./-_*^`` ignored), lists element by element,
   dicts key by key. The summed credit is divided by the larger of the two call counts,
   so a missing or an extra call costs its share.
-* An unparseable call (a :class:`~toolrm_agent.calls.ParseFailure`) counts as a call
+* An unparseable call (a :class:`~toolrm_agent.core.calls.ParseFailure`) counts as a call
   that matches nothing.
 
 The ground truth itself scores 1. :func:`score_candidate` also returns a message naming
@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.core.calls import Proposal, ToolCall
 
 PASS = 1.0
 """A candidate passes when it scores exactly this."""

@@ -51,8 +51,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent.calls import ToolCall
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.calls import ToolCall
+from toolrm_agent.core.errors import ConfigurationError
 
 __all__ = [
     "INCOMPLETE_PHRASE",

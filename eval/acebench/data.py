@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.specs import ToolSpec
 
 __all__ = [
     "AGENT_CATEGORIES",

@@ -21,7 +21,7 @@ from eval.acebench.checker import expected_calls, right_refusal
 from eval.pairs import Pair
 from eval.tasks.pairs import pairs_from_runs
 from eval.tasks.runner import AgentTask, TaskRun
-from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.core.calls import Proposal, ToolCall
 
 __all__ = ["acebench_pairs", "chosen_proposal"]
 

@@ -22,7 +22,7 @@ from typing import Any
 from eval.acebench.data import CATEGORIES, NORMAL_CATEGORIES, SPECIAL_CATEGORIES
 from eval.tasks.arms import arms_report
 from eval.tasks.runner import AgentTask, TaskRun, wilson_interval
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.errors import ConfigurationError
 
 __all__ = ["acebench_report", "category_table", "resume_runs", "write_report"]
 

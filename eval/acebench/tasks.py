@@ -29,7 +29,7 @@ from eval.acebench.checker import (
 )
 from eval.acebench.data import AceQuestion, load_questions
 from eval.tasks.runner import AgentTask
-from toolrm_agent.calls import Proposal
+from toolrm_agent.core.calls import Proposal
 
 __all__ = [
     "NORMAL_PROMPT",

@@ -46,11 +46,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from eval.bench.report import ReportPath, run_environment, write_report
 from eval.bench.scripted import ScriptedChatModel
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.critic import ToolRMCritic, ToolRMState, build_agent_graph
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.verdicts import CallVerdict, Critique, TokenUsage
+from toolrm_agent.critic.node import ToolRMCritic, ToolRMState, build_agent_graph
 from toolrm_agent.judges.base import BaseJudge, JudgeCapabilities
-from toolrm_agent.verdicts import CallVerdict, Critique, TokenUsage
 
 STEPS_PER_RUN = 2
 

@@ -41,11 +41,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import InjectedToolCallId, tool
 
 from eval.bench.scripted import ScriptedChatModel
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.verdicts import CallVerdict, Critique, TokenUsage
+from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.verdicts import CallVerdict, Critique, TokenUsage
 
 QUESTION = "Append the four notes, please."
 ROUNDS: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (

@@ -26,10 +26,10 @@ from langchain_core.tools import InjectedToolCallId, tool
 from pydantic import ConfigDict, Field
 
 from eval.bench.scripted import ScriptedChatModel
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.verdicts import CallVerdict, Critique, TokenUsage
 from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.verdicts import CallVerdict, Critique, TokenUsage
 
 # ------------------------------------------------------------------------ the axes
 
@@ -413,7 +413,7 @@ class OpenAIStub:
 
 def make_judge(cell: Cell, server: OpenAIStub | None) -> tuple[Any, Any]:
     """The cell's judge and its backend (``None`` for the wrong-count judge)."""
-    from toolrm_agent.judges.generative import FailurePolicy, GenerativeJudge
+    from toolrm_agent.judges.generative.generative import FailurePolicy, GenerativeJudge
 
     if cell.fault == "wrong_count":
         return WrongCountJudge(), None
@@ -535,7 +535,7 @@ def build(cell: Cell, judge: Any, tools: list[Any], policy: PolicyModel) -> Any:
     )
     options.pop("max_retries")
     if cell.adapter == "node":
-        from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+        from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 
         # the proposer starts one answer ahead, so its samples differ from the proposal
         sampler = PolicyModel(proposals=10_000, calls=1, prefix="s")
@@ -544,7 +544,7 @@ def build(cell: Cell, judge: Any, tools: list[Any], policy: PolicyModel) -> Any:
                                  checkpointer=checkpointer)
     from langchain.agents import create_agent
 
-    from toolrm_agent.middleware import ToolRMMiddleware
+    from toolrm_agent.critic.middleware import ToolRMMiddleware
 
     return create_agent(policy, tools, middleware=[ToolRMMiddleware(judge, **options)], checkpointer=checkpointer)
 

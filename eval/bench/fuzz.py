@@ -6,7 +6,7 @@
     toolrm bench fuzz --examples 100000 --through-critic --out bench_fuzz_critic.json
 
 Each *target* is a function that must never raise on any input (the parsers turn what
-they cannot read into a :class:`~toolrm_agent.calls.ParseFailure` or ``None``; the
+they cannot read into a :class:`~toolrm_agent.core.calls.ParseFailure` or ``None``; the
 judge and the prompt renderer always answer). Inputs come from hypothesis strategies:
 arbitrary text (lone surrogates, NUL, every line break), text stitched from the tokens
 these parsers look for (``<tool_call>``, fences, ``<choice>``, ``<think>``, brackets),
@@ -56,16 +56,9 @@ import typer
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.integrations.vllm_tool_parser import (
-    extract_tool_calls_lenient,
-    offered_tool_names,
-)
-from toolrm_agent.judges.answers import parse_choice, parse_verdict
-from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.judges.templates import pairwise_messages, pointwise_messages
-from toolrm_agent.parsing import (
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.parsing import (
     parse_bfcl_fc,
     parse_bfcl_string,
     parse_hermes,
@@ -78,9 +71,16 @@ from toolrm_agent.parsing import (
     to_hermes,
     to_openai,
 )
-from toolrm_agent.prompt_text import neutralize
-from toolrm_agent.specs import ToolSpec
-from toolrm_agent.thinking import strip_thinking
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.core.thinking import strip_thinking
+from toolrm_agent.integrations.vllm_tool_parser import (
+    extract_tool_calls_lenient,
+    offered_tool_names,
+)
+from toolrm_agent.judges.generative.answers import parse_choice, parse_verdict
+from toolrm_agent.judges.generative.templates import pairwise_messages, pointwise_messages
+from toolrm_agent.judges.schema import SchemaJudge
+from toolrm_agent.prompting.prompt_text import neutralize
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
 
@@ -450,7 +450,7 @@ class _Agents:
     def _build(self, adapter: str, judge_kind: str, mode: str, critic: bool) -> Any:
         from langchain_core.tools import tool
 
-        from toolrm_agent.critic import ToolRMCritic, build_agent_graph
+        from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 
         @tool
         def get_weather(city: str) -> str:
@@ -475,7 +475,7 @@ class _Agents:
             return build_agent_graph(model, tools, ToolRMCritic(judge, **options) if critic else None)
         from langchain.agents import create_agent
 
-        from toolrm_agent.middleware import ToolRMMiddleware
+        from toolrm_agent.critic.middleware import ToolRMMiddleware
 
         middleware = [ToolRMMiddleware(judge, **options)] if critic else []
         return create_agent(model, tools, middleware=middleware)
@@ -502,8 +502,8 @@ def _policy(agents: _Agents) -> Any:
 
 
 def _fuzz_judge(kind: str) -> Any:
+    from toolrm_agent.core.verdicts import Critique
     from toolrm_agent.judges.base import BaseJudge
-    from toolrm_agent.verdicts import Critique
 
     if kind == "schema":
         return SchemaJudge()

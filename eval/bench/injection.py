@@ -51,10 +51,10 @@ from typing import Annotated, Any
 
 import typer
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.judges.templates import pairwise_messages, pointwise_messages
-from toolrm_agent.prompt_text import DEFAULT_PROMPT_BUDGET
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.judges.generative.templates import pairwise_messages, pointwise_messages
+from toolrm_agent.prompting.prompt_text import DEFAULT_PROMPT_BUDGET
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
 

@@ -153,7 +153,7 @@ def _call_result(messages: list[Any], seconds: float, first_text: str) -> dict[s
 
 
 def _openai_tools() -> list[dict[str, Any]]:
-    from toolrm_agent.specs import ToolSpec
+    from toolrm_agent.core.specs import ToolSpec
 
     return [ToolSpec.from_bfcl(t).to_openai() for t in TOOLS]
 

@@ -106,7 +106,7 @@ def snapshot(db: Path, thread: str) -> tuple[set[str], set[str]]:
     from langchain_core.messages import ToolMessage
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from toolrm_agent.graph import critic_marker
+    from toolrm_agent.critic.graph import critic_marker
 
     if not db.exists():
         return set(), set()

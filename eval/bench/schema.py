@@ -41,10 +41,10 @@ from typing import Annotated, Any
 
 import typer
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.specs import ToolSpec
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.specs import ToolSpec
 
 CATEGORIES = ("simple_python", "multiple", "parallel")
 

@@ -34,15 +34,15 @@ offered), FC-style names are mapped back to the offered ones: ``math_factorial``
 ``math.factorial`` when only ``math.factorial`` was offered.
 
 Python call strings are read by the project's one Python-call reader
-(:mod:`toolrm_agent.pycalls`, also behind :mod:`toolrm_agent.parsing`) with
+(:mod:`toolrm_agent.core.pycalls`, also behind :mod:`toolrm_agent.core.parsing`) with
 BFCL's options: like BFCL's own ``ast_parse`` (keyword arguments only; arithmetic is
 evaluated; tuples stay tuples; a call without keywords inside a value is kept as its
 source text), with no ``eval`` of anything but number arithmetic. A bare name as a
 value (``angle=theta``) is a variable, not a value (``bare_names="variable"``): such a
 call is a parse failure, as on the 2024 leaderboard (BFCL v4, and
-:func:`toolrm_agent.parsing.parse_text` by default, read the string ``"theta"``).
-Hermes blocks are found by :func:`toolrm_agent.parsing.hermes_blocks` and reasoning is
-removed by :func:`toolrm_agent.thinking.strip_thinking`; what stays here is BFCL-specific:
+:func:`toolrm_agent.core.parsing.parse_text` by default, read the string ``"theta"``).
+Hermes blocks are found by :func:`toolrm_agent.core.parsing.hermes_blocks` and reasoning is
+removed by :func:`toolrm_agent.core.thinking.strip_thinking`; what stays here is BFCL-specific:
 the recorded-output styles and how each is read, and the name mapping.
 
 By default outputs are read strictly, as the leaderboard read them: backticks around an
@@ -69,16 +69,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.parsing import (
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.parsing import (
     hermes_blocks,
     parse_bfcl_fc,
     parse_json_calls,
     proposal_from_items,
 )
-from toolrm_agent.pycalls import POSITIONAL_KEY as _POSITIONAL
-from toolrm_agent.pycalls import PythonSyntax, Unreadable, read_call, read_value
-from toolrm_agent.thinking import strip_thinking
+from toolrm_agent.core.pycalls import POSITIONAL_KEY as _POSITIONAL
+from toolrm_agent.core.pycalls import PythonSyntax, Unreadable, read_call, read_value
+from toolrm_agent.core.thinking import strip_thinking
 
 __all__ = [
     "DECLINE_NAMES",

@@ -32,10 +32,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.pycalls import PythonSyntax, read_value
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.pycalls import PythonSyntax, read_value
+from toolrm_agent.core.specs import ToolSpec
 
 __all__ = [
     "AST_CATEGORIES",

@@ -3,7 +3,7 @@
 The policy runs as a LangGraph agent (the arm runner of :mod:`eval.tasks`, shared with
 ``toolrm eval selfcorrect`` and ``toolrm demo``) on ACEBench questions
 (:mod:`eval.acebench`): without a critic (``baseline``) and with
-:class:`~toolrm_agent.critic.ToolRMCritic` in each ``--arms`` mode and ``--judge``. Each run
+:class:`~toolrm_agent.critic.node.ToolRMCritic` in each ``--arms`` mode and ``--judge``. Each run
 is checked by our ACEBench checker (:mod:`eval.acebench.checker`).
 
 Arms
@@ -54,8 +54,8 @@ def parse_arms(text: str) -> list[str]:
 
 def _mode_available(mode: str) -> bool:
     """Does this runtime's ToolRMCritic take ``mode``? (``resample`` arrives with issue 18.)"""
-    from toolrm_agent.critic import ToolRMCritic
-    from toolrm_agent.errors import ToolRMError
+    from toolrm_agent.core.errors import ToolRMError
+    from toolrm_agent.critic.node import ToolRMCritic
     from toolrm_agent.judges.schema import SchemaJudge
 
     try:
@@ -142,7 +142,7 @@ def command(
     from eval.options import judge_from_option
     from eval.tasks.arms import critic_arms, run_arms_live, without_texts
     from eval.tasks.runner import TaskRun, load_policy
-    from toolrm_agent.errors import ConfigurationError, ToolRMError
+    from toolrm_agent.core.errors import ConfigurationError, ToolRMError
 
     modes = parse_arms(arms)
     for mode in modes:

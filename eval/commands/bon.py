@@ -34,11 +34,11 @@ from pydantic import BaseModel, ConfigDict
 
 from eval.options import DEFAULT_JUDGE, SPLIT_HELP, grading_progress, load_all_results
 from eval.pairs import Graded, GradedOutput, candidate_key, is_pairwise, limit_questions
-from toolrm_agent.agreement import consensus_pick
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
+from toolrm_agent.core.agreement import consensus_pick
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.verdicts import Critique, Ranking, TokenUsage
 from toolrm_agent.judges.base import Judge, ranking_from_critiques
-from toolrm_agent.verdicts import Critique, Ranking, TokenUsage
 
 DEFAULT_K = (2, 4, 8)
 
@@ -181,7 +181,7 @@ def run_bon(
 
     ``contexts(category, question_id)`` gives the judge's context (default: the BFCL
     question's). Questions with fewer than K answers are left out of that K. ``consensus``:
-    the weight of the candidates' agreement in the pick (:func:`toolrm_agent.agreement.consensus_pick`;
+    the weight of the candidates' agreement in the pick (:func:`toolrm_agent.core.agreement.consensus_pick`;
     0, the judge alone).
     """
     if draws < 1:

@@ -1,7 +1,7 @@
 """``toolrm demo``: a real agent corrected by a real critic on BFCL tasks, offline.
 
-The agent is a LangGraph ReAct graph (:func:`toolrm_agent.critic.build_agent_graph`:
-model node → :class:`~toolrm_agent.critic.ToolRMCritic` → ``ToolNode``) whose policy is
+The agent is a LangGraph ReAct graph (:func:`toolrm_agent.critic.node.build_agent_graph`:
+model node → :class:`~toolrm_agent.critic.node.ToolRMCritic` → ``ToolNode``) whose policy is
 the offline Qwen2.5-Coder-0.5B-Instruct served by llama.cpp (:data:`DEFAULT_POLICY`,
 greedy). Its tools are stubs that record each call and answer with a short JSON ack
 (:mod:`eval.tasks.runner`). Every task runs once per arm: without a critic, with the
@@ -432,7 +432,7 @@ def main(
     judges: dict[str, Any] = {}
     for spec in specs:
         judges[spec] = judge_from_option(spec)
-    from toolrm_agent.errors import ToolRMError
+    from toolrm_agent.core.errors import ToolRMError
 
     load_started = time.perf_counter()
     with console.status(f"loading the policy model {policy!r} (a first use builds it once) …"):

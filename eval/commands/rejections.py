@@ -2,7 +2,7 @@
 
 Every recorded answer under ``--results`` (decoded and checked as in ``toolrm eval bon``)
 is judged once as a single proposal, and placed the way the critic places it at run time
-(:func:`toolrm_agent.critic.proposal_band`). A *rejection* is an answer the critic would not
+(:func:`toolrm_agent.critic.node.proposal_band`). A *rejection* is an answer the critic would not
 let run. Against BFCL's checker:
 
 * **false-rejection rate**: the share of right answers rejected;
@@ -40,10 +40,10 @@ from pydantic import BaseModel, ConfigDict
 
 from eval.options import DEFAULT_JUDGE, SPLIT_HELP, grading_progress, load_all_results, progress_bar
 from eval.pairs import Graded, candidate_key, limit_questions
-from toolrm_agent.calls import Proposal
-from toolrm_agent.critic import DecisionBands, proposal_band
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.verdicts import Critique
+from toolrm_agent.critic.node import DecisionBands, proposal_band
 from toolrm_agent.judges.base import Judge
-from toolrm_agent.verdicts import Critique
 
 __all__ = ["JudgedAnswer", "command", "judge_answers", "reading", "single_threshold", "threshold_for_frr"]
 

@@ -1,8 +1,8 @@
 """``toolrm eval selfcorrect``: what a critic buys a live agent on BFCL.
 
-The policy model runs as a LangGraph agent (:func:`toolrm_agent.critic.build_agent_graph`)
+The policy model runs as a LangGraph agent (:func:`toolrm_agent.critic.node.build_agent_graph`)
 on BFCL questions twice: without a critic (the baseline) and with
-:class:`~toolrm_agent.critic.ToolRMCritic` between the model and its tools. The executed
+:class:`~toolrm_agent.critic.node.ToolRMCritic` between the model and its tools. The executed
 calls of each run are checked with BFCL's AST checker. The arms, their runner and the
 report come from :mod:`eval.tasks.arms`, which ``toolrm demo`` runs too.
 
@@ -62,7 +62,7 @@ from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
 from toolrm_agent import CriticOptions
 
 if TYPE_CHECKING:
-    from toolrm_agent.critic import Mode
+    from toolrm_agent.critic.node import Mode
 
 __all__ = [
     "BASELINE", "CRITIC", "build_arms", "command", "question_records", "selfcorrect_report", "write_policy_pairs",

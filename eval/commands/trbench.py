@@ -37,9 +37,9 @@ from pydantic import BaseModel, ConfigDict
 from eval.options import SPLIT_HELP, grading_progress, load_all_results, progress_bar
 from eval.pairs import DEFAULT_MAX_PER_QUESTION, Pair, is_pairwise
 from eval.paper_categories import paper_line, paper_view
-from toolrm_agent.errors import JudgeError
+from toolrm_agent.core.errors import JudgeError
+from toolrm_agent.core.verdicts import Critique, Preference
 from toolrm_agent.judges.base import Judge
-from toolrm_agent.verdicts import Critique, Preference
 
 Vote = Literal["chosen", "rejected"] | None
 """Which side of a pair one judge answer preferred (``None``: no decision)."""

@@ -1,7 +1,7 @@
 """The arm runner and its report: what ``toolrm eval selfcorrect`` and ``toolrm demo`` run.
 
 An *arm* is the policy model run as a LangGraph agent over the task set: without a
-critic (the baseline, :data:`BASELINE`) or with a :class:`~toolrm_agent.critic.ToolRMCritic`
+critic (the baseline, :data:`BASELINE`) or with a :class:`~toolrm_agent.critic.node.ToolRMCritic`
 in one mode (``retry`` / ``resample`` / ``best_of_n``) and one judge.
 
 1. :func:`critic_arms` builds the baseline and one critic arm per (mode, judge) over one
@@ -100,7 +100,7 @@ def critic_arms(
     in a best-of-N pick (``None``: the critic's default, :attr:`~toolrm_agent.CriticOptions.consensus`).
     One meter counts every policy call of every arm.
     """
-    from toolrm_agent.critic import ToolRMCritic
+    from toolrm_agent.critic.node import ToolRMCritic
 
     several = len(judges) > 1
     meter = UsageMeter()

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 
 from eval.pairs import Pair
 from eval.tasks.runner import AgentTask, TaskRun
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
 
 __all__ = ["executed_proposal", "pairs_from_runs"]
 

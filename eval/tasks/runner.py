@@ -48,9 +48,9 @@ from langchain_core.outputs import LLMResult
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.parsing import proposal_from_message
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.parsing import proposal_from_message
+from toolrm_agent.core.specs import ToolSpec
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -558,7 +558,7 @@ def run_task(
     Stops after the first executed tool round, a prose answer, a halt by the critic, or
     ``max_steps`` graph steps (``stop="step_limit"``). ``model_node`` and ``tools_node``
     name the graph's policy and ToolNode nodes (those of
-    :func:`toolrm_agent.critic.build_agent_graph` by default). An exception in the graph ends the
+    :func:`toolrm_agent.critic.node.build_agent_graph` by default). An exception in the graph ends the
     run (``stop="error"``, counted as wrong) instead of the whole benchmark.
     """
     from langgraph.errors import GraphRecursionError
@@ -688,17 +688,17 @@ def agent_arm(
     retry_model: Any = None,
     meter: UsageMeter | None = None,
 ) -> Arm:
-    """An arm running :func:`toolrm_agent.critic.build_agent_graph` over ``policy``.
+    """An arm running :func:`toolrm_agent.critic.node.build_agent_graph` over ``policy``.
 
-    ``critic`` (a :class:`~toolrm_agent.critic.ToolRMCritic`, ``None`` for the baseline)
+    ``critic`` (a :class:`~toolrm_agent.critic.node.ToolRMCritic`, ``None`` for the baseline)
     is copied per run with that run's tools; in best-of-N mode ``sampler`` (a sampling
     chat model, see :func:`sampling_proposer`) draws the extra candidates, else the
     critic samples the bound policy itself. ``retry_model`` (a sampling copy of the
-    policy) answers the critiques (see :func:`toolrm_agent.critic.build_agent_graph`).
+    policy) answers the critiques (see :func:`toolrm_agent.critic.node.build_agent_graph`).
     ``meter`` (default: a new one) is attached to ``policy``, ``sampler`` and ``retry_model``.
     A critic whose bands ask a human gets an in-memory checkpointer per run (see :func:`_stream`).
     """
-    from toolrm_agent.critic import build_agent_graph
+    from toolrm_agent.critic.node import build_agent_graph
 
     meter = meter or UsageMeter()
     meter.attach(policy)

@@ -42,7 +42,7 @@ def _unavailable(reason: str) -> None:
 
 def _model_dir() -> Path:
     """The offline Qwen2.5-Coder-0.5B directory (built from the GGUF wheels on first use)."""
-    from toolrm_agent.errors import ModelProvisioningError
+    from toolrm_agent.core.errors import ModelProvisioningError
     from toolrm_agent.models import resolve_model
 
     try:

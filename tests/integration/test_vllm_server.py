@@ -17,8 +17,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 
 from tests.fakes import BRACKET_ANSWER_TAGS
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.parsing import proposal_from_message
 from toolrm_agent.integrations.openai_server import (
     asample_proposals,
     chat_model_for_server,
@@ -26,7 +27,6 @@ from toolrm_agent.integrations.openai_server import (
 )
 from toolrm_agent.integrations.vllm_server import ServerEndpoint
 from toolrm_agent.integrations.vllm_tool_parser import extract_tool_calls_lenient
-from toolrm_agent.parsing import proposal_from_message
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +120,7 @@ def test_asample_proposals_matches_the_sync_shape(policy: Any) -> None:
 
 
 def test_generative_judge_round_trip(vllm_endpoint: ServerEndpoint) -> None:
-    from toolrm_agent.judges.generative import GenerativeJudge
+    from toolrm_agent.judges.generative.generative import GenerativeJudge
 
     judge = GenerativeJudge(
         chat_model_for_server(vllm_endpoint.model, vllm_endpoint.base_url, max_tokens=256),
@@ -165,7 +165,7 @@ def test_generative_judge_with_a_template_file_on_the_server(
 ) -> None:
     """``templates=<path>`` in a spec: the served model gets the user's prompt, and its
     answer is read with the user's tags."""
-    from toolrm_agent.judges.answers import parse_choice, parse_verdict
+    from toolrm_agent.judges.generative.answers import parse_choice, parse_verdict
     from toolrm_agent.judges.loader import load_judge
 
     path = tmp_path / "copy_templates.toml"
@@ -195,8 +195,8 @@ def test_critic_graph_with_policy_and_judge_on_the_server(
     vllm_endpoint: ServerEndpoint, policy: Any
 ) -> None:
     """model -> ToolRMCritic -> ToolNode, the policy and the generative judge both served."""
-    from toolrm_agent.critic import CriticBudget, ToolRMCritic, build_agent_graph
-    from toolrm_agent.judges.generative import GenerativeJudge
+    from toolrm_agent.critic.node import CriticBudget, ToolRMCritic, build_agent_graph
+    from toolrm_agent.judges.generative.generative import GenerativeJudge
 
     judge = GenerativeJudge(
         chat_model_for_server(vllm_endpoint.model, vllm_endpoint.base_url, max_tokens=256),
@@ -225,7 +225,7 @@ def test_critic_graph_with_policy_and_judge_on_the_server(
 
 def test_best_of_n_critic_samples_the_server_in_one_request(policy: Any) -> None:
     """ToolRMCritic(mode="best_of_n") with ``server_proposer``: k extra candidates, one call."""
-    from toolrm_agent.critic import ToolRMCritic
+    from toolrm_agent.critic.node import ToolRMCritic
     from toolrm_agent.integrations.openai_server import server_proposer
     from toolrm_agent.judges.schema import SchemaJudge
 

@@ -12,8 +12,8 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from eval.bench.concurrency import LatencyJudge, RunScriptModel, check_isolation, load_test, lookup
-from toolrm_agent.critic import CriticOptions, ToolRMCritic, build_agent_graph
-from toolrm_agent.errors import ConfigurationError
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.critic.node import CriticOptions, ToolRMCritic, build_agent_graph
 
 
 async def test_thirty_async_runs_stay_isolated_and_capped() -> None:

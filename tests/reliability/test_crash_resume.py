@@ -27,8 +27,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from eval.bench.resume import PHASES, run_kills
 from tests.fakes import ScriptedChatModel, ScriptedJudge, tool_call_message
-from toolrm_agent.critic import ToolRMCritic, build_agent_graph
-from toolrm_agent.graph import _answered, pending_tool_calls
+from toolrm_agent.critic.graph import _answered, pending_tool_calls
+from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 
 ASK = {"messages": [HumanMessage("Weather in Paris and Rome?")]}
 

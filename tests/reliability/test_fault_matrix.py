@@ -37,16 +37,16 @@ from eval.bench.faults import (
     run_cell,
     transcript_problems,
 )
-from toolrm_agent._internal.options import CriticBudget
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.critic import ToolRMCritic, build_agent_graph
-from toolrm_agent.errors import BudgetExhaustedError
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import BudgetExhaustedError
+from toolrm_agent.core.verdicts import CallVerdict, Critique
+from toolrm_agent.critic._options import CriticBudget
+from toolrm_agent.critic.middleware import ToolRMMiddleware
+from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
 from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.judges.generative import GenerativeJudge
-from toolrm_agent.middleware import ToolRMMiddleware
-from toolrm_agent.prompt_text import MAX_CRITIQUE_CHARS, cap_critique
-from toolrm_agent.verdicts import CallVerdict, Critique
+from toolrm_agent.judges.generative.generative import GenerativeJudge
+from toolrm_agent.prompting.prompt_text import MAX_CRITIQUE_CHARS, cap_critique
 
 
 @pytest.fixture(scope="module")
@@ -402,7 +402,7 @@ def test_an_unanswered_escalation_keeps_the_retry_budget(adapter: str, how: str)
     policy that keeps proposing an uncertain call looped (7 retries with max_retries=1 in
     the fault matrix). Now, with the budget spent, the run stops as a rejection in retry
     mode would: every call answered, a closing message, nothing rejected runs."""
-    from toolrm_agent._internal.options import DecisionBands
+    from toolrm_agent.critic._options import DecisionBands
 
     tools, executed = recording_tools()
     judge, _ = _gen("healthy")
@@ -424,7 +424,7 @@ def test_an_unanswered_escalation_keeps_the_retry_budget(adapter: str, how: str)
 
 
 def test_an_unanswered_escalation_raises_when_told_to() -> None:
-    from toolrm_agent._internal.options import DecisionBands
+    from toolrm_agent.critic._options import DecisionBands
 
     tools, executed = recording_tools()
     judge, _ = _gen("healthy")
@@ -445,7 +445,7 @@ def test_a_failure_policy_verdict_is_not_placed_by_its_neutral_score(adapter: st
     ran although the judge fails open), and a fail_closed judge's calls ran wherever
     accept <= 0.5. The judge's own fail_open / fail_closed now decides, as on_judge_error
     does for a judge that raises."""
-    from toolrm_agent._internal.options import DecisionBands
+    from toolrm_agent.critic._options import DecisionBands
 
     ask = DecisionBands(accept=0.9, uncertain=0.0, on_uncertain="ask")
     tools, executed = recording_tools()

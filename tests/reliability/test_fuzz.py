@@ -16,15 +16,9 @@ from hypothesis import given, settings
 from langchain_core.messages import AIMessage
 
 from eval.bench.fuzz import CRITIC_TARGETS, FUZZ_SETTINGS, TARGETS, CriticCase, run_target, run_through_critic
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext, Turn
-from toolrm_agent.integrations.vllm_tool_parser import (
-    extract_tool_calls_lenient,
-    offered_tool_names,
-)
-from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.judges.templates import pointwise_messages
-from toolrm_agent.parsing import (
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.parsing import (
     parse_bfcl_string,
     parse_hermes,
     parse_text,
@@ -32,7 +26,13 @@ from toolrm_agent.parsing import (
     proposal_from_openai,
     to_openai,
 )
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.specs import ToolSpec
+from toolrm_agent.integrations.vllm_tool_parser import (
+    extract_tool_calls_lenient,
+    offered_tool_names,
+)
+from toolrm_agent.judges.generative.templates import pointwise_messages
+from toolrm_agent.judges.schema import SchemaJudge
 
 EXAMPLES = {"prompts": 15, "schema_judge": 25, "proposal_from_message": 25}
 

@@ -19,27 +19,27 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import TOOLS, ScriptedChatModel, ScriptedJudge
-from toolrm_agent import errors
-from toolrm_agent.critic import CriticBudget, CriticOptions, ToolRMCritic, build_agent_graph
-from toolrm_agent.errors import (
+from toolrm_agent.core import errors
+from toolrm_agent.core.errors import (
     CheckpointError,
     ConfigurationError,
     ConfigurationTypeError,
     JudgeBackendError,
     ToolRMError,
 )
-from toolrm_agent.judges.discriminative import DiscriminativeJudge
-from toolrm_agent.judges.generative import GenerativeJudge
+from toolrm_agent.critic.node import CriticBudget, CriticOptions, ToolRMCritic, build_agent_graph
+from toolrm_agent.judges.generative.generative import GenerativeJudge
 from toolrm_agent.judges.loader import load_judge, parse_judge_spec
+from toolrm_agent.judges.trained.discriminative import DiscriminativeJudge
 
 PACKAGE = Path(__file__).resolve().parents[2] / "toolrm_agent"
 
 # (file, builtin exception) pairs that may stay, and why
 ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
-    ("_internal/lazy.py", "AttributeError"): "a package's module __getattr__ must raise AttributeError",
+    ("core/_lazy.py", "AttributeError"): "a package's module __getattr__ must raise AttributeError",
     ("cli.py", "KeyboardInterrupt"): "re-raises the user's Ctrl-C",
     ("cli.py", "SystemExit"): "the command line's exit status 1 after it printed a library error in one box",
-    ("_internal/calling.py", "TimeoutError"): (
+    ("prompting/_calling.py", "TimeoutError"): (
         "internal: the critic's judge deadline; the engine catches it and records a "
         "judge_error verdict, it never reaches the caller"
     ),
@@ -47,7 +47,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
 # exception classes defined outside errors.py that need not derive from ToolRMError
 ALLOWED_FOREIGN_CLASSES: dict[str, str] = {
     "JudgeCancelledError": (
-        "internal (_internal/calling.py): stops a judge call abandoned after its "
+        "internal (prompting/_calling.py): stops a judge call abandoned after its "
         "deadline, inside the abandoned thread; never reaches the caller"
     ),
 }
@@ -227,4 +227,4 @@ def test_the_hierarchy_is_documented() -> None:
     doc = errors.__doc__ or ""
     for name, obj in vars(errors).items():
         if isinstance(obj, type) and issubclass(obj, ToolRMError) and obj is not ToolRMError:
-            assert name in doc, f"{name} is missing from the tree in toolrm_agent/errors.py"
+            assert name in doc, f"{name} is missing from the tree in toolrm_agent/core/errors.py"

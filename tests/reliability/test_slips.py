@@ -38,13 +38,13 @@ from tests.fakes import (
     tool_call_message,
     weather_rule,
 )
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import JudgeFrozenWarning
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import JudgeFrozenWarning
+from toolrm_agent.core.verdicts import Critique
 from toolrm_agent.judges.base import BaseJudge, ranking_from_critiques
-from toolrm_agent.judges.generative import GenerativeJudge
+from toolrm_agent.judges.generative.generative import GenerativeJudge
 from toolrm_agent.judges.schema import SchemaJudge
-from toolrm_agent.verdicts import Critique
 
 
 def assert_clean_unicode(messages: list[BaseMessage]) -> None:

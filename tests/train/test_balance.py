@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.core.calls import Proposal, ToolCall
 from train.balance import allocate, balance, cell_of, histograms, intensity
 from train.pairs import ScoredCandidate, TrainPair
 

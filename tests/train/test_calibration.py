@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from toolrm_agent.errors import CheckpointError
+from toolrm_agent.core.errors import CheckpointError
 from toolrm_agent.judges.calibration import CALIBRATION, Calibration
-from toolrm_agent.judges.trained import MANIFEST, TrainedCritic
+from toolrm_agent.judges.trained.trained import MANIFEST, TrainedJudge
 from train.disc.cached import load_data, train_cached
 from train.disc.calibration import ece, fit_isotonic, fit_platt, reliability, threshold_at_frr
 from train.disc.config import CachedCriticConfig
@@ -86,7 +86,7 @@ def test_the_build_calibrates_and_the_critic_reports_p_correct(pref_dir: Path, t
     assert manifest["threshold"] == metrics["threshold"] == report["threshold_chosen"]["threshold"]
     assert "threshold_raw" in metrics and "threshold_balanced" in metrics and report["threshold_chosen"]["frr"] <= 0.05
 
-    judge = TrainedCritic(tmp_path / "critic")
+    judge = TrainedJudge(tmp_path / "critic")
     assert judge.calibration is not None
     records, pairs = load_data(pref_dir)
     pair = pairs[0]
@@ -102,7 +102,7 @@ def test_the_build_calibrates_and_the_critic_reports_p_correct(pref_dir: Path, t
     (old / CALIBRATION).unlink()
     manifest.pop("calibration")
     (old / MANIFEST).write_text(json.dumps(manifest))
-    legacy = TrainedCritic(old)
+    legacy = TrainedJudge(old)
     assert legacy.calibration is None
     assert legacy.critique(context, pair.chosen.proposal).score == pytest.approx(
         1 / (1 + pow(2.718281828459045, -logits[0])), abs=1e-6

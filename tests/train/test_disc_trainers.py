@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from toolrm_agent.calls import Proposal, ToolCall
-from toolrm_agent.errors import CheckpointError, TrainingError
+from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.errors import CheckpointError, TrainingError
 from toolrm_agent.judges.loader import load_judge
-from toolrm_agent.judges.trained import TrainedCritic
+from toolrm_agent.judges.trained.trained import TrainedJudge
 from train.disc.cached import INPUT_SETS, compare_inputs, load_data, train_cached
 from train.disc.config import CachedCriticConfig, RewardModelConfig
 
@@ -32,7 +32,7 @@ def test_cached_critic_trains_on_a_tiny_lm_and_loads_as_disc_dir(
     assert 0.0 <= metrics["val_accuracy"]["all"] <= 1.0 and metrics["train_pairs"] > 0
     assert 0.0 <= metrics["threshold"] <= 1.0
     judge = load_judge(f"disc:{tmp_path / 'critic'}")
-    assert isinstance(judge, TrainedCritic) and judge.manifest.hidden == "mean"
+    assert isinstance(judge, TrainedJudge) and judge.manifest.hidden == "mean"
     context, pair = _first_pair(pref_dir)
     a, b = judge.critique_many(context, [pair.chosen.proposal, pair.rejected.proposal])
     assert 0.0 <= a.score <= 1.0 and a.usage.input_tokens > 0
@@ -57,7 +57,7 @@ def test_a_limited_read_fits_on_the_records_read_and_two_workers_resume_it(
     assert any("whose candidates were read" in line for line in lines)
     _, pairs = load_data(pref_dir)
     assert 0 < metrics["train_pairs"] + metrics["val_pairs"] < len(pairs)
-    assert TrainedCritic(tmp_path / "c").manifest.lm_tools == "called"
+    assert TrainedJudge(tmp_path / "c").manifest.lm_tools == "called"
     # the rest is read by two worker processes, resuming after the three records
     train_cached(replace(config, read_limit=None, read_workers=2), pref_dir, tmp_path / "c2",
                  cache=tmp_path / "lm", echo=lines.append)
@@ -76,7 +76,7 @@ def test_a_critic_on_the_verifier_reading_trains_caches_and_loads(
     assert len(read_record_ids(verify_cache(tmp_path / "lm"))) == 3
     assert not read_record_ids(tmp_path / "lm")  # no likelihood pass: the inputs read none
     judge = load_judge(f"disc:{tmp_path / 'c'}")
-    assert isinstance(judge, TrainedCritic) and judge.manifest.lm_verify and not judge.manifest.lm_stats
+    assert isinstance(judge, TrainedJudge) and judge.manifest.lm_verify and not judge.manifest.lm_stats
     assert judge.manifest.input_names[-1] == "lm_verify_logodds"
     context, pair = _first_pair(pref_dir)
     assert all(0.0 <= c.score <= 1.0 for c in judge.critique_many(context, [pair.chosen.proposal]))
@@ -88,7 +88,7 @@ def test_a_critic_on_the_verifier_reading_trains_caches_and_loads(
 def test_feature_only_critic_separates_its_own_training_pairs(pref_dir: Path, tmp_path: Path) -> None:
     config = CachedCriticConfig(base_model=None, inputs=("features", "relevance"), epochs=60, batch_size=32)
     train_cached(config, pref_dir, tmp_path / "critic", echo=lambda _: None)
-    judge = TrainedCritic(tmp_path / "critic")
+    judge = TrainedJudge(tmp_path / "critic")
     records, pairs = load_data(pref_dir)
     right = 0
     for p in pairs:
@@ -110,7 +110,7 @@ def test_compare_inputs_writes_one_critic_per_set(pref_dir: Path, tmp_path: Path
 def test_a_rejection_names_what_to_fix(pref_dir: Path, tmp_path: Path) -> None:
     train_cached(CachedCriticConfig(base_model=None, inputs=("features", "relevance"), epochs=60),
                  pref_dir, tmp_path / "critic", echo=lambda _: None)
-    judge = TrainedCritic(tmp_path / "critic", threshold=0.999)
+    judge = TrainedJudge(tmp_path / "critic", threshold=0.999)
     context, _ = _first_pair(pref_dir)
     bad = Proposal(calls=(ToolCall(id="x", name="get_weather", arguments={"city": "Atlantis", "days": 99}),))
     critique = judge.critique(context, bad)
@@ -121,7 +121,7 @@ def test_a_rejection_names_what_to_fix(pref_dir: Path, tmp_path: Path) -> None:
 
 def test_misconfiguration_fails_at_construction(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not a trained critic"):
-        TrainedCritic(tmp_path)
+        TrainedJudge(tmp_path)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_judge(f"disc:{tmp_path / 'nowhere'}")
     with pytest.raises(TrainingError, match="base_model"):
@@ -135,7 +135,7 @@ def test_misconfiguration_fails_at_construction(tmp_path: Path) -> None:
 
 
 def test_reward_trainer_lora_on_a_tiny_decoder(pref_dir: Path, tiny_qwen_dir: Path, tmp_path: Path) -> None:
-    from toolrm_agent.judges.discriminative import DiscriminativeJudge
+    from toolrm_agent.judges.trained.discriminative import DiscriminativeJudge
     from train.disc.reward_trainer import train_reward_model
 
     config = RewardModelConfig(base_model=str(tiny_qwen_dir), max_steps=2, per_device_batch_size=2,

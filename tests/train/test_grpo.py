@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 from train.gen.config import GenRMConfig
 from train.gen.grpo import choice_reward, format_reward, load_rows, train_genrm
 

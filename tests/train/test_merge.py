@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fakes import make_record
-from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.core.calls import Proposal, ToolCall
 from train.merge import MergeError, merge_builds
 from train.pairs import ScoredCandidate, TrainPair, read_pairs, write_pairs
 from train.records import TrainRecord, read_records, write_records

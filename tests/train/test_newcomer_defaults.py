@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.fakes import write_dataset
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 from toolrm_cli import main
 
 

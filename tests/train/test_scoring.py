@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolrm_agent.calls import Proposal, ToolCall
+from toolrm_agent.core.calls import Proposal, ToolCall
 from train.scoring import score_candidate, standardize, values_equal
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolrm_agent.errors import CheckpointError
+from toolrm_agent.core.errors import CheckpointError
 
 DEFAULT = Path(__file__).parent / "default"
 SHIPPED: dict[str, Path] = {"default": DEFAULT, "grounded": Path(__file__).parent / "grounded"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from toolrm_agent._internal.lazy import lazy_exports as _lazy_exports
+from toolrm_agent.core._lazy import lazy_exports as _lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "chat_model_for_server": "toolrm_agent.integrations.openai_server",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import ToolRMError
+from toolrm_agent.core.errors import ToolRMError
 
 
 def free_port(host: str = "127.0.0.1") -> int:

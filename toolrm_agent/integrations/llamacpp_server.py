@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import ConfigurationError, ToolRMError
+from toolrm_agent.core.errors import ConfigurationError, ToolRMError
 from toolrm_agent.integrations._process import (
     LocalServer,
     free_port,

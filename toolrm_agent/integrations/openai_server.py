@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError, ModelProvisioningError
+from toolrm_agent.core.errors import ConfigurationError, ConfigurationTypeError, ModelProvisioningError
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage
@@ -204,7 +204,7 @@ def server_proposer(
     tools: Sequence[Any] | None = None,
     **options: Any,
 ) -> Callable[[list[Any], int], list[AIMessage]]:
-    """A best-of-N ``proposer`` for :class:`~toolrm_agent.critic.ToolRMCritic`.
+    """A best-of-N ``proposer`` for :class:`~toolrm_agent.critic.node.ToolRMCritic`.
 
     ``ToolRMCritic(judge, mode="best_of_n", n=4, proposer=server_proposer(llm, tools))``
     draws the extra candidates with one ``n=k`` request instead of ``k`` requests (a
@@ -228,9 +228,9 @@ def lenient_message(message: Any, tool_names: Sequence[str] | None = None) -> An
     """
     from langchain_core.messages import AIMessage
 
-    from toolrm_agent.calls import Proposal
+    from toolrm_agent.core.calls import Proposal
+    from toolrm_agent.core.parsing import message_text, to_langchain_tool_calls
     from toolrm_agent.integrations.vllm_tool_parser import extract_tool_calls_lenient
-    from toolrm_agent.parsing import message_text, to_langchain_tool_calls
 
     if not isinstance(message, AIMessage) or message.tool_calls or message.invalid_tool_calls:
         return message

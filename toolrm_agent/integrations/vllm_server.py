@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import ToolRMError
+from toolrm_agent.core.errors import ToolRMError
 from toolrm_agent.integrations._process import (
     LocalServer,
     ServerEndpoint,

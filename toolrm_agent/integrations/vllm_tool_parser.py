@@ -22,7 +22,7 @@ What counts as a call, in order:
 All or nothing: if any candidate call cannot be read (invalid JSON inside the tags, a
 non-object ``arguments``, a ``{"name": ...`` left unfinished because the answer hit
 ``max_tokens``), the parser returns **no** calls and the whole text as content,
-so nothing is lost: :func:`toolrm_agent.parsing.proposal_from_message` on the client side
+so nothing is lost: :func:`toolrm_agent.core.parsing.proposal_from_message` on the client side
 parses that content again and the critic sees the broken call as a ``ParseFailure``.
 
 Never raises: :func:`extract_tool_calls_lenient` returns no calls for any text it cannot
@@ -34,7 +34,7 @@ Streaming responses keep vLLM's Hermes behaviour (tagged calls only); the lenien
 applies to complete (non-streamed) responses, which is what the critic judges.
 
 The parsing itself is the pure function :func:`extract_tool_calls_lenient`, built on
-:func:`toolrm_agent.parsing.parse_text` and testable without vLLM. The vLLM parser class
+:func:`toolrm_agent.core.parsing.parse_text` and testable without vLLM. The vLLM parser class
 is defined and registered only when vLLM is already imported, i.e. when the server loads
 this file; importing it anywhere else costs nothing and never imports vLLM.
 
@@ -54,12 +54,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 try:
-    from toolrm_agent.calls import ToolCall
-    from toolrm_agent.parsing import arguments_json, json_spans, looks_like_call, parse_text
+    from toolrm_agent.core.calls import ToolCall
+    from toolrm_agent.core.parsing import arguments_json, json_spans, looks_like_call, parse_text
 except ImportError:  # loaded by path into a vLLM venv without the project installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from toolrm_agent.calls import ToolCall
-    from toolrm_agent.parsing import arguments_json, json_spans, looks_like_call, parse_text
+    from toolrm_agent.core.calls import ToolCall
+    from toolrm_agent.core.parsing import arguments_json, json_spans, looks_like_call, parse_text
 
 _LOG = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def _no_calls(text: str) -> LenientExtraction:
 
 def _call_like_json_spans(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of every top-level JSON value in ``text`` that looks like a call
-    (:func:`toolrm_agent.parsing.looks_like_call`).
+    (:func:`toolrm_agent.core.parsing.looks_like_call`).
 
     Only positions where a call can start (:data:`_JSON_START`) are decoded, found with
     one regex scan, so prose full of brackets costs one pass; JSON nested past the

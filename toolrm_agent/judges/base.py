@@ -18,7 +18,7 @@ pointwise scores (``native_rank``), and whether its async twins are its own coro
 class that overrides ``compare``, ``rank`` or the async twins declares it.
 
 **Judges are immutable.** A :class:`BaseJudge` (every judge the library ships) is frozen
-once built: setting a public attribute raises :class:`~toolrm_agent.errors.FrozenError`;
+once built: setting a public attribute raises :class:`~toolrm_agent.core.errors.FrozenError`;
 ``judge.override(**changes)`` returns a new judge built (and validated) through
 ``__init__`` from the same arguments with ``changes`` applied. Underscore attributes hold
 implementation state (a lazily loaded model, a lock) and stay writable.
@@ -33,11 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Self, runtime_checkable
 
-from toolrm_agent._internal.frozen import Frozen, rebuild
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, Ranking, TokenUsage
+from toolrm_agent.core._frozen import Frozen, rebuild
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.verdicts import CallVerdict, Critique, Issue, IssueCode, Preference, Ranking, TokenUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ def check_judge(judge: Any) -> None:
     """Run ``judge.check()`` where the judge has one (a generative judge probes its
     server, a cascade checks each stage, a checkpoint judge loads its weights).
 
-    Raises :class:`~toolrm_agent.errors.ConfigurationError` when the check fails (the
+    Raises :class:`~toolrm_agent.core.errors.ConfigurationError` when the check fails (the
     judge's own error is its ``__cause__``): the critic cannot work as configured.
     What ``ToolRMCritic.check()`` and ``ToolRMMiddleware.check()`` run.
     """
@@ -134,7 +134,7 @@ class BaseJudge(Frozen):
     def override(self, **changes: Any) -> Self:
         """A new judge built from this one's constructor arguments with ``changes``
         applied (validated like the first; an unknown option raises
-        :class:`~toolrm_agent.errors.ConfigurationTypeError`)."""
+        :class:`~toolrm_agent.core.errors.ConfigurationTypeError`)."""
         return rebuild(self, changes)
 
     @abstractmethod
@@ -148,7 +148,7 @@ class BaseJudge(Frozen):
         """Fail now if this judge cannot work (a server that does not answer, weights that
         cannot be loaded), instead of at the first call where a fail-open policy would
         hide it. Judges with a backend override it; the default has nothing to check.
-        Raises a :class:`~toolrm_agent.errors.ToolRMError`."""
+        Raises a :class:`~toolrm_agent.core.errors.ToolRMError`."""
 
     # -- pairwise from pointwise ------------------------------------------------------
 

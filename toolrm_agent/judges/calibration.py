@@ -2,7 +2,7 @@
 
 A critic directory may hold ``calibration.json`` (named by the manifest's
 ``calibration`` field; ``toolrm train disc --method cached`` fits one on the held-out
-records, :mod:`train.disc.calibration`). With it, :class:`~toolrm_agent.judges.trained.TrainedCritic`
+records, :mod:`train.disc.calibration`). With it, :class:`~toolrm_agent.judges.trained.trained.TrainedJudge`
 reports ``critique().score`` as the estimated probability that the proposal is correct
 (the rule score of the training data is 1); without it (critic directories written
 before calibration existed), the score stays ``sigmoid(logit)``, a ranking score.
@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from toolrm_agent.errors import CheckpointError, ConfigurationError
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
 
 CALIBRATION = "calibration.json"
 

@@ -30,10 +30,9 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.judges.base import BaseJudge, Judge, JudgeCapabilities
-from toolrm_agent.verdicts import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.verdicts import (
     CallVerdict,
     Critique,
     JudgeStatus,
@@ -41,6 +40,7 @@ from toolrm_agent.verdicts import (
     Ranking,
     TokenUsage,
 )
+from toolrm_agent.judges.base import BaseJudge, Judge, JudgeCapabilities
 
 __all__ = ["CascadeJudge"]
 

@@ -2,7 +2,7 @@
 
 :func:`call_features` turns one (context, proposal) into a fixed vector of numbers
 (:data:`FEATURE_NAMES`) and a list of :class:`Finding` objects, the same facts in words.
-The trained discriminative critic (:mod:`toolrm_agent.judges.trained`) feeds the numbers
+The trained discriminative critic (:mod:`toolrm_agent.judges.trained.trained`) feeds the numbers
 to its scalar head and writes its critique from the findings, so a rejection says what to
 fix: which value is not in the request, which part of the request no call covers, how many
 calls the request seems to need, that no offered tool fits.
@@ -32,7 +32,7 @@ The features are cheap (pure Python, tens of microseconds) and deterministic:
   weighed against).
 
 The request (the latest user message) is read as the judge prompt holds it
-(:func:`~toolrm_agent.prompt_text.request_in_budget`): a message longer than the prompt
+(:func:`~toolrm_agent.prompting.prompt_text.request_in_budget`): a message longer than the prompt
 budget's ``message`` share is read by its head and tail, never whole.
 
 Relevance of the called functions to the request needs a sentence encoder; it is added by
@@ -47,8 +47,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.specs import ToolSpec, spec_index
+from toolrm_agent.core.verdicts import IssueCode
 from toolrm_agent.judges.schema import (
     SchemaJudge,
     _Grounding,
@@ -56,9 +58,7 @@ from toolrm_agent.judges.schema import (
     _text_numbers,
     _word_numbers,
 )
-from toolrm_agent.prompt_text import request_in_budget
-from toolrm_agent.specs import ToolSpec, spec_index
-from toolrm_agent.verdicts import IssueCode
+from toolrm_agent.prompting.prompt_text import request_in_budget
 
 _STOP = frozenset(
     """a an the of to in on for and or with by at from is are was were be been being what

@@ -2,7 +2,7 @@
 
 :class:`LikelihoodJudge` scores a proposal by the mean per-token log-probability of its
 canonical rendering under a frozen causal LM, given the conversation and tools in the
-model's own chat template (:class:`~toolrm_agent.judges.lm_scoring.LMScorer`, one prefix
+model's own chat template (:class:`~toolrm_agent.judges.trained.lm_scoring.LMScorer`, one prefix
 pass per context; ``cache_dir`` keeps the readings on disk, shared with the trained
 critics that read the same model). ``score = exp(mean log-prob)``, the geometric-mean token probability, in
 [0, 1]. It sees value and count mistakes the way the model's own preferences do, but it
@@ -10,7 +10,7 @@ cannot see irrelevance: "no call" is one unlikely-looking rendering among others
 
 ``reading="verify"`` asks the model instead: after the proposal, a user turn asks whether
 it is right for the request and the tools, and ``score = sigmoid(log P(yes) - log P(no))``
-of the next token (:meth:`~toolrm_agent.judges.lm_scoring.LMScorer.verify`; the same
+of the next token (:meth:`~toolrm_agent.judges.trained.lm_scoring.LMScorer.verify`; the same
 cached prefix, one batched pass).
 
 Spec: ``lik:default`` (the offline Qwen2.5-Coder-0.5B), ``lik:<model dir>``,
@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.judges.base import BatchJudge
-from toolrm_agent.verdicts import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.verdicts import (
     Critique,
 )
+from toolrm_agent.judges.base import BatchJudge
 
 Reading = Literal["likelihood", "verify"]
 READINGS: tuple[Reading, ...] = ("likelihood", "verify")
@@ -44,7 +44,7 @@ class LikelihoodJudge(BatchJudge):
     def __init__(self, model: str | Path = "default", *, threshold: float = 0.0,
                  cache_dir: str | Path | None = None, device: str = "cpu",
                  reading: Reading = "likelihood", name: str | None = None) -> None:
-        from toolrm_agent.judges.trained import CriticReader
+        from toolrm_agent.judges.trained.trained import CriticReader
 
         if not 0.0 <= threshold <= 1.0:
             raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")

@@ -27,8 +27,8 @@ converted; anything else stays a string.
 
 ``templates=<path>`` (``gen``, ``openai``, ``llamacpp`` and a ``disc`` reward model) reads a
 user's TOML template file: the prompt format and answer tags a checkpoint was trained on
-(:mod:`toolrm_agent.judges.template_file`, docs/paper-checkpoints.md); a bad file fails when
-the judge is built (:class:`~toolrm_agent.errors.ConfigurationError`).
+(:mod:`toolrm_agent.judges.generative.template_file`, docs/paper-checkpoints.md); a bad file fails when
+the judge is built (:class:`~toolrm_agent.core.errors.ConfigurationError`).
 
 A cascade splits at the first comma that starts a known judge kind, so inner specs keep
 their own commas and colons: ``cascade:schema,openai:Qwen/Qwen3-8B@http://h:8000/v1``.
@@ -38,18 +38,18 @@ Cascades nest to the right: ``cascade:schema,cascade:disc:ckpt,gen:default``.
 :func:`load_judge` builds the judge, importing its backend lazily.
 
 Misconfiguration fails when the judge is built, never at its first call (where a
-fail-open policy would hide it); every error is a :class:`~toolrm_agent.errors.ToolRMError`:
+fail-open policy would hide it); every error is a :class:`~toolrm_agent.core.errors.ToolRMError`:
 
 * a spec that cannot be parsed, an unknown judge option or ``model.*`` option (checked
   against the constructor's signature and the chat model's fields before anything is
-  built) → :class:`~toolrm_agent.errors.ConfigurationError`
-  (:class:`~toolrm_agent.errors.ConfigurationTypeError` for an unknown option);
+  built) → :class:`~toolrm_agent.core.errors.ConfigurationError`
+  (:class:`~toolrm_agent.core.errors.ConfigurationTypeError` for an unknown option);
 * a ``disc:`` / ``gen:`` / ``lik:`` target that names a directory that does not exist or
   holds no model, or a reward model with more than one label →
-  :class:`~toolrm_agent.errors.CheckpointError`;
+  :class:`~toolrm_agent.core.errors.CheckpointError`;
 * what needs I/O is checked only when asked: ``load_judge(spec, check=True)`` (or
   ``judge.check()``) probes an ``openai:`` server (``GET <base_url>/models``) and loads
-  local weights, raising :class:`~toolrm_agent.errors.JudgeBackendError` for an
+  local weights, raising :class:`~toolrm_agent.core.errors.JudgeBackendError` for an
   unreachable server.
 """
 
@@ -61,18 +61,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolrm_agent._internal.hints import did_you_mean
-from toolrm_agent._internal.spec_strings import (  # the grammar, re-exported: the names stay here
+from toolrm_agent.core.errors import (
+    CheckpointError,
+    ConfigurationTypeError,
+    ToolRMError,
+)
+from toolrm_agent.naming._hints import did_you_mean
+from toolrm_agent.naming._spec_strings import (  # the grammar, re-exported: the names stay here
     KINDS,
     VALID_FORMS,
     JudgeSpec,
     parse_judge_spec,
     spec_error,
-)
-from toolrm_agent.errors import (
-    CheckpointError,
-    ConfigurationTypeError,
-    ToolRMError,
 )
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def _build(spec: JudgeSpec) -> Judge:
         _check_options(spec, CascadeJudge, spec.options, "cascade")
         first, second = (_build(part) for part in spec.parts)
         return CascadeJudge(first, second, **spec.options)
-    from toolrm_agent.judges.generative import GenerativeJudge
+    from toolrm_agent.judges.generative.generative import GenerativeJudge
 
     _check_options(spec, GenerativeJudge, spec.options, spec.kind)
     if spec.kind == "gen":
@@ -212,12 +212,12 @@ def _disc(spec: JudgeSpec) -> Judge:
     from toolrm_agent.critics import SHIPPED
 
     if spec.target in SHIPPED or (target / "critic.json").is_file():
-        from toolrm_agent.judges.trained import TrainedCritic
+        from toolrm_agent.judges.trained.trained import TrainedJudge
 
-        _check_options(spec, TrainedCritic, spec.options, "disc (a trained critic)")
-        return TrainedCritic(spec.target, **options)
+        _check_options(spec, TrainedJudge, spec.options, "disc (a trained critic)")
+        return TrainedJudge(spec.target, **options)
     if (target / "config.json").is_file() or (target / "adapter_config.json").is_file():
-        from toolrm_agent.judges.discriminative import DiscriminativeJudge, check_reward_config
+        from toolrm_agent.judges.trained.discriminative import DiscriminativeJudge, check_reward_config
 
         _check_options(spec, DiscriminativeJudge, spec.options, "disc (a reward model)")
         check_reward_config(target)

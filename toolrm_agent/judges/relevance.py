@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import CheckpointError
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import CheckpointError
+from toolrm_agent.core.specs import ToolSpec, spec_index
+from toolrm_agent.core.verdicts import IssueCode
 from toolrm_agent.judges.features import Finding
-from toolrm_agent.prompt_text import message_in_budget
-from toolrm_agent.specs import ToolSpec, spec_index
-from toolrm_agent.verdicts import IssueCode
+from toolrm_agent.prompting.prompt_text import message_in_budget
 
 RELEVANCE_NAMES: tuple[str, ...] = (
     "rel_call_min",
@@ -121,7 +121,7 @@ class RelevanceEncoder:
 
 def request_text(context: JudgeContext) -> str:
     """What the user asked: every user turn in order, each within the judge prompt's
-    budget (:func:`~toolrm_agent.prompt_text.message_in_budget`), then the first 2000
+    budget (:func:`~toolrm_agent.prompting.prompt_text.message_in_budget`), then the first 2000
     characters (the encoder reads ~256 tokens).
 
     In a multi-turn conversation the latest user turn is often a follow-up ("yes, at

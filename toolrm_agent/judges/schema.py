@@ -78,14 +78,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from toolrm_agent._internal.hints import close_match
-from toolrm_agent.calls import ParseFailure, Proposal, ToolCall
-from toolrm_agent.context import JudgeContext
-from toolrm_agent.errors import ConfigurationError
-from toolrm_agent.judges.base import BaseJudge
-from toolrm_agent.prompt_text import cap_critique
-from toolrm_agent.specs import ToolSpec, spec_index
-from toolrm_agent.verdicts import (
+from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
+from toolrm_agent.core.context import JudgeContext
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.specs import ToolSpec, spec_index
+from toolrm_agent.core.verdicts import (
     CallVerdict,
     Critique,
     Issue,
@@ -94,6 +91,9 @@ from toolrm_agent.verdicts import (
     Ranking,
     Severity,
 )
+from toolrm_agent.judges.base import BaseJudge
+from toolrm_agent.naming._hints import close_match
+from toolrm_agent.prompting.prompt_text import cap_critique
 
 __all__ = ["SchemaJudge"]
 
@@ -137,7 +137,7 @@ class SchemaJudge(BaseJudge):
     """Deterministic checks of each call against the offered tools' JSON schemas.
 
     An immutable config (frozen by :class:`BaseJudge`: setting an attribute raises
-    :class:`~toolrm_agent.errors.FrozenError`); change it with :meth:`override`::
+    :class:`~toolrm_agent.core.errors.FrozenError`); change it with :meth:`override`::
 
         judge = SchemaJudge()                                  # the defaults
         lenient = judge.override(check_grounding=False, expect_call=False)
@@ -591,7 +591,7 @@ def _cut(text: str, limit: int = _MAX_NAME_CHARS) -> str:
 
 
 def _cap(text: str) -> str:
-    """Critique text cut to :data:`~toolrm_agent.prompt_text.MAX_CRITIQUE_CHARS` with a visible marker."""
+    """Critique text cut to :data:`~toolrm_agent.prompting.prompt_text.MAX_CRITIQUE_CHARS` with a visible marker."""
     return cap_critique(text)
 
 

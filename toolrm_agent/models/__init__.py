@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from toolrm_agent._internal.lazy import lazy_exports as _lazy_exports
+from toolrm_agent.core._lazy import lazy_exports as _lazy_exports
 from toolrm_agent.models.provision import default_cache_dir, resolve_gguf, resolve_model
 from toolrm_agent.models.registry import KNOWN_MODELS
 

@@ -50,8 +50,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field
 
-from toolrm_agent.errors import ConfigurationError, ConfigurationTypeError
-from toolrm_agent.parsing import (
+from toolrm_agent.core.errors import ConfigurationError, ConfigurationTypeError
+from toolrm_agent.core.parsing import (
     embedded_json_calls,
     message_text,
     parse_text,
@@ -59,8 +59,8 @@ from toolrm_agent.parsing import (
     to_langchain_tool_calls,
     without_hermes_blocks,
 )
-from toolrm_agent.specs import to_specs
-from toolrm_agent.thinking import split_thinking
+from toolrm_agent.core.specs import to_specs
+from toolrm_agent.core.thinking import split_thinking
 
 __all__ = [
     "LocalChatModel",
@@ -197,7 +197,7 @@ def message_from_text(text: str, *, parse_calls: bool = True) -> AIMessage:
     JSON in a code fence, bare JSON (an object, a list, xLAM's ``{"tool_calls": [...]}``),
     BFCL call strings (``[f(a=1)]``) and, as a last resort, a JSON call embedded in prose.
     Broken calls become ``invalid_tool_calls``; ``<think>`` blocks go to
-    ``additional_kwargs["reasoning_content"]`` (:func:`toolrm_agent.thinking.split_thinking`).
+    ``additional_kwargs["reasoning_content"]`` (:func:`toolrm_agent.core.thinking.split_thinking`).
     ``parse_calls=False`` keeps the text as is.
     """
     additional: dict[str, Any] = {}
@@ -350,7 +350,7 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (LangChain tools, functions, pydantic models, OpenAI dicts, BFCL
-        docs or :class:`~toolrm_agent.specs.ToolSpec`) as OpenAI function dicts."""
+        docs or :class:`~toolrm_agent.core.specs.ToolSpec`) as OpenAI function dicts."""
         for unsupported in _IGNORED_TOOL_KWARGS:  # OpenAI-only switches some callers pass
             kwargs.pop(unsupported, None)
         if tool_choice is not None:

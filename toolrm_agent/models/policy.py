@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolrm_agent._internal.spec_strings import parse_judge_spec  # the judge specs' grammar
+from toolrm_agent.naming._spec_strings import parse_judge_spec  # the judge specs' grammar
 
 
 def load_chat_model(
@@ -108,7 +108,7 @@ def served_chat_model(
 
 def served_model_name(base_url: str, timeout_s: float = 5.0) -> str:
     """The first model an OpenAI-compatible server at ``base_url`` (with ``/v1``) lists."""
-    from toolrm_agent.errors import ConfigurationError
+    from toolrm_agent.core.errors import ConfigurationError
     from toolrm_agent.integrations._process import get_json
 
     data = get_json(f"{base_url}/models", timeout_s=timeout_s)

@@ -45,7 +45,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import ModelProvisioningError
+from toolrm_agent.core.errors import ModelProvisioningError
 from toolrm_agent.models.registry import ALIASES, KNOWN_MODELS, OfflineModel, WheelFile, lookup
 
 __all__ = [
@@ -94,7 +94,7 @@ def _known_names() -> str:
 
 def _near(raw: str) -> str:
     """``" (did you mean `default`?)"`` for a misspelt known name, else ``""``."""
-    from toolrm_agent._internal.hints import did_you_mean
+    from toolrm_agent.naming._hints import did_you_mean
 
     return did_you_mean(raw, sorted(set(ALIASES) | set(KNOWN_MODELS)))
 

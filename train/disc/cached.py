@@ -4,7 +4,7 @@ Full backpropagation through a 0.5B model costs hours per epoch on two CPU cores
 the expensive part runs once per candidate answer and is cached:
 
 1. **read** — for every record of the training pairs, all its distinct candidates go
-   through :class:`~toolrm_agent.judges.trained.CriticReader` in one call (the frozen
+   through :class:`~toolrm_agent.judges.trained.trained.CriticReader` in one call (the frozen
    LM runs the record's prefix once, then every candidate as a short suffix) and the
    readings — call features, relevance, LM log-likelihood statistics, LM hidden states —
    are written to ``$TOOLRM_CACHE/readings/<data>-<hash>-<base>/shard_*.npz``
@@ -21,7 +21,7 @@ the expensive part runs once per candidate answer and is cached:
    held-out records' candidates with absolute labels (:mod:`train.disc.calibration`);
    its ECE and reliability curve go into the metrics.
 4. **save** — ``critic.json`` + ``head.npz`` + ``calibration.json``: a critic directory that ``disc:DIR``
-   (:class:`~toolrm_agent.judges.trained.TrainedCritic`) loads.
+   (:class:`~toolrm_agent.judges.trained.trained.TrainedJudge`) loads.
 
 :func:`compare_inputs` fits one head per input set on the same readings, so the options
 (features only, + relevance, + LM statistics, + hidden state) are measured side by side.
@@ -40,12 +40,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.errors import TrainingError
+from toolrm_agent.core.progress import progress_bar
 from toolrm_agent.judges.calibration import CALIBRATION, Calibration
 from toolrm_agent.judges.features import FEATURE_NAMES
 from toolrm_agent.judges.relevance import RELEVANCE_NAMES
-from toolrm_agent.judges.trained import (
+from toolrm_agent.judges.trained.trained import (
     HEAD,
     LM_STAT_NAMES,
     LM_VERIFY_NAMES,
@@ -53,7 +54,6 @@ from toolrm_agent.judges.trained import (
     CriticManifest,
     CriticReader,
 )
-from toolrm_agent.progress import progress_bar
 from train.disc.calibration import calibrate_head
 from train.disc.config import CachedCriticConfig
 from train.pairs import TrainPair, read_pairs
@@ -105,7 +105,7 @@ def read_lm(
     """
 
     if verify:
-        from toolrm_agent.judges.lm_scoring import VERIFY_QUESTION
+        from toolrm_agent.judges.trained.lm_scoring import VERIFY_QUESTION
 
         cache = verify_cache(cache)
     cache.mkdir(parents=True, exist_ok=True)

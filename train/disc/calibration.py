@@ -3,7 +3,7 @@
 After the head is fitted (:func:`train.disc.cached.fit_head`), :func:`calibrate_head`
 scores every distinct candidate of the validation records (the records the head never
 trained on) with the head as the runtime computes it
-(:class:`~toolrm_agent.judges.trained.CriticHead`), labels it with its absolute label
+(:class:`~toolrm_agent.judges.trained.trained.CriticHead`), labels it with its absolute label
 (the rule score is 1: correct; anything less: not), and fits a monotone map
 (:class:`~toolrm_agent.judges.calibration.Calibration`: isotonic by default, or Platt).
 
@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 from toolrm_agent.judges.calibration import Calibration, sigmoid
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def head_logits(config: CachedCriticConfig, arrays: dict[str, Any], scalars: Any
     """The saved head's logits for ``rows``, computed as the runtime computes them."""
     import numpy as np
 
-    from toolrm_agent.judges.trained import CriticHead
+    from toolrm_agent.judges.trained.trained import CriticHead
     from train.disc.cached import _hidden_slice, scalar_columns
 
     sel = np.asarray(rows, dtype=np.int64)

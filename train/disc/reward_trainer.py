@@ -3,8 +3,8 @@
 The standard recipe, for a GPU (or a small base on a CPU): a sequence-classification
 model with one label (a fresh scalar head on the base), LoRA on its layers, the loss
 ``-log sigmoid(r(chosen) - r(rejected))`` (+ reward centring). Every pair is rendered with
-:func:`toolrm_agent.judges.discriminative.format_for_reward` — the same text
-:class:`~toolrm_agent.judges.discriminative.DiscriminativeJudge` scores at inference —
+:func:`toolrm_agent.judges.trained.discriminative.format_for_reward` — the same text
+:class:`~toolrm_agent.judges.trained.discriminative.DiscriminativeJudge` scores at inference —
 through the base's chat template when it has one (Qwen, SmolLM2), as plain ``### role``
 text when it has none (MiniLM and other encoders).
 
@@ -31,7 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import CheckpointError, TrainingError
+from toolrm_agent.core.errors import CheckpointError, TrainingError
 from train.disc.config import RewardModelConfig
 from train.pairs import TrainPair
 from train.records import TrainRecord
@@ -60,7 +60,7 @@ def pair_texts(
     pairs: Sequence[TrainPair], records: dict[str, TrainRecord], tokenizer: Any
 ) -> list[dict[str, str]]:
     """``{"chosen", "rejected"}`` texts, rendered as the judge renders them."""
-    from toolrm_agent.judges.discriminative import format_for_reward
+    from toolrm_agent.judges.trained.discriminative import format_for_reward
 
     rows = []
     for p in pairs:

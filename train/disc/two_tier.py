@@ -1,7 +1,7 @@
 """Assemble a two-tier critic: a fast head, and an LM-reading head where the fast one is unsure.
 
 The result is one critic directory that ``disc:<dir>`` loads
-(:class:`~toolrm_agent.judges.trained.TrainedCritic`): the first tier's files, its
+(:class:`~toolrm_agent.judges.trained.trained.TrainedJudge`): the first tier's files, its
 manifest naming ``second_stage`` (a copy of the second critic, in ``<dir>/lm``), the
 ``band`` of first-tier scores that count as unsure, and the default ``route``.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from toolrm_agent.errors import TrainingError
-from toolrm_agent.judges.trained import HEAD, MANIFEST, CriticManifest
+from toolrm_agent.core.errors import TrainingError
+from toolrm_agent.judges.trained.trained import HEAD, MANIFEST, CriticManifest
 
 SECOND = "lm"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 from train.trl_args import TrainerSettings
 
 

@@ -1,11 +1,11 @@
 """GRPO for a generative pairwise judge, with the verifiable reward of ToolRM.
 
 Data: ``genrm.parquet`` of ``toolrm data build`` — the runtime's own pairwise prompt
-(:func:`toolrm_agent.judges.templates.pairwise_messages`) in both orders, with
+(:func:`toolrm_agent.judges.generative.templates.pairwise_messages`) in both orders, with
 ``reward_model.ground_truth`` = the position of the better answer. Rewards:
 
 * :func:`choice_reward` — 1.0 when the completion's ``<choice>`` (parsed by the runtime's
-  :func:`~toolrm_agent.judges.answers.parse_choice`) equals the label, else 0.0;
+  :func:`~toolrm_agent.judges.generative.answers.parse_choice`) equals the label, else 0.0;
 * :func:`format_reward` — ``format_reward`` (0.1 by default) when the completion holds
   exactly one ``<choice>N</choice>`` tag, else 0.
 
@@ -29,8 +29,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.errors import TrainingError
-from toolrm_agent.judges.answers import parse_choice
+from toolrm_agent.core.errors import TrainingError
+from toolrm_agent.judges.generative.answers import parse_choice
 from train.gen.config import GenRMConfig
 from train.trl_args import trainer_args
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from toolrm_agent.errors import TrainingError
+from toolrm_agent.core.errors import TrainingError
 from train.records import TrainRecord
 from train.sources import hammerbench, nestful, openai_format, seal_tools, toolalpaca, toolrl
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.specs import ToolSpec
 from train.records import GroundTruthCall, TrainRecord
 from train.sources._common import load_json, stem, turn_record
 

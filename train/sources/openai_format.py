@@ -7,9 +7,9 @@ without a call gives a ``no_call`` record (an answer in text where a call could 
 been made); earlier text-only assistant messages are history only.
 
 * calls — OpenAI ``tool_calls`` (``{"id", "type": "function", "function": {"name",
-  "arguments": JSON text}}``, read with :func:`toolrm_agent.parsing.proposal_from_openai`)
+  "arguments": JSON text}}``, read with :func:`toolrm_agent.core.parsing.proposal_from_openai`)
   or Hermes ``<tool_call>{"name", "arguments"}</tool_call>`` blocks in the content
-  (:func:`toolrm_agent.parsing.parse_hermes`; the blocks are cut from the content in the
+  (:func:`toolrm_agent.core.parsing.parse_hermes`; the blocks are cut from the content in the
   history);
 * history — roles ``system`` (``developer`` → system), ``user``, ``assistant`` (with
   ``tool_calls`` as ``[{"id", "name", "arguments": dict}]``), ``tool`` (``function`` →
@@ -31,14 +31,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.calls import Proposal
-from toolrm_agent.parsing import (
+from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.parsing import (
     message_text,
     parse_hermes,
     proposal_from_openai,
     without_hermes_blocks,
 )
-from toolrm_agent.specs import ToolSpec
+from toolrm_agent.core.specs import ToolSpec
 from train.records import GroundTruthCall, TrainRecord
 from train.sources._common import iter_jsonl, record_id, stem, turn_record
 

@@ -47,8 +47,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from toolrm_agent.parsing import parse_hermes
-from toolrm_agent.thinking import strip_thinking
+from toolrm_agent.core.parsing import parse_hermes
+from toolrm_agent.core.thinking import strip_thinking
 from train.records import GroundTruthCall, TrainRecord, openai_tool
 from train.sources._common import (
     is_optional_type,

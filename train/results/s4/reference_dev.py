@@ -3,7 +3,7 @@
 For each of the 150 seeded dev pairs (`toolrm eval trbench --split dev --limit 150 --seed 7`),
 the offline 1.5B (`llamacpp:qwen1.5b`, greedy) answers the request once per question, as the
 agent of `toolrm eval selfcorrect` would (our system prompt, stub tools); each side of the pair
-is compared with that answer argument by argument (`toolrm_agent.agreement.proposal_agreement`).
+is compared with that answer argument by argument (`toolrm_agent.core.agreement.proposal_agreement`).
 The pair is right when the ground truth agrees more (a tie is wrong), and, combined, when
 `disc:grounded`'s score + W x agreement is higher for the ground truth (W swept here: a dev
 figure, chosen and read on the same pairs).
@@ -29,10 +29,10 @@ def main() -> None:
     from eval.options import judge_from_option, load_all_results
     from eval.pairs import build_pairs, sample_pairs
     from eval.tasks.runner import AgentTask
-    from toolrm_agent.agreement import proposal_agreement
-    from toolrm_agent.calls import Proposal
+    from toolrm_agent.core.agreement import proposal_agreement
+    from toolrm_agent.core.calls import Proposal
+    from toolrm_agent.core.parsing import proposal_from_message
     from toolrm_agent.models.policy import load_chat_model
-    from toolrm_agent.parsing import proposal_from_message
 
     loaded = load_all_results([Path("../shared/data/bfcl-results")], "dev")
     pairs, _ = build_pairs(loaded, seed=7)  # the defaults of `toolrm eval trbench`
