@@ -55,7 +55,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolrm_agent.core.calls import Proposal
 from toolrm_agent.core.context import JudgeContext
-from toolrm_agent.core.pairs import PreferencePair, read_pairs_jsonl
+from toolrm_agent.core.jsonl import read_models
+from toolrm_agent.core.pairs import PreferencePair
 from toolrm_agent.judges.base import capabilities_of
 
 if TYPE_CHECKING:
@@ -515,7 +516,7 @@ def export_pairs(pairs: Sequence[Pair], out_dir: Path, *, name: str = "trbench_p
 
 def load_pairs(path: Path) -> list[Pair]:
     """Pairs back from the JSONL twin :func:`export_pairs` writes."""
-    return list(read_pairs_jsonl(path, Pair))
+    return list(read_models(path, Pair))
 
 
 def count_by(pairs: Iterable[Pair], key: Callable[[Pair], str]) -> Mapping[str, int]:

@@ -20,8 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.tools import tool
 from pydantic import Field
 
-from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
-from toolrm_agent.judges.schema import SchemaJudge
+from toolrm_agent import SchemaJudge, ToolRMCritic, build_agent_graph
 
 EXECUTED: list[str] = []
 _LOCK = threading.Lock()

@@ -18,8 +18,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from toolrm_agent.critic.middleware import ToolRMMiddleware
-from toolrm_agent.judges.schema import SchemaJudge
+from toolrm_agent import SchemaJudge, ToolRMMiddleware
 
 EXECUTED: list[str] = []
 

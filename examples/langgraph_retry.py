@@ -20,8 +20,7 @@ from _common import ScriptedPolicy, show, show_verdicts, tool_call
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from toolrm_agent.critic.node import ToolRMCritic, build_agent_graph
-from toolrm_agent.judges.schema import SchemaJudge
+from toolrm_agent import SchemaJudge, ToolRMCritic, build_agent_graph
 
 EXECUTED: list[str] = []
 

@@ -54,14 +54,12 @@ def test_the_target_threshold_is_the_highest_within_the_false_rejection_rate() -
 
 
 def test_command_end_to_end(tmp_path: Path) -> None:
-    import typer
     from typer.testing import CliRunner
 
     import eval.commands.rejections as rejections
-    from tests.fakes import write_results_dir
+    from tests.fakes import command_app, write_results_dir
 
-    app = typer.Typer()
-    app.command()(rejections.command)
+    app = command_app(rejections.command)
     out = tmp_path / "rejections.json"
     result = CliRunner().invoke(app, ["--results", str(write_results_dir(tmp_path / "results")), "--judge", "schema",
                                       "--accept", "0.5", "--out", str(out)])

@@ -25,9 +25,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from toolrm_agent.core.calls import Proposal
+from toolrm_agent.core.jsonl import read_models
 from toolrm_agent.core.parsing import proposal_from_message
 from train.corruptions import corrupt
-from train.jsonl import read_models
 from train.records import TrainRecord
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from toolrm_agent.core.calls import Proposal
-from toolrm_agent.core.pairs import PreferencePair, read_pairs_jsonl
+from toolrm_agent.core.jsonl import read_models, write_models
+from toolrm_agent.core.pairs import PreferencePair
 from train.candidates import RecordCandidates
-from train.jsonl import write_models
 from train.records import Complexity, TrainRecord
 from train.scoring import score_candidate
 
@@ -143,7 +143,7 @@ def write_pairs(pairs: Iterable[TrainPair], path: Path) -> int:
 
 
 def read_pairs(path: Path) -> Iterator[TrainPair]:
-    return read_pairs_jsonl(path, TrainPair)
+    return read_models(path, TrainPair)
 
 
 __all__ = [

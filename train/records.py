@@ -36,9 +36,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolrm_agent.core.calls import Proposal, ToolCall
 from toolrm_agent.core.context import JudgeContext, Turn
+from toolrm_agent.core.jsonl import read_models, write_models
 from toolrm_agent.core.parsing import to_langchain_tool_calls
 from toolrm_agent.core.specs import ToolSpec
-from train.jsonl import read_models, write_models
 
 Complexity = Literal["irrelevance", "simple", "multiple", "parallel", "parallel_multiple", "multi_turn"]
 """Task complexity, in BFCL's terms: one call with one tool offered (simple), one call

@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eval.bfcl.decode import dominant_style
 from eval.bfcl.questions import category_of
+from toolrm_agent.core.errors import ConfigurationError
+from toolrm_agent.core.jsonl import json_lines
 
 __all__ = ["ModelResults", "RecordedOutput", "ResultsError", "load_results"]
 
@@ -44,7 +46,7 @@ _GROUPS = frozenset({"non_live", "live", "multi_turn", "agentic", "memory", "web
 _MULTI_STEP_PREFIXES = ("multi_turn", "memory", "web_search", "agentic")
 
 
-class ResultsError(ValueError):
+class ResultsError(ConfigurationError):
     """A results path that cannot be read (with what was expected there)."""
 
 
@@ -107,17 +109,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
         else:
             if isinstance(data, list):
                 return [r for r in data if isinstance(r, dict)]
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ResultsError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
-        if isinstance(record, dict):
-            out.append(record)
-    return out
+    return [r for r in json_lines(text.splitlines(), source=path, error=ResultsError) if isinstance(r, dict)]
 
 
 def _total(value: Any) -> float | None:

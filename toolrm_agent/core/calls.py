@@ -121,13 +121,14 @@ def _canonical_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_DIGITS * 3.33:
         return f"<integer of {value.bit_length()} bits>"
     if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
+        return value if is_clean(value) else value.encode("utf-8", "replace").decode("utf-8")
     return value
 
 
-def _has_surrogate(text: str) -> bool:
+def is_clean(text: str) -> bool:
+    """True when ``text`` encodes as UTF-8 (it holds no surrogate code point)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return True
-    return False
+        return False
+    return True

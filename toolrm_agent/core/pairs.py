@@ -10,8 +10,6 @@ side; the wings never import each other, so the shared model lives here, in the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -35,12 +33,4 @@ class PreferencePair(BaseModel, Generic[SideT]):
     rejected: SideT
 
 
-def read_pairs_jsonl(path: Path, model: type[PairT]) -> Iterator[PairT]:
-    """Pairs of type ``model`` back from a JSONL file (one pair per line, blank lines skipped)."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield model.model_validate_json(line)
-
-
-__all__ = ["PreferencePair", "read_pairs_jsonl"]
+__all__ = ["PreferencePair"]

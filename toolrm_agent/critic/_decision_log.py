@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from toolrm_agent.core.jsonl import json_lines
+
 logger = logging.getLogger("toolrm_agent.critic")
 
 _lock = threading.Lock()
@@ -43,19 +45,8 @@ def write_decision(path: str, entry: dict[str, Any]) -> None:
 
 def read_decisions(path: str | Path) -> list[dict[str, Any]]:
     """The entries of a decision log (blank lines skipped)."""
-    out: list[dict[str, Any]] = []
     with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                from toolrm_agent.core.errors import ConfigurationError
-
-                raise ConfigurationError(f"{path}:{number} is not a decision log line: {exc}") from exc
-            out.append(entry)
-    return out
+        return json_lines(handle, source=path)
 
 
 # ------------------------------------------------------------------------------ replay

@@ -20,20 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolrm_agent.core.calls import is_clean
 from toolrm_agent.core.context import JudgeContext, Turn
 from toolrm_agent.core.specs import ToolSpec
 
 MAX_DEPTH = 200
 """Values nested deeper than this are left as they are (the parser bounds them anyway)."""
-
-
-def is_clean(text: str) -> bool:
-    """True when ``text`` encodes as UTF-8 (it holds no surrogate code point)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def clean_text(text: str) -> str:

@@ -169,6 +169,8 @@ class ReadingCache:
         self._db = sqlite3.connect(path / "readings.sqlite", check_same_thread=False)
         self._db.execute("create table if not exists r (k text primary key, v blob)")
         self._lock = threading.Lock()
+        self.path = path
+        self._warned = False
 
     @staticmethod
     def key(model: str, prefix: list[int], suffix: list[int]) -> str:
@@ -183,11 +185,23 @@ class ReadingCache:
         return hashlib.sha1(raw).hexdigest()
 
     def get(self, key: str) -> Any | None:
+        """The reading stored under ``key``, or None. A row this version cannot read (written
+        by a version whose classes lived elsewhere, or cut short) is a miss: the reading is
+        made again and overwrites it (logged once per cache)."""
         import pickle
 
         with self._lock:
             row = self._db.execute("select v from r where k = ?", (key,)).fetchone()
-        return pickle.loads(row[0]) if row else None  # noqa: S301 - our own cache file
+        if not row:
+            return None
+        try:
+            return pickle.loads(row[0])  # noqa: S301 - our own cache file
+        except Exception as exc:  # noqa: BLE001 - any unreadable row is a miss, never a failed judgement
+            if not self._warned:
+                self._warned = True
+                log.warning("%s: a cached LM reading cannot be read (%s: %s); such readings are made again",
+                            self.path, type(exc).__name__, exc)
+            return None
 
     def put(self, key: str, value: Any) -> None:
         import pickle
