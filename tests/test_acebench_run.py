@@ -174,3 +174,27 @@ def test_the_command_rejects_bad_options_before_loading_a_model(tmp_path: Path) 
     help_text = runner.invoke(app, ["acebench", "--help"]).output
     for flag in ("--limit", "--category", "--policy", "--judge", "--pairs-out", "--arms", "--all"):
         assert flag in help_text
+
+
+def test_the_llamacpp_policy_server_gets_the_slots_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import eval.tasks.runner as runner
+    from eval.cli import app
+    from toolrm_agent.core.errors import ModelProvisioningError
+
+    asked: list[dict] = []
+
+    def load_policy(spec: str, **options: object) -> None:
+        asked.append({"spec": spec, **options})
+        raise ModelProvisioningError("not here")
+
+    monkeypatch.setattr(runner, "load_policy", load_policy)
+    data = tiny_data(tmp_path / "data")
+    args = ["acebench", "--judge", "schema", "--data", str(data), "--out", str(tmp_path / "r.json"),
+            "--slot-ctx", "2048", "--category", SINGLE, "--category", INCOMPLETE]
+    for slots in (None, "1"):
+        result = CliRunner().invoke(app, args + (["--server-slots", slots] if slots else []))
+        assert result.exit_code == 2 and "cannot load the policy model" in result.output
+    default, one = asked[0], asked[-1]
+    assert (default["n_parallel"], default["n_ctx"]) == (4, 4 * 2048)
+    assert (one["n_parallel"], one["n_ctx"]) == (1, 2048)
+    assert CliRunner().invoke(app, args + ["--server-slots", "0"]).exit_code != 0

@@ -127,6 +127,12 @@ def command(
         typer.Option("--slot-ctx", help="llamacpp: policies: context tokens per server slot (ACEBench's "
                      "prompts with their function schemas run past 2,000 tokens).", min=1024),
     ] = 6144,
+    server_slots: Annotated[
+        int,
+        typer.Option("--server-slots", help="llamacpp: policies: the server's slots (concurrent requests). On a "
+                     "CPU, 1 lets the samples of one prompt reuse its cached prefix instead of each evaluating it "
+                     "again; more slots batch the decoding (a GPU).", min=1),
+    ] = 4,
     lenient_special: Annotated[
         bool,
         typer.Option("--lenient-special", help="Special categories: pass a refusal in any words "
@@ -173,8 +179,8 @@ def command(
     console = Console(stderr=True)
     started = time.perf_counter()
     server: dict[str, Any] = {}
-    if policy.startswith("llamacpp:"):  # one server, 4 slots, for the policy and its samplers
-        server = {"n_ctx": 4 * slot_ctx, "n_parallel": 4}
+    if policy.startswith("llamacpp:"):  # one server, --server-slots slots, for the policy and its samplers
+        server = {"n_ctx": server_slots * slot_ctx, "n_parallel": server_slots}
     try:
         model = load_policy(policy, max_new_tokens=max_new_tokens, **server)
         sampler = retry_model = None
