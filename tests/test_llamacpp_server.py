@@ -204,3 +204,29 @@ def test_server_threads_come_from_the_environment_when_not_set(monkeypatch: pyte
     monkeypatch.setenv("TOOLRM_LLAMACPP_THREADS", "two")
     with pytest.raises(ConfigurationError, match="TOOLRM_LLAMACPP_THREADS"):
         LlamaCppServerConfig().command(Path("m.gguf"), 8080, None)
+
+
+def test_the_server_child_exits_at_once_when_its_parent_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An orphaned server child must not linger (deleting the server would wait for requests in flight)."""
+    import os
+    import threading
+
+    import toolrm_agent.integrations.llamacpp_server as module
+
+    exits: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(module.os, "_exit", fake_exit)
+    with pytest.raises(SystemExit):
+        module.wait_for_stop(threading.Event(), parent_pid=os.getppid() + 1, poll_s=0.01)
+    assert exits == [0]
+    done = threading.Event()
+    done.set()  # stopped by a signal: returns, so the server is shut down in order
+    module.wait_for_stop(done, parent_pid=os.getppid() + 1, poll_s=0.01)
+    later = threading.Event()
+    threading.Timer(0.05, later.set).start()
+    module.wait_for_stop(later, parent_pid=os.getppid(), poll_s=0.01)  # a live parent: waits for the signal
+    assert later.is_set() and exits == [0]

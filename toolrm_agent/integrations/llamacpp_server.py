@@ -251,11 +251,18 @@ def _serve(args: argparse.Namespace) -> int:  # pragma: no cover - runs in the c
         signal.signal(sig, lambda *_: done.set())
     server = xllamacpp.Server(params)
     print(f"{READY_LINE} {server.listening_address}", flush=True)
-    while not done.wait(1.0):
-        if args.parent_pid and os.getppid() != args.parent_pid:
-            break  # the parent died without stopping us (SIGKILL, SIGTERM): do not linger
+    wait_for_stop(done, args.parent_pid)
     del server
     return 0
+
+
+def wait_for_stop(done: threading.Event, parent_pid: int, poll_s: float = 1.0) -> None:
+    """Block until ``done`` (SIGTERM, SIGINT). When the parent process is gone (it died without
+    stopping us: SIGKILL, a crash), exit the process at once: nobody waits for an answer, and
+    deleting the server would first wait for the requests still in flight."""
+    while not done.wait(poll_s):
+        if parent_pid and os.getppid() != parent_pid:
+            os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - runs in the child
@@ -285,4 +292,5 @@ __all__ = [
     "shared_server",
     "start_llamacpp_server",
     "stop_shared_servers",
+    "wait_for_stop",
 ]
