@@ -300,7 +300,7 @@ def run_with_deadline(
 ) -> T:
     """``fn(*args)`` run in ``ctx`` (default: a copy of the caller's context) on a daemon
     thread; ``TimeoutError`` after ``timeout_s`` seconds. The project's one deadline
-    helper: the critic's judge calls and :class:`~toolrm_agent.judges.GenerativeJudge`'s
+    helper: the critic's judge calls and :class:`~toolrm_agent.judges.generative.generative.GenerativeJudge`'s
     model calls both use it.
 
     A daemon thread, not a pool: a call that hangs forever must not keep the interpreter
