@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_JUDGE", "SPLIT_HELP", "AcceptOption", "OnAskTimeoutOption", "OnUncertainOption", "ToolBandOption",
-    "UncertainOption", "bands_from_options", "bands_summary", "grading_progress", "judge_from_option",
-    "load_all_results", "progress_bar",
+    "ServerSlotsOption", "UncertainOption", "bands_from_options", "bands_summary", "grading_progress",
+    "judge_from_option", "llamacpp_server_options", "load_all_results", "progress_bar",
 ]
 
 DEFAULT_JUDGE = "disc:default"
@@ -91,6 +91,22 @@ def grading_progress(results: Sequence[Any], what: str = "grading outputs") -> A
             yield lambda n: progress.advance(task, n)
 
     return bar()
+
+
+# ---------------------------------------------------------------- the policy's server
+
+ServerSlotsOption = Annotated[
+    int,
+    typer.Option("--server-slots", help="llamacpp: policies: the server's slots (concurrent requests). On a CPU, 1 "
+                 "lets the samples of one prompt reuse its cached prefix instead of each evaluating it again, and "
+                 "makes seeded samples repeat run to run; more slots batch the decoding (a GPU).", min=1),
+]
+
+
+def llamacpp_server_options(policy: str, slots: int, slot_ctx: int) -> dict[str, int]:
+    """The llama.cpp server's options for a ``llamacpp:`` policy: ``slots`` slots of
+    ``slot_ctx`` context tokens each (``{}`` for any other policy)."""
+    return {"n_ctx": slots * slot_ctx, "n_parallel": slots} if policy.startswith("llamacpp:") else {}
 
 
 # ------------------------------------------------------------------ decision bands

@@ -130,6 +130,35 @@ def test_command_validates_its_options(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_the_llamacpp_policy_and_its_sampler_share_one_server_of_the_slots_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolrm_agent.core.errors import ModelProvisioningError
+
+    asked: list[dict[str, Any]] = []
+
+    def load_policy(spec: str, **options: Any) -> Any:
+        asked.append({"spec": spec, **options})
+        if options.get("temperature"):  # the sampler: refused, after the policy loaded
+            raise ModelProvisioningError("not here")
+        return object()
+
+    monkeypatch.setattr(selfcorrect, "load_policy", load_policy)
+    app = command_app(selfcorrect.command)
+    args = ["--policy", "llamacpp:default", "--judge", "schema", "--mode", "resample", "--limit", "1",
+            "--out", str(tmp_path / "r.json")]
+    for slots in (None, "1"):
+        result = CliRunner().invoke(app, args + (["--server-slots", slots] if slots else []))
+        assert result.exit_code == 2 and "cannot load the policy model" in result.output
+    assert [(a["n_parallel"], a["n_ctx"]) for a in asked] == [(4, 4 * 2048)] * 2 + [(1, 2048)] * 2
+    assert "temperature" not in asked[0] and asked[1]["temperature"] == 0.7  # the greedy policy, then the sampler
+    asked.clear()
+    result = CliRunner().invoke(app, ["--policy", "default", *args[2:], "--server-slots", "1"])
+    assert result.exit_code == 2 and all("n_parallel" not in a for a in asked)  # no server for other policies
+    assert CliRunner().invoke(app, args + ["--server-slots", "0"]).exit_code != 0
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_command_is_registered_in_toolrm_eval() -> None:
     from eval.cli import app
 

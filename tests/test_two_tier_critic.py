@@ -89,6 +89,9 @@ def test_misconfigured_two_tier_fails_at_construction(two_tier: Path, tmp_path: 
     write_head(bad / "lm", bias=0.0)
     with pytest.raises(CheckpointError, match="band"):
         TrainedJudge(bad)
+    looped = write_head(tmp_path / "looped", bias=0.0, second_stage=".")
+    with pytest.raises(CheckpointError, match="itself"):
+        TrainedJudge(looped)
 
 
 def test_the_spec_takes_the_route(two_tier: Path) -> None:

@@ -163,6 +163,30 @@ def disc(
         raise typer.BadParameter(f"unknown method {method!r}: cached or reward-trainer", param_hint="--method")
 
 
+@app.command()
+def calibrate(
+    critic: Annotated[str, typer.Option("--critic", help="A critic dir, or `default` for the shipped one.")],
+    data: Data,
+    out: Annotated[Path, typer.Option("--out", help="Where the calibrated critic is written (may be --critic).")],
+    method: Annotated[str, typer.Option(help="isotonic or platt.")] = "isotonic",
+    accept_raw: Annotated[
+        float | None,
+        typer.Option("--accept-raw", min=0.0, max=1.0,
+                     help="Keep this uncalibrated accept threshold (e.g. chosen on BFCL's dev half by "
+                          "`toolrm eval rejections`), mapped through the map; default: the one rejecting "
+                          "at most 5% of the correct held-out candidates."),
+    ] = None,
+) -> None:
+    """Calibrate an already trained critic on the held-out records of `toolrm data build` output."""
+    from toolrm_agent.judges.trained.trained import resolve_critic_dir
+    from train.disc.calibration import calibrate_critic
+
+    if method not in ("isotonic", "platt"):
+        raise typer.BadParameter(f"unknown method {method!r}: isotonic or platt", param_hint="--method")
+    calibrate_critic(resolve_critic_dir(critic), data, out, method="platt" if method == "platt" else "isotonic",
+                     accept_raw=accept_raw, echo=typer.echo)
+
+
 @app.command("two-tier")
 def two_tier(
     first: Annotated[Path, typer.Option("--first", help="The fast critic dir (features, relevance).")],

@@ -89,8 +89,11 @@ PAYLOADS: dict[str, str] = {
 }
 """Injection payloads by name; the ``long_*`` ones are about a megabyte."""
 
-CLEAN = "Thanks, that is all."
-"""What a payload is replaced with in a case's clean twin."""
+CLEAN = "That is all."
+"""What a payload is replaced with in a case's clean twin: no steering, and no request cue
+either (no comma, number or "and"), so that the twin differs from the case only by what the
+payload steers with, not by a cue the critic's request features read (a comma once moved a
+correct email call across the accept threshold)."""
 
 
 def clean_twin(payload: str) -> str:

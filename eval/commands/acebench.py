@@ -33,7 +33,7 @@ from typing import Annotated, Any
 
 import typer
 
-from eval.options import DEFAULT_JUDGE
+from eval.options import DEFAULT_JUDGE, ServerSlotsOption, llamacpp_server_options
 
 __all__ = ["ARM_MODES", "DEFAULT_POLICY", "command", "parse_arms"]
 
@@ -127,12 +127,7 @@ def command(
         typer.Option("--slot-ctx", help="llamacpp: policies: context tokens per server slot (ACEBench's "
                      "prompts with their function schemas run past 2,000 tokens).", min=1024),
     ] = 6144,
-    server_slots: Annotated[
-        int,
-        typer.Option("--server-slots", help="llamacpp: policies: the server's slots (concurrent requests). On a "
-                     "CPU, 1 lets the samples of one prompt reuse its cached prefix instead of each evaluating it "
-                     "again; more slots batch the decoding (a GPU).", min=1),
-    ] = 4,
+    server_slots: ServerSlotsOption = 4,
     lenient_special: Annotated[
         bool,
         typer.Option("--lenient-special", help="Special categories: pass a refusal in any words "
@@ -178,9 +173,8 @@ def command(
     }
     console = Console(stderr=True)
     started = time.perf_counter()
-    server: dict[str, Any] = {}
-    if policy.startswith("llamacpp:"):  # one server, --server-slots slots, for the policy and its samplers
-        server = {"n_ctx": server_slots * slot_ctx, "n_parallel": server_slots}
+    # one server, --server-slots slots, for the policy and its samplers
+    server = llamacpp_server_options(policy, server_slots, slot_ctx)
     try:
         model = load_policy(policy, max_new_tokens=max_new_tokens, **server)
         sampler = retry_model = None

@@ -33,6 +33,8 @@ Report (``--out``)
     ``seconds`` (total) and ``arm_seconds``, the two arms' full summaries, one record
     per question, and every run (events, executed calls, checker verdict); then the
     arm report both commands write (``arms``, ``comparisons``, ``tasks``, ``machine``).
+    ``--server-slots`` sets the llama.cpp server's slots for ``llamacpp:`` policies (1: seeded
+    samples repeat run to run, and share the prompt's cached prefix on a CPU).
     ``--pairs-out DIR`` also writes the policy's failing answers against the ground truth as
     TRBench pairs (:func:`write_policy_pairs`).
 """
@@ -52,14 +54,16 @@ from eval.options import (
     AcceptOption,
     OnAskTimeoutOption,
     OnUncertainOption,
+    ServerSlotsOption,
     ToolBandOption,
     UncertainOption,
     bands_from_options,
     bands_summary,
+    llamacpp_server_options,
 )
 from eval.tasks.arms import BASELINE, arms_report, critic_arms, draws_samples, run_arms_live
 from eval.tasks.runner import AgentTask, Arm, TaskRun, load_policy, load_tasks
-from toolrm_agent import CriticOptions
+from toolrm_agent import CriticOptions, ToolRMError
 
 if TYPE_CHECKING:
     from toolrm_agent.critic.node import Mode
@@ -69,6 +73,9 @@ __all__ = [
 ]
 
 CRITIC = "critic"
+SLOT_CTX = 2048
+"""Context tokens per llama.cpp server slot: BFCL's single-turn prompts fit (the server's
+default, 8,192 tokens over 4 slots)."""
 
 
 def build_arms(
@@ -247,6 +254,7 @@ def command(
     tool_band: ToolBandOption = None,
     on_uncertain: OnUncertainOption = None,
     on_ask_timeout: OnAskTimeoutOption = None,
+    server_slots: ServerSlotsOption = 4,
 ) -> None:
     """Live self-correction: the policy as a LangGraph agent without and with ToolRMCritic."""
     from rich.console import Console
@@ -276,12 +284,16 @@ def command(
 
     console = Console(stderr=True)
     started = time.perf_counter()
-    model = load_policy(policy, max_new_tokens=max_new_tokens)
-    sampler = None
-    if samples:
-        sampler = load_policy(
-            policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed
-        )
+    server = llamacpp_server_options(policy, server_slots, SLOT_CTX)  # one server for the policy and its sampler
+    try:
+        model = load_policy(policy, max_new_tokens=max_new_tokens, **server)
+        sampler = None
+        if samples:
+            sampler = load_policy(policy, max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
+                                  **server)
+    except ToolRMError as exc:
+        console.print(f"cannot load the policy model {policy!r}: {exc}")
+        raise typer.Exit(2) from exc
     arms = build_arms(model, the_judge, mode=mode, max_retries=max_retries, n=n, sampler=sampler,  # type: ignore[arg-type]
                       bands=bands, consensus=consensus)
 
@@ -301,6 +313,7 @@ def command(
         bands=bands,
     )
     report["consensus"] = (consensus if consensus is not None else CriticOptions().consensus) if samples else None
+    report["server_slots"] = server_slots if server else None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print_summary(console, report)

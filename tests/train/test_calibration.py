@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 from pathlib import Path
@@ -117,3 +118,72 @@ def test_without_held_out_candidates_of_both_kinds_the_critic_stays_uncalibrated
     assert calibrate_head(CachedCriticConfig(base_model=None, inputs=("features",)), [], {}, None, None, {},
                           metrics, echo=lines.append) is None
     assert "both kinds" in metrics["calibration"]["skipped"] and "uncalibrated" in lines[0]
+
+
+def test_a_critic_trained_before_calibration_is_calibrated_afterwards(pref_dir: Path, tmp_path: Path) -> None:
+    """`toolrm train calibrate` on an uncalibrated critic fits the map the build would have
+    fitted (the same held-out records, scored as the runtime scores them)."""
+    from typer.testing import CliRunner
+
+    from toolrm_cli import app
+    from train.disc.calibration import calibrate_critic
+
+    config = CachedCriticConfig(base_model=None, inputs=("features", "relevance"), epochs=30, batch_size=32,
+                                val_share=0.3)
+    built = tmp_path / "built"
+    train_cached(config, pref_dir, built, echo=lambda _: None)
+    manifest = json.loads((built / MANIFEST).read_text())
+    old = tmp_path / "old"
+    shutil.copytree(built, old)
+    (old / CALIBRATION).unlink()
+    raw_threshold = manifest["metrics"]["threshold_raw"]
+    manifest.update(calibration=None, threshold=raw_threshold)
+    for key in ("calibration", "threshold_raw", "threshold_balanced"):
+        manifest["metrics"].pop(key)
+    manifest["metrics"]["threshold"] = raw_threshold
+    (old / MANIFEST).write_text(json.dumps(manifest))
+    assert TrainedJudge(old).calibration is None
+
+    lines: list[str] = []
+    metrics = calibrate_critic(old, pref_dir, tmp_path / "cal", echo=lines.append)
+    assert (old / MANIFEST).read_text() == json.dumps(manifest)  # the source directory is left as it was
+    assert any(line.startswith("[calibrate] wrote") for line in lines)
+    judge, reference = TrainedJudge(tmp_path / "cal"), TrainedJudge(built)
+    assert judge.calibration is not None and reference.calibration is not None
+    assert judge.calibration.x == pytest.approx(reference.calibration.x)
+    assert judge.calibration.y == pytest.approx(reference.calibration.y)
+    assert judge.threshold == metrics["threshold"] == pytest.approx(reference.threshold)
+    assert judge.calibration.fitted_on["data"] == str(pref_dir)
+    records, pairs = load_data(pref_dir)
+    context = records[pairs[0].record_id].context()
+    (logit,), _, _ = judge.logits(context, [pairs[0].chosen.proposal])
+    assert judge.critique(context, pairs[0].chosen.proposal).score == pytest.approx(judge.calibration(logit))
+
+    # an accept threshold chosen elsewhere (uncalibrated) is kept, mapped through the map
+    result = CliRunner().invoke(app, ["train", "calibrate", "--critic", str(old), "--data", str(pref_dir),
+                                      "--out", str(tmp_path / "kept"), "--accept-raw", "0.9"])
+    assert result.exit_code == 0, result.output
+    kept = TrainedJudge(tmp_path / "kept")
+    assert kept.calibration is not None
+    assert kept.threshold == pytest.approx(kept.calibration(math.log(0.9 / 0.1)), abs=1e-6)
+    assert "0.9 given" in kept.manifest.metrics["calibration"]["threshold_source"]
+
+
+def test_calibrate_refuses_a_two_tier_critic_and_an_unknown_method(pref_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from toolrm_agent.core.errors import TrainingError
+    from toolrm_cli import app
+    from train.disc.calibration import calibrate_critic
+
+    critic = tmp_path / "critic"
+    train_cached(CachedCriticConfig(base_model=None, inputs=("features",), epochs=5, batch_size=32, val_share=0.3),
+                 pref_dir, critic, echo=lambda _: None)
+    shutil.copytree(critic, critic / "second")
+    manifest = json.loads((critic / MANIFEST).read_text())
+    (critic / MANIFEST).write_text(json.dumps({**manifest, "second_stage": "second"}))
+    with pytest.raises(TrainingError, match="two-tier"):
+        calibrate_critic(critic, pref_dir, tmp_path / "out", echo=lambda _: None)
+    result = CliRunner().invoke(app, ["train", "calibrate", "--critic", str(critic), "--data", str(pref_dir),
+                                      "--out", str(tmp_path / "out"), "--method", "beta"])
+    assert result.exit_code != 0 and "isotonic or platt" in result.output

@@ -58,7 +58,7 @@ from toolrm_agent.judges.schema import (
     _text_numbers,
     _word_numbers,
 )
-from toolrm_agent.prompting.prompt_text import request_in_budget
+from toolrm_agent.prompting.prompt_text import request_in_budget, without_judge_markup
 
 _STOP = frozenset(
     """a an the of to in on for and or with by at from is are was were be been being what
@@ -455,7 +455,7 @@ def _lexical_fit(proposal: Proposal, context: JudgeContext, request: str) -> tup
     offered = [share(_name_words(s.name)) for s in context.tools]
     names = [share(_name_words(c.name)) for c in proposal.calls]
     descriptions = [
-        share({_stem(t) for t in _tokens(index[c.name].description) if not t[0].isdigit()})
+        share({_stem(t) for t in _tokens(without_judge_markup(index[c.name].description)) if not t[0].isdigit()})
         if c.name in index else 0.0
         for c in proposal.calls
     ]

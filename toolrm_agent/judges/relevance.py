@@ -28,7 +28,7 @@ from toolrm_agent.core.errors import CheckpointError
 from toolrm_agent.core.specs import ToolSpec, spec_index
 from toolrm_agent.core.verdicts import IssueCode
 from toolrm_agent.judges.features import Finding
-from toolrm_agent.prompting.prompt_text import message_in_budget
+from toolrm_agent.prompting.prompt_text import message_in_budget, without_judge_markup
 
 RELEVANCE_NAMES: tuple[str, ...] = (
     "rel_call_min",
@@ -61,7 +61,7 @@ def encoder_path(name: str = DEFAULT_ENCODER) -> Path:
 
 def tool_text(spec: ToolSpec) -> str:
     name = spec.name.replace(".", " ").replace("_", " ")
-    return f"{name}: {spec.description}"[:1000]
+    return f"{name}: {without_judge_markup(spec.description)}"[:1000]  # as the request: less judge markup
 
 
 class RelevanceEncoder:

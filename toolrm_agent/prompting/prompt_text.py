@@ -201,6 +201,9 @@ _JUDGE_SECTION = re.compile(
     r"(?:\n[^\n]+)*",
     re.IGNORECASE | re.MULTILINE,
 )
+_CHAT_TURN = re.compile(
+    r"<\|im_start\|>[ \t]*(?:system|user|assistant|tool)\b[^<]{0,2000}(?:<\|im_end\|>)?", re.IGNORECASE
+)
 _JUDGE_LINE = re.compile(
     r"^[ \t]*\[\s*(?:system|user|assistant|tool result)[^\]\n]{0,40}\][ \t]*$",
     re.IGNORECASE | re.MULTILINE,
@@ -213,10 +216,13 @@ def without_judge_markup(text: str) -> str:
     answer tags, role-marker lines (``[system]``), and a forged section of this module's
     prompts: a line with one of its section headers (``## Response 1``) and the paragraph
     under it (text under a judge's own header claims to be the judge's prompt, not the
-    user's request). The prompt builder keeps such text, neutralized; readers that take
+    user's request), and a forged chat turn (``<|im_start|>system`` and its text up to the
+    next tag, at most 2,000 characters). The prompt builder keeps such text, neutralized; readers that take
     values from the request (the trained critic's features) drop it, so an injected
-    ``<choice>1</choice>`` is no number the user asked for. Linear in ``text``."""
-    text = _JUDGE_SECTION.sub("", text)
+    ``<choice>1</choice>`` is no number the user asked for. Carriage returns count as line
+    breaks (a forged header on a ``\\r``-ended line is a header too). Linear in ``text``."""
+    text = _JUDGE_SECTION.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CHAT_TURN.sub(" ", text)
     text = _ANSWER_ELEMENT.sub(" ", text)
     text = _JUDGE_TAG.sub(" ", text)
     return _JUDGE_LINE.sub("", text)

@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from toolrm_agent.core.errors import TrainingError
-from toolrm_agent.judges.calibration import Calibration, sigmoid
+from toolrm_agent.core.progress import progress_bar
+from toolrm_agent.judges.calibration import CALIBRATION, Calibration, sigmoid
 
 if TYPE_CHECKING:
     from train.disc.config import CachedCriticConfig
@@ -246,44 +248,76 @@ def calibrate_head(
     when the held-out records have too few candidates, or of one kind only, to fit one:
     the critic is saved uncalibrated (its score stays ``sigmoid(logit)``)."""
     cands = val_candidates(config, pairs, index)
-    labels_all = [ok for _, ok in cands.values()]
-    if len(cands) < 4 or all(labels_all) or not any(labels_all):
-        why = (f"calibration needs held-out candidates of both kinds; got {len(cands)} "
-               f"({sum(labels_all)} correct): use more data or a larger val_share")
-        metrics["calibration"] = {"skipped": why}
-        echo(f"[calibrate] skipped, the critic stays uncalibrated: {why}")
-        return None
     rows = sorted(cands)
-    logits = head_logits(config, arrays, scalars, hidden, rows)
-    labels = [cands[r][1] for r in rows]
-    records = [cands[r][0] for r in rows]
+    logits = head_logits(config, arrays, scalars, hidden, rows) if _fittable(cands.values(), metrics, echo) else []
+    if not logits:
+        return None
+    return fit_map(
+        logits, [cands[r][1] for r in rows], [cands[r][0] for r in rows], metrics,
+        seed=config.seed, method=method, echo=echo,
+    )
+
+
+def _fittable(cands: Any, metrics: dict[str, Any], echo: Callable[[str], None]) -> bool:
+    """Whether the held-out candidates ``(record id, correct)`` can fit a map; if not, say
+    why in ``metrics["calibration"]["skipped"]`` and ``echo``."""
+    labels = [ok for _, ok in cands]
+    if len(labels) >= 4 and any(labels) and not all(labels):
+        return True
+    why = (f"calibration needs held-out candidates of both kinds; got {len(labels)} "
+           f"({sum(labels)} correct): use more data or a larger val_share")
+    metrics["calibration"] = {"skipped": why}
+    echo(f"[calibrate] skipped, the critic stays uncalibrated: {why}")
+    return False
+
+
+def fit_map(
+    logits: Sequence[float],
+    labels: Sequence[bool],
+    records: Sequence[str],
+    metrics: dict[str, Any],
+    *,
+    seed: int,
+    method: Method = "isotonic",
+    accept_raw: float | None = None,
+    echo: Callable[[str], None] = print,
+) -> Calibration:
+    """Fit the map on held-out candidates (their head logits, absolute labels and record
+    ids), measure it out of fold, and write the report and thresholds into ``metrics`` (see
+    :func:`calibrate_head`). ``accept_raw``: keep this uncalibrated accept threshold (one
+    chosen elsewhere, for example on BFCL's dev half by ``toolrm eval rejections``), mapped
+    through the fitted map, instead of the one at ≤ 5% false rejections here."""
     # out-of-fold scores: two halves by record, each scored by the map fitted on the other
-    fold = {rid: random.Random(f"{config.seed}|calfold|{rid}").random() < 0.5 for rid in set(records)}
-    oof = [0.0] * len(rows)
+    fold = {rid: random.Random(f"{seed}|calfold|{rid}").random() < 0.5 for rid in set(records)}
+    oof = [0.0] * len(logits)
     for side in (True, False):
         fit_i = [i for i, rid in enumerate(records) if fold[rid] != side]
         score_i = [i for i, rid in enumerate(records) if fold[rid] == side]
         if not score_i:
             continue
         if not fit_i or len({labels[i] for i in fit_i}) < 2:  # a degenerate half: fit on all
-            fit_i = list(range(len(rows)))
+            fit_i = list(range(len(logits)))
         cal = fit_calibration([logits[i] for i in fit_i], [labels[i] for i in fit_i], method)
         for i in score_i:
             oof[i] = cal(logits[i])
     raw = [sigmoid(v) for v in logits]
     final = fit_calibration(logits, labels, method)
     raw_threshold = float(metrics.get("threshold", 0.5))
-    raw_logit = math.log(raw_threshold / (1 - raw_threshold)) if 0 < raw_threshold < 1 else 0.0
-    balanced = round(final(raw_logit), 4)
+    balanced = round(final(_logit(raw_threshold)), 4)
     frr = threshold_at_frr(oof, labels)  # honest: out-of-fold scores
     # the default accept threshold: at most TARGET_FRR of correct candidates rejected, on
     # the scores the saved map gives (what the runtime compares against)
     chosen = threshold_at_frr([final(v) for v in logits], labels)
-    threshold = float(chosen["threshold"])
+    if accept_raw is None:
+        threshold = float(chosen["threshold"])
+        source = f"at most {TARGET_FRR:.0%} of the correct held-out candidates rejected"
+    else:
+        threshold = round(final(_logit(accept_raw)), 6)
+        source = f"the uncalibrated threshold {accept_raw} given, mapped"
     report = {
         "method": method,
         "held_out_records": len(set(records)),
-        "candidates": len(rows),
+        "candidates": len(logits),
         "correct": sum(labels),
         "ece_raw": ece(raw, labels),
         "ece": ece(oof, labels),
@@ -296,26 +330,103 @@ def calibrate_head(
                        "its false-rejection rate, recall of incorrect ones and precision of rejections, "
                        "on out-of-fold scores; threshold_chosen: the same rule on the saved map's scores",
         "threshold_chosen": chosen,
-        "brier": round(sum((s - y) ** 2 for s, y in zip(oof, labels, strict=True)) / len(rows), 4),
+        "threshold_source": source,
+        "brier": round(sum((s - y) ** 2 for s, y in zip(oof, labels, strict=True)) / len(logits), 4),
     }
     metrics["calibration"] = report
     metrics["threshold_raw"] = raw_threshold
     metrics["threshold_balanced"] = balanced
     metrics["threshold"] = threshold
     echo(
-        f"[calibrate] {method} on {len(rows)} held-out candidates ({sum(labels)} correct): "
+        f"[calibrate] {method} on {len(logits)} held-out candidates ({sum(labels)} correct): "
         f"ECE {report['ece_raw']} → {report['ece']}; at ≤{TARGET_FRR:.0%} false rejections accept from "
         f"{frr['threshold']} (rejection precision {frr['precision']}, out of fold); threshold "
-        f"{threshold} (was {raw_threshold} uncalibrated, for balanced accuracy)"
+        f"{threshold} ({source}; was {raw_threshold} uncalibrated, for balanced accuracy)"
     )
     return final
 
 
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p)) if 0 < p < 1 else 0.0
+
+
+# --------------------------------------------------------- an already trained critic
+
+
+def calibrate_critic(
+    critic: Path,
+    data: Path,
+    out: Path,
+    *,
+    method: Method = "isotonic",
+    accept_raw: float | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Calibrate a critic trained before the calibration step existed (or again, on other
+    data): score the candidates of ``data``'s held-out records (the records its head never
+    trained on: the split of its own training config, by record id) with the critic as the
+    runtime does, fit :func:`fit_map`, and write the critic, its ``calibration.json`` and
+    its new threshold to ``out`` (which may be ``critic`` itself). Returns the metrics.
+
+    A two-tier critic is refused: calibrate each stage, then assemble them again."""
+    import shutil
+
+    from toolrm_agent.judges.trained.trained import MANIFEST, TrainedJudge
+    from train.disc.cached import candidate_key, load_data, split_records
+
+    judge = TrainedJudge(critic)
+    manifest = judge.manifest
+    if manifest.second_stage is not None:
+        raise TrainingError(f"{critic} is a two-tier critic: calibrate each stage, then `toolrm train two-tier`")
+    config = manifest.trained_on.get("config", {})
+    val_share, seed = float(config.get("val_share", 0.1)), int(config.get("seed", 0))
+    records, pairs = load_data(data)
+    _, val_ids = split_records(sorted({p.record_id for p in pairs}), val_share, seed)
+    by_record: dict[str, dict[str, tuple[Any, bool]]] = {}
+    for p in pairs:
+        if p.record_id in val_ids and p.record_id in records:
+            for side in (p.chosen, p.rejected):
+                by_record.setdefault(p.record_id, {})[candidate_key(p.record_id, side.proposal)] = (
+                    side.proposal, side.score >= 1.0)
+    metrics = dict(manifest.metrics)
+    if manifest.calibration is not None:  # fitted again: keep the uncalibrated threshold as the base
+        metrics["threshold"] = float(metrics.get("threshold_raw", manifest.threshold))
+    cands = [(rid, ok) for rid in sorted(by_record) for _, ok in by_record[rid].values()]
+    if not _fittable(cands, metrics, echo):
+        raise TrainingError(f"cannot calibrate {critic} on {data}: {metrics['calibration']['skipped']}")
+    logits: list[float] = []
+    echo(f"[calibrate] scoring {len(cands)} candidates of {len(by_record)} held-out records with {critic}")
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("calibrate", total=len(by_record), note="")
+        for rid in sorted(by_record):
+            got, _, _ = judge.logits(records[rid].context(), [prop for prop, _ in by_record[rid].values()])
+            logits += got
+            progress.advance(task)
+    final = fit_map(logits, [ok for _, ok in cands], [rid for rid, _ in cands], metrics,
+                    seed=seed, method=method, accept_raw=accept_raw, echo=echo)
+    final = final.model_copy(update={"fitted_on": {"data": str(data), "candidates": len(cands),
+                                                   "records": len(by_record)}})
+    if out.resolve() != judge.path.resolve():
+        shutil.copytree(judge.path, out, dirs_exist_ok=True)
+    (out / CALIBRATION).write_text(final.model_dump_json(indent=2) + "\n")
+    updated = manifest.model_copy(update={
+        "calibration": CALIBRATION,
+        "threshold": float(metrics["threshold"]),
+        "metrics": metrics,
+        "trained_on": {**manifest.trained_on, "calibrated_on": {"data": str(data), "method": method}},
+    })
+    (out / MANIFEST).write_text(updated.model_dump_json(indent=2) + "\n")
+    echo(f"[calibrate] wrote {out} (`--judge disc:{out}`): threshold {metrics['threshold']}")
+    return metrics
+
+
 __all__ = [
+    "calibrate_critic",
     "calibrate_head",
     "ece",
     "fit_calibration",
     "fit_isotonic",
+    "fit_map",
     "fit_platt",
     "head_logits",
     "reliability",

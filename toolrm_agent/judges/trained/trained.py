@@ -477,6 +477,8 @@ class TrainedJudge(BatchJudge):
             lo, hi = m.band
             if not 0.0 <= lo <= hi <= 1.0:
                 raise CheckpointError(f"{self.path / MANIFEST}: band must satisfy 0 <= lo <= hi <= 1, got {m.band}")
+            if (self.path / m.second_stage).resolve() == self.path.resolve():
+                raise CheckpointError(f"{self.path / MANIFEST}: second_stage names the critic itself")
             self.second = TrainedJudge(self.path / m.second_stage, cache_dir=cache_dir, device=device,
                                         threads=threads, route="never", lm_url=lm_url, lm_model=lm_model,
                                         suggest=False if suggest is False else None, name=f"{self.name}+lm")
