@@ -98,8 +98,8 @@ def grading_progress(results: Sequence[Any], what: str = "grading outputs") -> A
 ServerSlotsOption = Annotated[
     int,
     typer.Option("--server-slots", help="llamacpp: policies: the server's slots (concurrent requests). On a CPU, 1 "
-                 "lets the samples of one prompt reuse its cached prefix instead of each evaluating it again, and "
-                 "makes seeded samples repeat run to run; more slots batch the decoding (a GPU).", min=1),
+                 "lets the samples of one prompt reuse its cached prefix instead of each evaluating it again (and in "
+                 "one check made seeded samples repeat); more slots batch the decoding (a GPU).", min=1),
 ]
 
 

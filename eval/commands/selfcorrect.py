@@ -33,8 +33,8 @@ Report (``--out``)
     ``seconds`` (total) and ``arm_seconds``, the two arms' full summaries, one record
     per question, and every run (events, executed calls, checker verdict); then the
     arm report both commands write (``arms``, ``comparisons``, ``tasks``, ``machine``).
-    ``--server-slots`` sets the llama.cpp server's slots for ``llamacpp:`` policies (1: seeded
-    samples repeat run to run, and share the prompt's cached prefix on a CPU).
+    ``--server-slots`` sets the llama.cpp server's slots for ``llamacpp:`` policies (1: in one check,
+    seeded samples repeated; they share the prompt's cached prefix on a CPU).
     ``--pairs-out DIR`` also writes the policy's failing answers against the ground truth as
     TRBench pairs (:func:`write_policy_pairs`).
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 18's live grid: `toolrm eval selfcorrect` with the calibrated `disc:default` (accept threshold
 # 0.224, the uncalibrated 0.9001 chosen on BFCL's dev half), both offline policies served by llama.cpp
-# with one slot (seeded samples repeat run to run), modes retry, resample and best_of_n (n=3), on the
+# with one slot (in one check, seeded samples repeated), modes retry, resample and best_of_n (n=3), on the
 # first 15 questions of parallel and of multiple, and the first 30 of simple_python. Resumable: a
 # finished report is not run again. Full reports in out/s6/ (they hold the policy's answers to BFCL
 # questions); `python train/results/s6/sc_summary.py` writes the committed summary.
