@@ -135,3 +135,18 @@ def test_assembling_keeps_each_tiers_calibration_map(tmp_path: Path) -> None:
     assert (out / "lm" / "calibration.json").is_file()
     # the second tier's score is its calibrated one: sigmoid(0 * logit - 1)
     assert TrainedJudge(out).critique(CONTEXT, RIGHT).score == pytest.approx(0.269, abs=1e-3)
+
+
+def test_a_band_in_uncalibrated_scores_is_mapped_through_the_first_tiers_calibration(tmp_path: Path) -> None:
+    from toolrm_agent.judges.calibration import Calibration
+    from train.disc.two_tier import assemble_two_tier
+
+    fast = write_head(tmp_path / "fast", bias=0.0, calibration="calibration.json")
+    (fast / "calibration.json").write_text(Calibration(method="platt", a=1.0, b=-1.0).model_dump_json())
+    lm = write_head(tmp_path / "lm", bias=3.0)
+    raw = assemble_two_tier(fast, lm, tmp_path / "raw", band=(0.5, 0.9), band_raw=True)
+    given = assemble_two_tier(fast, lm, tmp_path / "given", band=(0.5, 0.9))
+    mapped = CriticManifest.model_validate_json((raw / "critic.json").read_text()).band
+    # sigmoid(logit - 1) at the logits of 0.5 and 0.9: the same proposals are routed
+    assert mapped == pytest.approx((1 / (1 + np.exp(1.0)), 1 / (1 + np.exp(-(np.log(9.0) - 1.0)))), abs=1e-6)
+    assert CriticManifest.model_validate_json((given / "critic.json").read_text()).band == (0.5, 0.9)

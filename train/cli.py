@@ -196,6 +196,10 @@ def two_tier(
         str, typer.Option("--band", help="LO,HI: first-tier scores in [LO, HI] go to the second tier.")
     ] = "0.05,0.95",
     route: Annotated[str, typer.Option("--route", help="Default route: margin, always or never.")] = "margin",
+    band_raw: Annotated[
+        bool, typer.Option("--band-raw", help="--band is in uncalibrated scores: map it through the first "
+                           "tier's calibration (the same proposals are routed).")
+    ] = False,
 ) -> None:
     """A two-tier critic: the fast head first, the LM head where the fast one is unsure."""
     from train.disc.two_tier import assemble_two_tier
@@ -204,7 +208,7 @@ def two_tier(
         lo, hi = (float(x) for x in band.split(","))
     except ValueError as exc:
         raise typer.BadParameter("give LO,HI, e.g. 0.05,0.95", param_hint="--band") from exc
-    path = assemble_two_tier(first, second, out, band=(lo, hi), route=route)
+    path = assemble_two_tier(first, second, out, band=(lo, hi), route=route, band_raw=band_raw)
     typer.echo(f"wrote {path} (`--judge disc:{path}`)")
 
 

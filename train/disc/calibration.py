@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -248,17 +248,17 @@ def calibrate_head(
     when the held-out records have too few candidates, or of one kind only, to fit one:
     the critic is saved uncalibrated (its score stays ``sigmoid(logit)``)."""
     cands = val_candidates(config, pairs, index)
-    rows = sorted(cands)
-    logits = head_logits(config, arrays, scalars, hidden, rows) if _fittable(cands.values(), metrics, echo) else []
-    if not logits:
+    if not _fittable(cands.values(), metrics, echo):
         return None
+    rows = sorted(cands)
+    logits = head_logits(config, arrays, scalars, hidden, rows)
     return fit_map(
         logits, [cands[r][1] for r in rows], [cands[r][0] for r in rows], metrics,
         seed=config.seed, method=method, echo=echo,
     )
 
 
-def _fittable(cands: Any, metrics: dict[str, Any], echo: Callable[[str], None]) -> bool:
+def _fittable(cands: Iterable[tuple[str, bool]], metrics: dict[str, Any], echo: Callable[[str], None]) -> bool:
     """Whether the held-out candidates ``(record id, correct)`` can fit a map; if not, say
     why in ``metrics["calibration"]["skipped"]`` and ``echo``."""
     labels = [ok for _, ok in cands]

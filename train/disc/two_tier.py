@@ -4,22 +4,30 @@ The result is one critic directory that ``disc:<dir>`` loads
 (:class:`~toolrm_agent.judges.trained.trained.TrainedJudge`): the first tier's files, its
 manifest naming ``second_stage`` (a copy of the second critic, in ``<dir>/lm``), the
 ``band`` of first-tier scores that count as unsure, and the default ``route``.
+
+The band is in the first tier's score space: P(correct) when that tier is calibrated. A band
+known in uncalibrated scores (``sigmoid(logit)``: one chosen before the tier was calibrated)
+is given as ``band_raw`` and mapped through the first tier's calibration, so that the same
+proposals are routed.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
 from toolrm_agent.core.errors import TrainingError
+from toolrm_agent.judges.calibration import Calibration
 from toolrm_agent.judges.trained.trained import HEAD, MANIFEST, CriticManifest
 
 SECOND = "lm"
 
 
 def assemble_two_tier(first: Path, second: Path, out: Path, *, band: tuple[float, float],
-                      route: str = "margin") -> Path:
-    """Write ``out``: ``first``'s critic with ``second`` as its second tier."""
+                      route: str = "margin", band_raw: bool = False) -> Path:
+    """Write ``out``: ``first``'s critic with ``second`` as its second tier (``band_raw``:
+    ``band`` is in uncalibrated scores, mapped through ``first``'s calibration)."""
     lo, hi = band
     if not 0.0 <= lo <= hi <= 1.0:
         raise TrainingError(f"band must satisfy 0 <= lo <= hi <= 1, got {band}")
@@ -32,6 +40,9 @@ def assemble_two_tier(first: Path, second: Path, out: Path, *, band: tuple[float
         manifests.append(CriticManifest.model_validate_json((d / MANIFEST).read_text()))
     if manifests[1].second_stage is not None:
         raise TrainingError(f"{second} has a second tier of its own; give its first tier")
+    if band_raw and manifests[0].calibration is not None:
+        cal = Calibration.load(first / manifests[0].calibration)
+        lo, hi = (round(cal(math.log(p / (1 - p))), 6) if 0.0 < p < 1.0 else p for p in (lo, hi))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
