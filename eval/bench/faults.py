@@ -747,6 +747,9 @@ def check(result: CellResult) -> tuple[dict[str, bool], dict[str, str]]:
             not judged
             or usage.get("input_tokens", 0) + usage.get("output_tokens", 0) > 0
             or cell.fault in ("http_5xx", "http_close", "http_stall", "raises", "timeout", "hang")
+            # every judged step failed (a healthy judge can still miss its deadline on a loaded
+            # machine): no answer came back, so there are no tokens to count
+            or usage.get("judge_errors", 0) >= usage.get("critic_steps", 0) > 0
         )
     )
     record(

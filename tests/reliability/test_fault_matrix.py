@@ -33,6 +33,7 @@ from eval.bench.faults import (
     FaultyBackend,
     OpenAIStub,
     PolicyModel,
+    check,
     recording_tools,
     run_cell,
     transcript_problems,
@@ -121,6 +122,21 @@ def test_fault_matrix_malformed_proposals(cell: Cell, server: OpenAIStub) -> Non
 
 
 # ------------------------------------------------------------------ regressions
+
+
+def test_zero_tokens_pass_the_usage_check_only_when_every_judged_step_failed(server: OpenAIStub) -> None:
+    """A healthy judge that misses its deadline on a loaded machine answers nothing, so a run
+    can end with no tokens counted; that is honest only when every judged step failed."""
+    result = run_cell(Cell("no_tag", "halt", "node", "best_of_n", "async"), server)
+    usage = result.state["toolrm_usage"]
+    assert usage["critic_steps"] > 0
+    usage.update(input_tokens=0, output_tokens=0, judge_errors=0)
+    assert check(result)[0]["post_mortem_in_state"] is False  # judged, no error, nothing billed
+    usage["judge_errors"] = usage["critic_steps"]
+    assert check(result)[0]["post_mortem_in_state"] is True
+    usage["critic_steps"] += 1  # one step answered: its tokens must show
+    assert check(result)[0]["post_mortem_in_state"] is False
+
 
 ASK = {"messages": [HumanMessage("What is the weather in Paris?")]}
 

@@ -1,11 +1,13 @@
 """Summary of issue 18's live grid (`bash train/results/s6/sc_grid.sh`): counts, calls, tokens and
 the two targets, from the full reports in out/s6/ into train/results/s6/sc-summary.json.
 
-Run: `.venv/bin/python train/results/s6/sc_summary.py`."""
+Run: `.venv/bin/python train/results/s6/sc_summary.py [REPORTS_DIR SUMMARY_JSON COMMAND]` (defaults: the grid's
+out/s6, train/results/s6/sc-summary.json and its script; another grid of the same layout names its own)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +46,16 @@ def cell(reports: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main(reports: Path = ROOT / "out/s6", out: Path = OUT, command: str = "bash train/results/s6/sc_grid.sh") -> None:
     cells: dict[str, Any] = {}
     for policy in ("default", "qwen1.5b"):
         for split, cats in SPLITS.items():
             for mode in MODES:
-                paths = [ROOT / f"out/s6/sc-{policy}-{c}-{mode}.json" for c in cats]
+                paths = [reports / f"sc-{policy}-{c}-{mode}.json" for c in cats]
                 if all(p.is_file() for p in paths):
                     cells[f"{policy}|{split}|{mode}"] = cell([json.loads(p.read_text()) for p in paths])
     targets: dict[str, Any] = {}
-    for key in {k.rsplit("|", 1)[0] for k in cells}:
+    for key in sorted({k.rsplit("|", 1)[0] for k in cells}):
         bon, res, ret = (cells.get(f"{key}|{m}") for m in ("best_of_n", "resample", "retry"))
         row: dict[str, Any] = {}
         if bon and res:
@@ -69,7 +71,7 @@ def main() -> None:
             row["retry"] = {"lift_points": ret["lift_points"], "broken": ret["broken"],
                             "met": ret["lift_points"] >= 5 and ret["broken"] <= 1}
         targets[key] = row
-    OUT.write_text(json.dumps({"command": "bash train/results/s6/sc_grid.sh", "cells": cells,
+    out.write_text(json.dumps({"command": command, "cells": cells,
                                "targets": targets}, indent=2) + "\n")
     for key, c in sorted(cells.items()):
         print(f"{key:40s} {c['baseline']:>3}/{c['n']} -> {c['critic']:>3}/{c['n']}  fixed {c['fixed']} broken "
@@ -79,4 +81,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4:
+        main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
+    elif len(sys.argv) == 1:
+        main()
+    else:
+        sys.exit(f"usage: {sys.argv[0]} [REPORTS_DIR SUMMARY_JSON COMMAND]")
