@@ -75,8 +75,18 @@ def build(
 def merge(
     inputs: Annotated[list[Path], typer.Option("--from", help="A `toolrm data build` folder (repeat: two or more).")],
     out: Annotated[Path, typer.Option("--out", help="The merged folder (records, pairs, parquet, stats).")],
+    on_conflict: Annotated[
+        str,
+        typer.Option(
+            "--on-conflict",
+            help="A record id two inputs hold with different content: error (default), or keep-first "
+            "(keep the first input's; leave the later one out with its pairs, counted in the stats).",
+        ),
+    ] = "error",
 ) -> None:
     """Merge build folders into one training folder: every record and pair once."""
-    from train.merge import merge_builds
+    from train.merge import ON_CONFLICT, merge_builds
 
-    merge_builds(inputs, out, echo=typer.echo)
+    if on_conflict not in ON_CONFLICT:
+        raise typer.BadParameter(f"one of {', '.join(ON_CONFLICT)}, got {on_conflict!r}", param_hint="--on-conflict")
+    merge_builds(inputs, out, on_conflict="keep-first" if on_conflict == "keep-first" else "error", echo=typer.echo)

@@ -57,6 +57,26 @@ def test_a_record_with_two_contents_is_an_error(tmp_path: Path) -> None:
         merge_builds([a, b], a, echo=lambda _: None)
 
 
+def test_keep_first_leaves_the_later_record_out_with_its_pairs(tmp_path: Path) -> None:
+    """Two builds' far irrelevance variants share an id and differ in the tools their seed drew."""
+    first = make_record("t/s/0/0#irrelevant-far")
+    later = make_record("t/s/0/0#irrelevant-far", text="Weather in Rome?")
+    a = _build(tmp_path / "a", [first], "corruption:swap_values")
+    b = _build(tmp_path / "b", [later, make_record("t/s/0/2")], "policy:llamacpp:qwen1.5b")
+    lines: list[str] = []
+    stats = merge_builds([a, b], tmp_path / "ab", on_conflict="keep-first", echo=lines.append)
+    assert list(read_records(tmp_path / "ab" / "records.jsonl")) == [first, make_record("t/s/0/2")]
+    pairs = list(read_pairs(tmp_path / "ab" / "pairs.jsonl"))
+    # the later build's pair on its own version of the record is not fitted to the first's
+    assert [p.id for p in pairs] == [f"{first.id}|corruption:swap_values", "t/s/0/2|policy:llamacpp:qwen1.5b"]
+    assert stats["inputs"][str(b)] == {"records": 1, "pairs": 1, "conflicting_records_left_out": 1, "their_pairs": 1}
+    assert "1 records left out" in lines[1]
+    with pytest.raises(MergeError, match="keep-first"):
+        merge_builds([a, b], tmp_path / "ab2", echo=lambda _: None)
+    with pytest.raises(MergeError, match="on_conflict must be"):
+        merge_builds([a, b], tmp_path / "ab2", on_conflict="newest", echo=lambda _: None)  # type: ignore[arg-type]
+
+
 def test_the_cli_merges(tmp_path: Path) -> None:
     from train.data_cli import app
 
@@ -65,6 +85,9 @@ def test_the_cli_merges(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["merge", "--from", str(a), "--from", str(b), "--out", str(tmp_path / "ab")])
     assert result.exit_code == 0, result.output
     assert "wrote 2 records and 2 pairs" in result.output
+    bad = CliRunner().invoke(app, ["merge", "--from", str(a), "--from", str(b), "--out", str(tmp_path / "x"),
+                                   "--on-conflict", "newest"])
+    assert bad.exit_code == 2 and "--on-conflict" in bad.output
 
 
 def test_a_merged_record_fits_only_the_pairs_whose_candidates_were_read(tmp_path: Path) -> None:
