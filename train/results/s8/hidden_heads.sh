@@ -14,8 +14,16 @@ for h in mean last both; do
       --inputs features,relevance,lm_stats,hidden --hidden $h --lm-tools called --read-limit 1
   [[ -s out/g/two-g23-frlh-$h/critic.json ]] || $T train two-tier --first toolrm_agent/critics/default \
       --second $d --out out/g/two-g23-frlh-$h --band 0.1,0.9 --route always
-  [[ -s out/s8/dev150-two-g23-frlh-$h.json ]] || $T eval trbench "${DEV[@]}" \
+  [[ -s train/results/s8/dev150-two-g23-frlh-$h.json ]] || $T eval trbench "${DEV[@]}" \
       --judge "disc:out/g/two-g23-frlh-$h?cache_dir=out/g/cache-dev&threads=1&suggest=false" \
-      --out out/s8/dev150-two-g23-frlh-$h.json 2>&1 | tail -14
+      --out train/results/s8/dev150-two-g23-frlh-$h.json 2>&1 | tail -14
 done
+echo "== $(date +%T) per-pair scores of the shipped critic, and the hidden-mean head, for mean_of_two.py"
+for j in toolrm_agent/critics/grounded out/g/two-g23-frlh-mean; do
+  out=train/results/s8/details-dev150-$(basename $j).json
+  [[ -s $out ]] || $T eval trbench "${DEV[@]}" --details \
+      --judge "disc:$j?cache_dir=out/g/cache-dev&threads=1&suggest=false" --out $out 2>&1 | tail -3
+done
+.venv/bin/python train/results/s8/mean_of_two.py train/results/s8/details-dev150-grounded.json \
+    train/results/s8/details-dev150-two-g23-frlh-mean.json
 echo "== $(date +%T) done"

@@ -34,7 +34,7 @@ echo "== $(date +%T) head on $MERGED (no new reading)"
 echo "== $(date +%T) dev150"
 DEV=(--results ../shared/data/bfcl-results --split dev --limit 150 --seed 7)
 for j in two-$MERGED $NEW-frl; do
-  [[ -s out/s8/dev150-$j.json ]] || $T eval trbench "${DEV[@]}" \
-      --judge "disc:out/g/$j?cache_dir=out/g/cache-dev&threads=1&suggest=false" --out out/s8/dev150-$j.json 2>&1 | tail -14
+  [[ -s train/results/s8/dev150-$j.json ]] || $T eval trbench "${DEV[@]}" \
+      --judge "disc:out/g/$j?cache_dir=out/g/cache-dev&threads=1&suggest=false" --out train/results/s8/dev150-$j.json 2>&1 | tail -14
 done
 echo "== $(date +%T) done"
