@@ -4,7 +4,8 @@ Builds differ in what they sample (a corruptions-only build, a build with policy
 other records); a critic trains on one folder. The merge keeps every record once (by id; the
 same id with different content is an error: the builds disagree about a record) and every
 pair once (by pair id), then writes ``records.jsonl``, ``pairs.jsonl``, the two parquet
-exports and ``stats.json`` (counts per input folder and per rejected-answer origin).
+exports and ``stats.json`` (counts per input folder and per rejected-answer origin). The
+inputs' cached LM readings come along (:func:`train.disc.cached.carry_readings`).
 
 Records made from records can share an id and still differ between builds with different
 seeds: a far irrelevance variant (``#irrelevant-far``) offers tools drawn by the build's seed.
@@ -82,6 +83,9 @@ def merge_builds(
     write_records(records.values(), out / "records.jsonl")
     write_pairs(kept, out / "pairs.jsonl")
     export(kept, records, out)
+    from train.disc.cached import carry_readings
+
+    carry_readings(inputs, out, echo=echo)
     origin = Counter(p.rejected.origin for p in kept)
     stats = {"inputs": per_input, "records": len(records), "pairs": len(kept),
              "rejected_origin": dict(sorted(origin.items()))}

@@ -77,6 +77,35 @@ def test_keep_first_leaves_the_later_record_out_with_its_pairs(tmp_path: Path) -
         merge_builds([a, b], tmp_path / "ab2", on_conflict="newest", echo=lambda _: None)  # type: ignore[arg-type]
 
 
+def test_the_inputs_lm_readings_come_along(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training on a merge of read builds reads nothing again: the merge carries their readings."""
+    import numpy as np
+
+    from train.disc.cached import carry_readings, lm_cache_dir, read_record_ids, verify_cache
+
+    monkeypatch.setenv("TOOLRM_CACHE", str(tmp_path / "cache"))
+    a = _build(tmp_path / "a", [make_record("t/s/0/1")], "corruption:swap_values")
+    b = _build(tmp_path / "b", [make_record("t/s/0/2")], "corruption:swap_values")
+    c = _build(tmp_path / "c", [make_record("t/s/0/3")], "corruption:swap_values")
+    for folder, rid, settings in ((a, "t/s/0/1", "mean"), (b, "t/s/0/2", "mean"), (c, "t/s/0/3", "last")):
+        cache = lm_cache_dir(folder, "default", "called")
+        verify_cache(cache).mkdir(parents=True)
+        (cache / "readings.json").write_text(json.dumps({"hidden": settings}))
+        np.savez(cache / "shard_w0_00000.npz", records=np.array([rid]), keys=np.array([f"{rid}-key"]))
+    np.savez(verify_cache(lm_cache_dir(a, "default", "called")) / "shard_w0_00000.npz",
+             records=np.array(["t/s/0/1"]), keys=np.array(["t/s/0/1-key"]))
+    lines: list[str] = []
+    merge_builds([a, b, c], tmp_path / "abc", echo=lines.append)
+    merged = lm_cache_dir(tmp_path / "abc", "default", "called")
+    # c's readings were made with other settings: they would not mix with a's and b's
+    assert read_record_ids(merged) == {"t/s/0/1", "t/s/0/2"}
+    assert read_record_ids(verify_cache(merged)) == {"t/s/0/1"}
+    assert json.loads((merged / "readings.json").read_text()) == {"hidden": "mean"}
+    assert any("not carried" in line for line in lines)
+    assert any("carried 3 LM readings shards" in line for line in lines)
+    assert carry_readings([a, b], tmp_path / "abc", echo=lambda _: None) == 0  # already there: nothing twice
+
+
 def test_the_cli_merges(tmp_path: Path) -> None:
     from train.data_cli import app
 

@@ -619,10 +619,53 @@ def lm_cache_dir(data: Path, base_model: str, lm_tools: str = "all") -> Path:
     """Where the LM readings of ``data`` under ``base_model`` are cached: under
     ``$TOOLRM_CACHE/readings/`` (never inside the data folder), one folder per data folder
     and base model, so that every training on the same data reuses them."""
+    return _readings_root() / f"{_cache_stem(data)}{_slug(base_model)}-{lm_tools}"
+
+
+def _readings_root() -> Path:
     from toolrm_agent.models.provision import default_cache_dir
 
+    return default_cache_dir() / "readings"
+
+
+def _cache_stem(data: Path) -> str:
+    """The start of the name of every readings cache of ``data`` (any base model, any tools)."""
     key = hashlib.sha256(str(Path(data).resolve()).encode()).hexdigest()[:12]
-    return default_cache_dir() / "readings" / f"{Path(data).resolve().name}-{key}-{_slug(base_model)}-{lm_tools}"
+    return f"{Path(data).resolve().name}-{key}-"
+
+
+def carry_readings(inputs: Sequence[Path], out: Path, *, echo: Callable[[str], None] = print) -> int:
+    """Copy the LM readings cached for the build folders ``inputs`` (every base model and tool
+    listing, the verifier's included) into the caches of their merge ``out``, so that a critic
+    trained on the merge reads nothing again. Shards are keyed by record and candidate, so they
+    are copied as they are, renamed by the input's position; an input whose readings were made
+    with other settings (``readings.json``) than the first one's is left out. The shards copied."""
+    import shutil
+
+    copied = 0
+    root, into = _readings_root(), _cache_stem(out)
+    for i, folder in enumerate(inputs):
+        stem = _cache_stem(folder)
+        for cache in sorted(root.glob(f"{stem}*")) if root.is_dir() else []:
+            target = root / f"{into}{cache.name[len(stem):]}"
+            target.mkdir(parents=True, exist_ok=True)
+            meta = cache / "readings.json"
+            if meta.is_file():
+                if not (target / meta.name).is_file():
+                    shutil.copyfile(meta, target / meta.name)
+                elif (target / meta.name).read_text() != meta.read_text():
+                    echo(f"[merge] {cache}: read with other settings than the first input's; not carried")
+                    continue
+            for sub in (cache, verify_cache(cache)):
+                for shard in sorted(sub.glob("shard_*.npz")):
+                    dest = target / sub.relative_to(cache) / f"shard_m{i}{shard.name[len('shard'):]}"
+                    if not dest.exists():
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(shard, dest)
+                        copied += 1
+    if copied:
+        echo(f"[merge] carried {copied} LM readings shards into {root}/{into}*")
+    return copied
 
 
 def _slug(name: str | None) -> str:
@@ -633,6 +676,7 @@ __all__ = [
     "ALL_SCALARS",
     "INPUT_SETS",
     "candidate_key",
+    "carry_readings",
     "compare_inputs",
     "fit_head",
     "cheap_inputs",

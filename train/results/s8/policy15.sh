@@ -7,7 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 T=.venv/bin/toolrm
-PY=.venv/bin/python
 NEW=${NEW:-g4q} SEED=${SEED:-4} ONTO=${ONTO:-g23} MERGED=${MERGED:-g234}
 export OMP_NUM_THREADS=1
 echo "== $(date +%T) 1.5B samples (llamacpp:qwen1.5b, 3 per record, temperature 0.7) → out/pref-$NEW"
@@ -18,14 +17,10 @@ echo "== $(date +%T) LM read of the new build (0.5B trunk, called tools)"
 [[ -s out/g/$NEW-frl/critic.json ]] || $T train disc --data out/pref-$NEW --out out/g/$NEW-frl --base default \
     --inputs features,relevance,lm_stats --lm-tools called --read-workers 2
 echo "== $(date +%T) merge $ONTO + $NEW"
-# builds with other seeds can draw other tools for a far irrelevance variant of the same record
+# builds with other seeds can draw other tools for a far irrelevance variant of the same record;
+# the merge carries both builds' LM readings, so the head below reads nothing again
 [[ -s out/pref-$MERGED/pairs.jsonl ]] || $T data merge --from out/pref-$ONTO --from out/pref-$NEW \
     --out out/pref-$MERGED --on-conflict keep-first
-cache() { $PY -c "from train.disc.cached import lm_cache_dir; print(lm_cache_dir('$1', 'default', 'called'))"; }
-CM=$(cache out/pref-$MERGED); CO=$(cache out/pref-$ONTO); CN=$(cache out/pref-$NEW); mkdir -p "$CM"
-cp -n "$CO/readings.json" "$CM/" 2>/dev/null || true
-for f in "$CO"/shard_*.npz; do cp -n "$f" "$CM/"; done
-for f in "$CN"/shard_*.npz; do cp -n "$f" "$CM/shard_${NEW}$(basename "$f" | cut -c6-)"; done
 echo "== $(date +%T) head on $MERGED (no new reading)"
 [[ -s out/g/$MERGED-frl/critic.json ]] || $T train disc --data out/pref-$MERGED --out out/g/$MERGED-frl --base default \
     --inputs features,relevance,lm_stats --lm-tools called --read-limit 1
