@@ -14,7 +14,7 @@ import typer
 
 app = typer.Typer(
     name="toolrm eval",
-    help="Benchmarks: BFCL re-scoring, TRBench pairwise accuracy, best-of-N and self-correction lift.",
+    help="Benchmarks: BFCL re-scoring, TRBench pairwise accuracy, best-of-N, self-correction lift and judge cost.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "selfcorrect": "eval.commands.selfcorrect",
     "acebench": "eval.commands.acebench",
     "plot": "eval.commands.plot",
+    "cost": "eval.commands.cost",
 }
 
 for _name, _module in COMMANDS.items():
