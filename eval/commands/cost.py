@@ -85,25 +85,41 @@ def _ms(seconds: Sequence[float]) -> tuple[float, float]:
     return round(1000 * statistics.fmean(seconds), 1), round(1000 * statistics.median(seconds), 1)
 
 
+def _timed(
+    what: str, build: Callable[[], Any], runs: Sequence[Callable[[Any], object]], clock: Clock,
+    tolerated: tuple[type[Exception], ...] = (),
+) -> tuple[float, list[float], int]:
+    """Build (timed), then each of ``runs`` on what was built (each timed; the first is the warm-up):
+    (the build's seconds, each run's seconds, the runs that raised one of ``tolerated``)."""
+    if len(runs) < 2:
+        raise ValueError(f"timing {what} needs at least two of them (the first is the warm-up)")
+    start = clock()
+    built = build()
+    load = clock() - start
+    seconds: list[float] = []
+    errors = 0
+    for run in runs:
+        start = clock()
+        try:
+            run(built)
+        except tolerated:
+            errors += 1
+        seconds.append(clock() - start)
+    return load, seconds, errors
+
+
 def time_judge(
     spec: str, build: Callable[[str], Judge], contexts: Sequence[tuple[JudgeContext, Sequence[Proposal]]],
     *, clock: Clock = time.perf_counter,
 ) -> JudgeCost:
-    """Build the judge ``spec`` names and time its ranking of each context's proposals."""
-    if len(contexts) < 2:
-        raise ValueError("timing a judge needs at least two contexts (the first is the warm-up)")
-    start = clock()
-    judge = build(spec)
-    load = clock() - start
-    seconds: list[float] = []
-    errors = 0
-    for context, ranked in contexts:
-        start = clock()
-        try:
-            judge.rank(context, list(ranked))
-        except JudgeError:
-            errors += 1
-        seconds.append(clock() - start)
+    """Build the judge ``spec`` names and time its ranking of each context's proposals (a context
+    whose ranking raises a :class:`JudgeError` is counted in ``errors`` and timed all the same)."""
+
+    def ranking(context: JudgeContext, proposals: Sequence[Proposal]) -> Callable[[Any], object]:
+        return lambda judge: judge.rank(context, list(proposals))
+
+    runs = [ranking(context, proposals) for context, proposals in contexts]
+    load, seconds, errors = _timed("a judge on contexts", lambda: build(spec), runs, clock, (JudgeError,))
     timed = seconds[1:]
     n_proposals = sum(len(p) for _, p in contexts[1:])
     mean, median = _ms(timed)
@@ -118,16 +134,7 @@ def time_policy(
     *, clock: Clock = time.perf_counter,
 ) -> PolicyCost:
     """Load the policy ``spec`` names and time each of ``steps`` (one agent step each, given the model)."""
-    if len(steps) < 2:
-        raise ValueError("timing a policy needs at least two questions (the first is the warm-up)")
-    start = clock()
-    model = load(spec)
-    loaded = clock() - start
-    seconds: list[float] = []
-    for step in steps:
-        start = clock()
-        step(model)
-        seconds.append(clock() - start)
+    loaded, seconds, _ = _timed("a policy on questions", lambda: load(spec), steps, clock)
     mean, median = _ms(seconds[1:])
     return PolicyCost(spec=spec, load_seconds=round(loaded, 3), warmup_seconds=round(seconds[0], 3),
                       steps=len(seconds) - 1, ms_per_step=mean, ms_per_step_median=median)
