@@ -191,7 +191,7 @@ def command(
 ) -> None:
     """Cost of judges per context and per proposal, next to one policy step, on the same questions."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from eval.options import judge_from_option
     from eval.pairs import build_pairs, sample_pairs
@@ -228,7 +228,8 @@ def command(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    table = Table("judge / policy", "ms per context / step", "median", "ms per proposal", "warm-up s")
+    table = Table(Column("judge / policy", overflow="fold"), "ms per context / step", "median", "ms per proposal",
+                  "warm-up s")
     for j in judge_costs:
         table.add_row(j.spec, f"{j.ms_per_context:.0f}", f"{j.ms_per_context_median:.0f}",
                       f"{j.ms_per_proposal:.0f}", f"{j.warmup_seconds:.1f}")
