@@ -89,4 +89,4 @@ def merge(
 
     if on_conflict not in ON_CONFLICT:
         raise typer.BadParameter(f"one of {', '.join(ON_CONFLICT)}, got {on_conflict!r}", param_hint="--on-conflict")
-    merge_builds(inputs, out, on_conflict="keep-first" if on_conflict == "keep-first" else "error", echo=typer.echo)
+    merge_builds(inputs, out, on_conflict=on_conflict, echo=typer.echo)
