@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "acebench": "eval.commands.acebench",
     "plot": "eval.commands.plot",
     "cost": "eval.commands.cost",
+    "record": "eval.commands.record",
 }
 
 for _name, _module in COMMANDS.items():

@@ -149,11 +149,11 @@ def ratios(judges: Sequence[JudgeCost], policies: Sequence[PolicyCost]) -> dict[
 def agent_steps(pairs: Sequence[Pair]) -> list[Callable[[Any], object]]:
     """One agent step per distinct question of ``pairs``: its messages, its stub tools bound."""
     from eval.bfcl.questions import load_questions
-    from eval.tasks.runner import AgentTask
+    from eval.tasks.runner import AgentTask, agent_step
 
     def step_of(task: AgentTask) -> Callable[[Any], object]:
         def step(model: Any) -> object:
-            return model.bind_tools(task.toolbox().tools).invoke(list(task.messages))
+            return agent_step(model, task)[0]
 
         return step
 

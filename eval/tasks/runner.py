@@ -63,6 +63,7 @@ __all__ = [
     "TaskRun",
     "UsageMeter",
     "agent_arm",
+    "agent_step",
     "lift_report",
     "load_policy",
     "load_tasks",
@@ -244,6 +245,13 @@ class AgentTask:
         from eval.bfcl.questions import check
 
         return check(self.question, final, answer=self.answer)
+
+
+def agent_step(model: Any, task: AgentTask) -> tuple[Any, StubToolbox]:
+    """One step of ``model`` on ``task`` outside any graph: the question's messages in, its stub
+    tools bound. (The model's answer, the toolbox whose names map the answer back to BFCL's.)"""
+    toolbox = task.toolbox()
+    return model.bind_tools(toolbox.tools).invoke(list(task.messages)), toolbox
 
 
 def load_tasks(
