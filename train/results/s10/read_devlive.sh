@@ -27,11 +27,12 @@ judge() {  # critic cache-dir
   [[ $dir == *"?"* ]] && sep="&"
   echo "disc:$dir${sep}cache_dir=$2&threads=$T&suggest=false"
 }
+PART=${PART:-both}  # dev150, devlive or both
 for name in "${@:-${ORDER[@]}}"; do
   dir=${CRITICS[$name]}
-  [[ -s $R/devlive-$name.json ]] || .venv/bin/toolrm eval trbench --results out/dev-live --seed 7 \
+  [[ $PART == dev150 || -s $R/devlive-$name.json ]] || .venv/bin/toolrm eval trbench --results out/dev-live --seed 7 \
       --judge "$(judge "$dir" out/g/cache-devlive)" --out $R/devlive-$name.json 2>&1 | tail -2
-  [[ -s $R/dev150-$name.json ]] || .venv/bin/toolrm eval trbench --results ../shared/data/bfcl-results \
+  [[ $PART == devlive || -s $R/dev150-$name.json ]] || .venv/bin/toolrm eval trbench --results ../shared/data/bfcl-results \
       --split dev --limit 150 --seed 7 --judge "$(judge "$dir" out/g/cache-dev)" --out $R/dev150-$name.json 2>&1 | tail -2
 done
 echo "== done $(date +%T)"

@@ -6,6 +6,7 @@
 # Resumable: rerun it and each model goes on where it stopped.
 # Usage: bash train/results/s10/record_live.sh [qwen2.5-coder-0.5b] [qwen2.5-coder-1.5b]
 set -euo pipefail
+cd "$(dirname "$0")/../../.."
 OUT=${OUT:-out/dev-live}
 SEED=${SEED:-21}
 # questions per category; the 1.5B, twice as slow, answers about half as many
@@ -16,7 +17,7 @@ record() {  # policy-spec model-name draw...
   shift 2
   for item in "$@"; do
     read -r category limit <<<"$item"
-    toolrm eval record --policy "$spec" --category "$category" --limit "$limit" --seed "$SEED" --out "$OUT/$name.jsonl"
+    .venv/bin/toolrm eval record --policy "$spec" --category "$category" --limit "$limit" --seed "$SEED" --out "$OUT/$name.jsonl"
   done
 }
 models=("$@")
