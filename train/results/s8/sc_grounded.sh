@@ -4,11 +4,14 @@
 # whose `disc:default` rows are the baseline). Resumable; full reports in out/s8/ (they hold the policy's
 # answers to BFCL questions); `python train/results/s6/sc_summary.py out/s8 train/results/s8/sc-grounded.json "bash train/results/s8/sc_grounded.sh"`
 # writes the committed summary.
-cd "$(dirname "$0")/../../.." && mkdir -p out/s8
+# OUT: where the full reports go (default out/s8; train/results/s10/sc_grounded.sh reads the seventh
+# session's disc:grounded into out/s10sc)
+OUT=${OUT:-out/s8}
+cd "$(dirname "$0")/../../.." && mkdir -p "$OUT"
 T=.venv/bin/toolrm
 export TOOLRM_LLAMACPP_THREADS=${TOOLRM_LLAMACPP_THREADS:-1} OMP_NUM_THREADS=1
 run() { # category mode
-  local out=out/s8/sc-default-$1-$2.json
+  local out=$OUT/sc-default-$1-$2.json
   [[ -s $out ]] && return 0
   echo "== $(date +%T) $1 $2"
   /usr/bin/time -f "%e s wall" $T eval selfcorrect --policy llamacpp:default --judge "disc:grounded?threads=1" \
