@@ -77,7 +77,8 @@ def main(folder: Path) -> None:
     if not table:
         raise SystemExit(f"no critic read on both dev sets in {folder}")
     chosen = choose(table)
-    print(f"{'critic':22} {'dev150':>7} {'devlive':>8} {'pairs':>6} {'calls':>6} {'irrel.':>7} {'ve:str':>7} {'score':>6}")
+    print(f"{'critic':22} {'dev150':>7} {'devlive':>8} {'pairs':>6} {'calls':>6} {'irrel.':>7} "
+          f"{'ve:str':>7} {'score':>6}")
     for r in sorted(table, key=lambda r: -r["score"]):
         mark = " <- chosen" if r["name"] == chosen else ("" if r["candidate"] else " (reference)")
         ve = r["devlive_value_error_string"]
