@@ -7,7 +7,7 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage
 
-from eval.commands.record import draw_questions, errors_path, record, recorded_ids, recorded_result
+from eval.commands.record import errors_path, record, recorded_ids, recorded_result
 from eval.tasks.runner import AgentTask
 from tests.fakes import ScriptedChatModel, command_app, tool_call_message
 from toolrm_agent.core.calls import ParseFailure, Proposal, ToolCall
@@ -20,6 +20,13 @@ def tasks(*ids: str) -> list[AgentTask]:
     from eval.bfcl.questions import category_of, load_questions
 
     return [AgentTask.from_question(load_questions(category_of(i))[i]) for i in ids]
+
+
+def draw_questions(category: str, limit: int | None, seed: int) -> list[str]:
+    """The ids ``toolrm eval record`` answers: the seeded draw of :func:`load_tasks`."""
+    from eval.tasks.runner import load_tasks
+
+    return [t.id for t in load_tasks(category, limit=limit, seed=seed)]
 
 
 def test_the_draw_is_seeded_in_bfcl_order_and_takes_all_when_asked_for_more() -> None:

@@ -25,7 +25,6 @@ prompts with many tools run past 2,048 tokens.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,18 +39,6 @@ from toolrm_agent.core.calls import Proposal
 LIVE_CATEGORIES = (
     "live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance",
 )
-
-
-def draw_questions(category: str, limit: int | None, seed: int) -> list[str]:
-    """``limit`` ids of ``category`` drawn by ``seed`` (all of them, in BFCL's order, when None
-    or when the category has no more), in BFCL's order."""
-    from eval.bfcl.questions import load_questions
-
-    ids = list(load_questions(category))
-    if limit is None or limit >= len(ids):
-        return ids
-    chosen = set(random.Random(f"{seed}:{category}").sample(ids, max(0, limit)))
-    return [i for i in ids if i in chosen]
 
 
 def recorded_result(proposal: Proposal) -> Any:
@@ -117,26 +104,29 @@ def _open_append(path: Path) -> Any:
     return path.open("a", encoding="utf-8")
 
 
+def _append(path: Path, record: dict[str, Any]) -> None:
+    """One JSON line appended to ``path`` (a torn last line closed first), flushed at once."""
+    with _open_append(path) as fh:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def record(model: Any, tasks: Iterable[AgentTask], out: Path, *, progress: Any = None) -> tuple[int, int]:
     """Answer each task not yet in ``out`` and append its line: (answered now, failed now). A step
     that raises is listed in :func:`errors_path` with its error, and the run goes on."""
     done = recorded_ids(out)
     answered = failed = 0
-    with _open_append(out) as fh, _open_append(errors_path(out)) as errors:
-        for task in tasks:
-            if task.id not in done:
-                try:
-                    result, meta = answer(model, task)
-                except Exception as exc:  # noqa: BLE001 - one question the policy cannot answer must not end the run
-                    errors.write(json.dumps({"id": task.id, "error": f"{type(exc).__name__}: {exc}"[:2000]}) + "\n")
-                    errors.flush()
-                    failed += 1
-                else:
-                    fh.write(json.dumps({"id": task.id, "result": result, **meta}, ensure_ascii=False) + "\n")
-                    fh.flush()
-                    answered += 1
-            if progress is not None:
-                progress()
+    for task in tasks:
+        if task.id not in done:
+            try:
+                result, meta = answer(model, task)
+            except Exception as exc:  # noqa: BLE001 - one question the policy cannot answer must not end the run
+                _append(errors_path(out), {"id": task.id, "error": f"{type(exc).__name__}: {exc}"[:2000]})
+                failed += 1
+            else:
+                _append(out, {"id": task.id, "result": result, **meta})
+                answered += 1
+        if progress is not None:
+            progress()
     return answered, failed
 
 
@@ -159,21 +149,16 @@ def command(
     """A policy answers BFCL questions; its answers are written as a recorded model's results."""
     from rich.progress import Progress
 
-    from eval.bfcl.questions import load_questions
-    from eval.tasks.runner import load_policy
+    from eval.tasks.runner import load_policy, load_tasks
 
     chosen: list[AgentTask] = []
     for category in categories or list(LIVE_CATEGORIES):
-        try:
-            questions = load_questions(category)
+        try:  # an unknown category, or a multi-turn one (no single step)
+            chosen += load_tasks(category, limit=limit, seed=seed)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--category") from None
-        for qid in draw_questions(category, limit, seed):
-            try:
-                chosen.append(AgentTask.from_question(questions[qid]))
-            except ValueError as exc:  # multi-turn questions are no single step
-                raise typer.BadParameter(str(exc), param_hint="--category") from None
-    todo = [t for t in chosen if t.id not in recorded_ids(out)]
+    done = recorded_ids(out)
+    todo = [t for t in chosen if t.id not in done]
     typer.echo(f"{len(chosen)} questions, {len(chosen) - len(todo)} already in {out}", err=True)
     if not todo:
         return
@@ -188,6 +173,5 @@ def command(
 
 
 __all__ = [
-    "LIVE_CATEGORIES", "answer", "command", "draw_questions", "errors_path", "record", "recorded_ids",
-    "recorded_result",
+    "LIVE_CATEGORIES", "answer", "command", "errors_path", "record", "recorded_ids", "recorded_result",
 ]

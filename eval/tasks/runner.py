@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -255,10 +256,11 @@ def agent_step(model: Any, task: AgentTask) -> tuple[Any, StubToolbox]:
 
 
 def load_tasks(
-    category: str, ids: Sequence[str] | None = None, limit: int | None = None
+    category: str, ids: Sequence[str] | None = None, limit: int | None = None, *, seed: int | None = None
 ) -> list[AgentTask]:
     """Tasks of one BFCL category: the given ids (in that order) or the first ``limit``
-    ids in BFCL's order (all when ``limit`` is None)."""
+    ids in BFCL's order (all when ``limit`` is None). With ``seed``, the ``limit`` ids are
+    drawn with that seed instead of taken from the front, and kept in BFCL's order."""
     from eval.bfcl.questions import load_questions
 
     questions = load_questions(category)
@@ -269,7 +271,10 @@ def load_tasks(
         chosen = [questions[i] for i in ids]
     else:
         chosen = list(questions.values())
-    if limit is not None:
+    if limit is not None and seed is not None and limit < len(chosen):
+        keep = set(random.Random(f"{seed}:{category}").sample(range(len(chosen)), max(0, limit)))
+        chosen = [q for i, q in enumerate(chosen) if i in keep]
+    elif limit is not None:
         chosen = chosen[: max(0, limit)]
     return [AgentTask.from_question(q) for q in chosen]
 
