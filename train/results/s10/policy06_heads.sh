@@ -17,7 +17,7 @@ echo "== $(date +%T) head on g23456 (no new reading)"
     --inputs features,relevance,lm_stats --lm-tools called --read-limit 1
 [[ -s out/g/two-g23456/critic.json ]] || $T train two-tier --first toolrm_agent/critics/default \
     --second out/g/g23456-frl --out out/g/two-g23456 --band 0.1,0.9 --route always
-echo "== $(date +%T) heads that add the hidden state, on g23456's read records (1.6 times g23's)"
+echo "== $(date +%T) heads that add the hidden state, on g23456's read records"
 for h in mean last; do
   [[ -s out/g/g23456-frlh-$h/critic.json ]] || $T train disc --data out/pref-g23456 --out out/g/g23456-frlh-$h \
       --base default --inputs features,relevance,lm_stats,hidden --hidden $h --lm-tools called --read-limit 1
