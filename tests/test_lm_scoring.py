@@ -110,3 +110,17 @@ def test_unknown_tool_scope_fails_at_construction(tiny_qwen_dir: Path) -> None:
 
     with pytest.raises(ConfigurationError):
         LMScorer(tiny_qwen_dir, tools="some")  # type: ignore[arg-type]
+
+
+def test_the_end_of_turn_token_is_looked_up_once(tiny_qwen_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``get_vocab()`` copies the whole vocabulary: reading proposals must not call it per proposal."""
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
+    tok = scorer.tokenizer
+    looked_up: list[int] = []
+    real = tok.get_vocab
+    monkeypatch.setattr(tok, "get_vocab", lambda: looked_up.append(1) or real())
+    first = scorer.read(TWO_TOOLS, MIXED)
+    again = scorer.read(TWO_TOOLS, MIXED)
+    assert len(looked_up) == 1
+    assert scorer.suffix_ids(MIXED[0])[-1] == tok.convert_tokens_to_ids("<|im_end|>")
+    assert [r.mean_logprob for r in again] == pytest.approx([r.mean_logprob for r in first], abs=1e-6)
