@@ -236,6 +236,21 @@ def test_the_second_tier_suggests_in_a_two_tier_critic(tiny_qwen_dir: Path, tmp_
     assert not steered_critic(root, suggest=False).second.suggest
 
 
+def test_ranking_and_comparing_ask_for_no_suggestion(tiny_qwen_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ranking and a Preference keep scores and verdicts only: the LM's values are not decoded
+    for them; the scores and verdicts equal the critiques'."""
+    critic = steered_critic(lm_critic_dir(tmp_path / "c", tiny_qwen_dir, bias=-3.0))
+    proposals = [with_date("10th December 2022"), with_date("abc")]
+    critiques = critic.critique_many(EVENTS, proposals)
+    assert any(LINE in c.text.splitlines() for c in critiques)  # suggested where a text is asked for
+    monkeypatch.setattr(critic.reader.lm, "suggest", lambda *a, **k: pytest.fail("suggested for a ranking"))
+    ranking = critic.rank(EVENTS, proposals)
+    assert ranking.scores == tuple(c.score for c in critiques)
+    assert ranking.accepted == tuple(c.accepted for c in critiques) == (False, False)
+    assert critic.compare(EVENTS, *proposals).scores == ranking.scores
+
+
 def test_the_suggest_option(tiny_qwen_dir: Path, tmp_path: Path) -> None:
     from toolrm_agent.core.errors import ConfigurationError, ConfigurationTypeError
     from toolrm_agent.judges.loader import load_judge

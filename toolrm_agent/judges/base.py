@@ -184,7 +184,8 @@ class BatchJudge(BaseJudge):
 
     Subclasses implement :meth:`critique_many`; ``critique``, ``compare`` (both sides in
     one batch; a tie is ``choice=None``) and ``rank`` and their async twins (a worker
-    thread) follow from it.
+    thread) follow from it. ``compare`` and ``rank`` read :meth:`verdicts_many`, which a
+    subclass overrides to leave out work that only the critique texts need.
     """
 
     capabilities = JudgeCapabilities(native_rank=True)
@@ -194,12 +195,18 @@ class BatchJudge(BaseJudge):
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
         """One critique per proposal, in order."""
 
+    def verdicts_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
+        """The critiques ``compare`` and ``rank`` read: only their scores and verdicts count
+        there, so a judge whose critique texts cost extra work may leave it out here
+        (default: :meth:`critique_many`)."""
+        return self.critique_many(context, proposals)
+
     def critique(self, context: JudgeContext, proposal: Proposal) -> Critique:
         return self.critique_many(context, [proposal])[0]
 
     def compare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
         start = time.perf_counter()
-        ca, cb = self.critique_many(context, [a, b])
+        ca, cb = self.verdicts_many(context, [a, b])
         return _preference_from_scores(self.name, ca, cb, time.perf_counter() - start)
 
     async def acompare(self, context: JudgeContext, a: Proposal, b: Proposal) -> Preference:
@@ -207,7 +214,7 @@ class BatchJudge(BaseJudge):
 
     def rank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
         start = time.perf_counter()
-        critiques = self.critique_many(context, proposals)
+        critiques = self.verdicts_many(context, proposals)
         return ranking_from_critiques(self.name, critiques, time.perf_counter() - start)
 
     async def arank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:

@@ -514,10 +514,20 @@ class TrainedJudge(BatchJudge):
         return self.calibration(logit) if self.calibration is not None else _sigmoid(logit)
 
     def critique_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
+        return self._critiques(context, proposals, suggest=True)
+
+    def verdicts_many(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[Critique]:
+        """The critiques without the LM's suggestions: ``compare`` and ``rank`` keep only scores
+        and verdicts, and a suggestion costs a pass and a few decoding steps per rejected proposal."""
+        return self._critiques(context, proposals, suggest=False)
+
+    def _critiques(self, context: JudgeContext, proposals: Sequence[Proposal], *, suggest: bool) -> list[Critique]:
+        """One critique per proposal; ``suggest=False`` leaves the LM's suggestions out even
+        where this critic names them (scores and verdicts are the same either way)."""
         if not proposals:
             return []
         if self.second is not None and self.route == "always":  # the first tier would decide nothing
-            return self.second.critique_many(context, proposals)
+            return self.second._critiques(context, proposals, suggest=suggest)
         start = time.perf_counter()
         logits, feats, tokens = self.logits(context, proposals)
         seconds = (time.perf_counter() - start) / len(proposals)
@@ -527,7 +537,7 @@ class TrainedJudge(BatchJudge):
             for p, x, f in zip(proposals, logits, feats, strict=True)
         ]
         unsure = self.routed([c.score for c in out])
-        if self.suggest:
+        if self.suggest and suggest:
             for i, (p, c, f) in enumerate(zip(proposals, out, feats, strict=True)):
                 if c.accepted or i in unsure:  # the second tier writes the critiques it judges
                     continue
@@ -536,7 +546,7 @@ class TrainedJudge(BatchJudge):
                 if found:
                     out[i] = self._critique(p, c.score, f, per_item, seconds + time.perf_counter() - start, found)
         if unsure and self.second is not None:
-            second = self.second.critique_many(context, [proposals[i] for i in unsure])
+            second = self.second._critiques(context, [proposals[i] for i in unsure], suggest=suggest)
             for i, c in zip(unsure, second, strict=True):
                 out[i] = c.model_copy(update={"usage": out[i].usage + c.usage,
                                               "latency_s": out[i].latency_s + c.latency_s})
