@@ -49,7 +49,7 @@ def test_batched_readings_match_one_full_pass_each(tiny_qwen_dir: Path) -> None:
 
 
 def test_the_prefix_cache_returns_the_same_readings(tiny_qwen_dir: Path) -> None:
-    scorer = LMScorer(tiny_qwen_dir, dtype="float32", prefix_cache_size=1)
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", prefix_cache_size=1, recent_readings=0)
     first = scorer.read(CONTEXT, PROPOSALS[:2])
     again = scorer.read(CONTEXT, PROPOSALS[:2])  # a hit: the stored cache must be unchanged
     assert [r.mean_logprob for r in again] == pytest.approx([r.mean_logprob for r in first], abs=1e-6)
@@ -97,7 +97,8 @@ def test_grouped_readings_equal_one_proposal_at_a_time(tiny_qwen_dir: Path) -> N
 
     scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
     together = scorer.read(TWO_TOOLS, MIXED)
-    alone = [scorer.read(TWO_TOOLS, [p])[0] for p in MIXED]
+    fresh = LMScorer(tiny_qwen_dir, dtype="float32", tools="called", recent_readings=0)
+    alone = [fresh.read(TWO_TOOLS, [p])[0] for p in MIXED]
     for a, b in zip(together, alone, strict=True):
         assert a.prefix_tokens == b.prefix_tokens
         assert a.mean_logprob == pytest.approx(b.mean_logprob, abs=1e-4)
@@ -124,3 +125,21 @@ def test_the_end_of_turn_token_is_looked_up_once(tiny_qwen_dir: Path, monkeypatc
     assert len(looked_up) == 1
     assert scorer.suffix_ids(MIXED[0])[-1] == tok.convert_tokens_to_ids("<|im_end|>")
     assert [r.mean_logprob for r in again] == pytest.approx([r.mean_logprob for r in first], abs=1e-6)
+
+
+def test_a_proposal_read_again_returns_its_reading_without_a_pass(tiny_qwen_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """best-of-N ranks the candidates, then critiques the winner: the second read is the first's."""
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", tools="called", recent_readings=2)
+    ranked = scorer.read(TWO_TOOLS, MIXED[:2])  # two prefixes: the two tools
+    passes: list[int] = []
+    real = scorer.read_on_prefix
+    monkeypatch.setattr(scorer, "read_on_prefix", lambda prefix, ps: passes.append(len(ps)) or real(prefix, ps))
+    assert scorer.read(TWO_TOOLS, [MIXED[1]]) == [ranked[1]] and passes == []
+    scorer.read(TWO_TOOLS, [MIXED[2]])  # a third proposal: the oldest reading is let go
+    assert passes == [1]
+    scorer.read(TWO_TOOLS, [MIXED[0]])
+    assert passes == [1, 1]
+    other = JudgeContext(turns=(Turn(role="user", content="And in Rome?"),), tools=TWO_TOOLS.tools)
+    scorer.read(other, [MIXED[2]])  # the same proposal in another context: read again
+    assert passes == [1, 1, 1]

@@ -5,7 +5,9 @@ as ``tools=``, so the model sees them the way it was trained to) up to the start
 assistant turn, runs that prefix **once**, then runs every proposal's rendering
 (:meth:`Proposal.render`, the Hermes ``<tool_call>`` blocks Qwen writes itself, then the
 end-of-turn token) as one batch on top of the cached prefix. Ranking N proposals costs
-one prefix pass plus N short suffixes, not N full passes.
+one prefix pass plus N short suffixes, not N full passes. The readings of recent proposals
+are kept too (``recent_readings``): best-of-N ranks the candidates, then asks for the
+winner's critique, which reads the ranking's reading again without a pass.
 
 Per proposal it returns (:class:`LMReading`) the mean, minimum and sum of the per-token
 log-probabilities of the proposal tokens and two hidden-state summaries of the last layer
@@ -62,6 +64,7 @@ import json
 import logging
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -195,6 +198,9 @@ class LMScorer:
         max_prefix_tokens / max_proposal_tokens: the truncation limits.
         threads: torch CPU threads (``None``: torch's default).
         prefix_cache_size: KV caches of this many recent prefixes are kept.
+        recent_readings: the readings of this many recent proposals are kept (keyed by their
+            exact prefix and proposal tokens): the critic's critique of the candidate it
+            ranked best reads the same reading, with no second pass.
         tools: which tools the prefix lists: ``"all"`` or ``"called"`` (module docstring).
     """
 
@@ -209,6 +215,7 @@ class LMScorer:
         threads: int | None = None,
         prefix_cache_size: int = 4,
         tools: ToolScope = "all",
+        recent_readings: int = 64,
     ) -> None:
         self.model_path = Path(model_path)
         if not self.model_path.is_dir():
@@ -224,6 +231,9 @@ class LMScorer:
         self.max_proposal_tokens = max_proposal_tokens
         self.threads = threads
         self.prefix_cache_size = prefix_cache_size
+        self.recent_readings = recent_readings
+        self._recent: OrderedDict[tuple[tuple[int, ...], tuple[int, ...]], LMReading] = OrderedDict()
+        self._recent_lock = threading.Lock()
         self._prefixes: dict[tuple[int, ...], tuple[Any, Any]] = {}
         self._question: list[int] | None = None
         self._answers: tuple[tuple[int, ...], tuple[int, ...]] | None = None
@@ -431,7 +441,8 @@ class LMScorer:
         """One :class:`LMReading` per proposal (in order); one prefix pass per distinct prefix.
 
         With ``tools="all"`` every proposal shares one prefix; with ``"called"``, proposals
-        that call the same tools do.
+        that call the same tools do. A proposal read recently on the same prefix
+        (``recent_readings``) is not read again: its reading is the one returned then.
         """
         if not proposals:
             return []
@@ -441,8 +452,23 @@ class LMScorer:
         out: list[LMReading | None] = [None] * len(proposals)
         for idx in groups.values():
             prefix = self.prefix_ids(context, proposals[idx[0]])
-            for i, reading in zip(idx, self.read_on_prefix(prefix, [proposals[i] for i in idx]), strict=True):
-                out[i] = reading
+            keys = {i: (tuple(prefix), tuple(self.suffix_ids(proposals[i]))) for i in idx}
+            with self._recent_lock:
+                for i in idx:
+                    out[i] = self._recent.get(keys[i])
+                    if out[i] is not None:
+                        self._recent.move_to_end(keys[i])
+            todo = [i for i in idx if out[i] is None]
+            if not todo:
+                continue
+            fresh = self.read_on_prefix(prefix, [proposals[i] for i in todo])
+            with self._recent_lock:
+                for i, reading in zip(todo, fresh, strict=True):
+                    out[i] = reading
+                    if self.recent_readings > 0:
+                        self._recent[keys[i]] = reading
+                while len(self._recent) > self.recent_readings:
+                    self._recent.popitem(last=False)
         return [r for r in out if r is not None]
 
     def verify(self, context: JudgeContext, proposals: Sequence[Proposal]) -> list[float]:
