@@ -32,11 +32,15 @@ class Clock:
 
 class CostedJudge:
     """Ranks in ``per_proposal`` seconds of the fake clock per proposal; the first call also
-    pays ``load``; contexts named in ``fail`` raise a backend error."""
+    pays ``load``; contexts named in ``fail`` raise a backend error. A critique takes ``critique``
+    seconds (and fails in the contexts named in ``fail_critique``)."""
 
-    def __init__(self, clock: Clock, *, per_proposal: float, load: float, fail: Sequence[str] = ()) -> None:
+    def __init__(self, clock: Clock, *, per_proposal: float, load: float, fail: Sequence[str] = (),
+                 critique: float = 0.0, fail_critique: Sequence[str] = ()) -> None:
         self.clock, self.per_proposal, self.load, self.fail = clock, per_proposal, load, set(fail)
+        self.critique_s, self.fail_critique = critique, set(fail_critique)
         self.seen: list[int] = []
+        self.critiqued: list[Proposal] = []
 
     def rank(self, context: JudgeContext, proposals: Sequence[Proposal]) -> Ranking:
         if not self.seen:
@@ -45,13 +49,18 @@ class CostedJudge:
         self.clock.advance(self.per_proposal * len(proposals))
         if context.turns[-1].content in self.fail:
             raise JudgeBackendError("down", JudgePostMortem(judge="costed", attempts=1))
-        return Ranking(order=tuple(range(len(proposals))), judge="costed")
+        return Ranking(order=tuple(reversed(range(len(proposals)))), judge="costed")  # the last is best
+
+    def critique(self, context: JudgeContext, proposal: Proposal) -> None:
+        self.critiqued.append(proposal)
+        self.clock.advance(self.critique_s)
+        if context.turns[-1].content in self.fail_critique:
+            raise JudgeBackendError("down", JudgePostMortem(judge="costed", attempts=1))
 
 
 def contexts(n: int, proposals: int = 2) -> list[tuple[JudgeContext, tuple[Proposal, ...]]]:
-    call = Proposal(calls=(ToolCall(name="f", arguments={"a": 1}, id="c1"),))
-    return [(JudgeContext.build([Turn(role="user", content=f"q{i}")]), (call,) * proposals)
-            for i in range(n)]
+    calls = tuple(Proposal(calls=(ToolCall(name="f", arguments={"a": k}, id="c1"),)) for k in range(proposals))
+    return [(JudgeContext.build([Turn(role="user", content=f"q{i}")]), calls) for i in range(n)]
 
 
 def test_a_judge_is_timed_per_context_and_per_proposal_without_its_warm_up() -> None:
@@ -67,6 +76,15 @@ def test_a_judge_is_timed_per_context_and_per_proposal_without_its_warm_up() -> 
     assert (cost.load_seconds, cost.warmup_seconds) == (2.0, 31.0)
     assert (cost.contexts, cost.proposals, cost.errors) == (4, 8, 0)
     assert (cost.ms_per_context, cost.ms_per_context_median, cost.ms_per_proposal) == (1000.0, 1000.0, 500.0)
+
+
+def test_the_winners_critique_is_timed_apart_from_the_ranking() -> None:
+    clock = Clock()
+    judge = CostedJudge(clock, per_proposal=0.5, load=0.0, critique=0.25, fail_critique=["q3"])
+    cost = time_judge("fake", lambda _: judge, contexts(5, proposals=3), clock=clock)  # type: ignore[arg-type,return-value]
+    assert [p.calls[0].arguments for p in judge.critiqued] == [{"a": 2}] * 5  # the proposal ranked best
+    assert (cost.ms_per_context, cost.ms_per_proposal, cost.ms_winner_critique) == (1500.0, 500.0, 250.0)
+    assert cost.errors == 1  # a failed critique counts, and is timed all the same
 
 
 def test_a_failing_context_is_counted_and_still_timed() -> None:

@@ -7,6 +7,9 @@ and its tools) with two proposals, BFCL's ground truth and a recorded answer the
 * Every ``--judge`` ranks the proposals of each context in one call (``Judge.rank``), so a judge
   that shares a prefix pass across the proposals of a context does so here. The first context
   is a warm-up: it loads the judge's models, and is reported apart (``warmup_seconds``).
+  Then, timed apart (``ms_winner_critique``), it critiques the proposal it ranked best, as the
+  critic does in best-of-N mode (the critique is the text the policy reads when the winner is
+  rejected): a step of best-of-N costs both, a step of retry mode one critique.
 * Every ``--policy`` takes one agent step on each distinct question of the pairs (the messages
   and stub tools of ``toolrm eval selfcorrect``, greedy decoding): what one proposal costs to
   make. Its first question is the warm-up.
@@ -63,6 +66,8 @@ class JudgeCost(BaseModel):
     ms_per_context_median: float
     ms_per_proposal: float
     """The timed contexts' total over their proposals."""
+    ms_winner_critique: float = 0.0
+    """The mean critique of the proposal ranked best (after the ranking, not in the figures above)."""
 
 
 class PolicyCost(BaseModel):
@@ -112,21 +117,34 @@ def time_judge(
     spec: str, build: Callable[[str], Judge], contexts: Sequence[tuple[JudgeContext, Sequence[Proposal]]],
     *, clock: Clock = time.perf_counter,
 ) -> JudgeCost:
-    """Build the judge ``spec`` names and time its ranking of each context's proposals (a context
-    whose ranking raises a :class:`JudgeError` is counted in ``errors`` and timed all the same)."""
+    """Build the judge ``spec`` names and time its ranking of each context's proposals, then apart
+    its critique of the proposal it ranked best (a context whose ranking or critique raises a
+    :class:`JudgeError` is counted in ``errors`` and timed all the same)."""
+    critiques: dict[int, float] = {}  # context index -> the winner's critique, in seconds
 
-    def ranking(context: JudgeContext, proposals: Sequence[Proposal]) -> Callable[[Any], object]:
-        return lambda judge: judge.rank(context, list(proposals))
+    def ranking(i: int, context: JudgeContext, proposals: Sequence[Proposal]) -> Callable[[Any], object]:
+        def run(judge: Judge) -> None:
+            best = judge.rank(context, list(proposals)).best
+            start = clock()
+            try:
+                judge.critique(context, proposals[best])
+            finally:
+                critiques[i] = clock() - start
 
-    runs = [ranking(context, proposals) for context, proposals in contexts]
+        return run
+
+    runs = [ranking(i, context, proposals) for i, (context, proposals) in enumerate(contexts)]
     load, seconds, errors = _timed("a judge on contexts", lambda: build(spec), runs, clock, (JudgeError,))
+    seconds = [s - critiques.get(i, 0.0) for i, s in enumerate(seconds)]  # the rankings alone
     timed = seconds[1:]
+    winner = [critiques[i] for i in range(1, len(contexts)) if i in critiques]
     n_proposals = sum(len(p) for _, p in contexts[1:])
     mean, median = _ms(timed)
     return JudgeCost(spec=spec, load_seconds=round(load, 3), warmup_seconds=round(seconds[0], 3),
                      contexts=len(timed), proposals=n_proposals, errors=errors, ms_per_context=mean,
                      ms_per_context_median=median,
-                     ms_per_proposal=round(1000 * sum(timed) / n_proposals, 1) if n_proposals else 0.0)
+                     ms_per_proposal=round(1000 * sum(timed) / n_proposals, 1) if n_proposals else 0.0,
+                     ms_winner_critique=_ms(winner)[0])
 
 
 def time_policy(
@@ -229,12 +247,13 @@ def command(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     table = Table(Column("judge / policy", overflow="fold"), "ms per context / step", "median", "ms per proposal",
-                  "warm-up s")
+                  "ms winner critique", "warm-up s")
     for j in judge_costs:
         table.add_row(j.spec, f"{j.ms_per_context:.0f}", f"{j.ms_per_context_median:.0f}",
-                      f"{j.ms_per_proposal:.0f}", f"{j.warmup_seconds:.1f}")
+                      f"{j.ms_per_proposal:.0f}", f"{j.ms_winner_critique:.0f}", f"{j.warmup_seconds:.1f}")
     for p in policy_costs:
-        table.add_row(p.spec, f"{p.ms_per_step:.0f}", f"{p.ms_per_step_median:.0f}", "", f"{p.warmup_seconds:.1f}")
+        table.add_row(p.spec, f"{p.ms_per_step:.0f}", f"{p.ms_per_step_median:.0f}", "", "",
+                      f"{p.warmup_seconds:.1f}")
     console.print(table)
     typer.echo(f"wrote {out}", err=True)
 
