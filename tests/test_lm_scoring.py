@@ -111,6 +111,8 @@ def test_unknown_tool_scope_fails_at_construction(tiny_qwen_dir: Path) -> None:
 
     with pytest.raises(ConfigurationError):
         LMScorer(tiny_qwen_dir, tools="some")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="recent_readings"):
+        LMScorer(tiny_qwen_dir, recent_readings=-1)
 
 
 def test_the_end_of_turn_token_is_looked_up_once(tiny_qwen_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

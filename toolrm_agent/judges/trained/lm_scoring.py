@@ -224,6 +224,8 @@ class LMScorer:
             raise ConfigurationError(f"dtype must be bfloat16, float16 or float32, got {dtype!r}")
         if tools not in ("all", "called"):
             raise ConfigurationError(f"tools must be 'all' or 'called', got {tools!r}")
+        if recent_readings < 0:
+            raise ConfigurationError(f"recent_readings must be >= 0, got {recent_readings}")
         self.tools: ToolScope = tools
         self.dtype = dtype
         self.device = device
