@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 T=${TOOLRM_LLAMACPP_THREADS:-1}
+OUT=${OUT:-out/pref-g6s}  # s11/reproduce.sh runs the recipe again into another folder
 TOOLRM_LLAMACPP_THREADS=$T .venv/bin/toolrm data build \
-  --sources ../shared/data/train-sources --out out/pref-g6s --max-records 60 --seed 6 \
+  --sources ../shared/data/train-sources --out "$OUT" --max-records 60 --seed 6 \
   --policy llamacpp:default --samples 3 --temperature 1.0 --target-pairs 1200
 echo "== build done $(date +%T)"

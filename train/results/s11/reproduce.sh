@@ -18,9 +18,7 @@ dev150() {  # critic report
 echo "== $(date +%T) start"
 dev150 grounded $R/dev150-shipped-fresh.json &
 reading=$!
-TOOLRM_LLAMACPP_THREADS=1 $T data build --sources ../shared/data/train-sources --out out/pref-g6s-r \
-  --max-records 60 --seed 6 --policy llamacpp:default --samples 3 --temperature 1.0 --target-pairs 1200
-echo "== $(date +%T) build done"
+TOOLRM_LLAMACPP_THREADS=1 OUT=out/pref-g6s-r bash train/results/s10/policy06.sh
 wait $reading
 echo "== $(date +%T) shipped dev150 done"
 [[ -s out/g/g6s-r-frl/critic.json ]] || $T train disc --data out/pref-g6s-r --out out/g/g6s-r-frl --base default \
