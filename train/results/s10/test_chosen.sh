@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Issue 21: the critic select.py chose, read once on the two test sets with the commands of
 # train/RESULTS.md §7 "Test, once" (test half: 200 seeded pairs; Qwen3-8B v4: the 307 call pairs and
-# 100 seeded irrelevance pairs). Usage: bash test_chosen.sh NAME CRITIC_DIR. LM readings cached per set.
+# 100 seeded irrelevance pairs). Usage: bash test_chosen.sh NAME CRITIC_DIR. LM readings cached per set;
+# R=DIR writes the reports there (s11 read the shipped critic again: R=train/results/s11 ... shipped-fresh grounded).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 NAME=$1 DIR=$2
-T=.venv/bin/toolrm R=train/results/s10
+T=.venv/bin/toolrm R=${R:-train/results/s10}  # R: where the reports go
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 j() { echo "disc:$DIR?cache_dir=out/g/cache-$1&threads=${THREADS:-1}&suggest=false"; }
 CALLS=(--category simple_python --category multiple --category parallel --category parallel_multiple
