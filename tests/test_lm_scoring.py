@@ -145,3 +145,66 @@ def test_a_proposal_read_again_returns_its_reading_without_a_pass(tiny_qwen_dir:
     other = JudgeContext(turns=(Turn(role="user", content="And in Rome?"),), tools=TWO_TOOLS.tools)
     scorer.read(other, [MIXED[2]])  # the same proposal in another context: read again
     assert passes == [1, 1, 1]
+
+
+def _prefix_pass_lengths(scorer: LMScorer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The token counts of the prefix passes ``scorer``'s model runs from now on (the passes that
+    keep only the last position's logits)."""
+    model, _ = scorer._load()
+    lengths: list[int] = []
+    real = model.forward
+
+    def spy(*args: object, **kwargs: object) -> object:
+        if kwargs.get("logits_to_keep") == 1:
+            lengths.append(int(kwargs["input_ids"].shape[1]))  # type: ignore[attr-defined]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "forward", spy)
+    return lengths
+
+
+def test_a_prefix_that_begins_like_a_kept_one_runs_only_the_rest(tiny_qwen_dir: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next step of a conversation extends the last step's prefix; another conversation shares
+    the template's system turn and tool preamble. Either runs from where it parts from the kept
+    prefix, and reads what a scorer that kept nothing reads."""
+    import numpy as np
+
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", recent_readings=0)
+    lengths = _prefix_pass_lengths(scorer, monkeypatch)
+    scorer.read(CONTEXT, PROPOSALS[:1])
+    first = len(scorer.prefix_ids(CONTEXT))
+    call = ToolCall(name="get_weather", arguments={"city": "Paris"})
+    later = CONTEXT.override(turns=(*CONTEXT.turns, Turn(role="assistant", tool_calls=(call,)),
+                                    Turn(role="tool", content="sunny, 21 C", tool_call_id=call.id),
+                                    Turn(role="user", content="And in Rome?")))
+    other = CONTEXT.override(turns=(Turn(role="user", content="Is it raining in Oslo today?"),))
+    assert scorer.prefix_ids(later)[:first] == scorer.prefix_ids(CONTEXT)
+    steps = [later, other, CONTEXT]  # CONTEXT again: its cache was let go (prefix_cache_size=1 below)
+    scorer.prefix_cache_size = 1
+    for context in steps:
+        got = scorer.read(context, PROPOSALS)
+        fresh = LMScorer(tiny_qwen_dir, dtype="float32", recent_readings=0).read(context, PROPOSALS)
+        for a, b in zip(got, fresh, strict=True):
+            assert a.mean_logprob == pytest.approx(b.mean_logprob, abs=1e-5)
+            assert a.min_logprob == pytest.approx(b.min_logprob, abs=1e-5)
+            assert np.allclose(a.hidden_mean, b.hidden_mean, atol=1e-5)
+    full = [len(scorer.prefix_ids(c)) for c in (CONTEXT, *steps)]
+    assert lengths[0] == full[0] == first
+    assert lengths[1] == full[1] - first  # the step after: only its new turns
+    assert 8 <= full[2] - lengths[2] < full[2]  # another question: the template's start is shared
+    assert lengths[3] < full[3]
+
+
+def test_a_prefix_inside_a_kept_one_runs_its_last_token(tiny_qwen_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prefix the kept one begins with still runs one token: its logits read the first proposal token."""
+    scorer = LMScorer(tiny_qwen_dir, dtype="float32", recent_readings=0)
+    call = ToolCall(name="get_weather", arguments={"city": "Paris"})
+    later = CONTEXT.override(turns=(*CONTEXT.turns, Turn(role="assistant", tool_calls=(call,)),
+                                    Turn(role="tool", content="sunny", tool_call_id=call.id)))
+    scorer.read(later, PROPOSALS[:1])
+    lengths = _prefix_pass_lengths(scorer, monkeypatch)
+    got = scorer.read(CONTEXT, PROPOSALS)
+    fresh = LMScorer(tiny_qwen_dir, dtype="float32", recent_readings=0).read(CONTEXT, PROPOSALS)
+    assert lengths == [1]
+    assert [r.sum_logprob for r in got] == pytest.approx([r.sum_logprob for r in fresh], abs=1e-5)

@@ -5,7 +5,9 @@ as ``tools=``, so the model sees them the way it was trained to) up to the start
 assistant turn, runs that prefix **once**, then runs every proposal's rendering
 (:meth:`Proposal.render`, the Hermes ``<tool_call>`` blocks Qwen writes itself, then the
 end-of-turn token) as one batch on top of the cached prefix. Ranking N proposals costs
-one prefix pass plus N short suffixes, not N full passes. The readings of recent proposals
+one prefix pass plus N short suffixes, not N full passes. A prefix that begins like a recent
+one (the next step of the same conversation; the chat template's system turn and tool
+preamble, across conversations) runs only from where the two part. The readings of recent proposals
 are kept too (``recent_readings``): best-of-N ranks the candidates, then asks for the
 winner's critique, which reads the ranking's reading again without a pass.
 
@@ -117,6 +119,9 @@ VERIFY_YES: tuple[str, ...] = ("yes", "Yes", "YES", " yes", " Yes")
 VERIFY_NO: tuple[str, ...] = ("no", "No", "NO", " no", " No")
 """The answer's spellings whose first-token probabilities are summed on each side."""
 
+MIN_SHARED_TOKENS = 8
+"""A new prefix reuses a kept prefix's KV cache when they share at least this many leading tokens."""
+
 _SENTINEL = "TOOLRM-SENTINEL-7f3a"
 
 
@@ -197,7 +202,8 @@ class LMScorer:
         dtype: ``bfloat16`` (default: 2-3x faster than float32 on CPU) or ``float32``.
         max_prefix_tokens / max_proposal_tokens: the truncation limits.
         threads: torch CPU threads (``None``: torch's default).
-        prefix_cache_size: KV caches of this many recent prefixes are kept.
+        prefix_cache_size: KV caches of this many recent prefixes are kept; a new prefix that
+            begins like a kept one runs only from where the two part.
         recent_readings: the readings of this many recent proposals are kept (keyed by their
             exact prefix and proposal tokens): the critic's critique of the candidate it
             ranked best reads the same reading, with no second pass.
@@ -401,22 +407,43 @@ class LMScorer:
 
         The last few prefixes are kept (``prefix_cache_size``): ranking the candidates of
         one context several times (best-of-N draws, a retry on the same turn) runs the
-        prefix once.
+        prefix once. A new prefix that begins like a kept one runs only from where they part
+        (:meth:`_longest_kept`): the next step of the same conversation (its prefix extends the
+        last step's), and, across conversations, the chat template's system turn and the
+        tools' preamble (67 tokens of Qwen's template when tools are listed).
         """
-        import copy
-
         import torch
 
         key = tuple(prefix)
         hit = self._prefixes.pop(key, None)
         if hit is None:
-            p_ids = torch.tensor([prefix], device=self.device)
-            out = model(input_ids=p_ids, use_cache=True, logits_to_keep=1)
+            start, base = self._longest_kept(key)
+            if base is None:
+                out = model(input_ids=torch.tensor([prefix], device=self.device), use_cache=True, logits_to_keep=1)
+            else:  # the kept prefix's KV cache up to ``start``, then only the rest of this one
+                cache = copy.deepcopy(base)
+                if start < cache.get_seq_length():
+                    cache.crop(start - cache.get_seq_length())  # negative: drop that many tokens
+                positions = torch.arange(start, len(prefix), device=self.device).unsqueeze(0)
+                out = model(input_ids=torch.tensor([prefix[start:]], device=self.device), past_key_values=cache,
+                            position_ids=positions, use_cache=True, logits_to_keep=1)
             hit = (out.past_key_values, out.logits[0, -1].float().log_softmax(-1))
         self._prefixes[key] = hit
         while len(self._prefixes) > self.prefix_cache_size:
             self._prefixes.pop(next(iter(self._prefixes)))
         return copy.deepcopy(hit[0]), hit[1]
+
+    def _longest_kept(self, prefix: tuple[int, ...]) -> tuple[int, Any]:
+        """(how many leading tokens ``prefix`` shares with the kept prefix that shares most, that
+        prefix's KV cache), or ``(0, None)`` when none shares :data:`MIN_SHARED_TOKENS`. At least the
+        last token is left to run: its logits give the first proposal token's log-probabilities."""
+        best, base = 0, None
+        for kept, (cache, _) in self._prefixes.items():
+            n = shared_length(prefix, kept)
+            if n > best:
+                best, base = n, cache
+        best = min(best, len(prefix) - 1)
+        return (best, base) if best >= MIN_SHARED_TOKENS else (0, None)
 
     def _batch_on_prefix(self, model: Any, tok: Any, prefix: list[int],
                          rows: Sequence[list[int]]) -> tuple[dict[str, Any], Any]:
@@ -682,6 +709,16 @@ def _value_at(text: str, lead: str) -> tuple[Literal["open", "closed", "off"], A
     return "open", None
 
 
+def shared_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` have in common."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def same_value(a: Any, b: Any) -> bool:
     """JSON values equal in kind and value (``1`` is not ``True``; ``1`` is ``1.0``)."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -693,6 +730,6 @@ def finite(x: float, default: float = -30.0) -> float:
     return x if math.isfinite(x) else default
 
 
-__all__ = ["SUGGEST_BELOW", "SUGGEST_MAX_NEW_TOKENS", "VERIFY_NO", "VERIFY_QUESTION", "VERIFY_YES", "LMReading",
-           "LMScorer", "ToolScope", "ValueCompletion", "ValueSpan", "ValueSuggestion", "chat_messages", "finite",
-           "rendered_value_spans", "same_value"]
+__all__ = ["MIN_SHARED_TOKENS", "SUGGEST_BELOW", "SUGGEST_MAX_NEW_TOKENS", "VERIFY_NO", "VERIFY_QUESTION",
+           "VERIFY_YES", "LMReading", "LMScorer", "ToolScope", "ValueCompletion", "ValueSpan", "ValueSuggestion",
+           "chat_messages", "finite", "rendered_value_spans", "same_value", "shared_length"]
