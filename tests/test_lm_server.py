@@ -37,16 +37,21 @@ def _serve(model_dir: Path, with_logprobs: bool) -> tuple[ThreadingHTTPServer, l
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append(body)
-            ids = body["prompt"]
-            with torch.no_grad():
-                logits = model(torch.tensor([ids])).logits[0].float().log_softmax(-1)
-            entries: list[Any] = [None] + [
-                {str(t): {"logprob": float(logits[i - 1, t]), "rank": 1}} for i, t in enumerate(ids) if i > 0
-            ]
-            choice: dict[str, Any] = {"index": 0, "text": "x"}
-            if with_logprobs:
-                choice["prompt_logprobs"] = entries
-            data = json.dumps({"id": "c", "object": "text_completion", "choices": [choice]}).encode()
+            prompts = body["prompt"] if isinstance(body["prompt"][0], list) else [body["prompt"]]
+            choices: list[dict[str, Any]] = []
+            for index, ids in enumerate(prompts):
+                with torch.no_grad():
+                    logits = model(torch.tensor([ids])).logits[0].float().log_softmax(-1)
+                entries: list[Any] = [None] + [
+                    {str(t): {"logprob": float(logits[i - 1, t]), "rank": 1}} for i, t in enumerate(ids) if i > 0
+                ]
+                choice: dict[str, Any] = {"index": index, "text": "x"}
+                if with_logprobs:
+                    choice["prompt_logprobs"] = entries
+                choices.append(choice)
+            choices.reverse()  # servers need not list the choices in prompt order
+            choices = choices[:len(prompts) - int(body.get("model") == "drops-one")]
+            data = json.dumps({"id": "c", "object": "text_completion", "choices": choices}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -75,8 +80,20 @@ def test_server_readings_equal_local_readings(tiny_qwen_dir: Path, server: tuple
         assert r.mean_logprob == pytest.approx(w.mean_logprob, abs=1e-4)
         assert r.min_logprob == pytest.approx(w.min_logprob, abs=1e-4)
         assert r.hidden_last is None
-    assert len(seen) == len(MIXED)
+    # one request per prefix: the weather calls together, the time call, the answer without a call
+    groups = {remote.tool_names(TWO_TOOLS, p) for p in MIXED}
+    assert len(seen) == len(groups) < len(MIXED)
+    assert sorted(len(b["prompt"]) for b in seen) == sorted(
+        sum(remote.tool_names(TWO_TOOLS, p) == g for p in MIXED) for g in groups)
     assert all(b["max_tokens"] == 1 and b["prompt_logprobs"] == 0 and b["model"] == "tiny" for b in seen)
+
+
+def test_a_server_that_answers_fewer_prompts_is_a_backend_error(tiny_qwen_dir: Path,
+                                                                 server: tuple[str, list[dict]]) -> None:
+    url, _ = server
+    remote = ServerLMScorer(tiny_qwen_dir, base_url=url, model="drops-one", tools="called")
+    with pytest.raises(JudgeBackendError, match="not one per prompt"):
+        remote.read(TWO_TOOLS, MIXED)
 
 
 def test_a_server_without_prompt_logprobs_is_a_clear_backend_error(tiny_qwen_dir: Path) -> None:

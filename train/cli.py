@@ -65,6 +65,11 @@ def disc(
         typer.Option("--lm-tools", help="cached: tools the LM reading lists: called (cheap) or all; "
                      f"default {CachedCriticConfig.lm_tools}."),
     ] = None,
+    lm_tags: Annotated[
+        str | None,
+        typer.Option("--lm-tags", help="cached: whether the LM statistics count the rendering's tag tokens "
+                     f"(read) or only the proposal's own text (skip); default {CachedCriticConfig.lm_tags}."),
+    ] = None,
     read_workers: Annotated[
         int | None,
         typer.Option("--read-workers", help="cached: processes reading the LM at once (1 thread each); "
@@ -134,6 +139,7 @@ def disc(
             inputs=tuple(i.strip() for i in inputs.split(",") if i.strip()) if inputs is not None else None,
             hidden=hidden,
             lm_tools=lm_tools,
+            lm_tags=lm_tags,
             read_workers=read_workers,
             read_limit=read_limit,
             epochs=int(epochs) if epochs is not None else None,

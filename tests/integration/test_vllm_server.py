@@ -249,3 +249,36 @@ def test_best_of_n_critic_samples_the_server_in_one_request(policy: Any) -> None
     assert winner.id == first.id  # the winner replaces the proposal in place
     assert winner.tool_calls[0]["name"] == "get_weather"
     assert command.update["toolrm_usage"]["samples"] == 2
+
+
+def test_the_lm_tier_reads_through_vllm_what_it_reads_locally(vllm_endpoint: ServerEndpoint) -> None:
+    """``disc:grounded?lm_url=…``: the served model's prompt log-probabilities give the readings the
+    local reader gives (both the offline 0.5B in bfloat16; the kernels differ, so within a tolerance),
+    one request per prefix, and the shipped critic ranks the proposals the same way through either."""
+    from toolrm_agent.judges.loader import load_judge
+    from toolrm_agent.judges.trained.lm_scoring import LMScorer
+    from toolrm_agent.judges.trained.lm_server import ServerLMScorer
+    from toolrm_agent.models import resolve_model
+
+    context = JudgeContext.from_messages([HumanMessage(QUESTION)], [get_weather, get_time])
+    proposals = [
+        Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris", "unit": "celsius"}),)),
+        Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris, right now", "unit": "kelvin"}),)),
+        Proposal(calls=(ToolCall(name="get_time", arguments={"timezone": "Europe/Paris"}),)),
+        Proposal(),
+    ]
+    model_dir = resolve_model("default")
+    remote = ServerLMScorer(model_dir, base_url=vllm_endpoint.base_url, model=vllm_endpoint.model, tools="called")
+    local = LMScorer(model_dir, tools="called")
+    got, want = remote.read(context, proposals), local.read(context, proposals)
+    for r, w in zip(got, want, strict=True):
+        assert (r.tokens, r.prefix_tokens) == (w.tokens, w.prefix_tokens)
+        assert abs(r.mean_logprob - w.mean_logprob) < 0.05, (r, w)
+        assert abs(r.sum_logprob - w.sum_logprob) < 0.05 * r.tokens, (r, w)
+    assert got[0].sum_logprob > got[1].sum_logprob  # the LM finds the made-up values unlikely
+
+    url = f"disc:grounded?lm_url={vllm_endpoint.base_url}&lm_model={vllm_endpoint.model}&suggest=false"
+    served, offline = load_judge(url), load_judge("disc:grounded?suggest=false")
+    through, here = served.rank(context, proposals), offline.rank(context, proposals)
+    assert through.order[0] == here.order[0] == 0
+    assert all(abs(a - b) < 0.05 for a, b in zip(through.scores, here.scores, strict=True)), (through, here)

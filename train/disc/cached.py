@@ -90,6 +90,7 @@ def read_lm(
     limit: int | None = None,
     verify: bool = False,
     echo: Callable[[str], None] = print,
+    lm_tags: str = "read",
 ) -> None:
     """Run the frozen LM once over every candidate of ``pairs``: ``cache/shard_*.npz``.
 
@@ -111,12 +112,14 @@ def read_lm(
     cache.mkdir(parents=True, exist_ok=True)
     meta: dict[str, Any] = {"base_model": base_model, "lm_stats": list(LM_STAT_NAMES), "hidden": "mean+last",
                             "lm_tools": lm_tools}
+    if lm_tags != "read":  # caches written before the tag scope existed read the tags
+        meta["lm_tags"] = lm_tags
     if verify:
         meta = {"base_model": base_model, "lm_verify": list(LM_VERIFY_NAMES), "question": VERIFY_QUESTION,
                 "lm_tools": lm_tools}
     meta_path = cache / "readings.json"
     if meta_path.exists() and json.loads(meta_path.read_text()) != meta:
-        raise TrainingError(f"{cache} holds readings of another model, tool scope or question ({meta_path}); "
+        raise TrainingError(f"{cache} holds readings of another model, tool or tag scope or question ({meta_path}); "
                             "use another cache")
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     done = read_record_ids(cache)
@@ -129,7 +132,7 @@ def read_lm(
         return
     echo(f"[read] {len(todo_ids)} records to read ({len(done)} already read), {workers} worker(s)")
     if workers == 1:
-        _read_worker(records, cands, todo_ids, cache, base_model, lm_tools, "w0", None, echo, verify)
+        _read_worker(records, cands, todo_ids, cache, base_model, lm_tools, "w0", None, echo, verify, lm_tags)
         return
     import multiprocessing
 
@@ -137,7 +140,7 @@ def read_lm(
     jobs = [
         ctx.Process(target=_read_worker,
                     args=(records, cands, todo_ids[k::workers], cache, base_model, lm_tools, f"w{k}", 1, print,
-                          verify))
+                          verify, lm_tags))
         for k in range(workers)
     ]
     for job in jobs:
@@ -195,12 +198,14 @@ def _read_worker(
     records: dict[str, TrainRecord], cands: dict[str, dict[str, Proposal]], todo_ids: list[str], cache: Path,
     base_model: str, lm_tools: str, tag: str, threads: int | None, echo: Callable[[str], None],
     verify: bool = False,
+    lm_tags: str = "read",
 ) -> None:
     import numpy as np
 
     reader = CriticReader(features=False, relevance=False, lm_stats=not verify, lm_verify=verify,
                           hidden="none" if verify else "both", base_model=base_model,
-                          lm_tools="called" if lm_tools == "called" else "all", threads=threads)
+                          lm_tools="called" if lm_tools == "called" else "all", threads=threads,
+                          lm_tags="skip" if lm_tags == "skip" else "read")
     start = time.perf_counter()
     n_shard = len(list(cache.glob(f"shard_{tag}_*.npz")))
     for offset in range(0, len(todo_ids), SHARD):
@@ -515,6 +520,7 @@ def save_critic(out: Path, config: CachedCriticConfig, arrays: dict[str, Any], m
         hidden=config.hidden if "hidden" in inputs else "none",
         base_model=config.base_model if uses_lm else None,
         lm_tools=config.lm_tools if uses_lm else "all",
+        lm_tags=config.lm_tags if uses_lm else "read",
         encoder=config.encoder if "relevance" in inputs else None,
         input_names=[ALL_SCALARS[i] for i in scalar_columns(config.inputs)],
         threshold=float(metrics.get("threshold", 0.5)),
@@ -565,11 +571,12 @@ def _read(
     the LM cache when they read the verifier), each ``None`` otherwise."""
     if config.base_model is None:
         return None, None
-    lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools)
+    lm_cache = cache or lm_cache_dir(data, config.base_model, config.lm_tools, config.lm_tags)
     reads = [verify for verify, name in ((False, {"lm_stats", "hidden"}), (True, {"lm_verify"})) if inputs & name]
     for verify in reads:
         read_lm(records, pairs, lm_cache, base_model=config.base_model, lm_tools=config.lm_tools,
-                workers=config.read_workers, limit=config.read_limit, verify=verify, echo=echo)
+                workers=config.read_workers, limit=config.read_limit, verify=verify, echo=echo,
+                lm_tags=config.lm_tags)
     return (lm_cache if False in reads else None), (lm_cache if True in reads else None)
 
 
@@ -615,11 +622,13 @@ def compare_inputs(
     return report
 
 
-def lm_cache_dir(data: Path, base_model: str, lm_tools: str = "all") -> Path:
+def lm_cache_dir(data: Path, base_model: str, lm_tools: str = "all", lm_tags: str = "read") -> Path:
     """Where the LM readings of ``data`` under ``base_model`` are cached: under
-    ``$TOOLRM_CACHE/readings/`` (never inside the data folder), one folder per data folder
-    and base model, so that every training on the same data reuses them."""
-    return _readings_root() / f"{_cache_stem(data)}{_slug(base_model)}-{lm_tools}"
+    ``$TOOLRM_CACHE/readings/`` (never inside the data folder), one folder per data folder,
+    base model, tool scope and (when not ``read``) tag scope, so that every training on the
+    same data reuses them."""
+    tags = "" if lm_tags == "read" else f"-tags-{lm_tags}"
+    return _readings_root() / f"{_cache_stem(data)}{_slug(base_model)}-{lm_tools}{tags}"
 
 
 def _readings_root() -> Path:

@@ -21,6 +21,9 @@ class CachedCriticConfig:
     lm_tools: Literal["all", "called"] = "called"
     """Which tools the LM reading's prefix lists: only those the proposal calls (cheap:
     what a value's rightness depends on), or all offered tools."""
+    lm_tags: Literal["read", "skip"] = "read"
+    """Whether the LM statistics count the rendering's tag tokens (``<tool_call>``, ``</tool_call>``,
+    the end-of-turn token), or only the proposal's own text (``skip``)."""
     read_workers: int = 1
     """Processes that read the LM at once (one torch thread each)."""
     read_limit: int | None = None
@@ -59,6 +62,8 @@ class CachedCriticConfig:
             raise TrainingError(f"read_workers must be >= 1, got {self.read_workers}")
         if self.lm_tools not in ("all", "called"):
             raise TrainingError(f"lm_tools must be 'all' or 'called', got {self.lm_tools!r}")
+        if self.lm_tags not in ("read", "skip"):
+            raise TrainingError(f"lm_tags must be 'read' or 'skip', got {self.lm_tags!r}")
         if not 0.0 < self.val_share < 0.5:
             raise TrainingError(f"val_share must be in (0, 0.5), got {self.val_share}")
         if self.epochs < 0 or self.batch_size < 1 or self.width < 1:

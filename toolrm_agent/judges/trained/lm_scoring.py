@@ -17,6 +17,14 @@ log-probabilities of the proposal tokens and two hidden-state summaries of the l
 the zero-training baseline judge (``lik:default``); the trained critic
 (:mod:`toolrm_agent.judges.trained.trained`) feeds all of it to its head.
 
+**Which tokens the statistics count** (``tags``). The rendering wraps each call in the
+Hermes tags and ends with the end-of-turn token; a model that writes its calls as bare JSON
+(the offline Qwen2.5-Coder-0.5B does) finds ``<tool_call>`` and ``</tool_call>`` very unlikely
+(log-probabilities near -23 and -20 there), whatever the call says. With ``"read"`` those
+tokens count: the minimum is then the tag's for every call, and the mean mostly says how long
+the call is. With ``"skip"`` the statistics are over the proposal's own text (its JSON, or its
+answer), the tag tokens left out; the log-probabilities of what follows them are unchanged.
+
 **Which tools the prefix lists** (``tools``): ``"all"`` renders every offered tool;
 ``"called"`` renders only the tools a proposal calls (in the order they are offered), so
 that a context with thirty tools costs what the one called needs. Proposals that call the
@@ -81,6 +89,10 @@ log = logging.getLogger(__name__)
 
 ToolScope = Literal["all", "called"]
 """Which tools an LM reading's prefix lists (see the module docstring)."""
+
+TagScope = Literal["read", "skip"]
+"""Whether a reading's statistics count the rendering's tag tokens (the tokenizer's added tokens:
+``<tool_call>``, ``</tool_call>``, the end-of-turn token) or skip them (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +220,7 @@ class LMScorer:
             exact prefix and proposal tokens): the critic's critique of the candidate it
             ranked best reads the same reading, with no second pass.
         tools: which tools the prefix lists: ``"all"`` or ``"called"`` (module docstring).
+        tags: whether the statistics count the tag tokens: ``"read"`` or ``"skip"`` (module docstring).
     """
 
     def __init__(
@@ -222,6 +235,7 @@ class LMScorer:
         prefix_cache_size: int = 4,
         tools: ToolScope = "all",
         recent_readings: int = 64,
+        tags: TagScope = "read",
     ) -> None:
         self.model_path = Path(model_path)
         if not self.model_path.is_dir():
@@ -232,6 +246,10 @@ class LMScorer:
             raise ConfigurationError(f"tools must be 'all' or 'called', got {tools!r}")
         if recent_readings < 0:
             raise ConfigurationError(f"recent_readings must be >= 0, got {recent_readings}")
+        if tags not in ("read", "skip"):
+            raise ConfigurationError(f"tags must be 'read' or 'skip', got {tags!r}")
+        self.tags: TagScope = tags
+        self._skipped: frozenset[int] | None = None
         self.tools: ToolScope = tools
         self.dtype = dtype
         self.device = device
@@ -284,6 +302,14 @@ class LMScorer:
             found = (c for c in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>") if c in vocab)
             self._eot = next(found, tok.eos_token or "")
         return self._eot
+
+    def skipped_ids(self) -> frozenset[int]:
+        """The token ids the statistics leave out: the tokenizer's added tokens with ``tags="skip"``,
+        none with ``"read"`` (looked up once)."""
+        if self._skipped is None:
+            added = self.tokenizer.added_tokens_decoder if self.tags == "skip" else {}
+            self._skipped = frozenset(int(i) for i in added)
+        return self._skipped
 
     def tool_names(self, context: JudgeContext, proposal: Proposal | None) -> tuple[str, ...] | None:
         """The tools the prefix for ``proposal`` lists (``None``: all of them)."""
@@ -553,18 +579,19 @@ class LMScorer:
             if len(s) > 1:
                 lp += logprobs[i, : len(s) - 1].gather(-1, target[1:].unsqueeze(-1)).squeeze(-1).tolist()
             h = hidden[i, : len(s)]
-            readings.append(
-                LMReading(
-                    mean_logprob=sum(lp) / len(lp),
-                    min_logprob=min(lp),
-                    sum_logprob=sum(lp),
-                    tokens=len(s),
-                    hidden_last=h[-1].numpy(),
-                    hidden_mean=h.mean(0).numpy(),
-                    prefix_tokens=len(prefix),
-                )
-            )
+            readings.append(self.reading(s, lp, len(prefix), h[-1].numpy(), h.mean(0).numpy()))
         return readings
+
+    def reading(self, suffix: Sequence[int], logprobs: Sequence[float], prefix_tokens: int,
+                hidden_last: Any = None, hidden_mean: Any = None) -> LMReading:
+        """The :class:`LMReading` of a proposal's tokens ``suffix`` and their log-probabilities: the
+        statistics over the tokens :meth:`skipped_ids` does not name (over all of them when it names
+        every one)."""
+        skipped = self.skipped_ids()
+        kept = [v for t, v in zip(suffix, logprobs, strict=True) if t not in skipped] or list(logprobs)
+        return LMReading(mean_logprob=sum(kept) / len(kept), min_logprob=min(kept), sum_logprob=sum(kept),
+                         tokens=len(kept), hidden_last=hidden_last, hidden_mean=hidden_mean,
+                         prefix_tokens=prefix_tokens)
 
 
     # -- the LM's own values --------------------------------------------------------------
@@ -731,5 +758,5 @@ def finite(x: float, default: float = -30.0) -> float:
 
 
 __all__ = ["MIN_SHARED_TOKENS", "SUGGEST_BELOW", "SUGGEST_MAX_NEW_TOKENS", "VERIFY_NO", "VERIFY_QUESTION",
-           "VERIFY_YES", "LMReading", "LMScorer", "ToolScope", "ValueCompletion", "ValueSpan", "ValueSuggestion",
-           "chat_messages", "finite", "rendered_value_spans", "same_value", "shared_length"]
+           "VERIFY_YES", "LMReading", "LMScorer", "TagScope", "ToolScope", "ValueCompletion", "ValueSpan",
+           "ValueSuggestion", "chat_messages", "finite", "rendered_value_spans", "same_value", "shared_length"]

@@ -3,12 +3,16 @@
 :class:`ServerLMScorer` renders the prefix and each proposal exactly as
 :class:`~toolrm_agent.judges.trained.lm_scoring.LMScorer` does (the same chat template, the same
 ``tools`` scope, the same cuts; only the tokenizer is loaded here), sends
-``prefix + proposal`` to the server's ``/completions`` with ``max_tokens=1`` and
-``prompt_logprobs=0``, and reads the proposal tokens' log-probabilities off the answer.
-vLLM returns them (``choices[0].prompt_logprobs``, one entry per prompt token); a GPU
-user thus gets the LM tier from the server that serves the policy. vLLM caches the shared
-prefix across requests (automatic prefix caching), so N proposals still cost about one
-prefix pass.
+``prefix + proposal`` for every proposal of a prefix in **one** request to the server's
+``/completions`` (``prompt`` a list of token-id lists, ``max_tokens=1``,
+``prompt_logprobs=0``), and reads the proposal tokens' log-probabilities off the answer.
+vLLM returns them (``choices[i].prompt_logprobs``, one entry per prompt token of prompt
+``i``); a GPU user thus gets the LM tier from the server that serves the policy.
+
+What it costs there: vLLM does not read its prefix cache for a request that asks for
+prompt log-probabilities (it must compute the logits of every prompt token), so each
+proposal is a full pass over ``prefix + proposal``, not one prefix pass shared by all as in
+the local reader. Sending them in one request lets the server batch those passes.
 
 A server returns no hidden states: this scorer serves critics whose LM inputs are the
 log-likelihood statistics (``lm_stats``), and :class:`~toolrm_agent.judges.trained.trained.CriticReader`
@@ -34,6 +38,7 @@ from toolrm_agent.core.errors import ConfigurationError, JudgeBackendError
 from toolrm_agent.judges.trained.lm_scoring import (
     LMReading,
     LMScorer,
+    TagScope,
     ToolScope,
     ValueCompletion,
     ValueSpan,
@@ -53,7 +58,7 @@ class ServerLMScorer(LMScorer):
         base_url: the server's OpenAI base URL (``http://host:8000/v1``).
         model: the served model's name.
         timeout_s: per request.
-        tools / max_prefix_tokens / max_proposal_tokens: as :class:`LMScorer`.
+        tools / tags / max_prefix_tokens / max_proposal_tokens: as :class:`LMScorer`.
     """
 
     def __init__(
@@ -65,10 +70,11 @@ class ServerLMScorer(LMScorer):
         timeout_s: float = 60.0,
         api_key: str = "EMPTY",
         tools: ToolScope = "all",
+        tags: TagScope = "read",
         max_prefix_tokens: int = 3072,
         max_proposal_tokens: int = 512,
     ) -> None:
-        super().__init__(tokenizer_path, tools=tools, max_prefix_tokens=max_prefix_tokens,
+        super().__init__(tokenizer_path, tools=tools, tags=tags, max_prefix_tokens=max_prefix_tokens,
                          max_proposal_tokens=max_proposal_tokens)
         if not base_url.startswith(("http://", "https://")):
             raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -103,18 +109,18 @@ class ServerLMScorer(LMScorer):
         return data
 
     def read_on_prefix(self, prefix: list[int], proposals: Sequence[Proposal]) -> list[LMReading]:
+        if not proposals:
+            return []
+        suffixes = [self.suffix_ids(p) for p in proposals]
+        prompts = [prefix + suffix for suffix in suffixes]
+        data = self._post({"model": self.model, "prompt": prompts, "max_tokens": 1,
+                           "temperature": 0.0, "prompt_logprobs": 0})
+        choices = _choices(data, len(prompts), self.base_url)
         readings: list[LMReading] = []
-        for proposal in proposals:
-            suffix = self.suffix_ids(proposal)
-            data = self._post({"model": self.model, "prompt": prefix + suffix, "max_tokens": 1,
-                               "temperature": 0.0, "prompt_logprobs": 0})
-            lp = _suffix_logprobs(data, prefix + suffix, len(suffix), self.base_url)
-            readings.append(LMReading(
-                mean_logprob=sum(lp) / len(lp), min_logprob=min(lp), sum_logprob=sum(lp), tokens=len(suffix),
-                hidden_last=None, hidden_mean=None, prefix_tokens=len(prefix),
-            ))
+        for choice, ids, suffix in zip(choices, prompts, suffixes, strict=True):
+            readings.append(self.reading(suffix, _suffix_logprobs(choice, ids, len(suffix), self.base_url),
+                                         len(prefix)))
         return readings
-
 
     def suggest(self, context: JudgeContext, proposal: Proposal, **_: Any) -> list[ValueSuggestion]:
         """None: a server's prompt log-probabilities give no greedy values (see the module docstring)."""
@@ -129,12 +135,22 @@ class ServerLMScorer(LMScorer):
         raise ConfigurationError("an LM read through a server decodes no values; use a local LMScorer")
 
 
-def _suffix_logprobs(data: dict[str, Any], ids: list[int], n: int, url: str) -> list[float]:
-    """The log-probabilities of the last ``n`` prompt tokens in a vLLM-style answer."""
-    try:
-        entries = data["choices"][0]["prompt_logprobs"]
-    except (KeyError, IndexError, TypeError):
-        entries = None
+def _choices(data: dict[str, Any], n: int, url: str) -> list[dict[str, Any]]:
+    """The answer's choices in prompt order (choice ``i`` answers prompt ``i``; servers may list them
+    in any order)."""
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise JudgeBackendError(f"LM server {url} answered {n} prompts without a list of choices")
+    by_index = {c.get("index"): c for c in choices}
+    if len(choices) != n or set(by_index) != set(range(n)):
+        raise JudgeBackendError(f"LM server {url} answered {n} prompts with choices "
+                                f"{sorted(map(str, by_index))}, not one per prompt (indexes 0..{n - 1})")
+    return [by_index[i] for i in range(n)]
+
+
+def _suffix_logprobs(choice: dict[str, Any], ids: list[int], n: int, url: str) -> list[float]:
+    """The log-probabilities of the last ``n`` prompt tokens in one vLLM-style choice."""
+    entries = choice.get("prompt_logprobs")
     if not isinstance(entries, list) or len(entries) != len(ids):
         raise JudgeBackendError(
             f"LM server {url} returned no prompt log-probabilities for the {len(ids)} prompt tokens "

@@ -97,6 +97,8 @@ class CriticManifest(BaseModel):
     """The frozen LM (``default`` = the offline Qwen2.5-Coder-0.5B, or a directory)."""
     lm_tools: Literal["all", "called"] = "all"
     """Which tools the LM reading's prefix lists (:class:`~toolrm_agent.judges.trained.lm_scoring.LMScorer`)."""
+    lm_tags: Literal["read", "skip"] = "read"
+    """Whether the LM statistics count the rendering's tag tokens (``LMScorer``'s ``tags``)."""
     encoder: str | None = "minilm"
     """The sentence encoder of the relevance features (``minilm`` = the offline wheel)."""
     input_names: list[str] = Field(default_factory=list)
@@ -257,9 +259,11 @@ class CriticReader:
         threads: int | None = None,
         lm_url: str | None = None,
         lm_model: str | None = None,
+        lm_tags: Literal["read", "skip"] = "read",
     ) -> None:
         self.features = features
         self.lm_tools = lm_tools
+        self.lm_tags = lm_tags
         self.threads = threads
         self.lm_url = lm_url
         self.lm_model = lm_model
@@ -298,12 +302,12 @@ class CriticReader:
                 from toolrm_agent.judges.trained.lm_server import ServerLMScorer
 
                 self._lm = ServerLMScorer(self._base_dir, base_url=self.lm_url, tools=self.lm_tools,
-                                          model=self.lm_model or str(self._base_dir))
+                                          tags=self.lm_tags, model=self.lm_model or str(self._base_dir))
             elif self._lm is None and self._base_dir is not None:
                 from toolrm_agent.judges.trained.lm_scoring import LMScorer
 
                 self._lm = LMScorer(self._base_dir, device=self.device, tools=self.lm_tools,
-                                    threads=self.threads)
+                                    tags=self.lm_tags, threads=self.threads)
         return self._lm
 
     @property
@@ -319,7 +323,8 @@ class CriticReader:
         lm = self.lm
         if self._cache is None:
             return list(lm.read(context, proposals))
-        model = str(self._base_dir)
+        # the statistics differ with the tag scope: its readings are kept apart (the old key for "read")
+        model = str(self._base_dir) + ("" if self.lm_tags == "read" else f"?lm_tags={self.lm_tags}")
         keys = [ReadingCache.key(model, lm.prefix_ids(context, p), lm.suffix_ids(p)) for p in proposals]
         found = [self._cache.get(k) for k in keys]
         todo = [i for i, f in enumerate(found) if f is None]
@@ -465,6 +470,7 @@ class TrainedJudge(BatchJudge):
             cache_dir=cache_dir,
             device=device,
             lm_tools=m.lm_tools,
+            lm_tags=m.lm_tags,
             threads=threads,
             lm_url=lm_url if uses_lm else None,
             lm_model=lm_model,

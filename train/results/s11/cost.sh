@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
 OLD=${OLD:-1a86f1d}
-R=train/results/s11
+R=${R:-train/results/s11}  # s12/cost.sh measures again into its own folder
 W=$(mktemp -d)/old
 git worktree add -q --detach "$W" "$OLD"
 trap 'git -C "$ROOT" worktree remove --force "$W"' EXIT
