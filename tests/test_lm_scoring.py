@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -10,7 +11,7 @@ from tests.fakes import LM_MIXED as MIXED
 from tests.fakes import LM_TWO_TOOLS as TWO_TOOLS
 from toolrm_agent.core.calls import Proposal, ToolCall
 from toolrm_agent.core.context import JudgeContext, Turn
-from toolrm_agent.core.errors import CheckpointError
+from toolrm_agent.core.errors import CheckpointError, ConfigurationError
 from toolrm_agent.core.specs import ToolSpec
 from toolrm_agent.judges.trained.lm_scoring import LMScorer
 
@@ -208,3 +209,44 @@ def test_a_prefix_inside_a_kept_one_runs_its_last_token(tiny_qwen_dir: Path, mon
     fresh = LMScorer(tiny_qwen_dir, dtype="float32", recent_readings=0).read(CONTEXT, PROPOSALS)
     assert lengths == [1]
     assert [r.sum_logprob for r in got] == pytest.approx([r.sum_logprob for r in fresh], abs=1e-5)
+
+
+def test_skipping_the_tags_reads_the_proposal_text_only(tiny_qwen_dir: Path) -> None:
+    """``tags="skip"``: the statistics over the tokens that are not the tokenizer's added tokens (the
+    end-of-turn token here); the log-probabilities themselves are those of one full pass."""
+    import torch
+
+    skip = LMScorer(tiny_qwen_dir, dtype="float32", tags="skip", recent_readings=0)
+    read = LMScorer(tiny_qwen_dir, dtype="float32", recent_readings=0)
+    model, tok = skip._load()
+    tags = {int(i) for i in tok.added_tokens_decoder}
+    assert skip.skipped_ids() == tags and read.skipped_ids() == frozenset()
+    prefix = skip.prefix_ids(CONTEXT)
+    for proposal, got, full in zip(PROPOSALS, skip.read(CONTEXT, PROPOSALS), read.read(CONTEXT, PROPOSALS),
+                                   strict=True):
+        suffix = skip.suffix_ids(proposal)
+        with torch.no_grad():
+            logprobs = model(torch.tensor([prefix + suffix])).logits[0].float().log_softmax(-1)
+        lp = [float(logprobs[len(prefix) - 1 + i, t]) for i, t in enumerate(suffix)]
+        kept = [v for t, v in zip(suffix, lp, strict=True) if t not in tags] or lp  # no text: every token
+        assert suffix[-1] in tags and full.tokens == len(suffix)
+        assert got.tokens == len(kept) and (got.tokens < len(suffix) or not proposal.calls)
+        assert got.sum_logprob == pytest.approx(sum(kept), abs=1e-4)
+        assert got.min_logprob == pytest.approx(min(kept), abs=1e-4)
+        assert got.mean_logprob == pytest.approx(sum(kept) / len(kept), abs=1e-4)
+    with pytest.raises(ConfigurationError, match="tags"):
+        LMScorer(tiny_qwen_dir, tags="none")  # type: ignore[arg-type]
+
+
+def test_readings_with_and_without_the_tags_are_cached_apart(tiny_qwen_dir: Path, tmp_path: Path) -> None:
+    """A reading cache filled by a critic that counts the tags never answers one that skips them."""
+    from toolrm_agent.judges.trained.trained import CriticReader
+
+    def reader(tags: Literal["read", "skip"]) -> CriticReader:
+        return CriticReader(features=False, relevance=False, lm_stats=True, base_model=str(tiny_qwen_dir),
+                            cache_dir=tmp_path, lm_tags=tags)
+
+    counted = reader("read").lm_readings(CONTEXT, PROPOSALS[:1])[0]
+    skipped = reader("skip").lm_readings(CONTEXT, PROPOSALS[:1])[0]
+    assert skipped.tokens == counted.tokens - 1
+    assert reader("read").lm_readings(CONTEXT, PROPOSALS[:1])[0].tokens == counted.tokens

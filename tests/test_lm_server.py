@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -70,10 +70,12 @@ def server(tiny_qwen_dir: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     srv.shutdown()
 
 
-def test_server_readings_equal_local_readings(tiny_qwen_dir: Path, server: tuple[str, list[dict]]) -> None:
+@pytest.mark.parametrize("tags", ["read", "skip"])
+def test_server_readings_equal_local_readings(tiny_qwen_dir: Path, server: tuple[str, list[dict]],
+                                              tags: Literal["read", "skip"]) -> None:
     url, seen = server
-    remote = ServerLMScorer(tiny_qwen_dir, base_url=url, model="tiny", tools="called")
-    local = LMScorer(tiny_qwen_dir, dtype="float32", tools="called")
+    remote = ServerLMScorer(tiny_qwen_dir, base_url=url, model="tiny", tools="called", tags=tags)
+    local = LMScorer(tiny_qwen_dir, dtype="float32", tools="called", tags=tags)
     got, want = remote.read(TWO_TOOLS, MIXED), local.read(TWO_TOOLS, MIXED)
     for r, w in zip(got, want, strict=True):
         assert r.tokens == w.tokens and r.prefix_tokens == w.prefix_tokens

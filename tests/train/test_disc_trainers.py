@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from toolrm_agent.core.calls import Proposal, ToolCall
 from toolrm_agent.core.errors import CheckpointError, TrainingError
 from toolrm_agent.judges.loader import load_judge
-from toolrm_agent.judges.trained.trained import TrainedJudge
+from toolrm_agent.judges.trained.trained import LM_STAT_NAMES, TrainedJudge
 from train.disc.cached import INPUT_SETS, compare_inputs, load_data, train_cached
 from train.disc.config import CachedCriticConfig, RewardModelConfig
 
@@ -62,6 +63,31 @@ def test_a_limited_read_fits_on_the_records_read_and_two_workers_resume_it(
     train_cached(replace(config, read_limit=None, read_workers=2), pref_dir, tmp_path / "c2",
                  cache=tmp_path / "lm", echo=lines.append)
     assert read_record_ids(tmp_path / "lm") == {p.record_id for p in pairs}
+
+
+def test_a_critic_that_skips_the_tags_reads_at_inference_what_it_trained_on(
+    pref_dir: Path, tiny_qwen_dir: Path, tmp_path: Path
+) -> None:
+    """``lm_tags="skip"`` travels from the config to the manifest and the judge's reader: the
+    statistics the head trained on are the ones the judge reads for the same candidate."""
+    import numpy as np
+
+    from train.disc.cached import candidate_key
+
+    config = CachedCriticConfig(base_model=str(tiny_qwen_dir), epochs=2, batch_size=16, width=8,
+                                inputs=INPUT_SETS["features+relevance+lm_stats"], read_limit=2, lm_tags="skip")
+    train_cached(config, pref_dir, tmp_path / "c", cache=tmp_path / "lm", echo=lambda _: None)
+    judge = TrainedJudge(tmp_path / "c")
+    assert judge.manifest.lm_tags == "skip" and judge.reader.lm_tags == "skip"
+    assert json.loads((tmp_path / "lm" / "readings.json").read_text())["lm_tags"] == "skip"
+    shard = np.load(next((tmp_path / "lm").glob("shard_*.npz")))
+    records, pairs = load_data(pref_dir)
+    pair = next(p for p in pairs if p.record_id == str(shard["records"][0]))
+    proposal = pair.chosen.proposal
+    row = list(shard["keys"]).index(candidate_key(pair.record_id, proposal))
+    x = judge.reader.inputs(records[pair.record_id].context(), [proposal])[0]  # the LM statistics come last
+    assert judge.manifest.input_names[-4:] == list(LM_STAT_NAMES)
+    assert shard["lm_stats"][row] == pytest.approx(x[0, -4:], abs=1e-3)
 
 
 def test_a_critic_on_the_verifier_reading_trains_caches_and_loads(

@@ -37,6 +37,16 @@ def test_lm_readings_are_cached_under_the_cache_dir_not_the_data(
     assert where.is_relative_to(tmp_path / "cache" / "readings")
     assert not where.is_relative_to(pref_dir)
     assert lm_cache_dir(pref_dir, "smollm2") != where
+    assert lm_cache_dir(pref_dir, "default", "all", "read") == where  # caches written before lm_tags
+    assert lm_cache_dir(pref_dir, "default", "all", "skip") != where
+
+
+def test_an_unknown_tag_scope_fails_before_any_reading() -> None:
+    from toolrm_agent.core.errors import TrainingError
+    from train.disc.config import CachedCriticConfig
+
+    with pytest.raises(TrainingError, match="lm_tags"):
+        CachedCriticConfig(base_model="default", lm_tags="none").check()  # type: ignore[arg-type]
 
 
 def test_the_features_phase_has_a_progress_bar(pref_dir: Path, monkeypatch: Any) -> None:
