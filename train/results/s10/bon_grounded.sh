@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
+R=${R:-train/results/s10} NAME=${NAME:-grounded} DIR=${DIR:-grounded}  # s12/ship_checks.sh reads a candidate
 for c in 0 0.3; do
-  out=train/results/s10/bon60-grounded-c${c/./}.json
+  out=$R/bon60-$NAME-c${c/./}.json
   [[ -s $out ]] || .venv/bin/toolrm eval bon --results ../shared/data/bfcl-results --split test --k 4 --limit 60 --seed 7 \
-      --consensus $c --judge "disc:grounded?cache_dir=out/g/cache-bon&threads=1&suggest=false" --out $out 2>&1 | tail -1
+      --consensus $c --judge "disc:$DIR?cache_dir=out/g/cache-bon&threads=${THREADS:-1}&suggest=false" --out $out 2>&1 | tail -1
 done
 echo "== done $(date +%T)"

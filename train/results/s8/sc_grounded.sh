@@ -7,6 +7,7 @@
 # OUT: where the full reports go (default out/s8; train/results/s10/sc_grounded.sh reads the seventh
 # session's disc:grounded into out/s10sc)
 OUT=${OUT:-out/s8}
+JUDGE=${JUDGE:-disc:grounded}  # s12/ship_checks.sh reads a candidate critic directory
 cd "$(dirname "$0")/../../.." && mkdir -p "$OUT"
 T=.venv/bin/toolrm
 export TOOLRM_LLAMACPP_THREADS=${TOOLRM_LLAMACPP_THREADS:-1} OMP_NUM_THREADS=1
@@ -14,8 +15,8 @@ run() { # category mode
   local out=$OUT/sc-default-$1-$2.json
   [[ -s $out ]] && return 0
   echo "== $(date +%T) $1 $2"
-  /usr/bin/time -f "%e s wall" $T eval selfcorrect --policy llamacpp:default --judge "disc:grounded?threads=1" \
+  /usr/bin/time -f "%e s wall" $T eval selfcorrect --policy llamacpp:default --judge "$JUDGE?threads=1" \
       --category $1 --limit 15 --mode $2 --n 3 --seed 0 --server-slots 1 --out $out 2>&1 | grep -v "^\s*$" | tail -4
 }
-for m in best_of_n retry; do run parallel $m; run multiple $m; done
+for m in ${MODES:-best_of_n retry}; do run parallel $m; run multiple $m; done
 echo "== done $(date +%T)"
