@@ -126,6 +126,38 @@ def test_a_half_covered_request_is_a_decisive_finding() -> None:
     assert not any(f.decisive for f in call_features(single, one).findings)
 
 
+def test_a_call_that_breaks_its_tools_schema_is_a_decisive_finding() -> None:
+    """An enum value the tool does not allow, an unknown function, a missing required argument: the
+    call fails when it runs, so the critic rejects it whatever its score. A repeated call only counts."""
+    from toolrm_agent.core.verdicts import IssueCode
+    from toolrm_agent.judges.features import DECISIVE_SCHEMA_CODES, call_features
+
+    def decisive(*calls: ToolCall) -> set[IssueCode]:
+        return {f.code for f in call_features(CONTEXT, Proposal(calls=calls)).findings if f.decisive}
+
+    kelvin = ToolCall(id="a", name="get_weather", arguments={"city": "Paris", "unit": "kelvin"})
+    assert decisive(kelvin) == {IssueCode.ENUM_VIOLATION}
+    assert decisive(ToolCall(id="a", name="get_forecast", arguments={"city": "Paris"})) == {
+        IssueCode.UNKNOWN_FUNCTION}
+    assert decisive(ToolCall(id="a", name="get_weather", arguments={})) == {IssueCode.MISSING_REQUIRED}
+    assert decisive(call("Paris", "a"), call("Berlin", "b")) == set()
+    assert decisive(call("Paris", "a"), call("Paris", "b")) == set()  # a repeat: counted, not a veto
+    assert IssueCode.DUPLICATE_CALL not in DECISIVE_SCHEMA_CODES
+
+
+@pytest.mark.slow
+def test_disc_default_rejects_a_schema_error_whatever_its_score() -> None:
+    from toolrm_agent.core.verdicts import IssueCode
+
+    judge = TrainedJudge("default", threshold=0.0)  # every score accepted, but for the veto
+    kelvin = Proposal(calls=(ToolCall(id="a", name="get_weather", arguments={"city": "Paris", "unit": "kelvin"}),
+                             call("Berlin", "b")))
+    critique = judge.critique(CONTEXT, kelvin)
+    assert not critique.accepted and IssueCode.ENUM_VIOLATION in critique.codes
+    assert "does not fit its tool's schema" in critique.text and "kelvin" in critique.text
+    assert judge.critique(CONTEXT, Proposal(calls=(call("Paris", "a"), call("Berlin", "b")))).accepted
+
+
 @pytest.mark.parametrize(
     ("request_text", "arguments"),
     [  # right answers of the demo's tasks that the veto once sent into a retry loop

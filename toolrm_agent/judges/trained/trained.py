@@ -581,8 +581,8 @@ class TrainedJudge(BatchJudge):
     def _critique(self, proposal: Proposal, score: float, feats: Features, tokens: int, seconds: float,
                   suggestions: Sequence[ValueSuggestion] = ()) -> Critique:
         findings = list(feats.findings)
-        # a decisive finding (a request only half covered) rejects whatever the score; the
-        # score itself, which ranks candidates, is left as the head computed it
+        # a decisive finding (a call that breaks its tool's schema, a request only half covered)
+        # rejects whatever the score; the score itself, which ranks candidates, is left as the head computed it
         accepted = score >= self.threshold and not any(f.decisive for f in findings)
         text = "" if accepted else critique_text(proposal, score, self.threshold, findings, suggestions)
         issues_by_call: dict[str | None, list[Issue]] = {}
@@ -671,8 +671,11 @@ def critique_text(proposal: Proposal, score: float, threshold: float, findings: 
     the LM's suggestions (:meth:`TrainedJudge.suggestions`)."""
     digits = 2 if f"{score:.2f}" != f"{threshold:.2f}" else 3  # "0.75 (it accepts from 0.75)" says nothing
     lines = [f"The critic scored this proposal {score:.{digits}f} (it accepts from {threshold:.{digits}f})."]
-    if score >= threshold and any(f.decisive for f in findings):
-        lines[0] = lines[0][:-1] + ", but it answers only part of the request."
+    decisive = [f for f in findings if f.decisive]
+    if score >= threshold and decisive:
+        schema = any(f.code is not IssueCode.UNCOVERED_REQUEST for f in decisive)
+        lines[0] = lines[0][:-1] + (", but a call does not fit its tool's schema." if schema
+                                    else ", but it answers only part of the request.")
     ordered = sorted(findings, key=lambda f: _ORDER.get(f.code, 9))
     for f in ordered[:4]:
         lines.append(f"- {f.message}")
