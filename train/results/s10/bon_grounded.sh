@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 export OMP_NUM_THREADS=1
-R=${R:-train/results/s10} NAME=${NAME:-grounded} DIR=${DIR:-grounded}  # s12/ship_checks.sh reads a candidate
+R=${R:-train/results/s10} NAME=${NAME:-grounded} DIR=${DIR:-grounded}  # s12/schema_veto.sh writes its own reports
 for c in 0 0.3; do
   out=$R/bon60-$NAME-c${c/./}.json
   [[ -s $out ]] || .venv/bin/toolrm eval bon --results ../shared/data/bfcl-results --split test --k 4 --limit 60 --seed 7 \

@@ -7,7 +7,7 @@
 # OUT: where the full reports go (default out/s8; train/results/s10/sc_grounded.sh reads the seventh
 # session's disc:grounded into out/s10sc)
 OUT=${OUT:-out/s8}
-JUDGE=${JUDGE:-disc:grounded}  # s12/ship_checks.sh reads a candidate critic directory
+JUDGE=${JUDGE:-disc:grounded}  # another critic (a directory) for the same grid
 cd "$(dirname "$0")/../../.." && mkdir -p "$OUT"
 T=.venv/bin/toolrm
 export TOOLRM_LLAMACPP_THREADS=${TOOLRM_LLAMACPP_THREADS:-1} OMP_NUM_THREADS=1
