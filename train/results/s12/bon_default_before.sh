@@ -5,11 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
-OLD=${OLD:-d004957}
 R=train/results/s12
-W=$(mktemp -d)/old
-git worktree add -q --detach "$W" "$OLD"
-trap 'git -C "$ROOT" worktree remove --force "$W"' EXIT
+source "$R/old_tree.sh"  # W: the tree before, a temporary worktree
 ARGS=(--results "$ROOT/../shared/data/bfcl-results" --judge disc:default --k 4)
 [[ -s $R/bon-default-before.json ]] || (cd "$W" && "$ROOT/.venv/bin/python" -m toolrm_cli eval bon "${ARGS[@]}" \
     --out "$ROOT/$R/bon-default-before.json" 2>&1 | tail -1)

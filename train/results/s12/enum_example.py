@@ -44,9 +44,14 @@ PROPOSALS = {
 }
 
 
+def weather_context() -> JudgeContext:
+    """The question, with both tools offered (as the vLLM test offers them)."""
+    return JudgeContext.from_messages([HumanMessage("What is the weather in Paris right now, in celsius?")],
+                                      [get_weather, get_time])
+
+
 def main(out: Path) -> None:
-    context = JudgeContext.from_messages([HumanMessage("What is the weather in Paris right now, in celsius?")],
-                                         [get_weather, get_time])
+    context = weather_context()
     report: dict[str, object] = {}
     for spec in ("schema", "disc:default", "disc:grounded?suggest=false"):
         judge = load_judge(spec)

@@ -5,10 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
-OLD=${OLD:-d004957}
 R=train/results/s12
-W=$(mktemp -d)/old
-git worktree add -q --detach "$W" "$OLD"
-trap 'git -C "$ROOT" worktree remove --force "$W"' EXIT
+source "$R/old_tree.sh"  # W: the tree before, a temporary worktree
 (cd "$W" && PYTHONPATH="$W" "$ROOT/.venv/bin/python" "$ROOT/$R/enum_example.py" "$ROOT/$R/enum-example-before.json")
 .venv/bin/python $R/enum_example.py $R/enum-example-veto.json

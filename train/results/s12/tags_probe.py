@@ -6,8 +6,7 @@ all tokens and over the tokens that are not the tokenizer's added tokens (``<too
 ``<|im_end|>``). Dev data: this chose to try ``lm_tags=skip`` (s12/content.sh).
 
 It also writes out, token by token, the log-probabilities of one right call, ``get_weather(city="Paris",
-unit="celsius")`` after "What is the weather in Paris right now, in celsius?" with the tools of
-tests/integration/test_vllm_server.py (``example`` in the report).
+unit="celsius")`` in ``enum_example.py``'s context (``example`` in the report).
 
 Usage: ``python train/results/s12/tags_probe.py N OUT_JSON`` (80 pairs: about 2.5 minutes on two cores).
 """
@@ -17,30 +16,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Literal
 
 import torch
-from langchain_core.messages import HumanMessage
-from langchain_core.tools import tool
 
 from eval.options import load_all_results
 from eval.pairs import build_pairs, sample_pairs
-from toolrm_agent.core.calls import Proposal, ToolCall
+from toolrm_agent.core.calls import Proposal
 from toolrm_agent.core.context import JudgeContext
 from toolrm_agent.judges.trained.lm_scoring import LMScorer
 from toolrm_agent.models import resolve_model
-
-
-@tool
-def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -> str:
-    """Current weather for a city."""
-    return f"21 degrees {unit} in {city}"
-
-
-@tool
-def get_time(timezone: str) -> str:
-    """Current time in an IANA timezone such as Europe/Paris."""
-    return "12:00"
+from train.results.s12.enum_example import PROPOSALS, weather_context
 
 
 def token_logprobs(scorer: LMScorer, context: JudgeContext, proposal: Proposal) -> list[tuple[int, float]]:
@@ -72,10 +57,8 @@ def main(n: int, out: Path) -> None:
         good, bad = statistics(p.context, p.chosen), statistics(p.context, p.rejected)
         for k in right:
             right[k] += good[k] > bad[k]
-    weather = JudgeContext.from_messages([HumanMessage("What is the weather in Paris right now, in celsius?")],
-                                         [get_weather, get_time])
-    right_call = Proposal(calls=(ToolCall(name="get_weather", arguments={"city": "Paris", "unit": "celsius"}),))
-    example = [[tok.decode([t]), round(v, 2)] for t, v in token_logprobs(scorer, weather, right_call)]
+    example = [[tok.decode([t]), round(v, 2)]
+               for t, v in token_logprobs(scorer, weather_context(), PROPOSALS["right"])]
     report = {"pairs": len(calls), "accuracy": {k: round(v / len(calls), 3) for k, v in right.items()},
               "example": example,
               "command": f"python train/results/s12/tags_probe.py {n} {out}"}
