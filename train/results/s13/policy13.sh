@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Issue 21, tenth session: more of the two offline policies' own mistakes, without corruptions.
+# Issue 21, tenth session: more of the two offline policies' own mistakes (the recipe of the shipped head: each
+# build holds its records' corruptions beside the policy's samples), without the 450-record corruption build (g2).
 # The shipped LM tier was trained on one build of 60 records of the 0.5B's answers (g6s); a second draw of
 # the same recipe (g6s-r, eighth session) read the live dev set 0.075 lower, so one build of 60 records is a
 # noisy draw. Here: two new builds, side by side, one llama.cpp thread each:
