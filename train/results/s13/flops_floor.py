@@ -27,11 +27,12 @@ Writes ``train/results/s13/flops-floor.json``. Run it with nothing else on the m
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+from train.results.s13.compile_probe import best_seconds, write_report
 
 REPEATS = 5
 ROWS = 400
@@ -122,15 +123,7 @@ def model_pass_seconds() -> float:
 
     model: Any = AutoModelForCausalLM.from_pretrained(resolve_model("default"), dtype=torch.bfloat16)
     model.eval()
-    ids = torch.randint(100, 20000, (1, 390))
-    with torch.inference_mode():
-        model(ids, logits_to_keep=1)
-        times = []
-        for _ in range(REPEATS):
-            start = time.perf_counter()
-            model(ids, logits_to_keep=1)
-            times.append(time.perf_counter() - start)
-    return min(times)
+    return best_seconds(lambda ids: model(ids, logits_to_keep=1), 390, REPEATS)
 
 
 def main() -> None:
@@ -173,12 +166,8 @@ def main() -> None:
         "model_pass_390_tokens_seconds": pass_s,
         "model_pass_gflops": pass_flops / pass_s / 1e9,
         "threads": 2, "repeats": REPEATS, "rows": ROWS,
-        "load_average": {"before": [round(x, 2) for x in load_before],
-                         "after": [round(x, 2) for x in os.getloadavg()]},
     }
-    target = Path(__file__).with_name("flops-floor.json")
-    target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(report, indent=2))
+    write_report("flops-floor.json", report, load_before)
 
 
 if __name__ == "__main__":
