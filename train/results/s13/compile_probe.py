@@ -3,9 +3,9 @@
 One forward pass of the 0.5B over a 390-token prefix (random ids; ``logits_to_keep=1``, as the reader's prefix
 pass), bfloat16, both cores: eager (what the reader runs) and compiled by inductor with dynamic shapes (a
 reader meets a new length at every context). The best of :data:`REPEATS` passes each; the compiled model's
-first call, compilation included, is timed apart. A compiled model fuses other kernels, so its readings are
-not bit-identical to the eager ones the shipped head was trained on. Writes ``compile-probe.json`` beside this
-file. Run it with nothing else on the machine:
+first call, compilation included, is timed apart. A compiled model runs other (fused) kernels, so the
+report also holds the largest difference between the two models' next-token log-probabilities over one
+prefix. Writes ``compile-probe.json`` beside this file. Run it with nothing else on the machine:
 
     .venv/bin/python train/results/s13/compile_probe.py
 """
@@ -36,6 +36,18 @@ def best_seconds(forward: Callable[[Any], Any], tokens: int = TOKENS, repeats: i
             forward(ids)
             times.append(time.perf_counter() - start)
     return min(times)
+
+
+def largest_difference(model: Any, compiled: Any) -> float:
+    """The largest difference between the eager and the compiled model's log-probabilities of the next
+    token at every position of one prefix of :data:`TOKENS` random ids (what a reading is made of)."""
+    import torch
+
+    ids = torch.randint(100, 20000, (1, TOKENS))
+    with torch.inference_mode():
+        eager = model(ids).logits.float().log_softmax(-1)
+        fused = compiled(ids).logits.float().log_softmax(-1)
+    return float((eager - fused).abs().max())
 
 
 def write_report(name: str, report: dict[str, Any], load_before: tuple[float, float, float]) -> None:
@@ -69,6 +81,7 @@ def main() -> None:
         "eager_seconds": eager,
         "compiled_first_call_seconds": first,
         "compiled_seconds": best_seconds(lambda ids: compiled(ids, logits_to_keep=1)),
+        "max_abs_logprob_difference": largest_difference(model, compiled),
     }
     write_report("compile-probe.json", report, load_before)
 
