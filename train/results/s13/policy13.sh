@@ -15,6 +15,7 @@ cd "$(dirname "$0")/../../.."
 T=.venv/bin/toolrm
 export OMP_NUM_THREADS=1
 SRC=../shared/data/train-sources
+mkdir -p out/s13
 echo "== $(date +%T) builds A (0.5B) and B (1.5B), side by side"
 TOOLRM_LLAMACPP_THREADS=1 $T data build --sources $SRC --out out/pref-13a --max-records 90 --seed 13 \
     --policy llamacpp:default --samples 3 --temperature 1.0 --target-pairs 1800 > out/s13/build-13a.log 2>&1 &
