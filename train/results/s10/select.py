@@ -14,8 +14,10 @@ critic whatever this says. Caveat, said where the result is quoted: these candid
 the Qwen3-8B v4 test run were seen in earlier sessions (after their choices); the live dev set was
 built because the old dev set has no live category, and the rule was fixed before it was read.
 
-Usage: ``python train/results/s10/select.py [REPORT_DIR]`` prints the table and the choice, and
-writes ``selection.json`` beside the reports.
+Usage: ``python train/results/s10/select.py [REPORT_DIR] [DEV]`` prints the table and the choice, and
+writes ``selection.json`` beside the reports. ``DEV`` names the first dev set's reports (``DEV-<critic>.json``,
+default ``dev150``): the eleventh session's rule (``s14/dev500.sh``) is this one with a larger draw of the
+same dev half, ``dev500``.
 """
 
 from __future__ import annotations
@@ -43,19 +45,19 @@ def _share(report: dict[str, Any], categories: tuple[str, ...]) -> tuple[float, 
     return (right / n if n else 0.0), n
 
 
-def rows(folder: Path) -> list[dict[str, Any]]:
-    """One row per critic read on both dev sets."""
+def rows(folder: Path, dev_set: str = "dev150") -> list[dict[str, Any]]:
+    """One row per critic read on both dev sets (``dev_set``'s reports and the live dev set's)."""
     out = []
     for live in sorted(folder.glob("devlive-*.json")):
         name = live.stem.removeprefix("devlive-")
-        dev = folder / f"dev150-{name}.json"
+        dev = folder / f"{dev_set}-{name}.json"
         if not dev.exists():
             continue
         lr, dr = _report(live), _report(dev)
         calls, n_calls = _share(lr, CALLS)
         irr, n_irr = _share(lr, ("live_irrelevance",))
         out.append({
-            "name": name, "dev150": dr["w_avg"], "devlive": lr["w_avg"], "devlive_pairs": lr["n_pairs"],
+            "name": name, dev_set: dr["w_avg"], "devlive": lr["w_avg"], "devlive_pairs": lr["n_pairs"],
             "devlive_calls": calls, "devlive_calls_pairs": n_calls, "devlive_irrelevance": irr,
             "devlive_irrelevance_pairs": n_irr,
             "devlive_value_error_string": (lr["per_error_type"].get("value_error:string") or {}).get("acc"),
@@ -72,21 +74,21 @@ def choose(table: list[dict[str, Any]]) -> str:
     return SHIPPED if SHIPPED in top else top[0]
 
 
-def main(folder: Path) -> None:
-    table = rows(folder)
+def main(folder: Path, dev_set: str = "dev150") -> None:
+    table = rows(folder, dev_set)
     if not table:
         raise SystemExit(f"no critic read on both dev sets in {folder}")
     chosen = choose(table)
-    print(f"{'critic':22} {'dev150':>7} {'devlive':>8} {'pairs':>6} {'calls':>6} {'irrel.':>7} "
+    print(f"{'critic':22} {dev_set:>7} {'devlive':>8} {'pairs':>6} {'calls':>6} {'irrel.':>7} "
           f"{'ve:str':>7} {'score':>6}")
     for r in sorted(table, key=lambda r: -r["score"]):
         mark = " <- chosen" if r["name"] == chosen else ("" if r["candidate"] else " (reference)")
         ve = r["devlive_value_error_string"]
-        print(f"{r['name']:22} {r['dev150']:7.3f} {r['devlive']:8.3f} {r['devlive_pairs']:6d} "
+        print(f"{r['name']:22} {r[dev_set]:7.3f} {r['devlive']:8.3f} {r['devlive_pairs']:6d} "
               f"{r['devlive_calls']:6.3f} {r['devlive_irrelevance']:7.3f} {ve if ve is None else round(ve, 3)!s:>7} "
               f"{r['score']:6.3f}{mark}")
     (folder / "selection.json").write_text(json.dumps({"chosen": chosen, "rows": table}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent)
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent, *sys.argv[2:3])
