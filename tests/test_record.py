@@ -113,3 +113,33 @@ def test_command_refuses_a_category_it_cannot_answer(tmp_path: Path) -> None:
             "--policy", "llamacpp:default", "--out", str(out), "--category", category, "--limit", "1"])
         assert result.exit_code == 2 and "--category" in result.output, result.output
     assert not out.exists()  # refused before any model is loaded
+
+
+def test_a_second_draw_leaves_out_the_first_and_keeps_its_size() -> None:
+    from eval.tasks.runner import load_tasks
+
+    first = draw_questions("live_simple", 40, seed=21)
+    second = [t.id for t in load_tasks("live_simple", limit=40, seed=22, exclude=set(first))]
+    assert len(second) == 40 and not set(second) & set(first)
+    assert second == [t.id for t in load_tasks("live_simple", limit=40, seed=22, exclude=set(first))]
+    everything = draw_questions("live_parallel", None, 0)
+    assert [t.id for t in load_tasks("live_parallel", limit=5, seed=1, exclude=set(everything[2:]))] == everything[:2]
+
+
+def test_command_excludes_the_questions_of_earlier_results_files(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import eval.commands.record as cmd
+    from eval.bfcl.questions import load_questions
+
+    out = tmp_path / "second.jsonl"
+    args = ["--policy", "llamacpp:default", "--out", str(out), "--category", "live_parallel", "--limit", "5"]
+    missing = CliRunner().invoke(command_app(cmd.command), [*args, "--exclude", str(tmp_path / "none.jsonl")])
+    assert missing.exit_code == 2 and "--exclude" in missing.output, missing.output
+    first = tmp_path / "first.jsonl"  # every live_parallel question already answered there (or failed)
+    ids = list(load_questions("live_parallel"))
+    first.write_text("".join(json.dumps({"id": i, "result": "x"}) + "\n" for i in ids[1:]))
+    errors_path(first).write_text(json.dumps({"id": ids[0], "error": "too long"}) + "\n")
+    result = CliRunner().invoke(command_app(cmd.command), [*args, "--exclude", str(first)])
+    assert result.exit_code == 0 and "0 questions" in result.output, result.output
+    assert not out.exists()  # nothing left to answer: no model was loaded

@@ -13,7 +13,9 @@ live questions give a dev set with live-style mistakes (long tool lists, real us
 from models that are in no test set. These are BFCL questions: read them, never train on them.
 
 Each question is one agent step (the messages and stub tools of ``toolrm eval selfcorrect``,
-greedy by default). ``--limit`` questions per category are drawn by ``--seed`` from BFCL's ids.
+greedy by default). ``--limit`` questions per category are drawn by ``--seed`` from BFCL's ids,
+less those answered (or listed as failed) in the ``--exclude`` results files: a second dev draw
+holds no question of the first.
 The run resumes: questions already in ``--out`` are skipped, and each answer is appended and
 flushed as soon as it is made. A question whose step raises (a prompt longer than the server's
 context, a backend that fails) gets no answer: its id and the error go to ``<out>.errors`` (JSON
@@ -145,16 +147,29 @@ def command(
     slot_ctx: Annotated[
         int, typer.Option("--slot-ctx", help="llamacpp: policies: context tokens per server slot.", min=512)
     ] = 8192,
+    exclude: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--exclude",
+            help="A results file whose questions are left out of the draw (repeatable): a second draw disjoint "
+            "from a first.",
+        ),
+    ] = None,
 ) -> None:
     """A policy answers BFCL questions; its answers are written as a recorded model's results."""
     from rich.progress import Progress
 
     from eval.tasks.runner import load_policy, load_tasks
 
+    excluded: set[str] = set()
+    for path in exclude or []:
+        if not path.is_file():
+            raise typer.BadParameter(f"no results file at {path}", param_hint="--exclude")
+        excluded |= recorded_ids(path)
     chosen: list[AgentTask] = []
     for category in categories or list(LIVE_CATEGORIES):
         try:  # an unknown category, or a multi-turn one (no single step)
-            chosen += load_tasks(category, limit=limit, seed=seed)
+            chosen += load_tasks(category, limit=limit, seed=seed, exclude=excluded)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--category") from None
     done = recorded_ids(out)

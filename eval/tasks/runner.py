@@ -33,7 +33,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -256,11 +256,17 @@ def agent_step(model: Any, task: AgentTask) -> tuple[Any, StubToolbox]:
 
 
 def load_tasks(
-    category: str, ids: Sequence[str] | None = None, limit: int | None = None, *, seed: int | None = None
+    category: str,
+    ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    *,
+    seed: int | None = None,
+    exclude: Collection[str] = (),
 ) -> list[AgentTask]:
     """Tasks of one BFCL category: the given ids (in that order) or the first ``limit``
     ids in BFCL's order (all when ``limit`` is None). With ``seed``, the ``limit`` ids are
-    drawn with that seed instead of taken from the front, and kept in BFCL's order."""
+    drawn with that seed instead of taken from the front, and kept in BFCL's order. Ids in
+    ``exclude`` are left out before the draw (a second draw disjoint from a first)."""
     from eval.bfcl.questions import load_questions
 
     questions = load_questions(category)
@@ -268,9 +274,9 @@ def load_tasks(
         missing = [i for i in ids if i not in questions]
         if missing:
             raise ValueError(f"unknown {category} ids: {', '.join(missing[:5])}")
-        chosen = [questions[i] for i in ids]
+        chosen = [questions[i] for i in ids if i not in exclude]
     else:
-        chosen = list(questions.values())
+        chosen = [q for i, q in questions.items() if i not in exclude]
     if limit is not None and seed is not None and limit < len(chosen):
         keep = set(random.Random(f"{seed}:{category}").sample(range(len(chosen)), max(0, limit)))
         chosen = [q for i, q in enumerate(chosen) if i in keep]

@@ -14,10 +14,12 @@ critic whatever this says. Caveat, said where the result is quoted: these candid
 the Qwen3-8B v4 test run were seen in earlier sessions (after their choices); the live dev set was
 built because the old dev set has no live category, and the rule was fixed before it was read.
 
-Usage: ``python train/results/s10/select.py [REPORT_DIR] [DEV]`` prints the table and the choice, and
-writes ``selection.json`` beside the reports. ``DEV`` names the first dev set's reports (``DEV-<critic>.json``,
-default ``dev150``): the eleventh session's rule (``s14/dev500.sh``) is this one with a larger draw of the
-same dev half, ``dev500``.
+Usage: ``python train/results/s10/select.py [REPORT_DIR] [DEV] [LIVE]`` prints the table and the choice,
+and writes ``selection.json`` beside the reports. ``DEV`` and ``LIVE`` name the two dev sets' reports
+(``DEV-<critic>.json``, ``LIVE-<critic>.json``; default ``dev150`` and ``devlive``): the eleventh session's
+rule (``s14/devlive2.sh``) is this one on a larger draw of the same dev half (``dev500``) and a second live
+draw that holds no question of the first (``devlive2``); its table is written as
+``selection-dev500-devlive2.json``.
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ def _share(report: dict[str, Any], categories: tuple[str, ...]) -> tuple[float, 
     return (right / n if n else 0.0), n
 
 
-def rows(folder: Path, dev_set: str = "dev150") -> list[dict[str, Any]]:
-    """One row per critic read on both dev sets (``dev_set``'s reports and the live dev set's)."""
+def rows(folder: Path, dev_set: str = "dev150", live_set: str = "devlive") -> list[dict[str, Any]]:
+    """One row per critic read on both dev sets (``dev_set``'s reports and ``live_set``'s)."""
     out = []
-    for live in sorted(folder.glob("devlive-*.json")):
-        name = live.stem.removeprefix("devlive-")
+    for live in sorted(folder.glob(f"{live_set}-*.json")):
+        name = live.stem.removeprefix(f"{live_set}-")
         dev = folder / f"{dev_set}-{name}.json"
         if not dev.exists():
             continue
@@ -74,12 +76,12 @@ def choose(table: list[dict[str, Any]]) -> str:
     return SHIPPED if SHIPPED in top else top[0]
 
 
-def main(folder: Path, dev_set: str = "dev150") -> None:
-    table = rows(folder, dev_set)
+def main(folder: Path, dev_set: str = "dev150", live_set: str = "devlive") -> None:
+    table = rows(folder, dev_set, live_set)
     if not table:
         raise SystemExit(f"no critic read on both dev sets in {folder}")
     chosen = choose(table)
-    print(f"{'critic':22} {dev_set:>7} {'devlive':>8} {'pairs':>6} {'calls':>6} {'irrel.':>7} "
+    print(f"{'critic':22} {dev_set:>7} {live_set:>8} {'pairs':>6} {'calls':>6} {'irrel.':>7} "
           f"{'ve:str':>7} {'score':>6}")
     for r in sorted(table, key=lambda r: -r["score"]):
         mark = " <- chosen" if r["name"] == chosen else ("" if r["candidate"] else " (reference)")
@@ -87,8 +89,9 @@ def main(folder: Path, dev_set: str = "dev150") -> None:
         print(f"{r['name']:22} {r[dev_set]:7.3f} {r['devlive']:8.3f} {r['devlive_pairs']:6d} "
               f"{r['devlive_calls']:6.3f} {r['devlive_irrelevance']:7.3f} {ve if ve is None else round(ve, 3)!s:>7} "
               f"{r['score']:6.3f}{mark}")
-    (folder / "selection.json").write_text(json.dumps({"chosen": chosen, "rows": table}, indent=2) + "\n")
+    name = "selection.json" if (dev_set, live_set) == ("dev150", "devlive") else f"selection-{dev_set}-{live_set}.json"
+    (folder / name).write_text(json.dumps({"chosen": chosen, "rows": table}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent, *sys.argv[2:3])
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent, *sys.argv[2:4])
