@@ -50,11 +50,14 @@ def largest_difference(model: Any, compiled: Any) -> float:
     return float((eager - fused).abs().max())
 
 
-def write_report(name: str, report: dict[str, Any], load_before: tuple[float, float, float]) -> None:
-    """``report`` with the load average before and now, as ``name`` beside these scripts, and printed."""
+def write_report(
+    name: str, report: dict[str, Any], load_before: tuple[float, float, float], folder: Path | None = None
+) -> None:
+    """``report`` with the load average before and now, as ``name`` in ``folder`` (default: beside these
+    scripts), and printed."""
     report["load_average"] = {"before": [round(x, 2) for x in load_before],
                               "after": [round(x, 2) for x in os.getloadavg()]}
-    target = Path(__file__).with_name(name)
+    target = (folder or Path(__file__).parent) / name
     target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))
 

@@ -18,6 +18,10 @@
 # chosen on it: the rule stays conservative.) A winner is read once on the test sets and goes through the
 # best-of-4 and live grids (s12/ship_checks.sh) before it ships; dev figures are labelled as such.
 #
+# AMENDED while this ran and before any of its reports was read: s14/devlive2.sh replaces the live dev set
+# in the rule with a second live draw; this script's own table (selection-dev500-devlive.json) is for
+# reference only.
+#
 # Two readers side by side, one torch thread each: the shipped critic fills out/g/cache-dev500 (the
 # statistics every candidate but two-g6s-r-c reads), two-g6s-r-c fills out/g/cache-dev500-c (tag tokens
 # skipped). Then the rest are cache hits. Resumable: a report that exists is kept.

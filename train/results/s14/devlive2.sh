@@ -51,6 +51,8 @@ for c in bag2=out/g/bag2 bag4=out/g/bag4 two-g6s-r=out/g/two-g6s-r two-13a=out/g
 done
 [[ -s $R/devlive2-default.json ]] || $T eval trbench --results $OUT --seed 7 --judge disc:default \
     --out $R/devlive2-default.json 2>&1 | tail -1
+[[ -s $R/dev500-default.json ]] || $T eval trbench --results ../shared/data/bfcl-results --split dev --limit 500 \
+    --seed 8 --judge disc:default --out $R/dev500-default.json 2>&1 | tail -1  # the reference row (added after the run)
 echo "== $(date +%T) read"
 while pgrep -f "s14/dev500.sh" >/dev/null; do sleep 30; done
 .venv/bin/python train/results/s10/select.py $R dev500 devlive2

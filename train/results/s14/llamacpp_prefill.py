@@ -17,6 +17,7 @@ Writes ``train/results/s14/llamacpp-prefill.json``. Run it with nothing else on 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -78,7 +79,7 @@ def main() -> None:
         "llamacpp_over_torch": best / torch_s,
         "threads": 2, "repeats": REPEATS,
     }
-    write_report("llamacpp-prefill.json", report, load_before)
+    write_report("llamacpp-prefill.json", report, load_before, Path(__file__).parent)
 
 
 if __name__ == "__main__":
