@@ -5,19 +5,23 @@
 # read for choosing, never trained on.
 # Resumable: rerun it and each model goes on where it stopped.
 # Usage: bash train/results/s10/record_live.sh [qwen2.5-coder-0.5b] [qwen2.5-coder-1.5b]
+# (OUT=, SEED=, DRAW05=, DRAW15=, EXCLUDE= change the draw: s14/devlive2.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-out/dev-live}
 SEED=${SEED:-21}
-# questions per category; the 1.5B, twice as slow, answers about half as many
-DRAW05=("live_simple 80" "live_multiple 100" "live_parallel 16" "live_parallel_multiple 24" "live_irrelevance 60")
-DRAW15=("live_simple 40" "live_multiple 50" "live_parallel 16" "live_parallel_multiple 24" "live_irrelevance 30")
-record() {  # policy-spec model-name draw...
-  local category limit spec=$1 name=$2
+# questions per category ("category:limit ..."); the 1.5B, twice as slow, answers about half as many
+read -ra DRAW05 <<<"${DRAW05:-live_simple:80 live_multiple:100 live_parallel:16 live_parallel_multiple:24 live_irrelevance:60}"
+read -ra DRAW15 <<<"${DRAW15:-live_simple:40 live_multiple:50 live_parallel:16 live_parallel_multiple:24 live_irrelevance:30}"
+# EXCLUDE: results files whose questions the draw leaves out (s14/devlive2.sh: a second draw)
+excluded=()
+for f in ${EXCLUDE:-}; do excluded+=(--exclude "$f"); done
+record() {  # policy-spec model-name category:limit...
+  local spec=$1 name=$2
   shift 2
   for item in "$@"; do
-    read -r category limit <<<"$item"
-    .venv/bin/toolrm eval record --policy "$spec" --category "$category" --limit "$limit" --seed "$SEED" --out "$OUT/$name.jsonl"
+    .venv/bin/toolrm eval record --policy "$spec" --category "${item%%:*}" --limit "${item#*:}" --seed "$SEED" \
+        --out "$OUT/$name.jsonl" "${excluded[@]}"
   done
 }
 models=("$@")

@@ -13,7 +13,7 @@
 # The draw: seed 22, the same two offline policies, greedy, as s10/record_live.sh: the 0.5B answers 70
 # live_simple, 90 live_multiple, 50 live_irrelevance questions, the 1.5B 35, 45 and 25 (live_parallel and
 # live_parallel_multiple hold 16 and 24 questions, all in the first draw). One llama.cpp thread each, side
-# by side. Then the shipped critic and two-g6s-r-c fill the reading caches (out/g/cache-devlive2{,-c}), and the
+# by side (s10/record_live.sh with this draw). Then the shipped critic and two-g6s-r-c fill the reading caches (out/g/cache-devlive2{,-c}), and the
 # other candidates read from them. Resumable: answers and reports that exist are kept. BFCL questions: read
 # to choose, never trained on (the answers stay in out/, which git ignores).
 set -euo pipefail
@@ -22,19 +22,11 @@ export OMP_NUM_THREADS=1 TOOLRM_LLAMACPP_THREADS=1
 T=.venv/bin/toolrm
 R=train/results/s14
 OUT=out/dev-live2
-record() {  # policy-spec model-name "category limit"...
-  local category limit spec=$1 name=$2
-  shift 2
-  for item in "$@"; do
-    read -r category limit <<<"$item"
-    $T eval record --policy "$spec" --category "$category" --limit "$limit" --seed 22 --out "$OUT/$name.jsonl" \
-        --exclude out/dev-live/qwen2.5-coder-0.5b.jsonl --exclude out/dev-live/qwen2.5-coder-1.5b.jsonl
-  done
-}
 echo "== $(date +%T) recording"
-record llamacpp:default qwen2.5-coder-0.5b "live_simple 70" "live_multiple 90" "live_irrelevance 50" &
+export OUT SEED=22 EXCLUDE="out/dev-live/qwen2.5-coder-0.5b.jsonl out/dev-live/qwen2.5-coder-1.5b.jsonl"
+DRAW05="live_simple:70 live_multiple:90 live_irrelevance:50" bash train/results/s10/record_live.sh qwen2.5-coder-0.5b &
 small=$!
-record llamacpp:qwen1.5b qwen2.5-coder-1.5b "live_simple 35" "live_multiple 45" "live_irrelevance 25"
+DRAW15="live_simple:35 live_multiple:45 live_irrelevance:25" bash train/results/s10/record_live.sh qwen2.5-coder-1.5b
 wait $small
 echo "== $(date +%T) recorded"
 read2() {  # name dir cache
